@@ -1,0 +1,56 @@
+// A blocking client for musterd's control socket (docs/control-protocol.md):
+// one connection, request lines out, reply lines in. Synchronous on purpose:
+// musterctl sends a request, waits for its answer and exits.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace muster::cli {
+
+// Why no reply could be had from the daemon: it could not be reached, went
+// away before answering, or did not answer in time (exit code 3).
+struct TransportError {
+  std::string message;  // e.g. "cannot reach musterd at /x.sock: Connection refused"
+};
+
+template <typename T>
+using Transported = std::variant<T, TransportError>;
+
+class ControlClient {
+ public:
+  // Connects to the control socket at `path`.
+  static Transported<ControlClient> connect(const std::string& path);
+
+  ControlClient(ControlClient&& other) noexcept;
+  ControlClient& operator=(ControlClient&& other) noexcept;
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+  ~ControlClient();
+
+  // Sends one request line; `line` must not contain '\n' (one is appended).
+  Transported<std::monostate> send_line(std::string_view line);
+
+  // Blocks until the next complete line arrives (returned without its '\n'),
+  // the connection closes, or `timeout` passes.
+  Transported<std::string> read_line(std::chrono::milliseconds timeout);
+
+  // Sends `request` and waits for its reply line. If sending fails, a reply
+  // that is already waiting is still returned: a daemon that refuses a peer
+  // writes one error line and closes, possibly before reading our request.
+  Transported<std::string> exchange(std::string_view request,
+                                    std::chrono::milliseconds timeout);
+
+ private:
+  ControlClient(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  TransportError error(const std::string& what) const;
+
+  int fd_ = -1;
+  std::string path_;
+  std::string buffer_;  // bytes read past the last returned line
+};
+
+}  // namespace muster::cli

@@ -1,0 +1,179 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include "config/config.h"
+
+namespace muster::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::value* field(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return (v == nullptr || v->is_null()) ? nullptr : v;
+}
+
+std::optional<std::int64_t> integer_of(const json::object& o, std::string_view key) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) return std::nullopt;
+  boost::system::error_code ec;
+  auto n = v->to_number<std::int64_t>(ec);
+  if (ec) return std::nullopt;
+  return n;
+}
+
+// A field as table text: strings as they are, anything else as JSON.
+std::string text_of(const json::object& o, std::string_view key) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) return "-";
+  if (const json::string* s = v->if_string()) return std::string(*s);
+  return json::serialize(*v);
+}
+
+std::string duration_of(const json::object& o, std::string_view key) {
+  auto ms = integer_of(o, key);
+  return ms ? format_duration(*ms) : "-";
+}
+
+std::string bytes_of(const json::object& o, std::string_view key) {
+  auto bytes = integer_of(o, key);
+  return (bytes && *bytes >= 0) ? format_bytes(static_cast<std::uint64_t>(*bytes)) : "-";
+}
+
+const json::array* array_of(const json::object& o, std::string_view key) {
+  const json::value* v = field(o, key);
+  return v ? v->if_array() : nullptr;
+}
+
+std::string worker_table(const json::array& workers) {
+  std::vector<Row> rows{
+      {"ID", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CONNS", "RSS"}};
+  for (const json::value& item : workers) {
+    const json::object* w = item.if_object();
+    if (w == nullptr) continue;
+    rows.push_back({text_of(*w, "id"), text_of(*w, "instance"), text_of(*w, "pid"),
+                    text_of(*w, "state"), duration_of(*w, "uptime_ms"),
+                    text_of(*w, "restarts"), text_of(*w, "connections"),
+                    bytes_of(*w, "rss_bytes")});
+  }
+  return format_table(rows, "  ");
+}
+
+}  // namespace
+
+std::string format_duration(std::int64_t ms) {
+  std::int64_t s = std::max<std::int64_t>(ms, 0) / 1000;
+  auto two = [](std::int64_t big, const char* big_unit, std::int64_t small,
+                const char* small_unit) {
+    return std::to_string(big) + big_unit + std::to_string(small) + small_unit;
+  };
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return two(s / 60, "m", s % 60, "s");
+  if (s < 86400) return two(s / 3600, "h", s % 3600 / 60, "m");
+  return two(s / 86400, "d", s % 86400 / 3600, "h");
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + "B";
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f%s", value, units[unit]);
+  return text;
+}
+
+std::string format_table(const std::vector<Row>& rows, std::string_view indent) {
+  std::vector<std::size_t> widths;
+  for (const Row& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    out += indent;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string format_status(const json::object& reply) {
+  const json::array* apps = array_of(reply, "apps");
+  if (apps == nullptr || apps->empty()) return "no apps\n";
+
+  std::vector<Row> rows{{"NAME", "STATE", "PROTOCOL", "INSTANCES", "RESTARTS"}};
+  for (const json::value& item : *apps) {
+    if (const json::object* app = item.if_object()) {
+      rows.push_back({text_of(*app, "name"), text_of(*app, "state"),
+                      text_of(*app, "protocol"), text_of(*app, "instances"),
+                      text_of(*app, "restarts")});
+    }
+  }
+  std::string out = format_table(rows);
+
+  for (const json::value& item : *apps) {
+    const json::object* app = item.if_object();
+    if (app == nullptr) continue;
+    const json::array* workers = array_of(*app, "workers");
+    out += '\n';
+    if (workers == nullptr || workers->empty()) {
+      out += text_of(*app, "name") + ": no workers\n";
+    } else {
+      out += text_of(*app, "name") + ":\n" + worker_table(*workers);
+    }
+  }
+
+  if (const json::array* sockets = array_of(reply, "sockets"); sockets && !sockets->empty()) {
+    std::vector<Row> socket_rows{{"SOCKET", "LISTEN", "BOUND"}};
+    for (const json::value& item : *sockets) {
+      if (const json::object* s = item.if_object()) {
+        socket_rows.push_back(
+            {text_of(*s, "name"), text_of(*s, "listen"), text_of(*s, "bound")});
+      }
+    }
+    out += '\n' + format_table(socket_rows);
+  }
+  return out;
+}
+
+std::string format_reply(const json::object& request, const json::object& reply) {
+  const std::string verb = text_of(request, "verb");
+  // Prefer what the daemon says; the request stands in for a field it omits.
+  auto said = [&](std::string_view reply_key, std::string_view request_key) {
+    return field(reply, reply_key) ? text_of(reply, reply_key) : text_of(request, request_key);
+  };
+
+  if (verb == "ping") return "pong\n";
+  if (verb == "version") {
+    return std::string("musterctl ") + MUSTER_VERSION + " / musterd " +
+           text_of(reply, "version") + "\n";
+  }
+  if (verb == "status") return format_status(reply);
+  if (verb == "start") return said("app", "app") + ": started\n";
+  if (verb == "stop") return said("app", "app") + ": stopped\n";
+  if (verb == "restart") return said("app", "app") + ": restarted\n";
+  if (verb == "scale") return said("app", "app") + ": scaled to " + said("instances", "count") + "\n";
+  if (verb == "kill") {
+    std::string signal = said("signal", "signal");
+    if (auto signo = integer_of(reply, "signal")) signal = config::signal_name(int(*signo));
+    if (signal == "-") signal = "SIGTERM";  // the protocol's default
+    return "sent " + signal + " to worker " + said("id", "id") + " (pid " +
+           text_of(reply, "pid") + ")\n";
+  }
+  if (verb == "shutdown") return "musterd is shutting down\n";
+  return json::serialize(reply) + "\n";  // a verb without a rendering of its own
+}
+
+}  // namespace muster::cli

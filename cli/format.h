@@ -1,0 +1,33 @@
+// Human-readable rendering of musterd's replies (what musterctl prints without
+// --json). Pure functions of the reply JSON, tolerant of missing or extra fields:
+// the protocol may grow, and an absent value is shown as "-".
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace muster::cli {
+
+// 312000 -> "5m12s"; two units at most ("5s", "2h5m", "3d4h").
+std::string format_duration(std::int64_t ms);
+// 41234432 -> "39.3MiB"; below 1 KiB in bytes ("512B").
+std::string format_bytes(std::uint64_t bytes);
+
+// Columns aligned two spaces apart, every line prefixed by `indent`; the first
+// row is the header. Each line ends in '\n'.
+using Row = std::vector<std::string>;
+std::string format_table(const std::vector<Row>& rows, std::string_view indent = "");
+
+// The apps table, then each app's workers, then the sockets.
+std::string format_status(const boost::json::object& reply);
+
+// What to print for an ok reply to `request` (whose "verb" says which one),
+// ending in '\n'.
+std::string format_reply(const boost::json::object& request,
+                         const boost::json::object& reply);
+
+}  // namespace muster::cli

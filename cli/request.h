@@ -1,0 +1,17 @@
+// One round trip to musterd: send a request, wait for its reply, print it.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <string>
+
+namespace muster::cli {
+
+// Sends `request` to the control socket at `socket_path` and prints the reply:
+// as-is with `json`, else in human form (format.h) or the error on stderr.
+// Returns the exit code: ok, failed (ok:false or a garbled reply), or
+// unreachable (no connection, or it was lost before the reply).
+int send_request(const std::string& socket_path, const boost::json::object& request,
+                 bool json);
+
+}  // namespace muster::cli

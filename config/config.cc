@@ -1,0 +1,137 @@
+// Loading a config file: TOML parsing, the top level and [daemon].
+// The [apps.NAME] tables are read in apps.cc.
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "config/apps.h"
+#include "config/section.h"
+
+namespace muster::config {
+namespace fs = std::filesystem;
+namespace {
+
+using detail::ErrorList;
+using detail::Section;
+
+// "0600", "755" -> the mode bits; nullopt unless 1 to 4 octal digits.
+std::optional<unsigned> parse_octal_mode(const std::string& text) {
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + unsigned(c - '0');
+  }
+  return mode;
+}
+
+void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
+  std::string socket;
+  if (s.read_nonempty_string("control_socket", socket) && !socket.empty()) {
+    daemon.control_socket = detail::resolve_path(dir, socket);
+  }
+  s.read_converted("control_mode", daemon.control_mode, R"(an octal file mode like "0600")",
+                   parse_octal_mode);
+  s.read_string("control_group", daemon.control_group);
+  s.read_choice("log_level", daemon.log_level,
+                {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
+                 LogLevel::error});
+  s.read_choice("log_format", daemon.log_format, {LogFormat::text, LogFormat::json});
+  s.read_duration("shutdown_timeout", daemon.shutdown_timeout);
+  s.report_unknown_keys();
+}
+
+Config read_root(const toml::table& root, const std::string& path, ErrorList& errors) {
+  Config config;
+  std::error_code ignored;
+  fs::path absolute = fs::absolute(path, ignored).lexically_normal();
+  config.path = absolute.string();
+  fs::path dir = absolute.parent_path();
+  config.daemon.control_socket = default_control_socket();
+
+  Section top(root, "", errors);
+  if (const toml::node* daemon = top.find("daemon")) {
+    if (const toml::table* table = daemon->as_table()) {
+      Section section(*table, "daemon", errors);
+      read_daemon(section, dir, config.daemon);
+    } else {
+      top.wrong_type(*daemon, "daemon", "a table like [daemon]");
+    }
+  }
+  if (const toml::node* apps = top.find("apps")) {
+    detail::read_apps(*apps, dir, errors, config.apps);
+  }
+  top.report_unknown_keys();
+  return config;
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ":" + std::to_string(line);
+    if (column > 0) out += ":" + std::to_string(column);
+  }
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  return out + message;
+}
+
+const AppConfig* Config::find_app(const std::string& name) const {
+  for (const AppConfig& app : apps) {
+    if (app.name == name) return &app;
+  }
+  return nullptr;
+}
+
+LoadResult load_file(const std::string& path) {
+  auto unreadable = [&](int error) {
+    LoadResult result;
+    result.errors.push_back(
+        ConfigError{path, 0, 0, "", std::string("cannot read: ") + std::strerror(error)});
+    return result;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable(errno);
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return unreadable(error);
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return load_string(text, path);
+}
+
+LoadResult load_string(const std::string& text, const std::string& path) {
+  LoadResult result;
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view(text), std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back(ConfigError{path, static_cast<int>(e.source().begin.line),
+                                        static_cast<int>(e.source().begin.column), "",
+                                        std::string(e.description())});
+    return result;
+  }
+  ErrorList errors(path);
+  Config config = read_root(root, path, errors);
+  result.errors = errors.take_sorted();
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+}  // namespace muster::config

@@ -1,0 +1,112 @@
+// Validated configuration: the TOML file turned into plain structs.
+// This module is the only user of toml++; everything else sees these types.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace muster::config {
+
+using Duration = std::chrono::milliseconds;
+
+// One problem found in a config file. `line`/`column` are 1-based; 0 when the
+// problem has no position (e.g. the file could not be read).
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key;  // dotted path, e.g. "apps.web.restart_delay"
+  std::string message;
+
+  // "FILE:LINE:COLUMN: key: message"
+  std::string to_string() const;
+};
+
+enum class LogLevel { trace, debug, info, warn, error };
+enum class LogFormat { text, json };
+enum class Protocol { none };
+enum class Output { log, file, inherit, null };
+enum class RestartMode { always, on_failure, never };
+
+struct DaemonConfig {
+  std::string control_socket;   // resolved default applied (see default_control_socket)
+  unsigned control_mode = 0600;
+  std::string control_group;    // empty = none
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+  Duration shutdown_timeout = std::chrono::seconds(10);
+};
+
+struct AppConfig {
+  std::string name;
+  std::string exec;               // as written
+  std::vector<std::string> args;
+  std::string cwd;                // absolute (relative ones resolved against the config dir)
+  std::map<std::string, std::string> env;
+  unsigned instances = 1;         // 0 in the file is replaced by available parallelism
+  Protocol protocol = Protocol::none;
+  std::string user;
+  std::string group;
+  Output output = Output::log;
+  std::string output_file;        // absolute when output == file
+  RestartMode restart = RestartMode::always;
+  Duration restart_delay = std::chrono::milliseconds(100);
+  Duration restart_delay_max = std::chrono::seconds(30);
+  Duration min_uptime = std::chrono::seconds(5);
+  unsigned max_restarts = 10;
+  Duration restart_window = std::chrono::seconds(60);
+  int stop_signal = 15;           // SIGTERM
+  Duration stop_timeout = std::chrono::seconds(5);
+
+  bool operator==(const AppConfig&) const = default;
+};
+
+struct Config {
+  std::string path;  // absolute path of the file this came from
+  DaemonConfig daemon;
+  std::vector<AppConfig> apps;  // in file order
+
+  const AppConfig* find_app(const std::string& name) const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;      // set iff errors is empty
+  std::vector<ConfigError> errors;   // every problem of the file, in file order
+};
+
+// Reads and validates a whole file; reports all errors in one pass.
+LoadResult load_file(const std::string& path);
+// Same, from text (`path` is used for messages and to resolve relative paths).
+LoadResult load_string(const std::string& text, const std::string& path);
+
+// Default control socket: $RUNTIME_DIRECTORY/muster.sock, else
+// $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.
+std::string default_control_socket();
+// Default config path: $MUSTER_CONFIG, else /etc/muster/muster.toml.
+std::string default_config_path();
+
+// "250ms", "1m30s", "10s", "1h" -> milliseconds; nullopt if malformed.
+std::optional<Duration> parse_duration(const std::string& text);
+// 90000ms -> "1m30s", 250ms -> "250ms", 0 -> "0s"; parse_duration reads it back.
+std::string format_duration(Duration duration);
+// "512MiB", "10B", "1GiB" -> bytes; nullopt if malformed.
+std::optional<std::uint64_t> parse_size(const std::string& text);
+// "SIGTERM", "TERM", "sigterm", "15" (and "SIG34", as signal_name writes
+// unnamed ones) -> signal number; nullopt if unknown.
+std::optional<int> parse_signal(const std::string& text);
+// 15 -> "SIGTERM" (or "SIG<n>" when unnamed).
+std::string signal_name(int signo);
+// CPUs in this process's affinity mask (at least 1).
+unsigned available_parallelism();
+
+const char* to_string(LogLevel);
+const char* to_string(LogFormat);
+const char* to_string(Protocol);
+const char* to_string(Output);
+const char* to_string(RestartMode);
+
+}  // namespace muster::config

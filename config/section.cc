@@ -1,0 +1,172 @@
+// How a TOML table is read into plain values, and how problems are recorded.
+#include "config/section.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <tuple>
+
+namespace muster::config::detail {
+
+void ErrorList::add(const toml::source_region& where, std::string key, std::string message) {
+  errors_.push_back(ConfigError{file_, static_cast<int>(where.begin.line),
+                                static_cast<int>(where.begin.column), std::move(key),
+                                std::move(message)});
+}
+
+std::vector<ConfigError> ErrorList::take_sorted() {
+  std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  return std::move(errors_);
+}
+
+std::string quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned char>(c));
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+const char* type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+  }
+  return "unknown";
+}
+
+const toml::node* Section::find(std::string_view key) {
+  known_.emplace(key);
+  return table_.get(key);
+}
+
+std::string Section::path_of(std::string_view key) const {
+  if (path_.empty()) return std::string(key);
+  return path_ + "." + std::string(key);
+}
+
+void Section::error(const toml::node& at, std::string_view key, std::string message) {
+  errors_.add(at.source(), path_of(key), std::move(message));
+}
+
+void Section::wrong_type(const toml::node& at, std::string_view key, std::string_view what) {
+  error(at, key, "expected " + std::string(what) + ", got " + type_name(at));
+}
+
+void Section::bad_value(const toml::node& at, std::string_view key, std::string_view what,
+                        std::string_view shown) {
+  error(at, key, "expected " + std::string(what) + ", got " + std::string(shown));
+}
+
+bool Section::read_string(std::string_view key, std::string& out) {
+  return read_converted(key, out, "a string",
+                        [](const std::string& text) { return std::optional(text); });
+}
+
+bool Section::read_nonempty_string(std::string_view key, std::string& out) {
+  return read_converted(key, out, "a non-empty string",
+                        [](const std::string& text) -> std::optional<std::string> {
+                          if (text.empty()) return std::nullopt;
+                          return text;
+                        });
+}
+
+bool Section::read_count(std::string_view key, unsigned& out) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return true;
+  constexpr std::string_view what = "a non-negative integer";
+  const toml::value<std::int64_t>* number = node->as_integer();
+  if (number == nullptr) {
+    wrong_type(*node, key, what);
+    return false;
+  }
+  std::int64_t value = number->get();
+  if (value < 0 || value > std::numeric_limits<unsigned>::max()) {
+    bad_value(*node, key, what, std::to_string(value));
+    return false;
+  }
+  out = static_cast<unsigned>(value);
+  return true;
+}
+
+bool Section::read_duration(std::string_view key, Duration& out) {
+  return read_converted(key, out, R"(a duration like "250ms" or "1m30s")", parse_duration);
+}
+
+bool Section::read_signal(std::string_view key, int& out) {
+  return read_converted(key, out, R"(a signal name like "SIGTERM" or a number)", parse_signal);
+}
+
+bool Section::read_string_list(std::string_view key, std::vector<std::string>& out) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return true;
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    wrong_type(*node, key, "an array of strings");
+    return false;
+  }
+  std::vector<std::string> values;
+  bool ok = true;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& item = *array->get(i);
+    if (const auto* text = item.as_string()) {
+      values.push_back(text->get());
+    } else {
+      wrong_type(item, std::string(key) + "[" + std::to_string(i) + "]", "a string");
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(values);
+  return ok;
+}
+
+bool Section::read_string_map(std::string_view key, std::map<std::string, std::string>& out) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return true;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    wrong_type(*node, key, "a table of strings");
+    return false;
+  }
+  std::map<std::string, std::string> values;
+  bool ok = true;
+  for (const auto& [name, item] : *table) {
+    if (const auto* text = item.as_string()) {
+      values.emplace(name.str(), text->get());
+    } else {
+      wrong_type(item, std::string(key) + "." + std::string(name.str()), "a string");
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(values);
+  return ok;
+}
+
+void Section::report_unknown_keys() {
+  for (const auto& [key, value] : table_) {
+    if (!known_.contains(key.str())) {
+      errors_.add(key.source(), path_of(key.str()), "unknown key");
+    }
+  }
+}
+
+}  // namespace muster::config::detail

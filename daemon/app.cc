@@ -1,0 +1,187 @@
+#include "daemon/app.h"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+
+#include "daemon/proc_stats.h"
+
+namespace muster::daemon {
+
+const char* to_string(AppState s) {
+  switch (s) {
+    case AppState::running: return "running";
+    case AppState::stopped: return "stopped";
+    case AppState::failed: return "failed";
+  }
+  return "?";
+}
+
+App::App(boost::asio::io_context& io, config::AppConfig config, IdSource next_id)
+    : io_(io), config_(std::move(config)), next_id_(std::move(next_id)),
+      crashes_(config_.max_restarts, config_.restart_window) {
+  for (unsigned i = 0; i < config_.instances; ++i)
+    slots_.push_back(std::make_unique<Slot>(io_, config_));
+}
+
+void App::start() {
+  if (state_ != AppState::running)
+    spdlog::info("{}: starting {} instance(s)", name(), slots_.size());
+  state_ = AppState::running;
+  crashes_.reset();
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    auto& slot = *slots_[i];
+    if (slot.worker) continue;
+    slot.restart_timer.cancel();
+    slot.backoff.reset();
+    spawn_into(i);
+  }
+}
+
+void App::stop(Done done) {
+  if (state_ != AppState::stopped) spdlog::info("{}: stopping", name());
+  state_ = AppState::stopped;
+  if (done) stop_waiters_.push_back(std::move(done));
+  for (auto& slot : slots_) {
+    slot->restart_timer.cancel();
+    if (slot->worker) slot->worker->stop();
+  }
+  for (auto& w : leaving_) w->stop();
+  notify_if_stopped();
+}
+
+void App::scale(unsigned instances) {
+  spdlog::info("{}: scaling from {} to {} instance(s)", name(), slots_.size(), instances);
+  config_.instances = instances;
+  while (slots_.size() > instances) {
+    auto& slot = *slots_.back();
+    slot.restart_timer.cancel();
+    if (slot.worker) {
+      leaving_.push_back(slot.worker);
+      slot.worker->stop();
+    }
+    slots_.pop_back();
+  }
+  while (slots_.size() < instances) {
+    slots_.push_back(std::make_unique<Slot>(io_, config_));
+    if (state_ == AppState::running) spawn_into(slots_.size() - 1);
+  }
+}
+
+void App::kill_all() {
+  for (auto& slot : slots_)
+    if (slot->worker) slot->worker->kill_now();
+  for (auto& w : leaving_) w->kill_now();
+}
+
+Worker* App::find_worker(unsigned id) {
+  for (auto& slot : slots_)
+    if (slot->worker && slot->worker->identity().id == id) return slot->worker.get();
+  for (auto& w : leaving_)
+    if (w->identity().id == id) return w.get();
+  return nullptr;
+}
+
+bool App::has_live_workers() const {
+  return !leaving_.empty() ||
+         std::any_of(slots_.begin(), slots_.end(), [](auto& s) { return s->worker != nullptr; });
+}
+
+void App::spawn_into(unsigned instance) {
+  auto& slot = *slots_[instance];
+  WorkerIdentity who{config_.name, next_id_(), instance, slot.restarts};
+  slot.worker = std::make_shared<Worker>(
+      io_, config_, who, [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+  slot.worker->start();
+}
+
+void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
+  auto leaving = std::find_if(leaving_.begin(), leaving_.end(),
+                              [&](auto& w) { return w.get() == &worker; });
+  if (leaving != leaving_.end()) {
+    leaving_.erase(leaving);
+    notify_if_stopped();
+    return;
+  }
+  unsigned instance = worker.identity().instance;
+  if (instance >= slots_.size() || slots_[instance]->worker.get() != &worker) return;
+  auto keep_alive = std::move(slots_[instance]->worker);  // the slot is empty from here
+  if (state_ != AppState::running) {
+    notify_if_stopped();
+    return;
+  }
+  if (!should_restart(config_.restart, info.voluntary, info.clean())) {
+    spdlog::info("{}: slot {} stays empty (restart = {})", name(), instance,
+                 config::to_string(config_.restart));
+    return;
+  }
+  schedule_restart(instance, info);
+}
+
+void App::schedule_restart(unsigned instance, const ExitInfo& info) {
+  auto& slot = *slots_[instance];
+  if (info.voluntary) {
+    // Asked for (kill/disconnect): refill at once, not a crash.
+    spawn_into(instance);
+    return;
+  }
+  ++restarts_;
+  ++slot.restarts;
+  if (crashes_.record(Clock::now())) {
+    state_ = AppState::failed;
+    spdlog::error("{}: more than {} restarts within {}ms: crash loop, app marked failed; "
+                  "'musterctl start {}' resumes it",
+                  name(), config_.max_restarts, config_.restart_window.count(), name());
+    return;
+  }
+  Duration delay = slot.backoff.on_crash(info.uptime);
+  spdlog::info("{}: restarting slot {} in {}ms (consecutive crash {})", name(), instance,
+               delay.count(), slot.backoff.consecutive());
+  slot.restart_timer.expires_after(delay);
+  slot.restart_timer.async_wait([this, instance, timer = &slot.restart_timer](
+                                    boost::system::error_code ec) {
+    // A cancelled timer, or one whose slot was removed meanwhile, does nothing.
+    if (ec || state_ != AppState::running || instance >= slots_.size() ||
+        &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
+      return;
+    spawn_into(instance);
+  });
+}
+
+void App::notify_if_stopped() {
+  if (has_live_workers() || stop_waiters_.empty()) return;
+  auto waiters = std::move(stop_waiters_);
+  stop_waiters_.clear();
+  for (auto& done : waiters) done();
+}
+
+boost::json::object App::status() const {
+  boost::json::array workers;
+  auto add = [&](const Worker& w) {
+    const auto& who = w.identity();
+    boost::json::object o;
+    o["id"] = who.id;
+    o["instance"] = who.instance;
+    o["pid"] = w.pid();
+    o["state"] = to_string(w.state());
+    o["uptime_ms"] = w.uptime().count();
+    o["restarts"] = who.restarts;
+    o["connections"] = 0;
+    o["rss_bytes"] = resident_bytes(w.pid());
+    workers.push_back(std::move(o));
+  };
+  for (auto& slot : slots_)
+    if (slot->worker) add(*slot->worker);
+  for (auto& w : leaving_) add(*w);
+  boost::json::object app;
+  app["name"] = config_.name;
+  app["state"] = to_string(state_);
+  app["protocol"] = config::to_string(config_.protocol);
+  app["scheduling"] = "none";
+  app["instances"] = slots_.size();
+  app["restarts"] = restarts_;
+  app["pending"] = 0;
+  app["workers"] = std::move(workers);
+  return app;
+}
+
+}  // namespace muster::daemon

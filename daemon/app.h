@@ -1,0 +1,74 @@
+// An app: its config, its instance slots and the workers filling them, and the
+// restart policy that refills slots. The wanted state (running / stopped) is
+// kept apart from what the workers are doing; on_worker_exit() decides what an
+// exit means for the slot.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/restart_policy.h"
+#include "daemon/worker.h"
+
+namespace muster::daemon {
+
+enum class AppState { running, stopped, failed };
+const char* to_string(AppState);
+
+class App {
+ public:
+  using Done = std::function<void()>;
+  using IdSource = std::function<unsigned()>;
+
+  App(boost::asio::io_context& io, config::AppConfig config, IdSource next_id);
+
+  const std::string& name() const { return config_.name; }
+  AppState state() const { return state_; }
+
+  // Wants the app running: clears a crash-loop `failed` state and fills every
+  // empty slot now.
+  void start();
+  // Wants the app stopped: every worker is stopped gracefully; `done` runs once
+  // all of them have exited.
+  void stop(Done done);
+  // Changes the number of slots; removed slots' workers are stopped.
+  void scale(unsigned instances);
+  // SIGKILL to every live worker (shutdown deadline).
+  void kill_all();
+
+  Worker* find_worker(unsigned id);
+  bool has_live_workers() const;
+  boost::json::object status() const;
+
+ private:
+  struct Slot {
+    Slot(boost::asio::io_context& io, const config::AppConfig& c)
+        : backoff(c.restart_delay, c.restart_delay_max, c.min_uptime), restart_timer(io) {}
+    std::shared_ptr<Worker> worker;
+    Backoff backoff;
+    boost::asio::steady_timer restart_timer;
+    unsigned restarts = 0;
+  };
+
+  void spawn_into(unsigned instance);
+  void on_worker_exit(Worker& worker, const ExitInfo& info);
+  void schedule_restart(unsigned instance, const ExitInfo& info);
+  void notify_if_stopped();
+
+  boost::asio::io_context& io_;
+  config::AppConfig config_;
+  IdSource next_id_;
+  AppState state_ = AppState::stopped;
+  std::vector<std::unique_ptr<Slot>> slots_;        // index = instance
+  std::vector<std::shared_ptr<Worker>> leaving_;    // workers of removed slots
+  CrashWindow crashes_;
+  unsigned restarts_ = 0;
+  std::vector<Done> stop_waiters_;
+};
+
+}  // namespace muster::daemon

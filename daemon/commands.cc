@@ -1,0 +1,126 @@
+#include "daemon/commands.h"
+
+#include <signal.h>
+
+#include <map>
+#include <spdlog/spdlog.h>
+
+#include "daemon/supervisor.h"
+
+namespace muster::daemon {
+namespace {
+
+using Respond = ControlServer::Respond;
+using ipc::error_reply;
+using ipc::ok_reply;
+
+// Looks the request's app up, or answers the error and returns null.
+App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
+  App* app = s.find_app(*r.app);
+  if (!app) respond(error_reply("no app named '" + *r.app + "'"));
+  return app;
+}
+
+boost::json::object app_field(const App& app) { return {{"app", app.name()}}; }
+
+void ping(Supervisor&, const ipc::Request&, Respond respond) {
+  respond(ok_reply({{"pong", true}}));
+}
+
+void version(Supervisor&, const ipc::Request&, Respond respond) {
+  respond(ok_reply({{"version", MUSTER_VERSION}}));
+}
+
+void status(Supervisor& s, const ipc::Request& r, Respond respond) {
+  boost::json::array apps;
+  if (r.app) {
+    App* app = app_or_error(s, r, respond);
+    if (!app) return;
+    apps.push_back(app->status());
+  } else {
+    for (auto& app : s.apps()) apps.push_back(app->status());
+  }
+  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", boost::json::array{}}}));
+}
+
+void start(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  app->start();
+  respond(ok_reply(app_field(*app)));
+}
+
+void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  app->stop([respond, field = app_field(*app)] { respond(ok_reply(field)); });
+}
+
+void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  app->stop([&s, app, respond] {
+    // A shutdown that began meanwhile wins: do not start workers again.
+    if (s.shutting_down()) return respond(error_reply("musterd is shutting down"));
+    app->start();
+    respond(ok_reply(app_field(*app)));
+  });
+}
+
+void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  app->scale(static_cast<unsigned>(*r.count));
+  auto reply = app_field(*app);
+  reply["instances"] = *r.count;
+  respond(ok_reply(std::move(reply)));
+}
+
+void kill(Supervisor& s, const ipc::Request& r, Respond respond) {
+  int signo = SIGTERM;
+  if (r.signal) {
+    auto parsed = config::parse_signal(*r.signal);
+    if (!parsed) return respond(error_reply("unknown signal '" + *r.signal + "'"));
+    signo = *parsed;
+  }
+  Worker* w = s.find_worker(static_cast<unsigned>(*r.id));
+  if (!w || w->state() == WorkerState::dead)
+    return respond(error_reply("no worker with id " + std::to_string(*r.id)));
+  int pid = w->pid();
+  if (!w->send_signal(signo))
+    return respond(error_reply("could not signal worker " + std::to_string(*r.id)));
+  spdlog::info("{}[{}] sent {} by an operator", w->identity().app, *r.id,
+               config::signal_name(signo));
+  respond(ok_reply({{"id", *r.id}, {"pid", pid}, {"signal", config::signal_name(signo)}}));
+}
+
+void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
+  respond(ok_reply());
+  s.shutdown("shutdown requested over the control socket");
+}
+
+using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
+
+const std::map<std::string, Handler, std::less<>>& handlers() {
+  static const std::map<std::string, Handler, std::less<>> table{
+      {"ping", ping},       {"version", version}, {"status", status},
+      {"start", start},     {"stop", stop},       {"restart", restart},
+      {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
+  };
+  return table;
+}
+
+}  // namespace
+
+void run_command(Supervisor& supervisor, const ipc::Request& request, Respond respond) {
+  auto it = handlers().find(request.verb);
+  if (it == handlers().end()) return respond(error_reply("unknown verb '" + request.verb + "'"));
+  try {
+    it->second(supervisor, request, respond);
+  } catch (const std::exception& e) {
+    spdlog::error("control: '{}' failed: {}", request.verb, e.what());
+    respond(error_reply(std::string("internal error: ") + e.what()));
+  }
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,53 @@
+// The control socket: a Unix stream listener whose sessions read one JSON
+// request per line and answer in order (docs/control-protocol.md). Requests are
+// handed to a Handler, which may answer later (e.g. when a stop completes).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "ipc/control_protocol.h"
+
+namespace muster::daemon {
+
+class ControlSession;
+
+class ControlServer {
+ public:
+  using Respond = std::function<void(std::string reply_line)>;
+  using Handler = std::function<void(const ipc::Request&, Respond)>;
+
+  ControlServer(boost::asio::io_context& io, const config::DaemonConfig& config, Handler handler);
+  ~ControlServer();
+
+  // Creates the socket (refusing if another daemon answers on it) and starts
+  // accepting. Returns an error message on failure.
+  std::optional<std::string> open();
+  // Stops accepting, drops every session and removes the socket file.
+  void close();
+
+  // Internal: sessions report their end.
+  void forget(ControlSession* session);
+
+ private:
+  void accept();
+  bool peer_allowed(int fd, std::string& who) const;
+
+  boost::asio::io_context& io_;
+  config::DaemonConfig config_;
+  Handler handler_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::optional<gid_t> group_;
+  ino_t inode_ = 0;  // of the socket file we created, so we only unlink our own
+  std::set<std::shared_ptr<ControlSession>> sessions_;
+};
+
+}  // namespace muster::daemon

@@ -1,0 +1,110 @@
+#include "daemon/control_session.h"
+
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+#include <variant>
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+
+ControlSession::ControlSession(asio::local::stream_protocol::socket socket,
+                               ControlServer& server, ControlServer::Handler& handler)
+    : socket_(std::move(socket)), server_(server), handler_(handler) {}
+
+void ControlSession::start() { pump(); }
+
+void ControlSession::refuse(const std::string& line) {
+  close_after_write_ = true;
+  send(line);
+}
+
+void ControlSession::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  server_.forget(this);
+}
+
+// Runs every complete request line, one at a time; reads more only when idle,
+// so a client can never make the daemon buffer more than one line of it.
+void ControlSession::pump() {
+  while (!busy_ && !closed_ && !close_after_write_) {
+    auto line = lines_.next_line();
+    if (!line) break;
+    dispatch(*line);
+  }
+  if (closed_ || close_after_write_) return;
+  if (lines_.overflowed()) {
+    close_after_write_ = true;
+    send(ipc::error_reply("request line too long (limit " +
+                          std::to_string(ipc::kMaxControlLine) + " bytes)"));
+    return;
+  }
+  if (!busy_ && !reading_) read();
+}
+
+void ControlSession::dispatch(const std::string& line) {
+  auto parsed = ipc::parse_request(line);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    send(ipc::error_reply(*error));
+    return;
+  }
+  busy_ = true;
+  handler_(std::get<ipc::Request>(parsed), [self = shared_from_this()](std::string reply) {
+    if (self->closed_) return;
+    self->busy_ = false;
+    self->send(std::move(reply));
+    self->pump();
+  });
+}
+
+void ControlSession::read() {
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](
+                                                    boost::system::error_code ec, std::size_t n) {
+    self->reading_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      // The client went away. A request still running finishes without it.
+      self->close();
+      return;
+    }
+    self->lines_.append({self->chunk_.data(), n});
+    self->pump();
+  });
+}
+
+void ControlSession::send(std::string line) {
+  if (closed_) return;
+  outbox_bytes_ += line.size();
+  outbox_.push_back(std::move(line));
+  if (outbox_bytes_ > kMaxQueuedReplyBytes) {
+    spdlog::warn("control client does not read its replies; disconnecting it");
+    close();
+    return;
+  }
+  if (!writing_) write_next();
+}
+
+void ControlSession::write_next() {
+  if (outbox_.empty()) {
+    if (close_after_write_) close();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(outbox_.front()),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->outbox_bytes_ -= self->outbox_.front().size();
+                      self->outbox_.pop_front();
+                      self->write_next();
+                    });
+}
+
+}  // namespace muster::daemon

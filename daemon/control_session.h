@@ -1,0 +1,50 @@
+// One control-socket client: reads request lines (bounded), runs them one at a
+// time in order, and queues replies (bounded: a client that does not read is
+// dropped rather than letting its replies grow without limit).
+#pragma once
+
+#include <array>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "daemon/control_server.h"
+#include "ipc/line_buffer.h"
+
+namespace muster::daemon {
+
+class ControlSession : public std::enable_shared_from_this<ControlSession> {
+ public:
+  static constexpr std::size_t kMaxQueuedReplyBytes = 1 << 20;
+
+  ControlSession(boost::asio::local::stream_protocol::socket socket, ControlServer& server,
+                 ControlServer::Handler& handler);
+
+  void start();
+  // Sends one line and closes (used to refuse a peer).
+  void refuse(const std::string& line);
+  void close();
+
+ private:
+  void pump();
+  void dispatch(const std::string& line);
+  void read();
+  void send(std::string line);
+  void write_next();
+
+  boost::asio::local::stream_protocol::socket socket_;
+  ControlServer& server_;
+  ControlServer::Handler& handler_;
+  ipc::LineBuffer lines_{ipc::kMaxControlLine};
+  std::array<char, 4096> chunk_{};
+  std::deque<std::string> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  bool busy_ = false;       // a request is being handled
+  bool reading_ = false;
+  bool writing_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace muster::daemon

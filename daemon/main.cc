@@ -1,0 +1,69 @@
+// musterd: reads the config, binds the control socket, supervises the apps.
+// Exit codes (SPEC.md): 0 ok, 1 failure at run time, 2 usage or config error.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "daemon/logging.h"
+#include "daemon/supervisor.h"
+
+namespace cfg = muster::config;
+
+int main(int argc, char** argv) {
+  CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
+  std::string config_path = cfg::default_config_path();
+  std::string log_level;
+  bool check = false;
+  cli.add_option("-c,--config", config_path, "config file (default: $MUSTER_CONFIG, else "
+                                             "/etc/muster/muster.toml)");
+  cli.add_flag("--check", check, "validate the config and exit (0 valid, 2 invalid)");
+  cli.add_option("--log-level", log_level, "override daemon.log_level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cli.set_version_flag("--version", std::string("musterd ") + MUSTER_VERSION);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = cli.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  auto loaded = cfg::load_file(config_path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+    return 2;
+  }
+  cfg::Config config = std::move(*loaded.config);
+  if (check) {
+    std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
+    return 0;
+  }
+  if (!log_level.empty()) {
+    using L = cfg::LogLevel;
+    const std::pair<const char*, L> levels[] = {
+        {"trace", L::trace}, {"debug", L::debug}, {"info", L::info}, {"warn", L::warn},
+        {"error", L::error}};
+    for (auto& [name, level] : levels)
+      if (log_level == name) config.daemon.log_level = level;
+  }
+  muster::daemon::setup_logging(config.daemon.log_level, config.daemon.log_format);
+  // A write to a client or worker that went away must be an error, not death.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  boost::asio::io_context io;
+  muster::daemon::Supervisor supervisor(io, std::move(config));
+  if (auto err = supervisor.start()) {
+    spdlog::error("{}", *err);
+    return 1;
+  }
+  try {
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

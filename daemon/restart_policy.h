@@ -1,0 +1,56 @@
+// Restart decisions, as pure logic (no clocks, no processes): tests drive them
+// with explicit times.
+//  - Backoff: per instance slot; the delay before refilling a slot doubles with
+//    each consecutive crash, capped, and resets once a worker lived min_uptime.
+//  - CrashWindow: per app; more than max_restarts automatic restarts within
+//    restart_window means a crash loop, and the app is marked failed.
+#pragma once
+
+#include <chrono>
+#include <deque>
+
+#include "config/config.h"
+
+namespace muster::daemon {
+
+using Clock = std::chrono::steady_clock;
+using config::Duration;
+
+class Backoff {
+ public:
+  Backoff(Duration first, Duration max, Duration min_uptime)
+      : first_(first), max_(max), min_uptime_(min_uptime) {}
+
+  // Called when a worker of the slot exited unexpectedly after `uptime`;
+  // returns how long to wait before refilling the slot.
+  Duration on_crash(Duration uptime);
+
+  // Consecutive crashes counted so far (0 after a reset).
+  unsigned consecutive() const { return consecutive_; }
+  void reset() { consecutive_ = 0; }
+
+ private:
+  Duration first_, max_, min_uptime_;
+  unsigned consecutive_ = 0;
+};
+
+class CrashWindow {
+ public:
+  CrashWindow(unsigned max_restarts, Duration window) : max_(max_restarts), window_(window) {}
+
+  // Records one automatic restart at `now`; returns true if that makes more
+  // than max_restarts within the window (a crash loop).
+  bool record(Clock::time_point now);
+  void reset() { times_.clear(); }
+
+ private:
+  unsigned max_;
+  Duration window_;
+  std::deque<Clock::time_point> times_;  // bounded: at most max_ + 1 entries
+};
+
+// Whether an exit should be followed by a restart, by the app's restart mode.
+// `voluntary`: the daemon or the operator asked for it (stop, kill, disconnect).
+bool should_restart(config::RestartMode mode, bool voluntary, bool clean_exit);
+
+}  // namespace muster::daemon

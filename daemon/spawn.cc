@@ -1,0 +1,151 @@
+#include "daemon/spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/start_dir.hpp>
+#include <boost/process/v2/stdio.hpp>
+#include <boost/process/v2/environment.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace muster::daemon {
+namespace bp = boost::process::v2;
+
+namespace {
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// Runs in the child between fork and exec, so only async-signal-safe calls.
+struct ChildSetup {
+  const SpawnSpec& spec;
+  pid_t parent;
+
+  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                          const char* const*) {
+    for (auto [from, to] : spec.pass_fds) launcher.fd_whitelist.push_back(to);
+    return {};
+  }
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) {
+    auto fail = [] { return bp::error_code(errno, bp::system_category()); };
+    // Own session and process group: a terminal's ^C reaches only the daemon,
+    // and stopping a worker can signal its whole group.
+    if (::setsid() < 0) return fail();
+    // Die with the daemon; if it is already gone, do not start at all.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return fail();
+    if (::getppid() != parent) return bp::error_code(ESRCH, bp::system_category());
+    // The daemon ignores SIGPIPE; ignored dispositions survive exec, so undo it.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Move passed fds out of the way first, so one target cannot clobber
+    // another's source; dup2 then clears close-on-exec on the target.
+    int moved[16];
+    std::size_t n = std::min<std::size_t>(spec.pass_fds.size(), 16);
+    for (std::size_t i = 0; i < n; ++i) {
+      moved[i] = ::fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
+      if (moved[i] < 0) return fail();
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (::dup2(moved[i], spec.pass_fds[i].second) < 0) return fail();
+    if (spec.credentials) {
+      const auto& c = *spec.credentials;
+      if (::setgroups(c.groups.size(), c.groups.data()) < 0) return fail();
+      if (::setgid(c.gid) < 0) return fail();
+      if (::setuid(c.uid) < 0) return fail();
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+std::variant<std::monostate, Credentials, std::string> resolve_credentials(
+    const config::AppConfig& app) {
+  if (app.user.empty() && app.group.empty()) return std::monostate{};
+  Credentials creds{::getuid(), ::getgid(), {}};
+  std::string user_name;
+  if (!app.user.empty()) {
+    struct passwd* pw = ::getpwnam(app.user.c_str());
+    if (!pw) return "no user named '" + app.user + "'";
+    creds.uid = pw->pw_uid;
+    creds.gid = pw->pw_gid;
+    user_name = pw->pw_name;
+  }
+  if (!app.group.empty()) {
+    struct group* gr = ::getgrnam(app.group.c_str());
+    if (!gr) return "no group named '" + app.group + "'";
+    creds.gid = gr->gr_gid;
+  }
+  if (!user_name.empty()) {
+    int count = 64;
+    std::vector<gid_t> groups(count);
+    while (::getgrouplist(user_name.c_str(), creds.gid, groups.data(), &count) < 0)
+      groups.resize(count);
+    groups.resize(count);
+    creds.groups = std::move(groups);
+  } else {
+    creds.groups = {creds.gid};
+  }
+  if (::geteuid() != 0 && (creds.uid != ::geteuid() || creds.gid != ::getegid()))
+    return std::string("user/group need musterd to run as root");
+  return creds;
+}
+
+std::variant<std::string, std::string> resolve_executable(const std::string& exec,
+                                                          const std::string& cwd,
+                                                          const std::string& path) {
+  using R = std::variant<std::string, std::string>;
+  auto not_found = [&](const std::string& why) {
+    return R(std::in_place_index<1>, "cannot run '" + exec + "': " + why);
+  };
+  if (exec.find('/') != std::string::npos) {
+    std::string full = exec.front() == '/' ? exec : cwd + "/" + exec;
+    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file"
+                                                       : "no such file");
+  }
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(begin, end - begin);
+    if (dir.empty()) dir = ".";
+    std::string full = (dir.front() == '/' ? dir : cwd + "/" + dir) + "/" + exec;
+    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    begin = end + 1;
+  }
+  return not_found("not found in PATH (" + path + ")");
+}
+
+std::variant<Process, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {
+  if (spec.pass_fds.size() > 16) return std::string("too many fds to pass");
+  bp::posix::default_launcher launcher;
+  bp::error_code ec;
+  int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
+  int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
+  Process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
+                          bp::process_stdio{devnull, out, err},
+                          bp::process_environment(spec.env),
+                          bp::process_start_dir(spec.cwd),
+                          ChildSetup{spec, ::getpid()});
+  ::close(devnull);
+  if (ec) return "cannot start '" + spec.executable + "': " + ec.message();
+  return proc;
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,97 @@
+#include "daemon/supervisor.h"
+
+#include <signal.h>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/commands.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+
+Supervisor::Supervisor(asio::io_context& io, config::Config config)
+    : io_(io), config_(std::move(config)),
+      control_(io, config_.daemon,
+               [this](const ipc::Request& r, ControlServer::Respond respond) {
+                 handle_request(r, std::move(respond));
+               }),
+      signals_(io, SIGTERM, SIGINT, SIGHUP), shutdown_timer_(io) {
+  for (const auto& app : config_.apps)
+    apps_.push_back(std::make_unique<App>(io_, app, [this] { return ++last_worker_id_; }));
+}
+
+std::optional<std::string> Supervisor::start() {
+  if (auto err = control_.open()) return err;
+  wait_signals();
+  spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
+               config_.path);
+  for (auto& app : apps_) app->start();
+  return std::nullopt;
+}
+
+void Supervisor::wait_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      spdlog::warn("SIGHUP: config reload is not available in this version; ignored");
+    } else {
+      shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    wait_signals();
+  });
+}
+
+void Supervisor::shutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("shutting down ({}): stopping all workers", why);
+  auto remaining = std::make_shared<std::size_t>(apps_.size());
+  auto one_done = [this, remaining] {
+    if (--*remaining == 0) finish_shutdown();
+  };
+  shutdown_timer_.expires_after(config_.daemon.shutdown_timeout);
+  shutdown_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || finished_) return;
+    spdlog::warn("shutdown_timeout reached: killing the remaining workers");
+    for (auto& app : apps_) app->kill_all();
+  });
+  if (apps_.empty()) {
+    finish_shutdown();
+    return;
+  }
+  for (auto& app : apps_) app->stop(one_done);
+}
+
+void Supervisor::finish_shutdown() {
+  finished_ = true;
+  shutdown_timer_.cancel();
+  signals_.cancel();
+  control_.close();
+  spdlog::info("all workers stopped; bye");
+  // Anything still pending (e.g. output of a stray grandchild) must not keep us.
+  asio::post(io_, [this] { io_.stop(); });
+}
+
+App* Supervisor::find_app(const std::string& name) {
+  for (auto& app : apps_)
+    if (app->name() == name) return app.get();
+  return nullptr;
+}
+
+Worker* Supervisor::find_worker(unsigned id) {
+  for (auto& app : apps_)
+    if (auto* w = app->find_worker(id)) return w;
+  return nullptr;
+}
+
+void Supervisor::handle_request(const ipc::Request& request, ControlServer::Respond respond) {
+  if (shutting_down_ && request.verb != "ping" && request.verb != "version" &&
+      request.verb != "status") {
+    respond(ipc::error_reply("musterd is shutting down"));
+    return;
+  }
+  run_command(*this, request, std::move(respond));
+}
+
+}  // namespace muster::daemon

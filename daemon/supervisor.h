@@ -1,0 +1,50 @@
+// The daemon's top: owns the apps, the control server and the signal handling,
+// and runs the graceful shutdown. Everything runs on one io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/app.h"
+#include "daemon/control_server.h"
+
+namespace muster::daemon {
+
+class Supervisor {
+ public:
+  Supervisor(boost::asio::io_context& io, config::Config config);
+
+  // Opens the control socket and starts every app. Error message on failure.
+  std::optional<std::string> start();
+  // Graceful shutdown: stop all apps, bounded by shutdown_timeout; then the
+  // io_context runs out of work and the daemon exits.
+  void shutdown(const char* why);
+
+  App* find_app(const std::string& name);
+  Worker* find_worker(unsigned id);
+  std::vector<std::unique_ptr<App>>& apps() { return apps_; }
+  bool shutting_down() const { return shutting_down_; }
+
+ private:
+  void handle_request(const ipc::Request& request, ControlServer::Respond respond);
+  void wait_signals();
+  void finish_shutdown();
+
+  boost::asio::io_context& io_;
+  config::Config config_;
+  std::vector<std::unique_ptr<App>> apps_;
+  ControlServer control_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  unsigned last_worker_id_ = 0;
+  bool shutting_down_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace muster::daemon

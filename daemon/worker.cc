@@ -1,0 +1,228 @@
+#include "daemon/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+
+const char* to_string(WorkerState s) {
+  switch (s) {
+    case WorkerState::spawning: return "spawning";
+    case WorkerState::online: return "online";
+    case WorkerState::listening: return "listening";
+    case WorkerState::disconnecting: return "disconnecting";
+    case WorkerState::dead: return "dead";
+  }
+  return "?";
+}
+
+std::string ExitInfo::describe() const {
+  if (!spawn_error.empty()) return "failed to start: " + spawn_error;
+  if (signal) return "killed by " + config::signal_name(*signal);
+  if (code) return "exited with code " + std::to_string(*code);
+  return "exited";
+}
+
+namespace {
+
+// The worker's environment: nothing of the daemon's but PATH; then the app's
+// `env`; then what muster itself promises every worker.
+std::vector<std::string> worker_environment(const config::AppConfig& app,
+                                            const WorkerIdentity& who, std::string& path) {
+  const char* daemon_path = std::getenv("PATH");
+  path = daemon_path && *daemon_path ? daemon_path : "/usr/local/bin:/usr/bin:/bin";
+  if (auto it = app.env.find("PATH"); it != app.env.end()) path = it->second;
+  std::vector<std::string> env;
+  env.push_back("PATH=" + path);
+  for (const auto& [k, v] : app.env)
+    if (k != "PATH") env.push_back(k + "=" + v);
+  env.push_back("MUSTER_APP=" + who.app);
+  env.push_back("MUSTER_WORKER_ID=" + std::to_string(who.id));
+  env.push_back("MUSTER_INSTANCE=" + std::to_string(who.instance));
+  return env;
+}
+
+}  // namespace
+
+Worker::Worker(asio::io_context& io, const config::AppConfig& app, WorkerIdentity identity,
+               ExitHandler on_exit)
+    : io_(io), app_(app), identity_(std::move(identity)), on_exit_(std::move(on_exit)),
+      stop_timer_(io), output_(io) {}
+
+Worker::~Worker() = default;
+
+Duration Worker::uptime() const {
+  if (state_ == WorkerState::spawning && pid_ == 0) return Duration{0};
+  if (state_ == WorkerState::dead) return exit_.uptime;
+  return std::chrono::duration_cast<Duration>(Clock::now() - started_);
+}
+
+// Returns the fd the child gets as stdout/stderr (-1 = inherit the daemon's);
+// for output = log, the pipe's read end goes to output_.
+int Worker::open_output(std::string& error) {
+  int fd = -1;
+  switch (app_.output) {
+    case config::Output::inherit:
+      return -1;
+    case config::Output::null:
+      fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      break;
+    case config::Output::file:
+      fd = ::open(app_.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      break;
+    case config::Output::log: {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) < 0) break;
+      output_.assign(p[0]);
+      return p[1];
+    }
+  }
+  if (fd < 0) error = std::string("cannot open output: ") + std::strerror(errno);
+  return fd;
+}
+
+void Worker::start() {
+  std::string error;
+  std::string path;
+  SpawnSpec spec;
+  spec.env = worker_environment(app_, identity_, path);
+  spec.args = app_.args;
+  spec.cwd = app_.cwd;
+  auto exe = resolve_executable(app_.exec, app_.cwd, path);
+  if (exe.index() == 1) error = std::get<1>(exe);
+  auto creds = resolve_credentials(app_);
+  if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
+  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = *c;
+  if (error.empty()) {
+    spec.executable = std::get<0>(exe);
+    spec.stdout_fd = open_output(error);
+  }
+  if (error.empty()) {
+    auto result = spawn(io_, spec);
+    if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
+    else process_.emplace(std::move(std::get<Process>(result)));
+  }
+  if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
+  if (!error.empty()) {
+    exit_.spawn_error = error;
+    on(Event::spawn_failed);
+    return;
+  }
+  pid_ = process_->id();
+  started_ = Clock::now();
+  on(Event::spawned);
+}
+
+void Worker::stop() { on(Event::stop); }
+
+bool Worker::send_signal(int signo) {
+  if (state_ == WorkerState::dead || pid_ <= 0) return false;
+  voluntary_ = true;
+  return ::kill(pid_, signo) == 0;
+}
+
+void Worker::kill_now() {
+  if (state_ != WorkerState::dead) kill_group(SIGKILL);
+}
+
+void Worker::kill_group(int signo) {
+  // The worker leads its own process group (setsid at spawn): this reaches its
+  // children too. Falls back to the pid if the group is already gone.
+  if (pid_ > 0 && ::kill(-pid_, signo) < 0) ::kill(pid_, signo);
+}
+
+void Worker::on(Event event) {
+  auto self = shared_from_this();
+  switch (event) {
+    case Event::spawned:
+      // Without a channel there is nothing more to wait for: the process runs.
+      state_ = WorkerState::online;
+      spdlog::info("{}[{}] started, pid {}, instance {}", identity_.app, identity_.id, pid_,
+                   identity_.instance);
+      wait_for_exit();
+      if (output_.is_open()) read_output();
+      return;
+    case Event::spawn_failed:
+      state_ = WorkerState::dead;
+      spdlog::error("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
+      asio::post(io_, [self] { self->on_exit_(*self, self->exit_); });
+      return;
+    case Event::stop:
+      if (state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
+      state_ = WorkerState::disconnecting;
+      voluntary_ = true;
+      spdlog::debug("{}[{}] stopping with {}", identity_.app, identity_.id,
+                    config::signal_name(app_.stop_signal));
+      kill_group(app_.stop_signal);
+      stop_timer_.expires_after(app_.stop_timeout);
+      stop_timer_.async_wait([self](boost::system::error_code ec) {
+        if (!ec) self->on(Event::stop_timeout);
+      });
+      return;
+    case Event::stop_timeout:
+      if (state_ != WorkerState::disconnecting) return;
+      spdlog::warn("{}[{}] did not stop within {}ms; sending SIGKILL", identity_.app,
+                   identity_.id, app_.stop_timeout.count());
+      kill_group(SIGKILL);
+      return;
+    case Event::exited:
+      state_ = WorkerState::dead;
+      stop_timer_.cancel();
+      // Whatever the worker left behind in its group goes with it.
+      kill_group(SIGKILL);
+      exit_.voluntary = voluntary_;
+      exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);
+      if (exit_.voluntary || exit_.clean())
+        spdlog::info("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
+      else
+        spdlog::warn("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
+      on_exit_(*this, exit_);
+      return;
+  }
+}
+
+void Worker::wait_for_exit() {
+  process_->async_wait([self = shared_from_this()](boost::system::error_code, int) {
+    int status = self->process_->native_exit_code();
+    if (WIFSIGNALED(status)) self->exit_.signal = WTERMSIG(status);
+    else if (WIFEXITED(status)) self->exit_.code = WEXITSTATUS(status);
+    self->on(Event::exited);
+  });
+}
+
+void Worker::read_output() {
+  output_.async_read_some(
+      asio::buffer(output_chunk_),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (n > 0) {
+          self->output_lines_.append({self->output_chunk_.data(), n});
+          while (auto line = self->output_lines_.next_line_or_chunk())
+            self->flush_output_line(*line);
+        }
+        if (ec) {
+          // End of output (or a read error): whatever is left is the last line.
+          if (auto rest = self->output_lines_.take_rest(); !rest.empty())
+            self->flush_output_line(rest);
+          self->output_.close();
+          return;
+        }
+        self->read_output();
+      });
+}
+
+void Worker::flush_output_line(const std::string& line) {
+  std::string_view text = line;
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  spdlog::info("{}[{}] {}", identity_.app, identity_.id, text);
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,93 @@
+// One worker process, from spawn to reaping. A Worker object is one life: a
+// replacement is a new Worker with a new id, so a timer or read completion from
+// an earlier life can never act on a later one. Every state transition happens
+// in Worker::on(), one switch over (state, event).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "daemon/restart_policy.h"
+#include "daemon/spawn.h"
+#include "ipc/line_buffer.h"
+
+namespace muster::daemon {
+
+enum class WorkerState { spawning, online, listening, disconnecting, dead };
+const char* to_string(WorkerState);
+
+struct WorkerIdentity {
+  std::string app;
+  unsigned id = 0;        // MUSTER_WORKER_ID, never reused
+  unsigned instance = 0;  // slot, kept by replacements
+  unsigned restarts = 0;  // how often this slot was refilled after a crash
+};
+
+struct ExitInfo {
+  std::optional<int> code;    // exit status, if it exited
+  std::optional<int> signal;  // terminating signal, if killed
+  bool voluntary = false;     // the daemon or an operator asked it to go
+  Duration uptime{0};
+  std::string spawn_error;    // non-empty: it never started
+
+  bool clean() const { return code && *code == 0; }
+  std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
+};
+
+class Worker : public std::enable_shared_from_this<Worker> {
+ public:
+  using ExitHandler = std::function<void(Worker&, const ExitInfo&)>;
+
+  Worker(boost::asio::io_context& io, const config::AppConfig& app, WorkerIdentity identity,
+         ExitHandler on_exit);
+  ~Worker();
+
+  // Spawns the process. A failure is reported through the exit handler (posted,
+  // never re-entrant) with ExitInfo::spawn_error set.
+  void start();
+  // Graceful stop: stop_signal to the worker's process group, SIGKILL after
+  // stop_timeout. Idempotent.
+  void stop();
+  // Operator's kill: `signo` to the worker's pid; the exit it causes is voluntary.
+  bool send_signal(int signo);
+  // SIGKILL to the whole process group now (shutdown deadline).
+  void kill_now();
+
+  const WorkerIdentity& identity() const { return identity_; }
+  WorkerState state() const { return state_; }
+  int pid() const { return pid_; }
+  Duration uptime() const;
+
+ private:
+  enum class Event { spawned, spawn_failed, stop, stop_timeout, exited };
+  void on(Event event);
+  void kill_group(int signo);
+  void wait_for_exit();
+  void read_output();
+  void flush_output_line(const std::string& line);
+  int open_output(std::string& error);
+
+  boost::asio::io_context& io_;
+  const config::AppConfig app_;  // a copy: a config reload must not change a running life
+  WorkerIdentity identity_;
+  ExitHandler on_exit_;
+  WorkerState state_ = WorkerState::spawning;
+  std::optional<Process> process_;
+  int pid_ = 0;
+  Clock::time_point started_{};
+  bool voluntary_ = false;
+  ExitInfo exit_;
+  boost::asio::steady_timer stop_timer_;
+  boost::asio::posix::stream_descriptor output_;
+  ipc::LineBuffer output_lines_{16 * 1024};
+  std::array<char, 4096> output_chunk_{};
+};
+
+}  // namespace muster::daemon

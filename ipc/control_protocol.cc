@@ -1,0 +1,109 @@
+#include "ipc/control_protocol.h"
+
+#include <array>
+
+namespace muster::ipc {
+namespace {
+
+enum class Need { no, optional, required };
+
+struct VerbSpec {
+  std::string_view verb;
+  Need app;
+  Need id;
+  Need count;
+  Need signal;
+};
+
+constexpr std::array kVerbs{
+    VerbSpec{"ping", Need::no, Need::no, Need::no, Need::no},
+    VerbSpec{"version", Need::no, Need::no, Need::no, Need::no},
+    VerbSpec{"status", Need::optional, Need::no, Need::no, Need::no},
+    VerbSpec{"start", Need::required, Need::no, Need::no, Need::no},
+    VerbSpec{"stop", Need::required, Need::no, Need::no, Need::no},
+    VerbSpec{"restart", Need::required, Need::no, Need::no, Need::no},
+    VerbSpec{"scale", Need::required, Need::no, Need::required, Need::no},
+    VerbSpec{"kill", Need::no, Need::required, Need::no, Need::optional},
+    VerbSpec{"shutdown", Need::no, Need::no, Need::no, Need::no},
+};
+
+const VerbSpec* find_verb(std::string_view verb) {
+  for (const auto& spec : kVerbs)
+    if (spec.verb == verb) return &spec;
+  return nullptr;
+}
+
+// Reads an optional field of the given kind; returns an error message or "".
+std::string take_string(const boost::json::object& obj, std::string_view key, Need need,
+                        std::optional<std::string>& out) {
+  auto* v = obj.if_contains(key);
+  if (!v) return need == Need::required ? "missing '" + std::string(key) + "'" : "";
+  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
+  if (!v->is_string() || v->as_string().empty())
+    return "'" + std::string(key) + "' must be a non-empty string";
+  out = std::string(v->as_string());
+  return "";
+}
+
+std::string take_count(const boost::json::object& obj, std::string_view key, Need need,
+                       std::optional<std::int64_t>& out) {
+  auto* v = obj.if_contains(key);
+  if (!v) return need == Need::required ? "missing '" + std::string(key) + "'" : "";
+  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
+  std::int64_t n = -1;
+  if (v->is_int64()) n = v->as_int64();
+  else if (v->is_uint64() && v->as_uint64() <= 1'000'000) n = static_cast<std::int64_t>(v->as_uint64());
+  if (n < 0 || n > 1'000'000)
+    return "'" + std::string(key) + "' must be a non-negative integer";
+  out = n;
+  return "";
+}
+
+}  // namespace
+
+std::variant<Request, std::string> parse_request(std::string_view line) {
+  if (line.size() > kMaxControlLine) return std::string("request line too long");
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(line, ec);
+  if (ec) return "malformed JSON: " + ec.message();
+  if (!doc.is_object()) return std::string("a request must be a JSON object");
+  const auto& obj = doc.as_object();
+  auto* verb = obj.if_contains("verb");
+  if (!verb || !verb->is_string()) return std::string("missing string field 'verb'");
+  const VerbSpec* spec = find_verb(verb->as_string());
+  if (!spec) return "unknown verb '" + std::string(verb->as_string()) + "'";
+
+  Request req;
+  req.verb = std::string(spec->verb);
+  for (const auto& [key, _] : obj) {
+    if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal")
+      return "unexpected field '" + std::string(key) + "'";
+  }
+  for (auto err : {take_string(obj, "app", spec->app, req.app),
+                   take_count(obj, "id", spec->id, req.id),
+                   take_count(obj, "count", spec->count, req.count),
+                   take_string(obj, "signal", spec->signal, req.signal)}) {
+    if (!err.empty()) return err;
+  }
+  return req;
+}
+
+std::string ok_reply(boost::json::object fields) {
+  boost::json::object reply;
+  reply["ok"] = true;
+  for (auto& [k, v] : fields) reply[k] = std::move(v);
+  std::string line = boost::json::serialize(reply);
+  line += '\n';
+  return line;
+}
+
+std::string error_reply(std::string_view message) {
+  boost::json::object reply;
+  reply["ok"] = false;
+  reply["error"] = message;
+  std::string line = boost::json::serialize(reply);
+  line += '\n';
+  return line;
+}
+
+}  // namespace muster::ipc

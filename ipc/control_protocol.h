@@ -1,0 +1,32 @@
+// The control-socket request format (docs/control-protocol.md): one JSON object
+// per line with a "verb" and verb-specific fields. Parsing checks the fields each
+// verb takes, so handlers receive only well-formed requests.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace muster::ipc {
+
+inline constexpr std::size_t kMaxControlLine = 64 * 1024;
+
+struct Request {
+  std::string verb;
+  std::optional<std::string> app;
+  std::optional<std::int64_t> id;
+  std::optional<std::int64_t> count;
+  std::optional<std::string> signal;
+};
+
+// A parsed request, or the error message to send back.
+std::variant<Request, std::string> parse_request(std::string_view line);
+
+// Serialises a reply line (with its trailing '\n').
+std::string ok_reply(boost::json::object fields = {});
+std::string error_reply(std::string_view message);
+
+}  // namespace muster::ipc

@@ -1,0 +1,42 @@
+// Splits a byte stream into newline-terminated lines, with a bound on how long a
+// line may grow. Used for the control socket and worker output (and later the
+// worker channel): one place owns the framing rules.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace muster::ipc {
+
+class LineBuffer {
+ public:
+  explicit LineBuffer(std::size_t max_line) : max_line_(max_line) {}
+
+  // Appends raw bytes read from the stream.
+  void append(std::string_view bytes) { data_.append(bytes); }
+
+  // The next complete line without its '\n' (a trailing '\r' is kept), or
+  // nullopt if none is complete yet. Once a line exceeds max_line, overflowed()
+  // turns true and no further lines are returned.
+  std::optional<std::string> next_line();
+
+  // Like next_line(), but a line longer than max_line comes out in max_line
+  // pieces instead of overflowing (for worker output, where nothing is lost).
+  std::optional<std::string> next_line_or_chunk();
+
+  // Whatever is buffered without a terminating newline (e.g. at end of stream).
+  std::string take_rest();
+
+  bool overflowed() const { return overflowed_; }
+  std::size_t buffered() const { return data_.size() - start_; }
+
+ private:
+  std::size_t max_line_;
+  std::string data_;
+  std::size_t start_ = 0;  // consumed prefix of data_, compacted lazily
+  bool overflowed_ = false;
+};
+
+}  // namespace muster::ipc

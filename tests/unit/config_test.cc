@@ -1,0 +1,398 @@
+// Loading and validating config files (config/config.cc, config/apps.cc).
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.h"
+
+using namespace muster::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kPath = "/srv/site/muster.toml";
+
+Config load_ok(const std::string& text) {
+  LoadResult result = load_string(text, kPath);
+  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.config);
+  return *result.config;
+}
+
+// The one error `text` has.
+ConfigError load_error(const std::string& text) {
+  LoadResult result = load_string(text, kPath);
+  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
+  REQUIRE(result.errors.size() == 1);
+  CHECK_FALSE(result.config);
+  return result.errors.front();
+}
+
+void check_at(const ConfigError& error, int line, int column, const std::string& key) {
+  INFO(error.to_string());
+  CHECK(error.file == kPath);
+  CHECK(error.line == line);
+  CHECK(error.column == column);
+  CHECK(error.key == key);
+}
+
+}  // namespace
+
+TEST_CASE("a full config with every key is read into the structs") {
+  Config config = load_ok(R"([daemon]
+control_socket = "/run/muster/muster.sock"
+control_mode = "0660"
+control_group = "web"
+log_level = "debug"
+log_format = "json"
+shutdown_timeout = "20s"
+
+[apps.web]
+exec = "/usr/bin/node"
+args = ["server.js", "--port", "8000"]
+cwd = "www"
+env = { NODE_ENV = "production", EMPTY = "" }
+instances = 4
+protocol = "none"
+user = "www-data"
+group = "www-data"
+output = "file"
+output_file = "logs/web.log"
+restart = "on-failure"
+restart_delay = "250ms"
+restart_delay_max = "1m"
+min_uptime = "2s"
+max_restarts = 3
+restart_window = "5m"
+stop_signal = "SIGINT"
+stop_timeout = "1m30s"
+)");
+  CHECK(config.path == kPath);
+  CHECK(config.daemon.control_socket == "/run/muster/muster.sock");
+  CHECK(config.daemon.control_mode == 0660);
+  CHECK(config.daemon.control_group == "web");
+  CHECK(config.daemon.log_level == LogLevel::debug);
+  CHECK(config.daemon.log_format == LogFormat::json);
+  CHECK(config.daemon.shutdown_timeout == 20s);
+  REQUIRE(config.apps.size() == 1);
+  const AppConfig& web = config.apps[0];
+  CHECK(web.name == "web");
+  CHECK(web.exec == "/usr/bin/node");
+  CHECK(web.args == std::vector<std::string>{"server.js", "--port", "8000"});
+  CHECK(web.cwd == "/srv/site/www");
+  CHECK(web.env == std::map<std::string, std::string>{{"NODE_ENV", "production"}, {"EMPTY", ""}});
+  CHECK(web.instances == 4);
+  CHECK(web.protocol == Protocol::none);
+  CHECK(web.user == "www-data");
+  CHECK(web.group == "www-data");
+  CHECK(web.output == Output::file);
+  CHECK(web.output_file == "/srv/site/logs/web.log");
+  CHECK(web.restart == RestartMode::on_failure);
+  CHECK(web.restart_delay == 250ms);
+  CHECK(web.restart_delay_max == 1min);
+  CHECK(web.min_uptime == 2s);
+  CHECK(web.max_restarts == 3);
+  CHECK(web.restart_window == 5min);
+  CHECK(web.stop_signal == 2);
+  CHECK(web.stop_timeout == 90s);
+  CHECK(config.find_app("web") == &web);
+  CHECK(config.find_app("wbe") == nullptr);
+}
+
+TEST_CASE("a config without apps is valid") {
+  CHECK(load_ok("").apps.empty());
+  CHECK(load_ok("[daemon]\nlog_level = \"warn\"\n").apps.empty());
+  CHECK(load_ok("[apps]\n").apps.empty());
+}
+
+TEST_CASE("absent keys take their defaults") {
+  Config config = load_ok("[apps.worker]\nexec = \"./worker\"\n");
+  CHECK(config.daemon.control_socket == default_control_socket());
+  CHECK(config.daemon.control_mode == 0600);
+  CHECK(config.daemon.control_group.empty());
+  CHECK(config.daemon.log_level == LogLevel::info);
+  CHECK(config.daemon.log_format == LogFormat::text);
+  CHECK(config.daemon.shutdown_timeout == 10s);
+
+  AppConfig expected;
+  expected.name = "worker";
+  expected.exec = "./worker";
+  expected.cwd = "/srv/site";
+  REQUIRE(config.apps.size() == 1);
+  CHECK(config.apps[0] == expected);
+}
+
+TEST_CASE("an app's cwd is resolved against the config file's directory") {
+  auto cwd_of = [](const std::string& cwd) {
+    return load_ok("[apps.a]\nexec = \"x\"\ncwd = \"" + cwd + "\"\n").apps.at(0).cwd;
+  };
+  CHECK(cwd_of(".") == "/srv/site");
+  CHECK(cwd_of("www/") == "/srv/site/www");
+  CHECK(cwd_of("../other/./dir") == "/srv/other/dir");
+  CHECK(cwd_of("/opt//app/") == "/opt/app");
+  CHECK(cwd_of("/") == "/");
+}
+
+TEST_CASE("a relative control socket is resolved against the config file's directory") {
+  Config config = load_ok("[daemon]\ncontrol_socket = \"run/muster.sock\"\n");
+  CHECK(config.daemon.control_socket == "/srv/site/run/muster.sock");
+}
+
+TEST_CASE("a relative config path is made absolute") {
+  Config config = *load_string("", "conf/muster.toml").config;
+  CHECK(config.path == (std::filesystem::current_path() / "conf/muster.toml").string());
+}
+
+TEST_CASE("zero instances means one per available CPU") {
+  Config config = load_ok("[apps.a]\nexec = \"x\"\ninstances = 0\n");
+  CHECK(config.apps.at(0).instances == available_parallelism());
+}
+
+TEST_CASE("apps are listed in file order whatever their names") {
+  Config config = load_ok(R"([apps.zeta]
+exec = "z"
+[apps.alpha]
+exec = "a"
+[apps]
+mid = { exec = "m" }
+)");
+  REQUIRE(config.apps.size() == 3);
+  CHECK(config.apps[0].name == "zeta");
+  CHECK(config.apps[1].name == "alpha");
+  CHECK(config.apps[2].name == "mid");
+}
+
+TEST_CASE("an unknown top-level key is reported at the key") {
+  ConfigError error = load_error("colour = \"blue\"\n");
+  check_at(error, 1, 1, "colour");
+  CHECK(error.message == "unknown key");
+}
+
+TEST_CASE("an unknown top-level table is reported as an unknown key") {
+  ConfigError error = load_error("[sockets.web]\nlisten = \"0.0.0.0:8000\"\n");
+  check_at(error, 1, 2, "sockets");
+  CHECK(error.message == "unknown key");
+}
+
+TEST_CASE("an unknown key in [daemon] is reported") {
+  ConfigError error = load_error("[daemon]\nmetrics_listen = \"127.0.0.1:9464\"\n");
+  check_at(error, 2, 1, "daemon.metrics_listen");
+  CHECK(error.message == "unknown key");
+}
+
+TEST_CASE("an unknown key in an app is reported") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\n  restarts = 3\n");
+  check_at(error, 3, 3, "apps.web.restarts");
+  CHECK(error.message == "unknown key");
+}
+
+TEST_CASE("a value of the wrong type is reported at the value") {
+  ConfigError error = load_error("[apps.web]\nexec = 5\n");
+  check_at(error, 2, 8, "apps.web.exec");
+  CHECK(error.message == "expected a non-empty string, got integer");
+
+  error = load_error("[apps.web]\nexec = \"x\"\nuser = true\n");
+  check_at(error, 3, 8, "apps.web.user");
+  CHECK(error.message == "expected a string, got boolean");
+}
+
+TEST_CASE("args must be an array of strings") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nargs = \"a b\"\n");
+  check_at(error, 3, 8, "apps.web.args");
+  CHECK(error.message == "expected an array of strings, got string");
+
+  error = load_error("[apps.web]\nexec = \"x\"\nargs = [\"a\", 2]\n");
+  check_at(error, 3, 14, "apps.web.args[1]");
+  CHECK(error.message == "expected a string, got integer");
+}
+
+TEST_CASE("env values must be strings") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nenv = { PORT = 8000 }\n");
+  check_at(error, 3, 16, "apps.web.env.PORT");
+  CHECK(error.message == "expected a string, got integer");
+}
+
+TEST_CASE("env names must not contain an equals sign") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nenv = { \"A=B\" = \"c\" }\n");
+  check_at(error, 3, 9, "apps.web.env");
+}
+
+TEST_CASE("a malformed duration is reported with an example of a good one") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nrestart_delay = \"5 seconds\"\n");
+  check_at(error, 3, 17, "apps.web.restart_delay");
+  CHECK(error.message == R"(expected a duration like "250ms" or "1m30s", got "5 seconds")");
+
+  error = load_error("[daemon]\nshutdown_timeout = 10\n");
+  check_at(error, 2, 20, "daemon.shutdown_timeout");
+  CHECK(error.message == R"(expected a duration like "250ms" or "1m30s", got integer)");
+}
+
+TEST_CASE("an unknown stop signal is reported") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nstop_signal = \"SIGFOO\"\n");
+  check_at(error, 3, 15, "apps.web.stop_signal");
+  CHECK(error.message == R"(expected a signal name like "SIGTERM" or a number, got "SIGFOO")");
+}
+
+TEST_CASE("a missing exec is reported at the app's table header") {
+  ConfigError error = load_error("[daemon]\n\n[apps.web]\nargs = [\"x\"]\n");
+  check_at(error, 3, 1, "apps.web.exec");
+  CHECK_THAT(error.message, Catch::StartsWith("required key is missing"));
+}
+
+TEST_CASE("an empty exec is reported") {
+  ConfigError error = load_error("[apps.web]\nexec = \"\"\n");
+  check_at(error, 2, 8, "apps.web.exec");
+  CHECK(error.message == R"(expected a non-empty string, got "")");
+}
+
+TEST_CASE("a value outside an enumeration lists the accepted ones") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nrestart = \"sometimes\"\n");
+  check_at(error, 3, 11, "apps.web.restart");
+  CHECK(error.message == R"(expected one of always, on-failure, never, got "sometimes")");
+  error = load_error("[daemon]\nlog_level = \"verbose\"\n");
+  check_at(error, 2, 13, "daemon.log_level");
+  CHECK(error.message == R"(expected one of trace, debug, info, warn, error, got "verbose")");
+}
+
+TEST_CASE("only the none protocol is accepted for now") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n");
+  check_at(error, 3, 12, "apps.web.protocol");
+  CHECK(error.message == R"(expected "none", got "node")");
+}
+
+TEST_CASE("a negative instance count is reported") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\ninstances = -1\n");
+  check_at(error, 3, 13, "apps.web.instances");
+  CHECK(error.message == "expected a non-negative integer, got -1");
+  error = load_error("[apps.web]\nexec = \"x\"\ninstances = 2.5\n");
+  CHECK(error.message == "expected a non-negative integer, got float");
+}
+
+TEST_CASE("output = file without output_file is reported at output") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\noutput = \"file\"\n");
+  check_at(error, 3, 10, "apps.web.output_file");
+  CHECK_THAT(error.message, Catch::Contains(R"(required when output = "file")"));
+
+  error = load_error("[apps.web]\nexec = \"x\"\noutput = \"file\"\noutput_file = \"\"\n");
+  check_at(error, 4, 15, "apps.web.output_file");
+}
+
+TEST_CASE("output_file with another output is reported") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\noutput_file = \"web.log\"\n");
+  check_at(error, 3, 15, "apps.web.output_file");
+  CHECK(error.message == R"(only used with output = "file", but output is "log")");
+  // An empty output_file means none, as in the documented example config.
+  load_ok("[apps.web]\nexec = \"x\"\noutput = \"null\"\noutput_file = \"\"\n");
+}
+
+TEST_CASE("a restart_delay_max below restart_delay is reported") {
+  ConfigError error =
+      load_error("[apps.web]\nexec = \"x\"\nrestart_delay = \"2s\"\nrestart_delay_max = \"1s\"\n");
+  check_at(error, 4, 21, "apps.web.restart_delay_max");
+  CHECK(error.message == R"(expected at least restart_delay (2s), got "1s")");
+
+  error = load_error("[apps.web]\nexec = \"x\"\nrestart_delay = \"1m\"\n");
+  check_at(error, 3, 17, "apps.web.restart_delay");
+  CHECK(error.message == R"(expected at most restart_delay_max (30s), got "1m")");
+}
+
+TEST_CASE("an app name with characters outside A-Z a-z 0-9 _ . - is reported") {
+  ConfigError error = load_error("[apps.\"my app\"]\nexec = \"x\"\n");
+  check_at(error, 1, 7, "apps.my app");
+  load_ok("[apps.\"web-1.blue_A\"]\nexec = \"x\"\n");
+}
+
+TEST_CASE("apps must be a table of tables and daemon a table") {
+  ConfigError error = load_error("apps = 3\n");
+  check_at(error, 1, 8, "apps");
+
+  error = load_error("[apps]\nweb = \"node\"\n");
+  check_at(error, 2, 7, "apps.web");
+  CHECK(error.message == "expected a table, got string");
+
+  error = load_error("[[apps.web]]\nexec = \"x\"\n");
+  CHECK(error.key == "apps.web");
+  CHECK(error.message == "expected a table, got array");
+
+  check_at(load_error("daemon = \"yes\"\n"), 1, 10, "daemon");
+}
+
+TEST_CASE("a control mode must be octal digits") {
+  CHECK(load_ok("[daemon]\ncontrol_mode = \"660\"\n").daemon.control_mode == 0660);
+  ConfigError error = load_error("[daemon]\ncontrol_mode = \"0689\"\n");
+  check_at(error, 2, 16, "daemon.control_mode");
+  CHECK(error.message == R"(expected an octal file mode like "0600", got "0689")");
+  error = load_error("[daemon]\ncontrol_mode = 0o600\n");
+  CHECK(error.message == R"(expected an octal file mode like "0600", got integer)");
+}
+
+TEST_CASE("every error of a file is reported in one pass, in file order") {
+  LoadResult result = load_string(R"([apps.zeta]
+exec = "z"
+restart = "sometimes"
+[daemon]
+log_level = "loud"
+bogus = 1
+[apps.alpha]
+stop_timeout = "forever"
+instances = -2
+)",
+                                  kPath);
+  CHECK_FALSE(result.config);
+  std::vector<std::string> found;
+  for (const ConfigError& error : result.errors) found.push_back(error.to_string());
+  CHECK(found == std::vector<std::string>{
+                     kPath + R"(:3:11: apps.zeta.restart: expected one of always, on-failure, never, got "sometimes")",
+                     kPath + R"(:5:13: daemon.log_level: expected one of trace, debug, info, warn, error, got "loud")",
+                     kPath + ":6:1: daemon.bogus: unknown key",
+                     kPath + ":7:1: apps.alpha.exec: required key is missing: the program to run, like exec = \"/usr/bin/node\"",
+                     kPath + R"(:8:16: apps.alpha.stop_timeout: expected a duration like "250ms" or "1m30s", got "forever")",
+                     kPath + ":9:13: apps.alpha.instances: expected a non-negative integer, got -2",
+                 });
+}
+
+TEST_CASE("a TOML syntax error is reported once at its position") {
+  LoadResult result = load_string("[apps.web]\nexec = \"x\"\nargs = [\"a\",\n", kPath);
+  REQUIRE(result.errors.size() == 1);
+  const ConfigError& error = result.errors[0];
+  CHECK(error.file == kPath);
+  CHECK(error.line == 3);  // where the file ends inside the array
+  CHECK(error.key.empty());
+  CHECK_THAT(error.message, Catch::Contains("end-of-file"));
+
+  check_at(load_error("[apps.web]\nexec = \"x\"\n[apps.web]\n"), 3, 1, "");
+
+  check_at(load_error("[apps.web]\nexec = \"x\"\nrestart = always\n"), 3, 11, "");
+}
+
+TEST_CASE("an unreadable file is one error without a position") {
+  LoadResult result = load_file("/nonexistent/muster.toml");
+  REQUIRE(result.errors.size() == 1);
+  const ConfigError& error = result.errors[0];
+  CHECK(error.line == 0);
+  CHECK(error.key.empty());
+  CHECK_THAT(error.message, Catch::Contains(std::strerror(ENOENT)));
+  CHECK(error.to_string() ==
+        "/nonexistent/muster.toml: cannot read: " + std::string(std::strerror(ENOENT)));
+
+  result = load_file("/");
+  REQUIRE(result.errors.size() == 1);
+  CHECK_THAT(result.errors[0].message, Catch::Contains(std::strerror(EISDIR)));
+}
+
+TEST_CASE("a config file on disk is loaded with its absolute path") {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("muster-config-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "muster.toml") << "[apps.web]\nexec = \"node\"\n";
+  LoadResult result = load_file((dir / "muster.toml").string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(result.config);
+  CHECK(result.config->path == (dir / "muster.toml").string());
+  CHECK(result.config->apps.at(0).cwd == dir.string());
+}
