@@ -1,0 +1,56 @@
+#include <catch2/catch.hpp>
+
+#include "ipc/control_protocol.h"
+
+using muster::ipc::parse_request;
+using muster::ipc::Request;
+
+namespace {
+std::string error_of(std::string_view line) {
+  auto r = parse_request(line);
+  REQUIRE(std::holds_alternative<std::string>(r));
+  return std::get<std::string>(r);
+}
+Request request_of(std::string_view line) {
+  auto r = parse_request(line);
+  if (auto* e = std::get_if<std::string>(&r)) FAIL("unexpected error: " << *e);
+  return std::get<Request>(r);
+}
+}  // namespace
+
+TEST_CASE("a well-formed request is parsed with its fields", "[control]") {
+  auto r = request_of(R"({"verb":"scale","app":"web","count":4})");
+  CHECK(r.verb == "scale");
+  CHECK(*r.app == "web");
+  CHECK(*r.count == 4);
+  auto k = request_of(R"({"verb":"kill","id":3,"signal":"SIGUSR2"})");
+  CHECK(*k.id == 3);
+  CHECK(*k.signal == "SIGUSR2");
+  CHECK_FALSE(request_of(R"({"verb":"status"})").app);
+}
+
+TEST_CASE("bad control input is rejected with a reason", "[control]") {
+  CHECK(error_of("").find("malformed JSON") == 0);
+  CHECK(error_of("{not json").find("malformed JSON") == 0);
+  CHECK(error_of("[1,2]") == "a request must be a JSON object");
+  CHECK(error_of("{}") == "missing string field 'verb'");
+  CHECK(error_of(R"({"verb":7})") == "missing string field 'verb'");
+  CHECK(error_of(R"({"verb":"frob"})") == "unknown verb 'frob'");
+  CHECK(error_of(R"({"verb":"stop"})") == "missing 'app'");
+  CHECK(error_of(R"({"verb":"stop","app":""})") == "'app' must be a non-empty string");
+  CHECK(error_of(R"({"verb":"stop","app":5})") == "'app' must be a non-empty string");
+  CHECK(error_of(R"({"verb":"scale","app":"w","count":-1})") ==
+        "'count' must be a non-negative integer");
+  CHECK(error_of(R"({"verb":"scale","app":"w","count":1.5})") ==
+        "'count' must be a non-negative integer");
+  CHECK(error_of(R"({"verb":"scale","app":"w","count":"4"})") ==
+        "'count' must be a non-negative integer");
+  CHECK(error_of(R"({"verb":"kill"})") == "missing 'id'");
+  CHECK(error_of(R"({"verb":"ping","app":"w"})") == "unexpected field 'app'");
+  CHECK(error_of(R"({"verb":"ping","bogus":1})") == "unexpected field 'bogus'");
+}
+
+TEST_CASE("an oversized request line is refused", "[control]") {
+  std::string line = R"({"verb":"ping","pad":")" + std::string(70000, 'x') + "\"}";
+  CHECK(error_of(line) == "request line too long");
+}

@@ -1,0 +1,82 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/restart_policy.h"
+
+using namespace std::chrono_literals;
+using muster::daemon::Backoff;
+using muster::daemon::Clock;
+using muster::daemon::CrashWindow;
+using muster::daemon::should_restart;
+using muster::config::RestartMode;
+
+TEST_CASE("backoff starts at restart_delay and doubles per consecutive crash", "[backoff]") {
+  Backoff b(100ms, 30s, 5s);
+  CHECK(b.on_crash(10ms) == 100ms);
+  CHECK(b.on_crash(10ms) == 200ms);
+  CHECK(b.on_crash(10ms) == 400ms);
+  CHECK(b.on_crash(10ms) == 800ms);
+  CHECK(b.consecutive() == 4);
+}
+
+TEST_CASE("backoff is capped at restart_delay_max", "[backoff]") {
+  Backoff b(1s, 5s, 5s);
+  for (int i = 0; i < 3; ++i) b.on_crash(0ms);  // 1s 2s 4s
+  CHECK(b.on_crash(0ms) == 5s);
+  for (int i = 0; i < 100; ++i) CHECK(b.on_crash(0ms) == 5s);  // no overflow
+}
+
+TEST_CASE("a worker that lived min_uptime resets the backoff", "[backoff]") {
+  Backoff b(100ms, 30s, 5s);
+  b.on_crash(0ms);
+  b.on_crash(0ms);
+  CHECK(b.on_crash(5s) == 100ms);
+  CHECK(b.consecutive() == 1);
+  CHECK(b.on_crash(4999ms) == 200ms);
+}
+
+TEST_CASE("a zero restart_delay restarts at once", "[backoff]") {
+  Backoff b(0ms, 30s, 5s);
+  CHECK(b.on_crash(0ms) == 0ms);
+  CHECK(b.on_crash(0ms) == 0ms);
+}
+
+TEST_CASE("more than max_restarts within the window is a crash loop", "[crash-window]") {
+  CrashWindow w(3, 60s);
+  auto t = Clock::time_point{} + 1h;
+  CHECK_FALSE(w.record(t));
+  CHECK_FALSE(w.record(t + 1s));
+  CHECK_FALSE(w.record(t + 2s));
+  CHECK(w.record(t + 3s));
+}
+
+TEST_CASE("restarts older than the window are forgotten", "[crash-window]") {
+  CrashWindow w(2, 10s);
+  auto t = Clock::time_point{} + 1h;
+  CHECK_FALSE(w.record(t));
+  CHECK_FALSE(w.record(t + 1s));
+  CHECK_FALSE(w.record(t + 12s));  // the first two fell out
+  CHECK_FALSE(w.record(t + 13s));
+  CHECK(w.record(t + 14s));
+}
+
+TEST_CASE("max_restarts = 0 fails on the first crash", "[crash-window]") {
+  CrashWindow w(0, 60s);
+  CHECK(w.record(Clock::time_point{} + 1h));
+}
+
+TEST_CASE("reset clears the crash history", "[crash-window]") {
+  CrashWindow w(1, 60s);
+  auto t = Clock::time_point{} + 1h;
+  w.record(t);
+  w.reset();
+  CHECK_FALSE(w.record(t + 1s));
+}
+
+TEST_CASE("restart modes decide which exits are followed by a restart", "[policy]") {
+  CHECK(should_restart(RestartMode::always, false, true));
+  CHECK(should_restart(RestartMode::always, true, false));
+  CHECK(should_restart(RestartMode::on_failure, false, false));
+  CHECK_FALSE(should_restart(RestartMode::on_failure, false, true));
+  CHECK_FALSE(should_restart(RestartMode::on_failure, true, false));
+  CHECK_FALSE(should_restart(RestartMode::never, false, false));
+}
