@@ -2,19 +2,12 @@
 #include "config/apps.h"
 
 #include <algorithm>
-#include <tuple>
-#include <utility>
+#include <cstdlib>
+#include <string_view>
 
 namespace muster::config::detail {
 namespace fs = std::filesystem;
 namespace {
-
-bool valid_app_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
-  });
-}
 
 // Environment names go to execve() as "NAME=value": a '=' would split them.
 void check_env_names(Section& s) {
@@ -64,7 +57,33 @@ void check_restart_delays(Section& s, const AppConfig& app) {
   }
 }
 
-AppConfig read_app(Section& s, const std::string& name, const fs::path& dir) {
+// Each listed socket must be declared and listed once; protocol none has no
+// way to hand sockets over.
+void check_sockets(Section& s, const AppConfig& app, const AppContext& context,
+                   bool protocol_ok) {
+  const toml::node* node = s.find("sockets");
+  if (node == nullptr) return;
+  const toml::array& array = *node->as_array();
+  for (std::size_t i = 0; i < app.sockets.size(); ++i) {
+    const std::string& name = app.sockets[i];
+    std::string key = "sockets[" + std::to_string(i) + "]";
+    bool declared = std::any_of(context.sockets.begin(), context.sockets.end(),
+                                [&](const SocketConfig& socket) { return socket.name == name; });
+    auto earlier = app.sockets.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::find(app.sockets.begin(), earlier, name) != earlier) {
+      s.error(*array.get(i), key, "expected each socket once, got '" + name + "' again");
+    } else if (!declared) {
+      s.error(*array.get(i), key,
+              "no socket named '" + name + "' is declared (declare [sockets." + name + "])");
+    }
+  }
+  if (protocol_ok && app.protocol == Protocol::none && !app.sockets.empty()) {
+    s.error(*node, "sockets", R"(protocol none takes no sockets (set protocol = "node"))");
+  }
+}
+
+AppConfig read_app(Section& s, const std::string& name, const AppContext& context) {
+  const fs::path& dir = context.dir;
   AppConfig app;
   app.name = name;
 
@@ -85,7 +104,12 @@ AppConfig read_app(Section& s, const std::string& name, const fs::path& dir) {
   if (s.read_count("instances", app.instances) && app.instances == 0) {
     app.instances = available_parallelism();
   }
-  s.read_choice("protocol", app.protocol, {Protocol::none});
+  bool protocol_ok = s.read_choice("protocol", app.protocol, {Protocol::none, Protocol::node});
+  if (s.read_string_list("sockets", app.sockets)) check_sockets(s, app, context, protocol_ok);
+  app.scheduling = context.scheduling;
+  s.read_choice("scheduling", app.scheduling, {Scheduling::rr, Scheduling::none});
+  s.read_count("max_pending", app.max_pending);
+  s.read_duration("pending_timeout", app.pending_timeout);
   s.read_string("user", app.user);
   s.read_string("group", app.group);
 
@@ -114,7 +138,7 @@ AppConfig read_app(Section& s, const std::string& name, const fs::path& dir) {
 
 }  // namespace
 
-void read_apps(const toml::node& apps, const fs::path& dir, ErrorList& errors,
+void read_apps(const toml::node& apps, const AppContext& context, ErrorList& errors,
                std::vector<AppConfig>& out) {
   const toml::table* table = apps.as_table();
   if (table == nullptr) {
@@ -122,36 +146,40 @@ void read_apps(const toml::node& apps, const fs::path& dir, ErrorList& errors,
                std::string("expected a table of apps like [apps.web], got ") + type_name(apps));
     return;
   }
-  // toml++ keeps keys sorted by name; the file order is their position.
-  std::vector<std::pair<toml::source_position, AppConfig>> read;
-  for (const auto& [key, node] : *table) {
-    std::string name(key.str());
+  for (const auto& [key, node] : in_file_order(*table)) {
+    std::string name(key->str());
     std::string path = "apps." + name;
-    const toml::table* app_table = node.as_table();
+    const toml::table* app_table = node->as_table();
     if (app_table == nullptr) {
-      errors.add(node.source(), path, std::string("expected a table, got ") + type_name(node));
+      errors.add(node->source(), path, std::string("expected a table, got ") + type_name(*node));
       continue;
     }
-    if (!valid_app_name(name)) {
-      errors.add(key.source(), path,
+    if (!valid_name(name)) {
+      errors.add(key->source(), path,
                  "expected an app name of letters, digits, '_', '.' and '-', got " +
                      quote(name));
     }
     Section section(*app_table, path, errors);
-    read.emplace_back(app_table->source().begin, read_app(section, name, dir));
+    out.push_back(read_app(section, name, context));
   }
-  std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.line, a.first.column) < std::tie(b.first.line, b.first.column);
-  });
-  for (auto& [position, app] : read) out.push_back(std::move(app));
 }
 
-std::string resolve_path(const fs::path& dir, const std::string& path) {
-  fs::path resolved = (dir / path).lexically_normal();  // `/` keeps an absolute `path`
-  if (!resolved.has_filename() && resolved != resolved.root_path()) {
-    resolved = resolved.parent_path();
+Scheduling default_scheduling(ErrorList& errors) {
+  // Node's primary reads NODE_CLUSTER_SCHED_POLICY (lib/internal/cluster/primary.js)
+  // and silently ignores other values; a typo there would quietly change how
+  // connections are spread, so we report it.
+  for (const char* variable : {"MUSTER_SCHED_POLICY", "NODE_CLUSTER_SCHED_POLICY"}) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr || *value == '\0') continue;
+    std::string_view text = value;
+    if (text == "rr") return Scheduling::rr;
+    if (text == "none") return Scheduling::none;
+    errors.add_unplaced(variable,
+                        R"(expected "rr" or "none" (the default scheduling of apps), got )" +
+                            quote(text));
+    break;
   }
-  return resolved.string();
+  return Scheduling::rr;
 }
 
 }  // namespace muster::config::detail

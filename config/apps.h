@@ -2,19 +2,25 @@
 #pragma once
 
 #include <filesystem>
-#include <string>
 #include <vector>
 
 #include "config/section.h"
 
 namespace muster::config::detail {
 
+// What the apps are read against, besides their own tables.
+struct AppContext {
+  std::filesystem::path dir;                 // the config file's directory
+  const std::vector<SocketConfig>& sockets;  // every declared socket, even bad ones
+  Scheduling scheduling;                     // for apps that do not set one
+};
+
 // Reads the value of the top-level `apps` key into `out`, in file order.
-// `dir` is the config file's directory, against which relative paths resolve.
-void read_apps(const toml::node& apps, const std::filesystem::path& dir, ErrorList& errors,
+void read_apps(const toml::node& apps, const AppContext& context, ErrorList& errors,
                std::vector<AppConfig>& out);
 
-// `path` made absolute against `dir` and normalized, without a trailing '/'.
-std::string resolve_path(const std::filesystem::path& dir, const std::string& path);
+// The scheduling of apps that do not set one, from the daemon's environment:
+// MUSTER_SCHED_POLICY, else NODE_CLUSTER_SCHED_POLICY, else rr.
+Scheduling default_scheduling(ErrorList& errors);
 
 }  // namespace muster::config::detail

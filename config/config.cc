@@ -1,5 +1,5 @@
 // Loading a config file: TOML parsing, the top level and [daemon].
-// The [apps.NAME] tables are read in apps.cc.
+// The [sockets.NAME] tables are read in sockets.cc, [apps.NAME] in apps.cc.
 #include "config/config.h"
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 
 #include "config/apps.h"
 #include "config/section.h"
+#include "config/sockets.h"
 
 namespace muster::config {
 namespace fs = std::filesystem;
@@ -19,24 +20,12 @@ namespace {
 using detail::ErrorList;
 using detail::Section;
 
-// "0600", "755" -> the mode bits; nullopt unless 1 to 4 octal digits.
-std::optional<unsigned> parse_octal_mode(const std::string& text) {
-  if (text.empty() || text.size() > 4) return std::nullopt;
-  unsigned mode = 0;
-  for (char c : text) {
-    if (c < '0' || c > '7') return std::nullopt;
-    mode = mode * 8 + unsigned(c - '0');
-  }
-  return mode;
-}
-
 void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   std::string socket;
   if (s.read_nonempty_string("control_socket", socket) && !socket.empty()) {
     daemon.control_socket = detail::resolve_path(dir, socket);
   }
-  s.read_converted("control_mode", daemon.control_mode, R"(an octal file mode like "0600")",
-                   parse_octal_mode);
+  s.read_mode("control_mode", daemon.control_mode);
   s.read_string("control_group", daemon.control_group);
   s.read_choice("log_level", daemon.log_level,
                 {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
@@ -63,8 +52,12 @@ Config read_root(const toml::table& root, const std::string& path, ErrorList& er
       top.wrong_type(*daemon, "daemon", "a table like [daemon]");
     }
   }
+  if (const toml::node* sockets = top.find("sockets")) {
+    detail::read_sockets(*sockets, dir, errors, config.sockets);
+  }
+  detail::AppContext context{dir, config.sockets, detail::default_scheduling(errors)};
   if (const toml::node* apps = top.find("apps")) {
-    detail::read_apps(*apps, dir, errors, config.apps);
+    detail::read_apps(*apps, context, errors, config.apps);
   }
   top.report_unknown_keys();
   return config;
@@ -86,6 +79,13 @@ std::string ConfigError::to_string() const {
 const AppConfig* Config::find_app(const std::string& name) const {
   for (const AppConfig& app : apps) {
     if (app.name == name) return &app;
+  }
+  return nullptr;
+}
+
+const SocketConfig* Config::find_socket(const std::string& name) const {
+  for (const SocketConfig& socket : sockets) {
+    if (socket.name == name) return &socket;
   }
   return nullptr;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace muster::config {
@@ -28,7 +29,8 @@ struct ConfigError {
 
 enum class LogLevel { trace, debug, info, warn, error };
 enum class LogFormat { text, json };
-enum class Protocol { none };
+enum class Protocol { none, node };
+enum class Scheduling { rr, none };
 enum class Output { log, file, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
@@ -39,6 +41,21 @@ struct DaemonConfig {
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   Duration shutdown_timeout = std::chrono::seconds(10);
+};
+
+// A daemon-owned listening socket ([sockets.NAME]).
+struct SocketConfig {
+  enum class Family { ipv4, ipv6, unix_path };
+  std::string name;
+  std::string listen;        // as written: "HOST:PORT", "[V6]:PORT", "unix:/path"
+  Family family = Family::ipv4;
+  std::string host;          // numeric address ("0.0.0.0", "::1"); empty for unix
+  std::uint16_t port = 0;    // 0 = ephemeral, chosen once at bind
+  std::string path;          // unix: absolute (relative resolved against the config dir)
+  int backlog = 511;
+  unsigned mode = 0660;      // unix only
+
+  bool operator==(const SocketConfig&) const = default;
 };
 
 struct AppConfig {
@@ -61,6 +78,11 @@ struct AppConfig {
   Duration restart_window = std::chrono::seconds(60);
   int stop_signal = 15;           // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
+  std::vector<std::string> sockets;  // names of declared [sockets.*], in order
+  Scheduling scheduling = Scheduling::rr;  // default from MUSTER_SCHED_POLICY /
+                                           // NODE_CLUSTER_SCHED_POLICY when unset
+  unsigned max_pending = 1024;
+  Duration pending_timeout = std::chrono::seconds(10);
 
   bool operator==(const AppConfig&) const = default;
 };
@@ -68,9 +90,11 @@ struct AppConfig {
 struct Config {
   std::string path;  // absolute path of the file this came from
   DaemonConfig daemon;
+  std::vector<SocketConfig> sockets;  // in file order
   std::vector<AppConfig> apps;  // in file order
 
   const AppConfig* find_app(const std::string& name) const;
+  const SocketConfig* find_socket(const std::string& name) const;
 };
 
 struct LoadResult {
@@ -89,6 +113,12 @@ std::string default_control_socket();
 // Default config path: $MUSTER_CONFIG, else /etc/muster/muster.toml.
 std::string default_config_path();
 
+// "0.0.0.0:8000", "[::1]:80", "unix:/run/x.sock" -> a SocketConfig with family,
+// host, port, path filled (name/backlog/mode untouched); error message if bad.
+// `base_dir` resolves relative unix paths.
+std::variant<SocketConfig, std::string> parse_listen(const std::string& text,
+                                                     const std::string& base_dir);
+
 // "250ms", "1m30s", "10s", "1h" -> milliseconds; nullopt if malformed.
 std::optional<Duration> parse_duration(const std::string& text);
 // 90000ms -> "1m30s", 250ms -> "250ms", 0 -> "0s"; parse_duration reads it back.
@@ -106,6 +136,7 @@ unsigned available_parallelism();
 const char* to_string(LogLevel);
 const char* to_string(LogFormat);
 const char* to_string(Protocol);
+const char* to_string(Scheduling);
 const char* to_string(Output);
 const char* to_string(RestartMode);
 

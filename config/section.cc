@@ -14,6 +14,10 @@ void ErrorList::add(const toml::source_region& where, std::string key, std::stri
                                 std::move(message)});
 }
 
+void ErrorList::add_unplaced(std::string key, std::string message) {
+  errors_.push_back(ConfigError{file_, 0, 0, std::move(key), std::move(message)});
+}
+
 std::vector<ConfigError> ErrorList::take_sorted() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
@@ -54,6 +58,34 @@ const char* type_name(const toml::node& node) {
   return "unknown";
 }
 
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+    const toml::table& table) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (const auto& [key, node] : table) entries.emplace_back(&key, &node);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& x = a.second->source().begin;
+    const toml::source_position& y = b.second->source().begin;
+    return std::tie(x.line, x.column) < std::tie(y.line, y.column);
+  });
+  return entries;
+}
+
+bool valid_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::string resolve_path(const std::filesystem::path& dir, std::string_view path) {
+  // `/` keeps an absolute `path`.
+  std::filesystem::path resolved = (dir / path).lexically_normal();
+  if (!resolved.has_filename() && resolved != resolved.root_path()) {
+    resolved = resolved.parent_path();
+  }
+  return resolved.string();
+}
+
 const toml::node* Section::find(std::string_view key) {
   known_.emplace(key);
   return table_.get(key);
@@ -91,21 +123,45 @@ bool Section::read_nonempty_string(std::string_view key, std::string& out) {
 }
 
 bool Section::read_count(std::string_view key, unsigned& out) {
+  std::int64_t value = out;
+  if (!read_integer(key, 0, std::numeric_limits<unsigned>::max(), "a non-negative integer",
+                    value)) {
+    return false;
+  }
+  out = static_cast<unsigned>(value);
+  return true;
+}
+
+bool Section::read_integer(std::string_view key, std::int64_t min, std::int64_t max,
+                           std::string_view what, std::int64_t& out) {
   const toml::node* node = find(key);
   if (node == nullptr) return true;
-  constexpr std::string_view what = "a non-negative integer";
   const toml::value<std::int64_t>* number = node->as_integer();
   if (number == nullptr) {
     wrong_type(*node, key, what);
     return false;
   }
   std::int64_t value = number->get();
-  if (value < 0 || value > std::numeric_limits<unsigned>::max()) {
+  if (value < min || value > max) {
     bad_value(*node, key, what, std::to_string(value));
     return false;
   }
-  out = static_cast<unsigned>(value);
+  out = value;
   return true;
+}
+
+bool Section::read_mode(std::string_view key, unsigned& out) {
+  // 1 to 4 octal digits: "0600", "755".
+  auto parse = [](const std::string& text) -> std::optional<unsigned> {
+    if (text.empty() || text.size() > 4) return std::nullopt;
+    unsigned mode = 0;
+    for (char c : text) {
+      if (c < '0' || c > '7') return std::nullopt;
+      mode = mode * 8 + unsigned(c - '0');
+    }
+    return mode;
+  };
+  return read_converted(key, out, R"(an octal file mode like "0600")", parse);
 }
 
 bool Section::read_duration(std::string_view key, Duration& out) {

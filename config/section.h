@@ -2,6 +2,8 @@
 // every problem with its position. Only config/*.cc include this (and toml++).
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -21,6 +23,8 @@ class ErrorList {
   explicit ErrorList(std::string file) : file_(std::move(file)) {}
 
   void add(const toml::source_region& where, std::string key, std::string message);
+  // A problem that is not in the file (e.g. in the daemon's environment).
+  void add_unplaced(std::string key, std::string message);
   bool empty() const { return errors_.empty(); }
   // The errors in file order (by line, then column).
   std::vector<ConfigError> take_sorted();
@@ -34,6 +38,15 @@ class ErrorList {
 std::string quote(std::string_view text);
 // The TOML type of `node` as a user would name it: "integer", "table"...
 const char* type_name(const toml::node& node);
+
+// The entries of `table` in file order (toml++ keeps them sorted by key).
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+    const toml::table& table);
+// App and socket names: letters, digits, '_', '.' and '-' (no ':', which
+// separates names in LISTEN_FDNAMES).
+bool valid_name(std::string_view name);
+// `path` made absolute against `dir` and normalized, without a trailing '/'.
+std::string resolve_path(const std::filesystem::path& dir, std::string_view path);
 
 // One TOML table, read key by key. Every key the reader asks for is known;
 // anything else in the table is reported by report_unknown_keys().
@@ -61,6 +74,10 @@ class Section {
   bool read_string(std::string_view key, std::string& out);
   bool read_nonempty_string(std::string_view key, std::string& out);
   bool read_count(std::string_view key, unsigned& out);  // an integer >= 0
+  // An integer from `min` to `max`; `what` describes one for the message.
+  bool read_integer(std::string_view key, std::int64_t min, std::int64_t max,
+                    std::string_view what, std::int64_t& out);
+  bool read_mode(std::string_view key, unsigned& out);  // octal digits, like "0600"
   bool read_duration(std::string_view key, Duration& out);
   bool read_signal(std::string_view key, int& out);
   bool read_string_list(std::string_view key, std::vector<std::string>& out);

@@ -209,6 +209,15 @@ const char* to_string(LogFormat format) {
 const char* to_string(Protocol protocol) {
   switch (protocol) {
     case Protocol::none: return "none";
+    case Protocol::node: return "node";
+  }
+  return "?";
+}
+
+const char* to_string(Scheduling scheduling) {
+  switch (scheduling) {
+    case Scheduling::rr: return "rr";
+    case Scheduling::none: return "none";
   }
   return "?";
 }

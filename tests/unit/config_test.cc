@@ -174,8 +174,8 @@ TEST_CASE("an unknown top-level key is reported at the key") {
 }
 
 TEST_CASE("an unknown top-level table is reported as an unknown key") {
-  ConfigError error = load_error("[sockets.web]\nlisten = \"0.0.0.0:8000\"\n");
-  check_at(error, 1, 2, "sockets");
+  ConfigError error = load_error("[metrics.web]\nlisten = \"0.0.0.0:9464\"\n");
+  check_at(error, 1, 2, "metrics");
   CHECK(error.message == "unknown key");
 }
 
@@ -259,10 +259,12 @@ TEST_CASE("a value outside an enumeration lists the accepted ones") {
   CHECK(error.message == R"(expected one of trace, debug, info, warn, error, got "verbose")");
 }
 
-TEST_CASE("only the none protocol is accepted for now") {
-  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n");
+TEST_CASE("only the none and node protocols are accepted for now") {
+  CHECK(load_ok("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n").apps.at(0).protocol ==
+        Protocol::node);
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"systemd\"\n");
   check_at(error, 3, 12, "apps.web.protocol");
-  CHECK(error.message == R"(expected "none", got "node")");
+  CHECK(error.message == R"(expected one of none, node, got "systemd")");
 }
 
 TEST_CASE("a negative instance count is reported") {

@@ -140,6 +140,9 @@ TEST_CASE("enum values are written as in the config file") {
   CHECK(std::string(to_string(LogLevel::warn)) == "warn");
   CHECK(std::string(to_string(LogFormat::json)) == "json");
   CHECK(std::string(to_string(Protocol::none)) == "none");
+  CHECK(std::string(to_string(Protocol::node)) == "node");
+  CHECK(std::string(to_string(Scheduling::rr)) == "rr");
+  CHECK(std::string(to_string(Scheduling::none)) == "none");
   CHECK(std::string(to_string(Output::inherit)) == "inherit");
   CHECK(std::string(to_string(RestartMode::on_failure)) == "on-failure");
 }

@@ -1,0 +1,119 @@
+// The [sockets.NAME] tables: daemon-owned listening sockets.
+#include "config/sockets.h"
+
+#include <string_view>
+
+namespace muster::config::detail {
+namespace fs = std::filesystem;
+namespace {
+
+// One socket as read, with where its address was written (nullptr when
+// `listen` is missing or bad) for errors about the address.
+struct ReadSocket {
+  SocketConfig socket;
+  const toml::node* listen = nullptr;
+};
+
+// Reads the required `listen` key into `read`.
+void read_listen(Section& s, const fs::path& dir, ReadSocket& read) {
+  const toml::node* node = s.find("listen");
+  if (node == nullptr) {
+    s.errors().add(s.table().source(), s.path_of("listen"),
+                   R"(required key is missing: the address to listen on, like listen = "0.0.0.0:8000")");
+    return;
+  }
+  const toml::value<std::string>* text = node->as_string();
+  if (text == nullptr) {
+    s.wrong_type(*node, "listen", R"(an address like "0.0.0.0:8000" or "unix:/run/web.sock")");
+    return;
+  }
+  auto parsed = parse_listen(text->get(), dir.string());
+  if (const std::string* message = std::get_if<std::string>(&parsed)) {
+    s.error(*node, "listen", *message);
+    return;
+  }
+  const SocketConfig& address = std::get<SocketConfig>(parsed);
+  read.socket.listen = address.listen;
+  read.socket.family = address.family;
+  read.socket.host = address.host;
+  read.socket.port = address.port;
+  read.socket.path = address.path;
+  read.listen = node;
+}
+
+ReadSocket read_socket(Section& s, const std::string& name, const fs::path& dir) {
+  ReadSocket read;
+  read.socket.name = name;
+  read_listen(s, dir, read);
+
+  std::int64_t backlog = read.socket.backlog;
+  if (s.read_integer("backlog", 1, 65535, "an integer from 1 to 65535", backlog)) {
+    read.socket.backlog = static_cast<int>(backlog);
+  }
+
+  // The mode is that of the socket file; a TCP socket has none.
+  const toml::node* mode = s.find("mode");
+  if (s.read_mode("mode", read.socket.mode) && mode != nullptr && read.listen != nullptr &&
+      read.socket.family != SocketConfig::Family::unix_path) {
+    s.error(*mode, "mode",
+            "only used with unix sockets, but listen is " + quote(read.socket.listen));
+  }
+  s.report_unknown_keys();
+  return read;
+}
+
+// Port 0 asks the kernel for a fresh port at each bind, so those never clash.
+bool same_address(const SocketConfig& a, const SocketConfig& b) {
+  if (a.family != b.family) return false;
+  if (a.family == SocketConfig::Family::unix_path) return a.path == b.path;
+  return a.port != 0 && a.port == b.port && a.host == b.host;
+}
+
+// The second of two sockets on one address is reported, naming the first.
+void check_addresses(const std::vector<ReadSocket>& read, ErrorList& errors) {
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    if (read[i].listen == nullptr) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (read[j].listen == nullptr || !same_address(read[i].socket, read[j].socket)) continue;
+      errors.add(read[i].listen->source(), "sockets." + read[i].socket.name + ".listen",
+                 "same address as sockets." + read[j].socket.name + " (" +
+                     quote(read[j].socket.listen) + ")");
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void read_sockets(const toml::node& sockets, const fs::path& dir, ErrorList& errors,
+                  std::vector<SocketConfig>& out) {
+  const toml::table* table = sockets.as_table();
+  if (table == nullptr) {
+    errors.add(sockets.source(), "sockets",
+               std::string("expected a table of sockets like [sockets.web], got ") +
+                   type_name(sockets));
+    return;
+  }
+  std::vector<ReadSocket> read;
+  for (const auto& [key, node] : in_file_order(*table)) {
+    std::string name(key->str());
+    std::string path = "sockets." + name;
+    const toml::table* socket_table = node->as_table();
+    if (socket_table == nullptr) {
+      errors.add(node->source(), path, std::string("expected a table, got ") + type_name(*node));
+      read.emplace_back().socket.name = name;
+      continue;
+    }
+    if (!valid_name(name)) {
+      errors.add(key->source(), path,
+                 "expected a socket name of letters, digits, '_', '.' and '-', got " +
+                     quote(name));
+    }
+    Section section(*socket_table, path, errors);
+    read.push_back(read_socket(section, name, dir));
+  }
+  check_addresses(read, errors);
+  for (ReadSocket& socket : read) out.push_back(std::move(socket.socket));
+}
+
+}  // namespace muster::config::detail

@@ -1,0 +1,687 @@
+// muster/worker.hpp: the worker side of Node's cluster IPC ('json' mode), so a C++
+// program can be a musterd worker exactly as a Node `cluster` worker is.
+// Header-only, C++17, POSIX + standard library only. Wire protocol:
+// docs in node-ipc-protocol.md; behaviour mirrors Node's lib/internal/cluster/child.js
+// and lib/internal/child_process.js (setupChannel).
+//
+//   auto w = muster::Worker::from_env();          // NODE_CHANNEL_FD, NODE_UNIQUE_ID
+//   if (!w) { fprintf(stderr, "%s\n", w.error().message.c_str()); return 2; }
+//   w->on_connection([](int fd) { /* serve fd (non-blocking, close-on-exec), close it */ });
+//   w->on_message([&](const std::string& json) { w->send_raw("{\"echo\":" + json + "}"); });
+//   w->on_disconnect([] { /* servers are closed: finish in-flight work, then exit */ });
+//   w->online();
+//   auto s = w->listen({"127.0.0.1", 8000});      // Node's server.listen(8000, "127.0.0.1")
+//   if (!s) { /* s.error().code is a negative errno, e.g. -EADDRINUSE */ }
+//   w->run();                                      // or poll w->watch_fds() in your own loop
+//                                                  // and call w->on_readable(fd)
+// Round-robin: musterd accepts and connections arrive through the channel; shared
+// ("none" scheduling): s->listen_fd() is the listening socket and run()/on_readable()
+// accept on it. Either way on_connection gets each connection. If the channel closes
+// without a disconnect, the worker exits with status 0 as Node's does, unless
+// on_primary_gone is set; a protocol violation by the primary prints a message and
+// exits 1 (Node: SyntaxError), unless on_protocol_error is set. Single-threaded: call
+// everything from one thread. Callbacks may call send_raw() and disconnect().
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace muster {
+namespace json {
+
+// A parsed JSON value. Numbers keep their source text in `s`; an object's members
+// are keys[i] -> items[i] (parallel vectors keep the type complete for every compiler).
+struct Value {
+  enum class Type { null, boolean, number, string, array, object } type = Type::null;
+  bool b = false;
+  std::string s;
+  std::vector<Value> items;
+  std::vector<std::string> keys;
+
+  const Value* get(std::string_view key) const {
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return &items[i];
+    return nullptr;
+  }
+  bool is(Type t) const { return type == t; }
+  long long as_int(long long fallback = 0) const {
+    return type == Type::number ? static_cast<long long>(std::strtod(s.c_str(), nullptr)) : fallback;
+  }
+};
+
+inline std::string quote(std::string_view in) {
+  std::string out = "\"";
+  for (char ch : in) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+inline std::string dump(const Value& v) {
+  switch (v.type) {
+    case Value::Type::null: return "null";
+    case Value::Type::boolean: return v.b ? "true" : "false";
+    case Value::Type::number: return v.s;
+    case Value::Type::string: return quote(v.s);
+    case Value::Type::array: {
+      std::string out = "[";
+      for (auto& i : v.items) out += (out.size() > 1 ? "," : "") + dump(i);
+      return out + "]";
+    }
+    case Value::Type::object: {
+      std::string out = "{";
+      for (size_t i = 0; i < v.keys.size(); ++i) out += (i ? "," : "") + quote(v.keys[i]) + ":" + dump(v.items[i]);
+      return out + "}";
+    }
+  }
+  return "null";
+}
+
+namespace detail {
+class Parser {
+ public:
+  explicit Parser(std::string_view t) : t_(t) {}
+  bool whole(Value& v) { return value(v, 0) && (ws(), i_ == t_.size()); }
+
+ private:
+  std::string_view t_;
+  size_t i_ = 0;
+
+  bool more() const { return i_ < t_.size(); }
+  bool digit() const { return more() && t_[i_] >= '0' && t_[i_] <= '9'; }
+  void digits() { while (digit()) ++i_; }
+  bool eat(char c) { return more() && t_[i_] == c ? (++i_, true) : false; }
+  void ws() { while (more() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) ++i_; }
+  bool word(std::string_view w) { return t_.substr(i_, w.size()) == w ? (i_ += w.size(), true) : false; }
+
+  bool value(Value& v, int depth) {
+    ws();
+    if (!more() || depth > 64) return false;  // the depth bound keeps hostile input off the stack
+    char c = t_[i_];
+    if (c == '{') return v.type = Value::Type::object, object(v, depth);
+    if (c == '[') return v.type = Value::Type::array, array(v, depth);
+    if (c == '"') return v.type = Value::Type::string, string(v.s);
+    if (c == 't') return v.type = Value::Type::boolean, v.b = true, word("true");
+    if (c == 'f') return v.type = Value::Type::boolean, word("false");
+    if (c == 'n') return word("null");
+    v.type = Value::Type::number;
+    return number(v.s);
+  }
+  bool object(Value& v, int depth) {
+    ++i_;
+    ws();
+    if (eat('}')) return true;
+    do {
+      ws();
+      v.keys.emplace_back();
+      v.items.emplace_back();
+      if (!more() || t_[i_] != '"' || !string(v.keys.back())) return false;
+      ws();
+      if (!eat(':') || !value(v.items.back(), depth + 1)) return false;
+      ws();
+    } while (eat(','));
+    return eat('}');
+  }
+  bool array(Value& v, int depth) {
+    ++i_;
+    ws();
+    if (eat(']')) return true;
+    do {
+      v.items.emplace_back();
+      if (!value(v.items.back(), depth + 1)) return false;
+      ws();
+    } while (eat(','));
+    return eat(']');
+  }
+  bool number(std::string& out) {
+    size_t start = i_;
+    eat('-');
+    if (!eat('0')) {
+      if (!digit()) return false;
+      digits();
+    }
+    if (eat('.')) {
+      if (!digit()) return false;
+      digits();
+    }
+    if (eat('e') || eat('E')) {
+      if (!eat('+')) eat('-');
+      if (!digit()) return false;
+      digits();
+    }
+    out.assign(t_.substr(start, i_ - start));
+    return true;
+  }
+  bool hex4(unsigned& u) {
+    if (t_.size() - i_ < 4) return false;
+    u = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = t_[i_++];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return false;
+      u = u * 16 + static_cast<unsigned>(d);
+    }
+    return true;
+  }
+  static void utf8(std::string& out, unsigned u) {  // a lone surrogate comes out as WTF-8
+    if (u < 0x80) {
+      out += static_cast<char>(u);
+    } else if (u < 0x800) {
+      out += static_cast<char>(0xC0 | (u >> 6));
+      out += static_cast<char>(0x80 | (u & 0x3F));
+    } else if (u < 0x10000) {
+      out += static_cast<char>(0xE0 | (u >> 12));
+      out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (u & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (u >> 18));
+      out += static_cast<char>(0x80 | ((u >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (u & 0x3F));
+    }
+  }
+  bool string(std::string& out) {
+    ++i_;
+    while (more()) {
+      unsigned char c = static_cast<unsigned char>(t_[i_++]);
+      if (c == '"') return true;
+      if (c < 0x20) return false;
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        continue;
+      }
+      if (!more()) return false;
+      switch (t_[i_++]) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned u = 0, lo = 0;
+          if (!hex4(u)) return false;
+          size_t save = i_;
+          if (u >= 0xD800 && u < 0xDC00 && word("\\u") && hex4(lo) && lo >= 0xDC00 && lo < 0xE000)
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+          else
+            i_ = save;
+          utf8(out, u);
+          break;
+        }
+        default: return false;
+      }
+    }
+    return false;
+  }
+};
+}  // namespace detail
+
+// Exactly one JSON value (surrounding whitespace allowed), or nullopt.
+inline std::optional<Value> parse(std::string_view text) {
+  Value v;
+  if (!detail::Parser(text).whole(v)) return std::nullopt;
+  return v;
+}
+
+// Valid JSON text on one line: the insignificant whitespace removed, the rest kept byte for byte.
+inline std::optional<std::string> minify(std::string_view text) {
+  if (!parse(text)) return std::nullopt;
+  std::string out;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      in_string = escaped || c != '"';
+      escaped = !escaped && c == '\\';
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      continue;
+    } else {
+      in_string = c == '"';
+    }
+    out += c;
+  }
+  return out;
+}
+}  // namespace json
+
+// Node's internal messages have a string `cmd` longer than "NODE_" that starts with it.
+inline bool is_internal(const json::Value& m) {
+  const json::Value* cmd = m.get("cmd");
+  return cmd && cmd->is(json::Value::Type::string) && cmd->s.size() > 5 && cmd->s.compare(0, 5, "NODE_") == 0;
+}
+
+struct Error {
+  int code = 0;  // a negative errno from the primary (bind errors), else 0
+  std::string message;
+};
+
+// std::expected stand-in for C++17.
+template <class T>
+class Expected {
+ public:
+  Expected(T v) : v_(std::move(v)) {}
+  Expected(Error e) : e_(std::move(e)) {}
+  explicit operator bool() const { return v_.has_value(); }
+  T& operator*() { return *v_; }
+  T* operator->() { return &*v_; }
+  const Error& error() const { return e_; }
+
+ private:
+  std::optional<T> v_;
+  Error e_;
+};
+
+// What Node's server.listen() asks for. An empty address is Node's listen(port): any
+// address. An address containing '/' (or port < 0) is a unix socket path. Give IP
+// literals, not host names (Node resolves names before asking; this library does not).
+struct ListenRequest {
+  std::string address;
+  int port = 0;
+  int backlog = 511;
+  int address_type = 0;  // 4, 6 or -1 (unix); 0 = infer from address and port
+};
+
+// One server the primary granted. Round-robin: listen_fd() is -1 and connections arrive
+// through the channel. Shared: listen_fd() is the (non-blocking) listening socket.
+struct Server {
+  std::string key;  // the primary's handle key, as JSON text
+  int listen_fd = -1;
+  int port = 0;
+  bool round_robin() const { return listen_fd < 0; }
+};
+
+class Worker {
+ public:
+  static constexpr size_t kMaxLine = 1 << 20;
+
+  static Expected<Worker> from_env() {
+    const char* fd = std::getenv("NODE_CHANNEL_FD");
+    const char* id = std::getenv("NODE_UNIQUE_ID");
+    const char* mode = std::getenv("NODE_CHANNEL_SERIALIZATION_MODE");
+    if (!fd || !id)
+      return Error{0, "not running under musterd (or a Node cluster primary): NODE_CHANNEL_FD and NODE_UNIQUE_ID are not set"};
+    if (mode && *mode && std::string_view(mode) != "json")
+      return Error{0, std::string("unsupported NODE_CHANNEL_SERIALIZATION_MODE '") + mode + "' (only 'json')"};
+    char* end = nullptr;
+    long n = std::strtol(fd, &end, 10);
+    if (*fd == '\0' || *end != '\0' || n < 0 || fcntl(static_cast<int>(n), F_GETFD) < 0)
+      return Error{0, std::string("NODE_CHANNEL_FD is not an open fd: '") + fd + "'"};
+    int worker_id = std::atoi(id);
+    // As Node does: children of this worker must not think they are workers too.
+    unsetenv("NODE_CHANNEL_FD");
+    unsetenv("NODE_UNIQUE_ID");
+    unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
+    return from_fd(static_cast<int>(n), worker_id);
+  }
+  // Adopts an already connected channel end (tests, embedding).
+  static Worker from_fd(int fd, int id) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return Worker(fd, id);
+  }
+
+  Worker(Worker&& o) noexcept { *this = std::move(o); }
+  Worker& operator=(Worker&& o) noexcept {
+    std::swap(fd_, o.fd_), std::swap(id_, o.id_), std::swap(seq_, o.seq_), std::swap(in_, o.in_), std::swap(pos_, o.pos_);
+    std::swap(fds_, o.fds_), std::swap(servers_, o.servers_), std::swap(indexes_, o.indexes_), std::swap(leaving_, o.leaving_);
+    std::swap(on_connection_, o.on_connection_), std::swap(on_message_, o.on_message_), std::swap(on_disconnect_, o.on_disconnect_);
+    std::swap(on_primary_gone_, o.on_primary_gone_), std::swap(on_protocol_error_, o.on_protocol_error_);
+    return *this;
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() { shut(); }
+
+  int id() const { return id_; }
+  bool connected() const { return fd_ >= 0; }
+  int channel_fd() const { return fd_; }
+
+  void on_connection(std::function<void(int fd)> cb) { on_connection_ = std::move(cb); }
+  void on_message(std::function<void(const std::string& json)> cb) { on_message_ = std::move(cb); }
+  void on_disconnect(std::function<void()> cb) { on_disconnect_ = std::move(cb); }
+  void on_primary_gone(std::function<void()> cb) { on_primary_gone_ = std::move(cb); }
+  void on_protocol_error(std::function<void(const std::string&)> cb) { on_protocol_error_ = std::move(cb); }
+
+  void online() { send_cluster("\"act\":\"online\""); }
+
+  // Node's server.listen(): asks the primary and waits (serving the channel) for the answer.
+  Expected<Server> listen(ListenRequest r) {
+    if (r.address_type == 0)
+      r.address_type = r.port < 0 || r.address.find('/') != std::string::npos ? -1 : r.address.find(':') != std::string::npos ? 6 : 4;
+    if (r.address_type == -1) {
+      r.port = -1;
+      if (!r.address.empty() && r.address[0] != '/') {  // Node's path.resolve()
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd)) r.address = std::string(cwd) + "/" + r.address;
+      }
+    }
+    std::string addr = r.address.empty() ? "null" : json::quote(r.address);
+    int index = indexes_[addr + ":" + std::to_string(r.port) + ":" + std::to_string(r.address_type)]++;
+    std::string fields = "\"index\":" + std::to_string(index) + ",\"data\":null,\"address\":" + addr + ",\"port\":";
+    std::string tail = ",\"addressType\":" + std::to_string(r.address_type) + ",\"backlog\":" + std::to_string(r.backlog);
+    int fd = -1;
+    std::optional<json::Value> reply = request("\"act\":\"queryServer\"," + fields + std::to_string(r.port) + tail, fd);
+    if (!reply) return Error{0, "the channel closed before the primary answered queryServer"};
+    Server s;
+    const json::Value* err = reply->get("errno");
+    const json::Value* key = reply->get("key");
+    s.key = key ? json::dump(*key) : "null";
+    s.listen_fd = fd;
+    s.port = r.port;
+    int code = err ? static_cast<int>(err->as_int()) : 0;
+    if (fd >= 0 && !code && (::listen(fd, r.backlog) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0))
+      code = -errno;  // the primary may hand over a bound socket that is not yet listening
+    if (fd >= 0 && !code) s.port = local_port(fd, r.port);
+    const json::Value* name = reply->get("sockname");
+    const json::Value* p = name ? name->get("port") : nullptr;
+    if (fd < 0 && p) s.port = static_cast<int>(p->as_int());
+    if (fd < 0 && !code && r.port > 0 && p && s.port != r.port) code = -EADDRINUSE;  // Node's checkBindError
+    if (code) {
+      if (fd >= 0) close(fd);
+      std::string where = r.address.empty() ? std::to_string(r.port) : r.address + ":" + std::to_string(r.port);
+      return Error{code, "listen " + where + ": " + std::strerror(-code) + " (" + std::to_string(code) + ")"};
+    }
+    servers_.push_back(s);
+    send_cluster("\"act\":\"listening\"," + fields + std::to_string(s.port) + tail);
+    return s;
+  }
+
+  // Node's server.close() for one server.
+  void close_server(const Server& s) {
+    for (size_t i = 0; i < servers_.size(); ++i)
+      if (servers_[i].key == s.key && servers_[i].listen_fd == s.listen_fd) {
+        send_cluster("\"act\":\"close\",\"key\":" + servers_[i].key);
+        if (servers_[i].listen_fd >= 0) close(servers_[i].listen_fd);
+        servers_.erase(servers_.begin() + static_cast<long>(i));
+        return;
+      }
+  }
+
+  // Node's process.send(): any JSON value except internal NODE_* messages. False if the
+  // text is not valid JSON or the channel is closed.
+  bool send_raw(std::string_view json_text) {
+    std::optional<std::string> line = json::minify(json_text);
+    if (!line || is_internal(*json::parse(*line))) return false;
+    return write_line(*line);
+  }
+
+  // Node's cluster.worker.disconnect(): close servers, tell the primary this exit is
+  // voluntary, wait for its ack, close the channel, then on_disconnect.
+  void disconnect() {
+    if (!connected() || leaving_) return;
+    leaving_ = true;
+    close_servers();
+    int unused = -1;
+    request("\"act\":\"exitedAfterDisconnect\"", unused);
+    finish_disconnect();
+  }
+
+  // For an app's own poll loop: poll these fds for POLLIN; call on_readable(fd) when one is.
+  std::vector<int> watch_fds() const {
+    std::vector<int> out;
+    if (fd_ < 0) return out;
+    out.push_back(fd_);
+    for (auto& s : servers_)
+      if (s.listen_fd >= 0 && on_connection_) out.push_back(s.listen_fd);
+    return out;
+  }
+  void on_readable(int fd) {
+    if (fd == fd_) return process_channel();
+    for (auto& s : servers_)
+      if (s.listen_fd == fd) return accept_on(fd);
+  }
+
+  // Reads what the channel has (non-blocking) and dispatches every complete message.
+  void process_channel() {
+    if (fd_ < 0) return;
+    size_t old = in_.size();
+    in_.resize(old + 65536);
+    iovec iov{&in_[old], 65536};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 16)];
+    msghdr mh{};
+    mh.msg_iov = &iov, mh.msg_iovlen = 1, mh.msg_control = cbuf, mh.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    do n = recvmsg(fd_, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    in_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++k) {
+          int got;
+          std::memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
+          fds_.push_back(got);  // the next NODE_HANDLE line takes it (Node: pendingHandle)
+        }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) return channel_lost();
+    size_t nl;
+    while (fd_ >= 0 && (nl = in_.find('\n', pos_)) != std::string::npos) {
+      if (nl - pos_ > kMaxLine) return protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+      std::string line = in_.substr(pos_, nl - pos_);
+      pos_ = nl + 1;
+      dispatch(line);  // may re-enter process_channel() (disconnect from a callback)
+    }
+    if (fd_ < 0) return;
+    in_.erase(0, pos_);
+    pos_ = 0;
+    if (in_.size() > kMaxLine) protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+  }
+
+  // A blocking loop for simple workers: serves the channel (and shared listening
+  // sockets) until the channel closes.
+  void run() {
+    while (connected()) {
+      std::vector<pollfd> p;
+      for (int fd : watch_fds()) p.push_back(pollfd{fd, POLLIN, 0});
+      if (poll(p.data(), p.size(), -1) < 0 && errno != EINTR) return;
+      for (auto& x : p)
+        if (x.revents) on_readable(x.fd);
+    }
+  }
+
+ private:
+  Worker(int fd, int id) : fd_(fd), id_(id) {}
+
+  int fd_ = -1;
+  int id_ = 0;
+  long long seq_ = 0;  // Node's per-sender NODE_CLUSTER sequence number
+  std::string in_;
+  size_t pos_ = 0;
+  std::deque<int> fds_;
+  std::vector<Server> servers_;
+  std::map<std::string, int> indexes_;
+  bool leaving_ = false;
+  long long awaited_ = -1;
+  std::optional<json::Value> reply_;
+  int reply_fd_ = -1;
+  std::function<void(int)> on_connection_;
+  std::function<void(const std::string&)> on_message_;
+  std::function<void()> on_disconnect_, on_primary_gone_;
+  std::function<void(const std::string&)> on_protocol_error_;
+
+  static int local_port(int fd, int fallback) {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) return fallback;
+    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+    if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
+    return fallback;
+  }
+
+  bool write_line(std::string line) {
+    line += '\n';
+    size_t off = 0;
+    while (fd_ >= 0 && off < line.size()) {
+      ssize_t n = ::send(fd_, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+      if (n >= 0) {
+        off += static_cast<size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd p{fd_, POLLOUT, 0};
+        poll(&p, 1, -1);
+      } else if (errno != EINTR) {
+        return false;  // EPIPE and the like: the read side will see the channel go
+      }
+    }
+    return fd_ >= 0;
+  }
+  long long send_cluster(const std::string& fields) {
+    long long seq = seq_++;
+    write_line("{\"cmd\":\"NODE_CLUSTER\"," + fields + ",\"seq\":" + std::to_string(seq) + "}");
+    return seq;
+  }
+  // Sends a NODE_CLUSTER message and serves the channel until the reply acking it.
+  std::optional<json::Value> request(const std::string& fields, int& fd) {
+    awaited_ = send_cluster(fields);
+    reply_.reset();
+    while (!reply_ && fd_ >= 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+      process_channel();
+    }
+    awaited_ = -1;
+    fd = reply_ ? reply_fd_ : -1;
+    return std::exchange(reply_, std::nullopt);
+  }
+
+  void dispatch(const std::string& line) {
+    std::optional<json::Value> m = json::parse(line);
+    if (!m) return protocol_error("invalid JSON on the channel: " + line.substr(0, 200));
+    if (!is_internal(*m)) {
+      if (on_message_) on_message_(line);
+      return;
+    }
+    const std::string& cmd = m->get("cmd")->s;
+    if (cmd == "NODE_CLUSTER") return cluster_message(*m, -1);
+    if (cmd != "NODE_HANDLE") return;  // ACK/NACK: we never send handles
+    if (fds_.empty()) {
+      write_line("{\"cmd\":\"NODE_HANDLE_NACK\"}");  // Node: the handle got lost, send it again
+      return;
+    }
+    int fd = fds_.front();
+    fds_.pop_front();
+    write_line("{\"cmd\":\"NODE_HANDLE_ACK\"}");  // always, before the inner message
+    const json::Value* inner = m->get("msg");
+    const json::Value* icmd = inner ? inner->get("cmd") : nullptr;
+    if (icmd && icmd->s == "NODE_CLUSTER")
+      cluster_message(*inner, fd);
+    else
+      close(fd);
+  }
+
+  void cluster_message(const json::Value& m, int fd) {
+    const json::Value* ack = m.get("ack");
+    const json::Value* act = m.get("act");
+    if (ack && awaited_ >= 0 && ack->as_int(-1) == awaited_) {
+      reply_ = m;
+      reply_fd_ = fd;
+    } else if (act && act->s == "newconn") {
+      newconn(m, fd);
+    } else if (act && act->s == "disconnect") {
+      if (fd >= 0) close(fd);
+      if (!leaving_) {
+        leaving_ = true;
+        close_servers();
+        finish_disconnect();
+      }
+    } else if (fd >= 0) {
+      close(fd);
+    }
+  }
+
+  // Node's onconnection() in child.js: acks before handing the connection on.
+  void newconn(const json::Value& m, int fd) {
+    const json::Value* key = m.get("key");
+    const json::Value* seq = m.get("seq");
+    std::string k = key ? json::dump(*key) : "";
+    bool accepted = fd >= 0 && on_connection_ && !leaving_;
+    bool known = false;
+    for (auto& s : servers_) known = known || (s.round_robin() && s.key == k);
+    accepted = accepted && known;
+    send_cluster("\"ack\":" + (seq ? json::dump(*seq) : "null") + ",\"accepted\":" + (accepted ? "true" : "false"));
+    if (!accepted) {
+      if (fd >= 0) close(fd);
+      return;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    on_connection_(fd);
+  }
+
+  void accept_on(int lfd) {
+    for (int i = 0; i < 64 && on_connection_; ++i) {  // bounded, so the channel is not starved
+      int c = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) return;  // EAGAIN: another worker took it (shared sockets wake everyone)
+      on_connection_(c);
+    }
+  }
+
+  void close_servers() {
+    for (auto& s : servers_) {
+      send_cluster("\"act\":\"close\",\"key\":" + s.key);
+      if (s.listen_fd >= 0) close(s.listen_fd);
+    }
+    servers_.clear();
+  }
+  void finish_disconnect() {
+    shut();
+    if (on_disconnect_) on_disconnect_();
+  }
+  void channel_lost() {
+    bool expected = leaving_;
+    shut();
+    if (expected) return;
+    if (on_primary_gone_) return on_primary_gone_();
+    std::exit(0);  // Node: "primary went away", exit at once with success
+  }
+  void protocol_error(const std::string& what) {
+    shut();
+    if (on_protocol_error_) return on_protocol_error_(what);
+    std::fprintf(stderr, "muster worker %d: protocol error: %s\n", id_, what.c_str());
+    std::exit(1);
+  }
+  void shut() {
+    for (auto& s : servers_)
+      if (s.listen_fd >= 0) close(s.listen_fd);
+    servers_.clear();
+    for (int fd : fds_) close(fd);
+    fds_.clear();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    in_.clear();
+    pos_ = 0;
+  }
+};
+
+}  // namespace muster

@@ -1,0 +1,223 @@
+#include "ipc/node_channel.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace muster::ipc {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kHandleAck = R"({"cmd":"NODE_HANDLE_ACK"})";
+
+std::string_view cmd_of(const boost::json::value& v) {
+  if (auto* obj = v.if_object())
+    if (auto* cmd = obj->if_contains("cmd"); cmd && cmd->is_string()) return cmd->get_string();
+  return {};
+}
+
+}  // namespace
+
+NodeChannel::NodeChannel(asio::io_context& io, UniqueFd fd) : socket_(io, fd.release()) {
+  socket_.non_blocking(true);
+}
+
+void NodeChannel::start(MessageHandler on_message, CloseHandler on_close) {
+  on_message_ = std::move(on_message);
+  on_close_ = std::move(on_close);
+  read();
+}
+
+void NodeChannel::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  outbox_.clear();
+  handle_waiting_.clear();
+  received_fds_.clear();
+  on_message_ = nullptr;
+  on_close_ = nullptr;
+}
+
+void NodeChannel::fail(const std::string& error) {
+  if (closed_) return;
+  auto on_close = std::move(on_close_);
+  close();
+  // Posted: a failure found inside send() must not re-enter the caller.
+  if (on_close) asio::post(socket_.get_executor(), [on_close, error] { on_close(error); });
+}
+
+void NodeChannel::read() {
+  socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       if (self->closed_) return;
+                       if (ec) return self->fail("channel wait failed: " + ec.message());
+                       self->on_readable();
+                     });
+}
+
+void NodeChannel::on_readable() {
+  std::array<char, 64 * 1024> data;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsInFlight)];
+  iovec iov{data.data(), data.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return read();
+    return fail(std::string("channel read failed: ") + std::strerror(errno));
+  }
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      received_fds_.emplace_back(fd);
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) return fail("worker sent more file descriptors than allowed");
+  if (n == 0) {
+    auto on_close = std::move(on_close_);
+    close();
+    if (on_close) on_close("");
+    return;
+  }
+  lines_.append({data.data(), static_cast<std::size_t>(n)});
+  // Handlers may close the channel (e.g. the worker is being replaced): hold
+  // ourselves and stop as soon as that happens.
+  auto self = shared_from_this();
+  while (!closed_) {
+    auto line = lines_.next_line();
+    if (!line) break;
+    dispatch(*line);
+  }
+  if (closed_) return;
+  if (lines_.overflowed()) return fail("worker sent a message over 1 MiB");
+  if (received_fds_.size() > kMaxFdsInFlight)
+    return fail("worker sent file descriptors without NODE_HANDLE messages");
+  read();
+}
+
+void NodeChannel::dispatch(std::string& line) {
+  boost::system::error_code ec;
+  boost::json::value message = boost::json::parse(line, ec);
+  if (ec) return fail("worker sent invalid JSON: " + ec.message());
+  std::string_view cmd = cmd_of(message);
+  if (cmd == "NODE_HANDLE") {
+    if (received_fds_.empty()) return fail("worker sent NODE_HANDLE without a file descriptor");
+    UniqueFd fd = std::move(received_fds_.front());
+    received_fds_.pop_front();
+    send_serialized(std::string(kHandleAck));
+    boost::json::value inner;
+    if (auto* m = message.as_object().if_contains("msg")) inner = std::move(*m);
+    if (on_message_) on_message_(std::move(inner), std::move(fd));
+    return;
+  }
+  if (cmd == "NODE_HANDLE_ACK" || cmd == "NODE_HANDLE_NACK") {
+    if (!awaiting_ack_) return fail("worker acknowledged a handle that was never sent");
+    if (cmd == "NODE_HANDLE_NACK") {
+      // "Send it again": the fd is still ours until the ACK.
+      Outgoing again{in_flight_handle_.line, in_flight_handle_.fd};
+      queued_bytes_ += again.line.size();
+      outbox_.push_back(std::move(again));
+      flush();
+      return;
+    }
+    awaiting_ack_ = false;
+    in_flight_handle_ = {};
+    if (!handle_waiting_.empty()) {
+      Outgoing next = std::move(handle_waiting_.front());
+      handle_waiting_.pop_front();
+      awaiting_ack_ = true;
+      in_flight_handle_ = {next.line, next.fd};
+      outbox_.push_back(std::move(next));
+      flush();
+    }
+    return;
+  }
+  if (on_message_) on_message_(std::move(message), UniqueFd());
+}
+
+bool NodeChannel::send(const boost::json::value& message, int fd) {
+  if (fd < 0) return send_serialized(boost::json::serialize(message));
+  std::string line = R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":)";
+  line += boost::json::serialize(message);
+  line += '}';
+  return send_serialized(std::move(line), fd);
+}
+
+bool NodeChannel::send_serialized(std::string line, int fd) {
+  if (closed_) return false;
+  line += '\n';
+  queued_bytes_ += line.size();
+  if (queued_bytes_ > kMaxQueuedBytes) {
+    fail("worker does not read its channel (over 8 MiB queued)");
+    return false;
+  }
+  Outgoing out{std::move(line), fd};
+  if (fd >= 0) {
+    // Like Node's sender: one handle in flight; later ones wait for its ACK.
+    if (awaiting_ack_) {
+      handle_waiting_.push_back(std::move(out));
+      return true;
+    }
+    awaiting_ack_ = true;
+    in_flight_handle_ = {out.line, fd};
+  }
+  outbox_.push_back(std::move(out));
+  flush();
+  return true;
+}
+
+void NodeChannel::flush() {
+  if (writing_ || closed_) return;
+  while (!outbox_.empty()) {
+    Outgoing& out = outbox_.front();
+    iovec iov{out.line.data() + out.sent, out.line.size() - out.sent};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    if (out.fd >= 0 && out.sent == 0) {
+      // The fd rides with the first byte of its line.
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &out.fd, sizeof(int));
+    }
+    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        writing_ = true;
+        socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                           [self = shared_from_this()](boost::system::error_code ec) {
+                             self->writing_ = false;
+                             if (self->closed_) return;
+                             if (ec) return self->fail("channel wait failed: " + ec.message());
+                             self->flush();
+                           });
+        return;
+      }
+      return fail(std::string("channel write failed: ") + std::strerror(errno));
+    }
+    out.sent += static_cast<std::size_t>(n);
+    if (out.sent < out.line.size()) continue;
+    queued_bytes_ -= out.line.size();
+    outbox_.pop_front();
+  }
+}
+
+}  // namespace muster::ipc

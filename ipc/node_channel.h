@@ -1,0 +1,76 @@
+// The daemon's end of a Node IPC channel ('json' serialization, see
+// shared/node-ipc-protocol.md and Node's lib/internal/child_process.js):
+// newline-delimited JSON over a Unix stream socketpair, with file descriptors
+// passed by SCM_RIGHTS alongside NODE_HANDLE envelopes. This class owns the
+// framing and the handle ACK/NACK rules; it knows nothing of cluster acts.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/json.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ipc/line_buffer.h"
+#include "ipc/unique_fd.h"
+
+namespace muster::ipc {
+
+class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
+ public:
+  static constexpr std::size_t kMaxLine = 1 << 20;          // one message
+  static constexpr std::size_t kMaxQueuedBytes = 8 << 20;   // unsent to the worker
+  static constexpr std::size_t kMaxFdsInFlight = 16;        // received, not yet claimed
+
+  // A message from the worker. NODE_HANDLE envelopes are unwrapped: `message`
+  // is the inner one and `fd` the handle that came with it.
+  using MessageHandler = std::function<void(boost::json::value message, UniqueFd fd)>;
+  // The channel is finished: the worker closed it, or broke the protocol
+  // (`error` says how; empty for a clean close).
+  using CloseHandler = std::function<void(const std::string& error)>;
+
+  NodeChannel(boost::asio::io_context& io, UniqueFd fd);
+
+  void start(MessageHandler on_message, CloseHandler on_close);
+  // Queues one message. With `fd`, it travels in a NODE_HANDLE envelope and
+  // further handle-carrying messages wait until the worker ACKs it. Returns
+  // false if the channel is closed or its queue is over its bound.
+  // `fd` is borrowed: it must stay open until the worker ACKs it or the
+  // channel is closed (a NACK makes us send it again).
+  bool send(const boost::json::value& message, int fd = -1);
+  // Same, for a message already serialised (no newline; valid JSON, which for
+  // a handle message is the whole NODE_HANDLE envelope). The hot path uses it.
+  bool send_serialized(std::string line, int fd = -1);
+  // Closes our end (the worker sees EOF); no handler runs afterwards.
+  void close();
+  bool is_open() const { return socket_.is_open(); }
+
+ private:
+  struct Outgoing {
+    std::string line;
+    int fd = -1;  // borrowed until sent; the caller keeps its copy until ACK
+    std::size_t sent = 0;
+  };
+  void read();
+  void on_readable();
+  void dispatch(std::string& line);
+  void flush();
+  void fail(const std::string& error);
+
+  boost::asio::posix::stream_descriptor socket_;
+  MessageHandler on_message_;
+  CloseHandler on_close_;
+  LineBuffer lines_{kMaxLine};
+  std::deque<UniqueFd> received_fds_;
+  std::deque<Outgoing> outbox_;          // ready to write, in order
+  std::deque<Outgoing> handle_waiting_;  // handle messages held until the ACK
+  Outgoing in_flight_handle_;            // sent, not yet ACKed (fd >= 0 while so)
+  bool awaiting_ack_ = false;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace muster::ipc

@@ -1,0 +1,442 @@
+"""The control socket and musterctl: framing and bad input, slow clients, the
+socket file's life and permissions, peer checks, exit codes, config checks."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import unittest
+
+import harness
+from harness import MUSTERCTL, MUSTERD, app
+
+SLEEPER = app("web", "sleep", args=["1000"])
+
+
+class BadRequests(harness.TestCase):
+    CASES = {
+        b"garbage": "malformed JSON",
+        b"": "malformed JSON",
+        b"[1, 2]": "must be a JSON object",
+        b'"ping"': "must be a JSON object",
+        b"{}": "missing string field 'verb'",
+        b'{"verb": 7}': "missing string field 'verb'",
+        b'{"verb": "frob"}': "unknown verb 'frob'",
+        b'{"verb": "stop"}': "missing 'app'",
+        b'{"verb": "scale", "app": "web"}': "missing 'count'",
+        b'{"verb": "scale", "app": "web", "count": "four"}':
+            "'count' must be a non-negative integer",
+        b'{"verb": "kill"}': "missing 'id'",
+        b'{"verb": "kill", "id": "3"}': "'id' must be a non-negative integer",
+        b'{"verb": "start", "app": 3}': "'app' must be a non-empty string",
+        b'{"verb": "ping", "bogus": 1}': "unexpected field 'bogus'",
+        b'{"verb": "status", "app": "wbe"}': "no app named 'wbe'",
+    }
+
+    def test_each_malformed_request_gets_an_error_and_the_connection_stays_usable(self):
+        d = self.daemon().start(SLEEPER)
+        with d.connect() as c:
+            for line, error in self.CASES.items():
+                with self.subTest(line=line):
+                    reply = c.request(line)
+                    self.assertIs(reply["ok"], False)
+                    self.assertIn(error, reply["error"])
+            self.assertEqual(c.request({"verb": "ping"}), {"ok": True, "pong": True})
+
+    def test_several_requests_in_one_write_get_replies_in_order(self):
+        d = self.daemon().start(SLEEPER)
+        with d.connect() as c:
+            c.send(b'{"verb":"ping"}\nnope\n{"verb":"version"}\n')
+            replies = [json.loads(c.read_line()) for _ in range(3)]
+        self.assertEqual(replies[0], {"ok": True, "pong": True})
+        self.assertIs(replies[1]["ok"], False)
+        self.assertIs(replies[2]["ok"], True)
+        self.assertIn("version", replies[2])
+
+    def test_status_keeps_working_while_another_client_sends_garbage(self):
+        d = self.daemon().start(SLEEPER)
+        d.wait_workers("web", 1)
+        stop = threading.Event()
+        errors = []
+
+        def pester():
+            with d.connect() as c:
+                while not stop.is_set():
+                    for line in self.CASES:
+                        if c.request(line)["ok"]:
+                            errors.append(line)
+                    c.send(b'{"verb": "partial line with no end')  # held by the daemon
+                    c.send(b'"}\n')
+                    c.read_line()
+        t = threading.Thread(target=pester, daemon=True)
+        t.start()
+        try:
+            for _ in range(50):
+                self.assertEqual(len(d.status()["apps"][0]["workers"]), 1)
+        finally:
+            stop.set()
+            t.join(10)
+        self.assertEqual(errors, [])
+        self.assertFalse(t.is_alive())
+
+    def test_a_line_longer_than_64_kib_gets_an_error_and_the_connection_is_closed(self):
+        d = self.daemon().start(SLEEPER)
+        with d.connect() as other, d.connect() as c:
+            reply = c.request(b'{"verb":"ping","pad":"' + b"x" * (70 * 1024) + b'"}')
+            self.assertIs(reply["ok"], False)
+            self.assertIn("too long", reply["error"])
+            self.assertEqual(c.read_until_closed(), b"", "closed after the error")
+            # Another client, connected all along, is unaffected.
+            self.assertEqual(other.request({"verb": "ping"}), {"ok": True, "pong": True})
+        self.assertTrue(d.request({"verb": "ping"})["ok"])
+
+    def test_a_line_just_under_the_limit_is_read_as_a_request(self):
+        d = self.daemon().start(SLEEPER)
+        prefix, suffix = b'{"verb":"ping","pad":"', b'"}'
+        line = prefix + b"x" * (64 * 1024 - len(prefix) - len(suffix)) + suffix
+        with d.connect() as c:
+            reply = c.request(line)
+            self.assertIn("unexpected field 'pad'", reply["error"])  # parsed, not cut off
+            self.assertEqual(c.request({"verb": "ping"}), {"ok": True, "pong": True})
+
+
+class Replies(harness.TestCase):
+    def test_status_has_the_documented_shape(self):
+        d = self.daemon().start(app("web", "sleep", args=["1000"], instances=2))
+        d.wait_workers("web", 2)
+        reply = d.status()
+        self.assertIs(reply["ok"], True)
+        self.assertEqual(reply["sockets"], [])
+        (a,) = reply["apps"]
+        self.assertEqual({k: a[k] for k in ("name", "state", "protocol", "instances",
+                                            "restarts", "pending")},
+                         {"name": "web", "state": "running", "protocol": "none",
+                          "instances": 2, "restarts": 0, "pending": 0})
+        self.assertIsInstance(a["scheduling"], str)
+        for w in a["workers"]:
+            for key in ("id", "instance", "pid", "uptime_ms", "restarts", "connections",
+                        "rss_bytes"):
+                self.assertIsInstance(w[key], int, key)
+            self.assertEqual(w["state"], "online")
+            self.assertGreater(w["rss_bytes"], 0)
+
+    def test_status_of_one_app_lists_only_that_app(self):
+        d = self.daemon().start(app("web", "sleep", args=["1000"]) +
+                                app("jobs", "sleep", args=["1000"]))
+        self.assertEqual([a["name"] for a in d.status()["apps"]], ["web", "jobs"])
+        reply = d.request({"verb": "status", "app": "jobs"})
+        self.assertEqual([a["name"] for a in reply["apps"]], ["jobs"])
+
+    def test_version_matches_musterd_version(self):
+        d = self.daemon().start(SLEEPER)
+        version = d.request({"verb": "version"})["version"]
+        r = subprocess.run([MUSTERD, "--version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(version, r.stdout)
+
+
+class SlowClients(harness.TestCase):
+    def test_a_client_that_never_reads_does_not_block_others_and_is_disconnected(self):
+        d = self.daemon().start(SLEEPER)
+        d.wait_workers("web", 1)
+        hog = d.connect(timeout=20)
+        self.addCleanup(hog.close)
+        sent = threading.Event()
+
+        def flood():
+            # ~6 MiB of status replies asked for and never read.
+            try:
+                hog.send(b'{"verb":"status"}\n' * 20000)
+            except OSError:
+                pass  # disconnected by the daemon mid-way: expected
+            sent.set()
+        threading.Thread(target=flood, daemon=True).start()
+        for _ in range(50):
+            self.assertTrue(d.request({"verb": "ping"}, timeout=5)["ok"])
+            self.assertEqual(len(d.status()["apps"]), 1)
+        d.wait_for(sent.is_set, 10, "the flooding client to be done or cut off")
+        left = hog.read_until_closed()
+        self.assertLess(len(left), 20000 * 200, "the daemon disconnected the hog early")
+        d.wait_log("does not read its replies")
+
+    def test_a_client_that_connects_and_says_nothing_does_not_block_others(self):
+        d = self.daemon().start(SLEEPER)
+        silent = [d.connect() for _ in range(10)]
+        for s in silent:
+            self.addCleanup(s.close)
+        for _ in range(10):
+            self.assertTrue(d.request({"verb": "ping"}, timeout=5)["ok"])
+
+    def test_a_client_that_disconnects_before_its_reply_does_not_disturb_the_daemon(self):
+        d = self.daemon().start(app("web", "sleep", args=["1000"], instances=2))
+        d.wait_workers("web", 2)
+        with d.connect() as c:
+            c.send(b'{"verb":"stop","app":"web"}\n')
+        d.wait_for(lambda: d.app_status("web")["state"] == "stopped"
+                   and d.workers("web") == [], 10, "the stop to finish without its client")
+        self.assertTrue(d.request({"verb": "ping"})["ok"])
+
+
+class SocketFile(harness.TestCase):
+    def test_the_control_socket_is_mode_0600_by_default(self):
+        d = self.daemon().start(SLEEPER)
+        st = os.lstat(d.socket_path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+
+    def test_control_mode_sets_the_sockets_mode(self):
+        d = self.daemon().start(SLEEPER, control_mode="0660")
+        self.assertEqual(stat.S_IMODE(os.lstat(d.socket_path).st_mode), 0o660)
+
+    def test_a_second_daemon_on_the_same_socket_refuses_to_start(self):
+        d = self.daemon().start(SLEEPER)
+        (w,) = d.wait_workers("web", 1)
+        other = self.daemon()
+        other.socket_path = d.socket_path
+        other.write_config(app("intruder", "sleep", args=["1000"]))
+        r = subprocess.run([MUSTERD, "-c", other.config_path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already running", r.stderr)
+        # The first daemon still owns the socket and its workers.
+        self.assertTrue(os.path.exists(d.socket_path))
+        self.assertEqual(d.workers("web")[0]["pid"], w["pid"])
+        self.assertEqual([a["name"] for a in d.status()["apps"]], ["web"])
+
+    def test_a_stale_socket_left_by_a_killed_daemon_is_replaced(self):
+        d = self.daemon().start(SLEEPER)
+        d.signal(signal.SIGKILL)
+        d.wait_exit()
+        self.assertTrue(os.path.exists(d.socket_path), "SIGKILL leaves the socket file")
+        d.start()
+        self.assertTrue(d.request({"verb": "ping"})["ok"])
+        d.wait_workers("web", 1)
+
+    def test_a_file_that_is_not_a_socket_is_not_removed(self):
+        d = self.daemon()
+        d.write_file("muster.sock", "precious")
+        d.write_config(SLEEPER)
+        r = subprocess.run([MUSTERD, "-c", d.config_path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not a socket", r.stderr)
+        self.assertEqual(d.read_file("muster.sock"), "precious")
+
+    def test_the_control_socket_directory_is_created(self):
+        d = self.daemon()
+        d.socket_path = d.path("run", "sub", "muster.sock")
+        d.start(SLEEPER)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(d.socket_path).st_mode))
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+NOBODY = 65534
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv") and
+                     os.access(SYSTEM_PYTHON, os.X_OK), "needs root, setpriv and /usr/bin/python3")
+class PeerCheck(harness.TestCase):
+    CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b'{"verb":"ping"}\\n')
+except OSError:
+    pass  # refused and closed already: the reply is still there to read
+# argv[2] "line": print the first reply line; "all": everything until closed.
+data = b""
+while sys.argv[2] == "all" or b"\\n" not in data:
+    try:
+        chunk = s.recv(4096)
+    except ConnectionResetError:  # closed with our request unread: also a disconnect
+        break
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode())
+"""
+
+    def as_nobody(self, *argv):
+        return subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv],
+            capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+
+    def start_world_connectable(self):
+        d = self.daemon()
+        os.chmod(d.dir, 0o755)  # nobody may reach the socket; only the peer check stops it
+        return d.start(SLEEPER, control_mode="0666")
+
+    def test_a_client_of_another_uid_is_refused_and_disconnected(self):
+        d = self.start_world_connectable()
+        r = self.as_nobody(SYSTEM_PYTHON, "-c", self.CLIENT, d.socket_path, "all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 1, f"one refusal line, then EOF: {r.stdout!r}")
+        reply = json.loads(lines[0])
+        self.assertIs(reply["ok"], False)
+        self.assertIn("permission denied", reply["error"])
+        self.assertNotIn("pong", reply)
+        self.assertTrue(d.request({"verb": "ping"})["ok"], "the owner is still served")
+
+    def test_a_member_of_control_group_is_let_in(self):
+        d = self.daemon()
+        os.chmod(d.dir, 0o755)
+        d.start(SLEEPER, control_group="nogroup")
+        st = os.lstat(d.socket_path)
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_gid), (0o660, NOBODY))
+        r = self.as_nobody(SYSTEM_PYTHON, "-c", self.CLIENT, d.socket_path, "line")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.splitlines()[0]), {"ok": True, "pong": True})
+
+    def test_musterctl_run_by_another_uid_fails_with_the_refusal(self):
+        d = self.start_world_connectable()
+        r = self.as_nobody(MUSTERCTL, "-s", d.socket_path, "stop", "web")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("permission denied", r.stderr)
+        d.wait_workers("web", 1)
+
+
+class MusterctlExitCodes(harness.TestCase):
+    def test_success_exits_0(self):
+        d = self.daemon().start(SLEEPER)
+        for args in (["ping"], ["version"], ["status"], ["status", "web"], ["--json", "status"]):
+            rc, out, err = d.ctl(*args)
+            self.assertEqual(rc, 0, f"{args}: {err}")
+
+    def test_json_output_is_the_daemons_reply(self):
+        d = self.daemon().start(SLEEPER)
+        (w,) = d.wait_workers("web", 1)
+        rc, out, err = d.ctl("--json", "status")
+        self.assertEqual(rc, 0, err)
+        reply = json.loads(out)
+        self.assertIs(reply["ok"], True)
+        self.assertEqual(reply["apps"][0]["workers"][0]["pid"], w["pid"])
+
+    def test_help_exits_0_and_explains_every_verb(self):
+        r = subprocess.run([MUSTERCTL, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0)
+        for verb in ("ping", "version", "status", "start", "stop", "restart", "scale", "kill",
+                     "shutdown", "check"):
+            self.assertIn(verb, r.stdout)
+
+    def test_a_failure_reported_by_the_daemon_exits_1(self):
+        d = self.daemon().start(SLEEPER)
+        rc, out, err = d.ctl("stop", "nosuchapp")
+        self.assertEqual(rc, 1)
+        self.assertIn("no app named 'nosuchapp'", err)
+
+    def test_a_usage_error_exits_2(self):
+        d = self.daemon().start(SLEEPER)
+        for args in (["frob"], ["scale", "web"], ["scale", "web", "-1"], ["kill"],
+                     ["kill", "abc"], ["start"], ["kill", "1", "--signal", "SIGNOPE"]):
+            rc, out, err = d.ctl(*args)
+            self.assertEqual(rc, 2, f"{args}: {out} {err}")
+
+    def test_an_unreachable_daemon_exits_3(self):
+        d = self.daemon()
+        rc, out, err = d.ctl("ping", socket_path=d.path("nobody-home.sock"))
+        self.assertEqual(rc, 3)
+        self.assertIn("cannot reach musterd", err)
+
+    def test_a_stale_socket_with_no_daemon_exits_3(self):
+        d = self.daemon().start(SLEEPER)
+        d.signal(signal.SIGKILL)
+        d.wait_exit()
+        rc, out, err = d.ctl("status")
+        self.assertEqual(rc, 3, err)
+
+    def test_the_socket_can_come_from_muster_socket(self):
+        d = self.daemon().start(SLEEPER)
+        env = dict(os.environ, MUSTER_SOCKET=d.socket_path)
+        r = subprocess.run([MUSTERCTL, "ping"], capture_output=True, text=True, env=env,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+GOOD_CONFIG = """[daemon]
+control_socket = "/tmp/muster-check-never-bound.sock"
+
+[apps.web]
+exec = "sleep"
+args = ["1000"]
+"""
+
+# Errors on lines 5 (bad duration, value at column 17) and 6 (unknown key).
+BAD_CONFIG = """[daemon]
+control_socket = "/tmp/muster-check-never-bound.sock"
+
+[apps.web]
+restart_delay = "soon"
+colour = "blue"
+exec = "sleep"
+"""
+
+
+class ConfigCheck(harness.TestCase):
+    def write(self, d, text):
+        return d.write_file("check.toml", text)
+
+    def test_musterctl_check_accepts_a_valid_file(self):
+        d = self.daemon()
+        path = self.write(d, GOOD_CONFIG)
+        rc, out, err = d.ctl("check", path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ok", out)
+
+    def test_musterctl_check_reports_every_error_with_file_line_column_and_key(self):
+        d = self.daemon()
+        path = self.write(d, BAD_CONFIG)
+        rc, out, err = d.ctl("check", path)
+        self.assertEqual(rc, 2)
+        self.assertIn(f"{path}:5:17: apps.web.restart_delay:", err)
+        self.assertIn(f"{path}:6:1: apps.web.colour:", err)
+
+    def test_musterctl_check_needs_no_daemon(self):
+        d = self.daemon()
+        path = self.write(d, GOOD_CONFIG)
+        rc, out, err = d.ctl("check", path, socket_path=d.path("nobody-home.sock"))
+        self.assertEqual(rc, 0, err)
+
+    def test_musterctl_check_of_a_missing_file_exits_2(self):
+        d = self.daemon()
+        rc, out, err = d.ctl("check", d.path("missing.toml"))
+        self.assertEqual(rc, 2)
+        self.assertIn("missing.toml", err)
+
+    def test_musterd_check_accepts_a_valid_file_without_starting(self):
+        d = self.daemon()
+        path = self.write(d, GOOD_CONFIG.replace("/tmp/muster-check-never-bound.sock",
+                                                 d.socket_path))
+        r = subprocess.run([MUSTERD, "--check", "-c", path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(d.socket_path), "--check must not bind the socket")
+
+    def test_musterd_check_rejects_a_bad_file_with_exit_2(self):
+        d = self.daemon()
+        path = self.write(d, BAD_CONFIG)
+        r = subprocess.run([MUSTERD, "--check", "-c", path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"{path}:5:17: apps.web.restart_delay:", r.stderr)
+        self.assertIn(f"{path}:6:1: apps.web.colour:", r.stderr)
+
+    def test_musterd_refuses_to_start_on_a_bad_config_with_exit_2(self):
+        d = self.daemon()
+        path = self.write(d, BAD_CONFIG.replace("/tmp/muster-check-never-bound.sock",
+                                                d.socket_path))
+        r = subprocess.run([MUSTERD, "-c", path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("apps.web.restart_delay", r.stderr)
+        self.assertFalse(os.path.exists(d.socket_path))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,141 @@
+"""Where worker output goes: the daemon's log (prefixed), a file, or nowhere;
+and the daemon's JSON log format."""
+
+import json
+import os
+import signal
+import unittest
+
+import harness
+from harness import app
+
+# Prints two lines on stdout and one on stderr, notes that it has done so in
+# ./printed.ID, then stays up.
+PRINTER = """#!/bin/sh
+echo "hello from $MUSTER_WORKER_ID"
+echo "second line"
+echo "on stderr" >&2
+touch "printed.$MUSTER_WORKER_ID"
+exec sleep 1000
+"""
+
+
+def log_lines_with(d, text):
+    return [line for line in d.log_text().splitlines() if text in line]
+
+
+class LogOutput(harness.TestCase):
+    def test_each_output_line_reaches_the_daemon_log_prefixed_with_app_and_id(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.start(app("printer", "./printer.sh", cwd=".", output="log"))
+        (w,) = d.wait_workers("printer", 1)
+        prefix = f"printer[{w['id']}] "
+        d.wait_log(prefix + "on stderr")
+        for text in (f"hello from {w['id']}", "second line", "on stderr"):
+            (line,) = log_lines_with(d, text)
+            self.assertTrue(line.endswith(prefix + text), line)
+
+    def test_lines_of_different_workers_carry_their_own_ids(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.start(app("printer", "./printer.sh", cwd=".", instances=2))
+        for w in d.wait_workers("printer", 2):
+            d.wait_log(f"printer[{w['id']}] hello from {w['id']}")
+
+    def test_a_last_line_without_a_newline_is_still_logged(self):
+        d = self.daemon()
+        d.write_script("partial.sh", '#!/bin/sh\nprintf "no newline at the end"\nexit 0\n')
+        d.start(app("partial", "./partial.sh", cwd=".", restart="never"))
+        d.wait_log("partial[1] no newline at the end")
+
+    def test_a_long_line_is_logged_in_bounded_pieces_without_losing_text(self):
+        d = self.daemon()
+        d.write_script("long.py", f"""#!{harness.PYTHON}
+import sys, time
+sys.stdout.write("".join(chr(ord("a") + i % 26) for i in range(40000)) + "\\n")
+sys.stdout.write("after the long line\\n")
+sys.stdout.flush()
+time.sleep(1000)
+""")
+        d.start(app("long", "./long.py", cwd="."))
+        d.wait_log("long[1] after the long line")
+        pieces = [line.split("long[1] ", 1)[1] for line in log_lines_with(d, "long[1] ")
+                  if "after the long line" not in line and "started" not in line]
+        joined = "".join(pieces)
+        self.assertEqual(joined, "".join(chr(ord("a") + i % 26) for i in range(40000)))
+
+
+class FileOutput(harness.TestCase):
+    def test_file_output_appends_to_output_file(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.write_file("out/web.log", "from before\n")
+        d.start(app("printer", "./printer.sh", cwd=".", output="file",
+                    output_file="out/web.log"))
+        (w,) = d.wait_workers("printer", 1)
+        d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id']}")), 10, "the output")
+        self.assertEqual(d.read_file("out/web.log"),
+                         f"from before\nhello from {w['id']}\nsecond line\non stderr\n")
+        self.assertNotIn("second line", d.log_text())
+
+    def test_a_replacement_worker_appends_to_the_same_file(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.start(app("printer", "./printer.sh", cwd=".", output="file",
+                    output_file=d.path("web.log")))
+        (w,) = d.wait_workers("printer", 1)
+        d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id']}")), 10, "the output")
+        os.kill(w["pid"], signal.SIGKILL)
+        d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id'] + 1}")), 10,
+                   "the replacement's output")
+        text = d.read_file("web.log")
+        self.assertIn(f"hello from {w['id']}\n", text)
+        self.assertIn(f"hello from {w['id'] + 1}\n", text)
+        self.assertLess(text.index(f"hello from {w['id']}"),
+                        text.index(f"hello from {w['id'] + 1}"))
+
+    def test_file_output_is_relative_to_the_config_directory(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        os.mkdir(d.path("work"))
+        d.start(app("printer", "../printer.sh", cwd="work", output="file",
+                    output_file="printer.log"), cwd="/")
+        (w,) = d.wait_workers("printer", 1)
+        d.wait_for(lambda: os.path.exists(d.path("work", f"printed.{w['id']}")), 10,
+                   "the output")
+        self.assertIn("second line", d.read_file("printer.log"))
+
+
+class NullOutput(harness.TestCase):
+    def test_null_output_is_discarded(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.start(app("printer", "./printer.sh", cwd=".", output="null"))
+        (w,) = d.wait_workers("printer", 1)
+        d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id']}")), 10, "the output")
+        self.assertEqual(log_lines_with(d, "second line"), [])
+        self.assertEqual(log_lines_with(d, "on stderr"), [])
+
+
+class JsonLog(harness.TestCase):
+    def test_json_log_format_gives_one_object_per_line_with_worker_text_intact(self):
+        text = 'say "hi" \\ back\tslash {"json": [1]} ünïcode'
+        d = self.daemon()
+        d.write_file("message.txt", text + "\n")
+        d.start(app("quoter", "cat", args=["message.txt"], cwd=".", restart="never"),
+                log_format="json")
+        d.wait_log("exited with code 0")
+        records = []
+        for line in d.log_text().splitlines():
+            record = json.loads(line)  # every line is one JSON object
+            self.assertIsInstance(record, dict)
+            records.append(record)
+        for record in records:
+            self.assertIn("time", record)
+            self.assertIn("level", record)
+        self.assertIn(f"quoter[1] {text}", [r["msg"] for r in records])
+
+
+if __name__ == "__main__":
+    unittest.main()
