@@ -84,8 +84,15 @@ Transported<std::monostate> ControlClient::send_line(std::string_view line) {
 }
 
 Transported<std::string> ControlClient::read_line(std::chrono::milliseconds timeout) {
+  return read_line_within(timeout);
+}
+
+Transported<std::string> ControlClient::read_line() { return read_line_within(std::nullopt); }
+
+Transported<std::string> ControlClient::read_line_within(
+    std::optional<std::chrono::milliseconds> timeout) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = timeout ? std::optional(Clock::now() + *timeout) : std::nullopt;
   std::size_t scanned = 0;  // buffer_ prefix already known to hold no '\n'
   for (;;) {
     auto nl = buffer_.find('\n', scanned);
@@ -97,14 +104,19 @@ Transported<std::string> ControlClient::read_line(std::chrono::milliseconds time
     scanned = buffer_.size();
     if (buffer_.size() > kMaxReplyLine) return error("reply line longer than 16 MiB");
 
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-      return TransportError{"no reply from musterd at " + path_ + " within " +
-                            std::to_string(secs) + "s"};
+    int wait_ms = -1;  // no deadline: wait for as long as it takes
+    if (deadline) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      if (left.count() <= 0) {
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(*timeout).count();
+        return TransportError{"no reply from musterd at " + path_ + " within " +
+                              std::to_string(secs) + "s"};
+      }
+      wait_ms = static_cast<int>(left.count());
     }
     pollfd pfd{fd_, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    int ready = ::poll(&pfd, 1, wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return error(errno_text(errno));
@@ -117,7 +129,11 @@ Transported<std::string> ControlClient::read_line(std::chrono::milliseconds time
       if (errno == EINTR || errno == EAGAIN) continue;
       return error(errno_text(errno));
     }
-    if (n == 0) return error("connection closed before a reply");
+    if (n == 0) {
+      TransportError closed = error("connection closed before a reply");
+      closed.closed = true;
+      return closed;
+    }
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }

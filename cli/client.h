@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,7 @@ namespace muster::cli {
 // away before answering, or did not answer in time (exit code 3).
 struct TransportError {
   std::string message;  // e.g. "cannot reach musterd at /x.sock: Connection refused"
+  bool closed = false;  // the daemon closed the connection (end of file)
 };
 
 template <typename T>
@@ -37,6 +39,8 @@ class ControlClient {
   // Blocks until the next complete line arrives (returned without its '\n'),
   // the connection closes, or `timeout` passes.
   Transported<std::string> read_line(std::chrono::milliseconds timeout);
+  // The same without a time limit (events --follow).
+  Transported<std::string> read_line();
 
   // Sends `request` and waits for its reply line. If sending fails, a reply
   // that is already waiting is still returned: a daemon that refuses a peer
@@ -47,6 +51,8 @@ class ControlClient {
  private:
   ControlClient(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   TransportError error(const std::string& what) const;
+  // read_line's loop; no deadline if `timeout` is empty.
+  Transported<std::string> read_line_within(std::optional<std::chrono::milliseconds> timeout);
 
   int fd_ = -1;
   std::string path_;

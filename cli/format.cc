@@ -63,7 +63,52 @@ std::string worker_table(const json::array& workers) {
   return format_table(rows, "  ");
 }
 
+// A value on an event line: a string as it is if it reads as one word, else
+// (and anything but a string) as JSON.
+std::string word_of(const json::value& v) {
+  if (const json::string* s = v.if_string()) {
+    const bool plain = !s->empty() && std::none_of(s->begin(), s->end(), [](char c) {
+      return c == '"' || c == '\\' || static_cast<unsigned char>(c) <= ' ';
+    });
+    if (plain) return std::string(*s);
+  }
+  return json::serialize(v);
+}
+
+std::string signal_text(const json::value& v) {
+  boost::system::error_code ec;
+  auto signo = v.to_number<int>(ec);
+  return ec ? word_of(v) : config::signal_name(signo);
+}
+
 }  // namespace
+
+std::string format_event(const json::object& event) {
+  std::string out = text_of(event, "time") + " " + text_of(event, "event") + " " +
+                    text_of(event, "app");
+  if (field(event, "id")) out += "[" + text_of(event, "id") + "]";
+  if (field(event, "pid")) out += " pid " + text_of(event, "pid");
+  if (const json::value* v = field(event, "instance"); v && text_of(event, "event") == "fork") {
+    out += " instance=" + word_of(*v);
+  }
+  if (const json::value* v = field(event, "code")) out += " code=" + word_of(*v);
+  if (const json::value* v = field(event, "signal")) out += " signal=" + signal_text(*v);
+  if (const json::value* v = field(event, "reason")) out += " reason=" + word_of(*v);
+  if (const json::value* v = field(event, "delay_ms")) out += " delay_ms=" + word_of(*v);
+  // Fields this version does not know, so that nothing the daemon says is lost.
+  static const std::string_view kShown[] = {"time",   "event",  "app",    "id",
+                                            "pid",    "instance", "code", "signal",
+                                            "reason", "delay_ms", "message"};
+  for (const auto& [key, value] : event) {
+    if (value.is_null() || std::find(std::begin(kShown), std::end(kShown), key) != std::end(kShown)) {
+      continue;
+    }
+    out += " " + std::string(key) + "=" + word_of(value);
+  }
+  // The payload may legitimately be null, so it is looked up, not field()ed.
+  if (const json::value* v = event.if_contains("message")) out += " " + json::serialize(*v);
+  return out + "\n";
+}
 
 std::string format_duration(std::int64_t ms) {
   std::int64_t s = std::max<std::int64_t>(ms, 0) / 1000;
@@ -173,6 +218,23 @@ std::string format_reply(const json::object& request, const json::object& reply)
            text_of(reply, "pid") + ")\n";
   }
   if (verb == "shutdown") return "musterd is shutting down\n";
+  if (verb == "disconnect") {
+    return "disconnecting worker " + said("id", "id") + " (pid " + text_of(reply, "pid") + ")\n";
+  }
+  if (verb == "send") return "sent to " + text_of(reply, "sent") + " worker(s)\n";
+  if (verb == "events") {
+    const json::array* events = array_of(reply, "events");
+    if (events == nullptr || events->empty()) return "no events\n";
+    std::string out;
+    for (const json::value& item : *events) {
+      if (const json::object* event = item.if_object()) {
+        out += format_event(*event);
+      } else {
+        out += json::serialize(item) + "\n";
+      }
+    }
+    return out;
+  }
   return json::serialize(reply) + "\n";  // a verb without a rendering of its own
 }
 

@@ -25,6 +25,11 @@ std::string format_table(const std::vector<Row>& rows, std::string_view indent =
 // The apps table, then each app's workers, then the sockets.
 std::string format_status(const boost::json::object& reply);
 
+// One event (docs/control-protocol.md, Events) on one line, ending in '\n':
+// "2026-11-25T10:47:08.689Z exit web[3] pid 4242 code=1"; the payload of a
+// message event comes last, as compact JSON.
+std::string format_event(const boost::json::object& event);
+
 // What to print for an ok reply to `request` (whose "verb" says which one),
 // ending in '\n'.
 std::string format_reply(const boost::json::object& request,

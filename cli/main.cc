@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -28,6 +30,9 @@ struct Args {
   std::uint64_t id = 0;
   std::string signal = "SIGTERM";
   std::string file;
+  std::string target;   // send: a worker id or an app name
+  std::string message;  // send: JSON text, checked by json_text()
+  bool follow = false;
 };
 
 std::string socket_from_environment() {
@@ -45,9 +50,9 @@ std::string help_footer(const std::string& socket) {
          "  or $MUSTER_SOCKET.\n"
          "\n"
          "Exit codes:\n"
-         "  0  ok\n"
+         "  0  ok; for `events --follow` also when musterd closes the connection or on Ctrl-C\n"
          "  1  musterd reported a failure (reason on stderr)\n"
-         "  2  usage error, or `check` found config errors\n"
+         "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
          "  3  musterd could not be reached, or the connection was lost before a reply\n";
 }
 
@@ -74,6 +79,47 @@ CLI::Validator whole_number(std::uint64_t min) {
         std::string expected = "a whole number";
         if (min > 0) expected += " of at least " + std::to_string(min);
         return "expected " + expected + ", got '" + text + "'";
+      },
+      "");
+}
+
+// A worker id is digits only (what whole_number(1) accepts); anything else names an app.
+bool is_worker_id(const std::string& target) {
+  return !target.empty() && target.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// send's TARGET: a worker id (at least 1) or a non-empty app name.
+CLI::Validator send_target() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty()) return "expected a worker id or an app name, got ''";
+        if (is_worker_id(text)) return whole_number(1)(text);
+        return {};
+      },
+      "");
+}
+
+// Whether every number in `v` is finite: Boost.JSON reads 1e400 as infinity,
+// which it would then write out as a non-JSON "Infinity".
+bool all_finite(const json::value& v) {
+  if (const double* d = v.if_double()) return std::isfinite(*d);
+  if (const json::array* a = v.if_array()) return std::all_of(a->begin(), a->end(), all_finite);
+  if (const json::object* o = v.if_object()) {
+    return std::all_of(o->begin(), o->end(), [](const auto& kv) { return all_finite(kv.value()); });
+  }
+  return true;
+}
+
+// send's JSON: parsed here, so a typo is caught before it reaches musterd.
+CLI::Validator json_text() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        boost::system::error_code ec;
+        json::value v = json::parse(text, ec);
+        std::string problem = ec ? ec.message() : all_finite(v) ? "" : "number out of range";
+        if (problem.empty()) return {};
+        return "not valid JSON (" + problem + "): " + text +
+               "\n(give one JSON value, quoted for the shell: '{\"hello\":1}', '\"text\"', 42)";
       },
       "");
 }
@@ -115,6 +161,32 @@ void add_verbs(CLI::App& app, Args& args) {
       ->type_name("SIG")
       ->capture_default_str();
 
+  auto* disconnect = app.add_subcommand(
+      "disconnect", "Gracefully disconnect one worker, by id (Node's worker.disconnect()): it "
+                    "closes its servers and leaves, killed after stop_timeout; returns at once.");
+  disconnect->add_option("ID", args.id, "The worker's id, as shown by status.")
+      ->required()
+      ->check(whole_number(1));
+
+  auto* send = app.add_subcommand(
+      "send", "Send a JSON message to one worker or to all of an app's workers "
+              "(Node's worker.send()); only node-protocol workers receive it.");
+  send->add_option("TARGET", args.target,
+                   "A worker id (digits only), as shown by status, else an app name.")
+      ->required()
+      ->check(send_target());
+  send->add_option("JSON", args.message,
+                   "The message: one JSON value, e.g. '{\"hello\":1}' (quoted for the shell).")
+      ->required()
+      ->check(json_text());
+
+  auto* events = app.add_subcommand(
+      "events", "Show recent cluster events (up to 1000, oldest first): fork, online, "
+                "listening, disconnect, exit, message, restart, failed.");
+  events->add_flag("-f,--follow", args.follow,
+                   "Then keep printing events as they happen, until musterd closes the "
+                   "connection or Ctrl-C.");
+
   app.add_subcommand("shutdown", "Shut musterd down gracefully, as on SIGTERM.");
 
   auto* check = app.add_subcommand(
@@ -136,6 +208,17 @@ json::object build_request(const std::string& verb, const Args& args) {
   } else if (verb == "kill") {
     request["id"] = args.id;
     request["signal"] = args.signal;
+  } else if (verb == "disconnect") {
+    request["id"] = args.id;
+  } else if (verb == "send") {
+    if (is_worker_id(args.target)) {
+      request["id"] = std::stoull(args.target);  // send_target() checked the range
+    } else {
+      request["app"] = args.target;
+    }
+    request["message"] = json::parse(args.message);  // json_text() checked it
+  } else if (verb == "events") {
+    if (args.follow) request["follow"] = true;
   }
   return request;
 }
@@ -154,7 +237,8 @@ int main(int argc, char** argv) {
   app.add_option("-s,--socket", args.socket, "musterd's control socket (see below).")
       ->type_name("PATH");
   app.add_flag("--json", args.json,
-               "Print musterd's reply as it came: one JSON document.");
+               "Print musterd's reply as it came: one JSON document (events --follow: "
+               "then each event's line).");
   add_verbs(app, args);
 
   try {
@@ -174,5 +258,7 @@ int main(int argc, char** argv) {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
                           args.json);
   }
-  return cli::send_request(args.socket, build_request(verb, args), args.json);
+  const json::object request = build_request(verb, args);
+  if (verb == "events" && args.follow) return cli::follow_events(args.socket, request, args.json);
+  return cli::send_request(args.socket, request, args.json);
 }

@@ -1,8 +1,12 @@
 #include "cli/request.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "cli/client.h"
 #include "cli/exit_code.h"
@@ -45,10 +49,31 @@ std::string error_of(const json::object& reply) {
   return "musterd reported a failure without a reason";
 }
 
-void report_garbled(const std::string& line) {
+void report_garbled(const std::string& line, std::string_view what = "reply") {
   constexpr std::size_t kShown = 200;
-  std::cerr << "musterctl: malformed reply from musterd: "
+  std::cerr << "musterctl: malformed " << what << " from musterd: "
             << (line.size() > kShown ? line.substr(0, kShown) + "..." : line) << '\n';
+}
+
+// Ctrl-C ends a follow normally. Every line printed has been flushed already,
+// so there is nothing left to write.
+extern "C" void exit_on_interrupt(int) { ::_exit(kExitOk); }
+
+// Left alone if SIGINT is ignored (started in the background by a shell).
+void install_interrupt_exit() {
+  struct sigaction action {};
+  if (::sigaction(SIGINT, nullptr, &action) == 0 && action.sa_handler == SIG_IGN) return;
+  action = {};
+  action.sa_handler = exit_on_interrupt;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+}
+
+// Prints `text` and flushes it, so a pipe reader sees each event at once.
+// False if stdout is gone.
+bool print_now(const std::string& text) {
+  std::cout << text << std::flush;
+  return static_cast<bool>(std::cout);
 }
 
 }  // namespace
@@ -80,6 +105,51 @@ int send_request(const std::string& socket_path, const json::object& request,
   }
   std::cout << format_reply(request, *reply);
   return kExitOk;
+}
+
+int follow_events(const std::string& socket_path, const json::object& request,
+                  bool as_json) {
+  install_interrupt_exit();
+  auto connected = ControlClient::connect(socket_path);
+  if (auto* e = std::get_if<TransportError>(&connected)) return unreachable(*e);
+  auto& client = std::get<ControlClient>(connected);
+
+  // The first reply only acknowledges; it comes at once.
+  auto answered = client.exchange(json::serialize(request), reply_timeout(request));
+  if (auto* e = std::get_if<TransportError>(&answered)) return unreachable(*e);
+  const std::string& first = std::get<std::string>(answered);
+  std::optional<json::object> reply = parse_reply(first);
+  const bool ok = reply && reply->at("ok").get_bool();
+  if (as_json && !print_now(first + "\n")) return kExitFailed;
+  if (!reply) {
+    report_garbled(first);
+    return kExitFailed;
+  }
+  if (!ok) {
+    if (!as_json) std::cerr << "musterctl: " << error_of(*reply) << '\n';
+    return kExitFailed;
+  }
+
+  for (;;) {
+    auto next = client.read_line();
+    if (auto* e = std::get_if<TransportError>(&next)) {
+      return e->closed ? kExitOk : unreachable(*e);  // closing is how a follow ends
+    }
+    const std::string& line = std::get<std::string>(next);
+    std::string text;
+    if (as_json) {
+      text = line + "\n";
+    } else {
+      boost::system::error_code ec;
+      json::value event = json::parse(line, ec);
+      if (ec || !event.is_object()) {
+        report_garbled(line, "event");
+        continue;
+      }
+      text = format_event(event.as_object());
+    }
+    if (!print_now(text)) return kExitFailed;
+  }
 }
 
 }  // namespace muster::cli

@@ -14,4 +14,11 @@ namespace muster::cli {
 int send_request(const std::string& socket_path, const boost::json::object& request,
                  bool json);
 
+// `events --follow`: sends `request`, checks its reply, then prints every
+// following event line as it arrives (as-is with `json`, else format_event),
+// flushing each, until musterd closes the connection or SIGINT (both exit 0).
+// No time limit once the first reply is in.
+int follow_events(const std::string& socket_path, const boost::json::object& request,
+                  bool json);
+
 }  // namespace muster::cli

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
+#include "daemon/events.h"
+#include "daemon/listen_socket.h"
 #include "daemon/proc_stats.h"
+#include "daemon/rr_handle.h"
 
 namespace muster::daemon {
 
@@ -16,8 +19,9 @@ const char* to_string(AppState s) {
   return "?";
 }
 
-App::App(boost::asio::io_context& io, config::AppConfig config, IdSource next_id)
-    : io_(io), config_(std::move(config)), next_id_(std::move(next_id)),
+App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
+         IdSource next_id)
+    : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
       crashes_(config_.max_restarts, config_.restart_window) {
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));
@@ -81,6 +85,14 @@ Worker* App::find_worker(unsigned id) {
   return nullptr;
 }
 
+std::vector<Worker*> App::workers() {
+  std::vector<Worker*> out;
+  for (auto& slot : slots_)
+    if (slot->worker) out.push_back(slot->worker.get());
+  for (auto& w : leaving_) out.push_back(w.get());
+  return out;
+}
+
 bool App::has_live_workers() const {
   return !leaving_.empty() ||
          std::any_of(slots_.begin(), slots_.end(), [](auto& s) { return s->worker != nullptr; });
@@ -90,7 +102,7 @@ void App::spawn_into(unsigned instance) {
   auto& slot = *slots_[instance];
   WorkerIdentity who{config_.name, next_id_(), instance, slot.restarts};
   slot.worker = std::make_shared<Worker>(
-      io_, config_, who, [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+      io_, context_, config_, who, [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
   slot.worker->start();
 }
 
@@ -128,6 +140,8 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   ++slot.restarts;
   if (crashes_.record(Clock::now())) {
     state_ = AppState::failed;
+    context_.events.publish("failed", name(), {{"restarts", config_.max_restarts},
+                                               {"window_ms", config_.restart_window.count()}});
     spdlog::error("{}: more than {} restarts within {}ms: crash loop, app marked failed; "
                   "'musterctl start {}' resumes it",
                   name(), config_.max_restarts, config_.restart_window.count(), name());
@@ -136,6 +150,9 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   Duration delay = slot.backoff.on_crash(info.uptime);
   spdlog::info("{}: restarting slot {} in {}ms (consecutive crash {})", name(), instance,
                delay.count(), slot.backoff.consecutive());
+  context_.events.publish("restart", name(), {{"instance", instance},
+                                              {"delay_ms", delay.count()},
+                                              {"reason", info.describe()}});
   slot.restart_timer.expires_after(delay);
   slot.restart_timer.async_wait([this, instance, timer = &slot.restart_timer](
                                     boost::system::error_code ec) {
@@ -154,6 +171,15 @@ void App::notify_if_stopped() {
   for (auto& done : waiters) done();
 }
 
+// Connections held for this app's round-robin sockets.
+std::size_t App::pending() const {
+  std::size_t n = 0;
+  for (const auto& name : config_.sockets)
+    if (ListenSocket* s = context_.sockets.find(name))
+      if (RrHandle* rr = s->round_robin_if_any()) n += rr->pending();
+  return n;
+}
+
 boost::json::object App::status() const {
   boost::json::array workers;
   auto add = [&](const Worker& w) {
@@ -165,7 +191,7 @@ boost::json::object App::status() const {
     o["state"] = to_string(w.state());
     o["uptime_ms"] = w.uptime().count();
     o["restarts"] = who.restarts;
-    o["connections"] = 0;
+    o["connections"] = w.connections();
     o["rss_bytes"] = resident_bytes(w.pid());
     workers.push_back(std::move(o));
   };
@@ -176,10 +202,11 @@ boost::json::object App::status() const {
   app["name"] = config_.name;
   app["state"] = to_string(state_);
   app["protocol"] = config::to_string(config_.protocol);
-  app["scheduling"] = "none";
+  app["scheduling"] = config_.protocol == config::Protocol::node
+                         ? config::to_string(config_.scheduling) : "none";
   app["instances"] = slots_.size();
   app["restarts"] = restarts_;
-  app["pending"] = 0;
+  app["pending"] = pending();
   app["workers"] = std::move(workers);
   return app;
 }

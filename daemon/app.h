@@ -25,7 +25,8 @@ class App {
   using Done = std::function<void()>;
   using IdSource = std::function<unsigned()>;
 
-  App(boost::asio::io_context& io, config::AppConfig config, IdSource next_id);
+  App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
+      IdSource next_id);
 
   const std::string& name() const { return config_.name; }
   AppState state() const { return state_; }
@@ -42,8 +43,11 @@ class App {
   void kill_all();
 
   Worker* find_worker(unsigned id);
+  // Every live worker, slot order first, then leaving ones.
+  std::vector<Worker*> workers();
   bool has_live_workers() const;
   boost::json::object status() const;
+  std::size_t pending() const;
 
  private:
   struct Slot {
@@ -61,6 +65,7 @@ class App {
   void notify_if_stopped();
 
   boost::asio::io_context& io_;
+  WorkerContext& context_;
   config::AppConfig config_;
   IdSource next_id_;
   AppState state_ = AppState::stopped;

@@ -40,7 +40,7 @@ void status(Supervisor& s, const ipc::Request& r, Respond respond) {
   } else {
     for (auto& app : s.apps()) apps.push_back(app->status());
   }
-  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", boost::json::array{}}}));
+  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", s.sockets().status()}}));
 }
 
 void start(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -76,6 +76,16 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   respond(ok_reply(std::move(reply)));
 }
 
+// A live worker by the request's id, or the error answered and null.
+Worker* worker_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
+  Worker* w = s.find_worker(static_cast<unsigned>(*r.id));
+  if (!w || w->state() == WorkerState::dead) {
+    respond(error_reply("no worker with id " + std::to_string(*r.id)));
+    return nullptr;
+  }
+  return w;
+}
+
 void kill(Supervisor& s, const ipc::Request& r, Respond respond) {
   int signo = SIGTERM;
   if (r.signal) {
@@ -83,15 +93,47 @@ void kill(Supervisor& s, const ipc::Request& r, Respond respond) {
     if (!parsed) return respond(error_reply("unknown signal '" + *r.signal + "'"));
     signo = *parsed;
   }
-  Worker* w = s.find_worker(static_cast<unsigned>(*r.id));
-  if (!w || w->state() == WorkerState::dead)
-    return respond(error_reply("no worker with id " + std::to_string(*r.id)));
+  Worker* w = worker_or_error(s, r, respond);
+  if (!w) return;
   int pid = w->pid();
   if (!w->send_signal(signo))
     return respond(error_reply("could not signal worker " + std::to_string(*r.id)));
   spdlog::info("{}[{}] sent {} by an operator", w->identity().app, *r.id,
                config::signal_name(signo));
   respond(ok_reply({{"id", *r.id}, {"pid", pid}, {"signal", config::signal_name(signo)}}));
+}
+
+void disconnect(Supervisor& s, const ipc::Request& r, Respond respond) {
+  Worker* w = worker_or_error(s, r, respond);
+  if (!w) return;
+  spdlog::info("{}[{}] disconnect requested by an operator", w->identity().app, *r.id);
+  w->disconnect();
+  respond(ok_reply({{"id", *r.id}, {"pid", w->pid()}}));
+}
+
+void send(Supervisor& s, const ipc::Request& r, Respond respond) {
+  std::vector<Worker*> targets;
+  if (r.id) {
+    Worker* w = worker_or_error(s, r, respond);
+    if (!w) return;
+    if (!w->has_channel())
+      return respond(error_reply("worker " + std::to_string(*r.id) + " has no IPC channel"));
+    targets.push_back(w);
+  } else {
+    App* app = app_or_error(s, r, respond);
+    if (!app) return;
+    targets = app->workers();
+  }
+  int sent = 0;
+  for (Worker* w : targets) sent += w->send_message(*r.message) ? 1 : 0;
+  respond(ok_reply({{"sent", sent}}));
+}
+
+void events(Supervisor& s, const ipc::Request& r, Respond respond) {
+  if (!r.follow) return respond(ok_reply({{"events", s.events().recent()}}));
+  respond(ok_reply({{"follow", true}}));
+  auto id = s.events().follow([respond](const std::string& line) { respond.push(line); });
+  respond.stream([&s, id] { s.events().unfollow(id); });
 }
 
 void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
@@ -106,6 +148,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"ping", ping},       {"version", version}, {"status", status},
       {"start", start},     {"stop", stop},       {"restart", restart},
       {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
+      {"disconnect", disconnect}, {"send", send}, {"events", events},
   };
   return table;
 }

@@ -20,9 +20,25 @@ namespace muster::daemon {
 
 class ControlSession;
 
+// How a handler answers: call it once with the reply line. A streaming verb
+// (events --follow) then calls stream() and push()es further lines until the
+// client goes away.
+class Responder {
+ public:
+  explicit Responder(std::shared_ptr<ControlSession> session) : session_(std::move(session)) {}
+  void operator()(std::string reply_line) const;
+  // Keeps the connection as a one-way stream after the reply; `on_close` runs
+  // when the client disconnects (or is dropped for not reading).
+  void stream(std::function<void()> on_close) const;
+  void push(std::string line) const;
+
+ private:
+  std::shared_ptr<ControlSession> session_;
+};
+
 class ControlServer {
  public:
-  using Respond = std::function<void(std::string reply_line)>;
+  using Respond = Responder;
   using Handler = std::function<void(const ipc::Request&, Respond)>;
 
   ControlServer(boost::asio::io_context& io, const config::DaemonConfig& config, Handler handler);

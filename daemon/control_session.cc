@@ -18,9 +18,33 @@ void ControlSession::refuse(const std::string& line) {
   send(line);
 }
 
+void Responder::operator()(std::string reply_line) const { session_->reply(std::move(reply_line)); }
+void Responder::stream(std::function<void()> on_close) const {
+  session_->begin_stream(std::move(on_close));
+}
+void Responder::push(std::string line) const { session_->push(std::move(line)); }
+
+void ControlSession::reply(std::string line) {
+  if (closed_) return;
+  send(std::move(line));
+  if (streaming_) return;  // stays busy: no more requests on a stream
+  busy_ = false;
+  pump();
+}
+
+void ControlSession::begin_stream(std::function<void()> on_close) {
+  streaming_ = true;
+  on_stream_close_ = std::move(on_close);
+  // Keep reading, only to notice when the client goes away.
+  if (!reading_ && !closed_) read();
+}
+
+void ControlSession::push(std::string line) { send(std::move(line)); }
+
 void ControlSession::close() {
   if (closed_) return;
   closed_ = true;
+  if (auto hook = std::move(on_stream_close_)) hook();
   boost::system::error_code ignored;
   socket_.close(ignored);
   server_.forget(this);
@@ -51,12 +75,7 @@ void ControlSession::dispatch(const std::string& line) {
     return;
   }
   busy_ = true;
-  handler_(std::get<ipc::Request>(parsed), [self = shared_from_this()](std::string reply) {
-    if (self->closed_) return;
-    self->busy_ = false;
-    self->send(std::move(reply));
-    self->pump();
-  });
+  handler_(std::get<ipc::Request>(parsed), Responder(shared_from_this()));
 }
 
 void ControlSession::read() {
@@ -70,6 +89,7 @@ void ControlSession::read() {
       self->close();
       return;
     }
+    if (self->streaming_) return self->read();  // input on a stream is ignored
     self->lines_.append({self->chunk_.data(), n});
     self->pump();
   });

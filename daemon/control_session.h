@@ -6,6 +6,7 @@
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,11 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
                  ControlServer::Handler& handler);
 
   void start();
+  // The answer to the request being handled.
+  void reply(std::string line);
+  // See Responder::stream / push.
+  void begin_stream(std::function<void()> on_close);
+  void push(std::string line);
   // Sends one line and closes (used to refuse a peer).
   void refuse(const std::string& line);
   void close();
@@ -45,6 +51,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   bool writing_ = false;
   bool close_after_write_ = false;
   bool closed_ = false;
+  bool streaming_ = false;
+  std::function<void()> on_stream_close_;
 };
 
 }  // namespace muster::daemon

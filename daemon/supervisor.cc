@@ -18,11 +18,16 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
                }),
       signals_(io, SIGTERM, SIGINT, SIGHUP), shutdown_timer_(io) {
   for (const auto& app : config_.apps)
-    apps_.push_back(std::make_unique<App>(io_, app, [this] { return ++last_worker_id_; }));
+    apps_.push_back(
+        std::make_unique<App>(io_, context_, app, [this] { return ++last_worker_id_; }));
 }
 
 std::optional<std::string> Supervisor::start() {
   if (auto err = control_.open()) return err;
+  if (auto err = sockets_.bind_declared(config_.sockets)) {
+    control_.close();
+    return err;
+  }
   wait_signals();
   spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
                config_.path);

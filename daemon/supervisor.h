@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "daemon/app.h"
 #include "daemon/control_server.h"
+#include "daemon/events.h"
+#include "daemon/listen_socket.h"
 
 namespace muster::daemon {
 
@@ -29,6 +31,8 @@ class Supervisor {
   App* find_app(const std::string& name);
   Worker* find_worker(unsigned id);
   std::vector<std::unique_ptr<App>>& apps() { return apps_; }
+  EventBus& events() { return events_; }
+  SocketTable& sockets() { return sockets_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -38,6 +42,9 @@ class Supervisor {
 
   boost::asio::io_context& io_;
   config::Config config_;
+  SocketTable sockets_;
+  EventBus events_;
+  WorkerContext context_{sockets_, events_};
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   boost::asio::signal_set signals_;

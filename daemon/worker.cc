@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <spdlog/spdlog.h>
+
+#include "daemon/events.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -53,9 +56,9 @@ std::vector<std::string> worker_environment(const config::AppConfig& app,
 
 }  // namespace
 
-Worker::Worker(asio::io_context& io, const config::AppConfig& app, WorkerIdentity identity,
-               ExitHandler on_exit)
-    : io_(io), app_(app), identity_(std::move(identity)), on_exit_(std::move(on_exit)),
+Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
+               WorkerIdentity identity, ExitHandler on_exit)
+    : io_(io), context_(context), app_(app), identity_(std::move(identity)), on_exit_(std::move(on_exit)),
       stop_timer_(io), output_(io) {}
 
 Worker::~Worker() = default;
@@ -104,14 +107,16 @@ void Worker::start() {
   if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = *c;
   if (error.empty()) {
     spec.executable = std::get<0>(exe);
-    spec.stdout_fd = open_output(error);
+    error = prepare_channel(spec);
   }
+  if (error.empty()) spec.stdout_fd = open_output(error);
   if (error.empty()) {
     auto result = spawn(io_, spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
     else process_.emplace(std::move(std::get<Process>(result)));
   }
   if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
+  child_channel_end_.reset();  // the worker has its copy now
   if (!error.empty()) {
     exit_.spawn_error = error;
     on(Event::spawn_failed);
@@ -122,7 +127,29 @@ void Worker::start() {
   on(Event::spawned);
 }
 
+// Node protocol: a socketpair whose far end becomes the worker's fd 3
+// (NODE_CHANNEL_FD), as child_process.fork() sets it up.
+std::string Worker::prepare_channel(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::node) return "";
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return std::string("cannot create the IPC channel: ") + std::strerror(errno);
+  child_channel_end_.reset(pair[1]);
+  channel_ = std::make_shared<ipc::NodeChannel>(io_, ipc::UniqueFd(pair[0]));
+  constexpr int kChannelFd = 3;
+  spec.pass_fds.emplace_back(pair[1], kChannelFd);
+  spec.env.push_back("NODE_CHANNEL_FD=" + std::to_string(kChannelFd));
+  spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
+  spec.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+  return "";
+}
+
 void Worker::stop() { on(Event::stop); }
+
+void Worker::disconnect() {
+  voluntary_ = true;
+  on(Event::stop);
+}
 
 bool Worker::send_signal(int signo) {
   if (state_ == WorkerState::dead || pid_ <= 0) return false;
@@ -142,41 +169,81 @@ void Worker::kill_group(int signo) {
 
 void Worker::on(Event event) {
   auto self = shared_from_this();
+  auto& events = context_.events;
+  boost::json::object who{{"id", identity_.id}, {"pid", pid_}};
   switch (event) {
     case Event::spawned:
-      // Without a channel there is nothing more to wait for: the process runs.
-      state_ = WorkerState::online;
       spdlog::info("{}[{}] started, pid {}, instance {}", identity_.app, identity_.id, pid_,
                    identity_.instance);
+      events.publish("fork", identity_.app,
+                     {{"id", identity_.id}, {"pid", pid_}, {"instance", identity_.instance}});
       wait_for_exit();
       if (output_.is_open()) read_output();
+      if (channel_) {
+        channel_->start(
+            [w = weak_from_this()](boost::json::value m, ipc::UniqueFd fd) {
+              if (auto self = w.lock()) self->on_channel_message(std::move(m), std::move(fd));
+            },
+            [w = weak_from_this()](const std::string& error) {
+              if (auto self = w.lock()) self->on_channel_closed(error);
+            });
+      } else {
+        // Without a channel there is nothing more to wait for: the process runs.
+        on(Event::online);
+      }
       return;
     case Event::spawn_failed:
       state_ = WorkerState::dead;
       spdlog::error("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
       asio::post(io_, [self] { self->on_exit_(*self, self->exit_); });
       return;
+    case Event::online:
+      if (state_ != WorkerState::spawning) return;
+      state_ = WorkerState::online;
+      events.publish("online", identity_.app, who);
+      return;
+    case Event::listening:
+      if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
+      state_ = WorkerState::listening;
+      return;
     case Event::stop:
       if (state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
       state_ = WorkerState::disconnecting;
       voluntary_ = true;
-      spdlog::debug("{}[{}] stopping with {}", identity_.app, identity_.id,
-                    config::signal_name(app_.stop_signal));
-      kill_group(app_.stop_signal);
-      stop_timer_.expires_after(app_.stop_timeout);
-      stop_timer_.async_wait([self](boost::system::error_code ec) {
-        if (!ec) self->on(Event::stop_timeout);
-      });
+      if (has_channel()) {
+        // Node's worker.disconnect(): the worker closes its servers and goes.
+        spdlog::debug("{}[{}] disconnecting", identity_.app, identity_.id);
+        leave_sockets();
+        send_cluster({{"act", "disconnect"}});
+      } else {
+        spdlog::debug("{}[{}] stopping with {}", identity_.app, identity_.id,
+                      config::signal_name(app_.stop_signal));
+        kill_group(app_.stop_signal);
+      }
+      start_stop_timer();
+      return;
+    case Event::channel_closed:
+      leave_sockets();
+      events.publish("disconnect", identity_.app, who);
+      if (state_ == WorkerState::dead) return;
+      // A worker that dropped its channel is leaving; one that lingers (a
+      // timer keeps Node alive) is ended by stop_timeout.
+      if (state_ != WorkerState::disconnecting) {
+        state_ = WorkerState::disconnecting;
+        start_stop_timer();
+      }
       return;
     case Event::stop_timeout:
       if (state_ != WorkerState::disconnecting) return;
-      spdlog::warn("{}[{}] did not stop within {}ms; sending SIGKILL", identity_.app,
+      spdlog::warn("{}[{}] did not exit within {}ms; sending SIGKILL", identity_.app,
                    identity_.id, app_.stop_timeout.count());
       kill_group(SIGKILL);
       return;
-    case Event::exited:
+    case Event::exited: {
       state_ = WorkerState::dead;
       stop_timer_.cancel();
+      if (channel_) channel_->close();
+      leave_sockets();
       // Whatever the worker left behind in its group goes with it.
       kill_group(SIGKILL);
       exit_.voluntary = voluntary_;
@@ -185,9 +252,22 @@ void Worker::on(Event event) {
         spdlog::info("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
       else
         spdlog::warn("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
+      boost::json::object e = who;
+      e["code"] = exit_.code ? boost::json::value(*exit_.code) : nullptr;
+      e["signal"] = exit_.signal ? boost::json::value(config::signal_name(*exit_.signal)) : nullptr;
+      e["voluntary"] = exit_.voluntary;
+      events.publish("exit", identity_.app, std::move(e));
       on_exit_(*this, exit_);
       return;
+    }
   }
+}
+
+void Worker::start_stop_timer() {
+  stop_timer_.expires_after(app_.stop_timeout);
+  stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->on(Event::stop_timeout);
+  });
 }
 
 void Worker::wait_for_exit() {

@@ -12,11 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/restart_policy.h"
 #include "daemon/spawn.h"
 #include "ipc/line_buffer.h"
+#include "ipc/node_channel.h"
 
 namespace muster::daemon {
 
@@ -41,12 +44,22 @@ struct ExitInfo {
   std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
 };
 
+class EventBus;
+class RrHandle;
+class SocketTable;
+
+// What a worker needs of the daemon around it.
+struct WorkerContext {
+  SocketTable& sockets;
+  EventBus& events;
+};
+
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
   using ExitHandler = std::function<void(Worker&, const ExitInfo&)>;
 
-  Worker(boost::asio::io_context& io, const config::AppConfig& app, WorkerIdentity identity,
-         ExitHandler on_exit);
+  Worker(boost::asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
+         WorkerIdentity identity, ExitHandler on_exit);
   ~Worker();
 
   // Spawns the process. A failure is reported through the exit handler (posted,
@@ -55,19 +68,41 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Graceful stop: stop_signal to the worker's process group, SIGKILL after
   // stop_timeout. Idempotent.
   void stop();
+  // Node's worker.disconnect(): the worker closes its servers and leaves;
+  // killed after stop_timeout. Without a channel it is stop(). Voluntary.
+  void disconnect();
   // Operator's kill: `signo` to the worker's pid; the exit it causes is voluntary.
   bool send_signal(int signo);
   // SIGKILL to the whole process group now (shutdown deadline).
   void kill_now();
 
+  // A user message (Node's worker.send); false without an open channel.
+  bool send_message(const boost::json::value& message);
+  // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
+  bool send_newconn(const std::string& prefix, int fd, RrHandle* handle);
+
   const WorkerIdentity& identity() const { return identity_; }
+  std::uint64_t connections() const { return connections_; }
+  bool has_channel() const { return channel_ && channel_->is_open(); }
   WorkerState state() const { return state_; }
   int pid() const { return pid_; }
   Duration uptime() const;
 
  private:
-  enum class Event { spawned, spawn_failed, stop, stop_timeout, exited };
+  enum class Event {
+    spawned, spawn_failed, online, listening, stop, channel_closed, stop_timeout, exited
+  };
   void on(Event event);
+  void start_stop_timer();
+  std::string prepare_channel(SpawnSpec& spec);
+  // worker_cluster.cc: Node's cluster conversation on the channel.
+  void on_channel_message(boost::json::value message, ipc::UniqueFd fd);
+  void on_channel_closed(const std::string& error);
+  void on_cluster_message(const boost::json::object& message);
+  void query_server(const boost::json::object& message);
+  void close_server(const std::string& key);
+  void leave_sockets();
+  std::uint64_t send_cluster(boost::json::object message, int fd = -1);
   void kill_group(int signo);
   void wait_for_exit();
   void read_output();
@@ -75,6 +110,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   int open_output(std::string& error);
 
   boost::asio::io_context& io_;
+  WorkerContext& context_;
   const config::AppConfig app_;  // a copy: a config reload must not change a running life
   WorkerIdentity identity_;
   ExitHandler on_exit_;
@@ -88,6 +124,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
   boost::asio::posix::stream_descriptor output_;
   ipc::LineBuffer output_lines_{16 * 1024};
   std::array<char, 4096> output_chunk_{};
+  // Node protocol.
+  ipc::UniqueFd child_channel_end_;  // until spawned
+  std::shared_ptr<ipc::NodeChannel> channel_;
+  std::uint64_t seq_ = 0;  // our NODE_CLUSTER messages
+  std::unordered_map<std::uint64_t, RrHandle*> newconns_;  // seq -> handle awaiting reply
+  std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
+  std::uint64_t connections_ = 0;
 };
 
 }  // namespace muster::daemon

@@ -13,6 +13,8 @@ struct VerbSpec {
   Need id;
   Need count;
   Need signal;
+  Need message = Need::no;
+  Need follow = Need::no;
 };
 
 constexpr std::array kVerbs{
@@ -25,6 +27,10 @@ constexpr std::array kVerbs{
     VerbSpec{"scale", Need::required, Need::no, Need::required, Need::no},
     VerbSpec{"kill", Need::no, Need::required, Need::no, Need::optional},
     VerbSpec{"shutdown", Need::no, Need::no, Need::no, Need::no},
+    VerbSpec{"disconnect", Need::no, Need::required, Need::no, Need::no},
+    // send: exactly one of app / id, checked below.
+    VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
+    VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
 };
 
 const VerbSpec* find_verb(std::string_view verb) {
@@ -76,8 +82,20 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   Request req;
   req.verb = std::string(spec->verb);
   for (const auto& [key, _] : obj) {
-    if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal")
+    if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
+        key != "message" && key != "follow")
       return "unexpected field '" + std::string(key) + "'";
+  }
+  if (auto* m = obj.if_contains("message")) {
+    if (spec->message == Need::no) return std::string("unexpected field 'message'");
+    req.message = *m;
+  } else if (spec->message == Need::required) {
+    return std::string("missing 'message'");
+  }
+  if (auto* f = obj.if_contains("follow")) {
+    if (spec->follow == Need::no) return std::string("unexpected field 'follow'");
+    if (!f->is_bool()) return std::string("'follow' must be true or false");
+    req.follow = f->as_bool();
   }
   for (auto err : {take_string(obj, "app", spec->app, req.app),
                    take_count(obj, "id", spec->id, req.id),
@@ -85,6 +103,8 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
                    take_string(obj, "signal", spec->signal, req.signal)}) {
     if (!err.empty()) return err;
   }
+  if (req.verb == "send" && req.app.has_value() == req.id.has_value())
+    return std::string("send takes either 'app' or 'id'");
   return req;
 }
 

@@ -20,6 +20,8 @@ struct Request {
   std::optional<std::int64_t> id;
   std::optional<std::int64_t> count;
   std::optional<std::string> signal;
+  std::optional<boost::json::value> message;  // send: any JSON value
+  bool follow = false;                        // events: stream until closed
 };
 
 // A parsed request, or the error message to send back.

@@ -392,7 +392,7 @@ class Worker {
     std::string addr = r.address.empty() ? "null" : json::quote(r.address);
     int index = indexes_[addr + ":" + std::to_string(r.port) + ":" + std::to_string(r.address_type)]++;
     std::string fields = "\"index\":" + std::to_string(index) + ",\"data\":null,\"address\":" + addr + ",\"port\":";
-    std::string tail = ",\"addressType\":" + std::to_string(r.address_type) + ",\"backlog\":" + std::to_string(r.backlog);
+    std::string tail = ",\"addressType\":" + std::to_string(r.address_type) + ",\"flags\":0,\"backlog\":" + std::to_string(r.backlog);
     int fd = -1;
     std::optional<json::Value> reply = request("\"act\":\"queryServer\"," + fields + std::to_string(r.port) + tail, fd);
     if (!reply) return Error{0, "the channel closed before the primary answered queryServer"};
@@ -412,11 +412,13 @@ class Worker {
     if (fd < 0 && !code && r.port > 0 && p && s.port != r.port) code = -EADDRINUSE;  // Node's checkBindError
     if (code) {
       if (fd >= 0) close(fd);
+      dispatch_buffered();
       std::string where = r.address.empty() ? std::to_string(r.port) : r.address + ":" + std::to_string(r.port);
       return Error{code, "listen " + where + ": " + std::strerror(-code) + " (" + std::to_string(code) + ")"};
     }
     servers_.push_back(s);
     send_cluster("\"act\":\"listening\"," + fields + std::to_string(s.port) + tail);
+    dispatch_buffered();  // e.g. a newconn that came right behind the reply
     return s;
   }
 
@@ -486,17 +488,7 @@ class Worker {
         }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) return channel_lost();
-    size_t nl;
-    while (fd_ >= 0 && (nl = in_.find('\n', pos_)) != std::string::npos) {
-      if (nl - pos_ > kMaxLine) return protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
-      std::string line = in_.substr(pos_, nl - pos_);
-      pos_ = nl + 1;
-      dispatch(line);  // may re-enter process_channel() (disconnect from a callback)
-    }
-    if (fd_ < 0) return;
-    in_.erase(0, pos_);
-    pos_ = 0;
-    if (in_.size() > kMaxLine) protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+    dispatch_buffered();
   }
 
   // A blocking loop for simple workers: serves the channel (and shared listening
@@ -565,6 +557,7 @@ class Worker {
   std::optional<json::Value> request(const std::string& fields, int& fd) {
     awaited_ = send_cluster(fields);
     reply_.reset();
+    dispatch_buffered();  // called from a callback, the reply may be read already
     while (!reply_ && fd_ >= 0) {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
@@ -573,6 +566,23 @@ class Worker {
     awaited_ = -1;
     fd = reply_ ? reply_fd_ : -1;
     return std::exchange(reply_, std::nullopt);
+  }
+
+  // Dispatches the complete lines read so far. Stops once an awaited reply is in, so that
+  // listen() registers its server before a newconn read in the same chunk is looked at
+  // (Node handles each message only after the previous one's callback ran).
+  void dispatch_buffered() {
+    size_t nl;
+    while (fd_ >= 0 && !reply_ && (nl = in_.find('\n', pos_)) != std::string::npos) {
+      if (nl - pos_ > kMaxLine) return protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+      std::string line = in_.substr(pos_, nl - pos_);
+      pos_ = nl + 1;
+      dispatch(line);  // may re-enter process_channel() (disconnect from a callback)
+    }
+    if (fd_ < 0) return;
+    in_.erase(0, pos_);
+    pos_ = 0;
+    if (in_.size() > kMaxLine) protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
   }
 
   void dispatch(const std::string& line) {
@@ -591,7 +601,7 @@ class Worker {
     }
     int fd = fds_.front();
     fds_.pop_front();
-    write_line("{\"cmd\":\"NODE_HANDLE_ACK\"}");  // always, before the inner message
+    //MUT
     const json::Value* inner = m->get("msg");
     const json::Value* icmd = inner ? inner->get("cmd") : nullptr;
     if (icmd && icmd->s == "NODE_CLUSTER")

@@ -171,6 +171,30 @@ class SlowClients(harness.TestCase):
         for _ in range(10):
             self.assertTrue(d.request({"verb": "ping"}, timeout=5)["ok"])
 
+    def test_many_clients_at_once_are_all_answered(self):
+        d = self.daemon().start(SLEEPER)
+        conns = [d.connect() for _ in range(50)]
+        try:
+            for c in conns:
+                c.send(b'{"verb":"ping"}\n')
+            for c in conns:
+                self.assertEqual(json.loads(c.read_line()), {"ok": True, "pong": True})
+        finally:
+            for c in conns:
+                c.close()
+
+    def test_a_client_that_half_closes_after_its_requests_still_gets_every_reply(self):
+        # Like `nc -N` or a script that shuts down its write side when it has
+        # nothing more to ask: EOF on the request stream is not a hang-up.
+        d = self.daemon().start(app("web", "sleep", args=["1000"]))
+        d.wait_workers("web", 1)
+        with d.connect() as c:
+            c.send(b'{"verb":"ping"}\n{"verb":"stop","app":"web"}\n{"verb":"ping"}\n')
+            c.sock.shutdown(socket.SHUT_WR)
+            replies = [json.loads(line) for line in c.read_until_closed().splitlines()]
+        self.assertEqual(replies, [{"ok": True, "pong": True}, {"ok": True, "app": "web"},
+                                   {"ok": True, "pong": True}])
+
     def test_a_client_that_disconnects_before_its_reply_does_not_disturb_the_daemon(self):
         d = self.daemon().start(app("web", "sleep", args=["1000"], instances=2))
         d.wait_workers("web", 2)
@@ -308,6 +332,16 @@ class MusterctlExitCodes(harness.TestCase):
         for args in (["ping"], ["version"], ["status"], ["status", "web"], ["--json", "status"]):
             rc, out, err = d.ctl(*args)
             self.assertEqual(rc, 0, f"{args}: {err}")
+
+    def test_status_prints_a_table_of_apps_and_workers(self):
+        d = self.daemon().start(app("web", "sleep", args=["1000"], instances=2))
+        workers = d.wait_workers("web", 2)
+        rc, out, err = d.ctl("status")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"NAME\s+STATE")
+        self.assertRegex(out, r"web\s+running")
+        for w in workers:
+            self.assertRegex(out, rf"\b{w['id']}\s+{w['instance']}\s+{w['pid']}\s+online")
 
     def test_json_output_is_the_daemons_reply(self):
         d = self.daemon().start(SLEEPER)

@@ -183,9 +183,8 @@ class DaemonGoesAway(harness.TestCase):
         d = self.daemon().start(app("web", "sleep", args=["1000"]))
         (w,) = d.wait_workers("web", 1)
         d.signal(signal.SIGHUP)
-        d.wait_log("SIGHUP")
-        self.assertEqual(d.workers("web")[0]["pid"], w["pid"])
-        self.assertIsNone(d.proc.poll())
+        d.holds(lambda: d.proc.poll() is None and d.workers("web")[0]["pid"] == w["pid"], 0.3,
+                "the daemon and its worker to carry on")
 
     def test_shutdown_is_bounded_by_shutdown_timeout(self):
         d = self.daemon()
@@ -199,6 +198,20 @@ class DaemonGoesAway(harness.TestCase):
         self.assertEqual(d.wait_exit(timeout=5), 0)
         self.assertLess(time.monotonic() - began, 3)
         self.assertFalse(pid_alive(w["pid"]))
+
+    def test_status_is_still_answered_during_a_graceful_shutdown_but_start_is_refused(self):
+        d = self.daemon()
+        d.write_script("stubborn.py", STUBBORN)
+        d.start(app("web", "./stubborn.py", cwd=".", stop_timeout="1s"))
+        (w,) = d.wait_workers("web", 1)
+        d.wait_for(lambda: os.path.exists(d.path(f"ready.{w['id']}")), 10, "the worker ready")
+        d.signal(signal.SIGTERM)
+        d.wait_for(lambda: d.workers("web")[0]["state"] == "disconnecting", 5,
+                   "the worker to be stopping")
+        reply = d.request({"verb": "start", "app": "web"})
+        self.assertFalse(reply["ok"])
+        self.assertIn("shutting down", reply["error"])
+        self.assertEqual(d.wait_exit(), 0)
 
     def test_shutdown_kills_a_worker_that_ignores_sigterm_after_its_stop_timeout(self):
         d = self.daemon()

@@ -118,6 +118,18 @@ class NullOutput(harness.TestCase):
         self.assertEqual(log_lines_with(d, "on stderr"), [])
 
 
+class InheritOutput(harness.TestCase):
+    def test_inherit_output_goes_to_the_daemons_own_stdout_and_stderr_unprefixed(self):
+        d = self.daemon()
+        d.write_script("printer.sh", PRINTER)
+        d.start(app("printer", "./printer.sh", cwd=".", output="inherit"))
+        (w,) = d.wait_workers("printer", 1)
+        d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id']}")), 10, "the output")
+        lines = d.log_text().splitlines()  # the harness sends musterd's stdout+stderr here
+        self.assertIn("second line", lines)
+        self.assertIn("on stderr", lines)
+
+
 class JsonLog(harness.TestCase):
     def test_json_log_format_gives_one_object_per_line_with_worker_text_intact(self):
         text = 'say "hi" \\ back\tslash {"json": [1]} ünïcode'
@@ -125,16 +137,14 @@ class JsonLog(harness.TestCase):
         d.write_file("message.txt", text + "\n")
         d.start(app("quoter", "cat", args=["message.txt"], cwd=".", restart="never"),
                 log_format="json")
-        d.wait_log("exited with code 0")
-        records = []
+        def messages():
+            return [json.loads(line)["msg"] for line in d.log_text().splitlines()]
+        d.wait_for(lambda: f"quoter[1] {text}" in messages(), 10, "the worker's line")
         for line in d.log_text().splitlines():
             record = json.loads(line)  # every line is one JSON object
             self.assertIsInstance(record, dict)
-            records.append(record)
-        for record in records:
             self.assertIn("time", record)
             self.assertIn("level", record)
-        self.assertIn(f"quoter[1] {text}", [r["msg"] for r in records])
 
 
 if __name__ == "__main__":

@@ -145,7 +145,8 @@ class RestartModes(harness.TestCase):
         d = self.daemon()
         d.write_script("done.sh", SPAWN_LOG + "exit 0\n")
         d.start(app("job", "./done.sh", cwd=".", restart="on-failure", restart_delay="20ms"))
-        d.wait_log("exited with code 0")
+        d.wait_for(lambda: len(starts(d)) == 1 and d.workers("job") == [], 10,
+                   "the worker to run and exit")
         d.holds(lambda: len(starts(d)) == 1 and d.workers("job") == [], 0.4,
                 "the slot to stay empty")
 
@@ -179,7 +180,8 @@ exec sleep 1000
         d = self.daemon()
         d.write_script("crash.sh", SPAWN_LOG + "exit 1\n")
         d.start(app("job", "./crash.sh", cwd=".", restart="never", restart_delay="20ms"))
-        d.wait_log("exited with code 1")
+        d.wait_for(lambda: len(starts(d)) == 1 and d.workers("job") == [], 10,
+                   "the worker to run and exit")
         d.holds(lambda: len(starts(d)) == 1 and d.workers("job") == [], 0.4,
                 "the slot to stay empty")
 

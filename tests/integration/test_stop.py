@@ -10,13 +10,15 @@ import unittest
 import harness
 from harness import app, pid_alive
 
-# A Python worker that ignores SIGTERM, and on SIGUSR1 writes ./usr1.ID.
-# ./ready.ID appears once its signal dispositions are in place.
+# A Python worker that survives SIGTERM, SIGUSR1 and SIGHUP, noting each in
+# ./SIGNAME.ID. ./ready.ID appears once its signal handlers are in place.
 STUBBORN = f"""#!{harness.PYTHON}
 import os, signal, time
 wid = os.environ["MUSTER_WORKER_ID"]
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-signal.signal(signal.SIGUSR1, lambda *_: open("usr1." + wid, "w").close())
+def note(signo, frame):
+    open(signal.Signals(signo).name + "." + wid, "w").close()
+for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP):
+    signal.signal(s, note)
 open("ready." + wid, "w").close()
 while True:
     time.sleep(1000)
@@ -77,21 +79,21 @@ class Stop(harness.TestCase):
     def test_stop_during_a_restart_delay_cancels_the_refill(self):
         d = self.daemon()
         d.write_script("crash.sh", "#!/bin/sh\necho x >> spawns\nexit 1\n")
-        d.start(app("crashy", "./crash.sh", cwd=".", restart_delay="300ms"))
-        d.wait_log("restarting slot 0")
+        d.start(app("crashy", "./crash.sh", cwd=".", restart_delay="500ms"))
+        spawns = lambda: len(d.read_file("spawns").splitlines())
+        d.wait_for(lambda: spawns() == 1 and d.workers("crashy") == [], 10,
+                   "the slot to wait out its restart delay")
         began = time.monotonic()
         self.assertEqual(d.ctl("stop", "crashy")[0], 0)
-        self.assertLess(time.monotonic() - began, 1, "nothing to wait for")
-        count = len(d.read_file("spawns").splitlines())
-        d.holds(lambda: len(d.read_file("spawns").splitlines()) == count, 0.6,
-                "no refill after stop")
+        self.assertLess(time.monotonic() - began, 0.4, "nothing to wait for")
+        d.holds(lambda: spawns() == 1, 0.7, "no refill after stop")
         self.assertEqual(d.app_status("crashy")["state"], "stopped")
 
     def test_stop_uses_the_configured_stop_signal(self):
         d = self.daemon()
         (w,) = start_stubborn(self, d, stop_signal="SIGUSR1", stop_timeout="300ms")
         self.assertEqual(d.ctl("stop", "stubborn")[0], 0)
-        self.assertTrue(os.path.exists(d.path(f"usr1.{w['id']}")),
+        self.assertTrue(os.path.exists(d.path(f"SIGUSR1.{w['id']}")),
                         "the worker got SIGUSR1 before SIGKILL")
 
     def test_stop_replies_only_after_every_worker_has_exited(self):
@@ -207,7 +209,7 @@ class Kill(harness.TestCase):
         (w,) = start_stubborn(self, d)
         rc, out, err = d.ctl("kill", w["id"], "--signal", "SIGUSR1")
         self.assertEqual(rc, 0, err)
-        d.wait_for(lambda: os.path.exists(d.path(f"usr1.{w['id']}")), 10,
+        d.wait_for(lambda: os.path.exists(d.path(f"SIGUSR1.{w['id']}")), 10,
                    "the worker to handle SIGUSR1")
         self.assertTrue(pid_alive(w["pid"]), "SIGUSR1 does not end this worker")
 
@@ -219,11 +221,12 @@ class Kill(harness.TestCase):
                                  "signal": "SIGUSR1"})
 
     def test_kill_sends_sigterm_by_default(self):
-        d = self.daemon().start(app("web", "sleep", args=["1000"]))
-        (w,) = d.wait_workers("web", 1)
+        d = self.daemon()
+        (w,) = start_stubborn(self, d)
         reply = d.request({"verb": "kill", "id": w["id"]})
         self.assertEqual(reply["signal"], "SIGTERM")
-        d.wait_log(f"web[{w['id']}] killed by SIGTERM")
+        d.wait_for(lambda: os.path.exists(d.path(f"SIGTERM.{w['id']}")), 10,
+                   "the worker to get SIGTERM")
 
     def test_kill_of_an_unknown_id_exits_1(self):
         d = self.daemon().start(app("web", "sleep", args=["1000"]))

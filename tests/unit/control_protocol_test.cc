@@ -54,3 +54,23 @@ TEST_CASE("an oversized request line is refused", "[control]") {
   std::string line = R"({"verb":"ping","pad":")" + std::string(70000, 'x') + "\"}";
   CHECK(error_of(line) == "request line too long");
 }
+
+TEST_CASE("send takes a message and exactly one target", "[control]") {
+  auto r = request_of(R"({"verb":"send","id":3,"message":{"a":[1,2]}})");
+  CHECK(*r.id == 3);
+  CHECK(r.message->as_object().at("a").as_array().size() == 2);
+  CHECK(request_of(R"({"verb":"send","app":"web","message":"hi"})").message->is_string());
+  CHECK(request_of(R"({"verb":"send","app":"web","message":null})").message->is_null());
+  CHECK(error_of(R"({"verb":"send","app":"web"})") == "missing 'message'");
+  CHECK(error_of(R"({"verb":"send","message":1})") == "send takes either 'app' or 'id'");
+  CHECK(error_of(R"({"verb":"send","app":"w","id":1,"message":1})") ==
+        "send takes either 'app' or 'id'");
+  CHECK(error_of(R"({"verb":"ping","message":1})") == "unexpected field 'message'");
+}
+
+TEST_CASE("events may follow", "[control]") {
+  CHECK(request_of(R"({"verb":"events","follow":true})").follow);
+  CHECK_FALSE(request_of(R"({"verb":"events"})").follow);
+  CHECK(error_of(R"({"verb":"events","follow":"yes"})") == "'follow' must be true or false");
+  CHECK(error_of(R"({"verb":"status","follow":true})") == "unexpected field 'follow'");
+}

@@ -170,11 +170,12 @@ TEST_CASE("an address in no known form is rejected with the forms listed") {
 }
 
 TEST_CASE("a host that is not a numeric address of its kind is rejected") {
-  for (const char* text : {":80", "1.2.3:80", "1.2.3.256:80", "01.2.3.4:80", "::1]:80"}) {
-    CHECK_THAT(listen_error(text), Catch::Contains("expected")); 
-  }
-  CHECK(listen_error("1.2.3:80") ==
-        R"(expected a numeric IPv4 address or "localhost" before the port (names are not resolved), got "1.2.3")");
+  const std::string not_v4 =
+      R"(expected a numeric IPv4 address or "localhost" before the port (names are not resolved), got )";
+  CHECK(listen_error("1.2.3:80") == not_v4 + R"("1.2.3")");
+  CHECK(listen_error("1.2.3.256:80") == not_v4 + R"("1.2.3.256")");
+  CHECK(listen_error("01.2.3.4:80") == not_v4 + R"("01.2.3.4")");
+  CHECK(listen_error(":80") == not_v4 + R"("")");
   CHECK(listen_error("[1.2.3.4]:80") ==
         R"(expected a numeric IPv6 address between the brackets, got "[1.2.3.4]")");
   CHECK(listen_error("[::1]8000") == R"(expected "[IPV6]:PORT" like "[::1]:8000", got "[::1]8000")");
@@ -295,36 +296,28 @@ TEST_CASE("two sockets on one address are reported at the second, naming the fir
 }
 
 TEST_CASE("only the second of three sockets on one address names the first") {
-  LoadResult result = load_string(R"([sockets.a]
-listen = "127.0.0.1:80"
-[sockets.b]
-listen = "127.0.0.1:80"
-[sockets.c]
-listen = "127.0.0.1:80"
+  LoadResult result = load_string(R"([sockets]
+a = { listen = "127.0.0.1:80" }
+b = { listen = "127.0.0.1:80" }
+c = { listen = "127.0.0.1:80" }
 )",
                                   kPath);
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].to_string() ==
-        kPath + R"(:4:10: sockets.b.listen: same address as sockets.a ("127.0.0.1:80"))");
+        kPath + R"(:3:16: sockets.b.listen: same address as sockets.a ("127.0.0.1:80"))");
   CHECK(result.errors[1].to_string() ==
-        kPath + R"(:6:10: sockets.c.listen: same address as sockets.a ("127.0.0.1:80"))");
+        kPath + R"(:4:16: sockets.c.listen: same address as sockets.a ("127.0.0.1:80"))");
 }
 
 TEST_CASE("sockets on port 0, other ports, hosts or families do not clash") {
-  Config config = load_ok(R"([sockets.a]
-listen = "127.0.0.1:0"
-[sockets.b]
-listen = "127.0.0.1:0"
-[sockets.c]
-listen = "127.0.0.1:81"
-[sockets.d]
-listen = "127.0.0.2:81"
-[sockets.e]
-listen = "[::]:81"
-[sockets.f]
-listen = "unix:a.sock"
-[sockets.g]
-listen = "unix:b.sock"
+  Config config = load_ok(R"([sockets]
+a = { listen = "127.0.0.1:0" }
+b = { listen = "127.0.0.1:0" }
+c = { listen = "127.0.0.1:81" }
+d = { listen = "127.0.0.2:81" }
+e = { listen = "[::]:81" }
+f = { listen = "unix:a.sock" }
+g = { listen = "unix:b.sock" }
 )");
   CHECK(config.sockets.size() == 7);
 }
@@ -392,7 +385,7 @@ exec = "./cron"
 TEST_CASE("an app naming an undeclared socket is reported at that name") {
   ConfigError error = load_error(
       kWebSocket + "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\nsockets = [\"web\", \"api\"]\n");
-  check_at(error, 6, 18, "apps.web.sockets[1]");
+  check_at(error, 6, 19, "apps.web.sockets[1]");
   CHECK(error.message == "no socket named 'api' is declared (declare [sockets.api])");
 }
 
@@ -406,7 +399,7 @@ TEST_CASE("a socket that is declared with errors is still declared for apps") {
 TEST_CASE("a socket listed twice by one app is reported at the second") {
   ConfigError error = load_error(
       kWebSocket + "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\nsockets = [\"web\", \"web\"]\n");
-  check_at(error, 6, 18, "apps.web.sockets[1]");
+  check_at(error, 6, 19, "apps.web.sockets[1]");
   CHECK(error.message == "expected each socket once, got 'web' again");
 }
 
@@ -442,59 +435,41 @@ TEST_CASE("max_pending is a non-negative integer and pending_timeout a duration"
 }
 
 TEST_CASE("the default scheduling comes from MUSTER_SCHED_POLICY, then NODE_CLUSTER_SCHED_POLICY, then rr") {
-  const std::string text = "[apps.a]\nexec = \"x\"\n[apps.b]\nexec = \"x\"\nscheduling = \"rr\"\n";
-  auto scheduling_of = [&](std::size_t app) { return load_ok(text).apps.at(app).scheduling; };
-  {
-    NoSchedulingEnv env;
-    CHECK(scheduling_of(0) == Scheduling::rr);
-  }
-  {
-    NoSchedulingEnv env;
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", "none");
-    CHECK(scheduling_of(0) == Scheduling::none);
-    CHECK(scheduling_of(1) == Scheduling::rr);  // set in the file
-  }
-  {
-    NoSchedulingEnv env;
-    ScopedEnv muster("MUSTER_SCHED_POLICY", "none");
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", "rr");
-    CHECK(scheduling_of(0) == Scheduling::none);
-  }
-  {
-    NoSchedulingEnv env;
-    ScopedEnv muster("MUSTER_SCHED_POLICY", "rr");
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", "bogus");  // not consulted
-    CHECK(scheduling_of(0) == Scheduling::rr);
-  }
-  {
-    NoSchedulingEnv env;
-    ScopedEnv muster("MUSTER_SCHED_POLICY", "");  // empty is unset
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", "none");
-    CHECK(scheduling_of(0) == Scheduling::none);
-  }
+  auto default_with = [](const char* muster_value, const char* node_value) {
+    ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
+    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
+    return load_ok("[apps.a]\nexec = \"x\"\n").apps.at(0).scheduling;
+  };
+  CHECK(default_with(nullptr, nullptr) == Scheduling::rr);
+  CHECK(default_with(nullptr, "none") == Scheduling::none);
+  CHECK(default_with("none", "rr") == Scheduling::none);
+  CHECK(default_with("rr", "bogus") == Scheduling::rr);  // NODE_... is not consulted
+  CHECK(default_with("", "none") == Scheduling::none);    // empty is unset
+}
+
+TEST_CASE("a scheduling set in the file wins over the environment") {
+  ScopedEnv muster("MUSTER_SCHED_POLICY", "none");
+  CHECK(load_ok("[apps.a]\nexec = \"x\"\nscheduling = \"rr\"\n").apps.at(0).scheduling ==
+        Scheduling::rr);
 }
 
 TEST_CASE("a bad scheduling policy in the environment is one error without a position") {
-  const std::string text = "[apps.a]\nexec = \"x\"\n[apps.b]\nexec = \"x\"\n";
-  {
-    NoSchedulingEnv env;
-    ScopedEnv muster("MUSTER_SCHED_POLICY", "fifo");
-    ConfigError error = load_error(text);
-    CHECK(error.line == 0);
-    CHECK(error.column == 0);
-    CHECK(error.key == "MUSTER_SCHED_POLICY");
-    CHECK(error.to_string() ==
-          kPath + R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "fifo")");
-  }
-  {
-    NoSchedulingEnv env;
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", "RR");
-    ConfigError error = load_error(text);
-    CHECK(error.line == 0);
-    CHECK(error.key == "NODE_CLUSTER_SCHED_POLICY");
-    CHECK(error.message ==
-          R"(expected "rr" or "none" (the default scheduling of apps), got "RR")");
-  }
+  auto error_with = [](const char* muster_value, const char* node_value) {
+    ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
+    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
+    return load_error("[apps.a]\nexec = \"x\"\n[apps.b]\nexec = \"x\"\n");
+  };
+  ConfigError error = error_with("fifo", nullptr);
+  CHECK(error.line == 0);
+  CHECK(error.column == 0);
+  CHECK(error.key == "MUSTER_SCHED_POLICY");
+  CHECK(error.to_string() ==
+        kPath + R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "fifo")");
+
+  error = error_with(nullptr, "RR");
+  CHECK(error.line == 0);
+  CHECK(error.key == "NODE_CLUSTER_SCHED_POLICY");
+  CHECK(error.message == R"(expected "rr" or "none" (the default scheduling of apps), got "RR")");
 }
 
 TEST_CASE("socket and app errors are reported in one pass, in file order") {

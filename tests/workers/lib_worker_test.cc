@@ -153,6 +153,20 @@ static void newconn_is_acked_then_accepted_and_handed_over() {
   CHECK((l == std::vector<std::string>{"{\"cmd\":\"NODE_HANDLE_ACK\"}", "{\"cmd\":\"NODE_CLUSTER\",\"ack\":5,\"accepted\":true,\"seq\":2}"}));
 }
 
+static void a_newconn_right_behind_the_reply_finds_its_server() {
+  Primary p = Primary::make();
+  int c = socket_end();
+  p.put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"k\",\"ack\":0,\"sockname\":{\"port\":8000},\"seq\":0}\n"
+        "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"k\",\"seq\":1}}\n",
+        c);
+  close(c);
+  CHECK(p.w.listen({"127.0.0.1", 8000}));
+  CHECK(p.conns.size() == 1);
+  for (int x : p.conns) close(x);
+  auto l = p.lines();
+  CHECK(l.size() == 4 && l[3] == "{\"cmd\":\"NODE_CLUSTER\",\"ack\":1,\"accepted\":true,\"seq\":2}");
+}
+
 static void newconn_for_an_unknown_key_is_refused_and_a_handle_without_fd_is_nacked() {
   Primary p = Primary::make();
   int c = socket_end();
@@ -187,7 +201,7 @@ static void shared_handle_is_listened_on_and_accepted_from() {
   for (int c : p.conns) close(c);
   close(client);
   auto l = p.lines();
-  CHECK(l.size() == 3 && l[0] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"index\":0,\"data\":null,\"address\":\"127.0.0.1\",\"port\":0,\"addressType\":4,\"backlog\":511,\"seq\":0}");
+  CHECK(l.size() == 3 && l[0] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"index\":0,\"data\":null,\"address\":\"127.0.0.1\",\"port\":0,\"addressType\":4,\"flags\":0,\"backlog\":511,\"seq\":0}");
   CHECK(l.size() == 3 && l[1] == "{\"cmd\":\"NODE_HANDLE_ACK\"}");
   CHECK(l.size() == 3 && l[2].find("\"act\":\"listening\"") != std::string::npos &&
         l[2].find("\"port\":" + std::to_string(ntohs(a.sin_port))) != std::string::npos);
@@ -269,6 +283,7 @@ int main() {
   user_messages_split_across_reads_arrive_whole();
   online_listen_and_seq_follow_node();
   newconn_is_acked_then_accepted_and_handed_over();
+  a_newconn_right_behind_the_reply_finds_its_server();
   newconn_for_an_unknown_key_is_refused_and_a_handle_without_fd_is_nacked();
   shared_handle_is_listened_on_and_accepted_from();
   a_bind_error_comes_back_as_a_negative_errno();

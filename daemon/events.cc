@@ -1,0 +1,52 @@
+#include "daemon/events.h"
+
+#include <chrono>
+#include <spdlog/fmt/chrono.h>
+#include <spdlog/fmt/fmt.h>
+#include <vector>
+
+namespace muster::daemon {
+namespace {
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+                     static_cast<int>(ms.count()));
+}
+
+}  // namespace
+
+void EventBus::publish(std::string_view event, const std::string& app,
+                       boost::json::object fields) {
+  boost::json::object e;
+  e["event"] = event;
+  e["app"] = app;
+  for (auto& [k, v] : fields) e[k] = std::move(v);
+  e["time"] = now_rfc3339();
+  std::string line = boost::json::serialize(e);
+  line += '\n';
+  history_.push_back(std::move(e));
+  if (history_.size() > kHistory) history_.pop_front();
+  // A follower may unfollow (its client went away) while we iterate.
+  std::vector<std::uint64_t> ids;
+  for (auto& [id, _] : followers_) ids.push_back(id);
+  for (auto id : ids)
+    if (auto it = followers_.find(id); it != followers_.end()) it->second(line);
+}
+
+boost::json::array EventBus::recent() const {
+  boost::json::array out;
+  for (const auto& e : history_) out.push_back(e);
+  return out;
+}
+
+std::uint64_t EventBus::follow(Follower follower) {
+  auto id = next_id_++;
+  followers_.emplace(id, std::move(follower));
+  return id;
+}
+
+void EventBus::unfollow(std::uint64_t id) { followers_.erase(id); }
+
+}  // namespace muster::daemon

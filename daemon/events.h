@@ -1,0 +1,33 @@
+// Cluster events (Node's names: fork, online, listening, disconnect, exit,
+// message, plus muster's restart and failed): kept in a bounded history for
+// `musterctl events` and pushed to followers as they happen.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace muster::daemon {
+
+class EventBus {
+ public:
+  static constexpr std::size_t kHistory = 1000;
+  using Follower = std::function<void(const std::string& line)>;  // line ends in '\n'
+
+  // Adds "event", "app" and "time" to `fields` and publishes it.
+  void publish(std::string_view event, const std::string& app, boost::json::object fields = {});
+
+  boost::json::array recent() const;
+  std::uint64_t follow(Follower follower);
+  void unfollow(std::uint64_t id);
+
+ private:
+  std::deque<boost::json::object> history_;
+  std::map<std::uint64_t, Follower> followers_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace muster::daemon

@@ -1,0 +1,213 @@
+#include "daemon/listen_socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "daemon/rr_handle.h"
+
+namespace muster::daemon {
+using config::SocketConfig;
+
+namespace {
+
+BindError bind_error(const SocketConfig& s, const char* step) {
+  int e = errno;
+  return BindError{e, std::string("cannot ") + step + " " + s.listen + ": " + std::strerror(e)};
+}
+
+}  // namespace
+
+std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
+  int domain = s.family == SocketConfig::Family::ipv4   ? AF_INET
+               : s.family == SocketConfig::Family::ipv6 ? AF_INET6
+                                                        : AF_UNIX;
+  ipc::UniqueFd fd(::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return bind_error(s, "create a socket for");
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int one = 1;
+  if (domain == AF_UNIX) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, s.path.c_str(), s.path.size() + 1);
+    len = sizeof(sockaddr_un);
+    // A leftover file nobody listens on is stale; a live listener is not ours.
+    struct stat st {};
+    if (::lstat(s.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      ipc::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+        errno = EADDRINUSE;
+        return bind_error(s, "bind");
+      }
+      ::unlink(s.path.c_str());
+    }
+  } else {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (domain == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+      in->sin_family = AF_INET;
+      in->sin_port = htons(s.port);
+      if (::inet_pton(AF_INET, s.host.c_str(), &in->sin_addr) != 1) {
+        errno = EINVAL;
+        return bind_error(s, "parse the address of");
+      }
+      len = sizeof(sockaddr_in);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(s.port);
+      if (::inet_pton(AF_INET6, s.host.c_str(), &in6->sin6_addr) != 1) {
+        errno = EINVAL;
+        return bind_error(s, "parse the address of");
+      }
+      len = sizeof(sockaddr_in6);
+    }
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) return bind_error(s, "bind");
+  if (domain == AF_UNIX && ::chmod(s.path.c_str(), s.mode) < 0) return bind_error(s, "chmod");
+  if (::listen(fd.get(), s.backlog) < 0) return bind_error(s, "listen on");
+  return fd;
+}
+
+std::string bound_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) return "?";
+  char host[INET6_ADDRSTRLEN] = {};
+  switch (addr.ss_family) {
+    case AF_INET: {
+      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+      return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+    case AF_INET6: {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+      return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    }
+    case AF_UNIX:
+      return std::string("unix:") + reinterpret_cast<sockaddr_un*>(&addr)->sun_path;
+    default:
+      return "?";
+  }
+}
+
+ListenSocket::ListenSocket(SocketConfig config, ipc::UniqueFd fd, bool on_demand)
+    : config_(std::move(config)), fd_(std::move(fd)), bound_(bound_address(fd_.get())),
+      on_demand_(on_demand) {
+  if (auto colon = bound_.rfind(':'); colon != std::string::npos &&
+                                      config_.family != SocketConfig::Family::unix_path)
+    port_ = static_cast<std::uint16_t>(std::stoi(bound_.substr(colon + 1)));
+}
+
+ListenSocket::~ListenSocket() {
+  rr_.reset();
+  if (config_.family == SocketConfig::Family::unix_path && fd_) ::unlink(config_.path.c_str());
+}
+
+RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::AppConfig& app) {
+  if (!rr_) rr_ = std::make_unique<RrHandle>(io, *this, app);
+  return *rr_;
+}
+
+std::optional<std::string> SocketTable::bind_declared(const std::vector<SocketConfig>& sockets) {
+  std::vector<std::unique_ptr<ListenSocket>> bound;
+  for (const auto& s : sockets) {
+    auto result = bind_listen(s);
+    if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
+    spdlog::info("socket {} listening on {}", s.name, bound.back()->bound());
+  }
+  sockets_ = std::move(bound);
+  return std::nullopt;
+}
+
+ListenSocket* SocketTable::find(const std::string& name) {
+  for (auto& s : sockets_)
+    if (s->config().name == name) return s.get();
+  return nullptr;
+}
+
+namespace {
+
+bool family_matches(const SocketConfig& s, int address_type) {
+  switch (s.family) {
+    case SocketConfig::Family::ipv4: return address_type == 4;
+    case SocketConfig::Family::ipv6: return address_type == 6;
+    case SocketConfig::Family::unix_path: return address_type == -1;
+  }
+  return false;
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+// Does the declared socket `s` answer `q`? Same family; a unix path must be
+// the same; a port must be the same, or the worker asks for port 0 and the
+// socket is ephemeral too; an address, when the worker names one, must be the
+// socket's or the socket must listen on every address.
+bool declared_matches(const ListenSocket& socket, const ListenQuery& q) {
+  const SocketConfig& s = socket.config();
+  if (!family_matches(s, q.address_type)) return false;
+  if (s.family == SocketConfig::Family::unix_path) return q.address && *q.address == s.path;
+  if (q.port != 0 ? q.port != socket.port() && q.port != s.port : s.port != 0) return false;
+  return !q.address || *q.address == s.host || is_wildcard(s.host) ||
+         (*q.address == "localhost" && (s.host == "127.0.0.1" || s.host == "::1"));
+}
+
+}  // namespace
+
+std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& app,
+                                                      const ListenQuery& q) {
+  for (const auto& name : app.sockets)
+    if (ListenSocket* s = find(name); s && declared_matches(*s, q)) return s;
+  std::string on_demand_name = "node:" + q.key;
+  if (ListenSocket* s = find(on_demand_name)) return s;
+  if (q.address_type != 4 && q.address_type != 6 && q.address_type != -1) return -EINVAL;
+  SocketConfig s;
+  s.name = on_demand_name;
+  s.backlog = q.backlog > 0 ? q.backlog : 511;
+  if (q.address_type == -1) {
+    if (!q.address || q.address->empty() || q.address->size() > 107) return -EINVAL;
+    s.family = SocketConfig::Family::unix_path;
+    s.path = *q.address;
+    s.listen = "unix:" + s.path;
+    s.mode = 0666 & ~0022;
+  } else {
+    if (q.port < 0 || q.port > 65535) return -EINVAL;
+    s.family = q.address_type == 6 ? SocketConfig::Family::ipv6 : SocketConfig::Family::ipv4;
+    std::string host = q.address.value_or(q.address_type == 6 ? "::" : "0.0.0.0");
+    if (host == "localhost") host = q.address_type == 6 ? "::1" : "127.0.0.1";
+    s.host = host;
+    s.port = static_cast<std::uint16_t>(q.port);
+    s.listen = (q.address_type == 6 ? "[" + host + "]" : host) + ":" + std::to_string(q.port);
+  }
+  auto result = bind_listen(s);
+  if (auto* err = std::get_if<BindError>(&result)) {
+    spdlog::warn("{}: worker asked for {}: {}", app.name, s.listen, err->message);
+    return -err->errno_value;
+  }
+  sockets_.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), true));
+  spdlog::info("socket {} bound on demand on {}", s.name, sockets_.back()->bound());
+  return sockets_.back().get();
+}
+
+boost::json::array SocketTable::status() const {
+  boost::json::array out;
+  for (const auto& s : sockets_) {
+    boost::json::object o{{"name", s->config().name},
+                          {"listen", s->config().listen},
+                          {"bound", s->bound()}};
+    if (s->on_demand()) o["on_demand"] = true;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,89 @@
+// Daemon-owned listening sockets: the declared [sockets.*] (bound at start)
+// and those bound on demand when a Node worker listens on an address no
+// socket declares, as Node's primary does. They stay open across worker
+// restarts for the daemon's life.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+#include "ipc/unique_fd.h"
+
+namespace muster::daemon {
+
+class RrHandle;
+class EventBus;
+
+struct BindError {
+  int errno_value;
+  std::string message;
+};
+
+// socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK.
+std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& socket);
+// "127.0.0.1:8000", "[::1]:8000", "unix:/run/x.sock" from getsockname.
+std::string bound_address(int fd);
+
+class ListenSocket {
+ public:
+  ListenSocket(config::SocketConfig config, ipc::UniqueFd fd, bool on_demand);
+  ~ListenSocket();
+
+  const config::SocketConfig& config() const { return config_; }
+  int fd() const { return fd_.get(); }
+  const std::string& bound() const { return bound_; }
+  std::uint16_t port() const { return port_; }
+  bool on_demand() const { return on_demand_; }
+  // Node workers' `data` for this socket (TLS servers send ticket keys): the
+  // first worker's is kept and given to every later one.
+  boost::json::value& data() { return data_; }
+  // The round-robin distributor, created when the first rr worker asks.
+  RrHandle& round_robin(boost::asio::io_context& io, const config::AppConfig& app);
+  RrHandle* round_robin_if_any() { return rr_.get(); }
+
+ private:
+  config::SocketConfig config_;
+  ipc::UniqueFd fd_;
+  std::string bound_;
+  std::uint16_t port_ = 0;
+  bool on_demand_;
+  boost::json::value data_;
+  std::unique_ptr<RrHandle> rr_;
+};
+
+// What a Node worker's queryServer asks for (lib/internal/cluster/child.js).
+struct ListenQuery {
+  std::optional<std::string> address;  // null: all interfaces
+  int port = 0;
+  int address_type = 4;                // 4, 6, or -1 (unix path in `address`)
+  int index = 0;
+  int backlog = 0;                     // 0/false: the default
+  std::string key;                     // Node's key: address:port:addressType:fd:index
+};
+
+class SocketTable {
+ public:
+  // Binds every declared socket; the first failure is returned (nothing of
+  // the table is kept then).
+  std::optional<std::string> bind_declared(const std::vector<config::SocketConfig>& sockets);
+  ListenSocket* find(const std::string& name);
+  // The socket that answers `query` for `app`: one of the app's declared
+  // sockets if it matches, else one bound on demand (kept for the daemon's
+  // life, shared by every worker asking the same). On failure, the negative
+  // errno Node expects.
+  std::variant<ListenSocket*, int> resolve(const config::AppConfig& app,
+                                           const ListenQuery& query);
+  boost::json::array status() const;
+  std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
+
+ private:
+  std::vector<std::unique_ptr<ListenSocket>> sockets_;
+};
+
+}  // namespace muster::daemon

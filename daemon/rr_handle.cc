@@ -1,0 +1,104 @@
+#include "daemon/rr_handle.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <spdlog/spdlog.h>
+
+#include "daemon/listen_socket.h"
+#include "daemon/worker.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+using scheduler::Clock;
+
+RrHandle::RrHandle(asio::io_context& io, ListenSocket& socket, const config::AppConfig& app)
+    : io_(io), socket_(socket),
+      listener_(io, ::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 3)),
+      rr_({app.max_pending, app.pending_timeout, std::chrono::milliseconds(100)},
+          [this](unsigned id, int fd) { return hand_off(id, fd); }),
+      timer_(io) {
+  wait_acceptable();
+}
+
+RrHandle::~RrHandle() = default;
+
+void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key) {
+  std::string prefix =
+      R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","key":)";
+  prefix += boost::json::serialize(boost::json::value(key));
+  prefix += R"(,"seq":)";
+  members_[worker->identity().id] = Member{worker, std::move(prefix)};
+  rr_.add(worker->identity().id);
+  after_change();
+}
+
+void RrHandle::remove(unsigned worker_id) {
+  members_.erase(worker_id);
+  rr_.remove(worker_id);
+  after_change();
+}
+
+void RrHandle::reply(unsigned worker_id, bool accepted) {
+  rr_.reply(worker_id, accepted, Clock::now());
+  after_change();
+}
+
+bool RrHandle::hand_off(unsigned worker_id, int fd) {
+  auto it = members_.find(worker_id);
+  if (it == members_.end()) return false;
+  auto worker = it->second.worker.lock();
+  return worker && worker->send_newconn(it->second.newconn_prefix, fd, this);
+}
+
+void RrHandle::wait_acceptable() {
+  if (waiting_ || rr_.full()) return;
+  waiting_ = true;
+  listener_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](boost::system::error_code ec) {
+                         waiting_ = false;
+                         if (ec) return;  // cancelled: the handle is going away
+                         accept_ready();
+                       });
+}
+
+// Accepts everything the kernel has queued (up to the hold limit) in one go.
+void RrHandle::accept_ready() {
+  auto now = Clock::now();
+  while (!rr_.full()) {
+    int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        spdlog::warn("socket {}: accept failed: {}", socket_.config().name, std::strerror(errno));
+      break;
+    }
+    rr_.connection(ipc::UniqueFd(fd), now);
+  }
+  after_change();
+}
+
+void RrHandle::after_change() {
+  wait_acceptable();
+  arm_timer();
+}
+
+void RrHandle::arm_timer() {
+  auto next = rr_.next_deadline();
+  if (!next || (armed_ && *armed_ <= *next)) return;
+  armed_ = next;
+  timer_.expires_at(*next);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    armed_.reset();
+    if (std::size_t n = rr_.tick(Clock::now())) {
+      expired_ += n;
+      spdlog::warn("socket {}: closed {} connection(s) held longer than pending_timeout",
+                   socket_.config().name, n);
+    }
+    after_change();
+  });
+}
+
+}  // namespace muster::daemon

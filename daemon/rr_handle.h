@@ -1,0 +1,58 @@
+// Round-robin for one listening socket: the daemon accepts, and the
+// scheduler's RoundRobin decides which worker gets each connection; the
+// worker's channel carries it (a `newconn` NODE_HANDLE). Owns the accept loop
+// and the timer for held connections and refusal pauses.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "config/config.h"
+#include "scheduler/round_robin.h"
+
+namespace muster::daemon {
+
+class ListenSocket;
+class Worker;
+
+class RrHandle {
+ public:
+  RrHandle(boost::asio::io_context& io, ListenSocket& socket, const config::AppConfig& app);
+  ~RrHandle();
+
+  // The worker listens on this socket under Node key `key`.
+  void add(const std::shared_ptr<Worker>& worker, const std::string& key);
+  // The worker's server closed, or the worker is leaving.
+  void remove(unsigned worker_id);
+  // The worker answered a newconn.
+  void reply(unsigned worker_id, bool accepted);
+  std::size_t pending() const { return rr_.pending(); }
+
+ private:
+  struct Member {
+    std::weak_ptr<Worker> worker;
+    std::string newconn_prefix;  // the newconn line up to its seq
+  };
+  bool hand_off(unsigned worker_id, int fd);
+  void wait_acceptable();
+  void accept_ready();
+  void after_change();
+  void arm_timer();
+
+  boost::asio::io_context& io_;
+  ListenSocket& socket_;
+  boost::asio::posix::stream_descriptor listener_;  // a dup of the socket's fd
+  scheduler::RoundRobin rr_;
+  std::unordered_map<unsigned, Member> members_;
+  boost::asio::steady_timer timer_;
+  std::optional<scheduler::Clock::time_point> armed_;
+  bool waiting_ = false;
+  std::uint64_t expired_ = 0;
+};
+
+}  // namespace muster::daemon

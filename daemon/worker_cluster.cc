@@ -1,0 +1,195 @@
+// The primary's side of Node's cluster conversation with one worker
+// (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
+#include <cerrno>
+#include <spdlog/spdlog.h>
+
+#include "daemon/events.h"
+#include "daemon/listen_socket.h"
+#include "daemon/rr_handle.h"
+#include "daemon/worker.h"
+
+namespace muster::daemon {
+namespace json = boost::json;
+
+namespace {
+
+std::string_view string_field(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+std::int64_t int_field(const json::object& o, std::string_view key, std::int64_t fallback) {
+  auto* v = o.if_contains(key);
+  if (!v) return fallback;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+  return fallback;
+}
+
+// Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
+std::string node_key(const json::object& m) {
+  auto part = [&](std::string_view key) -> std::string {
+    auto* v = m.if_contains(key);
+    if (!v) return "undefined";
+    if (v->is_string()) return std::string(v->get_string());
+    return json::serialize(*v);
+  };
+  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") +
+         ":" + part("index");
+}
+
+}  // namespace
+
+std::uint64_t Worker::send_cluster(json::object message, int fd) {
+  std::uint64_t seq = seq_++;
+  message["cmd"] = "NODE_CLUSTER";
+  message["seq"] = seq;
+  if (channel_) channel_->send(message, fd);
+  return seq;
+}
+
+bool Worker::send_message(const json::value& message) {
+  return has_channel() && channel_->send(message);
+}
+
+bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
+  if (!has_channel() || state_ == WorkerState::disconnecting) return false;
+  std::uint64_t seq = seq_++;
+  std::string line = prefix;
+  line += std::to_string(seq);
+  line += "}}";
+  if (!channel_->send_serialized(std::move(line), fd)) return false;
+  newconns_[seq] = handle;
+  return true;
+}
+
+void Worker::on_channel_message(json::value message, ipc::UniqueFd fd) {
+  // A handle a worker sends the primary (process.send(msg, socket)) has no
+  // use here; it is closed with `fd`.
+  if (fd) spdlog::debug("{}[{}] sent a handle; dropped", identity_.app, identity_.id);
+  if (auto* obj = message.if_object()) {
+    std::string_view cmd = string_field(*obj, "cmd");
+    if (cmd == "NODE_CLUSTER") return on_cluster_message(*obj);
+    if (cmd.substr(0, 5) == "NODE_") return;  // Node-internal, not for the primary
+  }
+  context_.events.publish("message", identity_.app,
+                          {{"id", identity_.id}, {"pid", pid_}, {"message", std::move(message)}});
+}
+
+void Worker::on_channel_closed(const std::string& error) {
+  if (!error.empty()) {
+    spdlog::warn("{}[{}] broke the IPC protocol ({}); killing it", identity_.app, identity_.id,
+                 error);
+    kill_group(SIGKILL);
+  }
+  on(Event::channel_closed);
+}
+
+void Worker::on_cluster_message(const json::object& m) {
+  std::string_view act = string_field(m, "act");
+  if (act.empty()) {
+    // A reply to one of ours: a newconn's {accepted}, or an ack we ignore.
+    auto* ack = m.if_contains("ack");
+    if (!ack || !m.contains("accepted")) return;
+    auto it = newconns_.find(static_cast<std::uint64_t>(int_field(m, "ack", -1)));
+    if (it == newconns_.end()) return;
+    RrHandle* handle = it->second;
+    newconns_.erase(it);
+    bool accepted = m.at("accepted").is_bool() && m.at("accepted").get_bool();
+    if (accepted) ++connections_;
+    handle->reply(identity_.id, accepted);
+    return;
+  }
+  if (act == "online") return on(Event::online);
+  if (act == "queryServer") return query_server(m);
+  if (act == "listening") {
+    context_.events.publish("listening", identity_.app,
+                            {{"id", identity_.id}, {"pid", pid_},
+                             {"address", m.contains("address") ? m.at("address") : nullptr},
+                             {"port", int_field(m, "port", 0)},
+                             {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
+    return on(Event::listening);
+  }
+  if (act == "close") return close_server(std::string(string_field(m, "key")));
+  if (act == "exitedAfterDisconnect") {
+    voluntary_ = true;
+    send_cluster({{"ack", int_field(m, "seq", 0)}});
+    return;
+  }
+  spdlog::debug("{}[{}] unknown cluster act '{}'", identity_.app, identity_.id, act);
+}
+
+void Worker::query_server(const json::object& m) {
+  ListenQuery q;
+  if (auto* a = m.if_contains("address"); a && a->is_string()) q.address = std::string(a->get_string());
+  q.port = static_cast<int>(int_field(m, "port", 0));
+  q.index = static_cast<int>(int_field(m, "index", 0));
+  q.backlog = static_cast<int>(int_field(m, "backlog", 0));  // false/null: default
+  q.key = node_key(m);
+  std::int64_t seq = int_field(m, "seq", 0);
+  json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", seq}, {"data", nullptr}};
+
+  auto* type = m.if_contains("addressType");
+  bool udp = type && type->is_string();
+  q.address_type = udp ? 0 : static_cast<int>(int_field(m, "addressType", 4));
+  bool listen_on_fd = int_field(m, "fd", -1) >= 0;
+  if (udp || listen_on_fd) {
+    spdlog::warn("{}[{}] asked for a {} server; muster supports TCP and unix sockets",
+                 identity_.app, identity_.id, udp ? "UDP" : "listen-on-fd");
+    reply["errno"] = -EINVAL;
+    send_cluster(std::move(reply));
+    return;
+  }
+  auto resolved = context_.sockets.resolve(app_, q);
+  if (auto* err = std::get_if<int>(&resolved)) {
+    reply["errno"] = *err;
+    send_cluster(std::move(reply));
+    return;
+  }
+  ListenSocket& socket = *std::get<ListenSocket*>(resolved);
+  // TLS servers send their ticket keys: every worker of a socket gets the first's.
+  if (socket.data().is_null() && m.contains("data")) socket.data() = m.at("data");
+  reply["data"] = socket.data();
+  bool exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
+                   m.at("exclusive").get_bool();
+  if (app_.scheduling == config::Scheduling::none || exclusive) {
+    send_cluster(std::move(reply), socket.fd());  // shared handle: the worker accepts
+    return;
+  }
+  if (socket.config().family != config::SocketConfig::Family::unix_path) {
+    std::string bound = socket.bound();
+    std::string host = bound.substr(0, bound.rfind(':'));
+    if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+    bool v6 = socket.config().family == config::SocketConfig::Family::ipv6;
+    // The worker checks that this port is the one it asked for (net.js).
+    reply["sockname"] = {{"address", host}, {"family", v6 ? "IPv6" : "IPv4"},
+                         {"port", q.port > 0 ? q.port : socket.port()}};
+  }
+  send_cluster(std::move(reply));
+  RrHandle& handle = socket.round_robin(io_, app_);
+  servers_.emplace_back(&handle, q.key);
+  handle.add(shared_from_this(), q.key);
+}
+
+void Worker::close_server(const std::string& key) {
+  for (auto it = servers_.begin(); it != servers_.end(); ++it) {
+    if (it->second != key) continue;
+    RrHandle* handle = it->first;
+    servers_.erase(it);
+    // Only leave the handle if no other server of ours uses it.
+    bool still = false;
+    for (auto& s : servers_) still = still || s.first == handle;
+    if (!still) handle->remove(identity_.id);
+    return;
+  }
+}
+
+void Worker::leave_sockets() {
+  auto servers = std::move(servers_);
+  servers_.clear();
+  newconns_.clear();
+  for (auto& [handle, key] : servers) handle->remove(identity_.id);
+}
+
+}  // namespace muster::daemon
