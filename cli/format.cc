@@ -88,7 +88,10 @@ std::string format_event(const json::object& event) {
                     text_of(event, "app");
   if (field(event, "id")) out += "[" + text_of(event, "id") + "]";
   if (field(event, "pid")) out += " pid " + text_of(event, "pid");
-  if (const json::value* v = field(event, "instance"); v && text_of(event, "event") == "fork") {
+  // The instance says which slot a fork fills; without a worker id (restart)
+  // it is the only name the slot has.
+  const bool slot_named = text_of(event, "event") == "fork" || !field(event, "id");
+  if (const json::value* v = field(event, "instance"); v && slot_named) {
     out += " instance=" + word_of(*v);
   }
   if (const json::value* v = field(event, "code")) out += " code=" + word_of(*v);

@@ -1,5 +1,6 @@
 #include "daemon/control_server.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -133,6 +134,8 @@ void ControlServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, local::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
+      // Asio's accept() does not set close-on-exec; workers must not inherit it.
+      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       std::string who;
       bool allowed = peer_allowed(socket.native_handle(), who);
       auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_);

@@ -4,7 +4,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,13 +53,18 @@ struct ChildSetup {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // Move passed fds out of the way first, so one target cannot clobber
-    // another's source; dup2 then clears close-on-exec on the target.
+    // another's source.
     int moved[16];
     std::size_t n = std::min<std::size_t>(spec.pass_fds.size(), 16);
     for (std::size_t i = 0; i < n; ++i) {
       moved[i] = ::fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
       if (moved[i] < 0) return fail();
     }
+    // Nothing but what we pass on purpose may survive exec. Boost 1.81's
+    // close_all() skips the fds between whitelist entries (it compares an
+    // entry with itself), so mark every fd above stderr close-on-exec here.
+    if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) return fail();
+    // dup2 clears close-on-exec on the target.
     for (std::size_t i = 0; i < n; ++i)
       if (::dup2(moved[i], spec.pass_fds[i].second) < 0) return fail();
     if (spec.credentials) {

@@ -341,10 +341,10 @@ class Worker:
             self._write({"cmd": "NODE_HANDLE_NACK"})  # Node: the handle got lost, send it again
             return
         fd = self._fds.pop(0)
+        self._write({"cmd": "NODE_HANDLE_ACK"})  # always, before the inner message
         inner = message.get("msg")
         if isinstance(inner, dict) and inner.get("cmd") == "NODE_CLUSTER":
             self._cluster_message(inner, fd)
-        self._write({"cmd": "NODE_HANDLE_ACK"})  # MUT after
         else:
             os.close(fd)
 

@@ -315,8 +315,9 @@ struct ListenRequest {
   int address_type = 0;  // 4, 6 or -1 (unix); 0 = infer from address and port
 };
 
-// One server the primary granted. Round-robin: listen_fd() is -1 and connections arrive
-// through the channel. Shared: listen_fd() is the (non-blocking) listening socket.
+// One server the primary granted. Round-robin: listen_fd is -1 and connections arrive
+// through the channel. Shared: listen_fd is the (non-blocking) listening socket, owned
+// by the Worker (closed on disconnect or close_server).
 struct Server {
   std::string key;  // the primary's handle key, as JSON text
   int listen_fd = -1;
@@ -470,15 +471,14 @@ class Worker {
   // Reads what the channel has (non-blocking) and dispatches every complete message.
   void process_channel() {
     if (fd_ < 0) return;
-    size_t old = in_.size();
-    in_.resize(old + 65536);
-    iovec iov{&in_[old], 65536};
+    char buf[16384];
+    iovec iov{buf, sizeof buf};
     alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 16)];
     msghdr mh{};
     mh.msg_iov = &iov, mh.msg_iovlen = 1, mh.msg_control = cbuf, mh.msg_controllen = sizeof cbuf;
     ssize_t n;
     do n = recvmsg(fd_, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-    in_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    if (n > 0) in_.append(buf, static_cast<size_t>(n));
     for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c))
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++k) {
@@ -601,7 +601,7 @@ class Worker {
     }
     int fd = fds_.front();
     fds_.pop_front();
-    //MUT
+    write_line("{\"cmd\":\"NODE_HANDLE_ACK\"}");  // always, before the inner message
     const json::Value* inner = m->get("msg");
     const json::Value* icmd = inner ? inner->get("cmd") : nullptr;
     if (icmd && icmd->s == "NODE_CLUSTER")
