@@ -287,6 +287,12 @@ class Daemon:
                 self._remember(w["pid"])
         return reply
 
+    def events(self, **match):
+        """The daemon's recent events (oldest first) whose fields equal `match`."""
+        reply = self.request({"verb": "events"})
+        assert reply.get("ok"), f"events failed: {reply}"
+        return [e for e in reply["events"] if all(e.get(k) == v for k, v in match.items())]
+
     def app_status(self, name):
         for a in self.status()["apps"]:
             if a["name"] == name:

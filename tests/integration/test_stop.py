@@ -46,7 +46,8 @@ class Stop(harness.TestCase):
         self.assertFalse(pid_alive(w["pid"]))
         self.assertGreaterEqual(took, 0.45, "SIGKILL must wait for stop_timeout")
         self.assertLess(took, 2.0)
-        self.assertIn(f"stubborn[{w['id']}] killed by SIGKILL", d.log_text())
+        (exit_event,) = d.events(event="exit", id=w["id"])
+        self.assertEqual((exit_event["signal"], exit_event["code"]), ("SIGKILL", None))
 
     def test_stop_of_a_worker_that_obeys_sigterm_does_not_wait_for_stop_timeout(self):
         d = self.daemon().start(app("web", "sleep", args=["1000"], stop_timeout="10s"))
