@@ -44,7 +44,7 @@ def toml_value(value):
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -90,6 +90,22 @@ def pid_alive(pid):
     return state not in ("Z", "X")
 
 
+def children_of(parent):
+    """Pids of the live children of `parent`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        if ppid == parent:
+            pids.append(int(entry))
+    return pids
+
+
 def proc_environ(pid):
     with open(f"/proc/{pid}/environ", "rb") as f:
         entries = [e for e in f.read().split(b"\0") if e]
@@ -116,7 +132,9 @@ class Poll:
         while True:
             try:
                 last = predicate()
-            except Exception as e:  # a predicate may race a dying process
+            except AssertionError:
+                raise  # a predicate's own verdict: no point waiting longer
+            except Exception as e:  # e.g. reading /proc of a process that just died
                 last = e
             if last and not isinstance(last, Exception):
                 return last
@@ -243,6 +261,8 @@ class Daemon:
             return
         self._closed = True
         if self.proc is not None and self.proc.poll() is None:
+            for pid in children_of(self.proc.pid):  # workers status never showed
+                self._remember(pid)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(5)
@@ -304,11 +324,18 @@ class Daemon:
         return sorted(self.app_status(name)["workers"], key=lambda w: (w["instance"], w["id"]))
 
     def wait_workers(self, name, count, timeout=10, state="online"):
-        """Waits until the app has exactly `count` workers, all in `state`."""
+        """Waits until the app has exactly `count` workers, all in `state`;
+        returns them ordered by slot."""
+        last = []
+
         def ready():
-            ws = self.workers(name)
-            return ws if len(ws) == count and all(w["state"] == state for w in ws) else None
-        return self.wait_for(ready, timeout, f"{count} {state} worker(s) of {name}")
+            last[:] = self.workers(name)
+            ok = len(last) == count and all(w["state"] == state for w in last)
+            return list(last) if ok else None
+        try:
+            return self.wait_for(ready, timeout, f"{count} {state} worker(s) of {name}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nlast workers of {name}: {last}") from None
 
     def _remember(self, pid):
         if pid and pid not in self._seen:
@@ -417,10 +444,14 @@ class TestCase(unittest.TestCase):
     def setUp(self):
         def expired(signo, frame):
             raise TimeoutError(f"{self.id()} took longer than {self.timeout}s")
-        previous = signal.signal(signal.SIGALRM, expired)
+        self._previous_alarm_handler = signal.signal(signal.SIGALRM, expired)
         signal.alarm(self.timeout)
-        self.addCleanup(signal.signal, signal.SIGALRM, previous)
-        self.addCleanup(signal.alarm, 0)
+
+    def tearDown(self):
+        # Runs before the cleanups, so a Daemon.close() (bounded on its own)
+        # is never cut short by the watchdog.
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self._previous_alarm_handler)
 
     def daemon(self):
         return Daemon.for_test(self)

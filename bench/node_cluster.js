@@ -1,0 +1,72 @@
+// The benchmark's Node worker script: an ordinary Node cluster app.
+//
+// Under `node bench/node_cluster.js` Node's own primary forks BENCH_WORKERS (2)
+// workers; NODE_CLUSTER_SCHED_POLICY (rr | none) picks Node's scheduling. Under
+// musterd (protocol = "node") musterd is the primary and only the worker branch
+// runs, exactly the same code.
+//
+// Each worker answers every request with a short text body and counts the
+// requests it served. The count is the per-worker share side channel: on
+// SIGUSR2 the worker writes "<generation> <requests>\n" to
+// $BENCH_COUNT_DIR/worker-<pid>.count (tmp file + rename, so a reader never sees
+// half a line). Nothing is done per request but `count++`.
+//
+// Environment: PORT (default 8000), HOST (default: all addresses),
+// BENCH_COUNT_DIR (optional), BENCH_WORKERS (primary only, default 2),
+// BENCH_READY_FILE (primary only: written with the worker pids, one per line,
+// once every worker is listening).
+'use strict';
+const cluster = require('node:cluster');
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+
+if (cluster.isPrimary) {
+  const n = Number(process.env.BENCH_WORKERS || 2);
+  let listening = 0;
+  const workers = [];
+  for (let i = 0; i < n; i++) workers.push(cluster.fork());
+  cluster.on('listening', () => {
+    if (++listening === n && process.env.BENCH_READY_FILE) {
+      const file = process.env.BENCH_READY_FILE;
+      fs.writeFileSync(file + '.tmp', workers.map((w) => w.process.pid).join('\n') + '\n');
+      fs.renameSync(file + '.tmp', file);
+    }
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of Object.values(cluster.workers)) w.disconnect();
+    // Bounded: whatever is still around after 2 s is killed.
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers)) w.process.kill('SIGKILL');
+      process.exit(0);
+    }, 2000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  cluster.on('exit', () => {
+    if (stopping && Object.keys(cluster.workers).length === 0) process.exit(0);
+  });
+} else {
+  const port = Number(process.env.PORT || 8000);
+  const host = process.env.HOST || undefined;
+  const dir = process.env.BENCH_COUNT_DIR;
+  const body = `Hello from Node worker ${cluster.worker.id}\n`;
+  let count = 0;
+  let generation = 0;
+  http.createServer((req, res) => {
+    count++;
+    res.setHeader('Content-Type', 'text/plain');
+    res.end(body);
+  }).listen(port, host);
+  if (dir) {
+    const file = path.join(dir, `worker-${process.pid}.count`);
+    process.on('SIGUSR2', () => {
+      generation++;
+      fs.writeFileSync(file + '.tmp', `${generation} ${count}\n`);
+      fs.renameSync(file + '.tmp', file);
+    });
+  }
+}
