@@ -63,6 +63,9 @@ void App::scale(unsigned instances) {
       leaving_.push_back(slot.worker);
       slot.worker->stop();
     }
+    for (const auto& name : config_.sockets)
+      if (config_.scheduling == config::Scheduling::reuseport)
+        context_.sockets.release_slot(name, static_cast<unsigned>(slots_.size() - 1));
     slots_.pop_back();
   }
   while (slots_.size() < instances) {
@@ -193,6 +196,8 @@ boost::json::object App::status() const {
     o["restarts"] = who.restarts;
     o["connections"] = w.connections();
     o["rss_bytes"] = resident_bytes(w.pid());
+    o["ready"] = w.ready();
+    if (!w.status_text().empty()) o["status"] = w.status_text();
     workers.push_back(std::move(o));
   };
   for (auto& slot : slots_)

@@ -1,11 +1,14 @@
 #include "daemon/listen_socket.h"
 
 #include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -50,6 +53,13 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
     }
   } else {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s.reuseport && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+      return bind_error(s, "set SO_REUSEPORT on");
+    if (domain == AF_INET6) {
+      // "[::]:PORT" takes IPv4 too (dual stack); any other IPv6 address only itself.
+      int v6only = s.host == "::" ? 0 : 1;
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
     if (domain == AF_INET) {
       auto* in = reinterpret_cast<sockaddr_in*>(&addr);
       in->sin_family = AF_INET;
@@ -71,7 +81,24 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
     }
   }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) return bind_error(s, "bind");
-  if (domain == AF_UNIX && ::chmod(s.path.c_str(), s.mode) < 0) return bind_error(s, "chmod");
+  if (domain == AF_UNIX) {
+    if (::chmod(s.path.c_str(), s.mode) < 0) return bind_error(s, "chmod");
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (!s.owner.empty()) {
+      struct passwd* pw = ::getpwnam(s.owner.c_str());
+      if (!pw) { errno = ENOENT; return bind_error(s, "find the owner of"); }
+      uid = pw->pw_uid;
+    }
+    if (!s.group.empty()) {
+      struct group* gr = ::getgrnam(s.group.c_str());
+      if (!gr) { errno = ENOENT; return bind_error(s, "find the group of"); }
+      gid = gr->gr_gid;
+    }
+    if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+        ::chown(s.path.c_str(), uid, gid) < 0)
+      return bind_error(s, "chown");
+  }
   if (::listen(fd.get(), s.backlog) < 0) return bind_error(s, "listen on");
   return fd;
 }
@@ -117,9 +144,12 @@ RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::A
   return *rr_;
 }
 
-std::optional<std::string> SocketTable::bind_declared(const std::vector<SocketConfig>& sockets) {
+std::optional<std::string> SocketTable::bind_declared(
+    const std::vector<SocketConfig>& sockets, const std::vector<std::string>& per_slot_only) {
   std::vector<std::unique_ptr<ListenSocket>> bound;
   for (const auto& s : sockets) {
+    if (std::find(per_slot_only.begin(), per_slot_only.end(), s.name) != per_slot_only.end())
+      continue;
     auto result = bind_listen(s);
     if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
@@ -127,6 +157,38 @@ std::optional<std::string> SocketTable::bind_declared(const std::vector<SocketCo
   }
   sockets_ = std::move(bound);
   return std::nullopt;
+}
+
+namespace {
+std::string slot_name(const std::string& name, unsigned slot) {
+  return name + "#" + std::to_string(slot);
+}
+}  // namespace
+
+std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConfig& config,
+                                                                unsigned slot) {
+  std::string name = slot_name(config.name, slot);
+  if (ListenSocket* s = find(name)) return s;
+  SocketConfig c = config;
+  c.name = name;
+  c.reuseport = true;
+  if (c.port == 0) {
+    // An ephemeral port is chosen by the first slot's bind; the others join it.
+    for (auto& s : sockets_)
+      if (s->config().name.rfind(config.name + "#", 0) == 0) c.port = s->port();
+  }
+  auto result = bind_listen(c);
+  if (auto* err = std::get_if<BindError>(&result)) return *err;
+  sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<ipc::UniqueFd>(result)), false));
+  spdlog::info("socket {} listening on {} (SO_REUSEPORT)", name, sockets_.back()->bound());
+  return sockets_.back().get();
+}
+
+void SocketTable::release_slot(const std::string& name, unsigned slot) {
+  std::string full = slot_name(name, slot);
+  sockets_.erase(std::remove_if(sockets_.begin(), sockets_.end(),
+                                [&](auto& s) { return s->config().name == full; }),
+                 sockets_.end());
 }
 
 ListenSocket* SocketTable::find(const std::string& name) {

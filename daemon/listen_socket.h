@@ -69,9 +69,19 @@ struct ListenQuery {
 
 class SocketTable {
  public:
-  // Binds every declared socket; the first failure is returned (nothing of
-  // the table is kept then).
-  std::optional<std::string> bind_declared(const std::vector<config::SocketConfig>& sockets);
+  // Binds every declared socket except those in `per_slot_only` (sockets of
+  // reuseport apps get one socket per slot instead); the first failure is
+  // returned (nothing of the table is kept then).
+  std::optional<std::string> bind_declared(const std::vector<config::SocketConfig>& sockets,
+                                           const std::vector<std::string>& per_slot_only = {});
+  // scheduling = "reuseport": slot `slot`'s own SO_REUSEPORT socket for the
+  // declared socket `config`, bound on first use and kept while the slot
+  // exists, so connections queued on it wait for the slot's next worker.
+  std::variant<ListenSocket*, BindError> slot_socket(const config::SocketConfig& config,
+                                                     unsigned slot);
+  // The slot is gone (scale down): musterd drops its copy; the socket closes
+  // when the slot's last worker has closed it too.
+  void release_slot(const std::string& name, unsigned slot);
   ListenSocket* find(const std::string& name);
   // The socket that answers `query` for `app`: one of the app's declared
   // sockets if it matches, else one bound on demand (kept for the daemon's

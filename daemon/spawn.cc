@@ -27,6 +27,24 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+// LISTEN_PID must be the worker's own pid, known only after fork: the child
+// overwrites the placeholder digits in its copy of the environment block (the
+// daemon is single-threaded, so the forked copy is consistent; no allocation).
+void write_listen_pid(const char* const* env) {
+  if (!env) return;
+  for (; *env; ++env) {
+    if (std::strncmp(*env, "LISTEN_PID=", 11) != 0) continue;
+    char* digits = const_cast<char*>(*env) + 11;
+    char buf[16];
+    int n = 0;
+    for (pid_t pid = ::getpid(); pid > 0 && n < 15; pid /= 10) buf[n++] = char('0' + pid % 10);
+    if (n > static_cast<int>(std::strlen(kListenPidPlaceholder))) return;
+    for (int i = 0; i < n; ++i) digits[i] = buf[n - 1 - i];
+    digits[n] = '\0';
+    return;
+  }
+}
+
 // Runs in the child between fork and exec, so only async-signal-safe calls.
 struct ChildSetup {
   const SpawnSpec& spec;
@@ -38,9 +56,10 @@ struct ChildSetup {
     return {};
   }
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
-                               const char* const*) {
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher,
+                               const bp::filesystem::path&, const char* const*) {
     auto fail = [] { return bp::error_code(errno, bp::system_category()); };
+    if (spec.set_listen_pid) write_listen_pid(launcher.env);
     // Own session and process group: a terminal's ^C reaches only the daemon,
     // and stopping a worker can signal its whole group.
     if (::setsid() < 0) return fail();

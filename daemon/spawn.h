@@ -47,7 +47,12 @@ struct SpawnSpec {
   int stdout_fd = -1;                          // also used for stderr; -1 = inherit
   std::vector<std::pair<int, int>> pass_fds;   // (fd in daemon, fd number in worker)
   std::optional<Credentials> credentials;
+  // systemd protocol: env holds "LISTEN_PID=" + kListenPidPlaceholder, and the
+  // child writes its own pid there between fork and exec.
+  bool set_listen_pid = false;
 };
+
+inline constexpr const char* kListenPidPlaceholder = "0000000000";
 
 using Process = boost::process::v2::process;
 

@@ -16,7 +16,9 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));
                }),
+      notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
       signals_(io, SIGTERM, SIGINT, SIGHUP), shutdown_timer_(io) {
+  context_.socket_configs = &config_.sockets;
   for (const auto& app : config_.apps)
     apps_.push_back(
         std::make_unique<App>(io_, context_, app, [this] { return ++last_worker_id_; }));
@@ -24,9 +26,23 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
 
 std::optional<std::string> Supervisor::start() {
   if (auto err = control_.open()) return err;
-  if (auto err = sockets_.bind_declared(config_.sockets)) {
+  std::vector<std::string> per_slot;
+  bool any_systemd = false;
+  for (const auto& app : config_.apps) {
+    any_systemd = any_systemd || app.protocol == config::Protocol::systemd;
+    if (app.scheduling == config::Scheduling::reuseport)
+      per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
+  }
+  if (auto err = sockets_.bind_declared(config_.sockets, per_slot)) {
     control_.close();
     return err;
+  }
+  if (any_systemd) {
+    if (auto err = notify_.open()) {
+      control_.close();
+      return err;
+    }
+    context_.notify_address = notify_.address();
   }
   wait_signals();
   spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
@@ -76,6 +92,13 @@ void Supervisor::finish_shutdown() {
   spdlog::info("all workers stopped; bye");
   // Anything still pending (e.g. output of a stray grandchild) must not keep us.
   asio::post(io_, [this] { io_.stop(); });
+}
+
+void Supervisor::on_notify(pid_t sender, const ipc::NotifyMessage& message) {
+  for (auto& app : apps_)
+    for (Worker* w : app->workers())
+      if (w->pid() == sender) return w->on_notify(message);
+  spdlog::debug("notify: datagram from pid {}, which is no worker; ignored", sender);
 }
 
 App* Supervisor::find_app(const std::string& name) {

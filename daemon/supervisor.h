@@ -15,6 +15,7 @@
 #include "daemon/control_server.h"
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/notify_socket.h"
 
 namespace muster::daemon {
 
@@ -39,6 +40,7 @@ class Supervisor {
   void handle_request(const ipc::Request& request, ControlServer::Respond respond);
   void wait_signals();
   void finish_shutdown();
+  void on_notify(pid_t sender, const ipc::NotifyMessage& message);
 
   boost::asio::io_context& io_;
   config::Config config_;
@@ -47,6 +49,7 @@ class Supervisor {
   WorkerContext context_{sockets_, events_};
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
+  NotifySocket notify_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
   unsigned last_worker_id_ = 0;

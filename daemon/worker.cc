@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/events.h"
+#include "daemon/listen_socket.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -59,7 +60,7 @@ std::vector<std::string> worker_environment(const config::AppConfig& app,
 Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
                WorkerIdentity identity, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), output_(io) {}
+      stop_timer_(io), output_(io), ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() = default;
 
@@ -108,6 +109,7 @@ void Worker::start() {
   if (error.empty()) {
     spec.executable = std::get<0>(exe);
     error = prepare_channel(spec);
+    if (error.empty()) error = prepare_sockets(spec);
   }
   if (error.empty()) spec.stdout_fd = open_output(error);
   if (error.empty()) {
@@ -142,6 +144,75 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
   spec.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
   return "";
+}
+
+// systemd protocol: the app's sockets as fds 3.. in `sockets` order, with
+// LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (sd_listen_fds(3)) and NOTIFY_SOCKET.
+std::string Worker::prepare_sockets(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::systemd) return "";
+  std::string names;
+  int next_fd = 3;
+  for (const auto& name : app_.sockets) {
+    ListenSocket* socket = nullptr;
+    if (app_.scheduling == config::Scheduling::reuseport) {
+      const config::SocketConfig* declared = nullptr;
+      for (const auto& c : *context_.socket_configs)
+        if (c.name == name) declared = &c;
+      if (!declared) return "socket '" + name + "' is not declared";
+      auto slot = context_.sockets.slot_socket(*declared, identity_.instance);
+      if (auto* err = std::get_if<BindError>(&slot)) return err->message;
+      socket = std::get<ListenSocket*>(slot);
+    } else {
+      socket = context_.sockets.find(name);
+    }
+    if (!socket) return "socket '" + name + "' is not bound";
+    spec.pass_fds.emplace_back(socket->fd(), next_fd++);
+    if (!names.empty()) names += ':';
+    names += name;
+  }
+  if (!app_.sockets.empty()) {
+    spec.env.push_back("LISTEN_FDS=" + std::to_string(app_.sockets.size()));
+    spec.env.push_back("LISTEN_FDNAMES=" + names);
+    spec.env.push_back(std::string("LISTEN_PID=") + kListenPidPlaceholder);
+    spec.set_listen_pid = true;
+  }
+  if (!context_.notify_address.empty())
+    spec.env.push_back("NOTIFY_SOCKET=" + context_.notify_address);
+  if (app_.watchdog.count() > 0)
+    spec.env.push_back("WATCHDOG_USEC=" + std::to_string(app_.watchdog.count() * 1000));
+  return "";
+}
+
+void Worker::on_notify(const ipc::NotifyMessage& m) {
+  if (state_ == WorkerState::dead) return;
+  if (m.status) status_text_ = *m.status;
+  if (m.errno_value) spdlog::info("{}[{}] reports errno {}", identity_.app, identity_.id, *m.errno_value);
+  if (m.watchdog) arm_watchdog();
+  if (m.ready) on(Event::notified_ready);
+  if (m.stopping) on(Event::stopping);
+  if (m.watchdog_trigger) on(Event::watchdog_timeout);
+}
+
+void Worker::mark_ready(config::Ready reached) {
+  if (ready_ || app_.ready != reached) return;
+  ready_ = true;
+  ready_timer_.cancel();
+  spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
+}
+
+void Worker::arm_watchdog() {
+  if (app_.watchdog.count() <= 0) return;
+  watchdog_timer_.expires_after(app_.watchdog);
+  watchdog_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::watchdog_timeout);
+  });
+}
+
+// The worker is broken in a way it will not fix itself: end it now; its exit
+// counts as a crash (backoff, crash-loop detection).
+void Worker::crash(const char* why) {
+  spdlog::warn("{}[{}] {}; killing it", identity_.app, identity_.id, why);
+  kill_group(SIGKILL);
 }
 
 void Worker::stop() { on(Event::stop); }
@@ -179,6 +250,14 @@ void Worker::on(Event event) {
                      {{"id", identity_.id}, {"pid", pid_}, {"instance", identity_.instance}});
       wait_for_exit();
       if (output_.is_open()) read_output();
+      mark_ready(config::Ready::spawn);
+      if (!ready_) {
+        ready_timer_.expires_after(app_.ready_timeout);
+        ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+          if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
+        });
+      }
+      arm_watchdog();
       if (channel_) {
         channel_->start(
             [w = weak_from_this()](boost::json::value m, ipc::UniqueFd fd) {
@@ -201,10 +280,33 @@ void Worker::on(Event event) {
       if (state_ != WorkerState::spawning) return;
       state_ = WorkerState::online;
       events.publish("online", identity_.app, who);
+      mark_ready(config::Ready::online);
       return;
     case Event::listening:
       if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
       state_ = WorkerState::listening;
+      mark_ready(config::Ready::listening);
+      return;
+    case Event::notified_ready:
+      // systemd protocol: READY=1 is the listening of a socket-activated server.
+      if (state_ == WorkerState::online) state_ = WorkerState::listening;
+      mark_ready(config::Ready::notify);
+      return;
+    case Event::stopping:
+      // STOPPING=1: the worker is on its way out; stop_timeout bounds it.
+      if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
+      state_ = WorkerState::disconnecting;
+      start_stop_timer();
+      return;
+    case Event::ready_timeout:
+      if (ready_ || state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
+      events.publish("ready_timeout", identity_.app, who);
+      crash("did not become ready within ready_timeout");
+      return;
+    case Event::watchdog_timeout:
+      if (state_ == WorkerState::dead) return;
+      events.publish("watchdog", identity_.app, who);
+      crash("missed its watchdog");
       return;
     case Event::stop:
       if (state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
@@ -242,6 +344,8 @@ void Worker::on(Event event) {
     case Event::exited: {
       state_ = WorkerState::dead;
       stop_timer_.cancel();
+      ready_timer_.cancel();
+      watchdog_timer_.cancel();
       if (channel_) channel_->close();
       leave_sockets();
       // Whatever the worker left behind in its group goes with it.

@@ -20,6 +20,7 @@
 #include "daemon/spawn.h"
 #include "ipc/line_buffer.h"
 #include "ipc/node_channel.h"
+#include "ipc/notify_message.h"
 
 namespace muster::daemon {
 
@@ -52,6 +53,8 @@ class SocketTable;
 struct WorkerContext {
   SocketTable& sockets;
   EventBus& events;
+  std::string notify_address;  // NOTIFY_SOCKET for systemd-protocol workers
+  const std::vector<config::SocketConfig>* socket_configs = nullptr;
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {
@@ -81,6 +84,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
   bool send_newconn(const std::string& prefix, int fd, RrHandle* handle);
 
+  // A datagram from this worker on the notify socket (systemd protocol).
+  void on_notify(const ipc::NotifyMessage& message);
+  // Ready per the app's `ready` (spawn, online, listening or READY=1).
+  bool ready() const { return ready_; }
+  const std::string& status_text() const { return status_text_; }
+
   const WorkerIdentity& identity() const { return identity_; }
   std::uint64_t connections() const { return connections_; }
   bool has_channel() const { return channel_ && channel_->is_open(); }
@@ -90,11 +99,16 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
  private:
   enum class Event {
-    spawned, spawn_failed, online, listening, stop, channel_closed, stop_timeout, exited
+    spawned, spawn_failed, online, listening, notified_ready, stopping, stop, channel_closed,
+    stop_timeout, ready_timeout, watchdog_timeout, exited
   };
   void on(Event event);
   void start_stop_timer();
   std::string prepare_channel(SpawnSpec& spec);
+  std::string prepare_sockets(SpawnSpec& spec);
+  void mark_ready(config::Ready reached);
+  void arm_watchdog();
+  void crash(const char* why);
   // worker_cluster.cc: Node's cluster conversation on the channel.
   void on_channel_message(boost::json::value message, ipc::UniqueFd fd);
   void on_channel_closed(const std::string& error);
@@ -131,6 +145,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::unordered_map<std::uint64_t, RrHandle*> newconns_;  // seq -> handle awaiting reply
   std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
   std::uint64_t connections_ = 0;
+  // Readiness and the systemd protocol.
+  bool ready_ = false;
+  std::string status_text_;
+  boost::asio::steady_timer ready_timer_;
+  boost::asio::steady_timer watchdog_timer_;
 };
 
 }  // namespace muster::daemon

@@ -147,13 +147,25 @@ void Worker::query_server(const json::object& m) {
     send_cluster(std::move(reply));
     return;
   }
-  ListenSocket& socket = *std::get<ListenSocket*>(resolved);
+  ListenSocket* chosen = std::get<ListenSocket*>(resolved);
+  if (app_.scheduling == config::Scheduling::reuseport && !chosen->on_demand()) {
+    // This slot's own SO_REUSEPORT socket, which outlives the worker.
+    auto slot = context_.sockets.slot_socket(chosen->config(), identity_.instance);
+    if (auto* err = std::get_if<BindError>(&slot)) {
+      spdlog::warn("{}[{}] {}", identity_.app, identity_.id, err->message);
+      reply["errno"] = -err->errno_value;
+      send_cluster(std::move(reply));
+      return;
+    }
+    chosen = std::get<ListenSocket*>(slot);
+  }
+  ListenSocket& socket = *chosen;
   // TLS servers send their ticket keys: every worker of a socket gets the first's.
   if (socket.data().is_null() && m.contains("data")) socket.data() = m.at("data");
   reply["data"] = socket.data();
   bool exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
                    m.at("exclusive").get_bool();
-  if (app_.scheduling == config::Scheduling::none || exclusive) {
+  if (app_.scheduling != config::Scheduling::rr || exclusive) {
     send_cluster(std::move(reply), socket.fd());  // shared handle: the worker accepts
     return;
   }

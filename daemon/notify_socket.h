@@ -1,0 +1,40 @@
+// The NOTIFY_SOCKET of systemd-protocol workers: one datagram socket in the
+// abstract namespace, owned by musterd. Senders are identified by the kernel
+// (SO_PASSCRED), never by what they claim (MAINPID= is ignored).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "ipc/notify_message.h"
+
+namespace muster::daemon {
+
+class NotifySocket {
+ public:
+  using Handler = std::function<void(pid_t sender, const ipc::NotifyMessage& message)>;
+
+  NotifySocket(boost::asio::io_context& io, Handler handler);
+  // Binds "@muster-<daemon pid>-notify"; error message on failure.
+  std::optional<std::string> open();
+  // The NOTIFY_SOCKET value to give workers ("@..." = abstract namespace).
+  const std::string& address() const { return address_; }
+  bool is_open() const { return socket_.is_open(); }
+
+ private:
+  void wait();
+  void receive();
+
+  boost::asio::posix::stream_descriptor socket_;
+  Handler handler_;
+  std::string address_;
+  std::array<char, ipc::kMaxNotifyDatagram> buffer_{};
+};
+
+}  // namespace muster::daemon
