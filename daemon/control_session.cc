@@ -59,6 +59,11 @@ void ControlSession::pump() {
     dispatch(*line);
   }
   if (closed_ || close_after_write_) return;
+  if (peer_done_) {
+    // The client half-closed: answer what it sent, then hang up.
+    if (!busy_ && !writing_ && outbox_.empty()) close();
+    return;
+  }
   if (lines_.overflowed()) {
     close_after_write_ = true;
     send(ipc::error_reply("request line too long (limit " +
@@ -84,6 +89,12 @@ void ControlSession::read() {
                                                     boost::system::error_code ec, std::size_t n) {
     self->reading_ = false;
     if (self->closed_) return;
+    if (ec == boost::asio::error::eof && !self->streaming_) {
+      // No more requests, but replies to those already sent are still owed.
+      self->peer_done_ = true;
+      self->pump();
+      return;
+    }
     if (ec) {
       // The client went away. A request still running finishes without it.
       self->close();
@@ -109,7 +120,7 @@ void ControlSession::send(std::string line) {
 
 void ControlSession::write_next() {
   if (outbox_.empty()) {
-    if (close_after_write_) close();
+    if (close_after_write_ || (peer_done_ && !busy_)) close();
     return;
   }
   writing_ = true;

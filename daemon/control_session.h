@@ -52,6 +52,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool streaming_ = false;
+  bool peer_done_ = false;  // the client shut down its sending side
   std::function<void()> on_stream_close_;
 };
 

@@ -99,6 +99,27 @@ class Replacement(harness.TestCase):
 
 
 class FileDescriptors(harness.TestCase):
+    # A worker is looked at only once it is past its own startup (the dynamic
+    # loader briefly holds libc open as fd 3), so every extra fd is inherited.
+    SETTLED = f"""#!{harness.PYTHON}
+import os, time
+open("ready." + os.environ["MUSTER_WORKER_ID"], "w").close()
+time.sleep(1000)
+"""
+
+    def start_settled(self, count=1, **keys):
+        d = self.daemon()
+        d.write_script("settled.py", self.SETTLED)
+        d.start(app("web", "./settled.py", cwd=".", instances=count, **keys))
+        return d, self.wait_settled(d, count)
+
+    def wait_settled(self, d, count):
+        workers = d.wait_workers("web", count)
+        for w in workers:
+            d.wait_for(lambda: os.path.exists(d.path(f"ready.{w['id']}")), 10,
+                       f"worker {w['id']} to be running")
+        return workers
+
     def assert_only_stdio(self, pid):
         fds = open_fds(pid)
         self.assertEqual(sorted(fds), [0, 1, 2], f"worker fds: {fds}")
@@ -106,25 +127,21 @@ class FileDescriptors(harness.TestCase):
         return fds
 
     def test_a_worker_has_only_stdin_stdout_and_stderr_open(self):
-        d = self.daemon().start(app("web", "sleep", args=["1000"], output="log"))
-        (w,) = d.wait_workers("web", 1)
+        d, (w,) = self.start_settled(output="log")
         fds = self.assert_only_stdio(w["pid"])
         self.assertTrue(fds[1].startswith("pipe:"), fds)
         self.assertEqual(fds[1], fds[2], "stdout and stderr share the log pipe")
 
     def test_a_worker_spawned_while_control_clients_are_connected_inherits_none_of_them(self):
-        d = self.daemon().start(app("web", "sleep", args=["1000"], instances=1))
-        d.wait_workers("web", 1)
+        d, _ = self.start_settled(1)
         idle = d.connect()  # an open control connection the daemon holds an fd for
         self.addCleanup(idle.close)
         self.assertEqual(d.ctl("scale", "web", "2")[0], 0)
-        workers = d.wait_workers("web", 2)
-        for w in workers:
+        for w in self.wait_settled(d, 2):
             self.assert_only_stdio(w["pid"])
 
     def test_null_output_points_stdout_and_stderr_at_dev_null(self):
-        d = self.daemon().start(app("web", "sleep", args=["1000"], output="null"))
-        (w,) = d.wait_workers("web", 1)
+        d, (w,) = self.start_settled(output="null")
         fds = self.assert_only_stdio(w["pid"])
         self.assertEqual((fds[1], fds[2]), ("/dev/null", "/dev/null"))
 

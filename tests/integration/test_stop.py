@@ -3,7 +3,6 @@ restart, scale and kill."""
 
 import json
 import os
-import signal
 import time
 import unittest
 
