@@ -78,7 +78,101 @@ void check_sockets(Section& s, const AppConfig& app, const AppContext& context,
     }
   }
   if (protocol_ok && app.protocol == Protocol::none && !app.sockets.empty()) {
-    s.error(*node, "sockets", R"(protocol none takes no sockets (set protocol = "node"))");
+    s.error(*node, "sockets",
+            R"(protocol none takes no sockets (set protocol = "node" or "systemd"))");
+  }
+}
+
+// Reuseport gives each instance slot its own SO_REUSEPORT socket: the
+// protocol must hand sockets over, and the kernel balances TCP only.
+void check_reuseport(Section& s, const AppConfig& app, const AppContext& context,
+                     const toml::node& at, bool protocol_ok, bool sockets_ok) {
+  if (protocol_ok && app.protocol == Protocol::none) {
+    s.error(at, "scheduling",
+            R"(scheduling "reuseport" needs protocol "node" or "systemd", but protocol is "none")");
+    return;
+  }
+  if (!sockets_ok) return;
+  if (app.sockets.empty()) {
+    s.error(at, "scheduling", R"(scheduling "reuseport" needs at least one TCP socket in sockets)");
+    return;
+  }
+  const toml::array& array = *s.find("sockets")->as_array();
+  for (std::size_t i = 0; i < app.sockets.size(); ++i) {
+    const std::string& name = app.sockets[i];
+    auto earlier = app.sockets.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::find(app.sockets.begin(), earlier, name) != earlier) continue;
+    auto socket = std::find_if(context.sockets.begin(), context.sockets.end(),
+                               [&](const SocketConfig& declared) { return declared.name == name; });
+    // Undeclared sockets and bad addresses have their own errors.
+    if (socket == context.sockets.end() || socket->listen.empty() ||
+        socket->family != SocketConfig::Family::unix_path) {
+      continue;
+    }
+    s.error(*array.get(i), "sockets[" + std::to_string(i) + "]",
+            R"(scheduling "reuseport" takes TCP sockets only, but sockets.)" + name + " is " +
+                quote(socket->listen));
+  }
+}
+
+// Systemd workers accept on their sockets themselves (none) or get their
+// slot's socket (reuseport); rr needs the node channel to pass connections,
+// so the environment's default scheduling is for the other protocols.
+void read_scheduling(Section& s, AppConfig& app, const AppContext& context, bool protocol_ok,
+                     bool sockets_ok) {
+  app.scheduling = app.protocol == Protocol::systemd ? Scheduling::none : context.scheduling;
+  const toml::node* node = s.find("scheduling");
+  if (!s.read_choice("scheduling", app.scheduling,
+                     {Scheduling::rr, Scheduling::none, Scheduling::reuseport}) ||
+      node == nullptr) {
+    return;
+  }
+  if (protocol_ok && app.protocol == Protocol::systemd && app.scheduling == Scheduling::rr) {
+    s.error(*node, "scheduling", R"(protocol "systemd" supports scheduling "none" or "reuseport")");
+  } else if (app.scheduling == Scheduling::reuseport) {
+    check_reuseport(s, app, context, *node, protocol_ok, sockets_ok);
+  }
+}
+
+Ready default_ready(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::none: return Ready::spawn;
+    case Protocol::node: return Ready::listening;
+    case Protocol::systemd: return Ready::notify;
+  }
+  return Ready::spawn;
+}
+
+// When a worker counts as ready depends on what it can tell: node workers
+// report online and listening over their channel, systemd ones send READY=1.
+void read_readiness(Section& s, AppConfig& app, bool protocol_ok) {
+  app.ready = default_ready(app.protocol);
+  const toml::node* ready = s.find("ready");
+  if (s.read_choice("ready", app.ready,
+                    {Ready::spawn, Ready::online, Ready::listening, Ready::notify}) &&
+      ready != nullptr && protocol_ok && app.ready != Ready::spawn) {
+    Protocol needed = app.ready == Ready::notify ? Protocol::systemd : Protocol::node;
+    if (app.protocol != needed) {
+      s.error(*ready, "ready",
+              "ready " + quote(to_string(app.ready)) + " needs protocol " +
+                  quote(to_string(needed)) + ", but protocol is " + quote(to_string(app.protocol)));
+    }
+  }
+
+  const toml::node* timeout = s.find("ready_timeout");
+  if (s.read_duration("ready_timeout", app.ready_timeout) && timeout != nullptr &&
+      app.ready_timeout == Duration::zero()) {
+    s.bad_value(*timeout, "ready_timeout", R"(a duration above zero like "30s")",
+                quote(timeout->as_string()->get()));
+  }
+
+  // Only the notify socket carries WATCHDOG=1.
+  const toml::node* watchdog = s.find("watchdog");
+  if (s.read_duration("watchdog", app.watchdog) && watchdog != nullptr && protocol_ok &&
+      app.watchdog != Duration::zero() && app.protocol != Protocol::systemd) {
+    s.error(*watchdog, "watchdog",
+            std::string(R"(only used with protocol "systemd", but protocol is ")") +
+                to_string(app.protocol) + "\"");
   }
 }
 
@@ -104,12 +198,14 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   if (s.read_count("instances", app.instances) && app.instances == 0) {
     app.instances = available_parallelism();
   }
-  bool protocol_ok = s.read_choice("protocol", app.protocol, {Protocol::none, Protocol::node});
-  if (s.read_string_list("sockets", app.sockets)) check_sockets(s, app, context, protocol_ok);
-  app.scheduling = context.scheduling;
-  s.read_choice("scheduling", app.scheduling, {Scheduling::rr, Scheduling::none});
+  bool protocol_ok = s.read_choice("protocol", app.protocol,
+                                   {Protocol::none, Protocol::node, Protocol::systemd});
+  bool sockets_ok = s.read_string_list("sockets", app.sockets);
+  if (sockets_ok) check_sockets(s, app, context, protocol_ok);
+  read_scheduling(s, app, context, protocol_ok, sockets_ok);
   s.read_count("max_pending", app.max_pending);
   s.read_duration("pending_timeout", app.pending_timeout);
+  read_readiness(s, app, protocol_ok);
   s.read_string("user", app.user);
   s.read_string("group", app.group);
 

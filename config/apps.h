@@ -13,6 +13,7 @@ struct AppContext {
   std::filesystem::path dir;                 // the config file's directory
   const std::vector<SocketConfig>& sockets;  // every declared socket, even bad ones
   Scheduling scheduling;                     // for apps that do not set one
+                                             // (systemd ones take none instead)
 };
 
 // Reads the value of the top-level `apps` key into `out`, in file order.

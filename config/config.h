@@ -29,8 +29,10 @@ struct ConfigError {
 
 enum class LogLevel { trace, debug, info, warn, error };
 enum class LogFormat { text, json };
-enum class Protocol { none, node };
-enum class Scheduling { rr, none };
+enum class Protocol { none, node, systemd };
+enum class Scheduling { rr, none, reuseport };
+// When a new worker counts as ready (status, reload gating, ready_timeout).
+enum class Ready { spawn, online, listening, notify };
 enum class Output { log, file, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
@@ -54,6 +56,9 @@ struct SocketConfig {
   std::string path;          // unix: absolute (relative resolved against the config dir)
   int backlog = 511;
   unsigned mode = 0660;      // unix only
+  std::string owner;         // unix only: user owning the socket file ("" = musterd's)
+  std::string group;         // unix only: its group ("" = musterd's)
+  bool reuseport = false;    // SO_REUSEPORT on the daemon's socket
 
   bool operator==(const SocketConfig&) const = default;
 };
@@ -83,6 +88,10 @@ struct AppConfig {
                                            // NODE_CLUSTER_SCHED_POLICY when unset
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
+  Ready ready = Ready::spawn;    // default by protocol: none spawn, node listening,
+                                 // systemd notify
+  Duration ready_timeout = std::chrono::seconds(30);
+  Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off
 
   bool operator==(const AppConfig&) const = default;
 };
@@ -137,6 +146,7 @@ const char* to_string(LogLevel);
 const char* to_string(LogFormat);
 const char* to_string(Protocol);
 const char* to_string(Scheduling);
+const char* to_string(Ready);
 const char* to_string(Output);
 const char* to_string(RestartMode);
 

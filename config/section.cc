@@ -122,6 +122,18 @@ bool Section::read_nonempty_string(std::string_view key, std::string& out) {
                         });
 }
 
+bool Section::read_bool(std::string_view key, bool& out) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return true;
+  const toml::value<bool>* value = node->as_boolean();
+  if (value == nullptr) {
+    wrong_type(*node, key, "true or false");
+    return false;
+  }
+  out = value->get();
+  return true;
+}
+
 bool Section::read_count(std::string_view key, unsigned& out) {
   std::int64_t value = out;
   if (!read_integer(key, 0, std::numeric_limits<unsigned>::max(), "a non-negative integer",

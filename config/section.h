@@ -73,6 +73,7 @@ class Section {
 
   bool read_string(std::string_view key, std::string& out);
   bool read_nonempty_string(std::string_view key, std::string& out);
+  bool read_bool(std::string_view key, bool& out);
   bool read_count(std::string_view key, unsigned& out);  // an integer >= 0
   // An integer from `min` to `max`; `what` describes one for the message.
   bool read_integer(std::string_view key, std::int64_t min, std::int64_t max,

@@ -210,6 +210,7 @@ const char* to_string(Protocol protocol) {
   switch (protocol) {
     case Protocol::none: return "none";
     case Protocol::node: return "node";
+    case Protocol::systemd: return "systemd";
   }
   return "?";
 }
@@ -218,6 +219,17 @@ const char* to_string(Scheduling scheduling) {
   switch (scheduling) {
     case Scheduling::rr: return "rr";
     case Scheduling::none: return "none";
+    case Scheduling::reuseport: return "reuseport";
+  }
+  return "?";
+}
+
+const char* to_string(Ready ready) {
+  switch (ready) {
+    case Ready::spawn: return "spawn";
+    case Ready::online: return "online";
+    case Ready::listening: return "listening";
+    case Ready::notify: return "notify";
   }
   return "?";
 }

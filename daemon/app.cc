@@ -174,12 +174,11 @@ void App::notify_if_stopped() {
   for (auto& done : waiters) done();
 }
 
-// Connections held for this app's round-robin sockets.
+// Connections held for this app's round-robin sockets, declared or on demand.
 std::size_t App::pending() const {
   std::size_t n = 0;
-  for (const auto& name : config_.sockets)
-    if (ListenSocket* s = context_.sockets.find(name))
-      if (RrHandle* rr = s->round_robin_if_any()) n += rr->pending();
+  for (auto& s : context_.sockets.all())
+    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) n += rr->pending();
   return n;
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/control_session.h"
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 #include <variant>
@@ -118,22 +119,29 @@ void ControlSession::send(std::string line) {
   if (!writing_) write_next();
 }
 
+// Writes everything queued in one gathered write: a follower must be able to
+// keep up with events published in bursts.
 void ControlSession::write_next() {
   if (outbox_.empty()) {
     if (close_after_write_ || (peer_done_ && !busy_)) close();
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(outbox_.front()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+  batch_.clear();
+  std::size_t count = std::min<std::size_t>(outbox_.size(), 256);
+  for (std::size_t i = 0; i < count; ++i) batch_.emplace_back(asio::buffer(outbox_[i]));
+  asio::async_write(socket_, batch_,
+                    [self = shared_from_this(), count](boost::system::error_code ec, std::size_t) {
                       self->writing_ = false;
                       if (self->closed_) return;
                       if (ec) {
                         self->close();
                         return;
                       }
-                      self->outbox_bytes_ -= self->outbox_.front().size();
-                      self->outbox_.pop_front();
+                      for (std::size_t i = 0; i < count; ++i) {
+                        self->outbox_bytes_ -= self->outbox_.front().size();
+                        self->outbox_.pop_front();
+                      }
                       self->write_next();
                     });
 }

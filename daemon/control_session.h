@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon/control_server.h"
 #include "ipc/line_buffer.h"
@@ -44,7 +45,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   ControlServer::Handler& handler_;
   ipc::LineBuffer lines_{ipc::kMaxControlLine};
   std::array<char, 4096> chunk_{};
-  std::deque<std::string> outbox_;
+  std::deque<std::string> outbox_;  // a deque: pushing never moves queued strings
+  std::vector<boost::asio::const_buffer> batch_;
   std::size_t outbox_bytes_ = 0;
   bool busy_ = false;       // a request is being handled
   bool reading_ = false;

@@ -18,7 +18,7 @@ RrHandle::RrHandle(asio::io_context& io, ListenSocket& socket, const config::App
       listener_(io, ::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 3)),
       rr_({app.max_pending, app.pending_timeout, std::chrono::milliseconds(100)},
           [this](unsigned id, int fd) { return hand_off(id, fd); }),
-      timer_(io) {
+      timer_(io), app_(app.name) {
   wait_acceptable();
 }
 
@@ -34,10 +34,11 @@ void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key
   after_change();
 }
 
-void RrHandle::remove(unsigned worker_id) {
+ipc::UniqueFd RrHandle::remove(unsigned worker_id) {
   members_.erase(worker_id);
-  rr_.remove(worker_id);
+  ipc::UniqueFd taken = rr_.remove(worker_id);
   after_change();
+  return taken;
 }
 
 void RrHandle::reply(unsigned worker_id, bool accepted) {

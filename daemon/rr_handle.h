@@ -27,8 +27,11 @@ class RrHandle {
 
   // The worker listens on this socket under Node key `key`.
   void add(const std::shared_ptr<Worker>& worker, const std::string& key);
-  // The worker's server closed, or the worker is leaving.
-  void remove(unsigned worker_id);
+  // The worker's server closed, or the worker is leaving. Returns the
+  // connection it was handed and had not answered: the worker's channel may
+  // still hold it, so the worker closes it when the channel is done.
+  ipc::UniqueFd remove(unsigned worker_id);
+  const std::string& app() const { return app_; }
   // The worker answered a newconn.
   void reply(unsigned worker_id, bool accepted);
   std::size_t pending() const { return rr_.pending(); }
@@ -53,6 +56,7 @@ class RrHandle {
   std::optional<scheduler::Clock::time_point> armed_;
   bool waiting_ = false;
   std::uint64_t expired_ = 0;
+  std::string app_;  // the app whose worker first asked (for status `pending`)
 };
 
 }  // namespace muster::daemon

@@ -46,7 +46,7 @@ class Supervisor {
   config::Config config_;
   SocketTable sockets_;
   EventBus events_;
-  WorkerContext context_{sockets_, events_};
+  WorkerContext context_{sockets_, events_, {}, nullptr};
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;

@@ -212,6 +212,7 @@ void Worker::arm_watchdog() {
 // counts as a crash (backoff, crash-loop detection).
 void Worker::crash(const char* why) {
   spdlog::warn("{}[{}] {}; killing it", identity_.app, identity_.id, why);
+  forced_ = true;
   kill_group(SIGKILL);
 }
 
@@ -326,6 +327,7 @@ void Worker::on(Event event) {
       return;
     case Event::channel_closed:
       leave_sockets();
+      parked_.clear();
       events.publish("disconnect", identity_.app, who);
       if (state_ == WorkerState::dead) return;
       // A worker that dropped its channel is leaving; one that lingers (a
@@ -348,9 +350,11 @@ void Worker::on(Event event) {
       watchdog_timer_.cancel();
       if (channel_) channel_->close();
       leave_sockets();
+      parked_.clear();
       // Whatever the worker left behind in its group goes with it.
       kill_group(SIGKILL);
-      exit_.voluntary = voluntary_;
+      exit_.voluntary = voluntary_ && !forced_;
+      exit_.forced = forced_;
       exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);
       if (exit_.voluntary || exit_.clean())
         spdlog::info("{}[{}] {}", identity_.app, identity_.id, exit_.describe());

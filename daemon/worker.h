@@ -41,7 +41,9 @@ struct ExitInfo {
   Duration uptime{0};
   std::string spawn_error;    // non-empty: it never started
 
-  bool clean() const { return code && *code == 0; }
+  bool forced = false;         // killed by the daemon for misbehaving (a crash)
+
+  bool clean() const { return code && *code == 0 && !forced; }
   std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
 };
 
@@ -145,6 +147,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::unordered_map<std::uint64_t, RrHandle*> newconns_;  // seq -> handle awaiting reply
   std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
   std::uint64_t connections_ = 0;
+  // Connections handed to us but unanswered when we left a socket: the channel
+  // may still be sending them, so they are closed only with the channel.
+  std::vector<ipc::UniqueFd> parked_;
+  bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
   // Readiness and the systemd protocol.
   bool ready_ = false;
   std::string status_text_;

@@ -79,9 +79,8 @@ void Worker::on_channel_message(json::value message, ipc::UniqueFd fd) {
 
 void Worker::on_channel_closed(const std::string& error) {
   if (!error.empty()) {
-    spdlog::warn("{}[{}] broke the IPC protocol ({}); killing it", identity_.app, identity_.id,
-                 error);
-    kill_group(SIGKILL);
+    spdlog::warn("{}[{}] broke the IPC protocol ({})", identity_.app, identity_.id, error);
+    crash("broke the IPC protocol");
   }
   on(Event::channel_closed);
 }
@@ -192,7 +191,8 @@ void Worker::close_server(const std::string& key) {
     // Only leave the handle if no other server of ours uses it.
     bool still = false;
     for (auto& s : servers_) still = still || s.first == handle;
-    if (!still) handle->remove(identity_.id);
+    if (!still)
+      if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
     return;
   }
 }
@@ -201,7 +201,9 @@ void Worker::leave_sockets() {
   auto servers = std::move(servers_);
   servers_.clear();
   newconns_.clear();
-  for (auto& [handle, key] : servers) handle->remove(identity_.id);
+  for (auto& [handle, key] : servers)
+    if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
+  if (!has_channel()) parked_.clear();
 }
 
 }  // namespace muster::daemon

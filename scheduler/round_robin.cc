@@ -13,11 +13,14 @@ void RoundRobin::add(WorkerId worker) {
   distribute();
 }
 
-void RoundRobin::remove(WorkerId worker) {
+ipc::UniqueFd RoundRobin::remove(WorkerId worker) {
   auto it = members_.find(worker);
-  if (it == members_.end()) return;
-  members_.erase(it);  // closes an unanswered connection with it
+  if (it == members_.end()) return {};
+  ipc::UniqueFd taken;
+  if (it->second.in_flight) taken = std::move(it->second.in_flight->fd);
+  members_.erase(it);
   free_.erase(std::remove(free_.begin(), free_.end(), worker), free_.end());
+  return taken;
 }
 
 void RoundRobin::connection(ipc::UniqueFd fd, Clock::time_point now) {

@@ -41,8 +41,10 @@ class RoundRobin {
   // A worker listens on this handle: it joins the free list.
   void add(WorkerId worker);
   // A worker left (closed its server, disconnected or died). A connection it
-  // was handed and has not answered is closed: it may already have it.
-  void remove(WorkerId worker);
+  // was handed and has not answered is not re-queued (it may already have
+  // it): it is handed back, for the caller to close once nothing can still be
+  // sending it to that worker.
+  ipc::UniqueFd remove(WorkerId worker);
   bool has(WorkerId worker) const { return members_.count(worker) != 0; }
 
   // A newly accepted connection.

@@ -106,9 +106,24 @@ def wait_listening(d, app, count, timeout=15):
 
 # --- HTTP clients ------------------------------------------------------------
 
-def http_request(port, path="/", timeout=5):
-    """One GET with `Connection: close` on a new connection: (status, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def connect(target, timeout=5):
+    """A client connection to 127.0.0.1:PORT (an int) or a unix socket path."""
+    if isinstance(target, int):
+        return socket.create_connection(("127.0.0.1", target), timeout=timeout)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect(target)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def http_request(target, path="/", timeout=5):
+    """One GET with `Connection: close` on a new connection to `target` (a
+    port on 127.0.0.1, or a unix socket path): (status, body)."""
+    with connect(target, timeout) as s:
         s.sendall(request_bytes(path))
         return parse_response(read_all(s))
 
@@ -145,12 +160,12 @@ def worker_of(body):
     return int(body[len(prefix):].strip())
 
 
-def get_many(port, count, concurrency=8, timeout=10):
+def get_many(target, count, concurrency=8, timeout=10):
     """`count` GETs, `concurrency` at a time; a list of (status, body) or the
     exception each one raised, in request order."""
     def one(_):
         try:
-            return http_request(port, timeout=timeout)
+            return http_request(target, timeout=timeout)
         except Exception as e:  # noqa: BLE001 - reported by the caller
             return e
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
@@ -166,15 +181,31 @@ def failures(results):
     return [r for r in results if not (isinstance(r, tuple) and r[0] == 200)]
 
 
+def hold_a_connection(test, d, target, worker_id=None):
+    """A client whose request (GET /hold, to hello.js) its worker keeps
+    unanswered; returns (client socket, id of the worker holding it) once that
+    worker reports it. With `worker_id`, connections are opened until that
+    worker holds one. The socket is closed at the test's cleanup."""
+    for _ in range(10):
+        s = connect(target, 10)
+        test.addCleanup(s.close)
+        count = len(messages(d, None, "held"))
+        s.sendall(request_bytes("/hold"))
+        holder = wait_messages(d, "held", count + 1)[-1]["worker"]
+        if worker_id is None or holder == worker_id:
+            return s, holder
+    raise AssertionError(f"worker {worker_id} was never handed a connection")
+
+
 class HeldClients:
     """K client connections, each with a request sent, read later: for
     connections that wait in the daemon while no worker can take them."""
 
-    def __init__(self, port, count, path="/", timeout=10):
+    def __init__(self, target, count, path="/", timeout=10):
         self.socks = []
         try:
             for _ in range(count):
-                s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                s = connect(target, timeout)
                 self.socks.append(s)
                 s.sendall(request_bytes(path))
         except BaseException:

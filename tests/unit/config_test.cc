@@ -259,12 +259,14 @@ TEST_CASE("a value outside an enumeration lists the accepted ones") {
   CHECK(error.message == R"(expected one of trace, debug, info, warn, error, got "verbose")");
 }
 
-TEST_CASE("only the none and node protocols are accepted for now") {
+TEST_CASE("the protocol is none, node or systemd") {
   CHECK(load_ok("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n").apps.at(0).protocol ==
         Protocol::node);
-  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"systemd\"\n");
+  CHECK(load_ok("[apps.web]\nexec = \"x\"\nprotocol = \"systemd\"\n").apps.at(0).protocol ==
+        Protocol::systemd);
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"sd\"\n");
   check_at(error, 3, 12, "apps.web.protocol");
-  CHECK(error.message == R"(expected one of none, node, got "systemd")");
+  CHECK(error.message == R"(expected one of none, node, systemd, got "sd")");
 }
 
 TEST_CASE("a negative instance count is reported") {

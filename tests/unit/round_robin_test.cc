@@ -117,12 +117,14 @@ TEST_CASE("a lone refusing worker is retried only after a pause", "[rr]") {
   CHECK(h.handed.size() == 2);
 }
 
-TEST_CASE("removing a worker closes what it was handed and re-queues nothing", "[rr]") {
+TEST_CASE("removing a worker hands back what it was handed and re-queues nothing", "[rr]") {
   Harness h;
   h.rr.add(1);
   int fd = h.connect();
   h.connect();
-  h.rr.remove(1);
+  UniqueFd taken = h.rr.remove(1);
+  CHECK(taken.get() == fd);
+  taken.reset();
   CHECK_FALSE(is_open(fd));
   CHECK(h.rr.pending() == 1);
   h.rr.add(2);

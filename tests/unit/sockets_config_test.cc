@@ -255,9 +255,9 @@ TEST_CASE("a mode on a TCP socket is reported at the mode") {
   CHECK(error.message == R"(only used with unix sockets, but listen is "0.0.0.0:8000")");
 }
 
-TEST_CASE("reuseport and other unknown socket keys are reported") {
-  ConfigError error = load_error(kWebSocket + "reuseport = true\n");
-  check_at(error, 3, 1, "sockets.web.reuseport");
+TEST_CASE("unknown socket keys are reported") {
+  ConfigError error = load_error(kWebSocket + "user = \"www\"\n");
+  check_at(error, 3, 1, "sockets.web.user");
   CHECK(error.message == "unknown key");
 }
 
@@ -412,17 +412,17 @@ TEST_CASE("an app's sockets are an array of strings") {
 TEST_CASE("an app with protocol none takes no sockets") {
   ConfigError error = load_error(kWebSocket + "[apps.web]\nexec = \"x\"\nsockets = [\"web\"]\n");
   check_at(error, 5, 11, "apps.web.sockets");
-  CHECK(error.message == R"(protocol none takes no sockets (set protocol = "node"))");
+  CHECK(error.message == R"(protocol none takes no sockets (set protocol = "node" or "systemd"))");
   error = load_error(kWebSocket +
                      "[apps.web]\nexec = \"x\"\nprotocol = \"none\"\nsockets = [\"web\"]\n");
   check_at(error, 6, 11, "apps.web.sockets");
   load_ok("[apps.web]\nexec = \"x\"\nprotocol = \"none\"\nsockets = []\n");
 }
 
-TEST_CASE("scheduling is rr or none") {
-  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nscheduling = \"reuseport\"\n");
+TEST_CASE("scheduling is rr, none or reuseport") {
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nscheduling = \"fair\"\n");
   check_at(error, 3, 14, "apps.web.scheduling");
-  CHECK(error.message == R"(expected one of rr, none, got "reuseport")");
+  CHECK(error.message == R"(expected one of rr, none, reuseport, got "fair")");
 }
 
 TEST_CASE("max_pending is a non-negative integer and pending_timeout a duration") {

@@ -143,6 +143,12 @@ TEST_CASE("enum values are written as in the config file") {
   CHECK(std::string(to_string(Protocol::node)) == "node");
   CHECK(std::string(to_string(Scheduling::rr)) == "rr");
   CHECK(std::string(to_string(Scheduling::none)) == "none");
+  CHECK(std::string(to_string(Protocol::systemd)) == "systemd");
+  CHECK(std::string(to_string(Scheduling::reuseport)) == "reuseport");
+  CHECK(std::string(to_string(Ready::spawn)) == "spawn");
+  CHECK(std::string(to_string(Ready::online)) == "online");
+  CHECK(std::string(to_string(Ready::listening)) == "listening");
+  CHECK(std::string(to_string(Ready::notify)) == "notify");
   CHECK(std::string(to_string(Output::inherit)) == "inherit");
   CHECK(std::string(to_string(RestartMode::on_failure)) == "on-failure");
 }

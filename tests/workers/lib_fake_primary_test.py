@@ -28,17 +28,28 @@ from lib_fake_primary import NODE_WORKER_JS, FakePrimary  # noqa: E402
 
 TMP = None
 CPP_WORKER = None
+CPP_RUN_WORKER = None
 NODE_WORKER = None
 
 
+def compile_cpp(sources):
+    """Compiles {name: source} in parallel into TMP (warnings are errors); returns {name: path}."""
+    jobs = {name: subprocess.Popen(["g++", "-std=c++20", "-Wall", "-Wextra", "-Werror", "-O1",
+                                    "-I" + os.path.join(ROOT, "include"), src, "-o", os.path.join(TMP, name)])
+            for name, src in sources.items()}
+    for name, job in jobs.items():
+        if job.wait(timeout=180) != 0:
+            raise RuntimeError(f"compiling {sources[name]} failed")
+    return {name: os.path.join(TMP, name) for name in sources}
+
+
 def setUpModule():
-    global TMP, CPP_WORKER, NODE_WORKER
+    global TMP, CPP_WORKER, CPP_RUN_WORKER, NODE_WORKER
     TMP = tempfile.mkdtemp(prefix="muster-lib-test-")
     if shutil.which("g++"):
-        CPP_WORKER = os.path.join(TMP, "muster-hello")
-        subprocess.run(["g++", "-std=c++20", "-Wall", "-Wextra", "-Werror", "-O1", "-I" + os.path.join(ROOT, "include"),
-                        os.path.join(ROOT, "examples", "workers", "hello_http.cc"), "-o", CPP_WORKER],
-                       check=True, timeout=120)
+        built = compile_cpp({"muster-hello": os.path.join(ROOT, "examples", "workers", "hello_http.cc"),
+                             "lib_run_worker": os.path.join(HERE, "lib_run_worker.cc")})
+        CPP_WORKER, CPP_RUN_WORKER = built["muster-hello"], built["lib_run_worker"]
     if shutil.which("node"):
         NODE_WORKER = os.path.join(TMP, "worker.js")
         with open(NODE_WORKER, "w") as f:
@@ -87,8 +98,8 @@ def read_response(s):
     return head.decode("latin-1"), rest[:length]
 
 
-class WorkerContract:
-    """What every worker must do with a Node cluster primary. Subclasses set KIND and MODE."""
+class Spawning:
+    """Runs a worker under a fake primary. Subclasses set KIND and MODE."""
 
     KIND = None
     MODE = None
@@ -99,12 +110,16 @@ class WorkerContract:
             return ["node", NODE_WORKER]
         if self.KIND == "cpp":
             return [CPP_WORKER]
+        if self.KIND == "cpp-run":
+            return [CPP_RUN_WORKER]
+        if self.KIND == "python-run":
+            return [sys.executable, os.path.join(HERE, "lib_run_worker.py")]
         return [sys.executable, os.path.join(ROOT, "examples", "workers", "hello_http.py")]
 
     def setUp(self):
         if self.KIND == "node" and not NODE_WORKER:
             self.skipTest("node is not installed")
-        if self.KIND == "cpp" and not CPP_WORKER:
+        if self.KIND.startswith("cpp") and not CPP_WORKER:
             self.skipTest("g++ is not installed")
 
     def spawn(self, mode=None):
@@ -133,7 +148,10 @@ class WorkerContract:
     def assertRulesKept(self, p):
         self.assertEqual(p.check_rules(), [])
 
-    # --- the contract ---------------------------------------------------
+
+class WorkerContract(Spawning):
+    """What every worker must do with a Node cluster primary."""
+
     def test_announces_online_then_asks_for_its_socket_then_listens(self):
         p = self.spawn()
         acts = [m.get("act") for m in p.messages if m.get("cmd") == "NODE_CLUSTER"]
@@ -276,6 +294,47 @@ class LibraryExtras:
         p = self.spawn()
         p.send_bytes(b"{not json}\n")
         self.assertEqual(p.wait_exit(), 1)
+
+
+class RunLoop(Spawning):
+    """Worker::run() / Worker.run(): the libraries' own loop, for the simplest workers."""
+
+    def test_run_serves_connections_and_messages_and_returns_on_disconnect(self):
+        p = self.spawn()
+        body = b"run() worker 7\n"
+        for _ in range(5):
+            self.assertEqual(raw_exchange(p.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").split(b"\r\n\r\n", 1)[1], body)
+        replies = []
+        threads = [threading.Thread(target=lambda: replies.append(raw_exchange(p.port, b"GET / HTTP/1.0\r\n\r\n")))
+                   for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual([r.split(b"\r\n\r\n", 1)[1] for r in replies], [body] * 10)
+        p.send({"n": 1})
+        p.wait_for(lambda m: m == {"echo": {"n": 1}}, what="echo")
+        p.disconnect()
+        p.wait_act("close")
+        p.wait_closed()
+        self.assertEqual(p.wait_exit(), 0)
+        self.assertRulesKept(p)
+
+
+class CppRunRoundRobin(RunLoop, unittest.TestCase):
+    KIND, MODE = "cpp-run", "rr"
+
+
+class CppRunShared(RunLoop, unittest.TestCase):
+    KIND, MODE = "cpp-run", "shared"
+
+
+class PythonRunRoundRobin(RunLoop, unittest.TestCase):
+    KIND, MODE = "python-run", "rr"
+
+
+class PythonRunShared(RunLoop, unittest.TestCase):
+    KIND, MODE = "python-run", "shared"
 
 
 class NodeRoundRobin(WorkerContract, unittest.TestCase):

@@ -1,0 +1,445 @@
+"""Shared pieces of muster's benchmark harness (bench/run, bench/profile).
+
+Python 3 standard library only. Every server this module starts is tracked in
+LIVE and stopped by stop_all(), which bench/run and bench/profile call from
+atexit and from their SIGINT/SIGTERM/SIGHUP handlers: no run leaves a daemon,
+a Node primary or a worker behind.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+BUILD = os.path.join(REPO, "build")
+MUSTERD = os.path.join(BUILD, "musterd")
+MUSTERCTL = os.path.join(BUILD, "musterctl")
+MUSTER_HELLO = os.path.join(BUILD, "muster-hello")
+NODE_SCRIPT = os.path.join(BENCH_DIR, "node_cluster.js")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+WORKERS = 2
+
+# name -> (kind, scheduling, worker)
+CONFIGS = {
+    "node-rr": ("node", "rr", "node"),
+    "node-none": ("node", "none", "node"),
+    "musterd-rr-node": ("musterd", "rr", "node"),
+    "musterd-none-node": ("musterd", "none", "node"),
+    "musterd-rr-cpp": ("musterd", "rr", "cpp"),
+}
+
+LIVE: list = []  # servers that are running (or may be)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def check_binaries(need_wrk: bool = True) -> None:
+    missing = [p for p in (MUSTERD, MUSTERCTL, MUSTER_HELLO) if not os.access(p, os.X_OK)]
+    if missing:
+        sys.exit("bench: missing " + ", ".join(os.path.relpath(p, REPO) for p in missing)
+                 + "\nbench: build first:  cd " + REPO + " && scripts/build")
+    tools = ["node"] + (["wrk"] if need_wrk else [])
+    for tool in tools:
+        if not shutil.which(tool):
+            sys.exit(f"bench: '{tool}' is not on PATH")
+
+
+def snapshot_binaries() -> dict:
+    """Copies musterd, musterctl and muster-hello to a private directory and uses the
+    copies, so a rebuild during a long session cannot change what is measured.
+    Returns {name: sha256 prefix}."""
+    import atexit
+    import hashlib
+    global MUSTERD, MUSTERCTL, MUSTER_HELLO
+    d = tempfile.mkdtemp(prefix="muster-bench-bin-")
+    atexit.register(shutil.rmtree, d, True)
+    sums = {}
+    for name in ("musterd", "musterctl", "muster-hello"):
+        dst = os.path.join(d, name)
+        shutil.copy2(os.path.join(BUILD, name), dst)
+        with open(dst, "rb") as f:
+            sums[name] = hashlib.sha256(f.read()).hexdigest()[:12]
+    MUSTERD, MUSTERCTL, MUSTER_HELLO = (os.path.join(d, n)
+                                        for n in ("musterd", "musterctl", "muster-hello"))
+    return sums
+
+
+# ---------------------------------------------------------------- /proc
+
+def cpu_ticks(pid: int) -> int | None:
+    """utime + stime of one process, in clock ticks (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return int(rest[11]) + int(rest[12])  # fields 14 and 15
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def group_members(pgid: int) -> list:
+    """Live (non-zombie) processes in process group pgid."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[2]) == pgid and rest[0] != "Z":
+            found.append(int(d))
+    return found
+
+
+def port_free(port: int) -> bool:
+    import socket
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def http_ok(port: int, timeout: float = 1.0) -> str | None:
+    """One GET with Connection: close; the body, or None."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        c.request("GET", "/", headers={"Connection": "close"})
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+        c.close()
+        return body if r.status == 200 else None
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+# ---------------------------------------------------------------- servers
+
+@dataclass
+class Server:
+    """One configuration's server side: musterd + workers, or a Node primary + workers."""
+    name: str
+    port: int
+    kind: str = ""
+    scheduling: str = ""
+    worker: str = ""
+    tmp: str = ""
+    proc: subprocess.Popen | None = None
+    worker_pids: list = field(default_factory=list)
+    socket: str = ""
+    log_path: str = ""
+    generations: dict = field(default_factory=dict)
+    wrapper: list = field(default_factory=list)  # e.g. valgrind: prefix of musterd's command
+
+    def __post_init__(self):
+        self.kind, self.scheduling, self.worker = CONFIGS[self.name]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    # -- start
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.tmp = tempfile.mkdtemp(prefix=f"muster-bench-{self.name}-")
+        self.log_path = os.path.join(self.tmp, "server.log")
+        logf = open(self.log_path, "wb")
+        LIVE.append(self)
+        if self.kind == "musterd":
+            cfg = self._write_config()
+            self.socket = os.path.join(self.tmp, "muster.sock")
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("NODE_CLUSTER_SCHED_POLICY", "MUSTER_SCHED_POLICY", "MUSTER_SOCKET")}
+            self.proc = subprocess.Popen(self.wrapper + [MUSTERD, "-c", cfg], stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                         start_new_session=True)
+        else:
+            env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
+                       BENCH_COUNT_DIR=self.tmp, BENCH_WORKERS=str(WORKERS),
+                       BENCH_READY_FILE=os.path.join(self.tmp, "ready"),
+                       NODE_CLUSTER_SCHED_POLICY=self.scheduling)
+            self.proc = subprocess.Popen(["node", NODE_SCRIPT], stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                         cwd=BENCH_DIR, start_new_session=True)
+        logf.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}: server exited with {self.proc.returncode}\n"
+                                   + self.log_tail())
+            if self._workers_ready() and http_ok(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: not answering after {timeout:.0f}s\n" + self.log_tail())
+
+    def _write_config(self) -> str:
+        if self.worker == "node":
+            exec_, args = "node", [NODE_SCRIPT]
+        else:
+            exec_, args = MUSTER_HELLO, [str(self.port), "127.0.0.1"]
+        env = {"PORT": str(self.port), "HOST": "127.0.0.1", "BENCH_COUNT_DIR": self.tmp}
+        q = json.dumps  # TOML basic strings are JSON-compatible for these values
+        text = f"""# generated by bench/run for configuration {self.name}
+[daemon]
+control_socket = {q(os.path.join(self.tmp, "muster.sock"))}
+log_level = "warn"
+shutdown_timeout = "5s"
+
+[sockets.web]
+listen = {q(f"127.0.0.1:{self.port}")}
+backlog = 511
+
+[apps.bench]
+exec = {q(exec_)}
+args = [{", ".join(q(a) for a in args)}]
+cwd = {q(BENCH_DIR)}
+env = {{ {", ".join(f"{k} = {q(v)}" for k, v in env.items())} }}
+instances = {WORKERS}
+protocol = "node"
+sockets = ["web"]
+scheduling = {q(self.scheduling)}
+restart = "never"
+stop_timeout = "2s"
+"""
+        path = os.path.join(self.tmp, "muster.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def status(self) -> dict | None:
+        try:
+            out = subprocess.run([MUSTERCTL, "-s", self.socket, "--json", "status"],
+                                 capture_output=True, text=True, timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+        if out.returncode != 0:
+            return None
+        try:
+            return json.loads(out.stdout)
+        except ValueError:
+            return None
+
+    def _workers_ready(self) -> bool:
+        if self.kind == "musterd":
+            st = self.status()
+            if not st:
+                return False
+            workers = [w for a in st.get("apps", []) for w in a.get("workers", [])]
+            if len(workers) != WORKERS or any(w.get("state") != "listening" for w in workers):
+                return False
+            self.worker_pids = [w["pid"] for w in workers]
+            return True
+        ready = os.path.join(self.tmp, "ready")
+        if not os.path.exists(ready):
+            return False
+        with open(ready) as f:
+            self.worker_pids = [int(x) for x in f.read().split()]
+        return len(self.worker_pids) == WORKERS
+
+    # -- measurements
+
+    def connections(self) -> dict | None:
+        """musterd: connections handed to each worker so far, by worker pid."""
+        if self.kind != "musterd":
+            return None
+        st = self.status()
+        if not st:
+            return None
+        return {w["pid"]: w.get("connections", 0)
+                for a in st.get("apps", []) for w in a.get("workers", [])}
+
+    def request_counts(self, timeout: float = 3.0) -> dict | None:
+        """Node workers: requests served so far, by worker pid (SIGUSR2 side channel)."""
+        if self.worker != "node":
+            return None
+        for pid in self.worker_pids:
+            self.generations[pid] = self.generations.get(pid, 0) + 1
+            os.kill(pid, signal.SIGUSR2)
+        counts: dict = {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(counts) < len(self.worker_pids):
+            for pid in self.worker_pids:
+                if pid in counts:
+                    continue
+                try:
+                    with open(os.path.join(self.tmp, f"worker-{pid}.count")) as f:
+                        gen, n = (int(x) for x in f.read().split())
+                except (OSError, ValueError):
+                    continue
+                if gen == self.generations[pid]:
+                    counts[pid] = n
+            time.sleep(0.01)
+        return counts if len(counts) == len(self.worker_pids) else None
+
+    def cpu(self) -> tuple:
+        """(primary ticks, sum of worker ticks)."""
+        workers = [cpu_ticks(p) for p in self.worker_pids]
+        return cpu_ticks(self.pid), sum(t or 0 for t in workers)
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    # -- stop
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Graceful stop, bounded; True if it went without SIGKILL."""
+        if self in LIVE:
+            LIVE.remove(self)
+        clean = True
+        if self.proc and self.proc.poll() is None:
+            if self.kind == "musterd":
+                try:
+                    subprocess.run([MUSTERCTL, "-s", self.socket, "shutdown"],
+                                   capture_output=True, timeout=3)
+                except subprocess.TimeoutExpired:
+                    pass
+                if not self._wait(timeout):
+                    self.proc.send_signal(signal.SIGTERM)
+            else:
+                self.proc.send_signal(signal.SIGTERM)
+            if not self._wait(timeout):
+                clean = False
+                self.proc.kill()
+                self.proc.wait(5)
+        # Workers die with their primary; make sure of it, by pid.
+        deadline = time.monotonic() + 3
+        while any(alive(p) for p in self.worker_pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for p in self.worker_pids:
+            if alive(p):
+                clean = False
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        # Anything else left in the server's own process group (it was started in a
+        # new session), by pid; zombies (reparented to an init that may not reap) are gone.
+        if self.proc:
+            for p in group_members(self.proc.pid):
+                clean = False
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return clean
+
+    def _wait(self, timeout: float) -> bool:
+        try:
+            self.proc.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+
+def stop_all() -> None:
+    for s in list(LIVE):
+        try:
+            s.stop(timeout=5)
+        except Exception as e:  # cleanup must go on
+            log(f"bench: stopping {s.name}: {e}")
+
+
+def install_cleanup() -> None:
+    import atexit
+    atexit.register(stop_all)
+
+    def on_signal(signo, _frame):
+        log(f"bench: {signal.Signals(signo).name}: cleaning up")
+        stop_all()
+        sys.exit(128 + signo)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+
+# ---------------------------------------------------------------- wrk
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def parse_wrk(out: str) -> dict:
+    r: dict = {"rps": None, "p50_ms": None, "p99_ms": None, "requests": None,
+               "socket_errors": 0, "non2xx": 0}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+        r["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        if m := re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M):
+            r[key] = _ms(m.group(1))
+    if m := re.search(r"(\d+) requests in", out):
+        r["requests"] = int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        r["socket_errors"] = sum(int(x) for x in m.groups())
+        r["socket_errors_detail"] = dict(zip(("connect", "read", "write", "timeout"),
+                                             (int(x) for x in m.groups())))
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        r["non2xx"] = int(m.group(1))
+    return r
+
+
+def wrk_cmd(port: int, threads: int, conns: int, seconds: int, close: bool) -> list:
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{int(seconds)}s", "--latency", "--timeout", "5s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    return cmd + [f"http://127.0.0.1:{port}/"]
+
+
+def run_wrk(cmd: list, seconds: float) -> tuple:
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}")
+    return parse_wrk(p.stdout), p.stdout

@@ -1,0 +1,483 @@
+// Config keys for any server (issue 4): systemd-protocol apps, scheduling
+// "reuseport", readiness and watchdog, unix socket ownership and reuseport
+// (config/apps.cc, config/sockets.cc).
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+using namespace muster::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kPath = "/srv/site/muster.toml";
+
+// Sets an environment variable for the life of the object, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// Neither scheduling variable set, whatever the tests run under.
+struct NoSchedulingEnv {
+  ScopedEnv muster{"MUSTER_SCHED_POLICY", nullptr};
+  ScopedEnv node{"NODE_CLUSTER_SCHED_POLICY", nullptr};
+};
+
+Config load_ok(const std::string& text) {
+  LoadResult result = load_string(text, kPath);
+  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.config);
+  return *result.config;
+}
+
+// The one error `text` has.
+ConfigError load_error(const std::string& text) {
+  LoadResult result = load_string(text, kPath);
+  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
+  REQUIRE(result.errors.size() == 1);
+  CHECK_FALSE(result.config);
+  return result.errors.front();
+}
+
+void check_at(const ConfigError& error, int line, int column, const std::string& key) {
+  INFO(error.to_string());
+  CHECK(error.file == kPath);
+  CHECK(error.line == line);
+  CHECK(error.column == column);
+  CHECK(error.key == key);
+}
+
+const std::string kWebSocket = "[sockets.web]\nlisten = \"0.0.0.0:8000\"\n";
+// Lines 1-4: a TCP socket "web" and a unix socket "admin".
+const std::string kTwoSockets = kWebSocket + "[sockets.admin]\nlisten = \"unix:admin.sock\"\n";
+
+// "[apps.web]" with exec and the given protocol on its next two lines,
+// then `rest`; the header is on line 1.
+std::string app(const std::string& protocol, const std::string& rest = "") {
+  return "[apps.web]\nexec = \"x\"\nprotocol = \"" + protocol + "\"\n" + rest;
+}
+
+}  // namespace
+
+// [sockets.NAME]: reuseport, owner, group
+
+TEST_CASE("a socket's reuseport is true or false, false by default") {
+  CHECK_FALSE(load_ok(kWebSocket).sockets.at(0).reuseport);
+  CHECK(load_ok(kWebSocket + "reuseport = true\n").sockets.at(0).reuseport);
+  CHECK_FALSE(load_ok(kWebSocket + "reuseport = false\n").sockets.at(0).reuseport);
+  // SO_REUSEPORT is a socket option of unix sockets too.
+  CHECK(load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\nreuseport = true\n")
+            .sockets.at(0)
+            .reuseport);
+  ConfigError error = load_error(kWebSocket + "reuseport = \"yes\"\n");
+  check_at(error, 3, 13, "sockets.web.reuseport");
+  CHECK(error.message == "expected true or false, got string");
+}
+
+TEST_CASE("a unix socket's owner and group are existing names, empty by default") {
+  const SocketConfig defaults = load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\n").sockets.at(0);
+  CHECK(defaults.owner.empty());
+  CHECK(defaults.group.empty());
+  Config config = load_ok(
+      "[sockets.api]\nlisten = \"unix:api.sock\"\nowner = \"root\"\ngroup = \"root\"\n");
+  CHECK(config.sockets.at(0).owner == "root");
+  CHECK(config.sockets.at(0).group == "root");
+  // Empty means musterd's own, as when absent.
+  load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\nowner = \"\"\ngroup = \"\"\n");
+}
+
+TEST_CASE("a unix socket's owner or group that does not exist is reported at the value") {
+  ConfigError error = load_error(
+      "[sockets.api]\nlisten = \"unix:api.sock\"\nowner = \"no-such-user-muster\"\n");
+  check_at(error, 3, 9, "sockets.api.owner");
+  CHECK(error.message == "no user named 'no-such-user-muster'");
+  error = load_error(
+      "[sockets.api]\nlisten = \"unix:api.sock\"\ngroup = \"no-such-group-muster\"\n");
+  check_at(error, 3, 9, "sockets.api.group");
+  CHECK(error.message == "no group named 'no-such-group-muster'");
+  error = load_error("[sockets.api]\nlisten = \"unix:api.sock\"\nowner = 0\n");
+  check_at(error, 3, 9, "sockets.api.owner");
+  CHECK(error.message == "expected a string, got integer");
+}
+
+TEST_CASE("an owner or group on a TCP socket is reported at the value") {
+  ConfigError error = load_error(kWebSocket + "owner = \"root\"\n");
+  check_at(error, 3, 9, "sockets.web.owner");
+  CHECK(error.message == R"(only used with unix sockets, but listen is "0.0.0.0:8000")");
+  error = load_error(kWebSocket + "group = \"root\"\n");
+  check_at(error, 3, 9, "sockets.web.group");
+  CHECK(error.message == R"(only used with unix sockets, but listen is "0.0.0.0:8000")");
+  // One error per value: an unknown name on a TCP socket is only misplaced.
+  error = load_error(kWebSocket + "owner = \"no-such-user-muster\"\n");
+  CHECK(error.message == R"(only used with unix sockets, but listen is "0.0.0.0:8000")");
+}
+
+// A systemd app as a whole
+
+TEST_CASE("a full systemd app config is read into the structs") {
+  NoSchedulingEnv env;
+  Config config = load_ok(R"([sockets.web]
+listen = "[::]:8000"
+reuseport = true
+
+[sockets.admin]
+listen = "unix:run/admin.sock"
+mode = "0600"
+owner = "root"
+group = "root"
+
+[apps.web]
+exec = "/usr/sbin/server"
+instances = 4
+protocol = "systemd"
+sockets = ["web"]
+scheduling = "reuseport"
+ready = "notify"
+ready_timeout = "1m"
+watchdog = "10s"
+
+[apps.admin]
+exec = "/usr/sbin/admin"
+protocol = "systemd"
+sockets = ["admin", "web"]
+ready = "spawn"
+)");
+  REQUIRE(config.sockets.size() == 2);
+  SocketConfig web;
+  web.name = "web";
+  web.listen = "[::]:8000";
+  web.family = SocketConfig::Family::ipv6;
+  web.host = "::";
+  web.port = 8000;
+  web.reuseport = true;
+  CHECK(config.sockets[0] == web);
+  SocketConfig admin;
+  admin.name = "admin";
+  admin.listen = "unix:run/admin.sock";
+  admin.family = SocketConfig::Family::unix_path;
+  admin.path = "/srv/site/run/admin.sock";
+  admin.mode = 0600;
+  admin.owner = "root";
+  admin.group = "root";
+  CHECK(config.sockets[1] == admin);
+
+  REQUIRE(config.apps.size() == 2);
+  AppConfig expected;
+  expected.name = "web";
+  expected.exec = "/usr/sbin/server";
+  expected.cwd = "/srv/site";
+  expected.instances = 4;
+  expected.protocol = Protocol::systemd;
+  expected.sockets = {"web"};
+  expected.scheduling = Scheduling::reuseport;
+  expected.ready = Ready::notify;
+  expected.ready_timeout = 1min;
+  expected.watchdog = 10s;
+  CHECK(config.apps[0] == expected);
+
+  const AppConfig& other = config.apps[1];
+  CHECK(other.protocol == Protocol::systemd);
+  CHECK(other.sockets == std::vector<std::string>{"admin", "web"});
+  CHECK(other.scheduling == Scheduling::none);
+  CHECK(other.ready == Ready::spawn);
+  CHECK(other.ready_timeout == 30s);
+  CHECK(other.watchdog == 0ms);
+}
+
+TEST_CASE("a systemd app without sockets is a notify-only service") {
+  NoSchedulingEnv env;
+  const AppConfig web = load_ok(app("systemd")).apps.at(0);
+  CHECK(web.protocol == Protocol::systemd);
+  CHECK(web.sockets.empty());
+  CHECK(web.scheduling == Scheduling::none);
+  CHECK(web.ready == Ready::notify);
+  load_ok(app("systemd", "sockets = []\nscheduling = \"none\"\nwatchdog = \"5s\"\n"));
+}
+
+// Scheduling
+
+TEST_CASE("a systemd app's default scheduling is none whatever the environment says") {
+  auto schedulings_with = [](const char* muster_value, const char* node_value) {
+    ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
+    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
+    Config config = load_ok(kWebSocket + R"([apps.sd]
+exec = "x"
+protocol = "systemd"
+sockets = ["web"]
+[apps.node]
+exec = "x"
+protocol = "node"
+sockets = ["web"]
+)");
+    return std::vector<Scheduling>{config.apps.at(0).scheduling, config.apps.at(1).scheduling};
+  };
+  using S = Scheduling;
+  CHECK(schedulings_with(nullptr, nullptr) == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with("rr", nullptr) == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with(nullptr, "rr") == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with("none", nullptr) == std::vector<S>{S::none, S::none});
+  CHECK(schedulings_with(nullptr, "none") == std::vector<S>{S::none, S::none});
+}
+
+TEST_CASE("a systemd app takes scheduling none or reuseport but not rr") {
+  NoSchedulingEnv env;
+  CHECK(load_ok(kWebSocket + app("systemd", "sockets = [\"web\"]\nscheduling = \"none\"\n"))
+            .apps.at(0)
+            .scheduling == Scheduling::none);
+  CHECK(load_ok(kWebSocket + app("systemd", "sockets = [\"web\"]\nscheduling = \"reuseport\"\n"))
+            .apps.at(0)
+            .scheduling == Scheduling::reuseport);
+  ConfigError error =
+      load_error(kWebSocket + app("systemd", "sockets = [\"web\"]\nscheduling = \"rr\"\n"));
+  check_at(error, 7, 14, "apps.web.scheduling");
+  CHECK(error.message == R"(protocol "systemd" supports scheduling "none" or "reuseport")");
+  // Also without sockets, and whatever the environment says.
+  ScopedEnv muster("MUSTER_SCHED_POLICY", "none");
+  error = load_error(app("systemd", "scheduling = \"rr\"\n"));
+  check_at(error, 4, 14, "apps.web.scheduling");
+  CHECK(error.message == R"(protocol "systemd" supports scheduling "none" or "reuseport")");
+}
+
+TEST_CASE("a node app takes scheduling reuseport with TCP sockets") {
+  NoSchedulingEnv env;
+  Config config = load_ok(
+      kWebSocket + "[sockets.v6]\nlisten = \"[::1]:0\"\n" +
+      app("node", "sockets = [\"web\", \"v6\"]\nscheduling = \"reuseport\"\n"));
+  CHECK(config.apps.at(0).scheduling == Scheduling::reuseport);
+  CHECK(config.apps.at(0).ready == Ready::listening);
+}
+
+TEST_CASE("scheduling reuseport with protocol none is reported at the scheduling") {
+  NoSchedulingEnv env;
+  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nscheduling = \"reuseport\"\n");
+  check_at(error, 3, 14, "apps.web.scheduling");
+  CHECK(error.message ==
+        R"(scheduling "reuseport" needs protocol "node" or "systemd", but protocol is "none")");
+  error = load_error(app("none", "scheduling = \"reuseport\"\n"));
+  check_at(error, 4, 14, "apps.web.scheduling");
+}
+
+TEST_CASE("scheduling reuseport without sockets is reported at the scheduling") {
+  NoSchedulingEnv env;
+  for (const char* protocol : {"node", "systemd"}) {
+    INFO(protocol);
+    ConfigError error = load_error(app(protocol, "scheduling = \"reuseport\"\n"));
+    check_at(error, 4, 14, "apps.web.scheduling");
+    CHECK(error.message == R"(scheduling "reuseport" needs at least one TCP socket in sockets)");
+    error = load_error(app(protocol, "sockets = []\nscheduling = \"reuseport\"\n"));
+    check_at(error, 5, 14, "apps.web.scheduling");
+  }
+}
+
+TEST_CASE("scheduling reuseport with a unix socket is reported at that socket's name") {
+  NoSchedulingEnv env;
+  ConfigError error = load_error(
+      kTwoSockets + app("systemd", "sockets = [\"web\", \"admin\"]\nscheduling = \"reuseport\"\n"));
+  check_at(error, 8, 19, "apps.web.sockets[1]");
+  CHECK(error.message ==
+        R"(scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")");
+
+  // Every unix socket is named, and the scheduling may come first.
+  LoadResult result = load_string(
+      kTwoSockets + "[sockets.other]\nlisten = \"unix:/run/other.sock\"\n" +
+          app("node", "scheduling = \"reuseport\"\nsockets = [\"admin\", \"web\", \"other\"]\n"),
+      kPath);
+  std::vector<std::string> found;
+  for (const ConfigError& e : result.errors) found.push_back(e.to_string());
+  CHECK(found ==
+        std::vector<std::string>{
+            kPath + R"(:11:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
+            kPath + R"(:11:28: apps.web.sockets[2]: scheduling "reuseport" takes TCP sockets only, but sockets.other is "unix:/run/other.sock")",
+        });
+}
+
+TEST_CASE("scheduling reuseport adds no error to a socket that has its own") {
+  NoSchedulingEnv env;
+  // Undeclared.
+  ConfigError error =
+      load_error(app("node", "sockets = [\"api\"]\nscheduling = \"reuseport\"\n"));
+  check_at(error, 4, 12, "apps.web.sockets[0]");
+  CHECK(error.message == "no socket named 'api' is declared (declare [sockets.api])");
+  // Declared with a bad address.
+  error = load_error("[sockets.web]\nlisten = \"unix:\"\n" +
+                     app("node", "sockets = [\"web\"]\nscheduling = \"reuseport\"\n"));
+  check_at(error, 2, 10, "sockets.web.listen");
+  // Listed twice: the second is only a duplicate.
+  LoadResult result = load_string(
+      kTwoSockets + app("node", "sockets = [\"admin\", \"admin\"]\nscheduling = \"reuseport\"\n"),
+      kPath);
+  REQUIRE(result.errors.size() == 2);
+  check_at(result.errors[0], 8, 12, "apps.web.sockets[0]");
+  check_at(result.errors[1], 8, 21, "apps.web.sockets[1]");
+  CHECK(result.errors[1].message == "expected each socket once, got 'admin' again");
+}
+
+// Readiness
+
+TEST_CASE("ready, ready_timeout and watchdog default by protocol") {
+  NoSchedulingEnv env;
+  Config config = load_ok(R"([apps.plain]
+exec = "x"
+[apps.node]
+exec = "x"
+protocol = "node"
+[apps.sd]
+exec = "x"
+protocol = "systemd"
+[apps.none]
+exec = "x"
+protocol = "none"
+)");
+  REQUIRE(config.apps.size() == 4);
+  CHECK(config.apps[0].ready == Ready::spawn);
+  CHECK(config.apps[1].ready == Ready::listening);
+  CHECK(config.apps[2].ready == Ready::notify);
+  CHECK(config.apps[3].ready == Ready::spawn);
+  for (const AppConfig& each : config.apps) {
+    INFO(each.name);
+    CHECK(each.ready_timeout == 30s);
+    CHECK(each.watchdog == 0ms);
+  }
+}
+
+TEST_CASE("ready is spawn, online, listening or notify") {
+  ConfigError error = load_error(app("node", "ready = \"started\"\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == R"(expected one of spawn, online, listening, notify, got "started")");
+  error = load_error(app("node", "ready = true\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == "expected one of spawn, online, listening, notify, got boolean");
+}
+
+TEST_CASE("ready spawn goes with any protocol") {
+  for (const char* protocol : {"none", "node", "systemd"}) {
+    INFO(protocol);
+    CHECK(load_ok(app(protocol, "ready = \"spawn\"\n")).apps.at(0).ready == Ready::spawn);
+  }
+}
+
+TEST_CASE("ready online or listening goes with protocol node only") {
+  CHECK(load_ok(app("node", "ready = \"online\"\n")).apps.at(0).ready == Ready::online);
+  CHECK(load_ok(app("node", "ready = \"listening\"\n")).apps.at(0).ready == Ready::listening);
+  ConfigError error = load_error(app("systemd", "ready = \"listening\"\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == R"(ready "listening" needs protocol "node", but protocol is "systemd")");
+  error = load_error(app("none", "ready = \"online\"\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == R"(ready "online" needs protocol "node", but protocol is "none")");
+  error = load_error("[apps.web]\nexec = \"x\"\nready = \"listening\"\n");
+  check_at(error, 3, 9, "apps.web.ready");
+  CHECK(error.message == R"(ready "listening" needs protocol "node", but protocol is "none")");
+}
+
+TEST_CASE("ready notify goes with protocol systemd only") {
+  CHECK(load_ok(app("systemd", "ready = \"notify\"\n")).apps.at(0).ready == Ready::notify);
+  ConfigError error = load_error(app("node", "ready = \"notify\"\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == R"(ready "notify" needs protocol "systemd", but protocol is "node")");
+  error = load_error(app("none", "ready = \"notify\"\n"));
+  check_at(error, 4, 9, "apps.web.ready");
+  CHECK(error.message == R"(ready "notify" needs protocol "systemd", but protocol is "none")");
+}
+
+TEST_CASE("ready_timeout is a duration above zero") {
+  CHECK(load_ok(app("systemd", "ready_timeout = \"250ms\"\n")).apps.at(0).ready_timeout == 250ms);
+  ConfigError error = load_error(app("systemd", "ready_timeout = \"0s\"\n"));
+  check_at(error, 4, 17, "apps.web.ready_timeout");
+  CHECK(error.message == R"(expected a duration above zero like "30s", got "0s")");
+  error = load_error(app("node", "ready_timeout = \"0ms\"\n"));
+  CHECK(error.message == R"(expected a duration above zero like "30s", got "0ms")");
+  error = load_error(app("node", "ready_timeout = 30\n"));
+  check_at(error, 4, 17, "apps.web.ready_timeout");
+  CHECK(error.message == R"(expected a duration like "250ms" or "1m30s", got integer)");
+}
+
+// Watchdog
+
+TEST_CASE("a watchdog is a duration, zero meaning off") {
+  CHECK(load_ok(app("systemd", "watchdog = \"1m30s\"\n")).apps.at(0).watchdog == 90s);
+  CHECK(load_ok(app("systemd", "watchdog = \"0s\"\n")).apps.at(0).watchdog == 0ms);
+  ConfigError error = load_error(app("systemd", "watchdog = \"often\"\n"));
+  check_at(error, 4, 12, "apps.web.watchdog");
+  CHECK(error.message == R"(expected a duration like "250ms" or "1m30s", got "often")");
+}
+
+TEST_CASE("a watchdog other than zero goes with protocol systemd only") {
+  ConfigError error = load_error(app("node", "watchdog = \"10s\"\n"));
+  check_at(error, 4, 12, "apps.web.watchdog");
+  CHECK(error.message == R"(only used with protocol "systemd", but protocol is "node")");
+  error = load_error("[apps.web]\nexec = \"x\"\nwatchdog = \"1s\"\n");
+  check_at(error, 3, 12, "apps.web.watchdog");
+  CHECK(error.message == R"(only used with protocol "systemd", but protocol is "none")");
+  // "0s" is off, as when absent.
+  load_ok(app("node", "watchdog = \"0s\"\n"));
+  load_ok(app("none", "watchdog = \"0ms\"\n"));
+}
+
+// Together
+
+TEST_CASE("a bad protocol adds no errors to the keys that depend on it") {
+  NoSchedulingEnv env;
+  ConfigError error = load_error(
+      kWebSocket + app("sd", "sockets = [\"web\"]\nscheduling = \"rr\"\nready = \"notify\"\n"
+                             "watchdog = \"10s\"\n"));
+  check_at(error, 5, 12, "apps.web.protocol");
+  CHECK(error.message == R"(expected one of none, node, systemd, got "sd")");
+}
+
+TEST_CASE("every error of a systemd app is reported in one pass, in file order") {
+  NoSchedulingEnv env;
+  LoadResult result = load_string(kTwoSockets + R"([apps.web]
+exec = "x"
+protocol = "systemd"
+watchdog = "10"
+sockets = ["admin"]
+scheduling = "reuseport"
+ready = "online"
+ready_timeout = "0s"
+[apps.node]
+exec = "x"
+protocol = "node"
+scheduling = "rr"
+ready = "notify"
+watchdog = "5s"
+)",
+                                  kPath);
+  CHECK_FALSE(result.config);
+  std::vector<std::string> found;
+  for (const ConfigError& error : result.errors) found.push_back(error.to_string());
+  CHECK(found ==
+        std::vector<std::string>{
+            kPath + R"(:8:12: apps.web.watchdog: expected a duration like "250ms" or "1m30s", got "10")",
+            kPath + R"(:9:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
+            kPath + R"(:11:9: apps.web.ready: ready "online" needs protocol "node", but protocol is "systemd")",
+            kPath + R"(:12:17: apps.web.ready_timeout: expected a duration above zero like "30s", got "0s")",
+            kPath + R"(:17:9: apps.node.ready: ready "notify" needs protocol "systemd", but protocol is "node")",
+            kPath + R"(:18:12: apps.node.watchdog: only used with protocol "systemd", but protocol is "node")",
+        });
+}
