@@ -1,6 +1,8 @@
 // Loading and validating config files (config/config.cc, config/apps.cc).
 #include <catch2/catch.hpp>
 
+#include "tests/unit/scoped_env.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -111,6 +113,7 @@ TEST_CASE("a config without apps is valid") {
 }
 
 TEST_CASE("absent keys take their defaults") {
+  muster::test::NoSchedulingEnv env;
   Config config = load_ok("[apps.worker]\nexec = \"./worker\"\n");
   CHECK(config.daemon.control_socket == default_control_socket());
   CHECK(config.daemon.control_mode == 0600);

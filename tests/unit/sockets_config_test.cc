@@ -2,6 +2,8 @@
 // (config/listen.cc, config/sockets.cc, config/apps.cc).
 #include <catch2/catch.hpp>
 
+#include "tests/unit/scoped_env.h"
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -12,40 +14,15 @@
 using namespace muster::config;
 using namespace std::chrono_literals;
 
+using muster::test::NoSchedulingEnv;
+using muster::test::ScopedEnv;
+
 namespace {
 
 const std::string kPath = "/srv/site/muster.toml";
 using Family = SocketConfig::Family;
 
-// Sets an environment variable for the life of the object, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
 
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-// Neither scheduling variable set, whatever the tests run under.
-struct NoSchedulingEnv {
-  ScopedEnv muster{"MUSTER_SCHED_POLICY", nullptr};
-  ScopedEnv node{"NODE_CLUSTER_SCHED_POLICY", nullptr};
-};
 
 SocketConfig listen_ok(const std::string& text, const std::string& base_dir = "/srv/site") {
   auto result = parse_listen(text, base_dir);

@@ -1,6 +1,8 @@
 // Durations, sizes, signals, enum names and default paths (config/values.cc).
 #include <catch2/catch.hpp>
 
+#include "tests/unit/scoped_env.h"
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -12,31 +14,11 @@
 using namespace muster::config;
 using namespace std::chrono_literals;
 
+using muster::test::NoSchedulingEnv;
+using muster::test::ScopedEnv;
+
 namespace {
 
-// Sets an environment variable for the life of the object, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 
