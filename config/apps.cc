@@ -206,6 +206,10 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_count("max_pending", app.max_pending);
   s.read_duration("pending_timeout", app.pending_timeout);
   read_readiness(s, app, protocol_ok);
+  if (const toml::node* surge = s.find("reload_surge")) {
+    if (s.read_count("reload_surge", app.reload_surge) && app.reload_surge == 0)
+      s.bad_value(*surge, "reload_surge", "a number of workers of at least 1", "0");
+  }
   s.read_string("user", app.user);
   s.read_string("group", app.group);
 

@@ -92,6 +92,7 @@ struct AppConfig {
                                  // systemd notify
   Duration ready_timeout = std::chrono::seconds(30);
   Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off
+  unsigned reload_surge = 1;     // rolling reload: new workers started at a time
 
   bool operator==(const AppConfig&) const = default;
 };

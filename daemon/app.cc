@@ -15,6 +15,7 @@ const char* to_string(AppState s) {
     case AppState::running: return "running";
     case AppState::stopped: return "stopped";
     case AppState::failed: return "failed";
+    case AppState::reloading: return "reloading";
   }
   return "?";
 }
@@ -28,9 +29,8 @@ App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig 
 }
 
 void App::start() {
-  if (state_ != AppState::running)
-    spdlog::info("{}: starting {} instance(s)", name(), slots_.size());
-  state_ = AppState::running;
+  if (!wanted_up()) spdlog::info("{}: starting {} instance(s)", name(), slots_.size());
+  if (!reload_) state_ = AppState::running;
   crashes_.reset();
   for (unsigned i = 0; i < slots_.size(); ++i) {
     auto& slot = *slots_[i];
@@ -43,6 +43,7 @@ void App::start() {
 
 void App::stop(Done done) {
   if (state_ != AppState::stopped) spdlog::info("{}: stopping", name());
+  if (reload_) finish_reload("the app was stopped");
   state_ = AppState::stopped;
   if (done) stop_waiters_.push_back(std::move(done));
   for (auto& slot : slots_) {
@@ -70,17 +71,22 @@ void App::scale(unsigned instances) {
   }
   while (slots_.size() < instances) {
     slots_.push_back(std::make_unique<Slot>(io_, config_));
-    if (state_ == AppState::running) spawn_into(slots_.size() - 1);
+    if (wanted_up()) spawn_into(slots_.size() - 1);
   }
 }
 
 void App::kill_all() {
   for (auto& slot : slots_)
     if (slot->worker) slot->worker->kill_now();
+  if (reload_)
+    for (auto& [instance, w] : reload_->candidates) w->kill_now();
   for (auto& w : leaving_) w->kill_now();
 }
 
 Worker* App::find_worker(unsigned id) {
+  if (reload_)
+    for (auto& [instance, w] : reload_->candidates)
+      if (w->identity().id == id) return w.get();
   for (auto& slot : slots_)
     if (slot->worker && slot->worker->identity().id == id) return slot->worker.get();
   for (auto& w : leaving_)
@@ -92,24 +98,116 @@ std::vector<Worker*> App::workers() {
   std::vector<Worker*> out;
   for (auto& slot : slots_)
     if (slot->worker) out.push_back(slot->worker.get());
+  if (reload_)
+    for (auto& [instance, w] : reload_->candidates) out.push_back(w.get());
   for (auto& w : leaving_) out.push_back(w.get());
   return out;
 }
 
 bool App::has_live_workers() const {
-  return !leaving_.empty() ||
+  return !leaving_.empty() || (reload_ && !reload_->candidates.empty()) ||
          std::any_of(slots_.begin(), slots_.end(), [](auto& s) { return s->worker != nullptr; });
+}
+
+std::shared_ptr<Worker> App::make_worker(unsigned instance) {
+  WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
+  return std::make_shared<Worker>(io_, context_, config_, who,
+                                  [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
 }
 
 void App::spawn_into(unsigned instance) {
   auto& slot = *slots_[instance];
-  WorkerIdentity who{config_.name, next_id_(), instance, slot.restarts};
-  slot.worker = std::make_shared<Worker>(
-      io_, context_, config_, who, [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+  slot.worker = make_worker(instance);
   slot.worker->start();
 }
 
+void App::retire(std::shared_ptr<Worker> worker) {
+  if (!worker) return;
+  worker->stop();
+  leaving_.push_back(std::move(worker));
+}
+
+void App::reload(ReloadDone done) {
+  if (state_ == AppState::stopped || state_ == AppState::failed) {
+    if (done) done("app '" + name() + "' is " + to_string(state_) + "; start it first");
+    return;
+  }
+  if (reload_) {
+    if (done) reload_->waiters.push_back(std::move(done));
+    return;
+  }
+  reload_.emplace();
+  if (done) reload_->waiters.push_back(std::move(done));
+  for (unsigned i = 0; i < slots_.size(); ++i) reload_->queue.push_back(i);
+  state_ = AppState::reloading;
+  spdlog::info("{}: rolling reload of {} worker(s), {} at a time", name(), slots_.size(),
+               config_.reload_surge);
+  context_.events.publish("reload", name(), {{"phase", "start"}, {"instances", slots_.size()}});
+  pump_reload();
+}
+
+void App::pump_reload() {
+  while (reload_ && reload_->candidates.size() < config_.reload_surge && !reload_->queue.empty()) {
+    unsigned instance = reload_->queue.front();
+    reload_->queue.pop_front();
+    if (instance >= slots_.size()) continue;  // scaled away meanwhile
+    auto worker = make_worker(instance);
+    reload_->candidates[instance] = worker;
+    worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker)] {
+      if (auto worker = w.lock()) candidate_ready(instance, worker);
+    });
+    worker->start();
+  }
+  if (reload_ && reload_->queue.empty() && reload_->candidates.empty()) finish_reload(std::nullopt);
+}
+
+// The new worker is ready: it takes the slot and the old one leaves.
+void App::candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker) {
+  if (!reload_) return;
+  auto it = reload_->candidates.find(instance);
+  if (it == reload_->candidates.end() || it->second != worker) return;
+  reload_->candidates.erase(it);
+  if (instance < slots_.size()) {
+    auto& slot = *slots_[instance];
+    slot.restart_timer.cancel();
+    retire(std::move(slot.worker));
+    slot.worker = worker;
+  } else {
+    retire(worker);
+  }
+  ++reload_->replaced;
+  pump_reload();
+}
+
+void App::finish_reload(std::optional<std::string> error) {
+  if (!reload_) return;
+  Reload done = std::move(*reload_);
+  reload_.reset();
+  for (auto& [instance, worker] : done.candidates) retire(worker);
+  if (state_ == AppState::reloading) state_ = AppState::running;
+  boost::json::object e{{"phase", error ? "failed" : "done"}, {"replaced", done.replaced}};
+  if (error) {
+    e["reason"] = *error;
+    spdlog::error("{}: reload failed after {} worker(s): {}; the others keep serving", name(),
+                  done.replaced, *error);
+  } else {
+    spdlog::info("{}: reload done, {} worker(s) replaced", name(), done.replaced);
+  }
+  context_.events.publish("reload", name(), std::move(e));
+  for (auto& waiter : done.waiters) waiter(error);
+}
+
 void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
+  if (reload_) {
+    for (auto& [instance, candidate] : reload_->candidates) {
+      if (candidate.get() != &worker) continue;
+      auto keep_alive = candidate;
+      reload_->candidates.erase(instance);
+      finish_reload("the new worker for slot " + std::to_string(instance) + " " +
+                    info.describe() + " before it was ready");
+      return;
+    }
+  }
   auto leaving = std::find_if(leaving_.begin(), leaving_.end(),
                               [&](auto& w) { return w.get() == &worker; });
   if (leaving != leaving_.end()) {
@@ -120,7 +218,7 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   unsigned instance = worker.identity().instance;
   if (instance >= slots_.size() || slots_[instance]->worker.get() != &worker) return;
   auto keep_alive = std::move(slots_[instance]->worker);  // the slot is empty from here
-  if (state_ != AppState::running) {
+  if (!wanted_up()) {
     notify_if_stopped();
     return;
   }
@@ -142,6 +240,7 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   ++restarts_;
   ++slot.restarts;
   if (crashes_.record(Clock::now())) {
+    if (reload_) finish_reload("crash loop");
     state_ = AppState::failed;
     context_.events.publish("failed", name(), {{"restarts", config_.max_restarts},
                                                {"window_ms", config_.restart_window.count()}});
@@ -160,7 +259,7 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   slot.restart_timer.async_wait([this, instance, timer = &slot.restart_timer](
                                     boost::system::error_code ec) {
     // A cancelled timer, or one whose slot was removed meanwhile, does nothing.
-    if (ec || state_ != AppState::running || instance >= slots_.size() ||
+    if (ec || !wanted_up() || instance >= slots_.size() ||
         &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
       return;
     spawn_into(instance);
@@ -201,6 +300,8 @@ boost::json::object App::status() const {
   };
   for (auto& slot : slots_)
     if (slot->worker) add(*slot->worker);
+  if (reload_)
+    for (auto& [instance, w] : reload_->candidates) add(*w);
   for (auto& w : leaving_) add(*w);
   boost::json::object app;
   app["name"] = config_.name;

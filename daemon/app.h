@@ -7,7 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
+#include <deque>
 #include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -17,19 +21,23 @@
 
 namespace muster::daemon {
 
-enum class AppState { running, stopped, failed };
+enum class AppState { running, stopped, failed, reloading };
 const char* to_string(AppState);
 
 class App {
  public:
   using Done = std::function<void()>;
   using IdSource = std::function<unsigned()>;
+  // nullopt: done; else why it failed.
+  using ReloadDone = std::function<void(std::optional<std::string> error)>;
 
   App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
       IdSource next_id);
 
   const std::string& name() const { return config_.name; }
   AppState state() const { return state_; }
+  // Workers should be running (a reload is running too).
+  bool wanted_up() const { return state_ == AppState::running || state_ == AppState::reloading; }
 
   // Wants the app running: clears a crash-loop `failed` state and fills every
   // empty slot now.
@@ -39,6 +47,12 @@ class App {
   void stop(Done done);
   // Changes the number of slots; removed slots' workers are stopped.
   void scale(unsigned instances);
+  // Rolling replacement of every worker: per slot, a new worker is started
+  // and, once ready, the old one is stopped gracefully; at most reload_surge
+  // new workers at a time. A new worker that dies or misses ready_timeout
+  // stops the reload; the old workers keep serving. A reload already running
+  // is joined.
+  void reload(ReloadDone done);
   // SIGKILL to every live worker (shutdown deadline).
   void kill_all();
 
@@ -60,6 +74,11 @@ class App {
   };
 
   void spawn_into(unsigned instance);
+  std::shared_ptr<Worker> make_worker(unsigned instance);
+  void pump_reload();
+  void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
+  void finish_reload(std::optional<std::string> error);
+  void retire(std::shared_ptr<Worker> worker);
   void on_worker_exit(Worker& worker, const ExitInfo& info);
   void schedule_restart(unsigned instance, const ExitInfo& info);
   void notify_if_stopped();
@@ -74,6 +93,13 @@ class App {
   CrashWindow crashes_;
   unsigned restarts_ = 0;
   std::vector<Done> stop_waiters_;
+  struct Reload {
+    std::deque<unsigned> queue;                                // slots still to replace
+    std::map<unsigned, std::shared_ptr<Worker>> candidates;  // not yet ready
+    std::vector<ReloadDone> waiters;
+    unsigned replaced = 0;
+  };
+  std::optional<Reload> reload_;
 };
 
 }  // namespace muster::daemon

@@ -136,6 +136,19 @@ void events(Supervisor& s, const ipc::Request& r, Respond respond) {
   respond.stream([&s, id] { s.events().unfollow(id); });
 }
 
+void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  if (!r.wait) {
+    app->reload(nullptr);
+    return respond(ok_reply({{"app", app->name()}, {"started", true}}));
+  }
+  app->reload([respond, name = app->name()](std::optional<std::string> error) {
+    if (error) return respond(error_reply("reload of '" + name + "' failed: " + *error));
+    respond(ok_reply({{"app", name}}));
+  });
+}
+
 void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
   respond(ok_reply());
   s.shutdown("shutdown requested over the control socket");
@@ -149,6 +162,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"start", start},     {"stop", stop},       {"restart", restart},
       {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
       {"disconnect", disconnect}, {"send", send}, {"events", events},
+      {"reload", reload},
   };
   return table;
 }

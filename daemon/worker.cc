@@ -198,6 +198,7 @@ void Worker::mark_ready(config::Ready reached) {
   ready_ = true;
   ready_timer_.cancel();
   spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
+  if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));
 }
 
 void Worker::arm_watchdog() {

@@ -90,6 +90,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_notify(const ipc::NotifyMessage& message);
   // Ready per the app's `ready` (spawn, online, listening or READY=1).
   bool ready() const { return ready_; }
+  // Runs once (posted) when the worker becomes ready.
+  void on_ready(std::function<void()> callback) { on_ready_ = std::move(callback); }
   const std::string& status_text() const { return status_text_; }
 
   const WorkerIdentity& identity() const { return identity_; }
@@ -153,6 +155,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
   // Readiness and the systemd protocol.
   bool ready_ = false;
+  std::function<void()> on_ready_;
   std::string status_text_;
   boost::asio::steady_timer ready_timer_;
   boost::asio::steady_timer watchdog_timer_;

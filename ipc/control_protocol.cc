@@ -15,6 +15,7 @@ struct VerbSpec {
   Need signal;
   Need message = Need::no;
   Need follow = Need::no;
+  Need wait = Need::no;
 };
 
 constexpr std::array kVerbs{
@@ -31,6 +32,8 @@ constexpr std::array kVerbs{
     // send: exactly one of app / id, checked below.
     VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
     VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
+    VerbSpec{"reload", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
+             Need::optional},
 };
 
 const VerbSpec* find_verb(std::string_view verb) {
@@ -83,7 +86,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   req.verb = std::string(spec->verb);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
-        key != "message" && key != "follow")
+        key != "message" && key != "follow" && key != "wait")
       return "unexpected field '" + std::string(key) + "'";
   }
   if (auto* m = obj.if_contains("message")) {
@@ -102,6 +105,11 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
                    take_count(obj, "count", spec->count, req.count),
                    take_string(obj, "signal", spec->signal, req.signal)}) {
     if (!err.empty()) return err;
+  }
+  if (auto* w = obj.if_contains("wait")) {
+    if (spec->wait == Need::no) return std::string("unexpected field 'wait'");
+    if (!w->is_bool()) return std::string("'wait' must be true or false");
+    req.wait = w->as_bool();
   }
   if (req.verb == "send" && req.app.has_value() == req.id.has_value())
     return std::string("send takes either 'app' or 'id'");
