@@ -212,6 +212,11 @@ std::string format_reply(const json::object& request, const json::object& reply)
   if (verb == "start") return said("app", "app") + ": started\n";
   if (verb == "stop") return said("app", "app") + ": stopped\n";
   if (verb == "restart") return said("app", "app") + ": restarted\n";
+  if (verb == "reload") {
+    if (const auto* started = reply.if_contains("started"); started && started->is_bool())
+      return said("app", "app") + ": reload started\n";
+    return said("app", "app") + ": reloaded\n";
+  }
   if (verb == "scale") return said("app", "app") + ": scaled to " + said("instances", "count") + "\n";
   if (verb == "kill") {
     std::string signal = said("signal", "signal");

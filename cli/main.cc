@@ -25,6 +25,7 @@ namespace json = boost::json;
 struct Args {
   std::string socket;
   bool json = false;
+  bool no_wait = false;
   std::string app;
   std::uint64_t count = 0;
   std::uint64_t id = 0;
@@ -144,6 +145,14 @@ void add_verbs(CLI::App& app, Args& args) {
       "restart", "Stop an app, then start it again; returns once it is started.");
   restart->add_option("APP", args.app, "The app to restart.")->required();
 
+  auto* reload = app.add_subcommand(
+      "reload", "Rolling, zero-downtime replacement of every worker of an app: per slot a new "
+                "worker starts and the old one leaves once the new one is ready. Returns when "
+                "done; fails (exit 1) if a new worker cannot get ready, leaving the old ones "
+                "serving.");
+  reload->add_option("APP", args.app, "The app to reload.")->required();
+  reload->add_flag("--no-wait", args.no_wait, "Return as soon as the reload has started.");
+
   auto* scale = app.add_subcommand(
       "scale", "Change the number of an app's instances at runtime.");
   scale->add_option("APP", args.app, "The app to scale.")->required();
@@ -202,6 +211,9 @@ json::object build_request(const std::string& verb, const Args& args) {
     if (!args.app.empty()) request["app"] = args.app;
   } else if (verb == "start" || verb == "stop" || verb == "restart") {
     request["app"] = args.app;
+  } else if (verb == "reload") {
+    request["app"] = args.app;
+    if (args.no_wait) request["wait"] = false;
   } else if (verb == "scale") {
     request["app"] = args.app;
     request["count"] = args.count;
