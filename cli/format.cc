@@ -212,6 +212,19 @@ std::string format_reply(const json::object& request, const json::object& reply)
   if (verb == "start") return said("app", "app") + ": started\n";
   if (verb == "stop") return said("app", "app") + ": stopped\n";
   if (verb == "restart") return said("app", "app") + ": restarted\n";
+  if (verb == "reload-config") {
+    std::string out;
+    for (const char* key : {"apps_added", "apps_removed", "apps_reloaded", "apps_updated",
+                            "sockets_added", "sockets_removed", "sockets_rebound", "warnings"}) {
+      const auto* list = reply.if_contains(key);
+      if (!list || !list->is_array() || list->as_array().empty()) continue;
+      out += std::string(key) + ":";
+      for (const auto& v : list->as_array())
+        out += " " + (v.is_string() ? std::string(v.as_string()) : json::serialize(v));
+      out += "\n";
+    }
+    return out.empty() ? "config reloaded: no changes\n" : "config reloaded\n" + out;
+  }
   if (verb == "reload") {
     if (const auto* started = reply.if_contains("started"); started && started->is_bool())
       return said("app", "app") + ": reload started\n";

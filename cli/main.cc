@@ -153,6 +153,13 @@ void add_verbs(CLI::App& app, Args& args) {
   reload->add_option("APP", args.app, "The app to reload.")->required();
   reload->add_flag("--no-wait", args.no_wait, "Return as soon as the reload has started.");
 
+  app.add_subcommand(
+      "reload-config",
+      "Re-read musterd's config file and apply the difference (same as SIGHUP): new apps "
+      "start, removed apps stop, apps whose worker settings changed are reloaded rolling, "
+      "policy changes apply in place. A file with errors changes nothing; every error is "
+      "printed.");
+
   auto* scale = app.add_subcommand(
       "scale", "Change the number of an app's instances at runtime.");
   scale->add_option("APP", args.app, "The app to scale.")->required();

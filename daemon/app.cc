@@ -75,6 +75,17 @@ void App::scale(unsigned instances) {
   }
 }
 
+void App::update_config(const config::AppConfig& config, bool rolling) {
+  unsigned instances = config.instances;
+  config_ = config;
+  config_.instances = static_cast<unsigned>(slots_.size());
+  crashes_ = CrashWindow(config_.max_restarts, config_.restart_window);
+  for (auto& slot : slots_)
+    slot->backoff = Backoff(config_.restart_delay, config_.restart_delay_max, config_.min_uptime);
+  if (instances != slots_.size()) scale(instances);
+  if (rolling && wanted_up()) reload(nullptr);
+}
+
 void App::kill_all() {
   for (auto& slot : slots_)
     if (slot->worker) slot->worker->kill_now();

@@ -53,6 +53,11 @@ class App {
   // stops the reload; the old workers keep serving. A reload already running
   // is joined.
   void reload(ReloadDone done);
+  // Takes a new config for this app (config reload). Policy settings apply
+  // at once; `instances` scales; with `rolling`, the workers are reloaded so
+  // the worker-facing settings reach them.
+  void update_config(const config::AppConfig& config, bool rolling);
+  const config::AppConfig& config() const { return config_; }
   // SIGKILL to every live worker (shutdown deadline).
   void kill_all();
 

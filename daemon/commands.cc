@@ -149,6 +149,21 @@ void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
   });
 }
 
+void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
+  auto result = s.reload_config();
+  if (result.errors.empty()) return respond(ok_reply(std::move(result.changes)));
+  boost::json::object reply{{"ok", false}};
+  std::string message = "the config has errors; nothing was changed:";
+  boost::json::array errors;
+  for (const auto& e : result.errors) {
+    message += "\n  " + e;
+    errors.emplace_back(e);
+  }
+  reply["error"] = message;
+  reply["errors"] = std::move(errors);
+  respond(boost::json::serialize(reply) + "\n");
+}
+
 void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
   respond(ok_reply());
   s.shutdown("shutdown requested over the control socket");
@@ -162,7 +177,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"start", start},     {"stop", stop},       {"restart", restart},
       {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
       {"disconnect", disconnect}, {"send", send}, {"events", events},
-      {"reload", reload},
+      {"reload", reload},   {"reload-config", reload_config},
   };
   return table;
 }

@@ -191,6 +191,25 @@ void SocketTable::release_slot(const std::string& name, unsigned slot) {
                  sockets_.end());
 }
 
+void SocketTable::retire(const std::string& name) {
+  for (auto it = sockets_.begin(); it != sockets_.end();) {
+    const std::string& n = (*it)->config().name;
+    if (n == name || n.rfind(name + "#", 0) == 0) {
+      retired_.push_back(std::move(*it));
+      it = sockets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void SocketTable::sweep_retired() {
+  std::erase_if(retired_, [](auto& s) {
+    RrHandle* rr = s->round_robin_if_any();
+    return !rr || (rr->workers() == 0 && rr->pending() == 0);
+  });
+}
+
 ListenSocket* SocketTable::find(const std::string& name) {
   for (auto& s : sockets_)
     if (s->config().name == name) return s.get();

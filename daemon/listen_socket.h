@@ -92,8 +92,16 @@ class SocketTable {
   boost::json::array status() const;
   std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
 
+  // Config reload: adds an already bound socket; takes a socket out of use
+  // (workers registered with it keep it alive until they are gone).
+  void add(std::unique_ptr<ListenSocket> socket) { sockets_.push_back(std::move(socket)); }
+  void retire(const std::string& name);
+  // Closes retired sockets nobody is registered with any more.
+  void sweep_retired();
+
  private:
   std::vector<std::unique_ptr<ListenSocket>> sockets_;
+  std::vector<std::unique_ptr<ListenSocket>> retired_;
 };
 
 }  // namespace muster::daemon

@@ -35,6 +35,7 @@ class RrHandle {
   // The worker answered a newconn.
   void reply(unsigned worker_id, bool accepted);
   std::size_t pending() const { return rr_.pending(); }
+  std::size_t workers() const { return rr_.workers(); }
 
  private:
   struct Member {

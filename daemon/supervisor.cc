@@ -55,7 +55,8 @@ void Supervisor::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      spdlog::warn("SIGHUP: config reload is not available in this version; ignored");
+      spdlog::info("SIGHUP: reloading the config");
+      if (!shutting_down_) reload_config();
     } else {
       shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
     }

@@ -29,6 +29,13 @@ class Supervisor {
   // io_context runs out of work and the daemon exits.
   void shutdown(const char* why);
 
+  struct ReloadResult {
+    std::vector<std::string> errors;  // non-empty: nothing was changed
+    boost::json::object changes;
+  };
+  // reload-config / SIGHUP (config_reload.cc).
+  ReloadResult reload_config();
+
   App* find_app(const std::string& name);
   Worker* find_worker(unsigned id);
   std::vector<std::unique_ptr<App>>& apps() { return apps_; }

@@ -32,6 +32,7 @@ constexpr std::array kVerbs{
     // send: exactly one of app / id, checked below.
     VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
     VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
+    VerbSpec{"reload-config", Need::no, Need::no, Need::no, Need::no},
     VerbSpec{"reload", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
              Need::optional},
 };

@@ -1,0 +1,125 @@
+// Supervisor::reload_config: validate the whole new file, bind what it adds,
+// and only then change anything, so a bad file or a failed bind leaves the
+// running config untouched.
+#include "daemon/config_reload.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "daemon/logging.h"
+#include "daemon/supervisor.h"
+
+namespace muster::daemon {
+namespace {
+
+boost::json::array to_json(const std::vector<std::string>& names) {
+  boost::json::array out;
+  for (const auto& n : names) out.emplace_back(n);
+  return out;
+}
+
+boost::json::object describe(const ConfigDiff& d) {
+  return {{"apps_added", to_json(d.apps_added)},
+          {"apps_removed", to_json(d.apps_removed)},
+          {"apps_reloaded", to_json(d.apps_reloaded)},
+          {"apps_updated", to_json(d.apps_updated)},
+          {"sockets_added", to_json(d.sockets_added)},
+          {"sockets_removed", to_json(d.sockets_removed)},
+          {"sockets_rebound", to_json(d.sockets_rebound)},
+          {"warnings", to_json(d.warnings)}};
+}
+
+}  // namespace
+
+Supervisor::ReloadResult Supervisor::reload_config() {
+  auto loaded = config::load_file(config_.path);
+  if (!loaded.config) {
+    ReloadResult result;
+    for (const auto& e : loaded.errors) {
+      spdlog::error("reload-config: {}", e.to_string());
+      result.errors.push_back(e.to_string());
+    }
+    spdlog::error("reload-config: {} error(s); the running config is unchanged",
+                  loaded.errors.size());
+    return result;
+  }
+  config::Config next = std::move(*loaded.config);
+  ConfigDiff diff = diff_configs(config_, next);
+  for (const auto& w : diff.warnings) spdlog::warn("reload-config: {}", w);
+
+  // Bind everything new first: a failure here changes nothing.
+  std::vector<std::unique_ptr<ListenSocket>> bound;
+  std::vector<std::string> to_bind = diff.sockets_added;
+  to_bind.insert(to_bind.end(), diff.sockets_rebound.begin(), diff.sockets_rebound.end());
+  for (const auto& name : to_bind) {
+    const config::SocketConfig& s = *next.find_socket(name);
+    bool per_slot = false;
+    for (const auto& app : next.apps)
+      per_slot = per_slot || (app.scheduling == config::Scheduling::reuseport &&
+                              std::count(app.sockets.begin(), app.sockets.end(), name));
+    if (per_slot) continue;  // bound per slot when workers start
+    auto result = bind_listen(s);
+    if (auto* err = std::get_if<BindError>(&result)) {
+      std::string msg = "sockets." + name + ": " + err->message;
+      spdlog::error("reload-config: {}; the running config is unchanged", msg);
+      return ReloadResult{{msg}, {}};
+    }
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
+  }
+
+  // From here on nothing can fail.
+  for (const auto& name : diff.sockets_rebound) sockets_.retire(name);
+  for (const auto& name : diff.sockets_removed) sockets_.retire(name);
+  for (auto& socket : bound) {
+    spdlog::info("socket {} listening on {}", socket->config().name, socket->bound());
+    sockets_.add(std::move(socket));
+  }
+
+  config::Config old = std::move(config_);
+  config_ = std::move(next);
+  if (config_.daemon.log_level != old.daemon.log_level ||
+      config_.daemon.log_format != old.daemon.log_format)
+    setup_logging(config_.daemon.log_level, config_.daemon.log_format);
+
+  for (const auto& name : diff.apps_removed) {
+    App* app = find_app(name);
+    spdlog::info("reload-config: removing app {}", name);
+    app->stop([this, app] {
+      // Posted: we are inside the app's own exit handling here.
+      boost::asio::post(io_, [this, app] {
+        std::erase_if(apps_, [app](auto& a) { return a.get() == app; });
+      });
+    });
+  }
+  auto in = [](const std::vector<std::string>& v, const std::string& n) {
+    return std::find(v.begin(), v.end(), n) != v.end();
+  };
+  for (const auto& app_config : config_.apps) {
+    const std::string& name = app_config.name;
+    if (in(diff.apps_added, name)) {
+      spdlog::info("reload-config: adding app {}", name);
+      apps_.push_back(std::make_unique<App>(io_, context_, app_config,
+                                            [this] { return ++last_worker_id_; }));
+      apps_.back()->start();
+      continue;
+    }
+    bool rolling = in(diff.apps_reloaded, name);
+    if (!rolling && !in(diff.apps_updated, name)) continue;
+    App* app = find_app(name);
+    config::AppConfig wanted = app_config;
+    // A runtime `scale` stands unless the file's instances changed.
+    if (const auto* was = old.find_app(name); was && was->instances == wanted.instances)
+      wanted.instances = app->config().instances;
+    spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
+                 name);
+    app->update_config(wanted, rolling);
+  }
+  sockets_.sweep_retired();
+  auto summary = describe(diff);
+  events_.publish("setup", "", summary);
+  spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");
+  return ReloadResult{{}, std::move(summary)};
+}
+
+}  // namespace muster::daemon
