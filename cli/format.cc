@@ -51,14 +51,18 @@ const json::array* array_of(const json::object& o, std::string_view key) {
 
 std::string worker_table(const json::array& workers) {
   std::vector<Row> rows{
-      {"ID", "INSTANCE", "PID", "STATE", "UPTIME", "RESTARTS", "CONNS", "RSS"}};
+      {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS",
+       "STATUS"}};
   for (const json::value& item : workers) {
     const json::object* w = item.if_object();
     if (w == nullptr) continue;
+    const json::value* ready = field(*w, "ready");
     rows.push_back({text_of(*w, "id"), text_of(*w, "instance"), text_of(*w, "pid"),
-                    text_of(*w, "state"), duration_of(*w, "uptime_ms"),
-                    text_of(*w, "restarts"), text_of(*w, "connections"),
-                    bytes_of(*w, "rss_bytes")});
+                    text_of(*w, "state"),
+                    ready && ready->is_bool() ? (ready->get_bool() ? "yes" : "no") : "-",
+                    duration_of(*w, "uptime_ms"), text_of(*w, "restarts"),
+                    text_of(*w, "connections"), bytes_of(*w, "rss_bytes"),
+                    field(*w, "status") ? text_of(*w, "status") : ""});
   }
   return format_table(rows, "  ");
 }

@@ -318,8 +318,8 @@ boost::json::object App::status() const {
   app["name"] = config_.name;
   app["state"] = to_string(state_);
   app["protocol"] = config::to_string(config_.protocol);
-  app["scheduling"] = config_.protocol == config::Protocol::node
-                         ? config::to_string(config_.scheduling) : "none";
+  app["scheduling"] = config_.protocol == config::Protocol::none
+                         ? "none" : config::to_string(config_.scheduling);
   app["instances"] = slots_.size();
   app["restarts"] = restarts_;
   app["pending"] = pending();

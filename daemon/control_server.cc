@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/control_session.h"
+#include "daemon/listen_socket.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -42,13 +43,10 @@ std::optional<std::string> clear_stale(const std::string& path, const sockaddr_u
     return "cannot stat " + path + ": " + errno_text();
   }
   if (!S_ISSOCK(st.st_mode)) return path + " exists and is not a socket; not touching it";
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "socket: " + errno_text();
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  int err = errno;
-  ::close(fd);
-  if (rc == 0) return "another musterd is already running on " + path;
-  if (err != ECONNREFUSED) return "cannot check " + path + ": " + std::strerror(err);
+  sockaddr_storage storage{};
+  std::memcpy(&storage, &addr, sizeof addr);
+  if (unix_listener_alive(storage, sizeof addr))
+    return "another musterd is already running on " + path;
   spdlog::info("removing stale control socket {}", path);
   if (::unlink(path.c_str()) < 0 && errno != ENOENT)
     return "cannot remove stale " + path + ": " + errno_text();

@@ -20,6 +20,19 @@ using config::SocketConfig;
 
 namespace {
 
+}  // namespace
+
+bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len) {
+  // Non-blocking: a live listener with a full backlog must not hang us; only
+  // ECONNREFUSED means nobody listens (the file is stale).
+  ipc::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!probe) return true;
+  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), len) == 0) return true;
+  return errno != ECONNREFUSED && errno != ENOENT;
+}
+
+namespace {
+
 BindError bind_error(const SocketConfig& s, const char* step) {
   int e = errno;
   return BindError{e, std::string("cannot ") + step + " " + s.listen + ": " + std::strerror(e)};
@@ -44,8 +57,7 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
     // A leftover file nobody listens on is stale; a live listener is not ours.
     struct stat st {};
     if (::lstat(s.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      ipc::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+      if (unix_listener_alive(addr, len)) {
         errno = EADDRINUSE;
         return bind_error(s, "bind");
       }
@@ -172,14 +184,14 @@ std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConf
   SocketConfig c = config;
   c.name = name;
   c.reuseport = true;
-  if (c.port == 0) {
-    // An ephemeral port is chosen by the first slot's bind; the others join it.
-    for (auto& s : sockets_)
-      if (s->config().name.rfind(config.name + "#", 0) == 0) c.port = s->port();
-  }
+  // An ephemeral port is chosen by the first slot's bind; the others join it,
+  // now and after any scale to zero.
+  if (c.port == 0)
+    if (auto it = slot_ports_.find(config.name); it != slot_ports_.end()) c.port = it->second;
   auto result = bind_listen(c);
   if (auto* err = std::get_if<BindError>(&result)) return *err;
   sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<ipc::UniqueFd>(result)), false));
+  slot_ports_.emplace(config.name, sockets_.back()->port());
   spdlog::info("socket {} listening on {} (SO_REUSEPORT)", name, sockets_.back()->bound());
   return sockets_.back().get();
 }

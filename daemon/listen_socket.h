@@ -4,8 +4,11 @@
 // restarts for the daemon's life.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +30,8 @@ struct BindError {
 
 // socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK.
 std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& socket);
+// Is something listening on this unix socket address? Never blocks.
+bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:8000", "[::1]:8000", "unix:/run/x.sock" from getsockname.
 std::string bound_address(int fd);
 
@@ -102,6 +107,9 @@ class SocketTable {
  private:
   std::vector<std::unique_ptr<ListenSocket>> sockets_;
   std::vector<std::unique_ptr<ListenSocket>> retired_;
+  // Ephemeral ports chosen for reuseport sockets, kept for the daemon's life
+  // even while no slot socket exists.
+  std::map<std::string, std::uint16_t> slot_ports_;
 };
 
 }  // namespace muster::daemon

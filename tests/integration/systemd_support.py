@@ -1,0 +1,285 @@
+"""Helpers for the systemd-protocol and socket tests (test_systemd_*.py,
+test_sockets_*.py): apps running build/sd_hello (libsystemd) or
+systemd_workers/sd_server.py (stdlib Python), HTTP clients for TCP (IPv4 and
+IPv6) and unix sockets, the notify socket, status and events.
+
+Every wait here has a deadline; nothing sleeps and hopes.
+"""
+
+import array
+import concurrent.futures
+import json
+import os
+import socket
+import time
+
+import harness
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKERS_DIR = os.path.join(HERE, "systemd_workers")
+SD_SERVER = os.path.join(WORKERS_DIR, "sd_server.py")
+SD_HELLO = os.path.join(harness.BUILD_DIR, "sd_hello")
+
+
+# --- config ------------------------------------------------------------------
+
+def socket_table(name, listen="127.0.0.1:0", **keys):
+    """A [sockets.NAME] table (default: an ephemeral port on 127.0.0.1)."""
+    return harness.toml_table(f"sockets.{name}", {"listen": listen, **keys})
+
+
+def sd_hello_app(name="web", sockets=("web",), env=None, **keys):
+    """An [apps.NAME] table running build/sd_hello with protocol = "systemd"."""
+    keys.setdefault("protocol", "systemd")
+    return harness.app(name, SD_HELLO, sockets=list(sockets), env=env or {}, **keys)
+
+
+def sd_server_app(name="web", sockets=("web",), env=None, **keys):
+    """An [apps.NAME] table running systemd_workers/sd_server.py (by the
+    tests' own Python) with protocol = "systemd"."""
+    keys.setdefault("protocol", "systemd")
+    return harness.app(name, harness.PYTHON, args=[SD_SERVER], sockets=list(sockets),
+                       env=env or {}, **keys)
+
+
+class TestCase(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A missing helper is an error, not a skip: a green run must mean tested.
+        if not os.access(SD_HELLO, os.X_OK):
+            raise RuntimeError(f"{SD_HELLO} is not built (scripts/build builds it)")
+
+
+def has_ipv6_loopback():
+    """Whether this machine can listen on ::1 (some containers cannot)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+# --- status and events -------------------------------------------------------
+
+def socket_status(d, name):
+    for s in d.status()["sockets"]:
+        if s["name"] == name:
+            return s
+    raise AssertionError(f"no socket {name!r} in status: {d.status()['sockets']}")
+
+
+def socket_names(d):
+    return sorted(s["name"] for s in d.status()["sockets"])
+
+
+def bound_port(d, name):
+    """The port the daemon bound for socket NAME (status `sockets[].bound`)."""
+    return int(socket_status(d, name)["bound"].rsplit(":", 1)[1])
+
+
+def wait_event(d, timeout=10, where=None, **match):
+    """The first recent event whose fields equal `match` (and for which
+    `where(event)` is true), waiting for it up to `timeout` seconds."""
+    def found():
+        hits = [e for e in d.events(**match) if where is None or where(e)]
+        return hits[0] if hits else None
+    return d.wait_for(found, timeout, f"an event like {match}")
+
+
+def wait_ready(d, app, count=1, timeout=10):
+    """Waits until APP has exactly `count` workers, all ready (READY=1 seen)
+    and listening; returns them ordered by slot."""
+    last = []
+
+    def ready():
+        last[:] = d.workers(app)
+        ok = len(last) == count and all(w["ready"] and w["state"] == "listening" for w in last)
+        return list(last) if ok else None
+    try:
+        return d.wait_for(ready, timeout, f"{count} ready worker(s) of {app}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nlast workers of {app}: {last}") from None
+
+
+def worker_by_id(d, app, worker_id):
+    for w in d.workers(app):
+        if w["id"] == worker_id:
+            return w
+    return None
+
+
+def wait_replaced(d, app, old_id, instance=0, timeout=10, ready=False):
+    """Waits until slot `instance` of APP has a worker other than `old_id`
+    (with `ready`, a ready one); returns it."""
+    def new_worker():
+        for w in d.workers(app):
+            if w["instance"] == instance and w["id"] != old_id and (w["ready"] or not ready):
+                return w
+        return None
+    return d.wait_for(new_worker, timeout, f"a replacement of worker {old_id} of {app}")
+
+
+# --- the notify socket -------------------------------------------------------
+
+def notify_address(d, app="web"):
+    """NOTIFY_SOCKET as a worker of APP sees it, in Python's form (an
+    abstract address starts with a NUL byte instead of '@')."""
+    pid = d.workers(app)[0]["pid"]
+    address = harness.proc_environ(pid)["NOTIFY_SOCKET"]
+    return "\0" + address[1:] if address.startswith("@") else address
+
+
+def send_datagram(address, data, fds=()):
+    """One datagram to the notify socket from this (test) process, which is
+    no worker; with `fds`, passed along as SCM_RIGHTS."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        if fds:
+            return s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                       array.array("i", fds).tobytes())], 0, address)
+        return s.sendto(data, address)
+
+
+def worker_notify(target, data, may_die=False):
+    """Makes the sd_server.py worker behind `target` send `data` as one
+    datagram to NOTIFY_SOCKET from its own pid (POST /notify). With
+    `may_die`, the datagram may get the worker killed before it answers."""
+    if may_die:
+        with connect(target) as s:
+            s.sendall(request_bytes("/notify", data))
+            read_all(s)
+        return None
+    status, body = http_request(target, "/notify", body=data)
+    assert status == 200 and body.startswith("sent "), (status, body)
+    return int(body.split()[1])
+
+
+# --- clients -----------------------------------------------------------------
+
+def connect(target, timeout=5):
+    """A client connection to `target`: a port (int) on 127.0.0.1, a
+    (host, port) pair (IPv4 or IPv6), or a unix socket path (str)."""
+    if isinstance(target, int):
+        target = ("127.0.0.1", target)
+    if isinstance(target, tuple):
+        return socket.create_connection(target, timeout=timeout)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect(target)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def request_bytes(path="/", body=None):
+    if body is None:
+        return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def read_all(sock):
+    """Everything until EOF (a reset ends it too)."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def parse_response(data):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise ConnectionError(f"no complete HTTP response: {data[:200]!r}")
+    return int(head.split(None, 2)[1]), body.decode()
+
+
+def http_request(target, path="/", body=None, timeout=5):
+    """One request on a new connection to `target` (see connect): (status, body)."""
+    with connect(target, timeout) as s:
+        s.sendall(request_bytes(path, body))
+        return parse_response(read_all(s))
+
+
+def get_json(target, path="/info"):
+    status, body = http_request(target, path)
+    assert status == 200, (status, body)
+    return json.loads(body)
+
+
+def pid_of(body):
+    """The pid in a hello response body ("hello from PID")."""
+    prefix = "hello from "
+    assert body.startswith(prefix), f"not a hello response: {body!r}"
+    return int(body[len(prefix):].strip())
+
+
+def get_many(target, count, concurrency=8, timeout=10):
+    """`count` GETs, `concurrency` at a time; a list of (status, body) or the
+    exception each one raised, in request order."""
+    def one(_):
+        try:
+            return http_request(target, timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            return e
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def answered(results):
+    """The bodies of the 200 answers in `results`."""
+    return [r[1] for r in results if isinstance(r, tuple) and r[0] == 200]
+
+
+def failures(results):
+    return [r for r in results if not (isinstance(r, tuple) and r[0] == 200)]
+
+
+class OpenClients:
+    """`count` client connections, each with a request sent at once and read
+    later: for connections that wait in a kernel queue while no worker
+    accepts."""
+
+    def __init__(self, target, count, timeout=10):
+        self.socks = []
+        try:
+            for _ in range(count):
+                s = connect(target, timeout)
+                self.socks.append(s)
+                s.sendall(request_bytes())
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def results(self, deadline_s=10):
+        """Reads every connection to its end, all within `deadline_s`: a list
+        of (status, body) or the exception each one ended with."""
+        deadline = time.monotonic() + deadline_s
+        out = []
+        for s in self.socks:
+            try:
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                out.append(parse_response(read_all(s)))
+            except Exception as e:  # noqa: BLE001 - reported by the caller
+                out.append(e)
+        return out
