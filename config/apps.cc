@@ -206,6 +206,11 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_count("max_pending", app.max_pending);
   s.read_duration("pending_timeout", app.pending_timeout);
   read_readiness(s, app, protocol_ok);
+  s.read_converted("max_memory", app.max_memory, R"(a size like "512MiB" (or "" for no limit))",
+                   [](const std::string& text) -> std::optional<std::uint64_t> {
+                     if (text.empty()) return std::uint64_t{0};
+                     return parse_size(text);
+                   });
   if (const toml::node* surge = s.find("reload_surge")) {
     if (s.read_count("reload_surge", app.reload_surge) && app.reload_surge == 0)
       s.bad_value(*surge, "reload_surge", "a number of workers of at least 1", "0");

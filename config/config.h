@@ -93,6 +93,7 @@ struct AppConfig {
   Duration ready_timeout = std::chrono::seconds(30);
   Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off
   unsigned reload_surge = 1;     // rolling reload: new workers started at a time
+  std::uint64_t max_memory = 0;  // RSS bytes above which a worker is replaced; 0 = off
 
   bool operator==(const AppConfig&) const = default;
 };

@@ -23,7 +23,8 @@ const char* to_string(AppState s) {
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      crashes_(config_.max_restarts, config_.restart_window) {
+      crashes_(config_.max_restarts, config_.restart_window), memory_timer_(io) {
+  watch_memory();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));
 }
@@ -138,18 +139,58 @@ void App::retire(std::shared_ptr<Worker> worker) {
   leaving_.push_back(std::move(worker));
 }
 
+// max_memory: RSS is sampled every 2 s (cheap: one /proc read per worker);
+// a worker above the limit is replaced new-worker-first, like a reload.
+void App::watch_memory() {
+  memory_timer_.expires_after(std::chrono::seconds(2));
+  memory_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    if (config_.max_memory > 0 && wanted_up()) {
+      for (unsigned i = 0; i < slots_.size(); ++i) {
+        Worker* w = slots_[i]->worker.get();
+        if (!w || w->state() == WorkerState::disconnecting) continue;
+        std::uint64_t rss = resident_bytes(w->pid());
+        if (rss <= config_.max_memory) continue;
+        bool pending = reload_ && (reload_->candidates.count(i) ||
+                                   std::count(reload_->queue.begin(), reload_->queue.end(), i));
+        if (pending) continue;
+        spdlog::warn("{}[{}] uses {} bytes, over max_memory {}: replacing it", name(),
+                     w->identity().id, rss, config_.max_memory);
+        context_.events.publish("memory", name(), {{"id", w->identity().id}, {"pid", w->pid()},
+                                                   {"rss_bytes", rss},
+                                                   {"max_memory", config_.max_memory}});
+        replace(i);
+      }
+    }
+    watch_memory();
+  });
+}
+
+void App::replace(unsigned instance) {
+  if (!reload_) {
+    reload_.emplace();
+    reload_->whole_app = false;
+  }
+  reload_->queue.push_back(instance);
+  pump_reload();
+}
+
 void App::reload(ReloadDone done) {
   if (state_ == AppState::stopped || state_ == AppState::failed) {
     if (done) done("app '" + name() + "' is " + to_string(state_) + "; start it first");
     return;
   }
-  if (reload_) {
+  if (reload_ && reload_->whole_app) {
     if (done) reload_->waiters.push_back(std::move(done));
     return;
   }
-  reload_.emplace();
+  if (!reload_) reload_.emplace();
+  reload_->whole_app = true;
   if (done) reload_->waiters.push_back(std::move(done));
-  for (unsigned i = 0; i < slots_.size(); ++i) reload_->queue.push_back(i);
+  for (unsigned i = 0; i < slots_.size(); ++i)
+    if (!reload_->candidates.count(i) &&
+        !std::count(reload_->queue.begin(), reload_->queue.end(), i))
+      reload_->queue.push_back(i);
   state_ = AppState::reloading;
   spdlog::info("{}: rolling reload of {} worker(s), {} at a time", name(), slots_.size(),
                config_.reload_surge);
@@ -196,6 +237,10 @@ void App::finish_reload(std::optional<std::string> error) {
   reload_.reset();
   for (auto& [instance, worker] : done.candidates) retire(worker);
   if (state_ == AppState::reloading) state_ = AppState::running;
+  if (!done.whole_app) {
+    if (error) spdlog::error("{}: replacing a worker failed: {}", name(), *error);
+    return;
+  }
   boost::json::object e{{"phase", error ? "failed" : "done"}, {"replaced", done.replaced}};
   if (error) {
     e["reason"] = *error;

@@ -58,6 +58,8 @@ class App {
   // the worker-facing settings reach them.
   void update_config(const config::AppConfig& config, bool rolling);
   const config::AppConfig& config() const { return config_; }
+  // Replaces one slot's worker gracefully (new one first, as in a reload).
+  void replace(unsigned instance);
   // SIGKILL to every live worker (shutdown deadline).
   void kill_all();
 
@@ -84,6 +86,7 @@ class App {
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
   void finish_reload(std::optional<std::string> error);
   void retire(std::shared_ptr<Worker> worker);
+  void watch_memory();
   void on_worker_exit(Worker& worker, const ExitInfo& info);
   void schedule_restart(unsigned instance, const ExitInfo& info);
   void notify_if_stopped();
@@ -103,8 +106,10 @@ class App {
     std::map<unsigned, std::shared_ptr<Worker>> candidates;  // not yet ready
     std::vector<ReloadDone> waiters;
     unsigned replaced = 0;
+    bool whole_app = true;  // a reload (events, state); false: single-slot replacements
   };
   std::optional<Reload> reload_;
+  boost::asio::steady_timer memory_timer_;
 };
 
 }  // namespace muster::daemon
