@@ -23,7 +23,8 @@ const char* to_string(AppState s) {
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      crashes_(config_.max_restarts, config_.restart_window), memory_timer_(io) {
+      crashes_(config_.max_restarts, config_.restart_window), memory_timer_(io),
+      output_(std::make_shared<OutputSink>(config_)) {
   watch_memory();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));
@@ -80,6 +81,7 @@ void App::update_config(const config::AppConfig& config, bool rolling) {
   unsigned instances = config.instances;
   config_ = config;
   config_.instances = static_cast<unsigned>(slots_.size());
+  output_->configure(config_);
   crashes_ = CrashWindow(config_.max_restarts, config_.restart_window);
   for (auto& slot : slots_)
     slot->backoff = Backoff(config_.restart_delay, config_.restart_delay_max, config_.min_uptime);
@@ -123,7 +125,7 @@ bool App::has_live_workers() const {
 
 std::shared_ptr<Worker> App::make_worker(unsigned instance) {
   WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
-  return std::make_shared<Worker>(io_, context_, config_, who,
+  return std::make_shared<Worker>(io_, context_, config_, who, output_,
                                   [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
 }
 

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "daemon/restart_policy.h"
+#include "daemon/output_sink.h"
 #include "daemon/worker.h"
 
 namespace muster::daemon {
@@ -58,6 +59,8 @@ class App {
   // the worker-facing settings reach them.
   void update_config(const config::AppConfig& config, bool rolling);
   const config::AppConfig& config() const { return config_; }
+  OutputSink& output() { return *output_; }
+  std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).
   void replace(unsigned instance);
   // SIGKILL to every live worker (shutdown deadline).
@@ -110,6 +113,7 @@ class App {
   };
   std::optional<Reload> reload_;
   boost::asio::steady_timer memory_timer_;
+  std::shared_ptr<OutputSink> output_;
 };
 
 }  // namespace muster::daemon

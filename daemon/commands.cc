@@ -139,6 +139,9 @@ void events(Supervisor& s, const ipc::Request& r, Respond respond) {
 void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
   App* app = app_or_error(s, r, respond);
   if (!app) return;
+  if (!app->wanted_up())
+    return respond(error_reply("app '" + app->name() + "' is " + to_string(app->state()) +
+                               "; start it first"));
   if (!r.wait) {
     app->reload(nullptr);
     return respond(ok_reply({{"app", app->name()}, {"started", true}}));
@@ -164,6 +167,21 @@ void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
   respond(boost::json::serialize(reply) + "\n");
 }
 
+void logs(Supervisor& s, const ipc::Request& r, Respond respond) {
+  App* app = app_or_error(s, r, respond);
+  if (!app) return;
+  std::size_t n = r.count ? static_cast<std::size_t>(*r.count) : 100;
+  auto lines = app->output().tail(n);
+  if (!r.follow) return respond(ok_reply({{"lines", std::move(lines)}}));
+  respond(ok_reply({{"lines", std::move(lines)}, {"follow", true}}));
+  // The sink is shared with the workers, so it outlives a removed app.
+  std::weak_ptr<OutputSink> sink = app->output_ptr();
+  auto id = app->output().follow([respond](const std::string& line) { respond.push(line); });
+  respond.stream([sink, id] {
+    if (auto s = sink.lock()) s->unfollow(id);
+  });
+}
+
 void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
   respond(ok_reply());
   s.shutdown("shutdown requested over the control socket");
@@ -177,7 +195,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"start", start},     {"stop", stop},       {"restart", restart},
       {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
       {"disconnect", disconnect}, {"send", send}, {"events", events},
-      {"reload", reload},   {"reload-config", reload_config},
+      {"reload", reload},   {"reload-config", reload_config}, {"logs", logs},
   };
   return table;
 }

@@ -6,16 +6,12 @@
 #include <vector>
 
 namespace muster::daemon {
-namespace {
-
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
                      static_cast<int>(ms.count()));
 }
-
-}  // namespace
 
 void EventBus::publish(std::string_view event, const std::string& app,
                        boost::json::object fields) {

@@ -12,6 +12,9 @@
 
 namespace muster::daemon {
 
+// The current time as RFC 3339 UTC with milliseconds ("2026-11-25T10:47:08.689Z").
+std::string now_rfc3339();
+
 class EventBus {
  public:
   static constexpr std::size_t kHistory = 1000;

@@ -14,6 +14,7 @@
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/output_sink.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -31,6 +32,7 @@ const char* to_string(WorkerState s) {
 
 std::string ExitInfo::describe() const {
   if (!spawn_error.empty()) return "failed to start: " + spawn_error;
+  if (signal && !reason.empty()) return "killed by " + config::signal_name(*signal) + " (" + reason + ")";
   if (signal) return "killed by " + config::signal_name(*signal);
   if (code) return "exited with code " + std::to_string(*code);
   return "exited";
@@ -58,8 +60,9 @@ std::vector<std::string> worker_environment(const config::AppConfig& app,
 }  // namespace
 
 Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
-               WorkerIdentity identity, ExitHandler on_exit)
-    : io_(io), context_(context), app_(app), identity_(std::move(identity)), on_exit_(std::move(on_exit)),
+               WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
+    : io_(io), context_(context), app_(app), identity_(std::move(identity)),
+      sink_(std::move(output)), on_exit_(std::move(on_exit)),
       stop_timer_(io), output_(io), ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() = default;
@@ -80,9 +83,7 @@ int Worker::open_output(std::string& error) {
     case config::Output::null:
       fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       break;
-    case config::Output::file:
-      fd = ::open(app_.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-      break;
+    case config::Output::file:  // through musterd, which writes and rotates the file
     case config::Output::log: {
       int p[2];
       if (::pipe2(p, O_CLOEXEC) < 0) break;
@@ -214,6 +215,7 @@ void Worker::arm_watchdog() {
 void Worker::crash(const char* why) {
   spdlog::warn("{}[{}] {}; killing it", identity_.app, identity_.id, why);
   forced_ = true;
+  if (exit_.reason.empty()) exit_.reason = why;
   kill_group(SIGKILL);
 }
 
@@ -349,6 +351,9 @@ void Worker::on(Event event) {
       stop_timer_.cancel();
       ready_timer_.cancel();
       watchdog_timer_.cancel();
+      // Node emits 'disconnect' before 'exit'; the channel's EOF may not have
+      // been read yet when the exit is.
+      if (has_channel()) events.publish("disconnect", identity_.app, who);
       if (channel_) channel_->close();
       leave_sockets();
       parked_.clear();
@@ -411,7 +416,7 @@ void Worker::read_output() {
 void Worker::flush_output_line(const std::string& line) {
   std::string_view text = line;
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  spdlog::info("{}[{}] {}", identity_.app, identity_.id, text);
+  sink_->line(identity_.id, text);
 }
 
 }  // namespace muster::daemon

@@ -42,12 +42,14 @@ struct ExitInfo {
   std::string spawn_error;    // non-empty: it never started
 
   bool forced = false;         // killed by the daemon for misbehaving (a crash)
+  std::string reason;          // why the daemon killed it, when it did
 
   bool clean() const { return code && *code == 0 && !forced; }
   std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
 };
 
 class EventBus;
+class OutputSink;
 class RrHandle;
 class SocketTable;
 
@@ -64,7 +66,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   using ExitHandler = std::function<void(Worker&, const ExitInfo&)>;
 
   Worker(boost::asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
-         WorkerIdentity identity, ExitHandler on_exit);
+         WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit);
   ~Worker();
 
   // Spawns the process. A failure is reported through the exit handler (posted,
@@ -131,6 +133,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   WorkerContext& context_;
   const config::AppConfig app_;  // a copy: a config reload must not change a running life
   WorkerIdentity identity_;
+  std::shared_ptr<OutputSink> sink_;  // shared: output may outlive the app
   ExitHandler on_exit_;
   WorkerState state_ = WorkerState::spawning;
   std::optional<Process> process_;

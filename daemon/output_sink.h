@@ -1,0 +1,50 @@
+// Where an app's worker output goes: lines (prefixed with the worker id) into
+// the daemon's log or into output_file (rotated by size), plus a bounded
+// in-memory tail and live followers for `musterctl logs`.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "ipc/unique_fd.h"
+
+namespace muster::daemon {
+
+class OutputSink {
+ public:
+  static constexpr std::size_t kTail = 1000;
+  using Follower = std::function<void(const std::string& json_line)>;
+
+  explicit OutputSink(const config::AppConfig& app);
+  // A new config (reload): file, size limit and kept count may change.
+  void configure(const config::AppConfig& app);
+
+  void line(unsigned worker_id, std::string_view text);
+
+  boost::json::array tail(std::size_t n) const;
+  std::uint64_t follow(Follower follower);
+  void unfollow(std::uint64_t id);
+
+ private:
+  void write_file(const std::string& text);
+  void rotate();
+
+  std::string app_;
+  config::Output output_;
+  std::string path_;
+  std::uint64_t max_size_;
+  unsigned keep_;
+  ipc::UniqueFd file_;
+  std::uint64_t size_ = 0;
+  std::deque<boost::json::object> tail_;
+  std::map<std::uint64_t, Follower> followers_;
+  std::uint64_t next_follower_ = 1;
+};
+
+}  // namespace muster::daemon
