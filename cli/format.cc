@@ -200,6 +200,11 @@ std::string format_status(const json::object& reply) {
   return out;
 }
 
+std::string format_log_line(const json::object& line) {
+  return text_of(line, "time") + " " + text_of(line, "app") + "[" + text_of(line, "id") + "] " +
+         text_of(line, "line") + "\n";
+}
+
 std::string format_reply(const json::object& request, const json::object& reply) {
   const std::string verb = text_of(request, "verb");
   // Prefer what the daemon says; the request stands in for a field it omits.
@@ -216,6 +221,13 @@ std::string format_reply(const json::object& request, const json::object& reply)
   if (verb == "start") return said("app", "app") + ": started\n";
   if (verb == "stop") return said("app", "app") + ": stopped\n";
   if (verb == "restart") return said("app", "app") + ": restarted\n";
+  if (verb == "logs") {
+    std::string out;
+    if (const json::array* lines = array_of(reply, "lines"))
+      for (const json::value& item : *lines)
+        if (const json::object* l = item.if_object()) out += format_log_line(*l);
+    return out;
+  }
   if (verb == "reload-config") {
     std::string out;
     for (const char* key : {"apps_added", "apps_removed", "apps_reloaded", "apps_updated",

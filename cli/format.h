@@ -29,6 +29,8 @@ std::string format_status(const boost::json::object& reply);
 // "2026-11-25T10:47:08.689Z exit web[3] pid 4242 code=1"; the payload of a
 // message event comes last, as compact JSON.
 std::string format_event(const boost::json::object& event);
+// One worker output line of `logs`: "TIME APP[ID] TEXT\n".
+std::string format_log_line(const boost::json::object& line);
 
 // What to print for an ok reply to `request` (whose "verb" says which one),
 // ending in '\n'.

@@ -26,6 +26,7 @@ struct Args {
   std::string socket;
   bool json = false;
   bool no_wait = false;
+  std::uint64_t lines = 100;
   std::string app;
   std::uint64_t count = 0;
   std::uint64_t id = 0;
@@ -160,6 +161,14 @@ void add_verbs(CLI::App& app, Args& args) {
       "policy changes apply in place. A file with errors changes nothing; every error is "
       "printed.");
 
+  auto* logs = app.add_subcommand(
+      "logs", "Show an app's recent worker output (from musterd's in-memory tail), each line "
+              "with the worker that wrote it; --follow keeps printing new lines.");
+  logs->add_option("APP", args.app, "The app whose output to show.")->required();
+  logs->add_option("-n,--lines", args.lines, "How many recent lines (default 100, at most 1000).")
+      ->check(whole_number(0));
+  logs->add_flag("-f,--follow", args.follow, "Keep printing lines as workers write them.");
+
   auto* scale = app.add_subcommand(
       "scale", "Change the number of an app's instances at runtime.");
   scale->add_option("APP", args.app, "The app to scale.")->required();
@@ -218,6 +227,10 @@ json::object build_request(const std::string& verb, const Args& args) {
     if (!args.app.empty()) request["app"] = args.app;
   } else if (verb == "start" || verb == "stop" || verb == "restart") {
     request["app"] = args.app;
+  } else if (verb == "logs") {
+    request["app"] = args.app;
+    request["count"] = args.lines;
+    if (args.follow) request["follow"] = true;
   } else if (verb == "reload") {
     request["app"] = args.app;
     if (args.no_wait) request["wait"] = false;
@@ -278,6 +291,7 @@ int main(int argc, char** argv) {
                           args.json);
   }
   const json::object request = build_request(verb, args);
-  if (verb == "events" && args.follow) return cli::follow_events(args.socket, request, args.json);
+  if ((verb == "events" || verb == "logs") && args.follow)
+    return cli::follow_events(args.socket, request, args.json);
   return cli::send_request(args.socket, request, args.json);
 }

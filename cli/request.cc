@@ -130,6 +130,9 @@ int follow_events(const std::string& socket_path, const json::object& request,
     if (!as_json) std::cerr << "musterctl: " << error_of(*reply) << '\n';
     return kExitFailed;
   }
+  // `logs --follow` starts with the recent tail.
+  if (!as_json && reply->contains("lines") && !print_now(format_reply(request, *reply)))
+    return kExitFailed;
 
   for (;;) {
     auto next = client.read_line();
@@ -147,7 +150,8 @@ int follow_events(const std::string& socket_path, const json::object& request,
         report_garbled(line, "event");
         continue;
       }
-      text = format_event(event.as_object());
+      const json::object& item = event.as_object();
+      text = item.contains("line") ? format_log_line(item) : format_event(item);
     }
     if (!print_now(text)) return kExitFailed;
   }

@@ -221,6 +221,13 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   bool output_ok =
       s.read_choice("output", app.output,
                     {Output::log, Output::file, Output::inherit, Output::null});
+  s.read_converted("output_max_size", app.output_max_size, R"(a size like "10MiB")",
+                   [](const std::string& text) -> std::optional<std::uint64_t> {
+                     auto size = parse_size(text);
+                     if (size && *size == 0) return std::nullopt;
+                     return size;
+                   });
+  s.read_count("output_keep", app.output_keep);
   std::string output_file;
   if (s.read_string("output_file", output_file) && output_ok) {
     check_output_file(s, app, output_file, dir);

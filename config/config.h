@@ -75,6 +75,8 @@ struct AppConfig {
   std::string group;
   Output output = Output::log;
   std::string output_file;        // absolute when output == file
+  std::uint64_t output_max_size = 10 * 1024 * 1024;  // rotate output_file beyond this
+  unsigned output_keep = 5;       // rotated files kept (output_file.1 ... .N)
   RestartMode restart = RestartMode::always;
   Duration restart_delay = std::chrono::milliseconds(100);
   Duration restart_delay_max = std::chrono::seconds(30);

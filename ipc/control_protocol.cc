@@ -33,6 +33,8 @@ constexpr std::array kVerbs{
     VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
     VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
     VerbSpec{"reload-config", Need::no, Need::no, Need::no, Need::no},
+    VerbSpec{"logs", Need::required, Need::no, Need::optional, Need::no, Need::no,
+             Need::optional},
     VerbSpec{"reload", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
              Need::optional},
 };
