@@ -35,8 +35,8 @@ void OutputSink::configure(const config::AppConfig& app) {
 
 void OutputSink::line(unsigned worker_id, std::string_view text) {
   if (output_ == config::Output::file) {
-    std::string out = "[" + std::to_string(worker_id) + "] ";
-    out.append(text);
+    // The file gets the worker's own lines; `logs` knows who wrote each.
+    std::string out(text);
     out += '\n';
     write_file(out);
   } else {

@@ -1,6 +1,6 @@
-// Where an app's worker output goes: lines (prefixed with the worker id) into
-// the daemon's log or into output_file (rotated by size), plus a bounded
-// in-memory tail and live followers for `musterctl logs`.
+// Where an app's worker output goes: lines into the daemon's log (prefixed
+// `app[id]`) or into output_file as written (rotated by size), plus a bounded
+// in-memory tail, with the writer's id, and live followers for `musterctl logs`.
 #pragma once
 
 #include <boost/json.hpp>

@@ -16,7 +16,7 @@ echo "start $MUSTER_WORKER_ID $(date +%s%N)" >> spawns
 """
 
 # How much later than its restart delay a refill may come on a busy machine.
-SLACK_S = 0.25
+SLACK_S = 1.0
 
 
 def spawn_events(d):
