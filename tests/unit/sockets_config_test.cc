@@ -10,8 +10,13 @@
 #include <variant>
 
 #include "config/config.h"
+#include "tests/unit/config_support.h"
 
 using namespace muster::config;
+using muster::test::check_at;
+using muster::test::kPath;
+using muster::test::load_error;
+using muster::test::load_ok;
 using namespace std::chrono_literals;
 
 using muster::test::NoSchedulingEnv;
@@ -19,7 +24,6 @@ using muster::test::ScopedEnv;
 
 namespace {
 
-const std::string kPath = "/srv/site/muster.toml";
 using Family = SocketConfig::Family;
 
 
@@ -38,30 +42,6 @@ std::string listen_error(const std::string& text, const std::string& base_dir = 
   return std::get<std::string>(result);
 }
 
-Config load_ok(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
-  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
-  REQUIRE(result.errors.empty());
-  REQUIRE(result.config);
-  return *result.config;
-}
-
-// The one error `text` has.
-ConfigError load_error(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
-  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
-  REQUIRE(result.errors.size() == 1);
-  CHECK_FALSE(result.config);
-  return result.errors.front();
-}
-
-void check_at(const ConfigError& error, int line, int column, const std::string& key) {
-  INFO(error.to_string());
-  CHECK(error.file == kPath);
-  CHECK(error.line == line);
-  CHECK(error.column == column);
-  CHECK(error.key == key);
-}
 
 const std::string kWebSocket = "[sockets.web]\nlisten = \"0.0.0.0:8000\"\n";
 

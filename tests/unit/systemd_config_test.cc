@@ -11,8 +11,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "tests/unit/config_support.h"
 
 using namespace muster::config;
+using muster::test::check_at;
+using muster::test::kPath;
+using muster::test::load_error;
+using muster::test::load_ok;
 using namespace std::chrono_literals;
 
 using muster::test::NoSchedulingEnv;
@@ -20,34 +25,9 @@ using muster::test::ScopedEnv;
 
 namespace {
 
-const std::string kPath = "/srv/site/muster.toml";
 
 
 
-Config load_ok(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
-  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
-  REQUIRE(result.errors.empty());
-  REQUIRE(result.config);
-  return *result.config;
-}
-
-// The one error `text` has.
-ConfigError load_error(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
-  for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
-  REQUIRE(result.errors.size() == 1);
-  CHECK_FALSE(result.config);
-  return result.errors.front();
-}
-
-void check_at(const ConfigError& error, int line, int column, const std::string& key) {
-  INFO(error.to_string());
-  CHECK(error.file == kPath);
-  CHECK(error.line == line);
-  CHECK(error.column == column);
-  CHECK(error.key == key);
-}
 
 const std::string kWebSocket = "[sockets.web]\nlisten = \"0.0.0.0:8000\"\n";
 // Lines 1-4: a TCP socket "web" and a unix socket "admin".
