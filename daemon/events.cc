@@ -3,7 +3,6 @@
 #include <chrono>
 #include <spdlog/fmt/chrono.h>
 #include <spdlog/fmt/fmt.h>
-#include <vector>
 
 namespace muster::daemon {
 std::string now_rfc3339() {
@@ -24,11 +23,7 @@ void EventBus::publish(std::string_view event, const std::string& app,
   line += '\n';
   history_.push_back(std::move(e));
   if (history_.size() > kHistory) history_.pop_front();
-  // A follower may unfollow (its client went away) while we iterate.
-  std::vector<std::uint64_t> ids;
-  for (auto& [id, _] : followers_) ids.push_back(id);
-  for (auto id : ids)
-    if (auto it = followers_.find(id); it != followers_.end()) it->second(line);
+  followers_.publish(line);
 }
 
 boost::json::array EventBus::recent() const {
@@ -37,12 +32,8 @@ boost::json::array EventBus::recent() const {
   return out;
 }
 
-std::uint64_t EventBus::follow(Follower follower) {
-  auto id = next_id_++;
-  followers_.emplace(id, std::move(follower));
-  return id;
-}
+std::uint64_t EventBus::follow(Follower follower) { return followers_.add(std::move(follower)); }
 
-void EventBus::unfollow(std::uint64_t id) { followers_.erase(id); }
+void EventBus::unfollow(std::uint64_t id) { followers_.remove(id); }
 
 }  // namespace muster::daemon

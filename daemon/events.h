@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 
+#include "daemon/followers.h"
+
 namespace muster::daemon {
 
 // The current time as RFC 3339 UTC with milliseconds ("2026-11-25T10:47:08.689Z").
@@ -18,7 +20,7 @@ std::string now_rfc3339();
 class EventBus {
  public:
   static constexpr std::size_t kHistory = 1000;
-  using Follower = std::function<void(const std::string& line)>;  // line ends in '\n'
+  using Follower = Followers::Follower;
 
   // Adds "event", "app" and "time" to `fields` and publishes it.
   void publish(std::string_view event, const std::string& app, boost::json::object fields = {});
@@ -29,8 +31,7 @@ class EventBus {
 
  private:
   std::deque<boost::json::object> history_;
-  std::map<std::uint64_t, Follower> followers_;
-  std::uint64_t next_id_ = 1;
+  Followers followers_;
 };
 
 }  // namespace muster::daemon

@@ -44,13 +44,7 @@ void OutputSink::line(unsigned worker_id, std::string_view text) {
   }
   boost::json::object entry{{"app", app_}, {"id", worker_id}, {"time", now_rfc3339()},
                             {"line", text}};
-  if (!followers_.empty()) {
-    std::string json = boost::json::serialize(entry) + "\n";
-    std::vector<std::uint64_t> ids;
-    for (auto& [id, _] : followers_) ids.push_back(id);
-    for (auto id : ids)
-      if (auto it = followers_.find(id); it != followers_.end()) it->second(json);
-  }
+  if (!followers_.empty()) followers_.publish(boost::json::serialize(entry) + "\n");
   tail_.push_back(std::move(entry));
   if (tail_.size() > kTail) tail_.pop_front();
 }
@@ -86,12 +80,8 @@ boost::json::array OutputSink::tail(std::size_t n) const {
   return out;
 }
 
-std::uint64_t OutputSink::follow(Follower follower) {
-  auto id = next_follower_++;
-  followers_.emplace(id, std::move(follower));
-  return id;
-}
+std::uint64_t OutputSink::follow(Follower follower) { return followers_.add(std::move(follower)); }
 
-void OutputSink::unfollow(std::uint64_t id) { followers_.erase(id); }
+void OutputSink::unfollow(std::uint64_t id) { followers_.remove(id); }
 
 }  // namespace muster::daemon

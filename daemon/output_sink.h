@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "daemon/followers.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -19,7 +20,7 @@ namespace muster::daemon {
 class OutputSink {
  public:
   static constexpr std::size_t kTail = 1000;
-  using Follower = std::function<void(const std::string& json_line)>;
+  using Follower = Followers::Follower;
 
   explicit OutputSink(const config::AppConfig& app);
   // A new config (reload): file, size limit and kept count may change.
@@ -43,8 +44,7 @@ class OutputSink {
   ipc::UniqueFd file_;
   std::uint64_t size_ = 0;
   std::deque<boost::json::object> tail_;
-  std::map<std::uint64_t, Follower> followers_;
-  std::uint64_t next_follower_ = 1;
+  Followers followers_;
 };
 
 }  // namespace muster::daemon
