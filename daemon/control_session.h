@@ -18,7 +18,9 @@ namespace muster::daemon {
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
-  static constexpr std::size_t kMaxQueuedReplyBytes = 1 << 20;
+  // Generous enough for a follower on a busy machine to ride out a burst of
+  // events (a worker flooding messages); still a bound.
+  static constexpr std::size_t kMaxQueuedReplyBytes = 8 << 20;
 
   ControlSession(boost::asio::local::stream_protocol::socket socket, ControlServer& server,
                  ControlServer::Handler& handler);
