@@ -86,7 +86,18 @@ void App::update_config(const config::AppConfig& config, bool rolling) {
   for (auto& slot : slots_)
     slot->backoff = Backoff(config_.restart_delay, config_.restart_delay_max, config_.min_uptime);
   if (instances != slots_.size()) scale(instances);
-  if (rolling && wanted_up()) reload(nullptr);
+  if (rolling && wanted_up()) {
+    // A reload already running has replaced some slots with the previous
+    // config: those go round again.
+    if (reload_ && reload_->whole_app) {
+      for (unsigned i = 0; i < slots_.size(); ++i)
+        if (!std::count(reload_->queue.begin(), reload_->queue.end(), i))
+          reload_->queue.push_back(i);
+      pump_reload();
+    } else {
+      reload(nullptr);
+    }
+  }
 }
 
 void App::kill_all() {
@@ -202,8 +213,12 @@ void App::reload(ReloadDone done) {
 
 void App::pump_reload() {
   while (reload_ && reload_->candidates.size() < config_.reload_surge && !reload_->queue.empty()) {
-    unsigned instance = reload_->queue.front();
-    reload_->queue.pop_front();
+    // The first queued slot without a new worker already on its way.
+    auto next = std::find_if(reload_->queue.begin(), reload_->queue.end(),
+                             [&](unsigned i) { return !reload_->candidates.count(i); });
+    if (next == reload_->queue.end()) break;
+    unsigned instance = *next;
+    reload_->queue.erase(next);
     if (instance >= slots_.size()) continue;  // scaled away meanwhile
     auto worker = make_worker(instance);
     reload_->candidates[instance] = worker;
@@ -235,6 +250,7 @@ void App::candidate_ready(unsigned instance, const std::shared_ptr<Worker>& work
 
 void App::finish_reload(std::optional<std::string> error) {
   if (!reload_) return;
+  context_.sockets.sweep_retired();
   Reload done = std::move(*reload_);
   reload_.reset();
   for (auto& [instance, worker] : done.candidates) retire(worker);
@@ -270,6 +286,7 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
                               [&](auto& w) { return w.get() == &worker; });
   if (leaving != leaving_.end()) {
     leaving_.erase(leaving);
+    context_.sockets.sweep_retired();  // a retired socket's last user may be gone
     notify_if_stopped();
     return;
   }

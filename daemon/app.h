@@ -59,6 +59,9 @@ class App {
   // the worker-facing settings reach them.
   void update_config(const config::AppConfig& config, bool rolling);
   const config::AppConfig& config() const { return config_; }
+  // Removed from the config, its workers still stopping: no longer found by name.
+  void mark_removed() { removed_ = true; }
+  bool removed() const { return removed_; }
   OutputSink& output() { return *output_; }
   std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).
@@ -114,6 +117,7 @@ class App {
   std::optional<Reload> reload_;
   boost::asio::steady_timer memory_timer_;
   std::shared_ptr<OutputSink> output_;
+  bool removed_ = false;
 };
 
 }  // namespace muster::daemon

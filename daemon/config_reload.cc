@@ -85,6 +85,7 @@ Supervisor::ReloadResult Supervisor::reload_config() {
   for (const auto& name : diff.apps_removed) {
     App* app = find_app(name);
     spdlog::info("reload-config: removing app {}", name);
+    app->mark_removed();
     app->stop([this, app] {
       // Posted: we are inside the app's own exit handling here.
       boost::asio::post(io_, [this, app] {

@@ -218,7 +218,8 @@ void SocketTable::retire(const std::string& name) {
 void SocketTable::sweep_retired() {
   std::erase_if(retired_, [](auto& s) {
     RrHandle* rr = s->round_robin_if_any();
-    return !rr || (rr->workers() == 0 && rr->pending() == 0);
+    // Connections still held for a retired address have nowhere to go.
+    return !rr || rr->workers() == 0;
   });
 }
 

@@ -104,7 +104,7 @@ void Supervisor::on_notify(pid_t sender, const ipc::NotifyMessage& message) {
 
 App* Supervisor::find_app(const std::string& name) {
   for (auto& app : apps_)
-    if (app->name() == name) return app.get();
+    if (app->name() == name && !app->removed()) return app.get();
   return nullptr;
 }
 

@@ -220,7 +220,6 @@ class AppsAddedAndRemoved(TestCase):
         (new_b,) = d.wait_workers("b", 1)
         self.assertGreater(new_b["id"], old_b["id"])
 
-    @unittest.expectedFailure  # daemon bug: the verbs act on the app that is going away
     def test_an_app_re_added_while_its_old_workers_stop_is_the_one_controlled(self):
         """Removed, then added back before its old worker has exited: the
         control verbs must act on the new app, not on the one going away."""
@@ -307,7 +306,6 @@ class WorkerFacingChanges(TestCase):
         self.assertEqual(identities(d.workers("b")), identities(b))
 
 
-    @unittest.expectedFailure  # daemon bug: workers of the first change keep it
     def test_a_change_made_during_a_rolling_reload_reaches_every_worker(self):
         d = self.daemon()
         d.start(socket_table("web") + hello(env={"GENERATION": "1"}))
@@ -459,7 +457,6 @@ class Sockets(TestCase):
         wait_gone(d, pids(before))
         d.wait_for(lambda: refused(old_port), 5, f"old port {old_port} to be closed")
 
-    @unittest.expectedFailure  # daemon bug: the old port keeps accepting, unserved
     def test_a_rebound_round_robin_socket_closes_its_old_port(self):
         """A Node app (round-robin: musterd accepts) whose socket and listen
         port both move: the new port serves, the old one is closed once the
