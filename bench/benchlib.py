@@ -40,10 +40,19 @@ CONFIGS = {
 }
 
 LIVE: list = []  # servers that are running (or may be)
+WRK: list = []   # wrk processes running
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def set_build_dir(path: str) -> None:
+    """Use musterd, musterctl and muster-hello from another build directory."""
+    global BUILD, MUSTERD, MUSTERCTL, MUSTER_HELLO
+    BUILD = os.path.abspath(path)
+    MUSTERD, MUSTERCTL, MUSTER_HELLO = (os.path.join(BUILD, n)
+                                        for n in ("musterd", "musterctl", "muster-hello"))
 
 
 def check_binaries(need_wrk: bool = True) -> None:
@@ -75,6 +84,64 @@ def snapshot_binaries() -> dict:
     MUSTERD, MUSTERCTL, MUSTER_HELLO = (os.path.join(d, n)
                                         for n in ("musterd", "musterctl", "muster-hello"))
     return sums
+
+
+# ---------------------------------------------------------------- CPU group
+
+CPU_CGROUP_ROOT = "/sys/fs/cgroup/cpu"
+
+
+def enter_cpu_group() -> str:
+    """Moves this process (and so everything it starts from now on) into a fresh
+    cgroup-v1 cpu group, and returns a note for the results.
+
+    Why: with kernel.sched_autogroup_enabled = 1, CFS shares the CPU between
+    *sessions* first. musterd starts every worker in its own session, Node's
+    primary keeps its workers in its own, so on a busy box musterd's workers
+    would get two shares where Node's get one (and wrk another) -- a scheduling
+    artefact, not a property of the primary. Tasks in a non-root cpu cgroup are
+    never autogrouped: inside our group every process competes on its own, as in
+    a systemd service. The group is removed at exit (leave_cpu_group)."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            autogroup = f.read().strip() == "1"
+    except OSError:
+        autogroup = False
+    path = os.path.join(CPU_CGROUP_ROOT, f"muster-bench-{os.getpid()}")
+    try:
+        os.mkdir(path)
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    except OSError as e:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+        if autogroup:
+            log(f"bench: could not use a cpu cgroup ({e}); autogroup stays on, results are "
+                "skewed in favour of musterd on a busy machine")
+            return "autogroup on, not neutralized (no cpu cgroup)"
+        return "autogroup off"
+    import atexit
+    atexit.register(leave_cpu_group, path)
+    return f"all benchmark processes in one cpu cgroup ({path}; autogroup bypassed)"
+
+
+def leave_cpu_group(path: str) -> None:
+    try:
+        with open(os.path.join(CPU_CGROUP_ROOT, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    except OSError:
+        pass
+    for _ in range(50):  # children that have just exited may still be listed briefly
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    log(f"bench: could not remove {path} (still in use?)")
 
 
 # ---------------------------------------------------------------- /proc
@@ -382,6 +449,13 @@ stop_timeout = "2s"
 
 
 def stop_all() -> None:
+    for p in list(WRK):
+        try:
+            p.kill()
+            p.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    WRK.clear()
     for s in list(LIVE):
         try:
             s.stop(timeout=5)
@@ -439,7 +513,28 @@ def wrk_cmd(port: int, threads: int, conns: int, seconds: int, close: bool) -> l
 
 
 def run_wrk(cmd: list, seconds: float) -> tuple:
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    """Runs wrk; (parsed result incl. wrk's own CPU seconds, raw output)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        WRK.append(p)
+        deadline = time.monotonic() + seconds + 30
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                os.wait4(p.pid, 0)
+                WRK.remove(p)
+                raise RuntimeError("wrk did not finish in time")
+            time.sleep(0.05)
+        WRK.remove(p)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if p.returncode != 0:
-        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}")
-    return parse_wrk(p.stdout), p.stdout
+        raise RuntimeError(f"wrk failed ({p.returncode}): {stderr.strip()}")
+    r = parse_wrk(stdout)
+    r["wrk_cpu_s"] = round(ru.ru_utime + ru.ru_stime, 3)
+    return r, stdout
