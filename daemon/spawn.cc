@@ -7,6 +7,7 @@
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,14 +165,25 @@ std::variant<Process, std::string> spawn(boost::asio::io_context& io, const Spaw
   int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
-  Process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
-                          bp::process_stdio{devnull, out, err},
-                          bp::process_environment(spec.env),
-                          bp::process_start_dir(spec.cwd),
-                          ChildSetup{spec, ::getpid()});
-  ::close(devnull);
-  if (ec) return "cannot start '" + spec.executable + "': " + ec.message();
-  return proc;
+  try {
+    Process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
+                            bp::process_stdio{devnull, out, err},
+                            bp::process_environment(spec.env),
+                            bp::process_start_dir(spec.cwd),
+                            ChildSetup{spec, ::getpid()});
+    ::close(devnull);
+    if (ec) return "cannot start '" + spec.executable + "': " + ec.message();
+    return proc;
+  } catch (const std::exception& e) {
+    // e.g. pidfd_open refused (old kernel, valgrind): a failed spawn, not a
+    // dead daemon. A child forked before the failure must not run unwatched.
+    if (launcher.pid > 0) {
+      ::kill(launcher.pid, SIGKILL);
+      ::waitpid(launcher.pid, nullptr, 0);
+    }
+    ::close(devnull);
+    return "cannot start '" + spec.executable + "': " + e.what();
+  }
 }
 
 }  // namespace muster::daemon
