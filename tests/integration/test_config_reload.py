@@ -225,7 +225,7 @@ class AppsAddedAndRemoved(TestCase):
         control verbs must act on the new app, not on the one going away."""
         d = self.daemon()
         d.write_script("stubborn.sh", "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.1; done\n")
-        b = harness.app("b", d.path("stubborn.sh"), stop_timeout="2s")
+        b = harness.app("b", d.path("stubborn.sh"), stop_timeout="8s")
         d.start(sleeper("a") + b)
         (old,) = d.wait_workers("b", 1)
         d.write_config(sleeper("a"))
@@ -241,7 +241,7 @@ class AppsAddedAndRemoved(TestCase):
             apps = [x for x in d.status()["apps"] if x["name"] == "b"]
             return (len(apps) == 1 and apps[0]["state"] == "running" and
                     len(apps[0]["workers"]) == 2 and old["pid"] not in pids(apps[0]["workers"]))
-        d.wait_for(running_b, 4, "one app b, running, scaled to 2 workers")
+        d.wait_for(running_b, 15, "one app b, running, scaled to 2 workers")
 
 
 # --- worker-facing changes: rolling reload ----------------------------------------
