@@ -27,10 +27,14 @@ MUSTERD = os.path.join(BUILD, "musterd")
 MUSTERCTL = os.path.join(BUILD, "musterctl")
 MUSTER_HELLO = os.path.join(BUILD, "muster-hello")
 NODE_SCRIPT = os.path.join(BENCH_DIR, "node_cluster.js")
+SD_SCRIPT = os.path.join(BENCH_DIR, "fairness_sd_worker.py")  # worker "sd" (protocol systemd)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKERS = 2
 
-# name -> (kind, scheduling, worker)
+# name -> (kind, scheduling, worker). kind: "musterd" or "node" (Node's own primary);
+# scheduling: rr | none | reuseport (Node: rr | none); worker: "node"
+# (node_cluster.js), "cpp" (muster-hello) or "sd" (fairness_sd_worker.py,
+# protocol = "systemd"). bench/fairness passes these to Server directly.
 CONFIGS = {
     "node-rr": ("node", "rr", "node"),
     "node-none": ("node", "none", "node"),
@@ -241,9 +245,12 @@ class Server:
     log_path: str = ""
     generations: dict = field(default_factory=dict)
     wrapper: list = field(default_factory=list)  # e.g. valgrind: prefix of musterd's command
+    n_workers: int = 0  # 0: WORKERS
 
     def __post_init__(self):
-        self.kind, self.scheduling, self.worker = CONFIGS[self.name]
+        if not self.kind:
+            self.kind, self.scheduling, self.worker = CONFIGS[self.name]
+        self.n_workers = self.n_workers or WORKERS
 
     @property
     def pid(self) -> int:
@@ -266,7 +273,7 @@ class Server:
                                          start_new_session=True)
         else:
             env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
-                       BENCH_COUNT_DIR=self.tmp, BENCH_WORKERS=str(WORKERS),
+                       BENCH_COUNT_DIR=self.tmp, BENCH_WORKERS=str(self.n_workers),
                        BENCH_READY_FILE=os.path.join(self.tmp, "ready"),
                        NODE_CLUSTER_SCHED_POLICY=self.scheduling)
             self.proc = subprocess.Popen(["node", NODE_SCRIPT], stdin=subprocess.DEVNULL,
@@ -284,8 +291,11 @@ class Server:
         raise RuntimeError(f"{self.name}: not answering after {timeout:.0f}s\n" + self.log_tail())
 
     def _write_config(self) -> str:
+        protocol = "node"
         if self.worker == "node":
             exec_, args = "node", [NODE_SCRIPT]
+        elif self.worker == "sd":
+            exec_, args, protocol = sys.executable, [SD_SCRIPT], "systemd"
         else:
             exec_, args = MUSTER_HELLO, [str(self.port), "127.0.0.1"]
         env = {"PORT": str(self.port), "HOST": "127.0.0.1", "BENCH_COUNT_DIR": self.tmp}
@@ -305,8 +315,8 @@ exec = {q(exec_)}
 args = [{", ".join(q(a) for a in args)}]
 cwd = {q(BENCH_DIR)}
 env = {{ {", ".join(f"{k} = {q(v)}" for k, v in env.items())} }}
-instances = {WORKERS}
-protocol = "node"
+instances = {self.n_workers}
+protocol = {q(protocol)}
 sockets = ["web"]
 scheduling = {q(self.scheduling)}
 restart = "never"
@@ -336,7 +346,7 @@ stop_timeout = "2s"
             if not st:
                 return False
             workers = [w for a in st.get("apps", []) for w in a.get("workers", [])]
-            if len(workers) != WORKERS or any(w.get("state") != "listening" for w in workers):
+            if len(workers) != self.n_workers or any(w.get("state") != "listening" for w in workers):
                 return False
             self.worker_pids = [w["pid"] for w in workers]
             return True
@@ -345,7 +355,7 @@ stop_timeout = "2s"
             return False
         with open(ready) as f:
             self.worker_pids = [int(x) for x in f.read().split()]
-        return len(self.worker_pids) == WORKERS
+        return len(self.worker_pids) == self.n_workers
 
     # -- measurements
 
@@ -538,3 +548,41 @@ def run_wrk(cmd: list, seconds: float) -> tuple:
     r = parse_wrk(stdout)
     r["wrk_cpu_s"] = round(ru.ru_utime + ru.ru_stime, 3)
     return r, stdout
+
+
+# ---------------------------------------------------------------- run metadata
+
+def loadavg() -> float | None:
+    """The 1-minute load average."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def machine_info() -> dict:
+    """CPUs, kernel, tool versions and the checkout, for a results file."""
+    import platform
+
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10,
+                                  cwd=REPO).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    rev = out(["git", "rev-parse", "--short", "HEAD"])
+    if out(["git", "status", "--porcelain", "--untracked-files=no"]):
+        rev += " (uncommitted changes)"
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "node": out(["node", "--version"]),
+            "wrk": out(["sh", "-c", "wrk -v 2>&1 | head -1"]),
+            "musterd": out([MUSTERD, "--version"]), "git": rev,
+            "python": platform.python_version()}
