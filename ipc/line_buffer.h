@@ -36,6 +36,9 @@ class LineBuffer {
   std::size_t max_line_;
   std::string data_;
   std::size_t start_ = 0;  // consumed prefix of data_, compacted lazily
+  // data_[start_, scanned_) holds no '\n': a line arriving in many small
+  // reads is searched once, not once per read (quadratic in its length).
+  std::size_t scanned_ = 0;
   bool overflowed_ = false;
 };
 
