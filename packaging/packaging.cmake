@@ -82,16 +82,16 @@ set(CPACK_PACKAGE_VENDOR "muster")
 set(CPACK_PACKAGE_CONTACT "muster maintainers <muster@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "process supervisor playing Node.js cluster's primary for any worker")
+# The body; CPack puts the summary above it and indents every line.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "process supervisor playing Node.js cluster's primary for any worker
- musterd reads a TOML config, binds and keeps the listening sockets, spawns
- the workers, hands connections to them (round-robin like Node's cluster, or
- shared accept), restarts them by policy and logs their output. Unmodified
- Node.js cluster scripts, systemd socket-activated servers and plain programs
- run under it; musterctl drives a running musterd over a Unix socket.
- .
- This package holds musterd, musterctl, the systemd units, the C++ worker
- header library and the Python worker module.")
+    "musterd reads a TOML config, binds and keeps the listening sockets, spawns
+the workers, hands connections to them (round-robin like Node's cluster, or
+shared accept), restarts them by policy and logs their output. Unmodified
+Node.js cluster scripts, systemd socket-activated servers and plain programs
+run under it; musterctl drives a running musterd over a Unix socket.
+
+This package holds musterd, musterctl, the systemd units, the C++ worker
+header library and the Python worker module.")
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
