@@ -6,6 +6,7 @@
 
 #include "cli/exit_code.h"
 #include "config/config.h"
+#include "config/file_safety.h"
 
 namespace muster::cli {
 
@@ -26,7 +27,12 @@ std::string count_text(std::size_t n, const std::string& noun) {
 }  // namespace
 
 int run_check(const std::string& path, bool as_json) {
-  config::LoadResult result = config::load_file(path);
+  config::LoadResult result;
+  // As root, refuse what a root musterd would refuse before even parsing.
+  if (auto unsafe = config::refuse_unsafe_config(path))
+    result.errors.push_back(config::ConfigError{path, 0, 0, "", *unsafe});
+  else
+    result = config::load_file(path);
   const bool ok = result.errors.empty() && result.config.has_value();
 
   if (as_json) {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "config/file_safety.h"
 #include "daemon/logging.h"
 #include "daemon/supervisor.h"
 
@@ -33,6 +34,10 @@ boost::json::object describe(const ConfigDiff& d) {
 }  // namespace
 
 Supervisor::ReloadResult Supervisor::reload_config() {
+  if (auto unsafe = config::refuse_unsafe_config(config_.path)) {
+    spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
+    return ReloadResult{{config_.path + ": " + *unsafe}, {}};
+  }
   auto loaded = config::load_file(config_.path);
   if (!loaded.config) {
     ReloadResult result;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "config/file_safety.h"
 #include "daemon/logging.h"
 #include "daemon/supervisor.h"
 
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  if (auto unsafe = cfg::refuse_unsafe_config(config_path)) {
+    std::cerr << config_path << ": " << *unsafe << "\n";
+    return 2;
+  }
   auto loaded = cfg::load_file(config_path);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";

@@ -1,0 +1,80 @@
+#include "config/file_safety.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace muster::config {
+namespace {
+
+std::string octal_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// The problem with one file or directory on the path; nullopt if none.
+std::optional<std::string> problem_with(const std::string& path, const struct stat& st,
+                                        uid_t trusted) {
+  const char* what = S_ISDIR(st.st_mode) ? "directory" : "file";
+  if (st.st_uid != 0 && st.st_uid != trusted)
+    return std::string(what) + " " + path + " is owned by uid " + std::to_string(st.st_uid) +
+           ", not root";
+  if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
+    return std::string(what) + " " + path + " is writable by group " +
+           std::to_string(st.st_gid) + " (mode " + octal_mode(st.st_mode) + ")";
+  // A sticky world-writable directory (/tmp) is fine: what matters is that
+  // the next component is ours, which its own check makes sure of.
+  if ((st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
+    return std::string(what) + " " + path + " is world-writable (mode " +
+           octal_mode(st.st_mode) + ")";
+  return std::nullopt;
+}
+
+// Checks `path` and each directory above it, without following symlinks: a
+// link's own mode means nothing, the directory holding it is what protects it
+// (the resolved chain is checked separately).
+std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t trusted) {
+  std::vector<std::filesystem::path> chain;
+  for (auto p = path; ; p = p.parent_path()) {
+    chain.push_back(p);
+    if (p == p.root_path() || p.parent_path() == p) break;
+  }
+  for (const auto& p : chain) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) < 0) return std::nullopt;  // the loader reports it
+    if (S_ISLNK(st.st_mode)) continue;
+    if (auto problem = problem_with(p.string(), st, trusted)) return problem;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> unsafe_config_file(const std::string& path, uid_t trusted) {
+  std::error_code ec;
+  auto named = std::filesystem::absolute(path, ec).lexically_normal();
+  if (ec) return std::nullopt;
+  if (auto problem = check_chain(named, trusted)) return problem;
+  char resolved[PATH_MAX];
+  if (!::realpath(path.c_str(), resolved)) return std::nullopt;
+  if (named != resolved)
+    if (auto problem = check_chain(resolved, trusted)) return problem;
+  return std::nullopt;
+}
+
+std::optional<std::string> refuse_unsafe_config(const std::string& path) {
+  if (::geteuid() != 0) return std::nullopt;
+  auto problem = unsafe_config_file(path, 0);
+  if (!problem) return std::nullopt;
+  return "refusing a config that others could change while musterd runs as root: " + *problem +
+         " (make it owned by root and writable only by root)";
+}
+
+}  // namespace muster::config
