@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/file_safety.h"
 #include "daemon/logging.h"
+#include "daemon/orphan_reaper.h"
 #include "daemon/supervisor.h"
 
 namespace cfg = muster::config;
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
+  muster::daemon::OrphanReaper orphans(io);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config));
   if (auto err = supervisor.start()) {
     spdlog::error("{}", *err);

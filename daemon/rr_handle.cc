@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/listen_socket.h"
+#include "daemon/untouched.h"
 #include "daemon/worker.h"
 
 namespace muster::daemon {
@@ -34,9 +35,15 @@ void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key
   after_change();
 }
 
-ipc::UniqueFd RrHandle::remove(unsigned worker_id) {
+ipc::UniqueFd RrHandle::remove(unsigned worker_id, bool channel_gone) {
   members_.erase(worker_id);
   ipc::UniqueFd taken = rr_.remove(worker_id);
+  if (taken && channel_gone && connection_untouched(taken.get())) {
+    ++requeued_;
+    spdlog::debug("socket {}: connection handed to worker {}, which left before touching it, "
+                  "goes to another worker", socket_.config().name, worker_id);
+    rr_.connection(std::move(taken), Clock::now());
+  }
   after_change();
   return taken;
 }

@@ -29,8 +29,13 @@ class RrHandle {
   void add(const std::shared_ptr<Worker>& worker, const std::string& key);
   // The worker's server closed, or the worker is leaving. Returns the
   // connection it was handed and had not answered: the worker's channel may
-  // still hold it, so the worker closes it when the channel is done.
-  ipc::UniqueFd remove(unsigned worker_id);
+  // still hold it, so the worker closes it when the channel is done. With
+  // `channel_gone` (nobody can read that channel any more: the worker died or
+  // closed it) a connection nobody has read from or written to yet is not
+  // returned but queued again for another worker: it never left our hands.
+  ipc::UniqueFd remove(unsigned worker_id, bool channel_gone = false);
+  // Connections queued again that way, over the handle's life.
+  std::uint64_t requeued() const { return requeued_; }
   const std::string& app() const { return app_; }
   // The worker answered a newconn.
   void reply(unsigned worker_id, bool accepted);
@@ -57,6 +62,7 @@ class RrHandle {
   std::optional<scheduler::Clock::time_point> armed_;
   bool waiting_ = false;
   std::uint64_t expired_ = 0;
+  std::uint64_t requeued_ = 0;
   std::string app_;  // the app whose worker first asked (for status `pending`)
 };
 

@@ -18,6 +18,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/orphan_reaper.h"
+
 namespace muster::daemon {
 namespace bp = boost::process::v2;
 
@@ -172,7 +174,13 @@ std::variant<Process, std::string> spawn(boost::asio::io_context& io, const Spaw
                             bp::process_start_dir(spec.cwd),
                             ChildSetup{spec, ::getpid()});
     ::close(devnull);
-    if (ec) return "cannot start '" + spec.executable + "': " + ec.message();
+    if (ec) {
+      // The child reported its failure (e.g. exec's errno) and exits; the
+      // launcher does not wait for it, so reap it here or it stays a zombie.
+      if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
+      return "cannot start '" + spec.executable + "': " + ec.message();
+    }
+    OrphanReaper::own(proc.id());
     return proc;
   } catch (const std::exception& e) {
     // e.g. pidfd_open refused (old kernel, valgrind): a failed spawn, not a

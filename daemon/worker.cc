@@ -14,6 +14,7 @@
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/orphan_reaper.h"
 #include "daemon/output_sink.h"
 
 namespace muster::daemon {
@@ -65,7 +66,10 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
       stop_timer_(io), output_(io), ready_timer_(io), watchdog_timer_(io) {}
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+  // A life whose exit was never collected (its process handle reaps it now).
+  if (pid_ > 0 && state_ != WorkerState::dead) OrphanReaper::release(pid_);
+}
 
 Duration Worker::uptime() const {
   if (state_ == WorkerState::spawning && pid_ == 0) return Duration{0};
@@ -386,6 +390,7 @@ void Worker::start_stop_timer() {
 
 void Worker::wait_for_exit() {
   process_->async_wait([self = shared_from_this()](boost::system::error_code, int) {
+    OrphanReaper::release(self->pid_);
     int status = self->process_->native_exit_code();
     if (WIFSIGNALED(status)) self->exit_.signal = WTERMSIG(status);
     else if (WIFEXITED(status)) self->exit_.code = WEXITSTATUS(status);

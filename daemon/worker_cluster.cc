@@ -201,9 +201,12 @@ void Worker::leave_sockets() {
   auto servers = std::move(servers_);
   servers_.clear();
   newconns_.clear();
+  // Without a channel nobody can still receive what was sent on it: a
+  // connection in flight that the worker never touched goes to another one.
+  bool channel_gone = !has_channel();
   for (auto& [handle, key] : servers)
-    if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
-  if (!has_channel()) parked_.clear();
+    if (auto taken = handle->remove(identity_.id, channel_gone)) parked_.push_back(std::move(taken));
+  if (channel_gone) parked_.clear();
 }
 
 }  // namespace muster::daemon
