@@ -143,7 +143,6 @@ struct Session {
   std::shared_ptr<NodeChannel> channel;
   Worker* worker = nullptr;
   bool closed = false;
-  std::vector<UniqueFd> lent;  // fds the daemon sent: ours until ACK or close
 
   void run() {
     for (int i = 0; i < 1000; ++i) {
@@ -198,12 +197,10 @@ struct Session {
     boost::system::error_code ec;
     json::value v = json::parse(payload, ec);
     if (ec) return;
-    int fd = -1;
-    if (with_fd) {
-      lent.emplace_back(::fcntl(null_fd(), F_DUPFD_CLOEXEC, 0));
-      fd = lent.back().get();
-    }
-    channel->send(v, fd);
+    // The caller's copy is closed at once: the channel must keep its own.
+    UniqueFd fd(with_fd ? ::fcntl(null_fd(), F_DUPFD_CLOEXEC, 0) : -1);
+    channel->send(v, fd.get());
+    fd.reset();
     run();
   }
 };

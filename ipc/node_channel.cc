@@ -1,5 +1,6 @@
 #include "ipc/node_channel.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/post.hpp>
@@ -40,6 +41,7 @@ void NodeChannel::close() {
   outbox_.clear();
   handle_waiting_.clear();
   received_fds_.clear();
+  owned_fds_.clear();
   on_message_ = nullptr;
   on_close_ = nullptr;
 }
@@ -124,16 +126,24 @@ void NodeChannel::dispatch(std::string& line) {
   }
   if (cmd == "NODE_HANDLE_ACK" || cmd == "NODE_HANDLE_NACK") {
     if (!awaiting_ack_) return fail("worker acknowledged a handle that was never sent");
+    // Only copies of the handle in flight carry fds in the outbox: one still
+    // unsent means the worker answers for a handle it cannot have received.
+    for (const Outgoing& out : outbox_)
+      if (out.fd >= 0 && out.sent == 0)
+        return fail("worker acknowledged a handle before receiving it");
     if (cmd == "NODE_HANDLE_NACK") {
       // "Send it again": the fd is still ours until the ACK.
       Outgoing again{in_flight_handle_.line, in_flight_handle_.fd};
       queued_bytes_ += again.line.size();
+      if (queued_bytes_ > kMaxQueuedBytes)
+        return fail("worker does not read its channel (over 8 MiB queued)");
       outbox_.push_back(std::move(again));
       flush();
       return;
     }
     awaiting_ack_ = false;
     in_flight_handle_ = {};
+    owned_fds_.pop_front();
     if (!handle_waiting_.empty()) {
       Outgoing next = std::move(handle_waiting_.front());
       handle_waiting_.pop_front();
@@ -157,6 +167,12 @@ bool NodeChannel::send(const boost::json::value& message, int fd) {
 
 bool NodeChannel::send_serialized(std::string line, int fd) {
   if (closed_) return false;
+  if (fd >= 0) {
+    UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy) return false;
+    fd = copy.get();
+    owned_fds_.push_back(std::move(copy));
+  }
   line += '\n';
   queued_bytes_ += line.size();
   if (queued_bytes_ > kMaxQueuedBytes) {

@@ -36,9 +36,9 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   void start(MessageHandler on_message, CloseHandler on_close);
   // Queues one message. With `fd`, it travels in a NODE_HANDLE envelope and
   // further handle-carrying messages wait until the worker ACKs it. Returns
-  // false if the channel is closed or its queue is over its bound.
-  // `fd` is borrowed: it must stay open until the worker ACKs it or the
-  // channel is closed (a NACK makes us send it again).
+  // false if the channel is closed, its queue is over its bound, or `fd`
+  // cannot be copied. The channel keeps its own copy of `fd` until the ACK (a
+  // NACK makes us send it again): the caller may close its own at any time.
   bool send(const boost::json::value& message, int fd = -1);
   // Same, for a message already serialised (no newline; valid JSON, which for
   // a handle message is the whole NODE_HANDLE envelope). The hot path uses it.
@@ -67,6 +67,10 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   std::deque<Outgoing> outbox_;          // ready to write, in order
   std::deque<Outgoing> handle_waiting_;  // handle messages held until the ACK
   Outgoing in_flight_handle_;            // sent, not yet ACKed (fd >= 0 while so)
+  // Our copies of the fds of handle messages, in send order: the front one is
+  // in flight, the rest belong to handle_waiting_. A worker may answer (or
+  // lie about) a newconn before it has the fd; the caller's copy may be gone.
+  std::deque<UniqueFd> owned_fds_;
   bool awaiting_ack_ = false;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
