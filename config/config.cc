@@ -20,6 +20,28 @@ namespace {
 using detail::ErrorList;
 using detail::Section;
 
+// metrics_listen = "127.0.0.1:9464": a TCP address; "" = off.
+void read_metrics_listen(Section& s, const fs::path& dir, DaemonConfig& daemon) {
+  std::string text;
+  if (!s.read_string("metrics_listen", text) || text.empty()) return;
+  const toml::node& node = *s.find("metrics_listen");
+  auto parsed = parse_listen(text, dir.string());
+  if (const std::string* message = std::get_if<std::string>(&parsed)) {
+    s.error(node, "metrics_listen", *message);
+    return;
+  }
+  SocketConfig socket = std::get<SocketConfig>(parsed);
+  if (socket.family == SocketConfig::Family::unix_path) {
+    s.error(node, "metrics_listen",
+            R"(expected a TCP address like "127.0.0.1:9464" or "[::1]:9464", got )" +
+                detail::quote(text));
+    return;
+  }
+  socket.name = "metrics";
+  socket.backlog = 64;
+  daemon.metrics = std::move(socket);
+}
+
 void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   std::string socket;
   if (s.read_nonempty_string("control_socket", socket) && !socket.empty()) {
@@ -32,6 +54,7 @@ void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
                  LogLevel::error});
   s.read_choice("log_format", daemon.log_format, {LogFormat::text, LogFormat::json});
   s.read_duration("shutdown_timeout", daemon.shutdown_timeout);
+  read_metrics_listen(s, dir, daemon);
   s.report_unknown_keys();
 }
 

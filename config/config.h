@@ -36,15 +36,6 @@ enum class Ready { spawn, online, listening, notify };
 enum class Output { log, file, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
-struct DaemonConfig {
-  std::string control_socket;   // resolved default applied (see default_control_socket)
-  unsigned control_mode = 0600;
-  std::string control_group;    // empty = none
-  LogLevel log_level = LogLevel::info;
-  LogFormat log_format = LogFormat::text;
-  Duration shutdown_timeout = std::chrono::seconds(10);
-};
-
 // A daemon-owned listening socket ([sockets.NAME]).
 struct SocketConfig {
   enum class Family { ipv4, ipv6, unix_path };
@@ -61,6 +52,18 @@ struct SocketConfig {
   bool reuseport = false;    // SO_REUSEPORT on the daemon's socket
 
   bool operator==(const SocketConfig&) const = default;
+};
+
+struct DaemonConfig {
+  std::string control_socket;   // resolved default applied (see default_control_socket)
+  unsigned control_mode = 0600;
+  std::string control_group;    // empty = none
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+  Duration shutdown_timeout = std::chrono::seconds(10);
+  // metrics_listen: where /metrics is served ("HOST:PORT" or "[V6]:PORT",
+  // TCP only); unset = no metrics endpoint.
+  std::optional<SocketConfig> metrics;
 };
 
 struct AppConfig {

@@ -172,6 +172,7 @@ void App::watch_memory() {
         context_.events.publish("memory", name(), {{"id", w->identity().id}, {"pid", w->pid()},
                                                    {"rss_bytes", rss},
                                                    {"max_memory", config_.max_memory}});
+        ++counters_.memory_replacements;
         replace(i);
       }
     }
@@ -267,11 +268,15 @@ void App::finish_reload(std::optional<std::string> error) {
   } else {
     spdlog::info("{}: reload done, {} worker(s) replaced", name(), done.replaced);
   }
+  ++(error ? counters_.reloads_failed : counters_.reloads_done);
   context_.events.publish("reload", name(), std::move(e));
   for (auto& waiter : done.waiters) waiter(error);
 }
 
 void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
+  ++counters_.exits;
+  if (!info.voluntary && !info.clean()) ++counters_.crashes;
+  counters_.exited_connections += worker.connections();
   if (reload_) {
     for (auto& [instance, candidate] : reload_->candidates) {
       if (candidate.get() != &worker) continue;
@@ -312,7 +317,7 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
     spawn_into(instance);
     return;
   }
-  ++restarts_;
+  ++counters_.restarts;
   ++slot.restarts;
   if (crashes_.record(Clock::now())) {
     if (reload_) finish_reload("crash loop");
@@ -385,7 +390,7 @@ boost::json::object App::status() const {
   app["scheduling"] = config_.protocol == config::Protocol::none
                          ? "none" : config::to_string(config_.scheduling);
   app["instances"] = slots_.size();
-  app["restarts"] = restarts_;
+  app["restarts"] = counters_.restarts;
   app["pending"] = pending();
   app["workers"] = std::move(workers);
   return app;

@@ -74,6 +74,18 @@ class App {
   std::vector<Worker*> workers();
   bool has_live_workers() const;
   boost::json::object status() const;
+
+  // Totals since the app was created (Prometheus counters).
+  struct Counters {
+    std::uint64_t exits = 0;             // worker exits of every kind
+    std::uint64_t crashes = 0;           // exits neither asked for nor clean
+    std::uint64_t restarts = 0;          // slots refilled after a crash
+    std::uint64_t reloads_done = 0;      // whole-app rolling reloads
+    std::uint64_t reloads_failed = 0;
+    std::uint64_t memory_replacements = 0;
+    std::uint64_t exited_connections = 0;  // handed to workers that have exited
+  };
+  const Counters& counters() const { return counters_; }
   std::size_t pending() const;
 
  private:
@@ -105,7 +117,7 @@ class App {
   std::vector<std::unique_ptr<Slot>> slots_;        // index = instance
   std::vector<std::shared_ptr<Worker>> leaving_;    // workers of removed slots
   CrashWindow crashes_;
-  unsigned restarts_ = 0;
+  Counters counters_;
   std::vector<Done> stop_waiters_;
   struct Reload {
     std::deque<unsigned> queue;                                // slots still to replace

@@ -49,6 +49,11 @@ ConfigDiff diff_configs(const config::Config& old_config, const config::Config& 
   if (a.control_socket != b.control_socket || a.control_mode != b.control_mode ||
       a.control_group != b.control_group)
     d.warnings.push_back("control socket settings change only when musterd restarts");
+  auto metrics_address = [](const config::DaemonConfig& c) {
+    return c.metrics ? c.metrics->listen : std::string();
+  };
+  if (metrics_address(a) != metrics_address(b))
+    d.warnings.push_back("metrics_listen changes only when musterd restarts");
   return d;
 }
 

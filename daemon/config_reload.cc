@@ -1,4 +1,4 @@
-// Supervisor::reload_config: validate the whole new file, bind what it adds,
+// Supervisor::apply_config_file: validate the whole new file, bind what it adds,
 // and only then change anything, so a bad file or a failed bind leaves the
 // running config untouched.
 #include "daemon/config_reload.h"
@@ -33,7 +33,7 @@ boost::json::object describe(const ConfigDiff& d) {
 
 }  // namespace
 
-Supervisor::ReloadResult Supervisor::reload_config() {
+Supervisor::ReloadResult Supervisor::apply_config_file() {
   if (auto unsafe = config::refuse_unsafe_config(config_.path)) {
     spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
     return ReloadResult{{config_.path + ": " + *unsafe}, {}};

@@ -148,12 +148,27 @@ ListenSocket::ListenSocket(SocketConfig config, ipc::UniqueFd fd, bool on_demand
 
 ListenSocket::~ListenSocket() {
   rr_.reset();
-  if (config_.family == SocketConfig::Family::unix_path && fd_) ::unlink(config_.path.c_str());
+  if (config_.family == SocketConfig::Family::unix_path && fd_ && !keep_file_)
+    ::unlink(config_.path.c_str());
 }
 
 RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::AppConfig& app) {
   if (!rr_) rr_ = std::make_unique<RrHandle>(io, *this, app);
   return *rr_;
+}
+
+std::variant<ipc::UniqueFd, BindError> SocketTable::open_socket(const SocketConfig& config) {
+  auto it = inherited_.find(config.name);
+  if (it == inherited_.end()) return bind_listen(config);
+  auto fd = std::move(it->second);
+  inherited_.erase(it);
+  auto adopted = adopt_listen(config, std::move(fd));
+  if (auto* why = std::get_if<std::string>(&adopted)) return BindError{EINVAL, *why};
+  return std::move(std::get<ipc::UniqueFd>(adopted));
+}
+
+void SocketTable::opened(ListenSocket& socket) {
+  if (on_open) on_open(socket);
 }
 
 std::optional<std::string> SocketTable::bind_declared(
@@ -162,13 +177,70 @@ std::optional<std::string> SocketTable::bind_declared(
   for (const auto& s : sockets) {
     if (std::find(per_slot_only.begin(), per_slot_only.end(), s.name) != per_slot_only.end())
       continue;
-    auto result = bind_listen(s);
+    bool inherited = inherited_.count(s.name) > 0;
+    auto result = open_socket(s);
     if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
-    spdlog::info("socket {} listening on {}", s.name, bound.back()->bound());
+    if (inherited) bound.back()->keep_file();
+    spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
+                 inherited ? " (from systemd)" : "");
   }
   sockets_ = std::move(bound);
+  for (auto& socket : sockets_) opened(*socket);
   return std::nullopt;
+}
+
+void SocketTable::add(std::unique_ptr<ListenSocket> socket) {
+  sockets_.push_back(std::move(socket));
+  opened(*sockets_.back());
+}
+
+std::vector<std::string> SocketTable::drop_unused_inherited() {
+  std::vector<std::string> names;
+  for (auto& [name, fd] : inherited_) names.push_back(name);
+  inherited_.clear();
+  return names;
+}
+
+void SocketTable::keep_files() {
+  for (auto& s : sockets_) s->keep_file();
+  for (auto& s : retired_) s->keep_file();
+}
+
+namespace {
+
+// The address `fd` listens on equals what `s` asks for.
+std::optional<std::string> address_mismatch(const SocketConfig& s, int fd) {
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+    return "it is not a stream socket";
+  len = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+    return "it is not listening";
+  std::string bound = bound_address(fd);
+  std::string wanted;
+  switch (s.family) {
+    case SocketConfig::Family::unix_path: wanted = "unix:" + s.path; break;
+    case SocketConfig::Family::ipv4: wanted = s.host + ":"; break;
+    case SocketConfig::Family::ipv6: wanted = "[" + s.host + "]:"; break;
+  }
+  if (s.family != SocketConfig::Family::unix_path && s.port != 0)
+    wanted += std::to_string(s.port);
+  bool same = s.family == SocketConfig::Family::unix_path || s.port != 0
+                  ? bound == wanted
+                  : bound.rfind(wanted, 0) == 0 && bound.size() > wanted.size();
+  if (!same) return "it listens on " + bound + ", but the config says " + s.listen;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ipc::UniqueFd, std::string> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
+  if (auto why = address_mismatch(s, fd.get()))
+    return "systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd cannot "
+           "use: " + *why;
+  return fd;
 }
 
 namespace {
@@ -188,16 +260,21 @@ std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConf
   // now and after any scale to zero.
   if (c.port == 0)
     if (auto it = slot_ports_.find(config.name); it != slot_ports_.end()) c.port = it->second;
-  auto result = bind_listen(c);
+  bool inherited = inherited_.count(name) > 0;
+  auto result = open_socket(c);
   if (auto* err = std::get_if<BindError>(&result)) return *err;
   sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<ipc::UniqueFd>(result)), false));
+  if (inherited) sockets_.back()->keep_file();
   slot_ports_.emplace(config.name, sockets_.back()->port());
-  spdlog::info("socket {} listening on {} (SO_REUSEPORT)", name, sockets_.back()->bound());
+  spdlog::info("socket {} listening on {} (SO_REUSEPORT{})", name, sockets_.back()->bound(),
+               inherited ? ", from systemd" : "");
+  opened(*sockets_.back());
   return sockets_.back().get();
 }
 
 void SocketTable::release_slot(const std::string& name, unsigned slot) {
   std::string full = slot_name(name, slot);
+  if (on_drop && find(full)) on_drop(full);
   sockets_.erase(std::remove_if(sockets_.begin(), sockets_.end(),
                                 [&](auto& s) { return s->config().name == full; }),
                  sockets_.end());
@@ -207,6 +284,7 @@ void SocketTable::retire(const std::string& name) {
   for (auto it = sockets_.begin(); it != sockets_.end();) {
     const std::string& n = (*it)->config().name;
     if (n == name || n.rfind(name + "#", 0) == 0) {
+      if (on_drop) on_drop(n);
       retired_.push_back(std::move(*it));
       it = sockets_.erase(it);
     } else {

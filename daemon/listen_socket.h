@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,11 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& s
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:8000", "[::1]:8000", "unix:/run/x.sock" from getsockname.
 std::string bound_address(int fd);
+// A socket systemd passed for `socket`: kept if it is a listening stream
+// socket bound to the address the config names (any port if the config
+// says 0), else the reason it is refused.
+std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig& socket,
+                                                      ipc::UniqueFd fd);
 
 class ListenSocket {
  public:
@@ -45,6 +51,9 @@ class ListenSocket {
   const std::string& bound() const { return bound_; }
   std::uint16_t port() const { return port_; }
   bool on_demand() const { return on_demand_; }
+  // A unix socket's file stays when the socket closes: systemd's .socket
+  // unit owns it, or the fd store keeps the socket for musterd's successor.
+  void keep_file() { keep_file_ = true; }
   // Node workers' `data` for this socket (TLS servers send ticket keys): the
   // first worker's is kept and given to every later one.
   boost::json::value& data() { return data_; }
@@ -58,6 +67,7 @@ class ListenSocket {
   std::string bound_;
   std::uint16_t port_ = 0;
   bool on_demand_;
+  bool keep_file_ = false;
   boost::json::value data_;
   std::unique_ptr<RrHandle> rr_;
 };
@@ -99,17 +109,33 @@ class SocketTable {
 
   // Config reload: adds an already bound socket; takes a socket out of use
   // (workers registered with it keep it alive until they are gone).
-  void add(std::unique_ptr<ListenSocket> socket) { sockets_.push_back(std::move(socket)); }
+  void add(std::unique_ptr<ListenSocket> socket);
   void retire(const std::string& name);
   // Closes retired sockets nobody is registered with any more.
   void sweep_retired();
 
+  // Sockets systemd passed (LISTEN_FDS), by [sockets.NAME] or NAME#SLOT for
+  // a reuseport slot: used instead of binding those names.
+  void set_inherited(std::map<std::string, ipc::UniqueFd> fds) { inherited_ = std::move(fds); }
+  // Closes the inherited sockets no config entry asked for; their names.
+  std::vector<std::string> drop_unused_inherited();
+  // Told of every declared or slot socket once it listens, and of the name
+  // of each that the config no longer has (the fd store follows both).
+  std::function<void(ListenSocket&)> on_open;
+  std::function<void(const std::string&)> on_drop;
+  // Every unix socket file stays at exit (the fd store keeps the sockets).
+  void keep_files();
+
  private:
+  std::variant<ipc::UniqueFd, BindError> open_socket(const config::SocketConfig& config);
+  void opened(ListenSocket& socket);
+
   std::vector<std::unique_ptr<ListenSocket>> sockets_;
   std::vector<std::unique_ptr<ListenSocket>> retired_;
   // Ephemeral ports chosen for reuseport sockets, kept for the daemon's life
   // even while no slot socket exists.
   std::map<std::string, std::uint16_t> slot_ports_;
+  std::map<std::string, ipc::UniqueFd> inherited_;
 };
 
 }  // namespace muster::daemon

@@ -59,9 +59,17 @@ int main(int argc, char** argv) {
   // A write to a client or worker that went away must be an error, not death.
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Sockets systemd passed: a .socket unit's, or our own from the fd store.
+  auto inherited = muster::daemon::take_systemd_sockets();
+  if (auto* err = std::get_if<std::string>(&inherited)) {
+    spdlog::error("{}", *err);
+    return 2;
+  }
+
   boost::asio::io_context io;
   muster::daemon::OrphanReaper orphans(io);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config));
+  supervisor.inherit_sockets(std::move(std::get<muster::daemon::InheritedFds>(inherited)));
   if (auto err = supervisor.start()) {
     spdlog::error("{}", *err);
     return 1;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/commands.h"
+#include "daemon/metrics.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -17,7 +18,9 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
                  handle_request(r, std::move(respond));
                }),
       notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
-      signals_(io, SIGTERM, SIGINT, SIGHUP), shutdown_timer_(io) {
+      metrics_(io, [this] { return render_prometheus(collect_metrics(*this)); }),
+      systemd_(io), systemd_timer_(io), signals_(io, SIGTERM, SIGINT, SIGHUP),
+      shutdown_timer_(io) {
   context_.socket_configs = &config_.sockets;
   for (const auto& app : config_.apps)
     apps_.push_back(
@@ -33,6 +36,7 @@ std::optional<std::string> Supervisor::start() {
     if (app.scheduling == config::Scheduling::reuseport)
       per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
   }
+  connect_fd_store();
   if (auto err = sockets_.bind_declared(config_.sockets, per_slot)) {
     control_.close();
     return err;
@@ -44,10 +48,25 @@ std::optional<std::string> Supervisor::start() {
     }
     context_.notify_address = notify_.address();
   }
+  if (config_.daemon.metrics) {
+    if (auto err = metrics_.open(*config_.daemon.metrics)) {
+      control_.close();
+      return err;
+    }
+  }
   wait_signals();
   spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
                config_.path);
   for (auto& app : apps_) app->start();
+  // Stored or passed sockets the config no longer names: let them go.
+  for (const auto& name : sockets_.drop_unused_inherited()) {
+    spdlog::warn("systemd passed a socket named {}, which the config does not name; closed",
+                 name);
+    systemd_.remove_fds(name);
+  }
+  started_at_ = Clock::now();
+  systemd_.start_watchdog();
+  report_to_systemd();
   return std::nullopt;
 }
 
@@ -64,10 +83,23 @@ void Supervisor::wait_signals() {
   });
 }
 
+Supervisor::ReloadResult Supervisor::reload_config() {
+  systemd_.reloading();
+  ReloadResult result = apply_config_file();
+  // The new config is in force (rolling reloads go on); before the first
+  // READY=1, report_to_systemd() still sends it.
+  if (announced_ready_) systemd_.ready();
+  config_reloads_.last_ok = result.errors.empty();
+  ++(config_reloads_.last_ok ? config_reloads_.applied : config_reloads_.rejected);
+  return result;
+}
+
 void Supervisor::shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("shutting down ({}): stopping all workers", why);
+  systemd_.stopping();
+  systemd_timer_.cancel();
   auto remaining = std::make_shared<std::size_t>(apps_.size());
   auto one_done = [this, remaining] {
     if (--*remaining == 0) finish_shutdown();
@@ -90,6 +122,9 @@ void Supervisor::finish_shutdown() {
   shutdown_timer_.cancel();
   signals_.cancel();
   control_.close();
+  metrics_.close();
+  // The fd store keeps the sockets for the next musterd: so must their files.
+  if (systemd_.fd_store_used()) sockets_.keep_files();
   spdlog::info("all workers stopped; bye");
   // Anything still pending (e.g. output of a stray grandchild) must not keep us.
   asio::post(io_, [this] { io_.stop(); });

@@ -15,7 +15,9 @@
 #include "daemon/control_server.h"
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/metrics_server.h"
 #include "daemon/notify_socket.h"
+#include "daemon/systemd_service.h"
 
 namespace muster::daemon {
 
@@ -23,6 +25,8 @@ class Supervisor {
  public:
   Supervisor(boost::asio::io_context& io, config::Config config);
 
+  // Sockets systemd passed (take_systemd_sockets()), used instead of binding.
+  void inherit_sockets(InheritedFds fds) { sockets_.set_inherited(std::move(fds)); }
   // Opens the control socket and starts every app. Error message on failure.
   std::optional<std::string> start();
   // Graceful shutdown: stop all apps, bounded by shutdown_timeout; then the
@@ -33,8 +37,14 @@ class Supervisor {
     std::vector<std::string> errors;  // non-empty: nothing was changed
     boost::json::object changes;
   };
-  // reload-config / SIGHUP (config_reload.cc).
+  // reload-config / SIGHUP: apply_config_file(), counted for /metrics.
   ReloadResult reload_config();
+  struct ConfigReloads {
+    std::uint64_t applied = 0;
+    std::uint64_t rejected = 0;
+    bool last_ok = true;
+  };
+  const ConfigReloads& config_reloads() const { return config_reloads_; }
 
   App* find_app(const std::string& name);
   Worker* find_worker(unsigned id);
@@ -48,6 +58,13 @@ class Supervisor {
   void wait_signals();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
+  // Validates and applies the config file (config_reload.cc).
+  ReloadResult apply_config_file();
+  // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
+  void connect_fd_store();
+  void report_to_systemd();
+  std::string summary();
+  bool all_ready();
 
   boost::asio::io_context& io_;
   config::Config config_;
@@ -57,6 +74,12 @@ class Supervisor {
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;
+  MetricsServer metrics_;
+  ConfigReloads config_reloads_;
+  SystemdService systemd_;
+  boost::asio::steady_timer systemd_timer_;
+  Clock::time_point started_at_{};
+  bool announced_ready_ = false;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
   unsigned last_worker_id_ = 0;

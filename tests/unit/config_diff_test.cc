@@ -85,3 +85,11 @@ TEST_CASE("control socket changes are reported as needing a restart", "[reload-c
   CHECK(d.warnings.size() == 1);
   CHECK(d.empty());
 }
+
+TEST_CASE("a metrics_listen change is reported as needing a restart", "[reload-config]") {
+  std::string next = "[daemon]\nmetrics_listen = \"127.0.0.1:9464\"\n" + kBase;
+  ConfigDiff d = diff_configs(load(kBase), load(next));
+  REQUIRE(d.warnings.size() == 1);
+  CHECK_THAT(d.warnings[0], Catch::Contains("metrics_listen"));
+  CHECK(d.empty());
+}

@@ -163,8 +163,8 @@ TEST_CASE("an unknown top-level table is reported as an unknown key") {
 }
 
 TEST_CASE("an unknown key in [daemon] is reported") {
-  ConfigError error = load_error("[daemon]\nmetrics_listen = \"127.0.0.1:9464\"\n");
-  check_at(error, 2, 1, "daemon.metrics_listen");
+  ConfigError error = load_error("[daemon]\nmetrics_port = 9464\n");
+  check_at(error, 2, 1, "daemon.metrics_port");
   CHECK(error.message == "unknown key");
 }
 
@@ -382,4 +382,26 @@ TEST_CASE("a config file on disk is loaded with its absolute path") {
   REQUIRE(result.config);
   CHECK(result.config->path == (dir / "muster.toml").string());
   CHECK(result.config->apps.at(0).cwd == dir.string());
+}
+
+TEST_CASE("metrics_listen takes a TCP address; absent or empty means off", "[metrics]") {
+  CHECK_FALSE(load_ok("[daemon]\n").daemon.metrics);
+  CHECK_FALSE(load_ok("[daemon]\nmetrics_listen = \"\"\n").daemon.metrics);
+  Config v4 = load_ok("[daemon]\nmetrics_listen = \"127.0.0.1:9464\"\n");
+  REQUIRE(v4.daemon.metrics);
+  CHECK(v4.daemon.metrics->host == "127.0.0.1");
+  CHECK(v4.daemon.metrics->port == 9464);
+  Config v6 = load_ok("[daemon]\nmetrics_listen = \"[::1]:0\"\n");
+  REQUIRE(v6.daemon.metrics);
+  CHECK(v6.daemon.metrics->family == muster::config::SocketConfig::Family::ipv6);
+  CHECK(v6.daemon.metrics->port == 0);
+}
+
+TEST_CASE("a bad metrics_listen names the key and its position", "[metrics]") {
+  auto unix_error = load_error("[daemon]\nmetrics_listen = \"unix:/run/m.sock\"\n");
+  check_at(unix_error, 2, 18, "daemon.metrics_listen");
+  CHECK_THAT(unix_error.message, Catch::Contains("TCP address"));
+  check_at(load_error("[daemon]\nmetrics_listen = \"localhost\"\n"), 2, 18,
+           "daemon.metrics_listen");
+  check_at(load_error("[daemon]\nmetrics_listen = 9464\n"), 2, 18, "daemon.metrics_listen");
 }

@@ -97,7 +97,10 @@ TEST_CASE("group-writable is refused for a group other than root's", "[file-safe
 }
 
 TEST_CASE("a file owned by another user is refused", "[file-safety]") {
-  if (::geteuid() != 0) SKIP("needs root to give the file away");
+  if (::geteuid() != 0) {
+    WARN("not run: needs root to give the file away");  // Catch2 v2 has no SKIP
+    return;
+  }
   ConfigDir d;
   REQUIRE(::chown(d.file.c_str(), 65534, 65534) == 0);
   auto problem = unsafe_config_file(d.file.string(), 0);

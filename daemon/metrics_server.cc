@@ -1,0 +1,168 @@
+#include "daemon/metrics_server.h"
+
+#include <fcntl.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "daemon/listen_socket.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr std::size_t kMaxConnections = 32;
+constexpr std::size_t kMaxHeader = 8 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+}  // namespace
+
+struct MetricsServer::Shared {
+  Render render;
+  std::set<std::shared_ptr<class MetricsConnection>> connections;
+};
+
+// One HTTP connection: read a request, answer it, repeat while keep-alive.
+class MetricsConnection : public std::enable_shared_from_this<MetricsConnection> {
+ public:
+  MetricsConnection(tcp::socket socket, std::weak_ptr<MetricsServer::Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeader);
+    parser_->body_limit(0);
+    stream_.expires_after(kRequestTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+ private:
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::eof)
+      return finish();
+    if (ec) {
+      // Malformed, too large, or with a body: say so once and close.
+      respond(http::status::bad_request, "bad request: " + ec.message() + "\n", false, 11);
+      return;
+    }
+    const auto& request = parser_->get();
+    bool keep_alive = request.keep_alive();
+    std::string_view target(request.target().data(), request.target().size());
+    target = target.substr(0, target.find('?'));
+    if (target != "/metrics") {
+      respond(http::status::not_found, "not found; metrics are at /metrics\n", keep_alive,
+              request.version());
+    } else if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      respond(http::status::method_not_allowed, "only GET and HEAD\n", keep_alive,
+              request.version());
+    } else {
+      auto shared = shared_.lock();
+      if (!shared) return finish();
+      respond(http::status::ok, shared->render(), keep_alive, request.version(),
+              request.method() == http::verb::head);
+    }
+  }
+
+  void respond(http::status status, std::string body, bool keep_alive, unsigned version,
+               bool head = false) {
+    auto response = std::make_shared<http::response<http::string_body>>(status, version);
+    response->set(http::field::server, "musterd/" MUSTER_VERSION);
+    response->set(http::field::content_type,
+                  status == http::status::ok ? kContentType : "text/plain; charset=utf-8");
+    if (status == http::status::method_not_allowed) response->set(http::field::allow, "GET, HEAD");
+    response->keep_alive(keep_alive);
+    response->body() = std::move(body);
+    response->prepare_payload();
+    if (head) response->body().clear();  // Content-Length stays that of GET
+    stream_.expires_after(kRequestTimeout);
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response, keep_alive](beast::error_code ec,
+                                                                       std::size_t) {
+                        if (ec || !keep_alive) return self->finish();
+                        self->read();
+                      });
+  }
+
+  void finish() {
+    close();
+    if (auto shared = shared_.lock()) shared->connections.erase(shared_from_this());
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{kMaxHeader};
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::weak_ptr<MetricsServer::Shared> shared_;
+};
+
+MetricsServer::MetricsServer(asio::io_context& io, Render render)
+    : acceptor_(io), retry_(io), shared_(std::make_shared<Shared>()) {
+  shared_->render = std::move(render);
+}
+
+MetricsServer::~MetricsServer() { close(); }
+
+std::optional<std::string> MetricsServer::open(const config::SocketConfig& address) {
+  auto result = bind_listen(address);
+  if (auto* err = std::get_if<BindError>(&result)) return "metrics_listen: " + err->message;
+  auto fd = std::move(std::get<ipc::UniqueFd>(result));
+  bound_ = bound_address(fd.get());
+  auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
+  boost::system::error_code ec;
+  acceptor_.assign(protocol, fd.release(), ec);
+  if (ec) return "metrics_listen: " + ec.message();
+  spdlog::info("metrics at http://{}/metrics", bound_);
+  accept();
+  return std::nullopt;
+}
+
+void MetricsServer::close() {
+  retry_.cancel();
+  if (acceptor_.is_open()) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  }
+  auto connections = std::move(shared_->connections);
+  shared_->connections.clear();
+  for (const auto& c : connections) c->close();
+}
+
+void MetricsServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      spdlog::warn("metrics: accept failed: {}; retrying in 1s", ec.message());
+      retry_.expires_after(std::chrono::seconds(1));
+      retry_.async_wait([this](boost::system::error_code wait_ec) {
+        if (!wait_ec) accept();
+      });
+      return;
+    }
+    if (shared_->connections.size() >= kMaxConnections) {
+      spdlog::warn("metrics: {} connections open; refusing another", kMaxConnections);
+    } else {
+      // Asio's accept() does not set close-on-exec; workers must not inherit it.
+      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+      auto connection = std::make_shared<MetricsConnection>(std::move(socket), shared_);
+      shared_->connections.insert(connection);
+      connection->read();
+    }
+    accept();
+  });
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,44 @@
+// metrics_listen: a small HTTP/1.1 server (Boost.Beast) answering GET /metrics
+// with the Prometheus text of collect_metrics(). Bounded: request headers
+// 8 KiB, no bodies, 10 s per request, 32 connections at once; anything else
+// gets 400/404/405 or the connection closed.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+
+namespace muster::daemon {
+
+class MetricsServer {
+ public:
+  using Render = std::function<std::string()>;
+
+  MetricsServer(boost::asio::io_context& io, Render render);
+  ~MetricsServer();
+
+  // Binds `address` and starts serving; an error message on failure.
+  std::optional<std::string> open(const config::SocketConfig& address);
+  // Stops accepting and closes every connection.
+  void close();
+  // "127.0.0.1:9464" once open (the real port if 0 was asked).
+  const std::string& bound() const { return bound_; }
+
+  struct Shared;  // what connections need, alive as long as any of them
+
+ private:
+  void accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after a failed accept (EMFILE): no busy loop
+  std::shared_ptr<Shared> shared_;
+  std::string bound_;
+};
+
+}  // namespace muster::daemon
