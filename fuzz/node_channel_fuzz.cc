@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ipc/finite_json.h"
 #include "ipc/node_channel.h"
 
 namespace {
@@ -197,6 +198,8 @@ struct Session {
     boost::system::error_code ec;
     json::value v = json::parse(payload, ec);
     if (ec) return;
+    // What the daemon sends comes from parse_request or the channel itself.
+    muster::ipc::null_non_finite(v);
     // The caller's copy is closed at once: the channel must keep its own.
     UniqueFd fd(with_fd ? ::fcntl(null_fd(), F_DUPFD_CLOEXEC, 0) : -1);
     channel->send(v, fd.get());

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "ipc/finite_json.h"
+
 namespace muster::ipc {
 namespace {
 
@@ -95,6 +97,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   if (auto* m = obj.if_contains("message")) {
     if (spec->message == Need::no) return std::string("unexpected field 'message'");
     req.message = *m;
+    null_non_finite(*req.message);
   } else if (spec->message == Need::required) {
     return std::string("missing 'message'");
   }

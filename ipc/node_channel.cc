@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ipc/finite_json.h"
+
 namespace muster::ipc {
 namespace asio = boost::asio;
 
@@ -113,6 +115,7 @@ void NodeChannel::dispatch(std::string& line) {
   boost::system::error_code ec;
   boost::json::value message = boost::json::parse(line, ec);
   if (ec) return fail("worker sent invalid JSON: " + ec.message());
+  null_non_finite(message);
   std::string_view cmd = cmd_of(message);
   if (cmd == "NODE_HANDLE") {
     if (received_fds_.empty()) return fail("worker sent NODE_HANDLE without a file descriptor");

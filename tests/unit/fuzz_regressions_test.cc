@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "ipc/control_protocol.h"
 #include "ipc/line_buffer.h"
 #include "ipc/node_channel.h"
 
@@ -27,13 +28,15 @@ struct Channel {
   UniqueFd worker;
   std::shared_ptr<NodeChannel> channel;
   std::optional<std::string> closed;
+  std::optional<json::value> last;  // the last message from the worker
 
   Channel() {
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     worker.reset(sv[1]);
     channel = std::make_shared<NodeChannel>(io, UniqueFd(sv[0]));
-    channel->start([](json::value, UniqueFd) {}, [this](const std::string& e) { closed = e; });
+    channel->start([this](json::value m, UniqueFd) { last = std::move(m); },
+                   [this](const std::string& e) { closed = e; });
   }
   ~Channel() { channel->close(); }
 
@@ -159,4 +162,21 @@ TEST_CASE("NACKs from a worker that does not read end its channel", "[fuzz][chan
   }
   c.io.poll();
   CHECK(c.closed);
+}
+
+TEST_CASE("a number too large for a double reaches a worker as null, not Infinity",
+          "[fuzz][channel]") {
+  // Boost.JSON writes an infinite double as `Infinity`, which kills a Node
+  // worker (SyntaxError); Node's own round trip of 1e999 gives null.
+  auto parsed = muster::ipc::parse_request(
+      R"({"verb":"send","app":"web","message":{"n":1e999,"m":[-1e999,2]}})");
+  auto* request = std::get_if<muster::ipc::Request>(&parsed);
+  REQUIRE(request);
+  REQUIRE(request->message);
+  CHECK(json::serialize(*request->message) == R"({"n":null,"m":[null,2]})");
+
+  Channel c;
+  c.write("{\"data\":{\"k\":1e400}}\n");
+  REQUIRE(c.last);
+  CHECK(json::serialize(*c.last) == R"({"data":{"k":null}})");
 }
