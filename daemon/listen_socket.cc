@@ -324,11 +324,11 @@ bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == 
 // the same; a port must be the same, or the worker asks for port 0 and the
 // socket is ephemeral too; an address, when the worker names one, must be the
 // socket's or the socket must listen on every address.
-bool declared_matches(const ListenSocket& socket, const ListenQuery& q) {
-  const SocketConfig& s = socket.config();
+// `bound_port`: the port an ephemeral (port 0) socket got, 0 if not bound yet.
+bool declared_matches(const SocketConfig& s, std::uint16_t bound_port, const ListenQuery& q) {
   if (!family_matches(s, q.address_type)) return false;
   if (s.family == SocketConfig::Family::unix_path) return q.address && *q.address == s.path;
-  if (q.port != 0 ? q.port != socket.port() && q.port != s.port : s.port != 0) return false;
+  if (q.port != 0 ? q.port != bound_port && q.port != s.port : s.port != 0) return false;
   return !q.address || *q.address == s.host || is_wildcard(s.host) ||
          (*q.address == "localhost" && (s.host == "127.0.0.1" || s.host == "::1"));
 }
@@ -336,9 +336,25 @@ bool declared_matches(const ListenSocket& socket, const ListenQuery& q) {
 }  // namespace
 
 std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& app,
-                                                      const ListenQuery& q) {
+                                                      const ListenQuery& q, unsigned slot,
+                                                      const std::vector<SocketConfig>& declared) {
+  if (app.scheduling == config::Scheduling::reuseport) {
+    for (const auto& name : app.sockets) {
+      auto it = std::find_if(declared.begin(), declared.end(),
+                             [&](const SocketConfig& c) { return c.name == name; });
+      if (it == declared.end()) continue;
+      auto port = slot_ports_.find(name);
+      if (!declared_matches(*it, port == slot_ports_.end() ? 0 : port->second, q)) continue;
+      auto own = slot_socket(*it, slot);
+      if (auto* err = std::get_if<BindError>(&own)) {
+        spdlog::warn("{}: {}", app.name, err->message);
+        return -err->errno_value;
+      }
+      return std::get<ListenSocket*>(own);
+    }
+  }
   for (const auto& name : app.sockets)
-    if (ListenSocket* s = find(name); s && declared_matches(*s, q)) return s;
+    if (ListenSocket* s = find(name); s && declared_matches(s->config(), s->port(), q)) return s;
   std::string on_demand_name = "node:" + q.key;
   if (ListenSocket* s = find(on_demand_name)) return s;
   if (q.address_type != 4 && q.address_type != 6 && q.address_type != -1) return -EINVAL;

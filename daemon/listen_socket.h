@@ -98,12 +98,15 @@ class SocketTable {
   // when the slot's last worker has closed it too.
   void release_slot(const std::string& name, unsigned slot);
   ListenSocket* find(const std::string& name);
-  // The socket that answers `query` for `app`: one of the app's declared
-  // sockets if it matches, else one bound on demand (kept for the daemon's
-  // life, shared by every worker asking the same). On failure, the negative
-  // errno Node expects.
+  // The socket that answers `query` for the worker in `slot` of `app`: one
+  // of the app's declared sockets if it matches (for scheduling =
+  // "reuseport", the slot's own socket of it; `declared` holds their
+  // configs), else one bound on demand (kept for the daemon's life, shared
+  // by every worker asking the same). On failure, the negative errno Node
+  // expects.
   std::variant<ListenSocket*, int> resolve(const config::AppConfig& app,
-                                           const ListenQuery& query);
+                                           const ListenQuery& query, unsigned slot,
+                                           const std::vector<config::SocketConfig>& declared);
   boost::json::array status() const;
   std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
 

@@ -140,24 +140,15 @@ void Worker::query_server(const json::object& m) {
     send_cluster(std::move(reply));
     return;
   }
-  auto resolved = context_.sockets.resolve(app_, q);
+  auto resolved = context_.sockets.resolve(app_, q, identity_.instance, *context_.socket_configs);
   if (auto* err = std::get_if<int>(&resolved)) {
     reply["errno"] = *err;
     send_cluster(std::move(reply));
     return;
   }
+  // For scheduling = "reuseport" this is the slot's own SO_REUSEPORT socket,
+  // which outlives the worker.
   ListenSocket* chosen = std::get<ListenSocket*>(resolved);
-  if (app_.scheduling == config::Scheduling::reuseport && !chosen->on_demand()) {
-    // This slot's own SO_REUSEPORT socket, which outlives the worker.
-    auto slot = context_.sockets.slot_socket(chosen->config(), identity_.instance);
-    if (auto* err = std::get_if<BindError>(&slot)) {
-      spdlog::warn("{}[{}] {}", identity_.app, identity_.id, err->message);
-      reply["errno"] = -err->errno_value;
-      send_cluster(std::move(reply));
-      return;
-    }
-    chosen = std::get<ListenSocket*>(slot);
-  }
   ListenSocket& socket = *chosen;
   // TLS servers send their ticket keys: every worker of a socket gets the first's.
   if (socket.data().is_null() && m.contains("data")) socket.data() = m.at("data");

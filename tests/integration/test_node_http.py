@@ -3,6 +3,8 @@ shared-handle scheduling, listen(0), bind errors, and the scheduling default
 taken from NODE_CLUSTER_SCHED_POLICY."""
 
 import collections
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -227,6 +229,62 @@ class OnDemand(ns.TestCase):
         self.assertEqual([s["name"] for s in d.status()["sockets"]], ["web"])
         results = ns.get_many(port, 20, concurrency=4)
         self.assertEqual(ns.failures(results), [])
+
+
+class Reuseport(ns.TestCase):
+    def test_each_node_worker_listens_on_its_own_slots_socket(self):
+        d = self.daemon()
+        d.start(socket_table("web") +
+                node_app("web", "hello.js", instances=2, sockets=["web"],
+                         scheduling="reuseport"))
+        workers = ns.wait_listening(d, "web", 2)
+        names = sorted(s["name"] for s in d.status()["sockets"])
+        self.assertEqual(names, ["web#0", "web#1"])  # no shared or on-demand socket
+        ports = {ns.bound_port(d, n) for n in names}
+        self.assertEqual(len(ports), 1, "both slot sockets share one port")
+        inodes = [socket_inodes(w["pid"]) for w in workers]
+        self.assertEqual(len(inodes[0]), 1, inodes)
+        self.assertEqual(len(inodes[1]), 1, inodes)
+        self.assertNotEqual(inodes[0], inodes[1], "each worker has its own socket")
+        port = ports.pop()
+        results = ns.get_many(port, 100, concurrency=4)
+        self.assertEqual(ns.failures(results), [])
+        served = collections.Counter(ns.worker_of(b) for b in ns.answered(results))
+        self.assertEqual(set(served), {w["id"] for w in workers}, dict(served))
+
+    def test_a_replacement_node_worker_gets_the_same_slot_socket(self):
+        d = self.daemon()
+        d.start(socket_table("web") +
+                node_app("web", "hello.js", instances=2, sockets=["web"],
+                         scheduling="reuseport", restart="always"))
+        before = ns.wait_listening(d, "web", 2)
+        slot0 = socket_inodes(before[0]["pid"])
+        os.kill(before[0]["pid"], signal.SIGKILL)
+        d.wait_for(lambda: [w for w in d.workers("web")
+                            if w["instance"] == 0 and w["id"] != before[0]["id"]
+                            and w["state"] == "listening"], 15, "a new worker in slot 0")
+        after = [w for w in d.workers("web") if w["instance"] == 0][0]
+        self.assertEqual(socket_inodes(after["pid"]), slot0)
+
+
+def socket_inodes(pid):
+    """The listening TCP socket inodes process `pid` holds."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # TCP_LISTEN
+                    listening.add(fields[9])
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in listening:
+            held.add(target[8:-1])
+    return held
 
 
 if __name__ == "__main__":
