@@ -1,6 +1,7 @@
 #include "daemon/control_session.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 #include <variant>
@@ -30,7 +31,20 @@ void ControlSession::reply(std::string line) {
   send(std::move(line));
   if (streaming_) return;  // stays busy: no more requests on a stream
   busy_ = false;
-  pump();
+  post_pump();
+}
+
+// One request per turn of the loop: a client's next request waits behind
+// other clients' ready work, and an answer given at once does not recurse
+// into the next request (a line buffer full of tiny requests would otherwise
+// run them all, deeper and deeper, before anyone else is served).
+void ControlSession::post_pump() {
+  if (pump_posted_ || closed_) return;
+  pump_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->pump_posted_ = false;
+    self->pump();
+  });
 }
 
 void ControlSession::begin_stream(std::function<void()> on_close) {
@@ -54,10 +68,12 @@ void ControlSession::close() {
 // Runs every complete request line, one at a time; reads more only when idle,
 // so a client can never make the daemon buffer more than one line of it.
 void ControlSession::pump() {
-  while (!busy_ && !closed_ && !close_after_write_) {
-    auto line = lines_.next_line();
-    if (!line) break;
-    dispatch(*line);
+  if (!busy_ && !closed_ && !close_after_write_) {
+    if (auto line = lines_.next_line()) {
+      dispatch(*line);
+      if (!busy_) post_pump();  // answered already (or refused): the next one later
+      return;
+    }
   }
   if (closed_ || close_after_write_) return;
   if (peer_done_) {

@@ -37,6 +37,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
  private:
   void pump();
+  void post_pump();
   void dispatch(const std::string& line);
   void read();
   void send(std::string line);
@@ -51,6 +52,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   std::vector<boost::asio::const_buffer> batch_;
   std::size_t outbox_bytes_ = 0;
   bool busy_ = false;       // a request is being handled
+  bool pump_posted_ = false;
   bool reading_ = false;
   bool writing_ = false;
   bool close_after_write_ = false;

@@ -185,7 +185,7 @@ class ControlCrowd(harness.TestCase):
                 if kind == 1:
                     s.sendall(b'{"verb": "sta')               # half a line, forever
                 elif kind == 2:
-                    s.sendall(b'{"verb":"status"}\n' * 20)    # never reads the replies
+                    s.sendall(b'{"verb":"status"}\n' * 200)   # pipelined, never reads the replies
                 elif kind == 3:
                     s.sendall(b"\x00garbage\xff{{{\n" * 50)   # nonsense, keeps the line
                 elif kind == 4:
