@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <unistd.h>
 
 #include "cli/check.h"
 #include "cli/exit_code.h"
@@ -37,19 +38,28 @@ struct Args {
   bool follow = false;
 };
 
+// -s is applied later by CLI11. Else $MUSTER_SOCKET; else the control_socket
+// of musterd's config ($MUSTER_CONFIG or /etc/muster/muster.toml) when it is
+// readable and valid, so that `sudo musterctl status` finds the packaged
+// daemon's /run/muster/muster.sock; else musterd's default.
 std::string socket_from_environment() {
   const char* env = std::getenv("MUSTER_SOCKET");
-  return (env != nullptr && *env != '\0') ? env : config::default_control_socket();
+  if (env != nullptr && *env != '\0') return env;
+  std::string path = config::default_config_path();
+  if (::access(path.c_str(), R_OK) == 0) {
+    auto loaded = config::load_file(path);
+    if (loaded.config) return loaded.config->daemon.control_socket;
+  }
+  return config::default_control_socket();
 }
 
 std::string help_footer(const std::string& socket) {
   return "Control socket:\n"
-         "  -s PATH, else $MUSTER_SOCKET, else musterd's default: "
-         "$RUNTIME_DIRECTORY/muster.sock,\n"
-         "  else $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.\n"
+         "  -s PATH, else $MUSTER_SOCKET, else daemon.control_socket of the config file\n"
+         "  ($MUSTER_CONFIG, else /etc/muster/muster.toml) if readable, else musterd's\n"
+         "  default: $RUNTIME_DIRECTORY/muster.sock, else $XDG_RUNTIME_DIR/muster.sock,\n"
+         "  else /tmp/muster-<uid>.sock.\n"
          "  Here that is " + socket + ".\n"
-         "  If musterd's config sets daemon.control_socket, pass the same path with -s\n"
-         "  or $MUSTER_SOCKET.\n"
          "\n"
          "Exit codes:\n"
          "  0  ok; for `events --follow` also when musterd closes the connection or on Ctrl-C\n"

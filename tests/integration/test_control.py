@@ -393,6 +393,19 @@ class MusterctlExitCodes(harness.TestCase):
                            timeout=10, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_without_s_or_muster_socket_the_configs_control_socket_is_used(self):
+        d = self.daemon().start(SLEEPER)
+        env = {k: v for k, v in os.environ.items() if k != "MUSTER_SOCKET"}
+        env["MUSTER_CONFIG"] = d.config_path
+        r = subprocess.run([MUSTERCTL, "ping"], capture_output=True, text=True, env=env,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # MUSTER_SOCKET still wins over the config.
+        env["MUSTER_SOCKET"] = d.path("elsewhere.sock")
+        r = subprocess.run([MUSTERCTL, "ping"], capture_output=True, text=True, env=env,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 3, r.stderr)
+
 
 GOOD_CONFIG = """[daemon]
 control_socket = "/tmp/muster-check-never-bound.sock"
