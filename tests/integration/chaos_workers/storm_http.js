@@ -19,7 +19,20 @@ if (cluster.isPrimary) {
     res.setHeader('Content-Type', 'text/plain');
     res.end(`ok ${process.pid}\n`);
   });
-  // First listener of 'connection': runs before http's own starts reading.
+  // A connection handed over by the primary (rr) is noted when its handle
+  // arrives, before Node's cluster code answers {accepted: true}: after that
+  // answer the primary closes its copy, so a worker killed between the
+  // answer and the 'connection' event had the connection in its own hands.
+  // (lib/internal/cluster/child.js: onconnection() sends the ack, then calls
+  // server.onconnection().)
+  process.prependListener('internalMessage', (message, handle) => {
+    if (message && message.cmd === 'NODE_CLUSTER' && message.act === 'newconn' && handle) {
+      const peer = {};
+      if (handle.getpeername && handle.getpeername(peer) === 0) fs.writeSync(log, `${peer.address}\n`);
+    }
+  });
+  // First listener of 'connection' (the shared-socket case): runs before
+  // http's own starts reading.
   server.prependListener('connection', (socket) => {
     fs.writeSync(log, `${socket.remoteAddress}\n`);
   });
