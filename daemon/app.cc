@@ -280,9 +280,11 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   if (reload_) {
     for (auto& [instance, candidate] : reload_->candidates) {
       if (candidate.get() != &worker) continue;
+      // Copies: erase() frees the map node these bindings refer to.
+      unsigned slot = instance;
       auto keep_alive = candidate;
-      reload_->candidates.erase(instance);
-      finish_reload("the new worker for slot " + std::to_string(instance) + " " +
+      reload_->candidates.erase(slot);
+      finish_reload("the new worker for slot " + std::to_string(slot) + " " +
                     info.describe() + " before it was ready");
       return;
     }

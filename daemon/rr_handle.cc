@@ -65,8 +65,15 @@ void RrHandle::wait_acceptable() {
   waiting_ = true;
   listener_.async_wait(asio::posix::stream_descriptor::wait_read,
                        [this](boost::system::error_code ec) {
+                         // Cancelled: the handle may already be destroyed
+                         // (a retired socket swept), so touch nothing.
+                         if (ec == asio::error::operation_aborted) return;
                          waiting_ = false;
-                         if (ec) return;  // cancelled: the handle is going away
+                         if (ec) {
+                           spdlog::warn("socket {}: waiting for connections failed: {}",
+                                        socket_.config().name, ec.message());
+                           return;
+                         }
                          accept_ready();
                        });
 }
