@@ -85,7 +85,9 @@ class RestartChurn(harness.TestCase):
         self.assertLess(after["rss"], base["rss"] + RSS_SLACK, (base, after))
         self.assertEqual(d.request({"verb": "stop", "app": "churn"})["ok"], True)
         d.wait_for(lambda: not cs.zombies_of(d.proc.pid), 10, "no zombies")
-        d.wait_for(lambda: cs.fd_count(d.proc.pid) <= base["fds"] - 2 or None, 10,
+        # The baseline may have caught 0, 1 or 2 workers in flight (each holds
+        # a pidfd and an output pipe in musterd): with none left, at most that.
+        d.wait_for(lambda: cs.fd_count(d.proc.pid) <= base["fds"] or None, 10,
                    "the stopped app's fds released")
 
     def test_a_worker_whose_exec_fails_after_fork_leaves_no_zombie(self):

@@ -224,10 +224,14 @@ class AppsAddedAndRemoved(TestCase):
         """Removed, then added back before its old worker has exited: the
         control verbs must act on the new app, not on the one going away."""
         d = self.daemon()
-        d.write_script("stubborn.sh", "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.1; done\n")
+        # It notes when it ignores SIGTERM: before that, a stop would end it.
+        d.write_script("stubborn.sh", "#!/bin/sh\ntrap '' TERM\ntouch \"$0.ready\"\n"
+                                      "while :; do sleep 0.1; done\n")
         b = harness.app("b", d.path("stubborn.sh"), stop_timeout="8s")
         d.start(sleeper("a") + b)
         (old,) = d.wait_workers("b", 1)
+        d.wait_for(lambda: os.path.exists(d.path("stubborn.sh.ready")), 10,
+                   "the worker to ignore SIGTERM")
         d.write_config(sleeper("a"))
         self.assert_changes(d, reload_config(d), apps_removed=["b"])
         d.write_config(sleeper("a") + b)
