@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,7 +65,7 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), output_(io), ready_timer_(io), watchdog_timer_(io) {}
+      stop_timer_(io), output_(io), exit_watch_(io), ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() {
   // A life whose exit was never collected (its process handle reaps it now).
@@ -388,12 +389,32 @@ void Worker::start_stop_timer() {
   });
 }
 
+// Not process_->async_wait(): Boost 1.81 follows a readable pidfd with a
+// blocking waitpid(pid), which stalls the whole daemon whenever that pid is
+// not (or no longer) the exited child (seen as a 10 s hang after `restart`).
+// Here the pidfd's readability is only a hint; waitid(P_PIDFD, WNOHANG)
+// decides, and never blocks.
 void Worker::wait_for_exit() {
-  process_->async_wait([self = shared_from_this()](boost::system::error_code, int) {
+  if (!exit_watch_.is_open()) {
+    // Our own pidfd (Boost 1.81 does not expose its own); a zombie has one too.
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd < 0) {
+      spdlog::error("{}[{}] cannot watch its exit: {}", identity_.app, identity_.id,
+                    std::strerror(errno));
+      return;
+    }
+    exit_watch_.assign(pidfd);
+  }
+  exit_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [self = shared_from_this()](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    siginfo_t info{};
+    constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
+    int r = ::waitid(kPidfd, self->exit_watch_.native_handle(), &info, WEXITED | WNOHANG);
+    if (r == 0 && info.si_pid == 0) return self->wait_for_exit();  // not exited yet
     OrphanReaper::release(self->pid_);
-    int status = self->process_->native_exit_code();
-    if (WIFSIGNALED(status)) self->exit_.signal = WTERMSIG(status);
-    else if (WIFEXITED(status)) self->exit_.code = WEXITSTATUS(status);
+    if (r == 0 && info.si_code == CLD_EXITED) self->exit_.code = info.si_status;
+    else if (r == 0) self->exit_.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
     self->on(Event::exited);
   });
 }

@@ -143,6 +143,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ExitInfo exit_;
   boost::asio::steady_timer stop_timer_;
   boost::asio::posix::stream_descriptor output_;
+  boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd of the process
   ipc::LineBuffer output_lines_{16 * 1024};
   std::array<char, 4096> output_chunk_{};
   // Node protocol.
