@@ -399,8 +399,13 @@ void Worker::wait_for_exit() {
     // Our own pidfd (Boost 1.81 does not expose its own); a zombie has one too.
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     if (pidfd < 0) {
-      spdlog::error("{}[{}] cannot watch its exit: {}", identity_.app, identity_.id,
-                    std::strerror(errno));
+      // Out of fds, say: a worker must not run unwatched, so end it now; its
+      // exit is then reported with an unknown status.
+      spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app,
+                    identity_.id, std::strerror(errno));
+      kill_group(SIGKILL);
+      OrphanReaper::release(pid_);
+      asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
       return;
     }
     exit_watch_.assign(pidfd);

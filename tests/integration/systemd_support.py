@@ -14,6 +14,8 @@ import socket
 import time
 
 import harness
+# The HTTP response reading is the same as for Node workers.
+from node_support import parse_response, read_all  # noqa: F401 (re-exported)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "systemd_workers")
@@ -181,27 +183,6 @@ def request_bytes(path="/", body=None):
         return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
     return (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def read_all(sock):
-    """Everything until EOF (a reset ends it too)."""
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
-
-
-def parse_response(data):
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise ConnectionError(f"no complete HTTP response: {data[:200]!r}")
-    return int(head.split(None, 2)[1]), body.decode()
 
 
 def http_request(target, path="/", body=None, timeout=5):
