@@ -404,6 +404,7 @@ void Worker::wait_for_exit() {
       spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app,
                     identity_.id, std::strerror(errno));
       kill_group(SIGKILL);
+      forget_process();  // the orphan reaper collects it
       OrphanReaper::release(pid_);
       asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
       return;
@@ -417,11 +418,22 @@ void Worker::wait_for_exit() {
     constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
     int r = ::waitid(kPidfd, self->exit_watch_.native_handle(), &info, WEXITED | WNOHANG);
     if (r == 0 && info.si_pid == 0) return self->wait_for_exit();  // not exited yet
+    // Reaped (or gone): Boost's handle must forget the pid, or its destructor
+    // (waitpid WNOHANG, then SIGKILL and a blocking waitpid) would act on
+    // whichever child of ours is given that pid number next.
+    self->forget_process();
     OrphanReaper::release(self->pid_);
     if (r == 0 && info.si_code == CLD_EXITED) self->exit_.code = info.si_status;
     else if (r == 0) self->exit_.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
     self->on(Event::exited);
   });
+}
+
+void Worker::forget_process() {
+  if (process_) {
+    process_->detach();  // the returned handle only closes Boost's pidfd
+    process_.reset();
+  }
 }
 
 void Worker::read_output() {

@@ -125,6 +125,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::uint64_t send_cluster(boost::json::object message, int fd = -1);
   void kill_group(int signo);
   void wait_for_exit();
+  void forget_process();
   void read_output();
   void flush_output_line(const std::string& line);
   int open_output(std::string& error);

@@ -55,13 +55,13 @@ class KillStorm(ns.TestCase):
         self.assertGreater(summary["ok"], 100, "too little load to mean anything")
         self.assertEqual(storm.lost(), [], "requests that failed without a killed worker "
                                            "having had them: the daemon lost them")
-        self.assertLess(summary["status_p99_ms"], 1000, summary)
-        self.assertLess(summary["status_max_ms"], 3000, summary)
+        self.assertLess(summary["status_p99_ms"], 1000 * harness.SLOWDOWN, summary)
+        self.assertLess(summary["status_max_ms"], 3000 * harness.SLOWDOWN, summary)
 
         after = cs.settle(d, "storm", 4)
         cs.wait_back_to(d, baseline["fds"])
         self.assertEqual(cs.zombies_of(d.proc.pid), [])
-        self.assertLess(after["rss"], baseline["rss"] + RSS_SLACK, (baseline, after))
+        harness.assert_rss_below(self, after["rss"], baseline["rss"] + RSS_SLACK, (baseline, after))
         # Connections that a dying worker never touched went to another one.
         rescued = d.log_text().count("which left before touching it")
         print(f"connections handed on from a killed worker: {rescued}")
@@ -82,7 +82,7 @@ class RestartChurn(harness.TestCase):
         after = cs.vitals(d.proc.pid)
         print(f"\nrestart churn: at 400 starts {base}, at 900 {after}")
         self.assertLessEqual(after["fds"], base["fds"] + 4, (base, after))  # workers in flight
-        self.assertLess(after["rss"], base["rss"] + RSS_SLACK, (base, after))
+        harness.assert_rss_below(self, after["rss"], base["rss"] + RSS_SLACK, (base, after))
         self.assertEqual(d.request({"verb": "stop", "app": "churn"})["ok"], True)
         d.wait_for(lambda: not cs.zombies_of(d.proc.pid), 10, "no zombies")
         # The baseline may have caught 0, 1 or 2 workers in flight (each holds
@@ -102,6 +102,48 @@ class RestartChurn(harness.TestCase):
         d.wait_for(lambda: not cs.zombies_of(d.proc.pid), 5,
                    f"no zombie children (have {cs.zombies_of(d.proc.pid)})")
         self.assertIn("cannot start", d.log_text())
+
+
+class PidReuse(harness.TestCase):
+    """A replacement worker may be given the pid of the worker it replaces
+    (pids wrap, 32768 by default). Boost.Process's handle for the old worker
+    used to kill and block-wait on "its" pid when it was destroyed, after the
+    refill had been spawned: the replacement died at once (an exit with no
+    status, counted as a crash). The pid is reused here on purpose, by setting
+    the kernel's last allocated pid (root only)."""
+    timeout = 60
+
+    @unittest.skipUnless(os.geteuid() == 0 and os.access("/proc/sys/kernel/ns_last_pid", os.W_OK),
+                         "needs root (writes /proc/sys/kernel/ns_last_pid)")
+    def test_a_replacement_given_the_old_workers_pid_is_left_alone(self):
+        d = self.daemon()
+        d.start(harness.app("sleeper", "/bin/sleep", args=["600"], restart="always",
+                            restart_delay="5s"))
+        reused = 0
+        # Any process or thread started on the machine in between takes the
+        # pid first, so a few tries may be needed.
+        for _ in range(50):
+            (old,) = d.wait_workers("sleeper", 1)
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(old["pid"] - 1))
+            # Over the control socket, not musterctl: no process of ours may
+            # take the pid. An operator's kill is voluntary: refilled at once.
+            self.assertTrue(d.request({"verb": "kill", "id": old["id"],
+                                       "signal": "SIGKILL"})["ok"])
+            (new,) = d.wait_for(
+                lambda: [w for w in d.workers("sleeper")
+                         if w["id"] > old["id"] and w["state"] == "online"] or None,
+                10, "the refill")
+            if new["pid"] != old["pid"]:
+                continue
+            reused += 1
+            d.holds(lambda: [w["id"] for w in d.workers("sleeper")] == [new["id"]], 0.3,
+                    f"the refill with the reused pid {new['pid']} staying up")
+            self.assertEqual(ns.events(d, event="exit", id=new["id"]), [])
+            self.assertIn(cs.proc_stat(new["pid"]), [("S", d.proc.pid), ("R", d.proc.pid)])
+            if reused == 3:
+                break
+        self.assertGreater(reused, 0, "no refill was given its predecessor's pid in 50 tries")
 
 
 class BadChannels(ns.TestCase):
@@ -165,7 +207,7 @@ class BadChannels(ns.TestCase):
         self.assertEqual(gone["signal"], "SIGKILL")
         self.assertIn("worker does not read its channel", d.log_text())
         ns.wait_event(d, event="fork", app="bad", where=lambda e: e["id"] > first["id"])
-        self.assertLess(cs.rss_bytes(d.proc.pid), 100 << 20)
+        harness.assert_rss_below(self, cs.rss_bytes(d.proc.pid), 100 << 20)
 
 
 class ControlCrowd(harness.TestCase):
@@ -205,7 +247,7 @@ class ControlCrowd(harness.TestCase):
             self.assertEqual(rc, 0, err)
             print(f"\n200 bad clients: slowest status {slowest * 1000:.0f} ms, "
                   f"musterd fds {cs.fd_count(d.proc.pid)}, rss {cs.rss_bytes(d.proc.pid) >> 20} MiB")
-            self.assertLess(slowest, 1.0)
+            self.assertLess(slowest, 1.0 * harness.SLOWDOWN)
             # The over-long lines were answered with an error and closed.
             for s in crowd[4::5]:
                 s.settimeout(10)
