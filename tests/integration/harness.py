@@ -34,6 +34,22 @@ PYTHON = sys.executable
 # a few seconds at most.
 TEST_TIMEOUT_S = 30
 
+# scripts/sanitize runs this suite against AddressSanitizer + UBSan builds
+# (MUSTER_SANITIZED=1). There every process runs several times slower, and a
+# process's RSS is mostly ASan's shadow memory and its quarantine of freed
+# blocks (kept, by design, up to 256 MiB so use-after-free is caught). So:
+# time bounds on the daemon are multiplied by SLOWDOWN, and RSS bounds are
+# not checked (assert_rss_below); leaks are LeakSanitizer's job in that run,
+# and the RSS bounds hold in the ordinary run (scripts/test).
+SANITIZED = os.environ.get("MUSTER_SANITIZED") == "1"
+SLOWDOWN = 4 if SANITIZED else 1
+
+
+def assert_rss_below(test, rss, bound, context=None):
+    """test.assertLess(rss, bound), except under the sanitizers (see SANITIZED)."""
+    if not SANITIZED:
+        test.assertLess(rss, bound, context)
+
 
 # --- TOML ------------------------------------------------------------------
 
@@ -443,9 +459,9 @@ class TestCase(unittest.TestCase):
 
     def setUp(self):
         def expired(signo, frame):
-            raise TimeoutError(f"{self.id()} took longer than {self.timeout}s")
+            raise TimeoutError(f"{self.id()} took longer than {self.timeout * SLOWDOWN}s")
         self._previous_alarm_handler = signal.signal(signal.SIGALRM, expired)
-        signal.alarm(self.timeout)
+        signal.alarm(self.timeout * SLOWDOWN)
 
     def tearDown(self):
         # Runs before the cleanups, so a Daemon.close() (bounded on its own)
