@@ -125,9 +125,8 @@ void ControlSession::read() {
 
 void ControlSession::send(std::string line) {
   if (closed_) return;
-  outbox_bytes_ += line.size();
-  outbox_.push_back(std::move(line));
-  if (outbox_bytes_ > kMaxQueuedReplyBytes) {
+  outbox_ += line;
+  if (outbox_.size() + in_flight_.size() > kMaxQueuedReplyBytes) {
     spdlog::warn("control client does not read its replies; disconnecting it");
     close();
     return;
@@ -135,29 +134,27 @@ void ControlSession::send(std::string line) {
   if (!writing_) write_next();
 }
 
-// Writes everything queued in one gathered write: a follower must be able to
-// keep up with events published in bursts.
+// Writes everything queued in one write: a follower must be able to keep up
+// with events published in bursts (one worker-channel read can publish
+// hundreds of KiB of event lines).
 void ControlSession::write_next() {
   if (outbox_.empty()) {
     if (close_after_write_ || (peer_done_ && !busy_)) close();
     return;
   }
   writing_ = true;
-  batch_.clear();
-  std::size_t count = std::min<std::size_t>(outbox_.size(), 256);
-  for (std::size_t i = 0; i < count; ++i) batch_.emplace_back(asio::buffer(outbox_[i]));
-  asio::async_write(socket_, batch_,
-                    [self = shared_from_this(), count](boost::system::error_code ec, std::size_t) {
+  in_flight_.swap(outbox_);
+  asio::async_write(socket_, asio::buffer(in_flight_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->writing_ = false;
                       if (self->closed_) return;
                       if (ec) {
                         self->close();
                         return;
                       }
-                      for (std::size_t i = 0; i < count; ++i) {
-                        self->outbox_bytes_ -= self->outbox_.front().size();
-                        self->outbox_.pop_front();
-                      }
+                      self->in_flight_.clear();
+                      // After a burst, give back what a quiet client does not need.
+                      if (self->in_flight_.capacity() > (1u << 20)) self->in_flight_.shrink_to_fit();
                       self->write_next();
                     });
 }

@@ -5,11 +5,9 @@
 
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "daemon/control_server.h"
 #include "ipc/line_buffer.h"
@@ -48,9 +46,11 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   ControlServer::Handler& handler_;
   ipc::LineBuffer lines_{ipc::kMaxControlLine};
   std::array<char, 4096> chunk_{};
-  std::deque<std::string> outbox_;  // a deque: pushing never moves queued strings
-  std::vector<boost::asio::const_buffer> batch_;
-  std::size_t outbox_bytes_ = 0;
+  // Replies and stream lines not yet written, end to end, and the bytes of
+  // the write in flight: every write takes all that is queued at once, so a
+  // follower that reads as fast as it can keeps up with bursts of events.
+  std::string outbox_;
+  std::string in_flight_;
   bool busy_ = false;       // a request is being handled
   bool pump_posted_ = false;
   bool reading_ = false;
