@@ -122,6 +122,20 @@ def children_of(parent):
     return pids
 
 
+def recv_until_eof(sock, data=b"", limit=None):
+    """`data` plus everything read from `sock` until EOF (a reset ends it
+    too), or until there are `limit` bytes."""
+    try:
+        while limit is None or len(data) < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
 def proc_environ(pid):
     with open(f"/proc/{pid}/environ", "rb") as f:
         entries = [e for e in f.read().split(b"\0") if e]
@@ -329,11 +343,16 @@ class Daemon:
         assert reply.get("ok"), f"events failed: {reply}"
         return [e for e in reply["events"] if all(e.get(k) == v for k, v in match.items())]
 
+    def status_entry(self, kind, name):
+        """The entry named NAME in status()[kind] ("apps" or "sockets")."""
+        entries = self.status()[kind]
+        for e in entries:
+            if e["name"] == name:
+                return e
+        raise AssertionError(f"no {kind[:-1]} {name!r} in status: {[e['name'] for e in entries]}")
+
     def app_status(self, name):
-        for a in self.status()["apps"]:
-            if a["name"] == name:
-                return a
-        raise AssertionError(f"no app {name!r} in status")
+        return self.status_entry("apps", name)
 
     def workers(self, name):
         """The app's workers, ordered by instance slot."""
@@ -433,15 +452,7 @@ class Connection:
         """Reads until the daemon closes the connection (EOF or reset);
         returns what was still unread."""
         data, self._buffer = self._buffer, b""
-        try:
-            while len(data) < limit:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except ConnectionResetError:
-            pass
-        return data
+        return recv_until_eof(self.sock, data, limit)
 
 
 class TestCase(unittest.TestCase):

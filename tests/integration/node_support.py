@@ -4,13 +4,15 @@ cluster scripts in node_workers/ under musterd, HTTP clients, and events.
 Every wait here has a deadline; nothing sleeps and hopes.
 """
 
-import concurrent.futures
 import os
 import shutil
 import socket
 import time
 
 import harness
+from client_support import (  # noqa: F401 (re-exported for the tests)
+    answered, bound_port, connect, failures, get_many, http_request, parse_response, read_all,
+    request_bytes, socket_status, socket_table, wait_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "node_workers")
@@ -26,11 +28,6 @@ def node_app(name, script_name, **keys):
     """An [apps.NAME] table running node_workers/SCRIPT with protocol = "node"."""
     keys.setdefault("protocol", "node")
     return harness.app(name, NODE, args=[script(script_name)], **keys)
-
-
-def socket_table(name, listen="127.0.0.1:0", **keys):
-    """A [sockets.NAME] table (default: an ephemeral port on 127.0.0.1)."""
-    return harness.toml_table(f"sockets.{name}", {"listen": listen, **keys})
 
 
 def free_port():
@@ -51,23 +48,9 @@ class TestCase(harness.TestCase):
 
 # --- status and events -------------------------------------------------------
 
-def socket_status(d, name):
-    for s in d.status()["sockets"]:
-        if s["name"] == name:
-            return s
-    raise AssertionError(f"no socket {name!r} in status")
-
-
-def bound_port(d, name):
-    """The port the daemon bound for socket NAME (status `sockets[].bound`)."""
-    return int(socket_status(d, name)["bound"].rsplit(":", 1)[1])
-
-
 def events(d, **match):
     """Recent events (oldest first) whose fields equal `match`."""
-    reply = d.request({"verb": "events"})
-    assert reply.get("ok"), f"events failed: {reply}"
-    return [e for e in reply["events"] if all(e.get(k) == v for k, v in match.items())]
+    return d.events(**match)
 
 
 def messages(d, app=None, key=None):
@@ -80,15 +63,6 @@ def messages(d, app=None, key=None):
     if key is not None:
         out = [m for m in out if isinstance(m, dict) and key in m]
     return out
-
-
-def wait_event(d, timeout=10, where=None, **match):
-    """The first recent event whose fields equal `match` (and for which
-    `where(event)` is true), waiting for it up to `timeout` seconds."""
-    def found():
-        hits = [e for e in events(d, **match) if where is None or where(e)]
-        return hits[0] if hits else None
-    return d.wait_for(found, timeout, f"an event like {match}")
 
 
 def wait_messages(d, key, count, app=None, timeout=10):
@@ -106,79 +80,11 @@ def wait_listening(d, app, count, timeout=15):
 
 # --- HTTP clients ------------------------------------------------------------
 
-def connect(target, timeout=5):
-    """A client connection to 127.0.0.1:PORT (an int) or a unix socket path."""
-    if isinstance(target, int):
-        return socket.create_connection(("127.0.0.1", target), timeout=timeout)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.settimeout(timeout)
-        s.connect(target)
-    except BaseException:
-        s.close()
-        raise
-    return s
-
-
-def http_request(target, path="/", timeout=5):
-    """One GET with `Connection: close` on a new connection to `target` (a
-    port on 127.0.0.1, or a unix socket path): (status, body)."""
-    with connect(target, timeout) as s:
-        s.sendall(request_bytes(path))
-        return parse_response(read_all(s))
-
-
-def request_bytes(path="/"):
-    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
-
-
-def read_all(sock):
-    """Everything until EOF (a reset ends it too)."""
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
-
-
-def parse_response(data):
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise ConnectionError(f"no complete HTTP response: {data[:200]!r}")
-    return int(head.split(None, 2)[1]), body.decode()
-
-
 def worker_of(body):
     """The worker id in a hello.js response body ("hello from worker N")."""
     prefix = "hello from worker "
     assert body.startswith(prefix), f"not a hello response: {body!r}"
     return int(body[len(prefix):].strip())
-
-
-def get_many(target, count, concurrency=8, timeout=10):
-    """`count` GETs, `concurrency` at a time; a list of (status, body) or the
-    exception each one raised, in request order."""
-    def one(_):
-        try:
-            return http_request(target, timeout=timeout)
-        except Exception as e:  # noqa: BLE001 - reported by the caller
-            return e
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(one, range(count)))
-
-
-def answered(results):
-    """The bodies of the 200 answers in `results`."""
-    return [r[1] for r in results if isinstance(r, tuple) and r[0] == 200]
-
-
-def failures(results):
-    return [r for r in results if not (isinstance(r, tuple) and r[0] == 200)]
 
 
 def hold_a_connection(test, d, target, worker_id=None):

@@ -7,7 +7,6 @@ Every wait here has a deadline; nothing sleeps and hopes.
 """
 
 import array
-import concurrent.futures
 import json
 import os
 import socket
@@ -15,7 +14,9 @@ import time
 
 import harness
 # The HTTP response reading is the same as for Node workers.
-from node_support import parse_response, read_all  # noqa: F401 (re-exported)
+from client_support import (  # noqa: F401 (re-exported for the tests)
+    answered, bound_port, connect, failures, get_many, http_request, parse_response, read_all,
+    request_bytes, socket_status, socket_table, wait_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "systemd_workers")
@@ -24,11 +25,6 @@ SD_HELLO = os.path.join(harness.BUILD_DIR, "sd_hello")
 
 
 # --- config ------------------------------------------------------------------
-
-def socket_table(name, listen="127.0.0.1:0", **keys):
-    """A [sockets.NAME] table (default: an ephemeral port on 127.0.0.1)."""
-    return harness.toml_table(f"sockets.{name}", {"listen": listen, **keys})
-
 
 def sd_hello_app(name="web", sockets=("web",), env=None, **keys):
     """An [apps.NAME] table running build/sd_hello with protocol = "systemd"."""
@@ -67,29 +63,8 @@ def has_ipv6_loopback():
 
 # --- status and events -------------------------------------------------------
 
-def socket_status(d, name):
-    for s in d.status()["sockets"]:
-        if s["name"] == name:
-            return s
-    raise AssertionError(f"no socket {name!r} in status: {d.status()['sockets']}")
-
-
 def socket_names(d):
     return sorted(s["name"] for s in d.status()["sockets"])
-
-
-def bound_port(d, name):
-    """The port the daemon bound for socket NAME (status `sockets[].bound`)."""
-    return int(socket_status(d, name)["bound"].rsplit(":", 1)[1])
-
-
-def wait_event(d, timeout=10, where=None, **match):
-    """The first recent event whose fields equal `match` (and for which
-    `where(event)` is true), waiting for it up to `timeout` seconds."""
-    def found():
-        hits = [e for e in d.events(**match) if where is None or where(e)]
-        return hits[0] if hits else None
-    return d.wait_for(found, timeout, f"an event like {match}")
 
 
 def wait_ready(d, app, count=1, timeout=10):
@@ -161,37 +136,6 @@ def worker_notify(target, data, may_die=False):
 
 # --- clients -----------------------------------------------------------------
 
-def connect(target, timeout=5):
-    """A client connection to `target`: a port (int) on 127.0.0.1, a
-    (host, port) pair (IPv4 or IPv6), or a unix socket path (str)."""
-    if isinstance(target, int):
-        target = ("127.0.0.1", target)
-    if isinstance(target, tuple):
-        return socket.create_connection(target, timeout=timeout)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.settimeout(timeout)
-        s.connect(target)
-    except BaseException:
-        s.close()
-        raise
-    return s
-
-
-def request_bytes(path="/", body=None):
-    if body is None:
-        return f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def http_request(target, path="/", body=None, timeout=5):
-    """One request on a new connection to `target` (see connect): (status, body)."""
-    with connect(target, timeout) as s:
-        s.sendall(request_bytes(path, body))
-        return parse_response(read_all(s))
-
-
 def get_json(target, path="/info"):
     status, body = http_request(target, path)
     assert status == 200, (status, body)
@@ -203,27 +147,6 @@ def pid_of(body):
     prefix = "hello from "
     assert body.startswith(prefix), f"not a hello response: {body!r}"
     return int(body[len(prefix):].strip())
-
-
-def get_many(target, count, concurrency=8, timeout=10):
-    """`count` GETs, `concurrency` at a time; a list of (status, body) or the
-    exception each one raised, in request order."""
-    def one(_):
-        try:
-            return http_request(target, timeout=timeout)
-        except Exception as e:  # noqa: BLE001 - reported by the caller
-            return e
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(one, range(count)))
-
-
-def answered(results):
-    """The bodies of the 200 answers in `results`."""
-    return [r[1] for r in results if isinstance(r, tuple) and r[0] == 200]
-
-
-def failures(results):
-    return [r for r in results if not (isinstance(r, tuple) and r[0] == 200)]
 
 
 class OpenClients:

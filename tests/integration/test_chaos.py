@@ -23,16 +23,6 @@ from node_support import node_app, socket_table
 RSS_SLACK = 2 << 20
 
 
-def read_to_end(sock):
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
-
-
 class KillStorm(ns.TestCase):
     timeout = 120
 
@@ -251,7 +241,7 @@ class ControlCrowd(harness.TestCase):
             # The over-long lines were answered with an error and closed.
             for s in crowd[4::5]:
                 s.settimeout(10)
-                self.assertIn(b"request line too long", read_to_end(s))
+                self.assertIn(b"request line too long", harness.recv_until_eof(s))
         finally:
             for s in crowd:
                 s.close()

@@ -12,16 +12,15 @@ Each test rewrites the daemon's own config file (harness: Daemon.config_path,
 written in place by Daemon.write_config) and asks for a reload. Everything is
 awaited with deadlines; nothing sleeps and hopes."""
 
-import concurrent.futures
 import os
 import re
 import signal
-import threading
 import time
 import unittest
 
 import harness
 import node_support as ns
+from client_support import Load, ok
 from node_support import socket_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,50 +93,6 @@ def fork_events(d, app):
     return d.events(event="fork", app=app)
 
 
-class Load:
-    """A few client threads, each making one GET after another (a new
-    connection each) until stopped; every outcome is kept as
-    (start, end, (status, body) or the exception)."""
-
-    def __init__(self, test, port, threads=3, timeout=5):
-        self.port, self.timeout = port, timeout
-        self.results = []
-        self._stop = threading.Event()
-        self._pool = concurrent.futures.ThreadPoolExecutor(threads)
-        self._futures = [self._pool.submit(self._client) for _ in range(threads)]
-        test.addCleanup(self.stop)
-
-    def _client(self):
-        while not self._stop.is_set():
-            start = time.monotonic()
-            try:
-                outcome = ns.http_request(self.port, timeout=self.timeout)
-            except Exception as e:  # noqa: BLE001 - counted as a failure
-                outcome = e
-            self.results.append((start, time.monotonic(), outcome))
-            time.sleep(0.005)  # light load
-
-    def answered(self):
-        return sum(1 for _, _, r in list(self.results) if ok(r))
-
-    def wait_answered(self, count, timeout=10):
-        harness.Poll.until(lambda: self.answered() >= count, timeout,
-                           f"{count} answered requests",
-                           lambda: f"\nfailures: {self.failures()[:5]}")
-
-    def failures(self):
-        return [(round(s, 3), r) for s, _, r in list(self.results) if not ok(r)]
-
-    def stop(self):
-        self._stop.set()
-        for f in self._futures:
-            f.result(timeout=self.timeout + 5)
-        self._pool.shutdown()
-        return list(self.results)
-
-
-def ok(outcome):
-    return isinstance(outcome, tuple) and outcome[0] == 200
 
 
 class TestCase(ns.TestCase):
@@ -256,7 +211,7 @@ class WorkerFacingChanges(TestCase):
         d.start(socket_table("web") + hello(env={"GENERATION": "1"}))
         before = ns.wait_listening(d, "web", 2)
         port = ns.bound_port(d, "web")
-        load = Load(self, port)
+        load = Load(self, port, threads=3, pause=0.005)  # light load
         load.wait_answered(20)
 
         d.write_config(socket_table("web") + hello(env={"GENERATION": "2"}))

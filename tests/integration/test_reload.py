@@ -8,7 +8,6 @@ Load comes from a pool of client threads, each making sequential GETs with
 `Connection: close` and recording every request's result. Everything is
 awaited with deadlines (harness.Poll); nothing sleeps and hopes."""
 
-import concurrent.futures
 import json
 import os
 import threading
@@ -16,13 +15,13 @@ import time
 
 import harness
 import node_support as ns
+from client_support import Load, ok
 from node_support import socket_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATED_HELLO = os.path.join(HERE, "reload_workers", "gated_hello.js")
 HELLO_CC = os.path.join(harness.BUILD_DIR, "muster-hello")
 
-LOAD_THREADS = 4
 WARMUP_ANSWERS = 30      # answered before the reload starts
 AFTERWARDS_ANSWERS = 30  # answered after it finished
 CC_ROUNDS = 5            # reloads in a row of the C++ app under load
@@ -69,56 +68,6 @@ def served_by(body):
 
 
 # --- load ----------------------------------------------------------------------
-
-class Load:
-    """LOAD_THREADS client threads, each making one GET after another (a new
-    connection each, `Connection: close`) until stopped. Every request's
-    outcome is kept: (start, end, (status, body) or the exception)."""
-
-    def __init__(self, test, port, threads=LOAD_THREADS, timeout=5):
-        self.port, self.threads, self.timeout = port, threads, timeout
-        self.results = []  # appended by the threads (atomic under the GIL)
-        self._stop = threading.Event()
-        self._pool = concurrent.futures.ThreadPoolExecutor(threads)
-        self._futures = [self._pool.submit(self._client) for _ in range(threads)]
-        test.addCleanup(self.stop)
-
-    def _client(self):
-        while not self._stop.is_set():
-            start = time.monotonic()
-            try:
-                outcome = ns.http_request(self.port, timeout=self.timeout)
-            except Exception as e:  # noqa: BLE001 - counted as a failure
-                outcome = e
-            self.results.append((start, time.monotonic(), outcome))
-
-    def answered(self):
-        return sum(1 for _, _, r in list(self.results) if ok(r))
-
-    def wait_answered(self, count, timeout=10):
-        """Waits until at least `count` requests in all were answered."""
-        harness.Poll.until(lambda: self.answered() >= count, timeout,
-                           f"{count} answered requests", self._describe)
-
-    def _describe(self):
-        return f"\n{len(self.results)} requests, failures: {self.failures()[:5]}"
-
-    def stop(self):
-        """Stops the clients (each finishes its request in flight); returns
-        every outcome."""
-        self._stop.set()
-        for f in self._futures:
-            f.result(timeout=self.timeout + 5)
-        self._pool.shutdown()
-        return list(self.results)
-
-    def failures(self):
-        return [(round(s, 3), r) for s, _, r in list(self.results) if not ok(r)]
-
-
-def ok(outcome):
-    return isinstance(outcome, tuple) and outcome[0] == 200
-
 
 # --- status sampling -------------------------------------------------------------
 
