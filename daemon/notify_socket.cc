@@ -8,6 +8,8 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "ipc/passed_fds.h"
+
 namespace muster::daemon {
 
 NotifySocket::NotifySocket(boost::asio::io_context& io, Handler handler)
@@ -61,14 +63,9 @@ void NotifySocket::receive() {
         ucred cred;
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
         sender = cred.pid;
-      } else if (c->cmsg_type == SCM_RIGHTS) {
-        // FDSTORE= from a worker: not supported; do not leak what came.
-        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t k = 0; k < count; ++k) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-          ::close(fd);
-        }
+      } else {
+        // FDSTORE= from a worker: not supported; what came is closed.
+        ipc::take_passed_fds(c, [](ipc::UniqueFd) {});
       }
     }
     if (!sender || static_cast<std::size_t>(n) > buffer_.size() || (msg.msg_flags & MSG_TRUNC)) {

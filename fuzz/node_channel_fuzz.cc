@@ -30,6 +30,7 @@
 
 #include "ipc/finite_json.h"
 #include "ipc/node_channel.h"
+#include "tests/support/recv_fds.h"
 
 namespace {
 
@@ -51,34 +52,16 @@ class Worker {
   // Reads everything available; returns false at EOF.
   bool drain() {
     for (;;) {
-      char buffer[65536];
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
-      iovec iov{buffer, sizeof buffer};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (n < 0) return true;  // EAGAIN
-      int fds = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t i = 0; i < count; ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          ::close(fd);
-          ++fds;
-        }
-      }
+      auto got = muster::testing::recv_fds(fd_.get());  // the fds are closed with it
+      if (got.n < 0) return true;                        // EAGAIN
+      std::size_t fds = got.fds.size();
       if (fds > 1) fail("more than one fd in one read");
       if (fds == 1) {
         if (!partial_.empty()) fail("fd arrived in the middle of a line", partial_);
         fd_pending_ = true;
       }
-      if (n == 0) return false;
-      take({buffer, static_cast<std::size_t>(n)});
+      if (got.n == 0) return false;
+      take(got.bytes);
     }
   }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ipc/finite_json.h"
+#include "ipc/passed_fds.h"
 
 namespace muster::ipc {
 namespace asio = boost::asio;
@@ -79,15 +80,7 @@ void NodeChannel::on_readable() {
     if (errno == EAGAIN || errno == EINTR) return read();
     return fail(std::string("channel read failed: ") + std::strerror(errno));
   }
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      received_fds_.emplace_back(fd);
-    }
-  }
+  take_passed_fds(msg, [this](UniqueFd fd) { received_fds_.push_back(std::move(fd)); });
   if (msg.msg_flags & MSG_CTRUNC) return fail("worker sent more file descriptors than allowed");
   if (n == 0) {
     auto on_close = std::move(on_close_);

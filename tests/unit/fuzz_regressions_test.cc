@@ -14,6 +14,7 @@
 #include "ipc/control_protocol.h"
 #include "ipc/line_buffer.h"
 #include "ipc/node_channel.h"
+#include "tests/support/recv_fds.h"
 
 using muster::ipc::LineBuffer;
 using muster::ipc::NodeChannel;
@@ -45,24 +46,12 @@ struct Channel {
             static_cast<ssize_t>(bytes.size()));
     io.poll();
   }
-  // One recvmsg: the bytes and the fd that came with them (-1 if none).
+  // One recvmsg: the bytes and the fd that came with them (none: not set).
   std::pair<std::string, UniqueFd> read() {
-    char buf[65536];
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    iovec iov{buf, sizeof buf};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(worker.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    auto got = muster::testing::recv_fds(worker.get());
     UniqueFd fd;
-    if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c && c->cmsg_type == SCM_RIGHTS) {
-      int got;
-      std::memcpy(&got, CMSG_DATA(c), sizeof got);
-      fd.reset(got);
-    }
-    return {n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "", std::move(fd)};
+    if (!got.fds.empty()) fd = std::move(got.fds.front());
+    return {std::move(got.bytes), std::move(fd)};
   }
 };
 

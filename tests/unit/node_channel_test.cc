@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/node_channel.h"
+#include "tests/support/recv_fds.h"
 
 using muster::ipc::NodeChannel;
 using muster::ipc::UniqueFd;
@@ -66,23 +67,10 @@ struct Fixture {
     std::string data;
     int fds = 0;
     for (;;) {
-      char buf[4096];
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-      iovec iov{buf, sizeof buf};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(worker, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (n <= 0) break;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        ::close(fd);
-        ++fds;
-      }
-      data.append(buf, static_cast<std::size_t>(n));
+      auto got = muster::testing::recv_fds(worker);  // the fds are closed with it
+      if (got.n <= 0) break;
+      fds += static_cast<int>(got.fds.size());
+      data += got.bytes;
     }
     std::vector<std::string> lines;
     std::size_t start = 0;
