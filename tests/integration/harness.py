@@ -143,9 +143,32 @@ def proc_environ(pid):
 
 
 def open_fds(pid):
-    """{fd number: readlink target} of a live process."""
+    """{fd number: readlink target} of a live process (an fd closed while
+    this reads is left out)."""
     d = f"/proc/{pid}/fd"
-    return {int(fd): os.readlink(os.path.join(d, fd)) for fd in os.listdir(d)}
+    fds = {}
+    for fd in os.listdir(d):
+        try:
+            fds[int(fd)] = os.readlink(os.path.join(d, fd))
+        except FileNotFoundError:
+            pass
+    return fds
+
+
+def settled_fds(pid, timeout=5):
+    """open_fds(pid) once the process sleeps and its fds stayed the same for
+    0.1 s: a process just started may hold a passing fd of its own (the
+    dynamic loader opens libc as fd 3 for a moment), which is not inherited."""
+    def state():
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
+    def settled():
+        before = open_fds(pid)
+        time.sleep(0.1)
+        after = open_fds(pid)
+        return after if before == after and state() == "S" else None
+    return Poll.until(settled, timeout, f"the fds of {pid} to settle")
 
 
 # --- polling ---------------------------------------------------------------

@@ -101,9 +101,12 @@ class Replacement(harness.TestCase):
 class FileDescriptors(harness.TestCase):
     # A worker is looked at only once it is past its own startup (the dynamic
     # loader briefly holds libc open as fd 3), so every extra fd is inherited.
+    # The ready file appears by rename, after the fd that made it is closed.
     SETTLED = f"""#!{harness.PYTHON}
 import os, time
-open("ready." + os.environ["MUSTER_WORKER_ID"], "w").close()
+ready = "ready." + os.environ["MUSTER_WORKER_ID"]
+open(ready + ".tmp", "w").close()
+os.rename(ready + ".tmp", ready)
 time.sleep(1000)
 """
 

@@ -204,7 +204,7 @@ class WorkerInheritance(harness.TestCase):
                 app("other", "/bin/sleep", args=["600"]))
         (w,) = d.wait_workers("web", 1)
         d.wait_workers("other", 1)
-        fds = harness.open_fds(w["pid"])
+        fds = harness.settled_fds(w["pid"])
         self.assertEqual(sorted(fds), [0, 1, 2], fds)
         self.assertEqual(fds[0], "/dev/null")
 
