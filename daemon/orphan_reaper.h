@@ -3,8 +3,8 @@
 // lose their parent are re-parented to musterd instead of to init, and it
 // reaps them when they exit -- as PID 1 of a container nobody else would, and
 // they would stay zombies. Workers themselves are never waited for here: each
-// is reaped through its own process handle (Boost.Process, pidfd), and a
-// catch-all waitpid(-1) would steal those exits (STYLE.md). So the reaper
+// is reaped through its own pidfd (Worker::wait_for_exit), and a catch-all
+// waitpid(-1) would steal those exits (STYLE.md). So the reaper
 // peeks (waitid WNOWAIT) and reaps only pids that no worker owns.
 #pragma once
 
