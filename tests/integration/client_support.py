@@ -158,3 +158,43 @@ class Load:
             f.result(timeout=self.timeout + 5)
         self._pool.shutdown()
         return list(self.results)
+
+
+class OpenClients:
+    """`count` client connections, each with a request sent at once and read
+    later: for connections that wait (held by musterd, or in a kernel queue)
+    while no worker takes them."""
+
+    def __init__(self, target, count, path="/", timeout=10):
+        self.socks = []
+        try:
+            for _ in range(count):
+                s = connect(target, timeout)
+                self.socks.append(s)
+                s.sendall(request_bytes(path))
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def results(self, deadline_s=10):
+        """Reads every connection to its end, all within `deadline_s`: a list
+        of (status, body) or the exception each one ended with."""
+        deadline = time.monotonic() + deadline_s
+        out = []
+        for s in self.socks:
+            try:
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                out.append(parse_response(read_all(s)))
+            except Exception as e:  # noqa: BLE001 - reported by the caller
+                out.append(e)
+        return out

@@ -7,12 +7,11 @@ Every wait here has a deadline; nothing sleeps and hopes.
 import os
 import shutil
 import socket
-import time
 
 import harness
 from client_support import (  # noqa: F401 (re-exported for the tests)
-    answered, bound_port, connect, failures, get_many, http_request, parse_response, read_all,
-    request_bytes, socket_status, socket_table, wait_event)
+    OpenClients, answered, bound_port, connect, failures, get_many, http_request, parse_response,
+    read_all, request_bytes, socket_status, socket_table, wait_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "node_workers")
@@ -101,42 +100,3 @@ def hold_a_connection(test, d, target, worker_id=None):
         if worker_id is None or holder == worker_id:
             return s, holder
     raise AssertionError(f"worker {worker_id} was never handed a connection")
-
-
-class HeldClients:
-    """K client connections, each with a request sent, read later: for
-    connections that wait in the daemon while no worker can take them."""
-
-    def __init__(self, target, count, path="/", timeout=10):
-        self.socks = []
-        try:
-            for _ in range(count):
-                s = connect(target, timeout)
-                self.socks.append(s)
-                s.sendall(request_bytes(path))
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self):
-        for s in self.socks:
-            s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def results(self, deadline_s=10):
-        """Reads every connection to its end, all within `deadline_s`: a list
-        of (status, body) or the exception each one ended with."""
-        deadline = time.monotonic() + deadline_s
-        out = []
-        for s in self.socks:
-            try:
-                s.settimeout(max(0.01, deadline - time.monotonic()))
-                out.append(parse_response(read_all(s)))
-            except Exception as e:  # noqa: BLE001 - reported by the caller
-                out.append(e)
-        return out

@@ -10,13 +10,12 @@ import array
 import json
 import os
 import socket
-import time
 
 import harness
 # The HTTP response reading is the same as for Node workers.
 from client_support import (  # noqa: F401 (re-exported for the tests)
-    answered, bound_port, connect, failures, get_many, http_request, parse_response, read_all,
-    request_bytes, socket_status, socket_table, wait_event)
+    OpenClients, answered, bound_port, connect, failures, get_many, http_request, parse_response,
+    read_all, request_bytes, socket_status, socket_table, wait_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "systemd_workers")
@@ -147,43 +146,3 @@ def pid_of(body):
     prefix = "hello from "
     assert body.startswith(prefix), f"not a hello response: {body!r}"
     return int(body[len(prefix):].strip())
-
-
-class OpenClients:
-    """`count` client connections, each with a request sent at once and read
-    later: for connections that wait in a kernel queue while no worker
-    accepts."""
-
-    def __init__(self, target, count, timeout=10):
-        self.socks = []
-        try:
-            for _ in range(count):
-                s = connect(target, timeout)
-                self.socks.append(s)
-                s.sendall(request_bytes())
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self):
-        for s in self.socks:
-            s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def results(self, deadline_s=10):
-        """Reads every connection to its end, all within `deadline_s`: a list
-        of (status, body) or the exception each one ended with."""
-        deadline = time.monotonic() + deadline_s
-        out = []
-        for s in self.socks:
-            try:
-                s.settimeout(max(0.01, deadline - time.monotonic()))
-                out.append(parse_response(read_all(s)))
-            except Exception as e:  # noqa: BLE001 - reported by the caller
-                out.append(e)
-        return out

@@ -155,7 +155,7 @@ class Scrape(MetricsCase):
         d, port = self.start(instances=1)
         self.assertEqual(value(self.scrape(), "muster_pending_connections", app="web"), 0)
         self.assertEqual(d.ctl("stop", "web")[0], 0)
-        with ns.HeldClients(port, 3) as clients:
+        with ns.OpenClients(port, 3) as clients:
             d.wait_for(lambda: value(self.scrape(), "muster_pending_connections", app="web") == 3,
                        5, "3 pending connections")
             self.assertEqual(d.ctl("start", "web")[0], 0)

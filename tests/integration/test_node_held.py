@@ -36,7 +36,7 @@ class HeldWhileDown(ns.TestCase):
     def test_connections_held_while_the_app_is_stopped_are_all_served_after_start(self):
         d, port = start_hello(self, instances=2)
         stop(self, d)
-        with ns.HeldClients(port, HELD) as clients:
+        with ns.OpenClients(port, HELD) as clients:
             wait_pending(d, HELD)
             rc, _, err = d.ctl("start", "web")
             self.assertEqual(rc, 0, err)
@@ -51,9 +51,9 @@ class HeldWhileDown(ns.TestCase):
         d, port = start_hello(self)
         self.assertEqual(d.app_status("web")["pending"], 0)
         stop(self, d)
-        with ns.HeldClients(port, 3) as first:
+        with ns.OpenClients(port, 3) as first:
             wait_pending(d, 3)
-            with ns.HeldClients(port, 4) as second:
+            with ns.OpenClients(port, 4) as second:
                 wait_pending(d, 7)
                 self.assertEqual(d.ctl("start", "web")[0], 0)
                 wait_pending(d, 0)
@@ -66,7 +66,7 @@ class HeldWhileDown(ns.TestCase):
         os.kill(w["pid"], signal.SIGKILL)
         gone = ns.wait_event(d, event="exit", app="web", id=w["id"])
         self.assertEqual(gone["signal"], "SIGKILL")
-        with ns.HeldClients(port, HELD) as clients:
+        with ns.OpenClients(port, HELD) as clients:
             # All of them are in the daemon's hands while the slot is empty.
             wait_pending(d, HELD)
             self.assertEqual(d.workers("web"), [])
@@ -88,7 +88,7 @@ class HeldWhileDown(ns.TestCase):
 
     def test_connections_held_on_an_on_demand_socket_are_served_after_start(self):
         d, port = self.stop_on_demand()
-        with ns.HeldClients(port, 5) as clients:
+        with ns.OpenClients(port, 5) as clients:
             self.assertEqual(d.ctl("start", "web")[0], 0)
             results = clients.results(deadline_s=10)
         self.assertEqual(ns.failures(results), [])
@@ -96,7 +96,7 @@ class HeldWhileDown(ns.TestCase):
 
     def test_status_pending_counts_connections_held_on_an_on_demand_socket(self):
         d, port = self.stop_on_demand()
-        with ns.HeldClients(port, 5):
+        with ns.OpenClients(port, 5):
             wait_pending(d, 5, timeout=3)
 
 
@@ -104,7 +104,7 @@ class Limits(ns.TestCase):
     def test_pending_timeout_closes_connections_held_too_long(self):
         d, port = start_hello(self, pending_timeout="1s")
         stop(self, d)
-        with ns.HeldClients(port, 3) as clients:
+        with ns.OpenClients(port, 3) as clients:
             began = time.monotonic()
             wait_pending(d, 3)
             for s in clients.socks:
@@ -119,7 +119,7 @@ class Limits(ns.TestCase):
     def test_max_pending_bounds_what_is_held_and_the_rest_waits_in_the_backlog(self):
         d, port = start_hello(self, max_pending=5)
         stop(self, d)
-        with ns.HeldClients(port, 12) as clients:
+        with ns.OpenClients(port, 12) as clients:
             wait_pending(d, 5)
             d.holds(lambda: d.app_status("web")["pending"] == 5, 0.3, "at most 5 held")
             self.assertEqual(d.ctl("start", "web")[0], 0)
