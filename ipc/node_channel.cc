@@ -194,22 +194,10 @@ void NodeChannel::flush() {
   if (writing_ || closed_) return;
   while (!outbox_.empty()) {
     Outgoing& out = outbox_.front();
-    iovec iov{out.line.data() + out.sent, out.line.size() - out.sent};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    if (out.fd >= 0 && out.sent == 0) {
-      // The fd rides with the first byte of its line.
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &out.fd, sizeof(int));
-    }
-    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // The fd rides with the first byte of its line.
+    ssize_t n = send_with_fd(socket_.native_handle(), out.line.data() + out.sent,
+                             out.line.size() - out.sent, out.sent == 0 ? out.fd : -1,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/node_channel.h"
+#include "ipc/passed_fds.h"
 #include "tests/support/recv_fds.h"
 
 using muster::ipc::NodeChannel;
@@ -45,21 +46,8 @@ struct Fixture {
   }
 
   void write(const std::string& bytes, int fd = -1) {
-    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    if (fd >= 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    REQUIRE(::sendmsg(worker, &msg, 0) == static_cast<ssize_t>(bytes.size()));
+    REQUIRE(muster::ipc::send_with_fd(worker, bytes.data(), bytes.size(), fd, 0) ==
+            static_cast<ssize_t>(bytes.size()));
   }
 
   // Reads what the daemon side sent: lines, and how many fds came with them.
