@@ -222,7 +222,7 @@ class BadWorkers(ns.TestCase):
             self.assertEqual(follower.request({"verb": "events", "follow": True}),
                              {"ok": True, "follow": True})
             # Read as fast as a client can: big gulps, only counting lines
-            # (parsing comes after), since a follower that falls 1 MiB behind
+            # (parsing comes after), since a follower that falls 8 MiB behind
             # is dropped.
             chunks = [follower._buffer]
             lines = 0
@@ -270,7 +270,7 @@ class BadWorkers(ns.TestCase):
             began = time.monotonic()
             d.status()
             self.assertLess(time.monotonic() - began, 0.5 * harness.SLOWDOWN)
-            # Far more than 1 MiB of event lines went its way: the daemon
+            # More than 8 MiB of event lines (40000 of ~230 bytes) went its way: the daemon
             # has closed it (reading what is buffered ends at EOF).
             stalled.sock.settimeout(5)
             stalled.read_until_closed()
