@@ -362,8 +362,9 @@ void Worker::on(Event event) {
       if (channel_) channel_->close();
       leave_sockets();
       parked_.clear();
-      // Whatever the worker left behind in its group goes with it.
-      kill_group(SIGKILL);
+      // Whatever the worker left behind in its group goes with it. The group
+      // only: the worker itself is reaped, and its pid may be someone else's.
+      if (pid_ > 0) ::kill(-pid_, SIGKILL);
       exit_.voluntary = voluntary_ && !forced_;
       exit_.forced = forced_;
       exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);

@@ -150,20 +150,34 @@ time.sleep(1000)
 
 
 class Stopping(harness.TestCase):
-    def test_stopping_a_worker_also_ends_the_children_in_its_process_group(self):
-        d = self.daemon()
-        d.write_script("parent.sh", """#!/bin/sh
+    PARENT = """#!/bin/sh
 sleep 1000 &
 echo $! > "child.$MUSTER_WORKER_ID"
 wait
-""")
-        d.start(app("web", "./parent.sh", cwd="."))
+"""
+
+    def start_parent(self, **keys):
+        """A worker (sh) with a child (sleep) in its process group: (daemon,
+        worker, child pid)."""
+        d = self.daemon()
+        d.write_script("parent.sh", self.PARENT)
+        d.start(app("web", "./parent.sh", cwd=".", **keys))
         (w,) = d.wait_workers("web", 1)
         child = int(d.wait_for(lambda: d.read_file(f"child.{w['id']}").strip(), 10,
                                "the worker's child pid"))
         self.assertTrue(pid_alive(child))
+        return d, w, child
+
+    def test_stopping_a_worker_also_ends_the_children_in_its_process_group(self):
+        d, w, child = self.start_parent()
         self.assertEqual(d.ctl("stop", "web")[0], 0)
         d.wait_for(lambda: not pid_alive(child), 5, "the worker's child to be gone")
+
+    def test_a_worker_that_dies_takes_the_children_left_in_its_process_group(self):
+        d, w, child = self.start_parent(restart="never")
+        os.kill(w["pid"], signal.SIGKILL)  # the worker only, not its group
+        d.wait_for(lambda: d.events(event="exit", id=w["id"]), 10, "the worker's exit")
+        d.wait_for(lambda: not pid_alive(child), 5, "the orphaned child to be gone")
 
 
 class DaemonGoesAway(harness.TestCase):
