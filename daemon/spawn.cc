@@ -11,6 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+// Boost 1.81's Process v2 with BOOST_PROCESS_USE_STD_FS names boost::optional
+// and boost::remove_pointer without including them.
+#include <boost/optional.hpp>
+#include <boost/type_traits/remove_pointer.hpp>
+#include <type_traits>
+#include <boost/process/v2/process.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
@@ -159,7 +165,7 @@ std::variant<std::string, std::string> resolve_executable(const std::string& exe
   return not_found("not found in PATH (" + path + ")");
 }
 
-std::variant<Process, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {
+std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {
   if (spec.pass_fds.size() > 16) return std::string("too many fds to pass");
   bp::posix::default_launcher launcher;
   bp::error_code ec;
@@ -168,7 +174,7 @@ std::variant<Process, std::string> spawn(boost::asio::io_context& io, const Spaw
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
   try {
-    Process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
+    bp::process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
                             bp::process_stdio{devnull, out, err},
                             bp::process_environment(spec.env),
                             bp::process_start_dir(spec.cwd),
@@ -180,8 +186,10 @@ std::variant<Process, std::string> spawn(boost::asio::io_context& io, const Spaw
       if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
       return "cannot start '" + spec.executable + "': " + ec.message();
     }
-    OrphanReaper::own(proc.id());
-    return proc;
+    pid_t pid = proc.id();
+    proc.detach();  // closes Boost's pidfd; never kills or waits
+    OrphanReaper::own(pid);
+    return pid;
   } catch (const std::exception& e) {
     // e.g. pidfd_open refused (old kernel, valgrind): a failed spawn, not a
     // dead daemon. A child forked before the failure must not run unwatched.

@@ -6,12 +6,6 @@
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
-// Boost 1.81's Process v2 with BOOST_PROCESS_USE_STD_FS names boost::optional
-// and boost::remove_pointer without including them.
-#include <boost/optional.hpp>
-#include <boost/type_traits/remove_pointer.hpp>
-#include <type_traits>
-#include <boost/process/v2/process.hpp>
 #include <string>
 #include <utility>
 #include <variant>
@@ -54,9 +48,11 @@ struct SpawnSpec {
 
 inline constexpr const char* kListenPidPlaceholder = "0000000000";
 
-using Process = boost::process::v2::process;
-
-// Forks and execs; the error message says which step failed (e.g. exec's errno).
-std::variant<Process, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec);
+// Forks and execs; returns the child's pid, or a message saying which step
+// failed (e.g. exec's errno). The child is the caller's to reap (it watches
+// its own pidfd: Worker::wait_for_exit): no Boost.Process handle is kept, as
+// its destructor kills and block-waits on whatever process has that pid by
+// then (a refill given its predecessor's pid, test_chaos.PidReuse).
+std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec);
 
 }  // namespace muster::daemon

@@ -68,8 +68,12 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
       stop_timer_(io), output_(io), exit_watch_(io), ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() {
-  // A life whose exit was never collected (its process handle reaps it now).
-  if (pid_ > 0 && state_ != WorkerState::dead) OrphanReaper::release(pid_);
+  // A life whose exit was never collected: it ends now, and the orphan reaper
+  // collects it (its pid is still ours: nobody else reaps it).
+  if (pid_ > 0 && state_ != WorkerState::dead) {
+    kill_group(SIGKILL);
+    OrphanReaper::release(pid_);
+  }
 }
 
 Duration Worker::uptime() const {
@@ -121,7 +125,7 @@ void Worker::start() {
   if (error.empty()) {
     auto result = spawn(io_, spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
-    else process_.emplace(std::move(std::get<Process>(result)));
+    else pid_ = std::get<pid_t>(result);
   }
   if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
   child_channel_end_.reset();  // the worker has its copy now
@@ -130,7 +134,6 @@ void Worker::start() {
     on(Event::spawn_failed);
     return;
   }
-  pid_ = process_->id();
   started_ = Clock::now();
   on(Event::spawned);
 }
@@ -390,7 +393,7 @@ void Worker::start_stop_timer() {
   });
 }
 
-// Not process_->async_wait(): Boost 1.81 follows a readable pidfd with a
+// Not Boost.Process's async_wait(): Boost 1.81 follows a readable pidfd with a
 // blocking waitpid(pid), which stalls the whole daemon whenever that pid is
 // not (or no longer) the exited child (seen as a 10 s hang after `restart`).
 // Here the pidfd's readability is only a hint; waitid(P_PIDFD, WNOHANG)
@@ -405,8 +408,7 @@ void Worker::wait_for_exit() {
       spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app,
                     identity_.id, std::strerror(errno));
       kill_group(SIGKILL);
-      forget_process();  // the orphan reaper collects it
-      OrphanReaper::release(pid_);
+      OrphanReaper::release(pid_);  // the orphan reaper collects it
       asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
       return;
     }
@@ -419,22 +421,11 @@ void Worker::wait_for_exit() {
     constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
     int r = ::waitid(kPidfd, self->exit_watch_.native_handle(), &info, WEXITED | WNOHANG);
     if (r == 0 && info.si_pid == 0) return self->wait_for_exit();  // not exited yet
-    // Reaped (or gone): Boost's handle must forget the pid, or its destructor
-    // (waitpid WNOHANG, then SIGKILL and a blocking waitpid) would act on
-    // whichever child of ours is given that pid number next.
-    self->forget_process();
     OrphanReaper::release(self->pid_);
     if (r == 0 && info.si_code == CLD_EXITED) self->exit_.code = info.si_status;
     else if (r == 0) self->exit_.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
     self->on(Event::exited);
   });
-}
-
-void Worker::forget_process() {
-  if (process_) {
-    process_->detach();  // the returned handle only closes Boost's pidfd
-    process_.reset();
-  }
 }
 
 void Worker::read_output() {

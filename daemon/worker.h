@@ -125,7 +125,6 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::uint64_t send_cluster(boost::json::object message, int fd = -1);
   void kill_group(int signo);
   void wait_for_exit();
-  void forget_process();
   void read_output();
   void flush_output_line(const std::string& line);
   int open_output(std::string& error);
@@ -137,7 +136,6 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::shared_ptr<OutputSink> sink_;  // shared: output may outlive the app
   ExitHandler on_exit_;
   WorkerState state_ = WorkerState::spawning;
-  std::optional<Process> process_;
   int pid_ = 0;
   Clock::time_point started_{};
   bool voluntary_ = false;
