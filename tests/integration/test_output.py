@@ -66,6 +66,13 @@ time.sleep(1000)
         self.assertEqual(joined, "".join(chr(ord("a") + i % 26) for i in range(40000)))
 
 
+def wait_file_text(d, name, text):
+    """The file's text once it contains `text`: musterd writes what it reads
+    from the worker's pipe, which may be after the worker's marker file."""
+    return d.wait_for(lambda: t if text in (t := d.read_file(name)) else None, 10,
+                      f"{text!r} in {name}")
+
+
 class FileOutput(harness.TestCase):
     def test_file_output_appends_to_output_file(self):
         d = self.daemon()
@@ -75,7 +82,7 @@ class FileOutput(harness.TestCase):
                     output_file="out/web.log"))
         (w,) = d.wait_workers("printer", 1)
         d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id']}")), 10, "the output")
-        self.assertEqual(d.read_file("out/web.log"),
+        self.assertEqual(wait_file_text(d, "out/web.log", "on stderr\n"),
                          f"from before\nhello from {w['id']}\nsecond line\non stderr\n")
         self.assertNotIn("second line", d.log_text())
 
@@ -89,7 +96,7 @@ class FileOutput(harness.TestCase):
         os.kill(w["pid"], signal.SIGKILL)
         d.wait_for(lambda: os.path.exists(d.path(f"printed.{w['id'] + 1}")), 10,
                    "the replacement's output")
-        text = d.read_file("web.log")
+        text = wait_file_text(d, "web.log", f"hello from {w['id'] + 1}\n")
         self.assertIn(f"hello from {w['id']}\n", text)
         self.assertIn(f"hello from {w['id'] + 1}\n", text)
         self.assertLess(text.index(f"hello from {w['id']}"),
@@ -104,7 +111,7 @@ class FileOutput(harness.TestCase):
         (w,) = d.wait_workers("printer", 1)
         d.wait_for(lambda: os.path.exists(d.path("work", f"printed.{w['id']}")), 10,
                    "the output")
-        self.assertIn("second line", d.read_file("printer.log"))
+        self.assertIn("second line", wait_file_text(d, "printer.log", "second line"))
 
 
 class NullOutput(harness.TestCase):
