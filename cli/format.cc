@@ -161,6 +161,32 @@ std::string format_table(const std::vector<Row>& rows, std::string_view indent) 
   return out;
 }
 
+// For a failed app and for slots without a worker: the last exit, and when
+// the next try is.
+static std::string why_empty(const json::object& app) {
+  std::string out;
+  if (text_of(app, "state") == "failed") {
+    out += "  failed: every slot is in a crash loop; ";
+    out += field(app, "retry_in_ms") ? "started again in " + duration_of(app, "retry_in_ms")
+                                     : std::string("no retry (failed_retry = \"0s\")");
+    out += "\n";
+  }
+  const json::array* empty = array_of(app, "empty_slots");
+  if (empty == nullptr) return out;
+  for (const json::value& item : *empty) {
+    const json::object* slot = item.if_object();
+    if (slot == nullptr) continue;
+    out += "  slot " + text_of(*slot, "instance") + ": ";
+    out += field(*slot, "last_exit") ? text_of(*slot, "last_exit") : std::string("not started");
+    const json::value* loop = field(*slot, "crash_loop");
+    if (loop && loop->is_bool() && loop->as_bool()) out += " (crash loop)";
+    if (field(*slot, "next_try_ms")) out += "; next try in " + duration_of(*slot, "next_try_ms");
+    else if (text_of(app, "state") != "failed") out += "; not restarted";
+    out += "\n";
+  }
+  return out;
+}
+
 std::string format_status(const json::object& reply) {
   const json::array* apps = array_of(reply, "apps");
   if (apps == nullptr || apps->empty()) return "no apps\n";
@@ -185,6 +211,7 @@ std::string format_status(const json::object& reply) {
     } else {
       out += text_of(*app, "name") + ":\n" + worker_table(*workers);
     }
+    out += why_empty(*app);
   }
 
   if (const json::array* sockets = array_of(reply, "sockets"); sockets && !sockets->empty()) {

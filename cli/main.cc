@@ -146,15 +146,21 @@ void add_verbs(CLI::App& app, Args& args) {
   status->add_option("APP", args.app, "Show only this app.");
 
   auto* start = app.add_subcommand(
-      "start", "Start an app's workers; returns once they are spawned.");
+      "start", "Start an app's workers (clearing a crash loop or `failed` state); returns once "
+               "every slot has a ready worker, and fails (exit 1, with the reason) if a worker "
+               "exits before it is ready.");
   start->add_option("APP", args.app, "The app to start.")->required();
+  start->add_flag("--no-wait", args.no_wait, "Return as soon as the workers are being started.");
   auto* stop = app.add_subcommand(
       "stop", "Gracefully disconnect all of an app's workers (its sockets stay open); "
               "returns once every worker has exited.");
   stop->add_option("APP", args.app, "The app to stop.")->required();
   auto* restart = app.add_subcommand(
-      "restart", "Stop an app, then start it again; returns once it is started.");
+      "restart", "Stop an app, then start it again; returns once every slot has a ready "
+                 "worker (exit 1 with the reason if one exits before it is ready).");
   restart->add_option("APP", args.app, "The app to restart.")->required();
+  restart->add_flag("--no-wait", args.no_wait,
+                    "Return once the app has stopped and its workers are being started.");
 
   auto* reload = app.add_subcommand(
       "reload", "Rolling, zero-downtime replacement of every worker of an app: per slot a new "
@@ -169,7 +175,8 @@ void add_verbs(CLI::App& app, Args& args) {
       "Re-read musterd's config file and apply the difference (same as SIGHUP): new apps "
       "start, removed apps stop, apps whose worker settings changed are reloaded rolling, "
       "policy changes apply in place. A file with errors changes nothing; every error is "
-      "printed.");
+      "printed. Returns once the rolling reloads and new apps' starts are over; if one fails "
+      "(exit 1, with the reason), that app keeps its previous settings.");
 
   auto* logs = app.add_subcommand(
       "logs", "Show an app's recent worker output (from musterd's in-memory tail), each line "
@@ -235,7 +242,10 @@ json::object build_request(const std::string& verb, const Args& args) {
   json::object request{{"verb", verb}};
   if (verb == "status") {
     if (!args.app.empty()) request["app"] = args.app;
-  } else if (verb == "start" || verb == "stop" || verb == "restart") {
+  } else if (verb == "start" || verb == "restart") {
+    request["app"] = args.app;
+    if (args.no_wait) request["wait"] = false;
+  } else if (verb == "stop") {
     request["app"] = args.app;
   } else if (verb == "logs") {
     request["app"] = args.app;

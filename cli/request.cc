@@ -18,13 +18,14 @@ namespace json = boost::json;
 
 namespace {
 
-// start/stop/restart/reload are answered only when done, which can take as long as
-// the apps' readiness and stop timeouts allow; the rest are answered at once.
+// start/stop/restart/reload/reload-config are answered only when done, which can
+// take as long as the apps' readiness and stop timeouts allow; the rest are
+// answered at once.
 std::chrono::milliseconds reply_timeout(const json::object& request) {
   const json::value* v = request.if_contains("verb");
   const json::string* verb = v ? v->if_string() : nullptr;
   const bool slow = verb && (*verb == "start" || *verb == "stop" || *verb == "restart" ||
-                             *verb == "reload");
+                             *verb == "reload" || *verb == "reload-config");
   return slow ? std::chrono::minutes(10) : std::chrono::minutes(1);
 }
 

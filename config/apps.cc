@@ -241,6 +241,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_duration("min_uptime", app.min_uptime);
   s.read_count("max_restarts", app.max_restarts);
   s.read_duration("restart_window", app.restart_window);
+  s.read_duration("failed_retry", app.failed_retry);
   s.read_signal("stop_signal", app.stop_signal);
   s.read_duration("stop_timeout", app.stop_timeout);
 

@@ -66,6 +66,10 @@ struct DaemonConfig {
   std::optional<SocketConfig> metrics;
 };
 
+// Bounds that keep one config value from holding the daemon for long.
+inline constexpr unsigned kMaxInstances = 4096;
+inline constexpr unsigned kMaxOutputKeep = 1000;
+
 struct AppConfig {
   std::string name;
   std::string exec;               // as written
@@ -86,6 +90,8 @@ struct AppConfig {
   Duration min_uptime = std::chrono::seconds(5);
   unsigned max_restarts = 10;
   Duration restart_window = std::chrono::seconds(60);
+  Duration failed_retry = std::chrono::minutes(5);  // a failed app is started again
+                                                    // after this; 0 = never
   int stop_signal = 15;           // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
   std::vector<std::string> sockets;  // names of declared [sockets.*], in order

@@ -1,14 +1,30 @@
 #include "daemon/app.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <random>
 #include <spdlog/spdlog.h>
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
 #include "daemon/proc_stats.h"
-#include "daemon/rr_handle.h"
 
 namespace muster::daemon {
+namespace {
+
+// Spawning per loop turn stops after this long (at least one spawn): a start
+// or scale of thousands of workers answers control requests and hands off
+// connections in between. A spawn costs ~1-15 ms here (fork of the daemon).
+constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
+
+// A sample in [0, 1) for restart jitter; the seed does not matter, only that
+// slots differ.
+double jitter_sample() {
+  static std::minstd_rand random{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+}
+
+}  // namespace
 
 const char* to_string(AppState s) {
   switch (s) {
@@ -23,33 +39,54 @@ const char* to_string(AppState s) {
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      crashes_(config_.max_restarts, config_.restart_window), memory_timer_(io),
-      output_(std::make_shared<OutputSink>(config_)) {
+      failed_timer_(io), memory_timer_(io), output_(std::make_shared<OutputSink>(config_)) {
   watch_memory();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));
 }
 
-void App::start() {
+void App::start(ReloadDone done) {
+  if (stopping()) {
+    // The stop's waiters are answered when its workers are gone; starting now
+    // would leave them unanswered or restart what the operator stopped.
+    if (done) done("app '" + name() + "' is stopping; start it again once it has stopped");
+    return;
+  }
   if (!wanted_up()) spdlog::info("{}: starting {} instance(s)", name(), slots_.size());
   if (!reload_) state_ = AppState::running;
-  crashes_.reset();
+  failed_timer_.cancel();
+  retry_at_.reset();
   for (unsigned i = 0; i < slots_.size(); ++i) {
     auto& slot = *slots_[i];
+    slot.crashes.reset();
+    slot.crash_loop = false;
     if (slot.worker) continue;
     slot.restart_timer.cancel();
     slot.backoff.reset();
-    spawn_into(i);
+    slot.next_try.reset();
+    queue_spawn(i);
+  }
+  if (done) {
+    if (!start_wait_) start_wait_ = std::make_unique<StartWait>(io_);
+    start_wait_->waiters.push_back(std::move(done));
+    check_started();
   }
 }
 
 void App::stop(Done done) {
   if (state_ != AppState::stopped) spdlog::info("{}: stopping", name());
+  ++stops_;
   if (reload_) finish_reload("the app was stopped");
+  fail_start("the app was stopped");
   state_ = AppState::stopped;
+  failed_timer_.cancel();
+  retry_at_.reset();
+  spawn_queue_.clear();
   if (done) stop_waiters_.push_back(std::move(done));
   for (auto& slot : slots_) {
     slot->restart_timer.cancel();
+    slot->next_try.reset();
+    slot->queued = false;
     if (slot->worker) slot->worker->stop();
   }
   for (auto& w : leaving_) w->stop();
@@ -73,31 +110,9 @@ void App::scale(unsigned instances) {
   }
   while (slots_.size() < instances) {
     slots_.push_back(std::make_unique<Slot>(io_, config_));
-    if (wanted_up()) spawn_into(slots_.size() - 1);
+    if (wanted_up()) queue_spawn(static_cast<unsigned>(slots_.size() - 1));
   }
-}
-
-void App::update_config(const config::AppConfig& config, bool rolling) {
-  unsigned instances = config.instances;
-  config_ = config;
-  config_.instances = static_cast<unsigned>(slots_.size());
-  output_->configure(config_);
-  crashes_ = CrashWindow(config_.max_restarts, config_.restart_window);
-  for (auto& slot : slots_)
-    slot->backoff = Backoff(config_.restart_delay, config_.restart_delay_max, config_.min_uptime);
-  if (instances != slots_.size()) scale(instances);
-  if (rolling && wanted_up()) {
-    // A reload already running has replaced some slots with the previous
-    // config: those go round again.
-    if (reload_ && reload_->whole_app) {
-      for (unsigned i = 0; i < slots_.size(); ++i)
-        if (!std::count(reload_->queue.begin(), reload_->queue.end(), i))
-          reload_->queue.push_back(i);
-      pump_reload();
-    } else {
-      reload(nullptr);
-    }
-  }
+  check_started();
 }
 
 void App::kill_all() {
@@ -140,9 +155,45 @@ std::shared_ptr<Worker> App::make_worker(unsigned instance) {
                                   [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
 }
 
+void App::queue_spawn(unsigned instance) {
+  auto& slot = *slots_[instance];
+  if (slot.queued || slot.worker) return;
+  slot.queued = true;
+  slot.next_try.reset();
+  spawn_queue_.push_back(instance);
+  if (spawn_posted_) return;
+  spawn_posted_ = true;
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) pump_spawns();
+  });
+}
+
+void App::pump_spawns() {
+  spawn_posted_ = false;
+  const auto until = Clock::now() + kSpawnSlice;
+  for (bool first = true; !spawn_queue_.empty() && (first || Clock::now() < until);
+       first = false) {
+    unsigned instance = spawn_queue_.front();
+    spawn_queue_.pop_front();
+    if (instance >= slots_.size() || !slots_[instance]->queued) continue;  // scaled away
+    slots_[instance]->queued = false;
+    if (!wanted_up() || slots_[instance]->worker) continue;
+    spawn_into(instance);
+  }
+  if (spawn_queue_.empty() || spawn_posted_) return;
+  spawn_posted_ = true;
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) pump_spawns();
+  });
+}
+
 void App::spawn_into(unsigned instance) {
   auto& slot = *slots_[instance];
   slot.worker = make_worker(instance);
+  slot.next_try.reset();
+  slot.worker->on_ready([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) check_started();
+  });
   slot.worker->start();
 }
 
@@ -180,99 +231,6 @@ void App::watch_memory() {
   });
 }
 
-void App::replace(unsigned instance) {
-  if (!reload_) {
-    reload_.emplace();
-    reload_->whole_app = false;
-  }
-  reload_->queue.push_back(instance);
-  pump_reload();
-}
-
-void App::reload(ReloadDone done) {
-  if (state_ == AppState::stopped || state_ == AppState::failed) {
-    if (done) done("app '" + name() + "' is " + to_string(state_) + "; start it first");
-    return;
-  }
-  if (reload_ && reload_->whole_app) {
-    if (done) reload_->waiters.push_back(std::move(done));
-    return;
-  }
-  if (!reload_) reload_.emplace();
-  reload_->whole_app = true;
-  if (done) reload_->waiters.push_back(std::move(done));
-  for (unsigned i = 0; i < slots_.size(); ++i)
-    if (!reload_->candidates.count(i) &&
-        !std::count(reload_->queue.begin(), reload_->queue.end(), i))
-      reload_->queue.push_back(i);
-  state_ = AppState::reloading;
-  spdlog::info("{}: rolling reload of {} worker(s), {} at a time", name(), slots_.size(),
-               config_.reload_surge);
-  context_.events.publish("reload", name(), {{"phase", "start"}, {"instances", slots_.size()}});
-  pump_reload();
-}
-
-void App::pump_reload() {
-  while (reload_ && reload_->candidates.size() < config_.reload_surge && !reload_->queue.empty()) {
-    // The first queued slot without a new worker already on its way.
-    auto next = std::find_if(reload_->queue.begin(), reload_->queue.end(),
-                             [&](unsigned i) { return !reload_->candidates.count(i); });
-    if (next == reload_->queue.end()) break;
-    unsigned instance = *next;
-    reload_->queue.erase(next);
-    if (instance >= slots_.size()) continue;  // scaled away meanwhile
-    auto worker = make_worker(instance);
-    reload_->candidates[instance] = worker;
-    worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker)] {
-      if (auto worker = w.lock()) candidate_ready(instance, worker);
-    });
-    worker->start();
-  }
-  if (reload_ && reload_->queue.empty() && reload_->candidates.empty()) finish_reload(std::nullopt);
-}
-
-// The new worker is ready: it takes the slot and the old one leaves.
-void App::candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker) {
-  if (!reload_) return;
-  auto it = reload_->candidates.find(instance);
-  if (it == reload_->candidates.end() || it->second != worker) return;
-  reload_->candidates.erase(it);
-  if (instance < slots_.size()) {
-    auto& slot = *slots_[instance];
-    slot.restart_timer.cancel();
-    retire(std::move(slot.worker));
-    slot.worker = worker;
-  } else {
-    retire(worker);
-  }
-  ++reload_->replaced;
-  pump_reload();
-}
-
-void App::finish_reload(std::optional<std::string> error) {
-  if (!reload_) return;
-  context_.sockets.sweep_retired();
-  Reload done = std::move(*reload_);
-  reload_.reset();
-  for (auto& [instance, worker] : done.candidates) retire(worker);
-  if (state_ == AppState::reloading) state_ = AppState::running;
-  if (!done.whole_app) {
-    if (error) spdlog::error("{}: replacing a worker failed: {}", name(), *error);
-    return;
-  }
-  boost::json::object e{{"phase", error ? "failed" : "done"}, {"replaced", done.replaced}};
-  if (error) {
-    e["reason"] = *error;
-    spdlog::error("{}: reload failed after {} worker(s): {}; the others keep serving", name(),
-                  done.replaced, *error);
-  } else {
-    spdlog::info("{}: reload done, {} worker(s) replaced", name(), done.replaced);
-  }
-  ++(error ? counters_.reloads_failed : counters_.reloads_done);
-  context_.events.publish("reload", name(), std::move(e));
-  for (auto& waiter : done.waiters) waiter(error);
-}
-
 void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   ++counters_.exits;
   if (!info.voluntary && !info.clean()) ++counters_.crashes;
@@ -300,10 +258,17 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   unsigned instance = worker.identity().instance;
   if (instance >= slots_.size() || slots_[instance]->worker.get() != &worker) return;
   auto keep_alive = std::move(slots_[instance]->worker);  // the slot is empty from here
+  slots_[instance]->last_exit = info.describe();
   if (!wanted_up()) {
     notify_if_stopped();
     return;
   }
+  if (!info.voluntary && start_wait_ && !worker.ready())
+    fail_start("slot " + std::to_string(instance) + ": the worker " + info.describe() +
+               " before it was ready");
+  else if (!info.voluntary && start_wait_ && start_wait_->settling)
+    fail_start("slot " + std::to_string(instance) + ": the worker " + info.describe() +
+               " right after it started");
   if (!should_restart(config_.restart, info.voluntary, info.clean())) {
     spdlog::info("{}: slot {} stays empty (restart = {})", name(), instance,
                  config::to_string(config_.restart));
@@ -316,35 +281,115 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   auto& slot = *slots_[instance];
   if (info.voluntary) {
     // Asked for (kill/disconnect): refill at once, not a crash.
-    spawn_into(instance);
+    queue_spawn(instance);
     return;
   }
   ++counters_.restarts;
   ++slot.restarts;
-  if (crashes_.record(Clock::now())) {
-    if (reload_) finish_reload("crash loop");
-    state_ = AppState::failed;
-    context_.events.publish("failed", name(), {{"restarts", config_.max_restarts},
-                                               {"window_ms", config_.restart_window.count()}});
-    spdlog::error("{}: more than {} restarts within {}ms: crash loop, app marked failed; "
-                  "'musterctl start {}' resumes it",
-                  name(), config_.max_restarts, config_.restart_window.count(), name());
+  if (slot.crashes.record(Clock::now())) {
+    park_slot(instance);
     return;
   }
-  Duration delay = slot.backoff.on_crash(info.uptime);
+  Duration backoff = slot.backoff.on_crash(info.uptime);
+  Duration delay = jittered(backoff, config_.restart_delay_max, jitter_sample());
   spdlog::info("{}: restarting slot {} in {}ms (consecutive crash {})", name(), instance,
                delay.count(), slot.backoff.consecutive());
   context_.events.publish("restart", name(), {{"instance", instance},
                                               {"delay_ms", delay.count()},
+                                              {"backoff_ms", backoff.count()},
                                               {"reason", info.describe()}});
+  arm_slot_timer(instance, delay, &App::queue_spawn);
+}
+
+// After `delay`, `then(instance)` — unless the timer was cancelled, the app
+// no longer wants workers, or the slot was removed or filled meanwhile.
+void App::arm_slot_timer(unsigned instance, Duration delay, void (App::*then)(unsigned)) {
+  auto& slot = *slots_[instance];
+  slot.next_try = Clock::now() + delay;
   slot.restart_timer.expires_after(delay);
-  slot.restart_timer.async_wait([this, instance, timer = &slot.restart_timer](
+  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer](
                                     boost::system::error_code ec) {
-    // A cancelled timer, or one whose slot was removed meanwhile, does nothing.
     if (ec || !wanted_up() || instance >= slots_.size() ||
         &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
       return;
-    spawn_into(instance);
+    (this->*then)(instance);
+  });
+}
+
+// More than max_restarts crashes of this slot within restart_window: a crash
+// loop. The slot waits failed_retry; if every slot is in a crash loop the
+// whole app is failed.
+void App::park_slot(unsigned instance) {
+  auto& slot = *slots_[instance];
+  slot.crash_loop = true;
+  slot.next_try.reset();
+  context_.events.publish("crash_loop", name(),
+                          {{"instance", instance}, {"restarts", config_.max_restarts},
+                           {"window_ms", config_.restart_window.count()},
+                           {"last_exit", slot.last_exit}});
+  if (nothing_left_to_try()) return mark_failed();
+  spdlog::error("{}: slot {} crashed more than {} times within {}ms ({}); {}", name(), instance,
+                config_.max_restarts, config_.restart_window.count(), slot.last_exit,
+                config_.failed_retry.count() > 0
+                    ? "trying it again in " + config::format_duration(config_.failed_retry)
+                    : std::string("left empty until 'musterctl start " + name() + "'"));
+  if (config_.failed_retry.count() > 0)
+    arm_slot_timer(instance, config_.failed_retry, &App::retry_slot);
+}
+
+void App::retry_slot(unsigned instance) {
+  auto& slot = *slots_[instance];
+  spdlog::info("{}: slot {} was in a crash loop; trying it again", name(), instance);
+  slot.crash_loop = false;
+  slot.crashes.reset();
+  slot.backoff.reset();
+  queue_spawn(instance);
+}
+
+// No slot has a worker, a restart on its way or a spawn queued, and some are
+// in a crash loop.
+bool App::nothing_left_to_try() const {
+  bool looping = false;
+  for (const auto& slot : slots_) {
+    if (slot->worker || slot->queued || (slot->next_try && !slot->crash_loop)) return false;
+    looping = looping || slot->crash_loop;
+  }
+  return looping;
+}
+
+void App::mark_failed() {
+  if (reload_) finish_reload("crash loop");
+  state_ = AppState::failed;
+  ++counters_.failures;
+  boost::json::array slots;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    slots_[i]->restart_timer.cancel();
+    slots_[i]->next_try.reset();
+    slots.push_back({{"instance", i}, {"last_exit", slots_[i]->last_exit}});
+  }
+  bool retry = config_.failed_retry.count() > 0;
+  retry_at_.reset();
+  if (retry) retry_at_ = Clock::now() + config_.failed_retry;
+  context_.events.publish("failed", name(),
+                          {{"restarts", config_.max_restarts},
+                           {"window_ms", config_.restart_window.count()},
+                           {"retry_in_ms", retry ? boost::json::value(config_.failed_retry.count())
+                                                 : boost::json::value(nullptr)},
+                           {"slots", std::move(slots)}});
+  spdlog::error("{}: every slot crashed more than {} times within {}ms: crash loop, app marked "
+                "failed; {}",
+                name(), config_.max_restarts, config_.restart_window.count(),
+                retry ? "it is started again in " + config::format_duration(config_.failed_retry)
+                      : "'musterctl start " + name() + "' resumes it");
+  fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
+  if (!retry) return;
+  failed_timer_.expires_after(config_.failed_retry);
+  failed_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || state_ != AppState::failed) return;
+    spdlog::info("{}: failed_retry ({}) has passed: starting the failed app again", name(),
+                 config::format_duration(config_.failed_retry));
+    context_.events.publish("retry", name(), {});
+    start();
   });
 }
 
@@ -353,49 +398,6 @@ void App::notify_if_stopped() {
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
   for (auto& done : waiters) done();
-}
-
-// Connections held for this app's round-robin sockets, declared or on demand.
-std::size_t App::pending() const {
-  std::size_t n = 0;
-  for (auto& s : context_.sockets.all())
-    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) n += rr->pending();
-  return n;
-}
-
-boost::json::object App::status() const {
-  boost::json::array workers;
-  auto add = [&](const Worker& w) {
-    const auto& who = w.identity();
-    boost::json::object o;
-    o["id"] = who.id;
-    o["instance"] = who.instance;
-    o["pid"] = w.pid();
-    o["state"] = to_string(w.state());
-    o["uptime_ms"] = w.uptime().count();
-    o["restarts"] = who.restarts;
-    o["connections"] = w.connections();
-    o["rss_bytes"] = resident_bytes(w.pid());
-    o["ready"] = w.ready();
-    if (!w.status_text().empty()) o["status"] = w.status_text();
-    workers.push_back(std::move(o));
-  };
-  for (auto& slot : slots_)
-    if (slot->worker) add(*slot->worker);
-  if (reload_)
-    for (auto& [instance, w] : reload_->candidates) add(*w);
-  for (auto& w : leaving_) add(*w);
-  boost::json::object app;
-  app["name"] = config_.name;
-  app["state"] = to_string(state_);
-  app["protocol"] = config::to_string(config_.protocol);
-  app["scheduling"] = config_.protocol == config::Protocol::none
-                         ? "none" : config::to_string(config_.scheduling);
-  app["instances"] = slots_.size();
-  app["restarts"] = counters_.restarts;
-  app["pending"] = pending();
-  app["workers"] = std::move(workers);
-  return app;
 }
 
 }  // namespace muster::daemon

@@ -43,31 +43,118 @@ void status(Supervisor& s, const ipc::Request& r, Respond respond) {
   respond(ok_reply({{"apps", std::move(apps)}, {"sockets", s.sockets().status()}}));
 }
 
+// The apps a request names: one, or every app for "all". Empty (the error
+// answered) if there is no such app.
+std::vector<App*> apps_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
+  std::vector<App*> out;
+  if (*r.app == "all") {
+    for (auto& app : s.apps())
+      if (!app->removed()) out.push_back(app.get());
+    if (out.empty()) respond(error_reply("there are no apps"));
+    return out;
+  }
+  if (App* app = app_or_error(s, r, respond)) out.push_back(app);
+  return out;
+}
+
+boost::json::array names_of(const std::vector<App*>& apps) {
+  boost::json::array out;
+  for (App* app : apps) out.emplace_back(app->name());
+  return out;
+}
+
+// One reply for a verb run on one app or on "all": ok once each app is done,
+// else the failures, one per line ("app: reason" for "all").
+struct Gathered {
+  explicit Gathered(Respond r) : respond(std::move(r)) {}
+  Respond respond;
+  bool all = false;
+  std::size_t left = 0;
+  boost::json::array names;
+  std::vector<std::string> errors;
+
+  static std::shared_ptr<Gathered> make(Respond respond, const std::vector<App*>& apps,
+                                        const ipc::Request& r) {
+    auto g = std::make_shared<Gathered>(std::move(respond));
+    g->all = *r.app == "all";
+    g->left = apps.size();
+    g->names = names_of(apps);
+    return g;
+  }
+  // The completion of one app's part.
+  static App::ReloadDone one(std::shared_ptr<Gathered> g, std::string name) {
+    return [g = std::move(g), name = std::move(name)](std::optional<std::string> error) {
+      if (error) g->errors.push_back(g->all ? name + ": " + *error : *error);
+      if (--g->left == 0) g->finish();
+    };
+  }
+  void finish() {
+    if (!errors.empty()) {
+      std::string message;
+      for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+      return respond(error_reply(message));
+    }
+    boost::json::object reply;
+    if (all) reply["apps"] = names;
+    else reply["app"] = names.at(0);
+    respond(ok_reply(std::move(reply)));
+  }
+};
+
 void start(Supervisor& s, const ipc::Request& r, Respond respond) {
-  App* app = app_or_error(s, r, respond);
-  if (!app) return;
-  app->start();
-  respond(ok_reply(app_field(*app)));
+  auto apps = apps_or_error(s, r, respond);
+  if (apps.empty()) return;
+  auto g = Gathered::make(std::move(respond), apps, r);
+  for (App* app : apps) {
+    auto done = Gathered::one(g, app->name());
+    if (r.wait) {
+      app->start(done);
+    } else if (app->stopping()) {
+      app->start(done);  // refused: says why
+    } else {
+      app->start();
+      done(std::nullopt);
+    }
+  }
 }
 
 void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
-  App* app = app_or_error(s, r, respond);
-  if (!app) return;
-  app->stop([respond, field = app_field(*app)] { respond(ok_reply(field)); });
+  auto apps = apps_or_error(s, r, respond);
+  if (apps.empty()) return;
+  auto g = Gathered::make(std::move(respond), apps, r);
+  for (App* app : apps)
+    app->stop([done = Gathered::one(g, app->name())] { done(std::nullopt); });
 }
 
 void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
-  App* app = app_or_error(s, r, respond);
-  if (!app) return;
-  app->stop([&s, app, respond] {
-    // A shutdown that began meanwhile wins: do not start workers again.
-    if (s.shutting_down()) return respond(error_reply("musterd is shutting down"));
-    app->start();
-    respond(ok_reply(app_field(*app)));
-  });
+  auto apps = apps_or_error(s, r, respond);
+  if (apps.empty()) return;
+  auto g = Gathered::make(std::move(respond), apps, r);
+  for (App* app : apps) {
+    // Found again by name once stopped: a reload-config may have removed it
+    // meanwhile. A stop asked for after this one wins over the start.
+    unsigned stops = app->stops() + 1;
+    app->stop([&s, name = app->name(), stops, wait = r.wait,
+               done = Gathered::one(g, app->name())] {
+      // A shutdown that began meanwhile wins: do not start workers again.
+      if (s.shutting_down()) return done("musterd is shutting down");
+      App* again = s.find_app(name);
+      if (!again) return done("app '" + name + "' was removed while it was stopping");
+      if (again->stops() != stops)
+        return done("app '" + name + "' was stopped again while restarting; it stays stopped");
+      if (!wait) {
+        again->start();
+        return done(std::nullopt);
+      }
+      again->start(done);
+    });
+  }
 }
 
 void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
+  if (*r.count > config::kMaxInstances)
+    return respond(error_reply("at most " + std::to_string(config::kMaxInstances) +
+                               " instances per app"));
   App* app = app_or_error(s, r, respond);
   if (!app) return;
   app->scale(static_cast<unsigned>(*r.count));
@@ -137,34 +224,56 @@ void events(Supervisor& s, const ipc::Request& r, Respond respond) {
 }
 
 void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
-  App* app = app_or_error(s, r, respond);
-  if (!app) return;
-  if (!app->wanted_up())
-    return respond(error_reply("app '" + app->name() + "' is " + to_string(app->state()) +
-                               "; start it first"));
+  auto apps = apps_or_error(s, r, respond);
+  if (apps.empty()) return;
+  for (App* app : apps)
+    if (!app->wanted_up())
+      return respond(error_reply("app '" + app->name() + "' is " + to_string(app->state()) +
+                                 "; start it first"));
   if (!r.wait) {
-    app->reload(nullptr);
-    return respond(ok_reply({{"app", app->name()}, {"started", true}}));
+    for (App* app : apps) app->reload(nullptr);
+    boost::json::object reply{{"started", true}};
+    if (*r.app != "all") reply["app"] = apps.front()->name();
+    else reply["apps"] = names_of(apps);
+    return respond(ok_reply(std::move(reply)));
   }
-  app->reload([respond, name = app->name()](std::optional<std::string> error) {
-    if (error) return respond(error_reply("reload of '" + name + "' failed: " + *error));
-    respond(ok_reply({{"app", name}}));
-  });
+  auto g = Gathered::make(std::move(respond), apps, r);
+  for (App* app : apps) {
+    app->reload([done = Gathered::one(g, app->name()), name = app->name()](
+                    std::optional<std::string> error) {
+      done(error ? std::optional("reload of '" + name + "' failed: " + *error) : std::nullopt);
+    });
+  }
 }
 
-void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
-  auto result = s.reload_config();
-  if (result.errors.empty()) return respond(ok_reply(std::move(result.changes)));
-  boost::json::object reply{{"ok", false}};
-  std::string message = "the config has errors; nothing was changed:";
-  boost::json::array errors;
-  for (const auto& e : result.errors) {
-    message += "\n  " + e;
-    errors.emplace_back(e);
+// {"ok":false,"error":"HEADLINE:\n  item\n  item", KEY: [items]}.
+boost::json::object listed_failure(const std::string& headline, const char* key,
+                                   const std::vector<std::string>& items) {
+  std::string message = headline;
+  boost::json::array list;
+  for (const auto& item : items) {
+    message += "\n  " + item;
+    list.emplace_back(item);
   }
-  reply["error"] = message;
-  reply["errors"] = std::move(errors);
-  respond(boost::json::serialize(reply) + "\n");
+  return {{"ok", false}, {"error", message}, {key, std::move(list)}};
+}
+
+// Answered once the rolling reloads and starts the new file causes are over:
+// `systemctl reload` reports this exit code.
+void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
+  s.reload_config([respond](Supervisor::ReloadResult result) {
+    if (!result.errors.empty()) {
+      auto reply = listed_failure("the config has errors; nothing was changed:", "errors",
+                                  result.errors);
+      return respond(boost::json::serialize(reply) + "\n");
+    }
+    if (!result.failures.empty()) {
+      auto reply = listed_failure("the config was applied, but:", "failures", result.failures);
+      reply["changes"] = std::move(result.changes);
+      return respond(boost::json::serialize(reply) + "\n");
+    }
+    respond(ok_reply(std::move(result.changes)));
+  });
 }
 
 void logs(Supervisor& s, const ipc::Request& r, Respond respond) {

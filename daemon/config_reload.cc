@@ -33,10 +33,10 @@ boost::json::object describe(const ConfigDiff& d) {
 
 }  // namespace
 
-Supervisor::ReloadResult Supervisor::apply_config_file() {
+void Supervisor::apply_config_file(ReloadDone done) {
   if (auto unsafe = config::refuse_unsafe_config(config_.path)) {
     spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
-    return ReloadResult{{config_.path + ": " + *unsafe}, {}};
+    return done(ReloadResult{{config_.path + ": " + *unsafe}, {}, {}});
   }
   auto loaded = config::load_file(config_.path);
   if (!loaded.config) {
@@ -47,7 +47,7 @@ Supervisor::ReloadResult Supervisor::apply_config_file() {
     }
     spdlog::error("reload-config: {} error(s); the running config is unchanged",
                   loaded.errors.size());
-    return result;
+    return done(std::move(result));
   }
   config::Config next = std::move(*loaded.config);
   ConfigDiff diff = diff_configs(config_, next);
@@ -68,7 +68,7 @@ Supervisor::ReloadResult Supervisor::apply_config_file() {
     if (auto* err = std::get_if<BindError>(&result)) {
       std::string msg = "sockets." + name + ": " + err->message;
       spdlog::error("reload-config: {}; the running config is unchanged", msg);
-      return ReloadResult{{msg}, {}};
+      return done(ReloadResult{{msg}, {}, {}});
     }
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
   }
@@ -101,13 +101,34 @@ Supervisor::ReloadResult Supervisor::apply_config_file() {
   auto in = [](const std::vector<std::string>& v, const std::string& n) {
     return std::find(v.begin(), v.end(), n) != v.end();
   };
+  // The reply waits for every rolling reload and first start this causes.
+  struct Waiting {
+    ReloadResult result;
+    std::size_t left = 1;  // the loop below
+    ReloadDone done;
+  };
+  auto waiting = std::make_shared<Waiting>();
+  waiting->done = std::move(done);
+  auto one_done = [waiting] {
+    if (--waiting->left > 0) return;
+    if (waiting->result.failures.empty())
+      spdlog::info("reload-config: every app took its new settings");
+    if (waiting->done) waiting->done(std::move(waiting->result));
+  };
   for (const auto& app_config : config_.apps) {
     const std::string& name = app_config.name;
     if (in(diff.apps_added, name)) {
       spdlog::info("reload-config: adding app {}", name);
       apps_.push_back(std::make_unique<App>(io_, context_, app_config,
                                             [this] { return ++last_worker_id_; }));
-      apps_.back()->start();
+      ++waiting->left;
+      apps_.back()->start([waiting, one_done, name](std::optional<std::string> error) {
+        if (error) {
+          spdlog::error("reload-config: the new app {} did not start: {}", name, *error);
+          waiting->result.failures.push_back(name + ": did not start: " + *error);
+        }
+        one_done();
+      });
       continue;
     }
     bool rolling = in(diff.apps_reloaded, name);
@@ -119,13 +140,27 @@ Supervisor::ReloadResult Supervisor::apply_config_file() {
       wanted.instances = app->config().instances;
     spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
                  name);
-    app->update_config(wanted, rolling);
+    ++waiting->left;
+    app->update_config(wanted, rolling,
+                       [this, waiting, one_done, name, previous = *old.find_app(name)](
+                           std::optional<std::string> error) {
+      if (error) {
+        // The app went back to its previous settings: so does the config
+        // in force, so that the next reload-config compares against them.
+        for (auto& a : config_.apps)
+          if (a.name == name) a = previous;
+        waiting->result.failures.push_back(name + ": " + *error +
+                                           "; it keeps its previous settings");
+      }
+      one_done();
+    });
   }
   sockets_.sweep_retired();
   auto summary = describe(diff);
   events_.publish("setup", "", summary);
   spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");
-  return ReloadResult{{}, std::move(summary)};
+  waiting->result.changes = std::move(summary);
+  one_done();
 }
 
 }  // namespace muster::daemon

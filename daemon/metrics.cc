@@ -39,7 +39,8 @@ void daemon_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
   out.push_back(family("muster_config_reloads_total", "counter",
                        "Config reloads (reload-config, SIGHUP) by result.")
                     .add({{"result", "applied"}}, static_cast<double>(reloads.applied))
-                    .add({{"result", "rejected"}}, static_cast<double>(reloads.rejected)));
+                    .add({{"result", "rejected"}}, static_cast<double>(reloads.rejected))
+                    .add({{"result", "failed"}}, static_cast<double>(reloads.failed)));
   out.push_back(family("muster_config_last_reload_successful", "gauge",
                        "1 if the last config reload was applied (or none was tried), "
                        "0 if it was rejected.")
@@ -67,6 +68,8 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
                         "Rolling reloads of the app by result.");
   auto memory = family("muster_memory_replacements_total", "counter",
                        "Workers replaced for exceeding max_memory.");
+  auto failures = family("muster_app_failures_total", "counter",
+                         "Times the app was marked failed (every slot in a crash loop).");
   auto w_connections = family("muster_worker_connections_total", "counter",
                               "Connections handed to this worker (rr).");
   auto w_rss = family("muster_worker_resident_memory_bytes", "gauge",
@@ -112,9 +115,10 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     reloads.add({{"app", name}, {"result", "done"}}, static_cast<double>(c.reloads_done));
     reloads.add({{"app", name}, {"result", "failed"}}, static_cast<double>(c.reloads_failed));
     memory.add({{"app", name}}, static_cast<double>(c.memory_replacements));
+    failures.add({{"app", name}}, static_cast<double>(c.failures));
   }
   for (auto* f : {&app_state, &instances, &workers, &ready, &pending, &connections, &restarts,
-                  &crashes, &exits, &reloads, &memory, &w_connections, &w_rss, &w_cpu,
+                  &crashes, &exits, &reloads, &memory, &failures, &w_connections, &w_rss, &w_cpu,
                   &w_uptime})
     out.push_back(std::move(*f));
 }

@@ -21,6 +21,12 @@ bool CrashWindow::record(Clock::time_point now) {
   return loop;
 }
 
+Duration jittered(Duration delay, Duration cap, double unit) {
+  unit = std::clamp(unit, 0.0, 1.0);
+  auto scaled = static_cast<Duration::rep>(static_cast<double>(delay.count()) * (0.8 + 0.4 * unit));
+  return std::min(Duration{scaled}, cap);
+}
+
 bool should_restart(config::RestartMode mode, bool voluntary, bool clean_exit) {
   switch (mode) {
     case config::RestartMode::always:

@@ -2,8 +2,11 @@
 // with explicit times.
 //  - Backoff: per instance slot; the delay before refilling a slot doubles with
 //    each consecutive crash, capped, and resets once a worker lived min_uptime.
-//  - CrashWindow: per app; more than max_restarts automatic restarts within
-//    restart_window means a crash loop, and the app is marked failed.
+//  - CrashWindow: per slot; more than max_restarts automatic restarts of one
+//    slot within restart_window means that slot is in a crash loop. One crash
+//    per slot is never a loop, however many slots crash at once.
+//  - jittered(): restart delays are spread by ±20 % so slots that crashed
+//    together (a shared outage) do not come back, and fail, in lockstep.
 #pragma once
 
 #include <chrono>
@@ -48,6 +51,10 @@ class CrashWindow {
   Duration window_;
   std::deque<Clock::time_point> times_;  // bounded: at most max_ + 1 entries
 };
+
+// `delay` scaled by a factor in [0.8, 1.2) chosen by `unit` (a sample in
+// [0, 1)), never above `cap`: the cap is what bounds how long a slot waits.
+Duration jittered(Duration delay, Duration cap, double unit);
 
 // Whether an exit should be followed by a restart, by the app's restart mode.
 // `voluntary`: the daemon or the operator asked for it (stop, kill, disconnect).

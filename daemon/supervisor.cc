@@ -75,7 +75,7 @@ void Supervisor::wait_signals() {
     if (ec) return;
     if (signo == SIGHUP) {
       spdlog::info("SIGHUP: reloading the config");
-      if (!shutting_down_) reload_config();
+      if (!shutting_down_) reload_config(nullptr);
     } else {
       shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
     }
@@ -83,15 +83,17 @@ void Supervisor::wait_signals() {
   });
 }
 
-Supervisor::ReloadResult Supervisor::reload_config() {
+void Supervisor::reload_config(ReloadDone done) {
   systemd_.reloading();
-  ReloadResult result = apply_config_file();
-  // The new config is in force (rolling reloads go on); before the first
-  // READY=1, report_to_systemd() still sends it.
-  if (announced_ready_) systemd_.ready();
-  config_reloads_.last_ok = result.errors.empty();
-  ++(config_reloads_.last_ok ? config_reloads_.applied : config_reloads_.rejected);
-  return result;
+  apply_config_file([this, done = std::move(done)](ReloadResult result) {
+    // Over, one way or the other (before the first READY=1,
+    // report_to_systemd() still sends it).
+    if (announced_ready_ && !shutting_down_) systemd_.ready();
+    config_reloads_.last_ok = result.errors.empty() && result.failures.empty();
+    ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
+    if (!result.failures.empty()) ++config_reloads_.failed;
+    if (done) done(std::move(result));
+  });
 }
 
 void Supervisor::shutdown(const char* why) {

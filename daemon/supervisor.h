@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,14 +35,20 @@ class Supervisor {
   void shutdown(const char* why);
 
   struct ReloadResult {
-    std::vector<std::string> errors;  // non-empty: nothing was changed
+    std::vector<std::string> errors;  // non-empty: the file was refused, nothing changed
     boost::json::object changes;
+    // The file was applied, but these apps' rolling reload (or first start)
+    // failed: "app: reason". An app whose reload failed kept its old settings.
+    std::vector<std::string> failures;
   };
-  // reload-config / SIGHUP: apply_config_file(), counted for /metrics.
-  ReloadResult reload_config();
+  using ReloadDone = std::function<void(ReloadResult)>;
+  // reload-config / SIGHUP: apply_config_file(); `done` runs once the
+  // rolling reloads and starts it caused are over. Counted for /metrics.
+  void reload_config(ReloadDone done);
   struct ConfigReloads {
     std::uint64_t applied = 0;
     std::uint64_t rejected = 0;
+    std::uint64_t failed = 0;  // applied, but an app's rolling reload failed
     bool last_ok = true;
   };
   const ConfigReloads& config_reloads() const { return config_reloads_; }
@@ -58,8 +65,9 @@ class Supervisor {
   void wait_signals();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
-  // Validates and applies the config file (config_reload.cc).
-  ReloadResult apply_config_file();
+  // Validates and applies the config file (config_reload.cc); `done` as for
+  // reload_config().
+  void apply_config_file(ReloadDone done);
   // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
   void connect_fd_store();
   void report_to_systemd();

@@ -33,7 +33,7 @@ const char* to_string(WorkerState s) {
 }
 
 std::string ExitInfo::describe() const {
-  if (!spawn_error.empty()) return "failed to start: " + spawn_error;
+  if (!spawn_error.empty()) return "spawn failed: " + spawn_error;
   if (signal && !reason.empty()) return "killed by " + config::signal_name(*signal) + " (" + reason + ")";
   if (signal) return "killed by " + config::signal_name(*signal);
   if (code) return "exited with code " + std::to_string(*code);

@@ -22,7 +22,7 @@ struct Request {
   std::optional<std::string> signal;
   std::optional<boost::json::value> message;  // send: any JSON value
   bool follow = false;                        // events: stream until closed
-  bool wait = true;                           // reload: answer when finished
+  bool wait = true;  // start, restart, reload, reload-config: answer when finished
 };
 
 // A parsed request, or the error message to send back.

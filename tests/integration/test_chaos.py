@@ -87,7 +87,7 @@ class RestartChurn(harness.TestCase):
         d.write_script("not-a-program", "\x7fELF but not really\n")
         d.start(harness.app("broken", "./not-a-program", cwd=".", restart_delay="1ms",
                             restart_delay_max="1ms", max_restarts=100000000))
-        d.wait_for(lambda: d.log_text().count("failed to start") >= 20 or None, 20,
+        d.wait_for(lambda: d.log_text().count("spawn failed") >= 20 or None, 20,
                    "20 failed starts")
         d.wait_for(lambda: not cs.zombies_of(d.proc.pid), 5,
                    f"no zombie children (have {cs.zombies_of(d.proc.pid)})")

@@ -12,6 +12,7 @@ Each test rewrites the daemon's own config file (harness: Daemon.config_path,
 written in place by Daemon.write_config) and asks for a reload. Everything is
 awaited with deadlines; nothing sleeps and hopes."""
 
+import json
 import os
 import re
 import signal
@@ -270,10 +271,15 @@ class WorkerFacingChanges(TestCase):
         d.start(socket_table("web") + hello(env={"GENERATION": "1"}))
         ns.wait_listening(d, "web", 2)
         d.write_config(socket_table("web") + hello(env={"GENERATION": "2"}))
-        self.assert_changes(d, reload_config(d), apps_reloaded=["web"])
-        self.assertEqual(d.app_status("web")["state"], "reloading")
-        d.write_config(socket_table("web") + hello(env={"GENERATION": "3"}))
-        self.assert_changes(d, reload_config(d), apps_reloaded=["web"])
+        # reload-config answers once its rolling reload is over: the first
+        # request is left waiting while the second one is made.
+        with d.connect(timeout=20) as first:
+            first.send(json.dumps({"verb": "reload-config"}) + "\n")
+            d.wait_for(lambda: d.app_status("web")["state"] == "reloading", 5,
+                       "the first rolling reload")
+            d.write_config(socket_table("web") + hello(env={"GENERATION": "3"}))
+            self.assert_changes(d, reload_config(d), apps_reloaded=["web"])
+            self.assertIs(json.loads(first.read_line()).get("ok"), True)
 
         seen = []
 
@@ -331,7 +337,7 @@ class PolicyChanges(TestCase):
 
         os.kill(before[1]["pid"], signal.SIGKILL)
         restart = ns.wait_event(d, event="restart", app="a", instance=1)
-        self.assertEqual(restart["delay_ms"], 1500, restart)
+        self.assertEqual(restart["backoff_ms"], 1500, restart)
         d.wait_workers("a", 2)
         self.assertEqual(identities(d.workers("a"))[0], identities(before)[0])
 
@@ -506,7 +512,7 @@ class BrokenFile(TestCase):
         self.assertEqual(d.events(event="setup"), [])
         os.kill(before[0]["pid"], signal.SIGKILL)
         restart = ns.wait_event(d, event="restart", app="a", instance=0)
-        self.assertEqual(restart["delay_ms"], 50, restart)
+        self.assertEqual(restart["backoff_ms"], 50, restart)
         d.wait_workers("a", 2)
 
         # Fixed, the same file applies.

@@ -405,3 +405,10 @@ TEST_CASE("a bad metrics_listen names the key and its position", "[metrics]") {
            "daemon.metrics_listen");
   check_at(load_error("[daemon]\nmetrics_listen = 9464\n"), 2, 18, "daemon.metrics_listen");
 }
+
+TEST_CASE("failed_retry is a duration, 5 minutes by default, 0s for never") {
+  using namespace std::chrono_literals;
+  CHECK(load_ok("[apps.w]\nexec = \"./w\"\n").apps[0].failed_retry == 5min);
+  CHECK(load_ok("[apps.w]\nexec = \"./w\"\nfailed_retry = \"30s\"\n").apps[0].failed_retry == 30s);
+  CHECK(load_ok("[apps.w]\nexec = \"./w\"\nfailed_retry = \"0s\"\n").apps[0].failed_retry == 0s);
+}

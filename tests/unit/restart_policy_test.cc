@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "daemon/restart_policy.h"
 
 using namespace std::chrono_literals;
@@ -79,4 +81,22 @@ TEST_CASE("restart modes decide which exits are followed by a restart", "[policy
   CHECK_FALSE(should_restart(RestartMode::on_failure, false, true));
   CHECK_FALSE(should_restart(RestartMode::on_failure, true, false));
   CHECK_FALSE(should_restart(RestartMode::never, false, false));
+}
+
+TEST_CASE("a restart delay is jittered by at most 20 % and never above the cap") {
+  using muster::daemon::jittered;
+  CHECK(jittered(1000ms, 10s, 0.0) == 800ms);
+  CHECK(jittered(1000ms, 10s, 0.5) == 1000ms);
+  CHECK(jittered(1000ms, 10s, 0.999) >= 1199ms);
+  CHECK(jittered(1000ms, 10s, 0.999) < 1200ms);
+  CHECK(jittered(1000ms, 1000ms, 0.9) == 1000ms);  // the cap holds
+  CHECK(jittered(1000ms, 1000ms, 0.0) == 800ms);   // below the cap: spread
+  CHECK(jittered(0ms, 1s, 0.7) == 0ms);
+  CHECK(jittered(1000ms, 10s, 7.0) == 1200ms);     // out-of-range samples are clamped
+}
+
+TEST_CASE("one crash per slot is never a crash loop, however many slots crash") {
+  std::vector<CrashWindow> slots(12, CrashWindow(10, 60s));
+  auto now = Clock::now();
+  for (auto& slot : slots) CHECK_FALSE(slot.record(now));
 }
