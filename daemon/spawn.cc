@@ -8,7 +8,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 // Boost 1.81's Process v2 with BOOST_PROCESS_USE_STD_FS names boost::optional
@@ -30,11 +29,6 @@ namespace muster::daemon {
 namespace bp = boost::process::v2;
 
 namespace {
-
-bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
 
 // LISTEN_PID must be the worker's own pid, known only after fork: the child
 // overwrites the placeholder digits in its copy of the environment block (the
@@ -137,32 +131,6 @@ std::variant<std::monostate, Credentials, std::string> resolve_credentials(
   if (::geteuid() != 0 && (creds.uid != ::geteuid() || creds.gid != ::getegid()))
     return std::string("user/group need musterd to run as root");
   return creds;
-}
-
-std::variant<std::string, std::string> resolve_executable(const std::string& exec,
-                                                          const std::string& cwd,
-                                                          const std::string& path) {
-  using R = std::variant<std::string, std::string>;
-  auto not_found = [&](const std::string& why) {
-    return R(std::in_place_index<1>, "cannot run '" + exec + "': " + why);
-  };
-  if (exec.find('/') != std::string::npos) {
-    std::string full = exec.front() == '/' ? exec : cwd + "/" + exec;
-    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
-    return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file"
-                                                       : "no such file");
-  }
-  std::size_t begin = 0;
-  while (begin <= path.size()) {
-    std::size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(begin, end - begin);
-    if (dir.empty()) dir = ".";
-    std::string full = (dir.front() == '/' ? dir : cwd + "/" + dir) + "/" + exec;
-    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
-    begin = end + 1;
-  }
-  return not_found("not found in PATH (" + path + ")");
 }
 
 std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {

@@ -26,13 +26,6 @@ struct Credentials {
 std::variant<std::monostate, Credentials, std::string> resolve_credentials(
     const config::AppConfig& app);
 
-// Finds `exec` the way a shell would (absolute, relative to cwd if it contains a
-// '/', else along `path`); returns an error message if there is no such
-// executable file.
-std::variant<std::string, std::string> resolve_executable(const std::string& exec,
-                                                          const std::string& cwd,
-                                                          const std::string& path);
-
 struct SpawnSpec {
   std::string executable;                      // resolved path
   std::vector<std::string> args;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "config/executable.h"
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
 #include "daemon/orphan_reaper.h"
@@ -46,9 +47,7 @@ namespace {
 // `env`; then what muster itself promises every worker.
 std::vector<std::string> worker_environment(const config::AppConfig& app,
                                             const WorkerIdentity& who, std::string& path) {
-  const char* daemon_path = std::getenv("PATH");
-  path = daemon_path && *daemon_path ? daemon_path : "/usr/local/bin:/usr/bin:/bin";
-  if (auto it = app.env.find("PATH"); it != app.env.end()) path = it->second;
+  path = config::worker_path(app);
   std::vector<std::string> env;
   env.push_back("PATH=" + path);
   for (const auto& [k, v] : app.env)
@@ -111,7 +110,7 @@ void Worker::start() {
   spec.env = worker_environment(app_, identity_, path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
-  auto exe = resolve_executable(app_.exec, app_.cwd, path);
+  auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
   if (exe.index() == 1) error = std::get<1>(exe);
   auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;

@@ -1,0 +1,51 @@
+// Finding an app's program along the worker's PATH.
+#include "config/executable.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace muster::config {
+namespace {
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::string worker_path(const AppConfig& app) {
+  if (auto it = app.env.find("PATH"); it != app.env.end()) return it->second;
+  const char* daemon_path = std::getenv("PATH");
+  return daemon_path && *daemon_path ? daemon_path : "/usr/local/bin:/usr/bin:/bin";
+}
+
+std::variant<std::string, std::string> resolve_executable(const std::string& exec,
+                                                          const std::string& cwd,
+                                                          const std::string& path) {
+  using R = std::variant<std::string, std::string>;
+  auto not_found = [&](const std::string& why) {
+    return R(std::in_place_index<1>, "cannot run '" + exec + "': " + why);
+  };
+  if (exec.find('/') != std::string::npos) {
+    std::string full = exec.front() == '/' ? exec : cwd + "/" + exec;
+    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file"
+                                                       : "no such file");
+  }
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(begin, end - begin);
+    if (dir.empty()) dir = ".";
+    std::string full = (dir.front() == '/' ? dir : cwd + "/" + dir) + "/" + exec;
+    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    begin = end + 1;
+  }
+  return not_found("not found in PATH (" + path + ")");
+}
+
+}  // namespace muster::config
