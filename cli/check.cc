@@ -32,7 +32,7 @@ int run_check(const std::string& path, bool as_json) {
   if (auto unsafe = config::refuse_unsafe_config(path))
     result.errors.push_back(config::ConfigError{path, 0, 0, "", *unsafe});
   else
-    result = config::load_file(path);
+    result = config::load_file(path, config::HostChecks::run);
   const bool ok = result.errors.empty() && result.config.has_value();
 
   if (as_json) {

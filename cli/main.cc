@@ -47,7 +47,7 @@ std::string socket_from_environment() {
   if (env != nullptr && *env != '\0') return env;
   std::string path = config::default_config_path();
   if (::access(path.c_str(), R_OK) == 0) {
-    auto loaded = config::load_file(path);
+    auto loaded = config::load_file(path, config::HostChecks::skip);
     if (loaded.config) return loaded.config->daemon.control_socket;
   }
   return config::default_control_socket();
@@ -232,7 +232,8 @@ void add_verbs(CLI::App& app, Args& args) {
   app.add_subcommand("shutdown", "Shut musterd down gracefully, as on SIGTERM.");
 
   auto* check = app.add_subcommand(
-      "check", "Validate a config file without contacting musterd; prints every error.");
+      "check", "Validate a config file without contacting musterd; prints every error. Users, "
+               "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
 }

@@ -9,15 +9,18 @@ namespace muster::config::detail {
 namespace fs = std::filesystem;
 namespace {
 
-// Environment names go to execve() as "NAME=value": a '=' would split them.
+// Environment names go to execve() as "NAME=value": a '=' would split them,
+// a NUL would end the whole entry there.
 void check_env_names(Section& s) {
   const toml::node* env = s.find("env");
   if (env == nullptr || !env->is_table()) return;
   for (const auto& [name, value] : *env->as_table()) {
-    if (name.str().empty() || name.str().find('=') != std::string_view::npos) {
+    std::string_view text = name.str();
+    if (text.empty() || text.find('=') != std::string_view::npos ||
+        text.find('\0') != std::string_view::npos) {
       s.errors().add(name.source(), s.path_of("env"),
-                     "expected environment variable names without '=', got " +
-                         quote(name.str()));
+                     "expected environment variable names without '=' or NUL bytes, got " +
+                         quote(text));
     }
   }
 }
@@ -195,8 +198,13 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_string_map("env", app.env);
   check_env_names(s);
 
-  if (s.read_count("instances", app.instances) && app.instances == 0) {
-    app.instances = available_parallelism();
+  std::int64_t instances = app.instances;
+  if (s.read_integer("instances", 0, kMaxInstances,
+                     "a number of workers from 0 (one per CPU) to " +
+                         std::to_string(kMaxInstances),
+                     instances)) {
+    app.instances = instances == 0 ? std::min(available_parallelism(), kMaxInstances)
+                                   : static_cast<unsigned>(instances);
   }
   bool protocol_ok = s.read_choice("protocol", app.protocol,
                                    {Protocol::none, Protocol::node, Protocol::systemd});
@@ -227,7 +235,12 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
                      if (size && *size == 0) return std::nullopt;
                      return size;
                    });
-  s.read_count("output_keep", app.output_keep);
+  std::int64_t keep = app.output_keep;
+  if (s.read_integer("output_keep", 0, kMaxOutputKeep,
+                     "a number of rotated files from 0 to " + std::to_string(kMaxOutputKeep),
+                     keep)) {
+    app.output_keep = static_cast<unsigned>(keep);
+  }
   std::string output_file;
   if (s.read_string("output_file", output_file) && output_ok) {
     check_output_file(s, app, output_file, dir);
@@ -271,6 +284,10 @@ void read_apps(const toml::node& apps, const AppContext& context, ErrorList& err
       errors.add(key->source(), path,
                  "expected an app name of letters, digits, '_', '.' and '-', got " +
                      quote(name));
+    } else if (name == kAllApps) {
+      errors.add(key->source(), path,
+                 std::string("the app name \"") + kAllApps +
+                     "\" is reserved: musterctl takes it for every app");
     }
     Section section(*app_table, path, errors);
     out.push_back(read_app(section, name, context));

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "config/apps.h"
+#include "config/host_checks.h"
 #include "config/section.h"
 #include "config/sockets.h"
 
@@ -46,6 +47,9 @@ void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   std::string socket;
   if (s.read_nonempty_string("control_socket", socket) && !socket.empty()) {
     daemon.control_socket = detail::resolve_path(dir, socket);
+    if (auto too_long = detail::unix_path_too_long(daemon.control_socket)) {
+      s.error(*s.find("control_socket"), "control_socket", *too_long);
+    }
   }
   s.read_mode("control_mode", daemon.control_mode);
   s.read_string("control_group", daemon.control_group);
@@ -113,12 +117,11 @@ const SocketConfig* Config::find_socket(const std::string& name) const {
   return nullptr;
 }
 
-LoadResult load_file(const std::string& path) {
+LoadResult load_file(const std::string& path, HostChecks host) {
   auto unreadable = [&](int error) {
-    LoadResult result;
-    result.errors.push_back(
-        ConfigError{path, 0, 0, "", std::string("cannot read: ") + std::strerror(error)});
-    return result;
+    ErrorList errors(path);
+    errors.add_unplaced("", std::string("cannot read: ") + std::strerror(error));
+    return LoadResult{std::nullopt, errors.take_sorted()};
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return unreadable(errno);
@@ -136,22 +139,22 @@ LoadResult load_file(const std::string& path) {
     text.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return load_string(text, path);
+  return load_string(text, path, host);
 }
 
-LoadResult load_string(const std::string& text, const std::string& path) {
+LoadResult load_string(const std::string& text, const std::string& path, HostChecks host) {
   LoadResult result;
+  ErrorList errors(path);
   toml::table root;
   try {
     root = toml::parse(std::string_view(text), std::string_view(path));
   } catch (const toml::parse_error& e) {
-    result.errors.push_back(ConfigError{path, static_cast<int>(e.source().begin.line),
-                                        static_cast<int>(e.source().begin.column), "",
-                                        std::string(e.description())});
+    errors.add(e.source(), "", e.description());
+    result.errors = errors.take_sorted();
     return result;
   }
-  ErrorList errors(path);
   Config config = read_root(root, path, errors);
+  if (host == HostChecks::run) detail::check_host(root, config, errors);
   result.errors = errors.take_sorted();
   if (result.errors.empty()) result.config = std::move(config);
   return result;

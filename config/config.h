@@ -14,6 +14,15 @@ namespace muster::config {
 
 using Duration = std::chrono::milliseconds;
 
+// Documented bounds (README, muster.toml(5)): beyond them a typo (an extra
+// zero) would fork thousands of processes or fill a disk with old files
+// before anyone noticed. The daemon's `scale` uses the same bound.
+constexpr unsigned kMaxInstances = 4096;
+constexpr unsigned kMaxOutputKeep = 1000;
+// musterctl takes `all` for "every app" (start, stop, reload, restart, logs),
+// so no app may have that name.
+constexpr const char* kAllApps = "all";
+
 // One problem found in a config file. `line`/`column` are 1-based; 0 when the
 // problem has no position (e.g. the file could not be read).
 struct ConfigError {
@@ -77,6 +86,7 @@ struct AppConfig {
   std::string cwd;                // absolute (relative ones resolved against the config dir)
   std::map<std::string, std::string> env;
   unsigned instances = 1;         // 0 in the file is replaced by available parallelism
+                                  // (at most kMaxInstances)
   Protocol protocol = Protocol::none;
   std::string user;
   std::string group;
@@ -124,10 +134,18 @@ struct LoadResult {
   std::vector<ConfigError> errors;   // every problem of the file, in file order
 };
 
+// Whether loading also asks this host if the config can run here: users and
+// groups exist, each exec is found, cwds are directories, output files can be
+// written (config/host_checks.cc). The rest of the checks depend on the text
+// alone. musterd and `check` run them; what merely reads the file does not.
+enum class HostChecks { run, skip };
+
 // Reads and validates a whole file; reports all errors in one pass.
-LoadResult load_file(const std::string& path);
-// Same, from text (`path` is used for messages and to resolve relative paths).
-LoadResult load_string(const std::string& text, const std::string& path);
+LoadResult load_file(const std::string& path, HostChecks host);
+// Same, from text (`path` is used for messages and to resolve relative
+// paths). Text has no host of its own, so by default only the text is checked.
+LoadResult load_string(const std::string& text, const std::string& path,
+                       HostChecks host = HostChecks::skip);
 
 // Default control socket: $RUNTIME_DIRECTORY/muster.sock, else
 // $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.

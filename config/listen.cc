@@ -12,8 +12,6 @@ namespace {
 
 using detail::quote;
 
-// sun_path holds the path and its terminating NUL.
-constexpr std::size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
 constexpr std::string_view kForms = R"("HOST:PORT", "[IPV6]:PORT" or "unix:PATH")";
 
 std::string expected(std::string_view what, std::string_view got) {
@@ -47,10 +45,7 @@ std::variant<SocketConfig, std::string> parse_unix(std::string_view path,
   if (path.empty()) return expected(R"(a path after "unix:")", socket.listen);
   socket.family = SocketConfig::Family::unix_path;
   socket.path = detail::resolve_path(base_dir, path);
-  if (socket.path.size() > kMaxUnixPath) {
-    return "expected a unix socket path of at most " + std::to_string(kMaxUnixPath) +
-           " bytes, got " + std::to_string(socket.path.size()) + " bytes: " + quote(socket.path);
-  }
+  if (auto too_long = detail::unix_path_too_long(socket.path)) return *too_long;
   return socket;
 }
 
@@ -92,6 +87,18 @@ std::variant<SocketConfig, std::string> parse_ipv4(std::string_view text, Socket
 }
 
 }  // namespace
+
+namespace detail {
+
+std::optional<std::string> unix_path_too_long(std::string_view path) {
+  // sun_path holds the path and its terminating NUL.
+  constexpr std::size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
+  if (path.size() <= kMaxUnixPath) return std::nullopt;
+  return "expected a unix socket path of at most " + std::to_string(kMaxUnixPath) +
+         " bytes, got " + std::to_string(path.size()) + " bytes: " + quote(path);
+}
+
+}  // namespace detail
 
 std::variant<SocketConfig, std::string> parse_listen(const std::string& text,
                                                      const std::string& base_dir) {

@@ -8,14 +8,17 @@
 
 namespace muster::config::detail {
 
-void ErrorList::add(const toml::source_region& where, std::string key, std::string message) {
+ErrorList::ErrorList(std::string_view file) : file_(printable(file)) {}
+
+void ErrorList::add(const toml::source_region& where, std::string_view key,
+                    std::string_view message) {
   errors_.push_back(ConfigError{file_, static_cast<int>(where.begin.line),
-                                static_cast<int>(where.begin.column), std::move(key),
-                                std::move(message)});
+                                static_cast<int>(where.begin.column), printable(key),
+                                printable(message)});
 }
 
-void ErrorList::add_unplaced(std::string key, std::string message) {
-  errors_.push_back(ConfigError{file_, 0, 0, std::move(key), std::move(message)});
+void ErrorList::add_unplaced(std::string_view key, std::string_view message) {
+  errors_.push_back(ConfigError{file_, 0, 0, printable(key), printable(message)});
 }
 
 std::vector<ConfigError> ErrorList::take_sorted() {
@@ -25,17 +28,44 @@ std::vector<ConfigError> ErrorList::take_sorted() {
   return std::move(errors_);
 }
 
+namespace {
+
+// Appends `c` to `out`, escaped as in a TOML basic string if it is a control
+// character; returns false (appending nothing) if it is not one.
+bool append_escaped_control(char c, std::string& out) {
+  switch (c) {
+    case '\b': out += "\\b"; return true;
+    case '\t': out += "\\t"; return true;
+    case '\n': out += "\\n"; return true;
+    case '\f': out += "\\f"; return true;
+    case '\r': out += "\\r"; return true;
+    default: break;
+  }
+  if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) return false;
+  char escape[8];
+  std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned char>(c));
+  out += escape;
+  return true;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (!append_escaped_control(c, out)) out += c;
+  }
+  return out;
+}
+
 std::string quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned char>(c));
-      out += escape;
-    } else {
+    } else if (!append_escaped_control(c, out)) {
       out += c;
     }
   }
@@ -196,10 +226,12 @@ bool Section::read_string_list(std::string_view key, std::vector<std::string>& o
   bool ok = true;
   for (std::size_t i = 0; i < array->size(); ++i) {
     const toml::node& item = *array->get(i);
+    std::string item_key = std::string(key) + "[" + std::to_string(i) + "]";
     if (const auto* text = item.as_string()) {
+      ok = refuse_nul(item, item_key, text->get()) && ok;
       values.push_back(text->get());
     } else {
-      wrong_type(item, std::string(key) + "[" + std::to_string(i) + "]", "a string");
+      wrong_type(item, item_key, "a string");
       ok = false;
     }
   }
@@ -218,15 +250,23 @@ bool Section::read_string_map(std::string_view key, std::map<std::string, std::s
   std::map<std::string, std::string> values;
   bool ok = true;
   for (const auto& [name, item] : *table) {
+    std::string item_key = std::string(key) + "." + std::string(name.str());
     if (const auto* text = item.as_string()) {
+      ok = refuse_nul(item, item_key, text->get()) && ok;
       values.emplace(name.str(), text->get());
     } else {
-      wrong_type(item, std::string(key) + "." + std::string(name.str()), "a string");
+      wrong_type(item, item_key, "a string");
       ok = false;
     }
   }
   if (ok) out = std::move(values);
   return ok;
+}
+
+bool Section::refuse_nul(const toml::node& at, std::string_view key, std::string_view text) {
+  if (text.find('\0') == std::string_view::npos) return true;
+  bad_value(at, key, "a string without NUL bytes", quote(text));
+  return false;
 }
 
 void Section::report_unknown_keys() {

@@ -20,11 +20,13 @@ namespace muster::config::detail {
 // Every problem of one file, handed back together once reading is done.
 class ErrorList {
  public:
-  explicit ErrorList(std::string file) : file_(std::move(file)) {}
+  explicit ErrorList(std::string_view file);
 
-  void add(const toml::source_region& where, std::string key, std::string message);
+  // The key and message are shown with control characters escaped
+  // (printable()), as is the file name: they may echo what the file holds.
+  void add(const toml::source_region& where, std::string_view key, std::string_view message);
   // A problem that is not in the file (e.g. in the daemon's environment).
-  void add_unplaced(std::string key, std::string message);
+  void add_unplaced(std::string_view key, std::string_view message);
   bool empty() const { return errors_.empty(); }
   // The errors in file order (by line, then column).
   std::vector<ConfigError> take_sorted();
@@ -34,7 +36,11 @@ class ErrorList {
   std::vector<ConfigError> errors_;
 };
 
-// `"text"` with quotes, backslashes and control characters escaped.
+// `text` with control characters escaped as TOML writes them ("\n",
+// "\u0001"), so that an error never puts raw ones on a terminal or in a log.
+std::string printable(std::string_view text);
+// `"text"` with quotes, backslashes and control characters escaped: a TOML
+// string that can be pasted back into the file.
 std::string quote(std::string_view text);
 // The TOML type of `node` as a user would name it: "integer", "table"...
 const char* type_name(const toml::node& node);
@@ -47,6 +53,9 @@ std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
 bool valid_name(std::string_view name);
 // `path` made absolute against `dir` and normalized, without a trailing '/'.
 std::string resolve_path(const std::filesystem::path& dir, std::string_view path);
+// Why a unix socket cannot be bound at `path` (which must be resolved): it
+// does not fit in sockaddr_un's sun_path with its NUL; nullopt if it does.
+std::optional<std::string> unix_path_too_long(std::string_view path);
 
 // One TOML table, read key by key. Every key the reader asks for is known;
 // anything else in the table is reported by report_unknown_keys().
@@ -91,6 +100,9 @@ class Section {
   bool read_converted(std::string_view key, T& out, std::string_view what, Convert convert);
 
   void report_unknown_keys();
+  // False (and an error at `at`) when `text` holds a NUL byte. Every string
+  // of the file reaches the OS as a C string, which would silently end there.
+  bool refuse_nul(const toml::node& at, std::string_view key, std::string_view text);
 
   const toml::table& table() const { return table_; }
   ErrorList& errors() { return errors_; }
@@ -112,6 +124,7 @@ bool Section::read_converted(std::string_view key, T& out, std::string_view what
     wrong_type(*node, key, what);
     return false;
   }
+  if (!refuse_nul(*node, key, text->get())) return false;
   std::optional<T> value = convert(text->get());
   if (!value) {
     bad_value(*node, key, what, quote(text->get()));

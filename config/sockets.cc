@@ -1,10 +1,6 @@
 // The [sockets.NAME] tables: daemon-owned listening sockets.
 #include "config/sockets.h"
 
-#include <grp.h>
-#include <pwd.h>
-
-#include <cerrno>
 #include <string_view>
 
 namespace muster::config::detail {
@@ -45,47 +41,20 @@ void read_listen(Section& s, const fs::path& dir, ReadSocket& read) {
   read.listen = node;
 }
 
-// Whether the user (getpwnam_r) or group (getgrnam_r) database knows `name`.
-// A failed lookup counts as unknown: the socket could not be given to it.
-template <class Entry>
-bool known_name(int (*lookup)(const char*, Entry*, char*, std::size_t, Entry**),
-                const std::string& name) {
-  if (name.find('\0') != std::string::npos) return false;
-  std::vector<char> buffer(1024);
-  for (;;) {
-    Entry entry;
-    Entry* found = nullptr;
-    int rc = lookup(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
-    if (rc == ERANGE && buffer.size() < (std::size_t(1) << 20)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    return rc == 0 && found != nullptr;
-  }
-}
-
 // The socket file's mode, owner and group ("" keeps musterd's); a TCP socket
-// has no file. Names must exist now, so that binding cannot fail on them.
+// has no file. Whether the owner and group exist is asked of the host later
+// (host_checks.cc).
 void read_file_keys(Section& s, ReadSocket& read) {
   SocketConfig& socket = read.socket;
   bool tcp = read.listen != nullptr && socket.family != SocketConfig::Family::unix_path;
-  // `problem` names what is wrong with a well-typed value on a unix socket.
-  auto check = [&](std::string_view key, bool read_ok, auto problem) {
+  auto check = [&](std::string_view key, bool read_ok) {
     const toml::node* node = s.find(key);
-    if (node == nullptr || !read_ok) return;
-    std::string message =
-        tcp ? "only used with unix sockets, but listen is " + quote(socket.listen) : problem();
-    if (!message.empty()) s.error(*node, key, std::move(message));
+    if (node == nullptr || !read_ok || !tcp) return;
+    s.error(*node, key, "only used with unix sockets, but listen is " + quote(socket.listen));
   };
-  check("mode", s.read_mode("mode", socket.mode), [] { return std::string(); });
-  check("owner", s.read_string("owner", socket.owner), [&] {
-    if (socket.owner.empty() || known_name(getpwnam_r, socket.owner)) return std::string();
-    return "no user named '" + socket.owner + "'";
-  });
-  check("group", s.read_string("group", socket.group), [&] {
-    if (socket.group.empty() || known_name(getgrnam_r, socket.group)) return std::string();
-    return "no group named '" + socket.group + "'";
-  });
+  check("mode", s.read_mode("mode", socket.mode));
+  check("owner", s.read_string("owner", socket.owner));
+  check("group", s.read_string("group", socket.group));
 }
 
 ReadSocket read_socket(Section& s, const std::string& name, const fs::path& dir) {

@@ -38,7 +38,7 @@ void Supervisor::apply_config_file(ReloadDone done) {
     spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
     return done(ReloadResult{{config_.path + ": " + *unsafe}, {}, {}});
   }
-  auto loaded = config::load_file(config_.path);
+  auto loaded = config::load_file(config_.path, config::HostChecks::run);
   if (!loaded.config) {
     ReloadResult result;
     for (const auto& e : loaded.errors) {

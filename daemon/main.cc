@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     std::cerr << config_path << ": " << *unsafe << "\n";
     return 2;
   }
-  auto loaded = cfg::load_file(config_path);
+  auto loaded = cfg::load_file(config_path, cfg::HostChecks::run);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
     return 2;

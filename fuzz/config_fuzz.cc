@@ -2,7 +2,9 @@
 // parser and every table reader behind it.
 //
 // Checked: a config comes back iff there are no errors, errors are in file
-// order and point into the file, and loading is deterministic.
+// order, point into the file and show no raw control character, the bounds
+// hold, and loading is deterministic. The host checks are not run: their
+// answers depend on the machine, not on the input.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -44,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string shown = error.to_string();
     if (error.file != kPath) fail("error names another file", shown);
     if (error.message.empty()) fail("error without a message", shown);
+    for (char c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) fail("raw control character", shown);
     if (error.line < 0 || error.line > lines || error.column < 0) fail("error outside the file", shown);
     if (previous && (previous->line > error.line ||
                      (previous->line == error.line && previous->column > error.column)))
@@ -60,6 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (app.name.empty()) fail("app without a name");
       if (app.cwd.empty() || app.cwd[0] != '/') fail("app cwd not absolute", app.cwd);
       if (app.instances == 0) fail("instances left at 0", app.name);
+      if (app.instances > muster::config::kMaxInstances) fail("instances above the bound", app.name);
+      if (app.output_keep > muster::config::kMaxOutputKeep) fail("output_keep above the bound", app.name);
+      if (app.name == muster::config::kAllApps) fail("an app named all", app.name);
     }
     if (result.config->apps != again.config->apps) fail("apps differ between two loads");
     if (result.config->sockets != again.config->sockets) fail("sockets differ between two loads");

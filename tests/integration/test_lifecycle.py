@@ -277,10 +277,17 @@ class HowWorkersAreStarted(harness.TestCase):
                    "the worker to run from the PATH directory")
 
     def test_an_exec_that_cannot_be_found_is_logged_and_retried_until_the_app_fails(self):
-        d = self.daemon().start(app("web", "no-such-program-anywhere", max_restarts=2,
-                                    restart_delay="20ms", restart_delay_max="20ms"))
+        # The config check refuses a missing exec at start-up (test_check), so
+        # the program goes away while musterd runs.
+        d = self.daemon()
+        d.write_script("vanishing", "#!/bin/sh\nexec sleep 1000\n")
+        d.start(app("web", "./vanishing", cwd=".", max_restarts=2, restart_delay="20ms",
+                    restart_delay_max="20ms"))
+        (w,) = d.wait_workers("web", 1)
+        os.remove(d.path("vanishing"))
+        os.kill(w["pid"], signal.SIGKILL)
         d.wait_for(lambda: d.app_status("web")["state"] == "failed", 10, "the app to fail")
-        self.assertIn("cannot run 'no-such-program-anywhere'", d.log_text())
+        self.assertIn("cannot run './vanishing'", d.log_text())
         self.assertTrue(d.request({"verb": "ping"})["ok"])
 
     @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")

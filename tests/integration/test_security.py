@@ -155,12 +155,15 @@ class PrivilegeDrop(harness.TestCase):
         self.assertEqual(uids, [str(os.geteuid())] * 4)
         self.assertEqual((gids, groups), (["65534"] * 4, ["65534"]))
 
-    def test_an_unknown_user_is_a_failed_start_not_a_root_worker(self):
+    def test_an_unknown_user_is_refused_at_start_up_not_a_root_worker(self):
         d = self.daemon()
-        d.start(app("web", "/bin/sleep", args=["600"], user="no-such-user-here",
-                    restart="never"))
-        d.wait_log("no user named 'no-such-user-here'")
-        self.assertEqual(d.workers("web"), [])
+        d.write_config(app("web", "/bin/sleep", args=["600"], user="no-such-user-here",
+                           restart="never"))
+        r = subprocess.run([MUSTERD, "-c", d.config_path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('no user named "no-such-user-here"', r.stderr)
+        self.assertFalse(os.path.exists(d.socket_path), "musterd must not have started")
 
 
 class WorkerInheritance(harness.TestCase):
@@ -235,13 +238,15 @@ class NoShell(harness.TestCase):
         d = self.daemon()
         name = "odd; touch pwned $(touch pwned2) name"
         d.write_script(name, ARGV_DUMP.format(python=harness.PYTHON))
-        d.start(app("web", "./" + name, cwd=".", args=["x"]) +
-                app("split", "/bin/sleep 600", restart="never"))
+        d.start(app("web", "./" + name, cwd=".", args=["x"]))
         (w,) = d.wait_workers("web", 1)
         d.wait_for(lambda: d.read_file(f"argv-{w['pid']}"), 10, "the oddly named worker ran")
-        # "/bin/sleep 600" is a file name, not a command line.
-        d.wait_log("cannot run '/bin/sleep 600'")
-        self.assertEqual(d.workers("split"), [])
+        # "/bin/sleep 600" is a file name, not a command line: the config
+        # check finds no such file.
+        path = d.write_file("split.toml", app("split", "/bin/sleep 600"))
+        rc, out, err = d.ctl("check", path)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("cannot run '/bin/sleep 600': no such file", err)
         self.assertEqual([f for f in os.listdir(d.dir) if f.startswith("pwned")], [])
 
 

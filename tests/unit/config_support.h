@@ -17,8 +17,9 @@ using config::load_string;
 
 inline const std::string kPath = "/srv/site/muster.toml";
 
-inline Config load_ok(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
+inline Config load_ok(const std::string& text,
+                      config::HostChecks host = config::HostChecks::skip) {
+  LoadResult result = load_string(text, kPath, host);
   for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
   REQUIRE(result.errors.empty());
   REQUIRE(result.config);
@@ -26,8 +27,9 @@ inline Config load_ok(const std::string& text) {
 }
 
 // The one error `text` has.
-inline ConfigError load_error(const std::string& text) {
-  LoadResult result = load_string(text, kPath);
+inline ConfigError load_error(const std::string& text,
+                              config::HostChecks host = config::HostChecks::skip) {
+  LoadResult result = load_string(text, kPath, host);
   for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
   REQUIRE(result.errors.size() == 1);
   CHECK_FALSE(result.config);
