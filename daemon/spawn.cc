@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,9 @@ namespace muster::daemon {
 namespace bp = boost::process::v2;
 
 namespace {
+
+// The child setup works on fixed arrays (no allocation after fork).
+constexpr std::size_t kMaxPassFds = 16;
 
 // LISTEN_PID must be the worker's own pid, known only after fork: the child
 // overwrites the placeholder digits in its copy of the environment block (the
@@ -62,6 +66,7 @@ struct ChildSetup {
   bp::error_code on_exec_setup(bp::posix::default_launcher& launcher,
                                const bp::filesystem::path&, const char* const*) {
     auto fail = [] { return bp::error_code(errno, bp::system_category()); };
+    auto out_of_fds = [] { return bp::error_code(EMFILE, bp::system_category()); };
     if (spec.set_listen_pid) write_listen_pid(launcher.env);
     // Own session and process group: a terminal's ^C reaches only the daemon,
     // and stopping a worker can signal its whole group.
@@ -74,21 +79,34 @@ struct ChildSetup {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Move passed fds out of the way first, so one target cannot clobber
-    // another's source.
-    int moved[16];
-    std::size_t n = std::min<std::size_t>(spec.pass_fds.size(), 16);
+    // Each passed fd goes to its number in the worker with dup2. A source below
+    // the highest target may be another pair's target, so it is first copied
+    // to the lowest free fd above every target: no fixed minimum, which could
+    // lie beyond a low RLIMIT_NOFILE (F_DUPFD then fails with EINVAL).
+    int top = 0;
+    for (auto [from, to] : spec.pass_fds) top = std::max(top, to + 1);
+    int source[kMaxPassFds];
+    std::size_t n = std::min(spec.pass_fds.size(), kMaxPassFds);
     for (std::size_t i = 0; i < n; ++i) {
-      moved[i] = ::fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
-      if (moved[i] < 0) return fail();
+      auto [from, to] = spec.pass_fds[i];
+      source[i] = from;
+      if (from == to || from >= top) continue;
+      source[i] = ::fcntl(from, F_DUPFD_CLOEXEC, top);
+      // EINVAL: `top` itself is at or above the limit; no room either way.
+      if (source[i] < 0) return errno == EINVAL ? out_of_fds() : fail();
     }
     // Nothing but what we pass on purpose may survive exec. Boost 1.81's
     // close_all() skips the fds between whitelist entries (it compares an
     // entry with itself), so mark every fd above stderr close-on-exec here.
     if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) return fail();
-    // dup2 clears close-on-exec on the target.
-    for (std::size_t i = 0; i < n; ++i)
-      if (::dup2(moved[i], spec.pass_fds[i].second) < 0) return fail();
+    for (std::size_t i = 0; i < n; ++i) {
+      int to = spec.pass_fds[i].second;
+      // dup2 clears close-on-exec on the target, but is a no-op (flag kept)
+      // when the fd is already in place.
+      int r = source[i] == to ? ::fcntl(to, F_SETFD, 0) : ::dup2(source[i], to);
+      // EBADF from dup2: the target number is at or above the limit.
+      if (r < 0) return errno == EBADF ? out_of_fds() : fail();
+    }
     if (spec.credentials) {
       const auto& c = *spec.credentials;
       if (::setgroups(c.groups.size(), c.groups.data()) < 0) return fail();
@@ -99,7 +117,20 @@ struct ChildSetup {
   }
 };
 
+std::string describe_error(const bp::error_code& ec) {
+  return ec.category() == bp::system_category() ? describe_errno(ec.value()) : ec.message();
+}
+
 }  // namespace
+
+std::string describe_errno(int err) {
+  std::string text = std::strerror(err);
+  if (err != EMFILE) return text;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return text + " (EMFILE)";
+  std::string soft = limit.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(limit.rlim_cur);
+  return text + " (EMFILE: RLIMIT_NOFILE soft limit " + soft + ")";
+}
 
 std::variant<std::monostate, Credentials, std::string> resolve_credentials(
     const config::AppConfig& app) {
@@ -134,13 +165,13 @@ std::variant<std::monostate, Credentials, std::string> resolve_credentials(
 }
 
 std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {
-  if (spec.pass_fds.size() > 16) return std::string("too many fds to pass");
+  if (spec.pass_fds.size() > kMaxPassFds) return std::string("too many fds to pass");
   bp::posix::default_launcher launcher;
   bp::error_code ec;
   int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
   int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
+  if (devnull < 0) return "cannot open /dev/null: " + describe_errno(errno);
   try {
     bp::process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
                             bp::process_stdio{devnull, out, err},
@@ -152,13 +183,14 @@ std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnS
       // The child reported its failure (e.g. exec's errno) and exits; the
       // launcher does not wait for it, so reap it here or it stays a zombie.
       if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
-      return "cannot start '" + spec.executable + "': " + ec.message();
+      return "cannot start '" + spec.executable + "': " + describe_error(ec);
     }
     pid_t pid = proc.id();
     proc.detach();  // closes Boost's pidfd; never kills or waits
     OrphanReaper::own(pid);
     return pid;
   } catch (const std::exception& e) {
+    auto* system = dynamic_cast<const boost::system::system_error*>(&e);
     // e.g. pidfd_open refused (old kernel, valgrind): a failed spawn, not a
     // dead daemon. A child forked before the failure must not run unwatched.
     if (launcher.pid > 0) {
@@ -166,7 +198,8 @@ std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnS
       ::waitpid(launcher.pid, nullptr, 0);
     }
     ::close(devnull);
-    return "cannot start '" + spec.executable + "': " + e.what();
+    return "cannot start '" + spec.executable + "': " +
+           (system ? describe_error(system->code()) : std::string(e.what()));
   }
 }
 

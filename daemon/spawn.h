@@ -15,6 +15,11 @@
 
 namespace muster::daemon {
 
+// strerror(err); for EMFILE also the RLIMIT_NOFILE soft limit, the number an
+// operator has to raise (LimitNOFILE=, ulimit -n), since "Too many open
+// files" alone does not say which limit was hit.
+std::string describe_errno(int err);
+
 struct Credentials {
   uid_t uid;
   gid_t gid;

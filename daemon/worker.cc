@@ -99,7 +99,7 @@ int Worker::open_output(std::string& error) {
       return p[1];
     }
   }
-  if (fd < 0) error = std::string("cannot open output: ") + std::strerror(errno);
+  if (fd < 0) error = "cannot open output: " + describe_errno(errno);
   return fd;
 }
 
@@ -143,7 +143,7 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   if (app_.protocol != config::Protocol::node) return "";
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    return std::string("cannot create the IPC channel: ") + std::strerror(errno);
+    return "cannot create the IPC channel: " + describe_errno(errno);
   child_channel_end_.reset(pair[1]);
   channel_ = std::make_shared<ipc::NodeChannel>(io_, ipc::UniqueFd(pair[0]));
   constexpr int kChannelFd = 3;
