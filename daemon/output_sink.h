@@ -1,6 +1,6 @@
 // Where an app's worker output goes: lines into the daemon's log (prefixed
-// `app[id]`) or into output_file as written (rotated by size), plus a bounded
-// in-memory tail, with the writer's id, and live followers for `musterctl logs`.
+// `app[id]`) or into output_file (OutputFile), plus a bounded in-memory tail,
+// with the writer's id, and live followers for `musterctl logs`.
 #pragma once
 
 #include <boost/json.hpp>
@@ -13,7 +13,7 @@
 
 #include "config/config.h"
 #include "daemon/followers.h"
-#include "ipc/unique_fd.h"
+#include "daemon/output_file.h"
 
 namespace muster::daemon {
 
@@ -33,16 +33,9 @@ class OutputSink {
   void unfollow(std::uint64_t id);
 
  private:
-  void write_file(const std::string& text);
-  void rotate();
-
   std::string app_;
   config::Output output_;
-  std::string path_;
-  std::uint64_t max_size_;
-  unsigned keep_;
-  ipc::UniqueFd file_;
-  std::uint64_t size_ = 0;
+  OutputFile file_;
   std::deque<boost::json::object> tail_;
   Followers followers_;
 };

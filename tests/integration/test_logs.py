@@ -3,7 +3,9 @@ the in-memory tail with writer ids, and --follow."""
 
 import os
 import select
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -36,6 +38,15 @@ while True:
         time.sleep(0.02)
 """
 
+# Writes numbered 9-byte lines as fast as the pipe takes them, forever.
+FAST_WRITER = f"""#!{harness.PYTHON}
+import sys
+i = 0
+while True:
+    sys.stdout.write("%08d\\n" % (i % 100000000))
+    i += 1
+"""
+
 
 def numbers(text):
     return [int(line.split()[1]) for line in text.splitlines() if line.startswith("line ")]
@@ -59,28 +70,70 @@ class Rotation(harness.TestCase):
         d = self.daemon()
         # 100-byte lines, 1000-byte files: 10 lines a file; 55 lines fill
         # web.log (5 lines) and four full files, of which output_keep = 2 stay.
+        # Rotated files are numbered upward (the highest is the newest): the
+        # five rotations made .1 to .5, and .1 to .3 were deleted.
         names = write_lines(d, 55, keep=2)
-        self.assertEqual(names, ["web.log", "web.log.1", "web.log.2"])
+        self.assertEqual(names, ["web.log", "web.log.4", "web.log.5"])
         for name in names:
             self.assertLessEqual(os.path.getsize(d.path(name)), 1000, name)
-        self.assertEqual(numbers(d.read_file("web.log.2")), list(range(30, 40)))
-        self.assertEqual(numbers(d.read_file("web.log.1")), list(range(40, 50)))
+        self.assertEqual(numbers(d.read_file("web.log.4")), list(range(30, 40)))
+        self.assertEqual(numbers(d.read_file("web.log.5")), list(range(40, 50)))
         self.assertEqual(numbers(d.read_file("web.log")), list(range(50, 55)))
 
-    def test_output_keep_zero_truncates_instead_of_keeping_old_files(self):
+    def test_numbering_goes_on_above_rotated_files_already_there(self):
         d = self.daemon()
-        self.assertEqual(write_lines(d, 25, keep=0), ["web.log"])
-        self.assertEqual(numbers(d.read_file("web.log")), list(range(20, 25)))
+        for n in (3, 7):
+            d.write_file(f"web.log.{n}", f"old {n}\n")
+        d.write_file("web.log.07", "not ours\n")  # not a number musterd writes
+        names = write_lines(d, 25, keep=3)
+        # .3 was the oldest of the three kept once .8 and .9 were added.
+        self.assertEqual(names, ["web.log", "web.log.07", "web.log.7", "web.log.8", "web.log.9"])
+        self.assertEqual(d.read_file("web.log.7"), "old 7\n")
+        self.assertEqual(numbers(d.read_file("web.log.8")), list(range(0, 10)))
+        self.assertEqual(numbers(d.read_file("web.log.9")), list(range(10, 20)))
 
-    def test_an_existing_file_counts_towards_the_size_limit(self):
+    def test_a_rotation_per_line_with_output_keep_1000_leaves_the_daemon_responsive(self):
+        logs = memory_dir(self)  # first: removed after musterd has stopped
         d = self.daemon()
-        d.write_script("writer.py", WRITER)
-        d.write_file("web.log", "y" * 950 + "\n")
-        d.start(app("web", "./writer.py", cwd=".", output="file", output_file="web.log",
-                    output_max_size="1000B", output_keep=1, env={"COUNT": "1"}))
-        (w,) = d.wait_workers("web", 1)
-        d.wait_for(lambda: numbers(d.read_file("web.log")) == [0], 15, "the rotated file")
-        self.assertEqual(d.read_file("web.log.1"), "y" * 950 + "\n")
+        for n in range(1, 1001):
+            with open(os.path.join(logs, f"web.log.{n}"), "w") as f:
+                f.write(f"old {n}\n")
+        d.write_script("fast.py", FAST_WRITER)
+        # Every 9-byte line fills a 9-byte file: a rotation per line, hundreds
+        # per pipe read, each with 1000 rotated files to keep.
+        d.start(app("web", "./fast.py", cwd=".", output="file",
+                    output_file=os.path.join(logs, "web.log"), output_max_size="9B",
+                    output_keep=1000))
+        d.wait_workers("web", 1)
+        d.wait_for(lambda: os.path.getsize(os.path.join(logs, "web.log")), 10, "the first line")
+        latencies = []
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            self.assertTrue(d.request({"verb": "ping"}, timeout=10)["pong"])
+            latencies.append(time.monotonic() - started)
+        # Tens of milliseconds (a pipe read's worth of rotations, ~450);
+        # 1000 renames per rotation took over 10 s.
+        self.assertLess(max(latencies), 0.5 * harness.SLOWDOWN, sorted(latencies)[-5:])
+        self.assertEqual(d.ctl("stop", "web")[0], 0)
+
+        def rotated():
+            return sorted(int(n.rsplit(".", 1)[1]) for n in os.listdir(logs)
+                          if n.startswith("web.log."))
+        # musterd may still be writing what was in the pipe when the writer died.
+        last = d.wait_for(lambda: (r := rotated()) == list(range(r[-1] - 999, r[-1] + 1)) and r,
+                          10, "the newest 1000 rotated files, no others")
+        self.assertGreater(last[-1], 1100, "rotations while the daemon was pinged")
+
+
+def memory_dir(test):
+    """A temp dir on tmpfs (/dev/shm) where there is one, else in the test's
+    own dir: thousands of renames and unlinks should time musterd, not the
+    disk's journal under whatever else the machine is doing."""
+    parent = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    path = tempfile.mkdtemp(prefix="muster-it-", dir=parent)
+    test.addCleanup(shutil.rmtree, path, True)
+    return path
 
 
 class LogsCommand(harness.TestCase):

@@ -1,0 +1,108 @@
+#include "daemon/output_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+#include <vector>
+
+namespace muster::daemon {
+namespace fs = std::filesystem;
+
+namespace {
+
+// "12" of "web.log.12" for prefix "web.log."; 0 for any other name (a rotated
+// file's number starts at 1 and has no leading zero).
+std::uint64_t rotation_number(std::string_view name, std::string_view prefix) {
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) return 0;
+  std::string_view digits = name.substr(prefix.size());
+  if (digits.size() > 18 || digits.front() == '0') return 0;
+  std::uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+std::optional<std::string> OutputFile::configure(const std::string& path,
+                                                 std::uint64_t max_size, unsigned keep) {
+  max_size_ = max_size;
+  keep_ = keep;  // a lowered keep takes effect over the next rotations (see rotate)
+  if (fd_ && path == path_) return std::nullopt;
+  path_ = path;
+  find_rotated();
+  return open();
+}
+
+void OutputFile::close() {
+  fd_.reset();
+  path_.clear();
+  rotated_.clear();
+}
+
+std::string OutputFile::append(std::string_view line) {
+  if (!fd_)
+    if (auto error = open(); !error.empty()) return error;
+  if (size_ > 0 && size_ + line.size() > max_size_)
+    if (auto error = rotate(); !error.empty()) return error;
+  ssize_t n = ::write(fd_.get(), line.data(), line.size());
+  if (n > 0) size_ += static_cast<std::uint64_t>(n);
+  if (n < 0) return std::strerror(errno);
+  return static_cast<std::size_t>(n) == line.size() ? "" : "short write";
+}
+
+std::string OutputFile::open() {
+  fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_) return std::strerror(errno);
+  struct stat st {};
+  size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return "";
+}
+
+// The file becomes FILE.N (N one above the newest), then the oldest beyond
+// output_keep are deleted. Nothing else is renamed, so the cost does not grow
+// with output_keep. At most two deletions per rotation: after output_keep was
+// lowered, the surplus shrinks by one file per rotation instead of all at once.
+std::string OutputFile::rotate() {
+  fd_.reset();
+  if (keep_ == 0) {
+    if (::unlink(path_.c_str()) < 0 && errno != ENOENT) return std::strerror(errno);
+  } else if (::rename(path_.c_str(), numbered(next_).c_str()) == 0) {
+    rotated_.push_back(next_++);
+  } else if (errno != ENOENT) {  // ENOENT: deleted meanwhile, nothing to keep
+    return std::strerror(errno);
+  }
+  for (int i = 0; i < 2 && rotated_.size() > keep_; ++i) {
+    std::string oldest = numbered(rotated_.front());
+    if (::unlink(oldest.c_str()) < 0 && errno != ENOENT)
+      spdlog::warn("{}: cannot delete the rotated output file {}: {}", app_, oldest,
+                   std::strerror(errno));
+    rotated_.pop_front();
+  }
+  return open();
+}
+
+// Rotated files already there (an earlier musterd's) are kept and counted, and
+// numbering goes on above the highest. Once per path, not per rotation.
+void OutputFile::find_rotated() {
+  fs::path file(path_);
+  fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::string prefix = file.filename().string() + ".";
+  std::vector<std::uint64_t> found;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (auto n = rotation_number(it->path().filename().string(), prefix)) found.push_back(n);
+  std::sort(found.begin(), found.end());
+  rotated_.assign(found.begin(), found.end());
+  next_ = found.empty() ? 1 : found.back() + 1;
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,50 @@
+// An app's output_file as musterd writes it: whole lines appended, rotated by
+// size. Rotated files are numbered upward (FILE.1, FILE.2, ...; the highest
+// is the newest) and keep their name until they are deleted, so a rotation
+// is one rename and at most two unlinks whatever output_keep is.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "ipc/unique_fd.h"
+
+namespace muster::daemon {
+
+class OutputFile {
+ public:
+  explicit OutputFile(std::string app) : app_(std::move(app)) {}
+
+  // Targets `path`: a new path (or a closed file) is scanned for rotated
+  // files and opened at once, returning "" or why it cannot be opened;
+  // nullopt: the same file stays open.
+  std::optional<std::string> configure(const std::string& path, std::uint64_t max_size,
+                                       unsigned keep);
+  void close();
+  const std::string& path() const { return path_; }
+
+  // Appends `line` (ending in '\n'), reopening the file if it is closed.
+  // Returns "" if all of it is in the file, else why not.
+  std::string append(std::string_view line);
+
+ private:
+  std::string open();
+  std::string rotate();
+  void find_rotated();
+  std::string numbered(std::uint64_t n) const { return path_ + "." + std::to_string(n); }
+
+  std::string app_;  // for the log
+  std::string path_;
+  std::uint64_t max_size_ = 0;
+  unsigned keep_ = 0;
+  ipc::UniqueFd fd_;
+  std::uint64_t size_ = 0;
+  std::deque<std::uint64_t> rotated_;  // numbers of the rotated files, oldest first
+  std::uint64_t next_ = 1;             // the next rotated file's number
+};
+
+}  // namespace muster::daemon
