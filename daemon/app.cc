@@ -39,7 +39,8 @@ const char* to_string(AppState s) {
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      failed_timer_(io), memory_timer_(io), output_(std::make_shared<OutputSink>(config_)) {
+      failed_timer_(io), memory_timer_(io),
+      output_(std::make_shared<OutputSink>(config_, context_.events)) {
   watch_memory();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));

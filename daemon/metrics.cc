@@ -70,6 +70,9 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
                        "Workers replaced for exceeding max_memory.");
   auto failures = family("muster_app_failures_total", "counter",
                          "Times the app was marked failed (every slot in a crash loop).");
+  auto output_errors = family("muster_output_errors_total", "counter",
+                              "Worker output lines that could not be written to output_file "
+                              "(each went to musterd's log instead).");
   auto w_connections = family("muster_worker_connections_total", "counter",
                               "Connections handed to this worker (rr).");
   auto w_rss = family("muster_worker_resident_memory_bytes", "gauge",
@@ -116,10 +119,11 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     reloads.add({{"app", name}, {"result", "failed"}}, static_cast<double>(c.reloads_failed));
     memory.add({{"app", name}}, static_cast<double>(c.memory_replacements));
     failures.add({{"app", name}}, static_cast<double>(c.failures));
+    output_errors.add({{"app", name}}, static_cast<double>(app.output().file_errors()));
   }
   for (auto* f : {&app_state, &instances, &workers, &ready, &pending, &connections, &restarts,
-                  &crashes, &exits, &reloads, &memory, &failures, &w_connections, &w_rss, &w_cpu,
-                  &w_uptime})
+                  &crashes, &exits, &reloads, &memory, &failures, &output_errors, &w_connections,
+                  &w_rss, &w_cpu, &w_uptime})
     out.push_back(std::move(*f));
 }
 

@@ -46,17 +46,31 @@ void OutputFile::close() {
   fd_.reset();
   path_.clear();
   rotated_.clear();
+  cut_.clear();
 }
 
 std::string OutputFile::append(std::string_view line) {
   if (!fd_)
     if (auto error = open(); !error.empty()) return error;
+  if (!cut_.empty()) {
+    // The file ends in the head of a line whose write failed (that line went
+    // elsewhere whole): end it visibly before anything else follows it.
+    if (auto error = write_all(" [muster: line cut: " + cut_ + "]\n"); !error.empty())
+      return error;
+    cut_.clear();
+  }
   if (size_ > 0 && size_ + line.size() > max_size_)
     if (auto error = rotate(); !error.empty()) return error;
-  ssize_t n = ::write(fd_.get(), line.data(), line.size());
-  if (n > 0) size_ += static_cast<std::uint64_t>(n);
-  if (n < 0) return std::strerror(errno);
-  return static_cast<std::size_t>(n) == line.size() ? "" : "short write";
+  if (auto error = write_all(line); !error.empty()) return error;
+  if (!deleted()) return "";
+  // Writes into a deleted file succeed and go nowhere (rm, or its directory
+  // removed with rm -r), so every write is followed by an fstat (cheap next
+  // to the write): this line is not kept, so it goes into a new file at the
+  // path, or is reported lost if the directory is gone.
+  spdlog::warn("{}: output_file {} was deleted; creating it again", app_, path_);
+  fd_.reset();
+  if (auto error = open(); !error.empty()) return error;
+  return write_all(line);
 }
 
 std::string OutputFile::open() {
@@ -64,6 +78,7 @@ std::string OutputFile::open() {
   if (!fd_) return std::strerror(errno);
   struct stat st {};
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  cut_.clear();  // a cut line is in the file that was closed
   return "";
 }
 
@@ -88,6 +103,27 @@ std::string OutputFile::rotate() {
     rotated_.pop_front();
   }
   return open();
+}
+
+std::string OutputFile::write_all(std::string_view text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd_.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+      if (done > 0) cut_ = why;
+      return why;
+    }
+    done += static_cast<std::size_t>(n);
+    size_ += static_cast<std::uint64_t>(n);
+  }
+  return "";
+}
+
+bool OutputFile::deleted() const {
+  struct stat st {};
+  return ::fstat(fd_.get(), &st) == 0 && st.st_nlink == 0;
 }
 
 // Rotated files already there (an earlier musterd's) are kept and counted, and

@@ -1,7 +1,10 @@
 // An app's output_file as musterd writes it: whole lines appended, rotated by
 // size. Rotated files are numbered upward (FILE.1, FILE.2, ...; the highest
 // is the newest) and keep their name until they are deleted, so a rotation
-// is one rename and at most two unlinks whatever output_keep is.
+// is one rename and at most two unlinks whatever output_keep is. A line that
+// does not reach the file is reported to the caller, which sends it
+// elsewhere; a line cut short in the file is ended with a marker by the next
+// write that works.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +30,15 @@ class OutputFile {
   void close();
   const std::string& path() const { return path_; }
 
-  // Appends `line` (ending in '\n'), reopening the file if it is closed.
-  // Returns "" if all of it is in the file, else why not.
+  // Appends `line` (ending in '\n'), reopening the file if it is closed or
+  // was deleted. Returns "" if all of it is in the file, else why not.
   std::string append(std::string_view line);
 
  private:
   std::string open();
   std::string rotate();
+  std::string write_all(std::string_view text);
+  bool deleted() const;
   void find_rotated();
   std::string numbered(std::uint64_t n) const { return path_ + "." + std::to_string(n); }
 
@@ -45,6 +50,7 @@ class OutputFile {
   std::uint64_t size_ = 0;
   std::deque<std::uint64_t> rotated_;  // numbers of the rotated files, oldest first
   std::uint64_t next_ = 1;             // the next rotated file's number
+  std::string cut_;                    // non-empty: the file ends in a cut line; why
 };
 
 }  // namespace muster::daemon

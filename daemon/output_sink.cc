@@ -5,7 +5,8 @@
 #include <spdlog/spdlog.h>
 
 namespace muster::daemon {
-OutputSink::OutputSink(const config::AppConfig& app) : app_(app.name), file_(app.name) {
+OutputSink::OutputSink(const config::AppConfig& app, EventBus& events)
+    : app_(app.name), file_(app.name), events_(events) {
   configure(app);
 }
 
@@ -13,16 +14,16 @@ void OutputSink::configure(const config::AppConfig& app) {
   output_ = app.output;
   if (output_ != config::Output::file) {
     file_.close();
+    failure_.reset();  // nothing is written to a file any more
     return;
   }
-  auto opened = file_.configure(app.output_file, app.output_max_size, app.output_keep);
-  if (opened && !opened->empty())
-    spdlog::error("{}: cannot open output_file {}: {}", app_, app.output_file, *opened);
+  if (auto opened = file_.configure(app.output_file, app.output_max_size, app.output_keep))
+    file_result(*opened, true);
 }
 
 void OutputSink::line(unsigned worker_id, std::string_view text) {
   if (output_ == config::Output::file) {
-    file_.append(std::string(text) + '\n');  // the worker's own lines; `logs` knows who wrote each
+    to_file(worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each
   } else {
     spdlog::info("{}[{}] {}", app_, worker_id, text);
   }
@@ -31,6 +32,41 @@ void OutputSink::line(unsigned worker_id, std::string_view text) {
   if (!followers_.empty()) followers_.publish(boost::json::serialize(entry) + "\n");
   tail_.push_back(std::move(entry));
   if (tail_.size() > kTail) tail_.pop_front();
+}
+
+// While the file fails, it is tried again at most once per kRetry (a full
+// disk is not hammered with a write per line); the lines in between go
+// straight to the log.
+void OutputSink::to_file(unsigned worker_id, std::string_view text) {
+  bool tried = !failure_ || Clock::now() >= failure_->retry_at;
+  std::string error = tried ? file_.append(std::string(text) + '\n') : failure_->error;
+  file_result(error, tried);
+  if (error.empty()) return;
+  // Every lost line, as output = "log" would have logged it: not one is lost
+  // silently, and the log grows no faster than it would with output = "log".
+  ++failure_->lines;
+  ++file_errors_;
+  spdlog::info("{}[{}] {}", app_, worker_id, text);
+}
+
+// Logs and publishes the start and the end of a failure, once each.
+void OutputSink::file_result(const std::string& error, bool tried) {
+  const std::string& path = file_.path();
+  if (error.empty() && failure_) {
+    spdlog::info("{}: output_file {} is written again; {} line(s) went to musterd's log meanwhile",
+                 app_, path, failure_->lines);
+    events_.publish("output", app_, {{"phase", "resumed"}, {"file", path},
+                                     {"lines", failure_->lines}});
+    failure_.reset();
+  } else if (!error.empty() && !failure_) {
+    spdlog::error("{}: cannot write output_file {}: {}; its lines go to musterd's log until "
+                  "it works again (tried every {}s)",
+                  app_, path, error, kRetry.count());
+    events_.publish("output", app_, {{"phase", "error"}, {"file", path}, {"error", error}});
+    failure_.emplace();
+    failure_->error = error;
+  }
+  if (failure_ && tried) failure_->retry_at = Clock::now() + kRetry;
 }
 
 boost::json::array OutputSink::tail(std::size_t n) const {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +50,26 @@ std::string line(int n) {
   std::string digits = std::to_string(n);
   return "line " + std::string(4 - digits.size(), '0') + digits + "\n";
 }
+
+// RLIMIT_FSIZE lowered for the scope, SIGXFSZ ignored: a write past the limit
+// is short, then fails with EFBIG, as on a disk that fills mid-line.
+struct FileSizeLimit {
+  struct rlimit old {};
+  struct sigaction old_action {};
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGXFSZ, &ignore, &old_action);
+    struct rlimit lowered = old;
+    lowered.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lowered);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    ::sigaction(SIGXFSZ, &old_action, nullptr);
+  }
+};
 
 }  // namespace
 
@@ -100,6 +122,43 @@ TEST_CASE("output_keep 0 starts the file again without keeping the old one", "[o
   REQUIRE(file.append(line(1)).empty());
   CHECK(d.names() == std::vector<std::string>{"web.log"});
   CHECK(d.read("web.log") == line(1));
+}
+
+TEST_CASE("a line cut by a failed write is ended with a marker by the next write that works",
+          "[output-file]") {
+  TempDir d;
+  OutputFile file("web");
+  REQUIRE(file.configure(d.path("web.log"), 1000, 1) == std::string());
+  {
+    FileSizeLimit limit(15);
+    REQUIRE(file.append(line(0)).empty());
+    CHECK(file.append(line(1)) == "File too large");  // 5 bytes written, then EFBIG
+    CHECK(file.append(line(2)) == "File too large");  // nothing written: not cut again
+  }
+  REQUIRE(file.append(line(3)).empty());
+  CHECK(d.read("web.log") == line(0) + "line  [muster: line cut: File too large]\n" + line(3));
+}
+
+TEST_CASE("a deleted file is created again and gets the line", "[output-file]") {
+  TempDir d;
+  OutputFile file("web");
+  REQUIRE(file.configure(d.path("web.log"), 1000, 1) == std::string());
+  REQUIRE(file.append(line(0)).empty());
+  fs::remove(d.path("web.log"));
+  REQUIRE(file.append(line(1)).empty());
+  CHECK(d.read("web.log") == line(1));
+}
+
+TEST_CASE("a missing directory is reported until it exists", "[output-file]") {
+  TempDir d;
+  OutputFile file("web");
+  CHECK(file.configure(d.path("logs/web.log"), 1000, 1) == std::string("No such file or directory"));
+  CHECK(file.append(line(0)) == "No such file or directory");
+  fs::create_directory(d.path("logs"));
+  REQUIRE(file.append(line(1)).empty());
+  CHECK(d.read("logs/web.log") == line(1));
+  fs::remove_all(d.path("logs"));  // removed while open
+  CHECK(file.append(line(2)) == "No such file or directory");
 }
 
 TEST_CASE("the same path on a new configure keeps the open file", "[output-file]") {
