@@ -75,10 +75,6 @@ struct DaemonConfig {
   std::optional<SocketConfig> metrics;
 };
 
-// Bounds that keep one config value from holding the daemon for long.
-inline constexpr unsigned kMaxInstances = 4096;
-inline constexpr unsigned kMaxOutputKeep = 1000;
-
 struct AppConfig {
   std::string name;
   std::string exec;               // as written
