@@ -15,6 +15,7 @@
 #include "cli/exit_code.h"
 #include "cli/request.h"
 #include "config/config.h"
+#include "ipc/duplicate_keys.h"
 
 namespace {
 
@@ -129,6 +130,8 @@ CLI::Validator json_text() {
         boost::system::error_code ec;
         json::value v = json::parse(text, ec);
         std::string problem = ec ? ec.message() : all_finite(v) ? "" : "number out of range";
+        // musterd refuses duplicate keys; parsing here would silently keep the last.
+        if (problem.empty()) problem = muster::ipc::find_duplicate_key(text).value_or("");
         if (problem.empty()) return {};
         return "not valid JSON (" + problem + "): " + text +
                "\n(give one JSON value, quoted for the shell: '{\"hello\":1}', '\"text\"', 42)";

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "ipc/duplicate_keys.h"
 #include "ipc/finite_json.h"
 
 namespace muster::ipc {
@@ -83,6 +84,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   boost::json::value doc = boost::json::parse(line, ec);
   if (ec) return "malformed JSON: " + ec.message();
   if (!doc.is_object()) return std::string("a request must be a JSON object");
+  if (auto duplicate = find_duplicate_key(line)) return *duplicate;
   const auto& obj = doc.as_object();
   auto* verb = obj.if_contains("verb");
   if (!verb || !verb->is_string()) return std::string("missing string field 'verb'");

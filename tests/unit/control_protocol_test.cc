@@ -50,6 +50,18 @@ TEST_CASE("bad control input is rejected with a reason", "[control]") {
   CHECK(error_of(R"({"verb":"ping","bogus":1})") == "unexpected field 'bogus'");
 }
 
+TEST_CASE("a request with a repeated key is refused, not read as its last value",
+          "[control]") {
+  CHECK(error_of(R"({"verb":"ping","verb":"shutdown"})") == "duplicate key 'verb'");
+  CHECK(error_of(R"({"verb":"scale","app":"a","count":1,"count":9})") ==
+        "duplicate key 'count'");
+  // Found before the fields are checked: an unknown field repeated is still a repeat.
+  CHECK(error_of(R"({"verb":"ping","x":1,"x":1})") == "duplicate key 'x'");
+  // Also inside a send message, though Node's JSON.parse would keep the last.
+  CHECK(error_of(R"({"verb":"send","id":3,"message":{"a":1,"a":2}})") ==
+        "duplicate key 'a' in 'message'");
+}
+
 TEST_CASE("an oversized request line is refused", "[control]") {
   std::string line = R"({"verb":"ping","pad":")" + std::string(70000, 'x') + "\"}";
   CHECK(error_of(line) == "request line too long");
