@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <unistd.h>
 
 #include "cli/check.h"
 #include "cli/exit_code.h"
 #include "cli/request.h"
+#include "cli/socket_choice.h"
 #include "config/config.h"
 #include "ipc/duplicate_keys.h"
 
@@ -39,28 +39,13 @@ struct Args {
   bool follow = false;
 };
 
-// -s is applied later by CLI11. Else $MUSTER_SOCKET; else the control_socket
-// of musterd's config ($MUSTER_CONFIG or /etc/muster/muster.toml) when it is
-// readable and valid, so that `sudo musterctl status` finds the packaged
-// daemon's /run/muster/muster.sock; else musterd's default.
-std::string socket_from_environment() {
-  const char* env = std::getenv("MUSTER_SOCKET");
-  if (env != nullptr && *env != '\0') return env;
-  std::string path = config::default_config_path();
-  if (::access(path.c_str(), R_OK) == 0) {
-    auto loaded = config::load_file(path, config::HostChecks::skip);
-    if (loaded.config) return loaded.config->daemon.control_socket;
-  }
-  return config::default_control_socket();
-}
-
-std::string help_footer(const std::string& socket) {
+std::string help_footer(const cli::SocketChoice& socket) {
   return "Control socket:\n"
          "  -s PATH, else $MUSTER_SOCKET, else daemon.control_socket of the config file\n"
          "  ($MUSTER_CONFIG, else /etc/muster/muster.toml) if readable, else musterd's\n"
          "  default: $RUNTIME_DIRECTORY/muster.sock, else $XDG_RUNTIME_DIR/muster.sock,\n"
          "  else /tmp/muster-<uid>.sock.\n"
-         "  Here that is " + socket + ".\n"
+         "  Here: " + socket.path + ", " + socket.origin + ".\n"
          "\n"
          "Exit codes:\n"
          "  0  ok; for `events --follow` also when musterd closes the connection or on Ctrl-C\n"
@@ -283,15 +268,17 @@ json::object build_request(const std::string& verb, const Args& args) {
 
 int main(int argc, char** argv) {
   Args args;
-  args.socket = socket_from_environment();
+  cli::SocketChoice socket = cli::socket_from_environment();
+  args.socket = socket.path;
 
   CLI::App app{"musterctl: control a running musterd, the muster process supervisor.",
                "musterctl"};
-  app.footer(help_footer(args.socket));
+  app.footer(help_footer(socket));
   app.fallthrough();  // lets -s/--json follow the verb too
   app.require_subcommand(0, 1);
-  app.add_option("-s,--socket", args.socket, "musterd's control socket (see below).")
-      ->type_name("PATH");
+  CLI::Option* socket_option =
+      app.add_option("-s,--socket", args.socket, "musterd's control socket (see below).")
+          ->type_name("PATH");
   app.add_flag("--json", args.json,
                "Print musterd's reply as it came: one JSON document (events --follow: "
                "then each event's line).");
@@ -314,8 +301,9 @@ int main(int argc, char** argv) {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
                           args.json);
   }
+  if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   const json::object request = build_request(verb, args);
   if ((verb == "events" || verb == "logs") && args.follow)
-    return cli::follow_events(args.socket, request, args.json);
-  return cli::send_request(args.socket, request, args.json);
+    return cli::follow_events(socket, request, args.json);
+  return cli::send_request(socket, request, args.json);
 }

@@ -34,6 +34,17 @@ int unreachable(const TransportError& e) {
   return kExitUnreachable;
 }
 
+// The connection, or nullopt with the error printed (exit kExitUnreachable).
+std::optional<ControlClient> connect_to(const SocketChoice& socket) {
+  auto connected = ControlClient::connect(socket.path);
+  if (auto* e = std::get_if<TransportError>(&connected)) {
+    unreachable(*e);
+    std::cerr << "musterctl: that path is " << socket.origin << '\n';
+    return std::nullopt;
+  }
+  return std::move(std::get<ControlClient>(connected));
+}
+
 // The reply as an object with a boolean "ok", or nullopt if it is not one.
 std::optional<json::object> parse_reply(const std::string& line) {
   boost::system::error_code ec;
@@ -80,11 +91,11 @@ bool print_now(const std::string& text) {
 
 }  // namespace
 
-int send_request(const std::string& socket_path, const json::object& request,
+int send_request(const SocketChoice& socket, const json::object& request,
                  bool as_json) {
-  auto connected = ControlClient::connect(socket_path);
-  if (auto* e = std::get_if<TransportError>(&connected)) return unreachable(*e);
-  auto& client = std::get<ControlClient>(connected);
+  std::optional<ControlClient> connected = connect_to(socket);
+  if (!connected) return kExitUnreachable;
+  ControlClient& client = *connected;
 
   auto answered = client.exchange(json::serialize(request), reply_timeout(request));
   if (auto* e = std::get_if<TransportError>(&answered)) return unreachable(*e);
@@ -109,12 +120,12 @@ int send_request(const std::string& socket_path, const json::object& request,
   return kExitOk;
 }
 
-int follow_events(const std::string& socket_path, const json::object& request,
+int follow_events(const SocketChoice& socket, const json::object& request,
                   bool as_json) {
   install_interrupt_exit();
-  auto connected = ControlClient::connect(socket_path);
-  if (auto* e = std::get_if<TransportError>(&connected)) return unreachable(*e);
-  auto& client = std::get<ControlClient>(connected);
+  std::optional<ControlClient> connected = connect_to(socket);
+  if (!connected) return kExitUnreachable;
+  ControlClient& client = *connected;
 
   // The first reply only acknowledges; it comes at once.
   auto answered = client.exchange(json::serialize(request), reply_timeout(request));

@@ -5,20 +5,23 @@
 
 #include <string>
 
+#include "cli/socket_choice.h"
+
 namespace muster::cli {
 
-// Sends `request` to the control socket at `socket_path` and prints the reply:
+// Sends `request` to the control socket `socket` and prints the reply:
 // as-is with `json`, else in human form (format.h) or the error on stderr.
 // Returns the exit code: ok, failed (ok:false or a garbled reply), or
-// unreachable (no connection, or it was lost before the reply).
-int send_request(const std::string& socket_path, const boost::json::object& request,
+// unreachable (no connection, or it was lost before the reply). When it cannot
+// connect, the error says where the socket's path came from.
+int send_request(const SocketChoice& socket, const boost::json::object& request,
                  bool json);
 
 // `events --follow`: sends `request`, checks its reply, then prints every
 // following event line as it arrives (as-is with `json`, else format_event),
 // flushing each, until musterd closes the connection or SIGINT (both exit 0).
 // No time limit once the first reply is in.
-int follow_events(const std::string& socket_path, const boost::json::object& request,
+int follow_events(const SocketChoice& socket, const boost::json::object& request,
                   bool json);
 
 }  // namespace muster::cli

@@ -1,0 +1,52 @@
+#include "cli/socket_choice.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "config/config.h"
+
+namespace muster::cli {
+
+namespace {
+
+// "/etc/muster/muster.toml", or "$MUSTER_CONFIG (PATH)" when that chose it.
+std::string config_named(const std::string& path) {
+  const char* env = std::getenv("MUSTER_CONFIG");
+  return (env != nullptr && *env != '\0') ? "$MUSTER_CONFIG (" + path + ")" : path;
+}
+
+// Which of musterd's defaults applies, as config::default_control_socket picks.
+std::string default_named() {
+  for (const char* var : {"RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"}) {
+    const char* env = std::getenv(var);
+    if (env != nullptr && *env != '\0') return std::string("$") + var + "/muster.sock";
+  }
+  return "/tmp/muster-<uid>.sock";
+}
+
+}  // namespace
+
+SocketChoice socket_from_environment() {
+  const char* env = std::getenv("MUSTER_SOCKET");
+  if (env != nullptr && *env != '\0') return {env, "from $MUSTER_SOCKET"};
+  std::string path = config::default_config_path();
+  std::string why_not;
+  if (::access(path.c_str(), R_OK) != 0) {
+    why_not = errno == ENOENT ? "there is no " + config_named(path)
+                              : config_named(path) + " is not readable (" + std::strerror(errno) + ")";
+  } else if (auto loaded = config::load_file(path, config::HostChecks::skip);
+             loaded.config) {
+    return {loaded.config->daemon.control_socket, "the control_socket of " + config_named(path)};
+  } else {
+    why_not = config_named(path) + " has errors";
+  }
+  return {config::default_control_socket(),
+          "musterd's default (" + default_named() + "), as " + why_not};
+}
+
+SocketChoice socket_from_option(std::string path) { return {std::move(path), "given with -s"}; }
+
+}  // namespace muster::cli
