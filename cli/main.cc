@@ -37,6 +37,7 @@ struct Args {
   std::string target;   // send: a worker id or an app name
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
+  std::string help_verb;  // help: whose help to show
 };
 
 std::string help_footer(const cli::SocketChoice& socket) {
@@ -219,11 +220,33 @@ void add_verbs(CLI::App& app, Args& args) {
 
   app.add_subcommand("shutdown", "Shut musterd down gracefully, as on SIGTERM.");
 
+  auto* help = app.add_subcommand(
+      "help", "Show this help, or with VERB that verb's (the same as --help, VERB --help).");
+  help->add_option("VERB", args.help_verb, "The verb to explain.");
+
   auto* check = app.add_subcommand(
       "check", "Validate a config file without contacting musterd; prints every error. Users, "
                "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
+}
+
+// `help [VERB]`: the text --help or VERB --help prints, on stdout.
+int print_help(const CLI::App& app, const std::string& verb) {
+  if (verb.empty()) {
+    // Not app.help(): that delegates to the verb parsed, `help` itself.
+    std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
+    return cli::kExitOk;
+  }
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* candidate : app.get_subcommands({}))
+    if (candidate->check_name(verb)) sub = candidate;
+  if (sub == nullptr) {
+    std::cerr << "musterctl: no verb '" << verb << "'; `musterctl help` lists them\n";
+    return cli::kExitUsage;
+  }
+  std::cout << sub->help(app.get_name());
+  return cli::kExitOk;
 }
 
 // The request line for a daemon verb (docs/control-protocol.md).
@@ -297,6 +320,7 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   }
   const std::string verb = verbs.front()->get_name();
+  if (verb == "help") return print_help(app, args.help_verb);
   if (verb == "check") {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
                           args.json);
