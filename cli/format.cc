@@ -49,6 +49,15 @@ const json::array* array_of(const json::object& o, std::string_view key) {
   return v ? v->if_array() : nullptr;
 }
 
+// "5 (config 3)" after a runtime scale, so that it is not mistaken for what
+// the config file will give at the next start.
+std::string instances_text(const json::object& app) {
+  std::string now = text_of(app, "instances");
+  if (!field(app, "config_instances")) return now;
+  std::string configured = text_of(app, "config_instances");
+  return configured == now ? now : now + " (config " + configured + ")";
+}
+
 std::string worker_table(const json::array& workers) {
   std::vector<Row> rows{
       {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS",
@@ -195,7 +204,7 @@ std::string format_status(const json::object& reply) {
   for (const json::value& item : *apps) {
     if (const json::object* app = item.if_object()) {
       rows.push_back({text_of(*app, "name"), text_of(*app, "state"),
-                      text_of(*app, "protocol"), text_of(*app, "instances"),
+                      text_of(*app, "protocol"), instances_text(*app),
                       text_of(*app, "restarts")});
     }
   }
@@ -273,7 +282,11 @@ std::string format_reply(const json::object& request, const json::object& reply)
       return said("app", "app") + ": reload started\n";
     return said("app", "app") + ": reloaded\n";
   }
-  if (verb == "scale") return said("app", "app") + ": scaled to " + said("instances", "count") + "\n";
+  if (verb == "scale") {
+    std::string out = said("app", "app") + ": scaled to " + said("instances", "count") + "\n";
+    if (field(reply, "note")) out += "(" + text_of(reply, "note") + ")\n";
+    return out;
+  }
   if (verb == "kill") {
     std::string signal = said("signal", "signal");
     if (auto signo = integer_of(reply, "signal")) signal = config::signal_name(int(*signo));

@@ -176,7 +176,8 @@ void add_verbs(CLI::App& app, Args& args) {
   logs->add_flag("-f,--follow", args.follow, "Keep printing lines as workers write them.");
 
   auto* scale = app.add_subcommand(
-      "scale", "Change the number of an app's instances at runtime.");
+      "scale", "Change the number of an app's instances at runtime only: the config file is "
+               "not changed, so a musterd restart goes back to its count.");
   scale->add_option("APP", args.app, "The app to scale.")->required();
   scale->add_option("N", args.count, "The new number of instances.")
       ->required()

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <map>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "daemon/supervisor.h"
@@ -23,6 +24,20 @@ App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) 
 
 boost::json::object app_field(const App& app) { return {{"app", app.name()}}; }
 
+// The instances the config file gives `app` (a runtime scale may differ), or
+// nullopt for an app no longer in it.
+std::optional<unsigned> config_instances(const Supervisor& s, const App& app) {
+  const config::AppConfig* c = s.config().find_app(app.name());
+  return c ? std::optional(c->instances) : std::nullopt;
+}
+
+// App::status() plus what only the Supervisor knows: the config's count.
+boost::json::object app_status(const Supervisor& s, const App& app) {
+  boost::json::object o = app.status();
+  if (auto n = config_instances(s, app)) o["config_instances"] = *n;
+  return o;
+}
+
 void ping(Supervisor&, const ipc::Request&, Respond respond) {
   respond(ok_reply({{"pong", true}}));
 }
@@ -36,9 +51,9 @@ void status(Supervisor& s, const ipc::Request& r, Respond respond) {
   if (r.app) {
     App* app = app_or_error(s, r, respond);
     if (!app) return;
-    apps.push_back(app->status());
+    apps.push_back(app_status(s, *app));
   } else {
-    for (auto& app : s.apps()) apps.push_back(app->status());
+    for (auto& app : s.apps()) apps.push_back(app_status(s, *app));
   }
   respond(ok_reply({{"apps", std::move(apps)}, {"sockets", s.sockets().status()}}));
 }
@@ -160,6 +175,17 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   app->scale(static_cast<unsigned>(*r.count));
   auto reply = app_field(*app);
   reply["instances"] = *r.count;
+  // scale never writes the config file; say so, or the next musterd restart
+  // silently undoes it.
+  reply["runtime_only"] = true;
+  const std::string& file = s.config().path;
+  if (auto n = config_instances(s, *app)) {
+    reply["config_instances"] = *n;
+    reply["note"] = *n == *r.count
+        ? "the same as instances in " + file
+        : "runtime only: when musterd restarts, " + file + " applies again (instances = " +
+              std::to_string(*n) + "); change it there to keep " + std::to_string(*r.count);
+  }
   respond(ok_reply(std::move(reply)));
 }
 

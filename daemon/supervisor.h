@@ -53,6 +53,9 @@ class Supervisor {
   };
   const ConfigReloads& config_reloads() const { return config_reloads_; }
 
+  // The config file as musterd last loaded it (at start or reload-config);
+  // runtime changes (scale) are not in it.
+  const config::Config& config() const { return config_; }
   App* find_app(const std::string& name);
   Worker* find_worker(unsigned id);
   std::vector<std::unique_ptr<App>>& apps() { return apps_; }
