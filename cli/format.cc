@@ -256,7 +256,14 @@ std::string format_reply(const json::object& request, const json::object& reply)
   if (verb == "status") return format_status(reply);
   if (verb == "start") return said("app", "app") + ": started\n";
   if (verb == "stop") return said("app", "app") + ": stopped\n";
-  if (verb == "restart") return said("app", "app") + ": restarted\n";
+  if (verb == "restart") {
+    if (field(request, "id")) {
+      return "worker " + said("id", "id") + " of " + text_of(reply, "app") +
+             " replaced by worker " + text_of(reply, "replaced_by") + " (pid " +
+             text_of(reply, "pid") + ")\n";
+    }
+    return said("app", "app") + ": restarted\n";
+  }
   if (verb == "logs") {
     std::string out;
     if (const json::array* lines = array_of(reply, "lines"))

@@ -87,8 +87,8 @@ bool is_worker_id(const std::string& target) {
   return !target.empty() && target.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// send's TARGET: a worker id (at least 1) or a non-empty app name.
-CLI::Validator send_target() {
+// The TARGET of send and restart: a worker id (at least 1) or a non-empty app name.
+CLI::Validator worker_or_app() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
         if (text.empty()) return "expected a worker id or an app name, got ''";
@@ -146,10 +146,16 @@ void add_verbs(CLI::App& app, Args& args) {
   stop->add_option("APP", args.app, "The app to stop.")->required();
   auto* restart = app.add_subcommand(
       "restart", "Stop an app, then start it again; returns once every slot has a ready "
-                 "worker (exit 1 with the reason if one exits before it is ready).");
-  restart->add_option("APP", args.app, "The app to restart.")->required();
+                 "worker (exit 1 with the reason if one exits before it is ready). With a worker "
+                 "ID: replace that one worker gracefully (a new worker first, as in a reload); "
+                 "returns once the new one is ready, fails (exit 1) if it cannot get ready, "
+                 "leaving the old one serving.");
+  restart->add_option("TARGET", args.target,
+                      "An app (or all), or a worker id (digits only), as shown by status.")
+      ->required()
+      ->check(worker_or_app());
   restart->add_flag("--no-wait", args.no_wait,
-                    "Return once the app has stopped and its workers are being started.");
+                    "For an app: return once it has stopped and its workers are being started.");
 
   auto* reload = app.add_subcommand(
       "reload", "Rolling, zero-downtime replacement of every worker of an app: per slot a new "
@@ -206,7 +212,7 @@ void add_verbs(CLI::App& app, Args& args) {
   send->add_option("TARGET", args.target,
                    "A worker id (digits only), as shown by status, else an app name.")
       ->required()
-      ->check(send_target());
+      ->check(worker_or_app());
   send->add_option("JSON", args.message,
                    "The message: one JSON value, e.g. '{\"hello\":1}' (quoted for the shell).")
       ->required()
@@ -250,16 +256,28 @@ int print_help(const CLI::App& app, const std::string& verb) {
   return cli::kExitOk;
 }
 
+// A TARGET checked by worker_or_app(): "id" if it is digits, else "app".
+void add_target(json::object& request, const std::string& target) {
+  if (is_worker_id(target)) {
+    request["id"] = std::stoull(target);  // worker_or_app() checked the range
+  } else {
+    request["app"] = target;
+  }
+}
+
 // The request line for a daemon verb (docs/control-protocol.md).
 json::object build_request(const std::string& verb, const Args& args) {
   json::object request{{"verb", verb}};
   if (verb == "status") {
     if (!args.app.empty()) request["app"] = args.app;
-  } else if (verb == "start" || verb == "restart") {
+  } else if (verb == "start") {
     request["app"] = args.app;
     if (args.no_wait) request["wait"] = false;
   } else if (verb == "stop") {
     request["app"] = args.app;
+  } else if (verb == "restart") {
+    add_target(request, args.target);
+    if (args.no_wait && !is_worker_id(args.target)) request["wait"] = false;
   } else if (verb == "logs") {
     request["app"] = args.app;
     request["count"] = args.lines;
@@ -276,11 +294,7 @@ json::object build_request(const std::string& verb, const Args& args) {
   } else if (verb == "disconnect") {
     request["id"] = args.id;
   } else if (verb == "send") {
-    if (is_worker_id(args.target)) {
-      request["id"] = std::stoull(args.target);  // send_target() checked the range
-    } else {
-      request["app"] = args.target;
-    }
+    add_target(request, args.target);
     request["message"] = json::parse(args.message);  // json_text() checked it
   } else if (verb == "events") {
     if (args.follow) request["follow"] = true;

@@ -79,7 +79,9 @@ class App {
   OutputSink& output() { return *output_; }
   std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).
-  void replace(unsigned instance);
+  // `done` runs when the replacement is over (with any others running with
+  // it, or the reload it joined), with the error if it failed.
+  void replace(unsigned instance, ReloadDone done = nullptr);
   // SIGKILL to every live worker (shutdown deadline).
   void kill_all();
 

@@ -62,11 +62,12 @@ void App::update_config(const config::AppConfig& config, bool rolling, ReloadDon
   }
 }
 
-void App::replace(unsigned instance) {
+void App::replace(unsigned instance, ReloadDone done) {
   if (!reload_) {
     reload_.emplace();
     reload_->whole_app = false;
   }
+  if (done) reload_->waiters.push_back(std::move(done));
   reload_->queue.push_back(instance);
   pump_reload();
 }
@@ -147,6 +148,7 @@ void App::finish_reload(std::optional<std::string> error) {
   if (state_ == AppState::reloading) state_ = AppState::running;
   if (!done.whole_app) {
     if (error) spdlog::error("{}: replacing a worker failed: {}", name(), *error);
+    for (auto& waiter : done.waiters) waiter(error);
     return;
   }
   boost::json::object e{{"phase", error ? "failed" : "done"}, {"replaced", done.replaced}};

@@ -199,6 +199,37 @@ Worker* worker_or_error(Supervisor& s, const ipc::Request& r, const Respond& res
   return w;
 }
 
+// restart with an id: that worker's slot gets a new worker, and the old one
+// leaves once the new one is ready (App::replace, as in a reload). Answered
+// then, naming the new worker, or with why the new one did not get ready (the
+// old one keeps serving).
+void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
+  Worker* w = worker_or_error(s, r, respond);
+  if (!w) return;
+  const std::int64_t old_id = *r.id;
+  const std::string id = std::to_string(old_id);
+  if (w->state() == WorkerState::disconnecting)
+    return respond(error_reply("worker " + id + " is already leaving"));
+  App* app = s.find_app(w->identity().app);
+  if (!app || !app->wanted_up())
+    return respond(error_reply("worker " + id + "'s app is stopping or stopped"));
+  const unsigned slot = w->identity().instance;
+  spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
+  app->replace(slot, [app, slot, old_id, id, respond](std::optional<std::string> error) {
+    if (error) return respond(error_reply("restart of worker " + id + " failed: " + *error));
+    boost::json::object reply{{"app", app->name()}, {"id", old_id}};
+    // The slot's worker comes first in workers(); a leaving one may share its slot.
+    for (Worker* now : app->workers()) {
+      if (now->identity().instance != slot || now->state() == WorkerState::disconnecting)
+        continue;
+      reply["replaced_by"] = now->identity().id;
+      reply["pid"] = now->pid();
+      break;
+    }
+    respond(ok_reply(std::move(reply)));
+  });
+}
+
 void kill(Supervisor& s, const ipc::Request& r, Respond respond) {
   int signo = SIGTERM;
   if (r.signal) {
@@ -335,13 +366,21 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
   return table;
 }
 
+// The handler for a request: by verb, except that restart with an id (not an
+// app) is restart_worker.
+Handler handler_for(const ipc::Request& request) {
+  if (request.verb == "restart" && request.id) return restart_worker;
+  auto it = handlers().find(request.verb);
+  return it == handlers().end() ? nullptr : it->second;
+}
+
 }  // namespace
 
 void run_command(Supervisor& supervisor, const ipc::Request& request, Respond respond) {
-  auto it = handlers().find(request.verb);
-  if (it == handlers().end()) return respond(error_reply("unknown verb '" + request.verb + "'"));
+  Handler handler = handler_for(request);
+  if (!handler) return respond(error_reply("unknown verb '" + request.verb + "'"));
   try {
-    it->second(supervisor, request, respond);
+    handler(supervisor, request, respond);
   } catch (const std::exception& e) {
     spdlog::error("control: '{}' failed: {}", request.verb, e.what());
     respond(error_reply(std::string("internal error: ") + e.what()));

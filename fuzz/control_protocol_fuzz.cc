@@ -46,13 +46,15 @@ void check_request(const Request& r, std::string_view line) {
   if (r.signal && r.signal->empty()) fail("empty signal accepted", line);
   if (r.id && (*r.id < 0 || *r.id > 1'000'000)) fail("id out of range", line);
   if (r.count && (*r.count < 0 || *r.count > 1'000'000)) fail("count out of range", line);
-  bool needs_app = r.verb == "start" || r.verb == "stop" || r.verb == "restart" ||
-                   r.verb == "scale" || r.verb == "logs" || r.verb == "reload";
+  bool needs_app = r.verb == "start" || r.verb == "stop" || r.verb == "scale" ||
+                   r.verb == "logs" || r.verb == "reload";
   if (needs_app && !r.app) fail("app missing", line);
   if ((r.verb == "kill" || r.verb == "disconnect") && !r.id) fail("id missing", line);
   if (r.verb == "scale" && !r.count) fail("count missing", line);
   if (r.verb == "send" && (r.app.has_value() == r.id.has_value() || !r.message))
     fail("send without exactly one target or a message", line);
+  if (r.verb == "restart" && r.app.has_value() == r.id.has_value())
+    fail("restart without exactly one of app and id", line);
   if (r.verb != "send" && r.message) fail("message on a verb other than send", line);
   // The daemon echoes names back in replies: they must serialise.
   boost::json::object fields;

@@ -28,7 +28,8 @@ constexpr std::array kVerbs{
     VerbSpec{"start", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
              Need::optional},
     VerbSpec{"stop", Need::required, Need::no, Need::no, Need::no},
-    VerbSpec{"restart", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
+    // restart: an app, or with an id one worker; exactly one, checked below.
+    VerbSpec{"restart", Need::optional, Need::optional, Need::no, Need::no, Need::no, Need::no,
              Need::optional},
     VerbSpec{"scale", Need::required, Need::no, Need::required, Need::no},
     VerbSpec{"kill", Need::no, Need::required, Need::no, Need::optional},
@@ -121,8 +122,8 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
     if (!w->is_bool()) return std::string("'wait' must be true or false");
     req.wait = w->as_bool();
   }
-  if (req.verb == "send" && req.app.has_value() == req.id.has_value())
-    return std::string("send takes either 'app' or 'id'");
+  if ((req.verb == "send" || req.verb == "restart") && req.app.has_value() == req.id.has_value())
+    return req.verb + " takes either 'app' or 'id'";
   return req;
 }
 
