@@ -254,15 +254,25 @@ std::string format_reply(const json::object& request, const json::object& reply)
            text_of(reply, "version") + "\n";
   }
   if (verb == "status") return format_status(reply);
-  if (verb == "start") return said("app", "app") + ": started\n";
-  if (verb == "stop") return said("app", "app") + ": stopped\n";
+  // For `all` the reply may list the apps acted on ("apps") instead of one "app".
+  auto apps_said = [&] {
+    const json::array* apps = array_of(reply, "apps");
+    if (apps == nullptr) return said("app", "app");
+    if (apps->empty()) return std::string("no apps");
+    std::string names;
+    for (const json::value& name : *apps) names += (names.empty() ? "" : ", ") + word_of(name);
+    return names;
+  };
+
+  if (verb == "start") return apps_said() + ": started\n";
+  if (verb == "stop") return apps_said() + ": stopped\n";
   if (verb == "restart") {
     if (field(request, "id")) {
       return "worker " + said("id", "id") + " of " + text_of(reply, "app") +
              " replaced by worker " + text_of(reply, "replaced_by") + " (pid " +
              text_of(reply, "pid") + ")\n";
     }
-    return said("app", "app") + ": restarted\n";
+    return apps_said() + ": restarted\n";
   }
   if (verb == "logs") {
     std::string out;
@@ -286,8 +296,8 @@ std::string format_reply(const json::object& request, const json::object& reply)
   }
   if (verb == "reload") {
     if (const auto* started = reply.if_contains("started"); started && started->is_bool())
-      return said("app", "app") + ": reload started\n";
-    return said("app", "app") + ": reloaded\n";
+      return apps_said() + ": reload started\n";
+    return apps_said() + ": reloaded\n";
   }
   if (verb == "scale") {
     std::string out = said("app", "app") + ": scaled to " + said("instances", "count") + "\n";

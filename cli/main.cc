@@ -138,12 +138,12 @@ void add_verbs(CLI::App& app, Args& args) {
       "start", "Start an app's workers (clearing a crash loop or `failed` state); returns once "
                "every slot has a ready worker, and fails (exit 1, with the reason) if a worker "
                "exits before it is ready.");
-  start->add_option("APP", args.app, "The app to start.")->required();
+  start->add_option("APP", args.app, "The app to start, or all.")->required();
   start->add_flag("--no-wait", args.no_wait, "Return as soon as the workers are being started.");
   auto* stop = app.add_subcommand(
       "stop", "Gracefully disconnect all of an app's workers (its sockets stay open); "
               "returns once every worker has exited.");
-  stop->add_option("APP", args.app, "The app to stop.")->required();
+  stop->add_option("APP", args.app, "The app to stop, or all.")->required();
   auto* restart = app.add_subcommand(
       "restart", "Stop an app, then start it again; returns once every slot has a ready "
                  "worker (exit 1 with the reason if one exits before it is ready). With a worker "
@@ -162,7 +162,7 @@ void add_verbs(CLI::App& app, Args& args) {
                 "worker starts and the old one leaves once the new one is ready. Returns when "
                 "done; fails (exit 1) if a new worker cannot get ready, leaving the old ones "
                 "serving.");
-  reload->add_option("APP", args.app, "The app to reload.")->required();
+  reload->add_option("APP", args.app, "The app to reload, or all.")->required();
   reload->add_flag("--no-wait", args.no_wait, "Return as soon as the reload has started.");
 
   app.add_subcommand(
@@ -176,7 +176,9 @@ void add_verbs(CLI::App& app, Args& args) {
   auto* logs = app.add_subcommand(
       "logs", "Show an app's recent worker output (from musterd's in-memory tail), each line "
               "with the worker that wrote it; --follow keeps printing new lines.");
-  logs->add_option("APP", args.app, "The app whose output to show.")->required();
+  logs->add_option("APP", args.app,
+                   "The app whose output to show; all (the default): every app's, merged "
+                   "by the time musterd read each line.");
   logs->add_option("-n,--lines", args.lines, "How many recent lines (default 100, at most 1000).")
       ->check(whole_number(0));
   logs->add_flag("-f,--follow", args.follow, "Keep printing lines as workers write them.");
@@ -279,7 +281,7 @@ json::object build_request(const std::string& verb, const Args& args) {
     add_target(request, args.target);
     if (args.no_wait && !is_worker_id(args.target)) request["wait"] = false;
   } else if (verb == "logs") {
-    request["app"] = args.app;
+    request["app"] = args.app.empty() ? "all" : args.app;
     request["count"] = args.lines;
     if (args.follow) request["follow"] = true;
   } else if (verb == "reload") {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "daemon/merged_tail.h"
 #include "daemon/supervisor.h"
 
 namespace muster::daemon {
@@ -333,18 +334,32 @@ void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
   });
 }
 
+// logs APP, or `all`: every app musterd has now, in config order, merged
+// (merged_tail.h); a follow of all does not take in apps added later.
 void logs(Supervisor& s, const ipc::Request& r, Respond respond) {
-  App* app = app_or_error(s, r, respond);
-  if (!app) return;
+  std::vector<App*> apps;
+  if (*r.app == "all") {
+    for (auto& app : s.apps()) apps.push_back(app.get());
+  } else if (App* app = app_or_error(s, r, respond)) {
+    apps.push_back(app);
+  } else {
+    return;
+  }
   std::size_t n = r.count ? static_cast<std::size_t>(*r.count) : 100;
-  auto lines = app->output().tail(n);
+  std::vector<boost::json::array> tails;
+  for (App* app : apps) tails.push_back(app->output().tail(n));
+  auto lines = merge_tails(std::move(tails), n);
   if (!r.follow) return respond(ok_reply({{"lines", std::move(lines)}}));
   respond(ok_reply({{"lines", std::move(lines)}, {"follow", true}}));
-  // The sink is shared with the workers, so it outlives a removed app.
-  std::weak_ptr<OutputSink> sink = app->output_ptr();
-  auto id = app->output().follow([respond](const std::string& line) { respond.push(line); });
-  respond.stream([sink, id] {
-    if (auto s = sink.lock()) s->unfollow(id);
+  // The sinks are shared with the workers, so they outlive a removed app.
+  std::vector<std::pair<std::weak_ptr<OutputSink>, std::uint64_t>> followed;
+  for (App* app : apps) {
+    auto id = app->output().follow([respond](const std::string& line) { respond.push(line); });
+    followed.emplace_back(app->output_ptr(), id);
+  }
+  respond.stream([followed = std::move(followed)] {
+    for (const auto& [sink, id] : followed)
+      if (auto alive = sink.lock()) alive->unfollow(id);
   });
 }
 
