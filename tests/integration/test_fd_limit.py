@@ -86,7 +86,7 @@ class OutOfFds(harness.TestCase):
                 def spawn_failures():
                     events = c.request({"verb": "events"})["events"]
                     return [e.get("reason", "") for e in events
-                            if "failed to start" in e.get("reason", "")]
+                            if "spawn failed" in e.get("reason", "")]
                 reasons = d.wait_for(spawn_failures, 10, "a failed spawn")
             finally:  # room again for teardown
                 resource.prlimit(d.proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
