@@ -99,8 +99,8 @@ def storm_app(port_socket="web", instances=4, **keys):
 
 
 def harness_node():
-    import shutil
-    node = shutil.which("node")
+    import node_support
+    node = node_support.NODE
     if not node:
         raise RuntimeError("node is not on PATH (scripts/setup-deps installs it)")
     return node
