@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -146,6 +147,10 @@ LoadResult load_string(const std::string& text, const std::string& path,
 // Default control socket: $RUNTIME_DIRECTORY/muster.sock, else
 // $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.
 std::string default_control_socket();
+// `text` with control characters escaped as TOML writes them ("\n",
+// "\u0001"), for messages that echo a name a user gave (config/section.cc).
+std::string printable(std::string_view text);
+
 // Default config path: $MUSTER_CONFIG, else /etc/muster/muster.toml.
 std::string default_config_path();
 

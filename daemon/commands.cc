@@ -19,7 +19,7 @@ using ipc::ok_reply;
 // Looks the request's app up, or answers the error and returns null.
 App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
   App* app = s.find_app(*r.app);
-  if (!app) respond(error_reply("no app named '" + *r.app + "'"));
+  if (!app) respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
   return app;
 }
 

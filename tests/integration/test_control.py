@@ -35,6 +35,8 @@ class BadRequests(harness.TestCase):
         b'{"verb": "start", "app": 3}': "'app' must be a non-empty string",
         b'{"verb": "ping", "bogus": 1}': "unexpected field 'bogus'",
         b'{"verb": "status", "app": "wbe"}': "no app named 'wbe'",
+        # A name echoed back never carries raw control characters.
+        b'{"verb": "status", "app": "w\\u001b[2Jb"}': "no app named 'w\\u001b[2Jb'",
     }
 
     def test_each_malformed_request_gets_an_error_and_the_connection_stays_usable(self):
