@@ -23,7 +23,7 @@ constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 }  // namespace
 
 struct MetricsServer::Shared {
-  Render render;
+  Route route;
   std::set<std::shared_ptr<class MetricsConnection>> connections;
 };
 
@@ -63,27 +63,30 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
     const auto& request = parser_->get();
     bool keep_alive = request.keep_alive();
     std::string_view target(request.target().data(), request.target().size());
-    target = target.substr(0, target.find('?'));
-    if (target != "/metrics") {
-      respond(http::status::not_found, "not found; metrics are at /metrics\n", keep_alive,
-              request.version());
-    } else if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    std::size_t question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    auto shared = shared_.lock();
+    if (!shared) return finish();
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
       respond(http::status::method_not_allowed, "only GET and HEAD\n", keep_alive,
               request.version());
-    } else {
-      auto shared = shared_.lock();
-      if (!shared) return finish();
-      respond(http::status::ok, shared->render(), keep_alive, request.version(),
-              request.method() == http::verb::head);
+      return;
     }
+    MetricsServer::Reply reply = shared->route(path, query);
+    respond(static_cast<http::status>(reply.status), std::move(reply.body), keep_alive,
+            request.version(), request.method() == http::verb::head, reply.prometheus);
   }
 
   void respond(http::status status, std::string body, bool keep_alive, unsigned version,
-               bool head = false) {
+               bool head = false, bool prometheus = false) {
     auto response = std::make_shared<http::response<http::string_body>>(status, version);
     response->set(http::field::server, "musterd/" MUSTER_VERSION);
     response->set(http::field::content_type,
-                  status == http::status::ok ? kContentType : "text/plain; charset=utf-8");
+                  prometheus ? kContentType : "text/plain; charset=utf-8");
+    // Probes and scrapers must see the state now, never a cached answer.
+    response->set(http::field::cache_control, "no-store");
     if (status == http::status::method_not_allowed) response->set(http::field::allow, "GET, HEAD");
     response->keep_alive(keep_alive);
     response->body() = std::move(body);
@@ -109,9 +112,9 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
   std::weak_ptr<MetricsServer::Shared> shared_;
 };
 
-MetricsServer::MetricsServer(asio::io_context& io, Render render)
+MetricsServer::MetricsServer(asio::io_context& io, Route route)
     : acceptor_(io), retry_(io), shared_(std::make_shared<Shared>()) {
-  shared_->render = std::move(render);
+  shared_->route = std::move(route);
 }
 
 MetricsServer::~MetricsServer() { close(); }

@@ -1,7 +1,9 @@
-// metrics_listen: a small HTTP/1.1 server (Boost.Beast) answering GET /metrics
-// with the Prometheus text of collect_metrics(). Bounded: request headers
-// 8 KiB, no bodies, 10 s per request, 32 connections at once; anything else
-// gets 400/404/405 or the connection closed.
+// metrics_listen: a small HTTP/1.1 server (Boost.Beast) answering GET and HEAD
+// for the paths its Route knows: /metrics (the Prometheus text of
+// collect_metrics()), /healthz and /readyz (health.h). Bounded: request
+// headers 8 KiB, no bodies, 10 s per request, 32 connections at once; anything
+// else gets 400/404/405 or the connection closed. Answered on the event loop,
+// so a stuck loop fails the liveness probe.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 
@@ -18,9 +21,15 @@ namespace muster::daemon {
 
 class MetricsServer {
  public:
-  using Render = std::function<std::string()>;
+  struct Reply {
+    unsigned status = 200;       // 200, 404, 503...
+    std::string body;
+    bool prometheus = false;     // the Prometheus text content type, else plain text
+  };
+  // The answer for a GET of `path` (without the query) with `query` (after '?').
+  using Route = std::function<Reply(std::string_view path, std::string_view query)>;
 
-  MetricsServer(boost::asio::io_context& io, Render render);
+  MetricsServer(boost::asio::io_context& io, Route route);
   ~MetricsServer();
 
   // Binds `address` and starts serving; an error message on failure.

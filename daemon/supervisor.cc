@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/commands.h"
+#include "daemon/health.h"
 #include "daemon/metrics.h"
 
 namespace muster::daemon {
@@ -18,7 +19,9 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
                  handle_request(r, std::move(respond));
                }),
       notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
-      metrics_(io, [this] { return render_prometheus(collect_metrics(*this)); }),
+      metrics_(io, [this](std::string_view path, std::string_view query) {
+        return route_http(*this, path, query);
+      }),
       systemd_(io), systemd_timer_(io), signals_(io, SIGTERM, SIGINT, SIGHUP),
       shutdown_timer_(io) {
   context_.socket_configs = &config_.sockets;

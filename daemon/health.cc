@@ -1,0 +1,60 @@
+#include "daemon/health.h"
+
+#include <string>
+
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "daemon/supervisor.h"
+
+namespace muster::daemon {
+namespace {
+
+// Why APP is not ready, or "" when it is.
+std::string not_ready(App& app) {
+  if (app.state() == AppState::failed) return app.name() + ": failed (every slot in a crash loop)";
+  if (!app.wanted_up() || app.config().instances == 0) return "";
+  std::size_t ready = 0;
+  for (Worker* w : app.workers()) ready += w->ready() ? 1 : 0;
+  if (ready > 0) return "";
+  return app.name() + ": no ready worker (0/" + std::to_string(app.config().instances) + ")";
+}
+
+// The value of `key` in a query string "a=1&app=web", or nullopt.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.substr(0, pair.find('=')) == key && pair.find('=') != std::string_view::npos)
+      return pair.substr(pair.find('=') + 1);
+  }
+  return std::nullopt;
+}
+
+MetricsServer::Reply readyz(Supervisor& s, std::string_view query) {
+  if (s.shutting_down()) return {503, "not ready: musterd is shutting down\n"};
+  std::string why;
+  if (auto name = query_value(query, "app")) {
+    App* app = s.find_app(std::string(*name));
+    if (!app) return {404, "no app named '" + config::printable(*name) + "'\n"};
+    why = not_ready(*app);
+    if (!why.empty()) why += "\n";
+  } else {
+    for (auto& app : s.apps()) {
+      if (app->removed()) continue;
+      if (auto one = not_ready(*app); !one.empty()) why += one + "\n";
+    }
+  }
+  if (why.empty()) return {200, "ready\n"};
+  return {503, "not ready:\n" + why};
+}
+
+}  // namespace
+
+MetricsServer::Reply route_http(Supervisor& s, std::string_view path, std::string_view query) {
+  if (path == "/metrics") return {200, render_prometheus(collect_metrics(s)), true};
+  if (path == "/healthz") return {200, "ok\n"};
+  if (path == "/readyz") return readyz(s, query);
+  return {404, "not found; musterd serves /metrics, /healthz and /readyz\n"};
+}
+
+}  // namespace muster::daemon
