@@ -80,7 +80,15 @@ void Supervisor::wait_signals() {
       spdlog::info("SIGHUP: reloading the config");
       if (!shutting_down_) reload_config(nullptr);
     } else {
-      shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+      const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+      if (!shutting_down_) {
+        shutdown(name);
+      } else if (!finished_) {
+        // A second SIGTERM/SIGINT (a pod's grace period ending, an impatient
+        // Ctrl-C): stop now, as the shutdown_timeout deadline would.
+        spdlog::warn("{} during the graceful shutdown: killing the remaining workers now", name);
+        for (auto& app : apps_) app->kill_all();
+      }
     }
     wait_signals();
   });
