@@ -45,7 +45,7 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  -s PATH, else $MUSTER_SOCKET, else daemon.control_socket of the config file\n"
          "  ($MUSTER_CONFIG, else /etc/muster/muster.toml) if readable, else musterd's\n"
          "  default: $RUNTIME_DIRECTORY/muster.sock, else $XDG_RUNTIME_DIR/muster.sock,\n"
-         "  else /tmp/muster-<uid>.sock.\n"
+         "  else /tmp/muster-<uid>.sock (/run/... when only /run is writable).\n"
          "  Here: " + socket.path + ", " + socket.origin + ".\n"
          "\n"
          "Exit codes:\n"

@@ -24,7 +24,7 @@ std::string default_named() {
     const char* env = std::getenv(var);
     if (env != nullptr && *env != '\0') return std::string("$") + var + "/muster.sock";
   }
-  return "/tmp/muster-<uid>.sock";
+  return "/tmp/muster-<uid>.sock (or /run/... when only /run is writable)";
 }
 
 }  // namespace

@@ -180,7 +180,11 @@ std::string default_control_socket() {
     return dir->substr(0, dir->find(':')) + "/muster.sock";
   }
   if (auto dir = env_value("XDG_RUNTIME_DIR")) return *dir + "/muster.sock";
-  return "/tmp/muster-" + std::to_string(getuid()) + ".sock";
+  // A container with a read-only root often has only /run (or only /tmp)
+  // writable: take the first of the two that is.
+  std::string name = "/muster-" + std::to_string(getuid()) + ".sock";
+  if (::access("/tmp", W_OK) != 0 && ::access("/run", W_OK) == 0) return "/run" + name;
+  return "/tmp" + name;
 }
 
 std::string default_config_path() {

@@ -94,6 +94,39 @@ class Pid1(harness.TestCase):
         self.assertEqual(in_namespace(ns), [], "a process of the namespace survived")
 
 
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"),
+                     "a private mount namespace needs root and unshare (CI runs as root)")
+class ReadOnlyRoot(harness.TestCase):
+    def test_the_default_control_socket_moves_to_run_when_tmp_is_read_only(self):
+        # Before: musterd failed to start (the default was /tmp/muster-UID.sock
+        # whatever /tmp allowed).
+        d = self.daemon()
+        d.write_file("ro.toml", app("web", "sleep", args=["1000"]))  # no control_socket
+        script = f"""
+set -e
+mount --bind /tmp /tmp
+mount -o remount,ro,bind /tmp
+mount -t tmpfs tmpfs /run
+{harness.MUSTERD} -c {d.path("ro.toml")} > /run/musterd.log 2>&1 &
+for i in $(seq 100); do
+  {harness.MUSTERCTL} ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+{harness.MUSTERCTL} ping || {{ cat /run/musterd.log; exit 1; }}
+ls /run/muster-0.sock
+{harness.MUSTERCTL} shutdown
+wait
+"""
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR", "MUSTER_SOCKET",
+                            "MUSTER_CONFIG")}
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("pong", r.stdout)
+        self.assertIn("/run/muster-0.sock", r.stdout)
+
+
 class SecondSignal(harness.TestCase):
     def test_a_second_sigterm_stops_at_once(self):
         # Before: the second SIGTERM was ignored; musterd waited out
