@@ -140,7 +140,7 @@ void read_scheduling(Section& s, AppConfig& app, const AppContext& context, bool
 Ready default_ready(Protocol protocol) {
   switch (protocol) {
     case Protocol::none: return Ready::spawn;
-    case Protocol::node: return Ready::listening;
+    case Protocol::node: return Ready::automatic;
     case Protocol::systemd: return Ready::notify;
   }
   return Ready::spawn;
@@ -152,7 +152,7 @@ void read_readiness(Section& s, AppConfig& app, bool protocol_ok) {
   app.ready = default_ready(app.protocol);
   const toml::node* ready = s.find("ready");
   if (s.read_choice("ready", app.ready,
-                    {Ready::spawn, Ready::online, Ready::listening, Ready::notify}) &&
+                    {Ready::spawn, Ready::online, Ready::listening, Ready::notify, Ready::automatic}) &&
       ready != nullptr && protocol_ok && app.ready != Ready::spawn) {
     Protocol needed = app.ready == Ready::notify ? Protocol::systemd : Protocol::node;
     if (app.protocol != needed) {
@@ -257,6 +257,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_duration("failed_retry", app.failed_retry);
   s.read_signal("stop_signal", app.stop_signal);
   s.read_duration("stop_timeout", app.stop_timeout);
+  s.read_duration("drain_timeout", app.drain_timeout);
 
   s.report_unknown_keys();
   return app;

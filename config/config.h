@@ -42,7 +42,10 @@ enum class LogFormat { text, json };
 enum class Protocol { none, node, systemd };
 enum class Scheduling { rr, none, reuseport };
 // When a new worker counts as ready (status, reload gating, ready_timeout).
-enum class Ready { spawn, online, listening, notify };
+// automatic ("auto", node only): at `listening`, or, for a worker that asks
+// for no server, once it has been online a quiet while (Node lets workers run
+// without servers).
+enum class Ready { spawn, online, listening, notify, automatic };
 enum class Output { log, file, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
@@ -101,12 +104,15 @@ struct AppConfig {
                                                     // after this; 0 = never
   int stop_signal = 15;           // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
+  // A worker leaving on its own (its cluster.worker.disconnect()) may drain
+  // this long before SIGKILL; 0 = as long as it takes, as under Node.
+  Duration drain_timeout{0};
   std::vector<std::string> sockets;  // names of declared [sockets.*], in order
   Scheduling scheduling = Scheduling::rr;  // default from MUSTER_SCHED_POLICY /
                                            // NODE_CLUSTER_SCHED_POLICY when unset
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
-  Ready ready = Ready::spawn;    // default by protocol: none spawn, node listening,
+  Ready ready = Ready::spawn;    // default by protocol: none spawn, node automatic,
                                  // systemd notify
   Duration ready_timeout = std::chrono::seconds(30);
   Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off

@@ -234,6 +234,7 @@ const char* to_string(Ready ready) {
     case Ready::online: return "online";
     case Ready::listening: return "listening";
     case Ready::notify: return "notify";
+    case Ready::automatic: return "auto";
   }
   return "?";
 }

@@ -281,24 +281,32 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
 void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   auto& slot = *slots_[instance];
   if (info.voluntary) {
-    // Asked for (kill/disconnect): refill at once, not a crash.
+    // Asked for (kill/disconnect) or its own disconnect: refill at once, not a crash.
     queue_spawn(instance);
     return;
   }
-  ++counters_.restarts;
-  ++slot.restarts;
-  if (slot.crashes.record(Clock::now())) {
-    park_slot(instance);
-    return;
+  // A clean exit (process.exit(0) without a disconnect) is no crash: it is
+  // neither counted nor a step toward a crash loop. The backoff still spaces
+  // out workers that keep exiting young, so one that exits at once does not spin.
+  bool crash = !info.clean();
+  if (crash) {
+    ++counters_.restarts;
+    ++slot.restarts;
+    if (slot.crashes.record(Clock::now())) {
+      park_slot(instance);
+      return;
+    }
   }
   Duration backoff = slot.backoff.on_crash(info.uptime);
   Duration delay = jittered(backoff, config_.restart_delay_max, jitter_sample());
-  spdlog::info("{}: restarting slot {} in {}ms (consecutive crash {})", name(), instance,
-               delay.count(), slot.backoff.consecutive());
+  spdlog::info("{}: restarting slot {} in {}ms ({} {})", name(), instance, delay.count(),
+               crash ? "consecutive crash" : "clean exit, consecutive short life",
+               slot.backoff.consecutive());
   context_.events.publish("restart", name(), {{"instance", instance},
                                               {"delay_ms", delay.count()},
                                               {"backoff_ms", backoff.count()},
-                                              {"reason", info.describe()}});
+                                              {"reason", info.describe()},
+                                              {"crash", crash}});
   arm_slot_timer(instance, delay, &App::queue_spawn);
 }
 

@@ -1,7 +1,8 @@
 // Restart decisions, as pure logic (no clocks, no processes): tests drive them
 // with explicit times.
 //  - Backoff: per instance slot; the delay before refilling a slot doubles with
-//    each consecutive crash, capped, and resets once a worker lived min_uptime.
+//    each consecutive crash or clean exit, capped, and resets once a worker
+//    lived min_uptime.
 //  - CrashWindow: per slot; more than max_restarts automatic restarts of one
 //    slot within restart_window means that slot is in a crash loop. One crash
 //    per slot is never a loop, however many slots crash at once.
@@ -24,8 +25,9 @@ class Backoff {
   Backoff(Duration first, Duration max, Duration min_uptime)
       : first_(first), max_(max), min_uptime_(min_uptime) {}
 
-  // Called when a worker of the slot exited unexpectedly after `uptime`;
-  // returns how long to wait before refilling the slot.
+  // Called when a worker of the slot exited on its own (a crash, or a clean
+  // exit under restart = "always") after `uptime`; returns how long to wait
+  // before refilling the slot.
   Duration on_crash(Duration uptime);
 
   // Consecutive crashes counted so far (0 after a reset).

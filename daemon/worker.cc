@@ -22,6 +22,13 @@
 namespace muster::daemon {
 namespace asio = boost::asio;
 
+namespace {
+// ready = "auto": how long an online worker may go without asking for a
+// server before it counts as one that does not listen (ready_timeout, if
+// shorter, ends the wait the same way).
+constexpr Duration kListenWait = std::chrono::seconds(5);
+}  // namespace
+
 const char* to_string(WorkerState s) {
   switch (s) {
     case WorkerState::spawning: return "spawning";
@@ -64,7 +71,8 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), output_(io), exit_watch_(io), ready_timer_(io), watchdog_timer_(io) {}
+      stop_timer_(io), output_(io), exit_watch_(io), drain_timer_(io), quiet_timer_(io),
+      ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() {
   // A life whose exit was never collected: it ends now, and the orphan reaper
@@ -202,11 +210,26 @@ void Worker::on_notify(const ipc::NotifyMessage& m) {
 }
 
 void Worker::mark_ready(config::Ready reached) {
-  if (ready_ || app_.ready != reached) return;
+  auto wanted = app_.ready == config::Ready::automatic ? config::Ready::listening : app_.ready;
+  if (!ready_ && reached == wanted) become_ready();
+}
+
+void Worker::become_ready() {
   ready_ = true;
   ready_timer_.cancel();
   spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
   if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));
+}
+
+// A drain the worker started itself (cluster.worker.disconnect()) is bounded
+// only if the user asked for it: Node's primary waits as long as it takes.
+void Worker::start_drain_timer() {
+  if (draining_ || stopping_ || app_.drain_timeout.count() <= 0) return;
+  draining_ = true;
+  drain_timer_.expires_after(app_.drain_timeout);
+  drain_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::drain_timeout);
+  });
 }
 
 void Worker::arm_watchdog() {
@@ -292,6 +315,47 @@ void Worker::on(Event event) {
       state_ = WorkerState::online;
       events.publish("online", identity_.app, who);
       mark_ready(config::Ready::online);
+      if (!ready_ && app_.ready == config::Ready::automatic) {
+        quiet_timer_.expires_after(kListenWait);
+        quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+          if (auto self = w.lock(); self && !ec) self->on(Event::quiet);
+        });
+      }
+      return;
+    case Event::quiet:
+      // Node lets a worker run without servers (a background job): one that
+      // has asked for none is ready as it is, never killed for not listening.
+      if (ready_ || state_ != WorkerState::online || asked_server_) return;
+      spdlog::info("{}[{}] asked for no server: ready without listening", identity_.app,
+                   identity_.id);
+      become_ready();
+      return;
+    case Event::server_requested:
+      asked_server_ = true;
+      // It listens again: whatever it closed was not a disconnect.
+      if (draining_ && !after_disconnect_) {
+        draining_ = false;
+        drain_timer_.cancel();
+      }
+      return;
+    case Event::servers_closed:
+      // The first sign of a worker's own disconnect (it closes every server,
+      // then waits for their connections to end); a server.close() alone
+      // looks the same, so only a drain_timeout the user set applies here.
+      if (state_ == WorkerState::online || state_ == WorkerState::listening) start_drain_timer();
+      return;
+    case Event::left_on_its_own:
+      after_disconnect_ = true;
+      voluntary_ = true;
+      start_drain_timer();
+      return;
+    case Event::drain_timeout:
+      if (state_ == WorkerState::dead || !draining_) return;
+      spdlog::warn("{}[{}] did not finish leaving within drain_timeout ({}ms); sending SIGKILL",
+                   identity_.app, identity_.id, app_.drain_timeout.count());
+      voluntary_ = true;  // it was leaving on its own: not a crash
+      if (exit_.reason.empty()) exit_.reason = "drain_timeout";
+      kill_group(SIGKILL);
       return;
     case Event::listening:
       if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
@@ -311,6 +375,11 @@ void Worker::on(Event event) {
       return;
     case Event::ready_timeout:
       if (ready_ || state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
+      if (app_.ready == config::Ready::automatic && state_ == WorkerState::online &&
+          !asked_server_) {
+        on(Event::quiet);
+        return;
+      }
       events.publish("ready_timeout", identity_.app, who);
       crash("did not become ready within ready_timeout");
       return;
@@ -320,10 +389,19 @@ void Worker::on(Event event) {
       crash("missed its watchdog");
       return;
     case Event::stop:
-      if (state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
+      if (state_ == WorkerState::dead || stopping_) return;
+      if (state_ == WorkerState::disconnecting) {
+        stopping_ = true;
+        voluntary_ = true;
+        // Leaving on its own, unbounded (drain_timeout off): a stop bounds it.
+        if (after_disconnect_) start_stop_timer();
+        return;
+      }
       state_ = WorkerState::disconnecting;
+      stopping_ = true;
       voluntary_ = true;
       if (has_channel()) {
+        after_disconnect_ = true;  // as Node's worker.disconnect() sets it
         // Node's worker.disconnect(): the worker closes its servers and goes.
         spdlog::debug("{}[{}] disconnecting", identity_.app, identity_.id);
         leave_sockets();
@@ -340,6 +418,13 @@ void Worker::on(Event event) {
       parked_.clear();
       events.publish("disconnect", identity_.app, who);
       if (state_ == WorkerState::dead) return;
+      if (after_disconnect_ && !stopping_) {
+        // Its own disconnect is done; Node's primary lets it linger as long
+        // as its event loop keeps it alive. drain_timeout, if set, bounds it.
+        state_ = WorkerState::disconnecting;
+        start_drain_timer();
+        return;
+      }
       // A worker that dropped its channel is leaving; one that lingers (a
       // timer keeps Node alive) is ended by stop_timeout.
       if (state_ != WorkerState::disconnecting) {
@@ -356,6 +441,8 @@ void Worker::on(Event event) {
     case Event::exited: {
       state_ = WorkerState::dead;
       stop_timer_.cancel();
+      drain_timer_.cancel();
+      quiet_timer_.cancel();
       ready_timer_.cancel();
       watchdog_timer_.cancel();
       // Node emits 'disconnect' before 'exit'; the channel's EOF may not have
@@ -369,6 +456,7 @@ void Worker::on(Event event) {
       if (pid_ > 0) ::kill(-pid_, SIGKILL);
       exit_.voluntary = voluntary_ && !forced_;
       exit_.forced = forced_;
+      exit_.after_disconnect = after_disconnect_;
       exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);
       if (exit_.voluntary || exit_.clean())
         spdlog::info("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
@@ -378,6 +466,7 @@ void Worker::on(Event event) {
       e["code"] = exit_.code ? boost::json::value(*exit_.code) : nullptr;
       e["signal"] = exit_.signal ? boost::json::value(config::signal_name(*exit_.signal)) : nullptr;
       e["voluntary"] = exit_.voluntary;
+      e["exitedAfterDisconnect"] = exit_.after_disconnect;
       events.publish("exit", identity_.app, std::move(e));
       on_exit_(*this, exit_);
       return;

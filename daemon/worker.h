@@ -37,7 +37,10 @@ struct WorkerIdentity {
 struct ExitInfo {
   std::optional<int> code;    // exit status, if it exited
   std::optional<int> signal;  // terminating signal, if killed
-  bool voluntary = false;     // the daemon or an operator asked it to go
+  bool voluntary = false;     // asked to go (daemon, operator) or left on its own
+  // Node's worker.exitedAfterDisconnect, as the primary computes it: the
+  // primary disconnected it, or the worker's own disconnect finished.
+  bool after_disconnect = false;
   Duration uptime{0};
   std::string spawn_error;    // non-empty: it never started
 
@@ -90,7 +93,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   // A datagram from this worker on the notify socket (systemd protocol).
   void on_notify(const ipc::NotifyMessage& message);
-  // Ready per the app's `ready` (spawn, online, listening or READY=1).
+  // Ready per the app's `ready` (spawn, online, listening, READY=1, or for
+  // "auto" listening or a quiet while online without asking for a server).
   bool ready() const { return ready_; }
   // Runs once (posted) when the worker becomes ready.
   void on_ready(std::function<void()> callback) { on_ready_ = std::move(callback); }
@@ -106,13 +110,20 @@ class Worker : public std::enable_shared_from_this<Worker> {
  private:
   enum class Event {
     spawned, spawn_failed, online, listening, notified_ready, stopping, stop, channel_closed,
-    stop_timeout, ready_timeout, watchdog_timeout, exited
+    stop_timeout, ready_timeout, watchdog_timeout, exited,
+    // Node protocol: the worker asked for a server (queryServer), closed its
+    // last one, or reported its own disconnect done (exitedAfterDisconnect).
+    server_requested, servers_closed, left_on_its_own,
+    quiet,          // ready = "auto": online this long without asking for a server
+    drain_timeout,  // its own disconnect took longer than drain_timeout
   };
   void on(Event event);
   void start_stop_timer();
   std::string prepare_channel(SpawnSpec& spec);
   std::string prepare_sockets(SpawnSpec& spec);
   void mark_ready(config::Ready reached);
+  void become_ready();
+  void start_drain_timer();
   void arm_watchdog();
   void crash(const char* why);
   // worker_cluster.cc: Node's cluster conversation on the channel.
@@ -156,6 +167,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // may still be sending them, so they are closed only with the channel.
   std::vector<ipc::UniqueFd> parked_;
   bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
+  bool stopping_ = false;  // the daemon or an operator asked it to go (Event::stop)
+  bool after_disconnect_ = false;  // Node's exitedAfterDisconnect
+  // Node protocol: keys of the servers it asked for and has not closed; a
+  // worker whose last one closes may be draining its own disconnect.
+  std::vector<std::string> server_keys_;
+  bool asked_server_ = false;
+  bool draining_ = false;  // drain_timer_ runs
+  boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer quiet_timer_;
   // Readiness and the systemd protocol.
   bool ready_ = false;
   std::function<void()> on_ready_;

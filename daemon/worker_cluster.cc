@@ -1,5 +1,6 @@
 // The primary's side of Node's cluster conversation with one worker
 // (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
+#include <algorithm>
 #include <cerrno>
 #include <spdlog/spdlog.h>
 
@@ -101,7 +102,11 @@ void Worker::on_cluster_message(const json::object& m) {
     return;
   }
   if (act == "online") return on(Event::online);
-  if (act == "queryServer") return query_server(m);
+  if (act == "queryServer") {
+    server_keys_.push_back(node_key(m));
+    on(Event::server_requested);
+    return query_server(m);
+  }
   if (act == "listening") {
     context_.events.publish("listening", identity_.app,
                             {{"id", identity_.id}, {"pid", pid_},
@@ -110,11 +115,20 @@ void Worker::on_cluster_message(const json::object& m) {
                              {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
     return on(Event::listening);
   }
-  if (act == "close") return close_server(std::string(string_field(m, "key")));
-  if (act == "exitedAfterDisconnect") {
-    voluntary_ = true;
-    send_cluster({{"ack", int_field(m, "seq", 0)}});
+  if (act == "close") {
+    std::string key(string_field(m, "key"));
+    close_server(key);
+    auto it = std::find(server_keys_.begin(), server_keys_.end(), key);
+    if (it == server_keys_.end()) return;
+    server_keys_.erase(it);
+    if (server_keys_.empty()) on(Event::servers_closed);
     return;
+  }
+  if (act == "exitedAfterDisconnect") {
+    // The worker's own disconnect is done (lib/internal/cluster/child.js
+    // sends this once its servers have closed, then drops the channel).
+    send_cluster({{"ack", int_field(m, "seq", 0)}});
+    return on(Event::left_on_its_own);
   }
   spdlog::debug("{}[{}] unknown cluster act '{}'", identity_.app, identity_.id, act);
 }

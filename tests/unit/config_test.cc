@@ -53,6 +53,7 @@ max_restarts = 3
 restart_window = "5m"
 stop_signal = "SIGINT"
 stop_timeout = "1m30s"
+drain_timeout = "10m"
 )");
   CHECK(config.path == kPath);
   CHECK(config.daemon.control_socket == "/run/muster/muster.sock");
@@ -82,6 +83,7 @@ stop_timeout = "1m30s"
   CHECK(web.restart_window == 5min);
   CHECK(web.stop_signal == 2);
   CHECK(web.stop_timeout == 90s);
+  CHECK(web.drain_timeout == 10min);
   CHECK(config.find_app("web") == &web);
   CHECK(config.find_app("wbe") == nullptr);
 }

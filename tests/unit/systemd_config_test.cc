@@ -229,7 +229,7 @@ TEST_CASE("a node app takes scheduling reuseport with TCP sockets") {
       kWebSocket + "[sockets.v6]\nlisten = \"[::1]:0\"\n" +
       app("node", "sockets = [\"web\", \"v6\"]\nscheduling = \"reuseport\"\n"));
   CHECK(config.apps.at(0).scheduling == Scheduling::reuseport);
-  CHECK(config.apps.at(0).ready == Ready::listening);
+  CHECK(config.apps.at(0).ready == Ready::automatic);
 }
 
 TEST_CASE("scheduling reuseport with protocol none is reported at the scheduling") {
@@ -315,7 +315,7 @@ protocol = "none"
 )");
   REQUIRE(config.apps.size() == 4);
   CHECK(config.apps[0].ready == Ready::spawn);
-  CHECK(config.apps[1].ready == Ready::listening);
+  CHECK(config.apps[1].ready == Ready::automatic);
   CHECK(config.apps[2].ready == Ready::notify);
   CHECK(config.apps[3].ready == Ready::spawn);
   for (const AppConfig& each : config.apps) {
@@ -325,13 +325,13 @@ protocol = "none"
   }
 }
 
-TEST_CASE("ready is spawn, online, listening or notify") {
+TEST_CASE("ready is spawn, online, listening, notify or auto") {
   ConfigError error = load_error(app("node", "ready = \"started\"\n"));
   check_at(error, 4, 9, "apps.web.ready");
-  CHECK(error.message == R"(expected one of spawn, online, listening, notify, got "started")");
+  CHECK(error.message == R"(expected one of spawn, online, listening, notify, auto, got "started")");
   error = load_error(app("node", "ready = true\n"));
   check_at(error, 4, 9, "apps.web.ready");
-  CHECK(error.message == "expected one of spawn, online, listening, notify, got boolean");
+  CHECK(error.message == "expected one of spawn, online, listening, notify, auto, got boolean");
 }
 
 TEST_CASE("ready spawn goes with any protocol") {
@@ -344,6 +344,9 @@ TEST_CASE("ready spawn goes with any protocol") {
 TEST_CASE("ready online or listening goes with protocol node only") {
   CHECK(load_ok(app("node", "ready = \"online\"\n")).apps.at(0).ready == Ready::online);
   CHECK(load_ok(app("node", "ready = \"listening\"\n")).apps.at(0).ready == Ready::listening);
+  CHECK(load_ok(app("node", "ready = \"auto\"\n")).apps.at(0).ready == Ready::automatic);
+  CHECK(load_error(app("systemd", "ready = \"auto\"\n")).message ==
+        R"(ready "auto" needs protocol "node", but protocol is "systemd")");
   ConfigError error = load_error(app("systemd", "ready = \"listening\"\n"));
   check_at(error, 4, 9, "apps.web.ready");
   CHECK(error.message == R"(ready "listening" needs protocol "node", but protocol is "systemd")");

@@ -131,6 +131,7 @@ TEST_CASE("enum values are written as in the config file") {
   CHECK(std::string(to_string(Ready::online)) == "online");
   CHECK(std::string(to_string(Ready::listening)) == "listening");
   CHECK(std::string(to_string(Ready::notify)) == "notify");
+  CHECK(std::string(to_string(Ready::automatic)) == "auto");
   CHECK(std::string(to_string(Output::inherit)) == "inherit");
   CHECK(std::string(to_string(RestartMode::on_failure)) == "on-failure");
 }
