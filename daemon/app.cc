@@ -152,8 +152,18 @@ bool App::has_live_workers() const {
 
 std::shared_ptr<Worker> App::make_worker(unsigned instance) {
   WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
-  return std::make_shared<Worker>(io_, context_, config_, who, output_,
-                                  [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+  auto worker = std::make_shared<Worker>(
+      io_, context_, config_, who, output_,
+      [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+  // ready = "auto": a worker of an app that serves (declared sockets, or
+  // workers listening now) must listen too; only an app whose workers do not
+  // listen gets the quiet rule (docs: `ready`).
+  bool serving = !config_.sockets.empty() ||
+                 std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+                   return slot->worker && slot->worker->state() == WorkerState::listening;
+                 });
+  if (serving) worker->expect_listening();
+  return worker;
 }
 
 void App::queue_spawn(unsigned instance) {

@@ -315,7 +315,7 @@ void Worker::on(Event event) {
       state_ = WorkerState::online;
       events.publish("online", identity_.app, who);
       mark_ready(config::Ready::online);
-      if (!ready_ && app_.ready == config::Ready::automatic) {
+      if (!ready_ && app_.ready == config::Ready::automatic && !must_listen_) {
         quiet_timer_.expires_after(kListenWait);
         quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
           if (auto self = w.lock(); self && !ec) self->on(Event::quiet);
@@ -325,7 +325,7 @@ void Worker::on(Event event) {
     case Event::quiet:
       // Node lets a worker run without servers (a background job): one that
       // has asked for none is ready as it is, never killed for not listening.
-      if (ready_ || state_ != WorkerState::online || asked_server_) return;
+      if (ready_ || state_ != WorkerState::online || asked_server_ || must_listen_) return;
       spdlog::info("{}[{}] asked for no server: ready without listening", identity_.app,
                    identity_.id);
       become_ready();
@@ -376,7 +376,7 @@ void Worker::on(Event event) {
     case Event::ready_timeout:
       if (ready_ || state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
       if (app_.ready == config::Ready::automatic && state_ == WorkerState::online &&
-          !asked_server_) {
+          !asked_server_ && !must_listen_) {
         on(Event::quiet);
         return;
       }

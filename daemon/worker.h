@@ -98,6 +98,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool ready() const { return ready_; }
   // Runs once (posted) when the worker becomes ready.
   void on_ready(std::function<void()> callback) { on_ready_ = std::move(callback); }
+  // ready = "auto" for a worker that replaces listening ones (a reload, a
+  // refill next to listening workers, an app with declared sockets): it must
+  // listen to be ready, as with ready = "listening"; no quiet rule.
+  void expect_listening() { must_listen_ = true; }
   const std::string& status_text() const { return status_text_; }
 
   const WorkerIdentity& identity() const { return identity_; }
@@ -173,6 +177,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // worker whose last one closes may be draining its own disconnect.
   std::vector<std::string> server_keys_;
   bool asked_server_ = false;
+  bool must_listen_ = false;  // see expect_listening()
   bool draining_ = false;  // drain_timer_ runs
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer quiet_timer_;
