@@ -224,11 +224,11 @@ std::string format_status(const json::object& reply) {
   }
 
   if (const json::array* sockets = array_of(reply, "sockets"); sockets && !sockets->empty()) {
-    std::vector<Row> socket_rows{{"SOCKET", "LISTEN", "BOUND"}};
+    std::vector<Row> socket_rows{{"SOCKET", "PROTO", "LISTEN", "BOUND"}};
     for (const json::value& item : *sockets) {
       if (const json::object* s = item.if_object()) {
-        socket_rows.push_back(
-            {text_of(*s, "name"), text_of(*s, "listen"), text_of(*s, "bound")});
+        socket_rows.push_back({text_of(*s, "name"), text_of(*s, "protocol"),
+                               text_of(*s, "listen"), text_of(*s, "bound")});
       }
     }
     out += '\n' + format_table(socket_rows);

@@ -63,6 +63,12 @@ struct SocketConfig {
   std::string owner;         // unix only: user owning the socket file ("" = musterd's)
   std::string group;         // unix only: its group ("" = musterd's)
   bool reuseport = false;    // SO_REUSEPORT on the daemon's socket
+  // Only sockets bound on demand for Node workers set these (never the config
+  // file): UDP for dgram (lib/dgram.js), IPV6_V6ONLY as the worker's flags
+  // say (unset: dual stack for "::" only), SO_REUSEADDR on a UDP socket.
+  bool datagram = false;
+  std::optional<bool> ipv6_only;
+  bool reuseaddr = false;
 
   bool operator==(const SocketConfig&) const = default;
 };

@@ -18,10 +18,6 @@
 namespace muster::daemon {
 using config::SocketConfig;
 
-namespace {
-
-}  // namespace
-
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len) {
   // Non-blocking: a live listener with a full backlog must not hang us; only
   // ECONNREFUSED means nobody listens (the file is stale).
@@ -44,7 +40,8 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
   int domain = s.family == SocketConfig::Family::ipv4   ? AF_INET
                : s.family == SocketConfig::Family::ipv6 ? AF_INET6
                                                         : AF_UNIX;
-  ipc::UniqueFd fd(::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  int type = s.datagram ? SOCK_DGRAM : SOCK_STREAM;
+  ipc::UniqueFd fd(::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return bind_error(s, "create a socket for");
   sockaddr_storage addr{};
   socklen_t len = 0;
@@ -64,12 +61,16 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
       ::unlink(s.path.c_str());
     }
   } else {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // libuv sets SO_REUSEADDR on every TCP server, on UDP only when asked
+    // (UV_UDP_REUSEADDR, dgram's reuseAddr).
+    if (!s.datagram || s.reuseaddr)
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (s.reuseport && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
       return bind_error(s, "set SO_REUSEPORT on");
     if (domain == AF_INET6) {
-      // "[::]:PORT" takes IPv4 too (dual stack); any other IPv6 address only itself.
-      int v6only = s.host == "::" ? 0 : 1;
+      // "[::]:PORT" takes IPv4 too (dual stack); any other IPv6 address only
+      // itself. Sockets bound for Node workers say it themselves.
+      int v6only = s.ipv6_only.value_or(s.host != "::") ? 1 : 0;
       ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     }
     if (domain == AF_INET) {
@@ -111,7 +112,7 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
         ::chown(s.path.c_str(), uid, gid) < 0)
       return bind_error(s, "chown");
   }
-  if (::listen(fd.get(), s.backlog) < 0) return bind_error(s, "listen on");
+  if (!s.datagram && ::listen(fd.get(), s.backlog) < 0) return bind_error(s, "listen on");
   return fd;
 }
 
@@ -307,34 +308,6 @@ ListenSocket* SocketTable::find(const std::string& name) {
   return nullptr;
 }
 
-namespace {
-
-bool family_matches(const SocketConfig& s, int address_type) {
-  switch (s.family) {
-    case SocketConfig::Family::ipv4: return address_type == 4;
-    case SocketConfig::Family::ipv6: return address_type == 6;
-    case SocketConfig::Family::unix_path: return address_type == -1;
-  }
-  return false;
-}
-
-bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
-
-// Does the declared socket `s` answer `q`? Same family; a unix path must be
-// the same; a port must be the same, or the worker asks for port 0 and the
-// socket is ephemeral too; an address, when the worker names one, must be the
-// socket's or the socket must listen on every address.
-// `bound_port`: the port an ephemeral (port 0) socket got, 0 if not bound yet.
-bool declared_matches(const SocketConfig& s, std::uint16_t bound_port, const ListenQuery& q) {
-  if (!family_matches(s, q.address_type)) return false;
-  if (s.family == SocketConfig::Family::unix_path) return q.address && *q.address == s.path;
-  if (q.port != 0 ? q.port != bound_port && q.port != s.port : s.port != 0) return false;
-  return !q.address || *q.address == s.host || is_wildcard(s.host) ||
-         (*q.address == "localhost" && (s.host == "127.0.0.1" || s.host == "::1"));
-}
-
-}  // namespace
-
 std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& app,
                                                       const ListenQuery& q, unsigned slot,
                                                       const std::vector<SocketConfig>& declared) {
@@ -344,7 +317,7 @@ std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& a
                              [&](const SocketConfig& c) { return c.name == name; });
       if (it == declared.end()) continue;
       auto port = slot_ports_.find(name);
-      if (!declared_matches(*it, port == slot_ports_.end() ? 0 : port->second, q)) continue;
+      if (!declared_answers(*it, port == slot_ports_.end() ? 0 : port->second, q)) continue;
       auto own = slot_socket(*it, slot);
       if (auto* err = std::get_if<BindError>(&own)) {
         spdlog::warn("{}: {}", app.name, err->message);
@@ -354,44 +327,42 @@ std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& a
     }
   }
   for (const auto& name : app.sockets)
-    if (ListenSocket* s = find(name); s && declared_matches(s->config(), s->port(), q)) return s;
+    if (ListenSocket* s = find(name); s && declared_answers(s->config(), s->port(), q)) return s;
   std::string on_demand_name = "node:" + q.key;
   if (ListenSocket* s = find(on_demand_name)) return s;
-  if (q.address_type != 4 && q.address_type != 6 && q.address_type != -1) return -EINVAL;
-  SocketConfig s;
-  s.name = on_demand_name;
-  s.backlog = q.backlog > 0 ? q.backlog : 511;
-  if (q.address_type == -1) {
-    if (!q.address || q.address->empty() || q.address->size() > 107) return -EINVAL;
-    s.family = SocketConfig::Family::unix_path;
-    s.path = *q.address;
-    s.listen = "unix:" + s.path;
-    s.mode = 0666 & ~0022;
-  } else {
-    if (q.port < 0 || q.port > 65535) return -EINVAL;
-    s.family = q.address_type == 6 ? SocketConfig::Family::ipv6 : SocketConfig::Family::ipv4;
-    std::string host = q.address.value_or(q.address_type == 6 ? "::" : "0.0.0.0");
-    if (host == "localhost") host = q.address_type == 6 ? "::1" : "127.0.0.1";
-    s.host = host;
-    s.port = static_cast<std::uint16_t>(q.port);
-    s.listen = (q.address_type == 6 ? "[" + host + "]" : host) + ":" + std::to_string(q.port);
+  auto binds = on_demand_binds(q, on_demand_name);
+  if (auto* err = std::get_if<int>(&binds)) return *err;
+  BindError last{EINVAL, "nothing to bind"};
+  for (const SocketConfig& s : std::get<std::vector<SocketConfig>>(binds)) {
+    auto result = bind_listen(s);
+    if (auto* err = std::get_if<BindError>(&result)) {
+      last = *err;
+      continue;
+    }
+    sockets_.push_back(
+        std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), true));
+    spdlog::info("socket {} bound on demand on {}{}", s.name, sockets_.back()->bound(),
+                 s.datagram ? " (UDP)" : "");
+    return sockets_.back().get();
   }
-  auto result = bind_listen(s);
-  if (auto* err = std::get_if<BindError>(&result)) {
-    spdlog::warn("{}: worker asked for {}: {}", app.name, s.listen, err->message);
-    return -err->errno_value;
-  }
-  sockets_.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), true));
-  spdlog::info("socket {} bound on demand on {}", s.name, sockets_.back()->bound());
-  return sockets_.back().get();
+  spdlog::warn("{}: a worker's listen() could not bind: {}", app.name, last.message);
+  return -last.errno_value;
 }
+
+namespace {
+const char* protocol(const SocketConfig& s) {
+  if (s.family == SocketConfig::Family::unix_path) return "unix";
+  return s.datagram ? "udp" : "tcp";
+}
+}  // namespace
 
 boost::json::array SocketTable::status() const {
   boost::json::array out;
   for (const auto& s : sockets_) {
     boost::json::object o{{"name", s->config().name},
                           {"listen", s->config().listen},
-                          {"bound", s->bound()}};
+                          {"bound", s->bound()},
+                          {"protocol", protocol(s->config())}};
     if (s->on_demand()) o["on_demand"] = true;
     out.push_back(std::move(o));
   }

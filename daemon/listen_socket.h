@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/node_address.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -29,7 +30,8 @@ struct BindError {
   std::string message;
 };
 
-// socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK.
+// socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK;
+// for a `datagram` socket (UDP), only socket + bind, as Node's dgram does.
 std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& socket);
 // Is something listening on this unix socket address? Never blocks.
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
@@ -70,16 +72,6 @@ class ListenSocket {
   bool keep_file_ = false;
   boost::json::value data_;
   std::unique_ptr<RrHandle> rr_;
-};
-
-// What a Node worker's queryServer asks for (lib/internal/cluster/child.js).
-struct ListenQuery {
-  std::optional<std::string> address;  // null: all interfaces
-  int port = 0;
-  int address_type = 4;                // 4, 6, or -1 (unix path in `address`)
-  int index = 0;
-  int backlog = 0;                     // 0/false: the default
-  std::string key;                     // Node's key: address:port:addressType:fd:index
 };
 
 class SocketTable {

@@ -143,13 +143,15 @@ void Worker::query_server(const json::object& m) {
   std::int64_t seq = int_field(m, "seq", 0);
   json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", seq}, {"data", nullptr}};
 
-  auto* type = m.if_contains("addressType");
-  bool udp = type && type->is_string();
-  q.address_type = udp ? 0 : static_cast<int>(int_field(m, "addressType", 4));
-  bool listen_on_fd = int_field(m, "fd", -1) >= 0;
-  if (udp || listen_on_fd) {
-    spdlog::warn("{}[{}] asked for a {} server; muster supports TCP and unix sockets",
-                 identity_.app, identity_.id, udp ? "UDP" : "listen-on-fd");
+  // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
+  std::string_view type = string_field(m, "addressType");
+  q.datagram = type == "udp4" || type == "udp6";
+  q.address_type = q.datagram ? (type == "udp6" ? 6 : 4)
+                 : type.empty() ? static_cast<int>(int_field(m, "addressType", 4)) : 0;
+  q.flags = static_cast<int>(int_field(m, "flags", 0));
+  if (int_field(m, "fd", -1) >= 0) {
+    spdlog::warn("{}[{}] asked to listen on an fd of its own; muster binds addresses only",
+                 identity_.app, identity_.id);
     reply["errno"] = -EINVAL;
     send_cluster(std::move(reply));
     return;
@@ -169,6 +171,18 @@ void Worker::query_server(const json::object& m) {
   reply["data"] = socket.data();
   bool exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
                    m.at("exclusive").get_bool();
+  if (q.datagram) {
+    // UDP is always a shared handle (primary.js: nothing to balance without
+    // connections), sent as Node sends a UDP handle: "dgram.Native"
+    // (lib/internal/child_process.js handleConversion).
+    reply["cmd"] = "NODE_CLUSTER";
+    reply["seq"] = seq_++;
+    std::string line = R"({"cmd":"NODE_HANDLE","type":"dgram.Native","msg":)";
+    line += json::serialize(reply);
+    line += '}';
+    if (channel_) channel_->send_serialized(std::move(line), socket.fd());
+    return;
+  }
   if (app_.scheduling != config::Scheduling::rr || exclusive) {
     send_cluster(std::move(reply), socket.fd());  // shared handle: the worker accepts
     return;

@@ -1,0 +1,100 @@
+#include "daemon/node_address.h"
+
+#include <cerrno>
+
+namespace muster::daemon {
+using config::SocketConfig;
+
+namespace {
+
+// A declared "[::]:PORT" is dual stack (bind_listen): it takes IPv4 too.
+bool dual_stack(const SocketConfig& s) {
+  return s.family == SocketConfig::Family::ipv6 && s.host == "::" && !s.ipv6_only.value_or(false);
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+bool same_port(const SocketConfig& s, std::uint16_t bound_port, const ListenQuery& q) {
+  // Port 0 asks for an ephemeral port: only an ephemeral socket answers it.
+  return q.port != 0 ? q.port == bound_port || q.port == s.port : s.port == 0;
+}
+
+}  // namespace
+
+// A worker's listen(PORT) with no host is answered by any declared TCP socket
+// on that port: Node's primary would bind every address, dual stack
+// (lib/net.js createServerHandle), so whatever the operator declared for the
+// port is the app's. A named address is answered by a socket on that address
+// or on every address of its family; a dual-stack "[::]" socket also answers
+// IPv4 addresses, since it holds them (binding them beside it would fail).
+bool declared_answers(const SocketConfig& s, std::uint16_t bound_port, const ListenQuery& q) {
+  if (q.datagram || s.datagram) return false;  // the config declares TCP only
+  if (s.family == SocketConfig::Family::unix_path)
+    return q.address_type == -1 && q.address && *q.address == s.path;
+  if (q.address_type == -1 || !same_port(s, bound_port, q)) return false;
+  if (!q.address) return true;
+  bool v6 = s.family == SocketConfig::Family::ipv6;
+  if (q.address_type == 4 && v6) return dual_stack(s);
+  if (q.address_type != (v6 ? 6 : 4)) return false;
+  return *q.address == s.host || is_wildcard(s.host);
+}
+
+namespace {
+
+SocketConfig ip_socket(const std::string& name, bool v6, const std::string& host, int port) {
+  SocketConfig s;
+  s.name = name;
+  s.family = v6 ? SocketConfig::Family::ipv6 : SocketConfig::Family::ipv4;
+  s.host = host;
+  s.port = static_cast<std::uint16_t>(port);
+  s.listen = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return s;
+}
+
+}  // namespace
+
+std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& q,
+                                                             const std::string& name) {
+  if (q.address_type == -1 && !q.datagram) {
+    if (!q.address || q.address->empty() || q.address->size() > 107) return -EINVAL;
+    SocketConfig s;
+    s.name = name;
+    s.family = SocketConfig::Family::unix_path;
+    s.path = *q.address;
+    s.listen = "unix:" + s.path;
+    s.mode = 0666 & ~0022;
+    s.backlog = q.backlog > 0 ? q.backlog : 511;
+    return std::vector<SocketConfig>{s};
+  }
+  if ((q.address_type != 4 && q.address_type != 6) || q.port < 0 || q.port > 65535)
+    return -EINVAL;
+  std::vector<SocketConfig> binds;
+  if (q.datagram) {
+    // lib/dgram.js: the worker already defaulted the address ("0.0.0.0" for
+    // udp4, "::" for udp6) and resolved it; _createSocketHandle binds it
+    // with the worker's flags.
+    if (!q.address) return -EINVAL;
+    binds.push_back(ip_socket(name, q.address_type == 6, *q.address, q.port));
+    binds.back().datagram = true;
+    binds.back().reuseaddr = (q.flags & kReuseAddr) != 0;
+    if (q.address_type == 6) binds.back().ipv6_only = (q.flags & kIpv6Only) != 0;
+    return binds;
+  }
+  if (!q.address) {
+    // lib/net.js createServerHandle: no address tries "::" first (libuv
+    // clears IPV6_V6ONLY: dual stack), and on any error falls back to
+    // "0.0.0.0". listen() with no host sends no flags, so ipv6Only is lost
+    // there under Node too.
+    binds.push_back(ip_socket(name, true, "::", q.port));
+    binds.back().ipv6_only = false;
+    binds.push_back(ip_socket(name, false, "0.0.0.0", q.port));
+  } else {
+    binds.push_back(ip_socket(name, q.address_type == 6, *q.address, q.port));
+    // libuv's uv_tcp_bind sets IPV6_V6ONLY exactly as the flag says.
+    if (q.address_type == 6) binds.back().ipv6_only = (q.flags & kIpv6Only) != 0;
+  }
+  for (auto& s : binds) s.backlog = q.backlog > 0 ? q.backlog : 511;
+  return binds;
+}
+
+}  // namespace muster::daemon

@@ -1,0 +1,47 @@
+// How Node's primary answers a worker's queryServer with a socket, as pure
+// decisions (no socket is opened here): which declared [sockets.*] entry
+// answers the query, and otherwise what Node's primary would bind
+// (lib/internal/cluster/primary.js queryServer, which ends in lib/net.js
+// createServerHandle for TCP and lib/dgram.js _createSocketHandle for UDP).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+
+namespace muster::daemon {
+
+// What a Node worker's queryServer asks for (lib/internal/cluster/child.js,
+// filled in by lib/net.js listenInCluster or lib/dgram.js bindServerHandle).
+struct ListenQuery {
+  std::optional<std::string> address;  // null: listen(port) with no host
+  int port = 0;
+  int address_type = 4;                // 4, 6, or -1 (unix path in `address`)
+  bool datagram = false;               // dgram: addressType "udp4" / "udp6"
+  int flags = 0;                       // libuv bind flags (kIpv6Only, kReuseAddr)
+  int index = 0;
+  int backlog = 0;                     // 0/false: the default
+  std::string key;                     // Node's key: address:port:addressType:fd:index
+};
+
+// libuv's bind flags as the worker sends them (uv.h): UV_TCP_IPV6ONLY and
+// UV_UDP_IPV6ONLY are both 1, UV_UDP_REUSEADDR is 4.
+inline constexpr int kIpv6Only = 1;
+inline constexpr int kReuseAddr = 4;
+
+// Does the declared socket `s` answer `q`? `bound_port`: the port an
+// ephemeral (port 0) socket got, 0 if not bound yet.
+bool declared_answers(const config::SocketConfig& s, std::uint16_t bound_port,
+                      const ListenQuery& q);
+
+// The sockets Node's primary would bind for `q` (named `name`), in the order
+// it tries them: the first that binds is used. A negative errno for a query
+// Node could not bind at all.
+std::variant<std::vector<config::SocketConfig>, int> on_demand_binds(const ListenQuery& q,
+                                                                     const std::string& name);
+
+}  // namespace muster::daemon
