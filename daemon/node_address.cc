@@ -81,12 +81,12 @@ std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& 
     return binds;
   }
   if (!q.address) {
-    // lib/net.js createServerHandle: no address tries "::" first (libuv
-    // clears IPV6_V6ONLY: dual stack), and on any error falls back to
-    // "0.0.0.0". listen() with no host sends no flags, so ipv6Only is lost
-    // there under Node too.
+    // lib/net.js createServerHandle: no address tries "::" first (dual
+    // stack unless the flags say ipv6Only), and on any error falls back to
+    // "0.0.0.0". Node 20 sends no flags here (ipv6Only without a host is
+    // lost); Node 22 and 23 do.
     binds.push_back(ip_socket(name, true, "::", q.port));
-    binds.back().ipv6_only = false;
+    binds.back().ipv6_only = (q.flags & kIpv6Only) != 0;
     binds.push_back(ip_socket(name, false, "0.0.0.0", q.port));
   } else {
     binds.push_back(ip_socket(name, q.address_type == 6, *q.address, q.port));

@@ -58,6 +58,9 @@ TEST_CASE("listen(port) with no host binds [::] dual stack, then 0.0.0.0 as Node
   CHECK(b[0].listen == "[::]:8000");
   CHECK(b[0].ipv6_only == false);
   CHECK(b[1].listen == "0.0.0.0:8000");
+  ListenQuery v6only = query(std::nullopt, 8000);
+  v6only.flags = muster::daemon::kIpv6Only;  // Node 22+ sends ipv6Only without a host too
+  CHECK(binds(v6only).at(0).ipv6_only == true);
 }
 
 TEST_CASE("an IPv6 address binds IPV6_V6ONLY exactly as the worker's flags say") {
