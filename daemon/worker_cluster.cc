@@ -66,16 +66,23 @@ bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
 }
 
 void Worker::on_channel_message(json::value message, ipc::UniqueFd fd) {
-  // A handle a worker sends the primary (process.send(msg, socket)) has no
-  // use here; it is closed with `fd`.
-  if (fd) spdlog::debug("{}[{}] sent a handle; dropped", identity_.app, identity_.id);
   if (auto* obj = message.if_object()) {
     std::string_view cmd = string_field(*obj, "cmd");
     if (cmd == "NODE_CLUSTER") return on_cluster_message(*obj);
     if (cmd.substr(0, 5) == "NODE_") return;  // Node-internal, not for the primary
   }
-  context_.events.publish("message", identity_.app,
-                          {{"id", identity_.id}, {"pid", pid_}, {"message", std::move(message)}});
+  json::object event{{"id", identity_.id}, {"pid", pid_}, {"message", std::move(message)}};
+  if (fd) {
+    // process.send(msg, handle): Node's primary wraps the handle in a
+    // net.Socket / net.Server / dgram.Socket for its 'message' listeners, and
+    // with none it keeps it open for good (a sent connection hangs). musterd
+    // runs no code to use it: it closes its copy at once and says so.
+    spdlog::debug("{}[{}] sent a handle ({}); closed", identity_.app, identity_.id,
+                  channel_->handle_type());
+    event["handle"] = {{"type", channel_->handle_type()}, {"closed", true}};
+    fd.reset();
+  }
+  context_.events.publish("message", identity_.app, std::move(event));
 }
 
 void Worker::on_channel_closed(const std::string& error) {

@@ -115,9 +115,13 @@ void NodeChannel::dispatch(std::string& line) {
     UniqueFd fd = std::move(received_fds_.front());
     received_fds_.pop_front();
     send_serialized(std::string(kHandleAck));
+    boost::json::object& envelope = message.as_object();
     boost::json::value inner;
-    if (auto* m = message.as_object().if_contains("msg")) inner = std::move(*m);
+    if (auto* m = envelope.if_contains("msg")) inner = std::move(*m);
+    auto* type = envelope.if_contains("type");
+    handle_type_ = type && type->is_string() ? std::string(type->get_string()) : "unknown";
     if (on_message_) on_message_(std::move(inner), std::move(fd));
+    handle_type_.clear();
     return;
   }
   if (cmd == "NODE_HANDLE_ACK" || cmd == "NODE_HANDLE_NACK") {

@@ -46,6 +46,10 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // Closes our end (the worker sees EOF); no handler runs afterwards.
   void close();
   bool is_open() const { return socket_.is_open(); }
+  // Inside the MessageHandler, for a message that came with an fd: what the
+  // worker said it is, the envelope's `type` ("net.Socket", "net.Server",
+  // "net.Native", "dgram.Socket" or "dgram.Native" in Node's child_process.js).
+  const std::string& handle_type() const { return handle_type_; }
 
  private:
   struct Outgoing {
@@ -71,6 +75,7 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // in flight, the rest belong to handle_waiting_. A worker may answer (or
   // lie about) a newconn before it has the fd; the caller's copy may be gone.
   std::deque<UniqueFd> owned_fds_;
+  std::string handle_type_;
   bool awaiting_ack_ = false;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;

@@ -54,11 +54,13 @@ class NodePrimary:
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
         self.proc.stdin.flush()
 
-    def wait_events(self, event, count, timeout=15, **match):
-        """The first `count` events of that kind (and fields), once there."""
+    def wait_events(self, event, count, timeout=15, where=None, **match):
+        """The first `count` events of that kind (and fields, and for which
+        `where(event)` is true), once there."""
         def found():
             got = [e for e in self.events if e["event"] == event
-                   and all(e.get(k) == v for k, v in match.items())]
+                   and all(e.get(k) == v for k, v in match.items())
+                   and (where is None or where(e))]
             return got[:count] if len(got) >= count else None
         return harness.Poll.until(found, timeout * harness.SLOWDOWN,
                                   f"{count} {event} event(s) from the Node primary",
