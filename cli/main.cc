@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 #include "cli/check.h"
@@ -15,6 +16,7 @@
 #include "cli/request.h"
 #include "cli/socket_choice.h"
 #include "config/config.h"
+#include "ipc/control_protocol.h"
 #include "ipc/duplicate_keys.h"
 
 namespace {
@@ -110,17 +112,22 @@ bool all_finite(const json::value& v) {
 }
 
 // send's JSON: parsed here, so a typo is caught before it reaches musterd.
+// "-" reads it from stdin: one argument is limited to 128 KiB by the kernel
+// (MAX_ARG_STRLEN), a message to 1 MiB.
 CLI::Validator json_text() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
+        if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
         boost::system::error_code ec;
         json::value v = json::parse(text, ec);
         std::string problem = ec ? ec.message() : all_finite(v) ? "" : "number out of range";
         // musterd refuses duplicate keys; parsing here would silently keep the last.
         if (problem.empty()) problem = muster::ipc::find_duplicate_key(text).value_or("");
-        if (problem.empty()) return {};
+        if (problem.empty()) return muster::ipc::message_size_error(v).value_or("");
+        if (text.size() > 200) text = text.substr(0, 200) + "...";
         return "not valid JSON (" + problem + "): " + text +
-               "\n(give one JSON value, quoted for the shell: '{\"hello\":1}', '\"text\"', 42)";
+               "\n(give one JSON value, quoted for the shell: '{\"hello\":1}', '\"text\"', 42;"
+               " or - to read it from stdin)";
       },
       "");
 }
@@ -216,9 +223,10 @@ void add_verbs(CLI::App& app, Args& args) {
       ->required()
       ->check(worker_or_app());
   send->add_option("JSON", args.message,
-                   "The message: one JSON value, e.g. '{\"hello\":1}' (quoted for the shell).")
+                   "The message: one JSON value, e.g. '{\"hello\":1}' (quoted for the shell), "
+                   "or - to read it from stdin. At most 1 MiB as JSON.")
       ->required()
-      ->check(json_text());
+      ->transform(json_text());  // transform: "-" becomes the text read
 
   auto* events = app.add_subcommand(
       "events", "Show recent cluster events (up to 1000, oldest first): fork, online, "

@@ -21,14 +21,20 @@ void EventBus::publish(std::string_view event, const std::string& app,
   e["time"] = now_rfc3339();
   std::string line = boost::json::serialize(e);
   line += '\n';
-  history_.push_back(std::move(e));
-  if (history_.size() > kHistory) history_.pop_front();
+  history_.push_back({std::move(e), line.size()});
+  history_bytes_ += line.size();
+  // The newest event stays even if it alone is over the bytes (it cannot be:
+  // a message is at most 1 MiB).
+  while (history_.size() > kHistory || (history_bytes_ > kHistoryBytes && history_.size() > 1)) {
+    history_bytes_ -= history_.front().bytes;
+    history_.pop_front();
+  }
   followers_.publish(line);
 }
 
 boost::json::array EventBus::recent() const {
   boost::json::array out;
-  for (const auto& e : history_) out.push_back(e);
+  for (const auto& kept : history_) out.push_back(kept.event);
   return out;
 }
 

@@ -19,7 +19,11 @@ std::string now_rfc3339();
 
 class EventBus {
  public:
+  // The history keeps the newest events, at most this many and this many
+  // bytes (as event lines): a worker's messages may be 1 MiB each, and the
+  // `events` reply must fit a control session's reply bound (8 MiB).
   static constexpr std::size_t kHistory = 1000;
+  static constexpr std::size_t kHistoryBytes = 4 << 20;
   using Follower = Followers::Follower;
 
   // Adds "event", "app" and "time" to `fields` and publishes it.
@@ -30,7 +34,12 @@ class EventBus {
   void unfollow(std::uint64_t id);
 
  private:
-  std::deque<boost::json::object> history_;
+  struct Kept {
+    boost::json::object event;
+    std::size_t bytes;  // of its line
+  };
+  std::deque<Kept> history_;
+  std::size_t history_bytes_ = 0;
   Followers followers_;
 };
 

@@ -103,6 +103,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
     if (spec->message == Need::no) return std::string("unexpected field 'message'");
     req.message = *m;
     null_non_finite(*req.message);
+    if (auto too_large = message_size_error(*req.message)) return *too_large;
   } else if (spec->message == Need::required) {
     return std::string("missing 'message'");
   }
@@ -125,6 +126,13 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   if ((req.verb == "send" || req.verb == "restart") && req.app.has_value() == req.id.has_value())
     return req.verb + " takes either 'app' or 'id'";
   return req;
+}
+
+std::optional<std::string> message_size_error(const boost::json::value& message) {
+  std::size_t bytes = boost::json::serialize(message).size();
+  if (bytes <= kMaxMessage) return std::nullopt;
+  return "the message is " + std::to_string(bytes) + " bytes as JSON; at most " +
+         std::to_string(kMaxMessage) + " (1 MiB) can be sent to a worker";
 }
 
 std::string ok_reply(boost::json::object fields) {

@@ -12,7 +12,11 @@
 
 namespace muster::ipc {
 
-inline constexpr std::size_t kMaxControlLine = 64 * 1024;
+// The largest user message, serialised, in either direction: one line of the
+// worker channel (NodeChannel::kMaxLine). A request line leaves room for a
+// `send` carrying one, and no more: a session holds at most one line.
+inline constexpr std::size_t kMaxMessage = 1 << 20;
+inline constexpr std::size_t kMaxControlLine = kMaxMessage + 64 * 1024;
 
 struct Request {
   std::string verb;
@@ -27,6 +31,9 @@ struct Request {
 
 // A parsed request, or the error message to send back.
 std::variant<Request, std::string> parse_request(std::string_view line);
+
+// Why `message` (a send's) cannot be sent, if it is over kMaxMessage.
+std::optional<std::string> message_size_error(const boost::json::value& message);
 
 // Serialises a reply line (with its trailing '\n').
 std::string ok_reply(boost::json::object fields = {});

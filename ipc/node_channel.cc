@@ -8,11 +8,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ipc/control_protocol.h"
 #include "ipc/finite_json.h"
 #include "ipc/passed_fds.h"
 
 namespace muster::ipc {
 namespace asio = boost::asio;
+
+// Messages the control socket lets a client send are exactly those a worker may send.
+static_assert(NodeChannel::kMaxLine == kMaxMessage);
 
 namespace {
 

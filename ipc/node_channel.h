@@ -20,7 +20,7 @@ namespace muster::ipc {
 
 class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
  public:
-  static constexpr std::size_t kMaxLine = 1 << 20;          // one message
+  static constexpr std::size_t kMaxLine = 1 << 20;          // one message (ipc::kMaxMessage)
   static constexpr std::size_t kMaxQueuedBytes = 8 << 20;   // unsent to the worker
   static constexpr std::size_t kMaxFdsInFlight = 16;        // received, not yet claimed
 

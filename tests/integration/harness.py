@@ -345,11 +345,13 @@ class Daemon:
         with self.connect(timeout) as c:
             return c.request(req)
 
-    def ctl(self, *args, timeout=20, socket_path=None):
-        """Runs musterctl against this daemon: (exit code, stdout, stderr)."""
+    def ctl(self, *args, timeout=20, socket_path=None, input=None):
+        """Runs musterctl against this daemon: (exit code, stdout, stderr).
+        `input`: text for its stdin (else it has none)."""
         sock = socket_path or self.socket_path
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         r = subprocess.run([MUSTERCTL, "-s", sock, *map(str, args)], capture_output=True,
-                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                           text=True, timeout=timeout, **stdin)
         return r.returncode, r.stdout, r.stderr
 
     def status(self):

@@ -236,7 +236,7 @@ class ControlCrowd(harness.TestCase):
                     s.sendall(b"\x00garbage\xff{{{\n" * 50)   # nonsense, keeps the line
                 elif kind == 4:
                     try:
-                        s.sendall(b"x" * (200 << 10))          # a line over 64 KiB
+                        s.sendall(b"x" * (1200 << 10))         # a line over 1088 KiB
                     except OSError:
                         pass  # the daemon hung up mid-line: fine
                 # kind 0: connects and never says anything

@@ -15,6 +15,8 @@ import harness
 from harness import MUSTERCTL, MUSTERD, app
 
 SLEEPER = app("web", "sleep", args=["1000"])
+# A request line's bound: room for a `send` of a 1 MiB message (ipc/control_protocol.h).
+MAX_LINE = (1 << 20) + 64 * 1024
 
 
 class BadRequests(harness.TestCase):
@@ -85,10 +87,10 @@ class BadRequests(harness.TestCase):
         self.assertEqual(errors, [])
         self.assertFalse(t.is_alive())
 
-    def test_a_line_longer_than_64_kib_gets_an_error_and_the_connection_is_closed(self):
+    def test_a_line_longer_than_1088_kib_gets_an_error_and_the_connection_is_closed(self):
         d = self.daemon().start(SLEEPER)
         with d.connect() as other, d.connect() as c:
-            reply = c.request(b'{"verb":"ping","pad":"' + b"x" * (70 * 1024) + b'"}')
+            reply = c.request(b'{"verb":"ping","pad":"' + b"x" * (MAX_LINE + 8 * 1024) + b'"}')
             self.assertIs(reply["ok"], False)
             self.assertIn("too long", reply["error"])
             self.assertEqual(c.read_until_closed(), b"", "closed after the error")
@@ -99,7 +101,7 @@ class BadRequests(harness.TestCase):
     def test_a_line_just_under_the_limit_is_read_as_a_request(self):
         d = self.daemon().start(SLEEPER)
         prefix, suffix = b'{"verb":"ping","pad":"', b'"}'
-        line = prefix + b"x" * (64 * 1024 - len(prefix) - len(suffix)) + suffix
+        line = prefix + b"x" * (MAX_LINE - len(prefix) - len(suffix)) + suffix
         with d.connect() as c:
             reply = c.request(line)
             self.assertIn("unexpected field 'pad'", reply["error"])  # parsed, not cut off

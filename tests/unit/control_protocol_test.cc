@@ -63,8 +63,18 @@ TEST_CASE("a request with a repeated key is refused, not read as its last value"
 }
 
 TEST_CASE("an oversized request line is refused", "[control]") {
-  std::string line = R"({"verb":"ping","pad":")" + std::string(70000, 'x') + "\"}";
+  std::string line = R"({"verb":"ping","pad":")" +
+                     std::string(muster::ipc::kMaxControlLine, 'x') + "\"}";
   CHECK(error_of(line) == "request line too long");
+}
+
+TEST_CASE("send takes a message of up to 1 MiB as JSON, a worker channel line", "[control]") {
+  auto send_of = [](std::size_t json_bytes) {  // a string message of that size as JSON
+    return R"({"verb":"send","id":3,"message":")" + std::string(json_bytes - 2, 'x') + "\"}";
+  };
+  CHECK(request_of(send_of(1 << 20)).message->as_string().size() == (1 << 20) - 2);
+  CHECK(error_of(send_of((1 << 20) + 1)) ==
+        "the message is 1048577 bytes as JSON; at most 1048576 (1 MiB) can be sent to a worker");
 }
 
 TEST_CASE("send takes a message and exactly one target", "[control]") {
