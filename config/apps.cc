@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "config/executable.h"
+
 namespace muster::config::detail {
 namespace fs = std::filesystem;
 namespace {
@@ -21,6 +23,37 @@ void check_env_names(Section& s) {
       s.errors().add(name.source(), s.path_of("env"),
                      "expected environment variable names without '=' or NUL bytes, got " +
                          quote(text));
+    }
+  }
+}
+
+// Names as a shell writes them: [A-Za-z_][A-Za-z0-9_]*.
+bool portable_env_name(std::string_view name) {
+  auto letter = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+  };
+  if (name.empty() || !letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
+void read_env_inherit(Section& s, AppConfig& app) {
+  if (!s.read_string_list("env_inherit", app.env_inherit) || app.env_inherit.empty()) return;
+  const toml::array& items = *s.find("env_inherit")->as_array();
+  for (std::size_t i = 0; i < app.env_inherit.size(); ++i) {
+    const std::string& name = app.env_inherit[i];
+    std::string key = "env_inherit[" + std::to_string(i) + "]";
+    if (name == "*") {
+      if (app.env_inherit.size() > 1)
+        s.error(*items.get(i), key, R"("*" (every variable) must be the only name)");
+    } else if (!portable_env_name(name)) {
+      s.bad_value(*items.get(i), key,
+                  "an environment variable name (letters, digits and '_', not starting "
+                  "with a digit) or \"*\"",
+                  quote(name));
+    } else if (set_by_muster(name)) {
+      s.error(*items.get(i), key,
+              name + " is set by musterd where a worker needs it and is never inherited");
     }
   }
 }
@@ -197,6 +230,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
 
   s.read_string_map("env", app.env);
   check_env_names(s);
+  read_env_inherit(s, app);
 
   std::int64_t instances = app.instances;
   if (s.read_integer("instances", 0, kMaxInstances,

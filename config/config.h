@@ -91,6 +91,9 @@ struct AppConfig {
   std::vector<std::string> args;
   std::string cwd;                // absolute (relative ones resolved against the config dir)
   std::map<std::string, std::string> env;
+  // Names of musterd's environment variables the workers get too (env_inherit);
+  // {"*"}: all of them. See config::inherited_environment.
+  std::vector<std::string> env_inherit;
   unsigned instances = 1;         // 0 in the file is replaced by available parallelism
                                   // (at most kMaxInstances)
   Protocol protocol = Protocol::none;

@@ -12,7 +12,8 @@ bool ConfigDiff::empty() const {
 
 bool worker_facing_change(const config::AppConfig& a, const config::AppConfig& b) {
   return a.exec != b.exec || a.args != b.args || a.cwd != b.cwd || a.env != b.env ||
-         a.protocol != b.protocol || a.user != b.user || a.group != b.group ||
+         a.env_inherit != b.env_inherit || a.protocol != b.protocol || a.user != b.user ||
+         a.group != b.group ||
          a.output != b.output || a.output_file != b.output_file || a.sockets != b.sockets ||
          a.scheduling != b.scheduling || a.stop_signal != b.stop_signal ||
          a.watchdog != b.watchdog || a.ready != b.ready;

@@ -50,12 +50,13 @@ std::string ExitInfo::describe() const {
 
 namespace {
 
-// The worker's environment: nothing of the daemon's but PATH; then the app's
-// `env`; then what muster itself promises every worker.
+// The worker's environment: of the daemon's only PATH and what the app's
+// env_inherit names; then the app's `env`; then what muster itself promises
+// every worker.
 std::vector<std::string> worker_environment(const config::AppConfig& app,
                                             const WorkerIdentity& who, std::string& path) {
   path = config::worker_path(app);
-  std::vector<std::string> env;
+  std::vector<std::string> env = config::inherited_environment(app, ::environ);
   env.push_back("PATH=" + path);
   for (const auto& [k, v] : app.env)
     if (k != "PATH") env.push_back(k + "=" + v);

@@ -1,0 +1,47 @@
+"""A worker's environment under a real Node primary and under musterd
+(docs/compatibility.md, "worker environment"): Node's workers inherit the
+primary's whole environment; musterd's get a clean one unless the app's
+env_inherit names variables (or "*"), which then match Node's."""
+
+import unittest
+
+import compat_support as cs
+from compat_support import ns
+
+PRIMARY_ENV = {"NODE_ENV": "production", "LANG": "C.UTF-8", "TZ": "Europe/Paris",
+               "NODE_OPTIONS": "--max-old-space-size=256", "SECRET_TOKEN": "s3cret"}
+NAMED = ["NODE_ENV", "LANG", "TZ", "NODE_OPTIONS"]
+
+
+def own(env):
+    """`env` without what each primary sets for its workers itself."""
+    return {k: v for k, v in env.items()
+            if not k.startswith(("MUSTER_", "NODE_CHANNEL_")) and k != "NODE_UNIQUE_ID"}
+
+
+class WorkerEnvironment(cs.TestCase):
+    def under_node(self):
+        p = self.node_primary(ns.script("env.js"), instances=1, env=PRIMARY_ENV)
+        return p.wait_events("message", 1)[0]["message"]["env"]
+
+    def under_musterd(self, env_inherit):
+        """The environments of a worker with that env_inherit and of one without."""
+        d = self.daemon()
+        d.start(ns.node_app("named", "env.js", env_inherit=env_inherit) +
+                ns.node_app("plain", "env.js"), env=PRIMARY_ENV)
+        return [ns.wait_messages(d, "env", 1, app=name)[0]["env"] for name in ("named", "plain")]
+
+    def test_named_variables_reach_the_worker_as_under_node_and_none_by_default(self):
+        node = self.under_node()
+        named, plain = self.under_musterd(NAMED)
+        self.assertEqual({k: named.get(k) for k in NAMED}, {k: node.get(k) for k in NAMED})
+        self.assertEqual(node["SECRET_TOKEN"], "s3cret")
+        self.assertNotIn("SECRET_TOKEN", named, "only the names listed")
+        self.assertEqual(set(own(plain)), {"PATH"}, "a clean environment without env_inherit")
+
+    def test_star_gives_the_environment_a_node_primary_gives(self):
+        node = self.under_node()
+        self.assertEqual(own(self.under_musterd(["*"])[0]), own(node))
+
+if __name__ == "__main__":
+    unittest.main()
