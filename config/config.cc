@@ -86,6 +86,7 @@ Config read_root(const toml::table& root, const std::string& path, ErrorList& er
   if (const toml::node* apps = top.find("apps")) {
     detail::read_apps(*apps, context, errors, config.apps);
   }
+  detail::check_blocking_sockets(root, config, errors);
   top.report_unknown_keys();
   return config;
 }

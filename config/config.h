@@ -63,6 +63,9 @@ struct SocketConfig {
   std::string owner;         // unix only: user owning the socket file ("" = musterd's)
   std::string group;         // unix only: its group ("" = musterd's)
   bool reuseport = false;    // SO_REUSEPORT on the daemon's socket
+  // systemd's NonBlocking=: O_NONBLOCK on the socket systemd-protocol workers
+  // get. Off, they get it blocking, as from a .socket unit by default.
+  bool nonblocking = false;
   // Only sockets bound on demand for Node workers set these (never the config
   // file): UDP for dgram (lib/dgram.js), IPV6_V6ONLY as the worker's flags
   // say (unset: dual stack for "::" only), SO_REUSEADDR on a UDP socket.

@@ -1,6 +1,7 @@
 // The [sockets.NAME] tables: daemon-owned listening sockets.
 #include "config/sockets.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace muster::config::detail {
@@ -68,6 +69,7 @@ ReadSocket read_socket(Section& s, const std::string& name, const fs::path& dir)
   }
 
   s.read_bool("reuseport", read.socket.reuseport);
+  s.read_bool("nonblocking", read.socket.nonblocking);
   read_file_keys(s, read);
   s.report_unknown_keys();
   return read;
@@ -125,6 +127,39 @@ void read_sockets(const toml::node& sockets, const fs::path& dir, ErrorList& err
   }
   check_addresses(read, errors);
   for (ReadSocket& socket : read) out.push_back(std::move(socket.socket));
+}
+
+namespace {
+
+// The index of `socket` in the app's sockets; app.sockets.size() if absent.
+std::size_t index_of(const AppConfig& app, const std::string& socket) {
+  return static_cast<std::size_t>(std::find(app.sockets.begin(), app.sockets.end(), socket) -
+                                  app.sockets.begin());
+}
+
+}  // namespace
+
+void check_blocking_sockets(const toml::table& root, const Config& config, ErrorList& errors) {
+  for (const SocketConfig& socket : config.sockets) {
+    if (socket.nonblocking) continue;
+    auto blocking = std::find_if(config.apps.begin(), config.apps.end(), [&](const AppConfig& app) {
+      return app.protocol == Protocol::systemd && index_of(app, socket.name) < app.sockets.size();
+    });
+    if (blocking == config.apps.end()) continue;
+    for (const AppConfig& app : config.apps) {
+      std::size_t index = index_of(app, socket.name);
+      if (app.protocol != Protocol::node || index == app.sockets.size()) continue;
+      const toml::node* at = root["apps"][app.name]["sockets"][index].node();
+      if (at == nullptr) continue;
+      errors.add(at->source(), "apps." + app.name + ".sockets[" + std::to_string(index) + "]",
+                 "sockets." + socket.name + " is also used by apps." + blocking->name +
+                     R"( (protocol "systemd"), whose workers get it blocking, but node workers )"
+                     "need it non-blocking (musterd accepts on it for scheduling \"rr\", libuv "
+                     "otherwise), and O_NONBLOCK is shared by every holder of a socket: set "
+                     "nonblocking = true in [sockets." + socket.name + "] (systemd's "
+                     "NonBlocking=yes) or give the apps separate sockets");
+    }
+  }
 }
 
 }  // namespace muster::config::detail

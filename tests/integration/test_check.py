@@ -78,6 +78,15 @@ def cases(d):
              "sockets.long.listen", "at most 107 bytes", '"unix:'),
         Case("a long control socket path", GOOD_APP, "daemon.control_socket",
              "at most 107 bytes", f'"{LONG_PATH}"', control_socket=LONG_PATH),
+        # O_NONBLOCK is the socket's, shared: node workers need it set, the
+        # systemd app's workers get it cleared (issue #13 item 10).
+        Case("a blocking systemd socket also used by a node app",
+             harness.toml_table("sockets.web", {"listen": "127.0.0.1:0"}) +
+             app("api", "sleep", protocol="node", sockets=["web"]) +
+             app("sd", "sleep", protocol="systemd", sockets=["web"]),
+             "apps.api.sockets[0]",
+             "sockets.web is also used by apps.sd (protocol \"systemd\"), whose workers get it "
+             "blocking", '"web"'),
     ]
 
 
