@@ -1,6 +1,7 @@
 #include "daemon/listen_socket.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <netinet/in.h>
@@ -17,6 +18,13 @@
 
 namespace muster::daemon {
 using config::SocketConfig;
+
+bool set_nonblocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  int wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+  return wanted == flags || ::fcntl(fd, F_SETFL, wanted) == 0;
+}
 
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len) {
   // Non-blocking: a live listener with a full backlog must not hang us; only

@@ -33,6 +33,10 @@ struct BindError {
 // socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK;
 // for a `datagram` socket (UDP), only socket + bind, as Node's dgram does.
 std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& socket);
+// Sets (on) or clears O_NONBLOCK, a flag of the socket's open file
+// description, which every process holding the socket shares; false (errno
+// set) if fcntl fails.
+bool set_nonblocking(int fd, bool on);
 // Is something listening on this unix socket address? Never blocks.
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:8000", "[::1]:8000", "unix:/run/x.sock" from getsockname.

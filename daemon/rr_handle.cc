@@ -81,6 +81,15 @@ void RrHandle::wait_acceptable() {
 // Accepts everything the kernel has queued (up to the hold limit) in one go.
 void RrHandle::accept_ready() {
   auto now = Clock::now();
+  // O_NONBLOCK is shared by every holder of the socket, and a worker may have
+  // cleared it (a socket-activated server making its socket blocking): a
+  // blocking accept() here would hang the daemon once the queue is empty.
+  int flags = ::fcntl(listener_.native_handle(), F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK)) {
+    spdlog::warn("socket {}: a worker made it blocking; musterd accepts on it, so it is "
+                 "non-blocking again", socket_.config().name);
+    set_nonblocking(listener_.native_handle(), true);
+  }
   while (!rr_.full()) {
     int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {

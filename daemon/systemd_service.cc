@@ -8,6 +8,8 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "daemon/listen_socket.h"
+
 namespace muster::daemon {
 
 std::variant<InheritedFds, std::string> take_systemd_sockets() {
@@ -19,8 +21,10 @@ std::variant<InheritedFds, std::string> take_systemd_sockets() {
   for (int i = 0; i < n; ++i) {
     int fd = SD_LISTEN_FDS_START + i;
     ipc::UniqueFd owned(fd);
-    // sd_listen_fds sets close-on-exec; our accept loops need non-blocking.
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    // sd_listen_fds sets close-on-exec. systemd passes sockets blocking unless
+    // NonBlocking=yes: musterd's own accept (rr) needs them non-blocking, and
+    // systemd-protocol workers get the mode their [sockets.NAME] says at spawn.
+    set_nonblocking(fd, true);
     std::string name = names && names[i] ? names[i] : "unknown";
     if (name == "unknown" || name.empty()) {
       error = "systemd passed a socket without a name (fd " + std::to_string(fd) +

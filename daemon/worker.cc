@@ -15,7 +15,6 @@
 
 #include "config/executable.h"
 #include "daemon/events.h"
-#include "daemon/listen_socket.h"
 #include "daemon/orphan_reaper.h"
 #include "daemon/output_sink.h"
 
@@ -163,53 +162,6 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   return "";
 }
 
-// systemd protocol: the app's sockets as fds 3.. in `sockets` order, with
-// LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (sd_listen_fds(3)) and NOTIFY_SOCKET.
-std::string Worker::prepare_sockets(SpawnSpec& spec) {
-  if (app_.protocol != config::Protocol::systemd) return "";
-  std::string names;
-  int next_fd = 3;
-  for (const auto& name : app_.sockets) {
-    ListenSocket* socket = nullptr;
-    if (app_.scheduling == config::Scheduling::reuseport) {
-      const config::SocketConfig* declared = nullptr;
-      for (const auto& c : *context_.socket_configs)
-        if (c.name == name) declared = &c;
-      if (!declared) return "socket '" + name + "' is not declared";
-      auto slot = context_.sockets.slot_socket(*declared, identity_.instance);
-      if (auto* err = std::get_if<BindError>(&slot)) return err->message;
-      socket = std::get<ListenSocket*>(slot);
-    } else {
-      socket = context_.sockets.find(name);
-    }
-    if (!socket) return "socket '" + name + "' is not bound";
-    spec.pass_fds.emplace_back(socket->fd(), next_fd++);
-    if (!names.empty()) names += ':';
-    names += name;
-  }
-  if (!app_.sockets.empty()) {
-    spec.env.push_back("LISTEN_FDS=" + std::to_string(app_.sockets.size()));
-    spec.env.push_back("LISTEN_FDNAMES=" + names);
-    spec.env.push_back(std::string("LISTEN_PID=") + kListenPidPlaceholder);
-    spec.set_listen_pid = true;
-  }
-  if (!context_.notify_address.empty())
-    spec.env.push_back("NOTIFY_SOCKET=" + context_.notify_address);
-  if (app_.watchdog.count() > 0)
-    spec.env.push_back("WATCHDOG_USEC=" + std::to_string(app_.watchdog.count() * 1000));
-  return "";
-}
-
-void Worker::on_notify(const ipc::NotifyMessage& m) {
-  if (state_ == WorkerState::dead) return;
-  if (m.status) status_text_ = *m.status;
-  if (m.errno_value) spdlog::info("{}[{}] reports errno {}", identity_.app, identity_.id, *m.errno_value);
-  if (m.watchdog) arm_watchdog();
-  if (m.ready) on(Event::notified_ready);
-  if (m.stopping) on(Event::stopping);
-  if (m.watchdog_trigger) on(Event::watchdog_timeout);
-}
-
 void Worker::mark_ready(config::Ready reached) {
   auto wanted = app_.ready == config::Ready::automatic ? config::Ready::listening : app_.ready;
   if (!ready_ && reached == wanted) become_ready();
@@ -286,12 +238,7 @@ void Worker::on(Event event) {
       wait_for_exit();
       if (output_.is_open()) read_output();
       mark_ready(config::Ready::spawn);
-      if (!ready_) {
-        ready_timer_.expires_after(app_.ready_timeout);
-        ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
-          if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
-        });
-      }
+      if (!ready_) arm_ready_timer(boost::asio::steady_timer::clock_type::now() + app_.ready_timeout);
       arm_watchdog();
       if (channel_) {
         channel_->start(
@@ -476,9 +423,20 @@ void Worker::on(Event event) {
 }
 
 void Worker::start_stop_timer() {
-  stop_timer_.expires_after(app_.stop_timeout);
+  arm_stop_timer(boost::asio::steady_timer::clock_type::now() + app_.stop_timeout);
+}
+
+void Worker::arm_stop_timer(boost::asio::steady_timer::time_point deadline) {
+  stop_timer_.expires_at(deadline);
   stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->on(Event::stop_timeout);
+  });
+}
+
+void Worker::arm_ready_timer(boost::asio::steady_timer::time_point deadline) {
+  ready_timer_.expires_at(deadline);
+  ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
   });
 }
 

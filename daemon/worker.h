@@ -52,6 +52,7 @@ struct ExitInfo {
 };
 
 class EventBus;
+class ListenSocket;
 class OutputSink;
 class RrHandle;
 class SocketTable;
@@ -123,8 +124,14 @@ class Worker : public std::enable_shared_from_this<Worker> {
   };
   void on(Event event);
   void start_stop_timer();
+  void arm_stop_timer(boost::asio::steady_timer::time_point deadline);
+  void arm_ready_timer(boost::asio::steady_timer::time_point deadline);
   std::string prepare_channel(SpawnSpec& spec);
+  // worker_systemd.cc: the systemd protocol (sockets at spawn, notify datagrams).
   std::string prepare_sockets(SpawnSpec& spec);
+  bool give_mode(ListenSocket& socket);
+  void extend_timeout(std::chrono::microseconds by);
+  void refuse_once(bool& refused, const char* what, const char* why);
   void mark_ready(config::Ready reached);
   void become_ready();
   void start_drain_timer();
@@ -185,6 +192,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool ready_ = false;
   std::function<void()> on_ready_;
   std::string status_text_;
+  bool reloading_ = false;         // RELOADING=1 seen, READY=1 not yet
+  bool refused_fdstore_ = false;   // warned once about FDSTORE=1
+  bool refused_main_pid_ = false;  // warned once about MAINPID=
   boost::asio::steady_timer ready_timer_;
   boost::asio::steady_timer watchdog_timer_;
 };

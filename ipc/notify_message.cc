@@ -1,8 +1,20 @@
 #include "ipc/notify_message.h"
 
 #include <charconv>
+#include <cstdint>
 
 namespace muster::ipc {
+namespace {
+
+// A decimal number of digits only (no sign, no spaces), as systemd's safe_atou64 wants.
+std::optional<std::uint64_t> whole_number(std::string_view text) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
 
 NotifyMessage parse_notify(std::string_view datagram) {
   NotifyMessage m;
@@ -26,11 +38,15 @@ NotifyMessage parse_notify(std::string_view datagram) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
       m.status = std::move(status);
     } else if (key == "ERRNO") {
-      int n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec == std::errc() && end == value.data() + value.size() && n >= 0) m.errno_value = n;
+      if (auto n = whole_number(value); n && *n <= INT32_MAX) m.errno_value = static_cast<int>(*n);
+    } else if (key == "EXTEND_TIMEOUT_USEC") {
+      m.extend_timeout_usec = whole_number(value);
+    } else if (key == "MAINPID") {
+      m.main_pid = whole_number(value);
+    } else if (key == "FDSTORE") {
+      m.fdstore = m.fdstore || value == "1";
     }
-    // MAINPID=, FDSTORE=, EXTEND_TIMEOUT_USEC= and the rest: ignored on purpose.
+    // FDNAME=, FDSTOREREMOVE=, MONOTONIC_USEC=, BUSERROR= and the rest: ignored on purpose.
   }
   return m;
 }

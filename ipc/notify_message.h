@@ -3,6 +3,7 @@
 // since any worker can send anything.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,11 @@ struct NotifyMessage {
   bool watchdog_trigger = false;  // WATCHDOG=trigger
   std::optional<std::string> status;  // STATUS=... (at most kMaxStatus bytes kept)
   std::optional<int> errno_value;     // ERRNO=n
+  // EXTEND_TIMEOUT_USEC=n: the start-up or stop deadline moves to at least n µs from now.
+  std::optional<std::uint64_t> extend_timeout_usec;
+  // Understood only to be refused (see the README): FDSTORE=1, MAINPID=n.
+  bool fdstore = false;
+  std::optional<std::uint64_t> main_pid;
 };
 
 inline constexpr std::size_t kMaxNotifyDatagram = 4096;

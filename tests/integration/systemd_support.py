@@ -21,6 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "systemd_workers")
 SD_SERVER = os.path.join(WORKERS_DIR, "sd_server.py")
 SD_HELLO = os.path.join(harness.BUILD_DIR, "sd_hello")
+# The plainest socket-activated server (blocking accept()), shared with the
+# compatibility suite, which runs it under systemd-socket-activate too.
+PLAIN_SERVER = os.path.join(HERE, "..", "compat", "workers", "plain_server.py")
 
 
 # --- config ------------------------------------------------------------------

@@ -263,6 +263,27 @@ class SocketActivation(ServiceCase):
         held = {os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")}
         self.assertIn(f"socket:[{inode}]", held)
 
+    def test_a_socket_passed_blocking_reaches_a_systemd_worker_as_its_config_says(self):
+        # systemd passes sockets blocking (NonBlocking=no); musterd makes them
+        # non-blocking for itself, and each worker gets its config's mode.
+        d = self.d
+        passed = []
+        for _ in range(2):
+            s = socket.socket()
+            self.addCleanup(s.close)
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            passed.append(s)
+        web, admin = (p.getsockname()[1] for p in passed)
+        d.write_config(socket_table("web", listen=f"127.0.0.1:{web}") +
+                       socket_table("admin", listen=f"127.0.0.1:{admin}", nonblocking=True) +
+                       sd_server_app(sockets=["web", "admin"]))
+        self.launch(passed=passed, names=["web", "admin"], notify=False)
+        sd.wait_ready(d, "web", 1)
+        info = sd.get_json(web)
+        self.assertEqual([(s["port"], s["nonblocking"]) for s in info["sockets"]],
+                         [(web, False), (admin, True)])
+
     def test_a_passed_socket_on_another_address_is_a_clear_error(self):
         d = self.d
         web = socket.create_server(("127.0.0.1", 0))

@@ -33,3 +33,20 @@ TEST_CASE("a status is bounded and made printable", "[notify]") {
   CHECK(m.status->size() == muster::ipc::kMaxStatus);
   CHECK(*parse_notify("STATUS=a\tb\x1b").status == "a b ");
 }
+
+TEST_CASE("EXTEND_TIMEOUT_USEC, FDSTORE and MAINPID are recognised", "[notify]") {
+  auto m = parse_notify("EXTEND_TIMEOUT_USEC=3000000\nFDSTORE=1\nFDNAME=db\nMAINPID=42");
+  CHECK(*m.extend_timeout_usec == 3000000);
+  CHECK(m.fdstore);
+  CHECK(*m.main_pid == 42);
+}
+
+TEST_CASE("a malformed EXTEND_TIMEOUT_USEC or MAINPID is ignored", "[notify]") {
+  for (const char* bad : {"EXTEND_TIMEOUT_USEC=", "EXTEND_TIMEOUT_USEC=-1", "EXTEND_TIMEOUT_USEC=1s",
+                          "EXTEND_TIMEOUT_USEC= 5", "EXTEND_TIMEOUT_USEC=99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_notify(bad).extend_timeout_usec);
+  }
+  CHECK_FALSE(parse_notify("MAINPID=x").main_pid);
+  CHECK_FALSE(parse_notify("FDSTORE=0").fdstore);
+}

@@ -7,7 +7,8 @@ readiness on NOTIFY_SOCKET.
 Requests (one per connection, answered with `Connection: close`):
   GET /          "hello from PID"
   GET /info      JSON: pid, the LISTEN_* variables, and each passed fd's
-                 family and getsockname(), in fd order (fd 3 first)
+                 family, getsockname() and O_NONBLOCK as passed ("nonblocking"),
+                 in fd order (fd 3 first)
   POST /notify   sends the request body, as is, as one datagram to
                  NOTIFY_SOCKET from this process; answers "sent N"
 
@@ -16,14 +17,18 @@ Environment:
   SD_SERVER_STATUS=TEXT  send STATUS=TEXT together with READY=1
   SD_SERVER_SOCKETLESS=1 a notify-only service: expect no sockets, send
                          READY=1 (unless SD_SERVER_NO_READY) and wait for SIGTERM
+  SD_SERVER_EXTEND_USEC=N  first of all, send EXTEND_TIMEOUT_USEC=N
 
 It keeps no file descriptors of its own open while idle (one thread per
-listening socket, blocking accept), so /proc/PID/fd shows exactly what it was
-given. SIGTERM ends it with exit code 0.
+listening socket, blocking accept; on a socket passed non-blocking it waits
+in select() instead, never changing the socket's mode, which it shares with
+musterd), so /proc/PID/fd shows exactly what it was given. SIGTERM ends it with exit code 0.
 """
 
+import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -55,10 +60,11 @@ def notify(data):
 
 def describe(sock):
     name = sock.getsockname()
+    nonblocking = bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
     if sock.family == socket.AF_UNIX:
-        return {"family": "unix", "address": name}
+        return {"family": "unix", "address": name, "nonblocking": nonblocking}
     family = "ipv6" if sock.family == socket.AF_INET6 else "ipv4"
-    return {"family": family, "host": name[0], "port": name[1]}
+    return {"family": family, "host": name[0], "port": name[1], "nonblocking": nonblocking}
 
 
 def info(sockets):
@@ -67,7 +73,7 @@ def info(sockets):
         "listen_pid": os.environ.get("LISTEN_PID"),
         "listen_fds": os.environ.get("LISTEN_FDS"),
         "listen_fdnames": os.environ.get("LISTEN_FDNAMES"),
-        "sockets": [dict(fd=fd, **describe(s)) for fd, s in sockets],
+        "sockets": [dict(fd=fd, **seen) for fd, _, seen in sockets],
     }
 
 
@@ -120,13 +126,19 @@ def handle(conn, sockets):
 
 def serve(listener, sockets):
     while True:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:  # passed non-blocking: wait for the next client
+            select.select([listener], [], [])
+            continue
         conn.setblocking(True)
         threading.Thread(target=handle, args=(conn, sockets), daemon=True).start()
 
 
 def main():
     fds = listen_fds()
+    if os.environ.get("SD_SERVER_EXTEND_USEC"):
+        notify(b"EXTEND_TIMEOUT_USEC=" + os.environ["SD_SERVER_EXTEND_USEC"].encode())
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if os.environ.get("SD_SERVER_SOCKETLESS"):
         if not os.environ.get("SD_SERVER_NO_READY"):
@@ -139,9 +151,7 @@ def main():
     sockets = []
     for fd in fds:
         s = socket.socket(fileno=fd)
-        # Passed sockets are non-blocking, as systemd's are; we accept blocking.
-        s.setblocking(True)
-        sockets.append((fd, s))
+        sockets.append((fd, s, describe(s)))
     if not os.environ.get("SD_SERVER_NO_READY"):
         message = "READY=1"
         if os.environ.get("SD_SERVER_STATUS"):
@@ -149,7 +159,7 @@ def main():
         notify(message.encode())
     print(f"sd_server {os.getpid()} serving fds {fds}", flush=True)
     threads = [threading.Thread(target=serve, args=(s, sockets), daemon=True)
-               for _, s in sockets]
+               for _, s, _ in sockets]
     for t in threads:
         t.start()
     for t in threads:
