@@ -25,6 +25,16 @@ PRIMARY = os.path.join(HERE, "node_primary.js")
 NODE = ns.NODE
 
 
+def end_group(proc):
+    """SIGKILL to the process group a reference runs in (its own session), then reaps it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=10)
+
+
 class NodePrimary:
     """`node node_primary.js SCRIPT INSTANCES POLICY ARGS...` with its events
     (one dict per line of its stdout) read in the background."""
@@ -67,12 +77,7 @@ class NodePrimary:
                                   lambda: f"\nevents: {self.events}")
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=10)
+        end_group(self.proc)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             f.close()
 
@@ -91,3 +96,53 @@ class TestCase(ns.TestCase):
         p = NodePrimary(script, **kw)
         self.addCleanup(p.close)
         return p
+
+    def socket_activate(self, listen, command, **kw):
+        s = SocketActivate(listen, command, **kw)
+        self.addCleanup(s.close)
+        return s
+
+
+SOCKET_ACTIVATE = shutil.which("systemd-socket-activate")
+
+
+class SocketActivate:
+    """`systemd-socket-activate -l ADDRESS... [--fdname=NAMES] COMMAND...`:
+    systemd's own socket activation of one service process, started at the
+    first connection, with the sockets blocking (NonBlocking=no) as fds 3..
+    Its output (it logs to stderr) is kept for failure messages."""
+
+    def __init__(self, listen, command, fdnames=None):
+        if SOCKET_ACTIVATE is None:
+            raise RuntimeError("systemd-socket-activate is not installed (scripts/setup-deps)")
+        args = [SOCKET_ACTIVATE]
+        for address in listen:
+            args += ["-l", address]
+        if fdnames:
+            args.append("--fdname=" + ":".join(fdnames))
+        environ = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("LISTEN_", "NOTIFY_SOCKET"))}
+        self.proc = subprocess.Popen(args + list(command), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=environ, start_new_session=True)
+        self.output = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        # It prints "Listening on ADDRESS as FD." once each socket is bound.
+        harness.Poll.until(
+            lambda: sum("Listening on" in line for line in self.output) >= len(listen) or
+            self.proc.poll() is not None,
+            10 * harness.SLOWDOWN, "systemd-socket-activate to listen", self.describe)
+        if self.proc.poll() is not None:
+            raise AssertionError("systemd-socket-activate exited" + self.describe())
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line.decode(errors="replace"))
+
+    def describe(self):
+        return "\nsystemd-socket-activate output:\n" + "".join(self.output)
+
+    def close(self):
+        end_group(self.proc)
+        self.proc.stdout.close()
