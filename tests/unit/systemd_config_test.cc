@@ -185,7 +185,9 @@ TEST_CASE("a systemd app's default scheduling is none whatever the environment s
   auto schedulings_with = [](const char* muster_value, const char* node_value) {
     ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
     ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
-    Config config = load_ok(kWebSocket + R"([apps.sd]
+    // nonblocking: a node app may share the socket only then (see below).
+    Config config = load_ok(kWebSocket + R"(nonblocking = true
+[apps.sd]
 exec = "x"
 protocol = "systemd"
 sockets = ["web"]
@@ -202,6 +204,35 @@ sockets = ["web"]
   CHECK(schedulings_with(nullptr, "rr") == std::vector<S>{S::none, S::rr});
   CHECK(schedulings_with("none", nullptr) == std::vector<S>{S::none, S::none});
   CHECK(schedulings_with(nullptr, "none") == std::vector<S>{S::none, S::none});
+}
+
+// O_NONBLOCK is the socket's, shared by all who hold it.
+const std::string kSharedWeb = R"([apps.sd]
+exec = "x"
+protocol = "systemd"
+sockets = ["web"]
+[apps.node]
+exec = "x"
+protocol = "node"
+sockets = ["web"]
+)";
+
+TEST_CASE("a socket a systemd app gets blocking cannot serve a node app too") {
+  NoSchedulingEnv env;
+  ConfigError error = load_error(kWebSocket + kSharedWeb);
+  check_at(error, 10, 12, "apps.node.sockets[0]");
+  CHECK(error.message.find("sockets.web is also used by apps.sd") != std::string::npos);
+  CHECK(error.message.find("set nonblocking = true in [sockets.web]") != std::string::npos);
+}
+
+TEST_CASE("nonblocking is off by default and lets a node app share the socket") {
+  NoSchedulingEnv env;
+  CHECK_FALSE(load_ok(kWebSocket).sockets.at(0).nonblocking);
+  Config config = load_ok(kWebSocket + "nonblocking = true\n" + kSharedWeb);
+  CHECK(config.sockets.at(0).nonblocking);
+  // Two systemd apps (both blocking) share a socket freely.
+  load_ok(kWebSocket + app("systemd", "sockets = [\"web\"]\n") +
+          "[apps.other]\nexec = \"x\"\nprotocol = \"systemd\"\nsockets = [\"web\"]\n");
 }
 
 TEST_CASE("a systemd app takes scheduling none or reuseport but not rr") {
