@@ -181,32 +181,8 @@ TEST_CASE("a systemd app without sockets is a notify-only service") {
 
 // Scheduling
 
-TEST_CASE("a systemd app's default scheduling is none whatever the environment says") {
-  auto schedulings_with = [](const char* muster_value, const char* node_value) {
-    ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
-    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
-    // nonblocking: a node app may share the socket only then (see below).
-    Config config = load_ok(kWebSocket + R"(nonblocking = true
-[apps.sd]
-exec = "x"
-protocol = "systemd"
-sockets = ["web"]
-[apps.node]
-exec = "x"
-protocol = "node"
-sockets = ["web"]
-)");
-    return std::vector<Scheduling>{config.apps.at(0).scheduling, config.apps.at(1).scheduling};
-  };
-  using S = Scheduling;
-  CHECK(schedulings_with(nullptr, nullptr) == std::vector<S>{S::none, S::rr});
-  CHECK(schedulings_with("rr", nullptr) == std::vector<S>{S::none, S::rr});
-  CHECK(schedulings_with(nullptr, "rr") == std::vector<S>{S::none, S::rr});
-  CHECK(schedulings_with("none", nullptr) == std::vector<S>{S::none, S::none});
-  CHECK(schedulings_with(nullptr, "none") == std::vector<S>{S::none, S::none});
-}
-
-// O_NONBLOCK is the socket's, shared by all who hold it.
+// A systemd app and a node app on one socket (O_NONBLOCK is the socket's,
+// shared by all who hold it: allowed only with nonblocking = true).
 const std::string kSharedWeb = R"([apps.sd]
 exec = "x"
 protocol = "systemd"
@@ -216,6 +192,22 @@ exec = "x"
 protocol = "node"
 sockets = ["web"]
 )";
+
+TEST_CASE("a systemd app's default scheduling is none whatever the environment says") {
+  auto schedulings_with = [](const char* muster_value, const char* node_value) {
+    ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
+    ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
+    // nonblocking: a node app may share the socket only then (see below).
+    Config config = load_ok(kWebSocket + "nonblocking = true\n" + kSharedWeb);
+    return std::vector<Scheduling>{config.apps.at(0).scheduling, config.apps.at(1).scheduling};
+  };
+  using S = Scheduling;
+  CHECK(schedulings_with(nullptr, nullptr) == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with("rr", nullptr) == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with(nullptr, "rr") == std::vector<S>{S::none, S::rr});
+  CHECK(schedulings_with("none", nullptr) == std::vector<S>{S::none, S::none});
+  CHECK(schedulings_with(nullptr, "none") == std::vector<S>{S::none, S::none});
+}
 
 TEST_CASE("a socket a systemd app gets blocking cannot serve a node app too") {
   NoSchedulingEnv env;
