@@ -163,7 +163,8 @@ class SlowClients(harness.TestCase):
         for _ in range(50):
             self.assertTrue(d.request({"verb": "ping"}, timeout=5)["ok"])
             self.assertEqual(len(d.status()["apps"]), 1)
-        d.wait_for(sent.is_set, 10, "the flooding client to be done or cut off")
+        d.wait_for(sent.is_set, 10 * harness.SLOWDOWN,
+                   "the flooding client to be done or cut off")
         left = hog.read_until_closed()
         self.assertLess(len(left), 60000 * 200, "the daemon disconnected the hog early")
         d.wait_log("does not read its replies")
