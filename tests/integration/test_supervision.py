@@ -288,6 +288,22 @@ class RacingRequests(harness.TestCase):
                 0.5, "the app to stay stopped")
 
 
+    def test_a_restart_whose_app_is_removed_while_it_stops_says_so(self):
+        # ARCHITECTURE.md "Lifetimes": the restart held a raw App* across the
+        # asynchronous stop; reload-config removing the app freed it.
+        d = self.slow_stopping_app()
+        with d.connect(timeout=20) as restarter:
+            restarter.send(json.dumps({"verb": "restart", "app": "web"}) + "\n")
+            self.stop_begun(d)
+            d.write_config(app("other", "sleep", args=["1000"]))
+            self.assertTrue(d.request({"verb": "reload-config"}, timeout=20)["ok"])
+            reply = json.loads(restarter.read_line())
+        self.assertEqual(reply, {"ok": False,
+                                 "error": "app 'web' was removed while it was stopping"})
+        self.assertTrue(d.request({"verb": "ping"})["pong"])
+        d.wait_workers("other", 1)
+
+
 class LargeScale(harness.TestCase):
     def test_scale_answers_at_once_and_the_daemon_keeps_answering(self):
         # Failed before: scale forked every worker before replying.
