@@ -89,28 +89,6 @@ Duration Worker::uptime() const {
   return std::chrono::duration_cast<Duration>(Clock::now() - started_);
 }
 
-// Returns the fd the child gets as stdout/stderr (-1 = inherit the daemon's);
-// for output = log, the pipe's read end goes to output_.
-int Worker::open_output(std::string& error) {
-  int fd = -1;
-  switch (app_.output) {
-    case config::Output::inherit:
-      return -1;
-    case config::Output::null:
-      fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-      break;
-    case config::Output::file:  // through musterd, which writes and rotates the file
-    case config::Output::log: {
-      int p[2];
-      if (::pipe2(p, O_CLOEXEC) < 0) break;
-      output_.assign(p[0]);
-      return p[1];
-    }
-  }
-  if (fd < 0) error = "cannot open output: " + describe_errno(errno);
-  return fd;
-}
-
 void Worker::start() {
   std::string error;
   std::string path;
@@ -473,32 +451,6 @@ void Worker::wait_for_exit() {
     else if (r == 0) self->exit_.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
     self->on(Event::exited);
   });
-}
-
-void Worker::read_output() {
-  output_.async_read_some(
-      asio::buffer(output_chunk_),
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        if (n > 0) {
-          self->output_lines_.append({self->output_chunk_.data(), n});
-          while (auto line = self->output_lines_.next_line_or_chunk())
-            self->flush_output_line(*line);
-        }
-        if (ec) {
-          // End of output (or a read error): whatever is left is the last line.
-          if (auto rest = self->output_lines_.take_rest(); !rest.empty())
-            self->flush_output_line(rest);
-          self->output_.close();
-          return;
-        }
-        self->read_output();
-      });
-}
-
-void Worker::flush_output_line(const std::string& line) {
-  std::string_view text = line;
-  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  sink_->line(identity_.id, text);
 }
 
 }  // namespace muster::daemon
