@@ -1,13 +1,16 @@
-# Install layout and the Debian package (scripts/package builds it).
+# Install layout: `cmake --install`, which debian/rules runs for the Debian
+# package (scripts/package builds it).
 # Included from the top-level CMakeLists.txt after every target is defined.
 # Nothing here may need a tool that a plain developer build lacks: gzip is the
-# only program run at build time; dpkg-shlibdeps is needed by `cpack -G DEB` only.
+# only program run at build time.
 include(GNUInstallDirs)
 
 set(MUSTER_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR})
 # The default config lives in /etc whatever the prefix (a dpkg conffile).
 set(MUSTER_CONFIG_DIR "/etc/muster" CACHE PATH "Where the default muster.toml is installed")
 # Relative to the prefix: /usr/lib/systemd/system, which systemd reads on Debian.
+# debian/rules passes /lib/systemd/system, where Debian 12's dh_installsystemd
+# looks for units.
 set(MUSTER_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING "systemd system unit directory")
 set(MUSTER_PYTHON_DIR "lib/python3/dist-packages" CACHE STRING
     "Where muster_worker.py is installed (relative to the prefix); Debian's python3 path")
@@ -23,19 +26,41 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/muster DESTINATION ${CMAKE_INSTALL
         FILES_MATCHING PATTERN "*.hpp")
 install(FILES ${CMAKE_SOURCE_DIR}/python/muster_worker.py DESTINATION ${MUSTER_PYTHON_DIR})
 
-# Documentation and examples.
-install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
-        FILES_MATCHING PATTERN "*.md")
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
-        PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE)
-
-# systemd units, with the installed paths filled in.
 set(MUSTER_INSTALLED_MUSTERD "${CMAKE_INSTALL_FULL_SBINDIR}/musterd")
 set(MUSTER_INSTALLED_MUSTERCTL "${CMAKE_INSTALL_FULL_BINDIR}/musterctl")
 set(MUSTER_INSTALLED_CONFIG "${MUSTER_CONFIG_DIR}/muster.toml")
 set(MUSTER_INSTALLED_HELLO "${CMAKE_INSTALL_FULL_LIBEXECDIR}/muster/muster-hello")
 set(MUSTER_GENERATED_DIR ${CMAKE_BINARY_DIR}/packaging)
+
+# Documentation and examples, laid out as in the source tree so that the
+# README's relative links (docs/*.md, bench/RELIABILITY.md) work in the doc
+# directory too.
+install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
+        FILES_MATCHING PATTERN "*.md")
+install(FILES ${CMAKE_SOURCE_DIR}/bench/RELIABILITY.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/bench)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE PATTERN "hello.toml" EXCLUDE)
+# examples/hello.toml runs the muster-hello of a build tree next to it; the
+# installed copy runs the installed one, so that it works as it is:
+#   musterd -c /usr/share/doc/muster/examples/hello.toml
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/hello.toml)
+file(READ ${CMAKE_SOURCE_DIR}/examples/hello.toml MUSTER_HELLO_TOML)
+set(MUSTER_HELLO_EXEC_IN_TREE [[exec = "../build/muster-hello"       # relative to this file's directory]])
+string(FIND "${MUSTER_HELLO_TOML}" "${MUSTER_HELLO_EXEC_IN_TREE}" MUSTER_HELLO_EXEC_AT)
+if(MUSTER_HELLO_EXEC_AT EQUAL -1)
+  message(FATAL_ERROR "examples/hello.toml: no line '${MUSTER_HELLO_EXEC_IN_TREE}' to point at "
+                      "the installed muster-hello (packaging/packaging.cmake)")
+endif()
+string(REPLACE "${MUSTER_HELLO_EXEC_IN_TREE}"
+       "exec = \"${MUSTER_INSTALLED_HELLO}\"    # the packaged example worker"
+       MUSTER_HELLO_TOML "${MUSTER_HELLO_TOML}")
+file(WRITE ${MUSTER_GENERATED_DIR}/examples/hello.toml
+     "# Installed copy: musterd -c ${CMAKE_INSTALL_FULL_DOCDIR}/examples/hello.toml\n"
+     "${MUSTER_HELLO_TOML}")
+install(FILES ${MUSTER_GENERATED_DIR}/examples/hello.toml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+
+# systemd units, with the installed paths filled in.
 configure_file(${MUSTER_PACKAGING_DIR}/systemd/musterd.service.in
                ${MUSTER_GENERATED_DIR}/musterd.service @ONLY)
 configure_file(${MUSTER_PACKAGING_DIR}/muster.toml.in ${MUSTER_GENERATED_DIR}/muster.toml @ONLY)
@@ -72,44 +97,3 @@ add_custom_target(muster-man ALL DEPENDS ${MUSTER_MAN_OUTPUTS})
 
 install(FILES ${MUSTER_PACKAGING_DIR}/bash-completion/musterctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
-
-# The Debian package: `cpack -G DEB` in a build configured with
-# -DCMAKE_INSTALL_PREFIX=/usr (scripts/package).
-set(CPACK_GENERATOR "DEB")
-set(CPACK_PACKAGE_NAME "muster")
-set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
-set(CPACK_PACKAGE_VENDOR "muster")
-set(CPACK_PACKAGE_CONTACT "muster maintainers <muster@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "process supervisor playing Node.js cluster's primary for any worker")
-# The body; CPack puts the summary above it and indents every line.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "musterd reads a TOML config, binds and keeps the listening sockets, spawns
-the workers, hands connections to them (round-robin like Node's cluster, or
-shared accept), restarts them by policy and logs their output. Unmodified
-Node.js cluster scripts, systemd socket-activated servers and plain programs
-run under it; musterctl drives a running musterd over a Unix socket.
-
-This package holds musterd, musterctl, the systemd units, the C++ worker
-header library and the Python worker module.")
-set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
-set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, nodejs, python3")
-set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
-# The config in /etc is an absolute destination: stage it through DESTDIR.
-set(CPACK_SET_DESTDIR ON)
-set(CPACK_STRIP_FILES ON)
-configure_file(${MUSTER_PACKAGING_DIR}/debian/conffiles.in ${MUSTER_GENERATED_DIR}/debian/conffiles
-               @ONLY)
-foreach(script postinst prerm postrm)
-  file(COPY ${MUSTER_PACKAGING_DIR}/debian/${script} DESTINATION ${MUSTER_GENERATED_DIR}/debian
-       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
-                        WORLD_READ WORLD_EXECUTE)
-endforeach()
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${MUSTER_GENERATED_DIR}/debian/conffiles ${MUSTER_GENERATED_DIR}/debian/postinst
-    ${MUSTER_GENERATED_DIR}/debian/prerm ${MUSTER_GENERATED_DIR}/debian/postrm)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-include(CPack)
