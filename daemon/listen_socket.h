@@ -66,6 +66,10 @@ class ListenSocket {
   // The round-robin distributor, created when the first rr worker asks.
   RrHandle& round_robin(boost::asio::io_context& io, const config::AppConfig& app);
   RrHandle* round_robin_if_any() { return rr_.get(); }
+  // The listening fd itself went to a systemd-protocol worker, which may
+  // change its O_NONBLOCK (a flag of the open file, shared with musterd).
+  void mark_given_to_worker() { given_to_worker_ = true; }
+  bool given_to_worker() const { return given_to_worker_; }
 
  private:
   config::SocketConfig config_;
@@ -74,6 +78,7 @@ class ListenSocket {
   std::uint16_t port_ = 0;
   bool on_demand_;
   bool keep_file_ = false;
+  bool given_to_worker_ = false;
   boost::json::value data_;
   std::unique_ptr<RrHandle> rr_;
 };

@@ -81,10 +81,12 @@ void RrHandle::wait_acceptable() {
 // Accepts everything the kernel has queued (up to the hold limit) in one go.
 void RrHandle::accept_ready() {
   auto now = Clock::now();
-  // O_NONBLOCK is shared by every holder of the socket, and a worker may have
-  // cleared it (a socket-activated server making its socket blocking): a
-  // blocking accept() here would hang the daemon once the queue is empty.
-  int flags = ::fcntl(listener_.native_handle(), F_GETFL);
+  // O_NONBLOCK is shared by every holder of the socket, and a systemd worker
+  // given this socket may have cleared it (a socket-activated server making
+  // its socket blocking): a blocking accept() here would hang the daemon once
+  // the queue is empty. Only such a socket pays the check, once per wake-up;
+  // no other holder of an rr socket can change the flag.
+  int flags = socket_.given_to_worker() ? ::fcntl(listener_.native_handle(), F_GETFL) : -1;
   if (flags >= 0 && !(flags & O_NONBLOCK)) {
     spdlog::warn("socket {}: a worker made it blocking; musterd accepts on it, so it is "
                  "non-blocking again", socket_.config().name);

@@ -69,6 +69,7 @@ bool Worker::give_mode(ListenSocket& socket) {
                  "earlier node app", identity_.app, identity_.id, socket.config().name);
     nonblocking = true;
   }
+  socket.mark_given_to_worker();
   return set_nonblocking(socket.fd(), nonblocking);
 }
 
