@@ -162,9 +162,3 @@ LoadResult load_string(const std::string& text, const std::string& path, HostChe
 }
 
 }  // namespace muster::config
-
-namespace muster::config {
-
-std::string printable(std::string_view text) { return detail::printable(text); }
-
-}  // namespace muster::config

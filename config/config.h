@@ -166,7 +166,8 @@ LoadResult load_string(const std::string& text, const std::string& path,
 // $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.
 std::string default_control_socket();
 // `text` with control characters escaped as TOML writes them ("\n",
-// "\u0001"), for messages that echo a name a user gave (config/section.cc).
+// "\u0001"), so that a message echoing what a user gave (a config error, a
+// name in a control reply) never puts raw ones on a terminal or in a log.
 std::string printable(std::string_view text);
 
 // Default config path: $MUSTER_CONFIG, else /etc/muster/muster.toml.

@@ -50,14 +50,6 @@ bool append_escaped_control(char c, std::string& out) {
 
 }  // namespace
 
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (!append_escaped_control(c, out)) out += c;
-  }
-  return out;
-}
 
 std::string quote(std::string_view text) {
   std::string out = "\"";
@@ -278,3 +270,16 @@ void Section::report_unknown_keys() {
 }
 
 }  // namespace muster::config::detail
+
+namespace muster::config {
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (!detail::append_escaped_control(c, out)) out += c;
+  }
+  return out;
+}
+
+}  // namespace muster::config

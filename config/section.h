@@ -36,9 +36,6 @@ class ErrorList {
   std::vector<ConfigError> errors_;
 };
 
-// `text` with control characters escaped as TOML writes them ("\n",
-// "\u0001"), so that an error never puts raw ones on a terminal or in a log.
-std::string printable(std::string_view text);
 // `"text"` with quotes, backslashes and control characters escaped: a TOML
 // string that can be pasted back into the file.
 std::string quote(std::string_view text);

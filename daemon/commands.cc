@@ -123,10 +123,9 @@ void start(Supervisor& s, const ipc::Request& r, Respond respond) {
   auto g = Gathered::make(std::move(respond), apps, r);
   for (App* app : apps) {
     auto done = Gathered::one(g, app->name());
-    if (r.wait) {
+    // A refusal (the app is stopping) is answered even with --no-wait.
+    if (r.wait || app->stopping()) {
       app->start(done);
-    } else if (app->stopping()) {
-      app->start(done);  // refused: says why
     } else {
       app->start();
       done(std::nullopt);
