@@ -53,8 +53,14 @@ def cc_hello(d, instances=2, scheduling="rr"):
     """Starts a daemon running build/muster-hello (the C++ worker library's HTTP
     hello) on a declared socket; returns (port, workers by slot)."""
     port = ns.free_port()
+    # muster-hello is ready within a millisecond or two: a whole reload could
+    # fall between two status samples (the poller then proves nothing, and the
+    # test failed about 1 run in 20 under load). The worker starts 50 ms late
+    # (sh execs it: same pid, same channel fd), so each slot's roll-over is
+    # long enough to be seen.
+    script = f'sleep 0.05; exec "$0" {port} 127.0.0.1'
     d.start(socket_table("web", f"127.0.0.1:{port}") +
-            harness.app("web", HELLO_CC, args=[str(port), "127.0.0.1"], protocol="node",
+            harness.app("web", "/bin/sh", args=["-c", script, HELLO_CC], protocol="node",
                         instances=instances, sockets=["web"], scheduling=scheduling))
     return port, ns.wait_listening(d, "web", instances)
 
