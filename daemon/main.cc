@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   muster::daemon::setup_logging(config.daemon.log_level, config.daemon.log_format);
   // A write to a client or worker that went away must be an error, not death.
   ::signal(SIGPIPE, SIG_IGN);
+  // Likewise a write past RLIMIT_FSIZE (systemd's LimitFSIZE=, ulimit -f) to
+  // an output_file: EFBIG, handled like a full disk, instead of SIGXFSZ
+  // killing the daemon and every worker with it.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   // Sockets systemd passed: a .socket unit's, or our own from the fd store.
   auto inherited = muster::daemon::take_systemd_sockets();

@@ -74,8 +74,10 @@ struct ChildSetup {
     // Die with the daemon; if it is already gone, do not start at all.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return fail();
     if (::getppid() != parent) return bp::error_code(ESRCH, bp::system_category());
-    // The daemon ignores SIGPIPE; ignored dispositions survive exec, so undo it.
+    // The daemon ignores SIGPIPE and SIGXFSZ; ignored dispositions survive
+    // exec, so undo it.
     ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGXFSZ, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -273,9 +273,10 @@ class Daemon:
 
     # -- lifecycle --
 
-    def start(self, apps=None, env=None, cwd=None, **daemon_keys):
+    def start(self, apps=None, env=None, cwd=None, preexec_fn=None, **daemon_keys):
         """Starts musterd (writing the config first if `apps` is given) and
-        waits until it answers ping. `env`: extra daemon environment."""
+        waits until it answers ping. `env`: extra daemon environment;
+        `preexec_fn`: runs in the daemon's process before exec (limits)."""
         if apps is not None:
             self.write_config(apps, **daemon_keys)
         assert self.proc is None or self.proc.poll() is not None, "musterd already running"
@@ -286,7 +287,8 @@ class Daemon:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [MUSTERD, "-c", self.config_path], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd or self.dir)
+                stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd or self.dir,
+                preexec_fn=preexec_fn)
         self.wait_for(self._answers_ping, 10, "musterd to answer ping")
         return self
 

@@ -9,6 +9,7 @@ import errno
 import http.client
 import os
 import re
+import resource
 import shutil
 import subprocess
 
@@ -164,6 +165,40 @@ class MissingDirectory(Failing):
 
     # A directory missing at start is refused by the config check
     # (output_file: test_check.py), so it is only met while running.
+
+
+# Lines of 999 bytes + newline, as fast as the pipe takes them, then quiet.
+BIG_WRITER = f"""#!{harness.PYTHON}
+import sys, time
+for i in range(40):
+    sys.stdout.write(("line %06d " % i).ljust(999, "x") + "\\n")
+sys.stdout.flush()
+time.sleep(600)
+"""
+
+
+class FileSizeLimit(Failing):
+    def test_a_file_size_limit_is_an_output_error_not_the_daemons_death(self):
+        # RLIMIT_FSIZE (systemd's LimitFSIZE=, `ulimit -f`): a write past it
+        # raises SIGXFSZ, whose default action kills the writer: musterd and,
+        # by PDEATHSIG, every worker. musterd ignores it and gets EFBIG.
+        d = self.daemon()
+        d.write_script("writer.py", BIG_WRITER)
+        limit = 16 * 1024
+
+        def limit_file_size():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        d.start(app("web", "./writer.py", cwd=".", output="file", output_file="web.log"),
+                preexec_fn=limit_file_size)
+        (w,) = d.wait_workers("web", 1)
+        (event,) = d.wait_for(lambda: [e for e in output_events(d) if e["phase"] == "error"],
+                              10, "the output error event")
+        self.assertEqual(event["error"], "File too large")
+        self.assertIsNone(d.proc.poll(), f"musterd died{d.log_tail()}")
+        self.assertEqual(d.request({"verb": "ping"}).get("pong"), True)
+        self.assertEqual(d.app_status("web")["workers"][0]["pid"], w["pid"])
+        self.assertLessEqual(os.path.getsize(d.path("web.log")), limit)
 
 
 def fill(directory):

@@ -9,6 +9,7 @@ root and are skipped, saying so, without it.
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -200,6 +201,24 @@ class WorkerInheritance(harness.TestCase):
                                     "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID", "NOTIFY_SOCKET"})
         self.assertEqual((env["LISTEN_FDS"], env["LISTEN_FDNAMES"], env["LISTEN_PID"]),
                          ("1", "web", str(w["pid"])))
+
+    def test_a_worker_starts_with_no_signal_ignored_or_blocked(self):
+        # musterd ignores SIGPIPE and SIGXFSZ itself; an ignored disposition
+        # survives exec, so the child must set them back.
+        d = self.daemon()
+        d.start(app("web", "/bin/sleep", args=["600"]))
+        (w,) = d.wait_workers("web", 1)
+        with open(f"/proc/{w['pid']}/status") as f:
+            masks = dict(line.split(":\t") for line in f.read().splitlines()
+                         if line.startswith(("SigIgn", "SigBlk")))
+        ignored = [n for n in range(1, 65) if int(masks["SigIgn"], 16) >> (n - 1) & 1]
+        self.assertEqual(ignored, [], f"worker ignores signals {ignored}")
+        self.assertEqual(int(masks["SigBlk"], 16), 0, masks)
+        with open(f"/proc/{d.proc.pid}/status") as f:
+            daemon_ignores = next(line for line in f if line.startswith("SigIgn"))
+        mask = int(daemon_ignores.split()[1], 16)
+        for signo in (signal.SIGPIPE, signal.SIGXFSZ):
+            self.assertTrue(mask >> (signo - 1) & 1, f"musterd does not ignore {signo.name}")
 
     def test_a_plain_worker_holds_only_stdin_stdout_and_stderr(self):
         d = self.daemon()
