@@ -31,16 +31,22 @@ SD_SCRIPT = os.path.join(BENCH_DIR, "fairness_sd_worker.py")  # worker "sd" (pro
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKERS = 2
 
-# name -> (kind, scheduling, worker). kind: "musterd" or "node" (Node's own primary);
-# scheduling: rr | none | reuseport (Node: rr | none); worker: "node"
+# name -> (kind, scheduling, worker). kind: "musterd", "node" (Node's own primary)
+# or "single" (one Node process, no cluster: node_cluster.js with BENCH_SINGLE=1);
+# scheduling: rr | none | reuseport (Node: rr | none; single: ""); worker: "node"
 # (node_cluster.js), "cpp" (muster-hello) or "sd" (fairness_sd_worker.py,
 # protocol = "systemd"). bench/fairness passes these to Server directly.
+# bench/run adds pm2-cluster (pm2.py) and c-floor (c_floor.py).
 CONFIGS = {
+    "node-single": ("single", "", "node"),
     "node-rr": ("node", "rr", "node"),
     "node-none": ("node", "none", "node"),
     "musterd-rr-node": ("musterd", "rr", "node"),
     "musterd-none-node": ("musterd", "none", "node"),
+    "musterd-reuseport-node": ("musterd", "reuseport", "node"),
     "musterd-rr-cpp": ("musterd", "rr", "cpp"),
+    "musterd-none-cpp": ("musterd", "none", "cpp"),
+    "musterd-reuseport-cpp": ("musterd", "reuseport", "cpp"),
 }
 
 LIVE: list = []  # servers that are running (or may be)
@@ -202,6 +208,17 @@ def group_members(pgid: int) -> list:
     return found
 
 
+def kill_left(pids) -> bool:
+    """SIGKILLs those of pids still alive; True if none was."""
+    left = [p for p in pids if alive(p)]
+    for p in left:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return not left
+
+
 def port_free(port: int) -> bool:
     import socket
     s = socket.socket()
@@ -250,7 +267,7 @@ class Server:
     def __post_init__(self):
         if not self.kind:
             self.kind, self.scheduling, self.worker = CONFIGS[self.name]
-        self.n_workers = self.n_workers or WORKERS
+        self.n_workers = 1 if self.kind == "single" else (self.n_workers or WORKERS)
 
     @property
     def pid(self) -> int:
@@ -275,7 +292,8 @@ class Server:
             env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
                        BENCH_COUNT_DIR=self.tmp, BENCH_WORKERS=str(self.n_workers),
                        BENCH_READY_FILE=os.path.join(self.tmp, "ready"),
-                       NODE_CLUSTER_SCHED_POLICY=self.scheduling)
+                       NODE_CLUSTER_SCHED_POLICY=self.scheduling,
+                       BENCH_SINGLE="1" if self.kind == "single" else "0")
             self.proc = subprocess.Popen(["node", NODE_SCRIPT], stdin=subprocess.DEVNULL,
                                          stdout=logf, stderr=subprocess.STDOUT, env=env,
                                          cwd=BENCH_DIR, start_new_session=True)
@@ -371,6 +389,12 @@ stop_timeout = "2s"
 
     def request_counts(self, timeout: float = 3.0) -> dict | None:
         """Node workers: requests served so far, by worker pid (SIGUSR2 side channel)."""
+        counts = self.worker_counts(timeout)
+        return counts and {pid: c[0] for pid, c in counts.items()}
+
+    def worker_counts(self, timeout: float = 3.0) -> dict | None:
+        """Node workers: (requests served, connections received) so far, by worker pid.
+        On SIGUSR2 each worker writes "<generation> <requests> <connections>"."""
         if self.worker != "node":
             return None
         for pid in self.worker_pids:
@@ -384,18 +408,19 @@ stop_timeout = "2s"
                     continue
                 try:
                     with open(os.path.join(self.tmp, f"worker-{pid}.count")) as f:
-                        gen, n = (int(x) for x in f.read().split())
+                        gen, reqs, conns = (int(x) for x in f.read().split())
                 except (OSError, ValueError):
                     continue
                 if gen == self.generations[pid]:
-                    counts[pid] = n
+                    counts[pid] = (reqs, conns)
             time.sleep(0.01)
         return counts if len(counts) == len(self.worker_pids) else None
 
     def cpu(self) -> tuple:
-        """(primary ticks, sum of worker ticks)."""
+        """(primary ticks, sum of worker ticks); primary None where there is none."""
         workers = [cpu_ticks(p) for p in self.worker_pids]
-        return cpu_ticks(self.pid), sum(t or 0 for t in workers)
+        primary = None if self.kind == "single" else cpu_ticks(self.pid)
+        return primary, sum(t or 0 for t in workers)
 
     def log_tail(self, n: int = 20) -> str:
         try:
@@ -430,22 +455,11 @@ stop_timeout = "2s"
         deadline = time.monotonic() + 3
         while any(alive(p) for p in self.worker_pids) and time.monotonic() < deadline:
             time.sleep(0.02)
-        for p in self.worker_pids:
-            if alive(p):
-                clean = False
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        clean &= kill_left(self.worker_pids)
         # Anything else left in the server's own process group (it was started in a
         # new session), by pid; zombies (reparented to an init that may not reap) are gone.
         if self.proc:
-            for p in group_members(self.proc.pid):
-                clean = False
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            clean &= kill_left(group_members(self.proc.pid))
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
         return clean

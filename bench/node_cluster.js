@@ -6,10 +6,16 @@
 // runs, exactly the same code.
 //
 // Each worker answers every request with a short text body and counts the
-// requests it served. The count is the per-worker share side channel: on
-// SIGUSR2 the worker writes "<generation> <requests>\n" to
-// $BENCH_COUNT_DIR/worker-<pid>.count (tmp file + rename, so a reader never sees
-// half a line). Nothing is done per request but `count++`.
+// requests it served and the connections it was given. The counts are the
+// per-worker share side channel: on SIGUSR2 the worker writes
+// "<generation> <requests> <connections>\n" to $BENCH_COUNT_DIR/worker-<pid>.count
+// (tmp file + rename, so a reader never sees half a line). Nothing is done per
+// request but `count++` (per connection: `conns++`). The connection count shows
+// how a keep-alive run's connections were split, under any primary.
+//
+// With BENCH_SINGLE=1 there is no cluster: the process runs the worker branch
+// itself (bench/run's `node-single`: one plain Node http server, the same code)
+// and writes its own pid to BENCH_READY_FILE once listening.
 //
 // Environment: PORT (default 8000), HOST (default: all addresses),
 // BENCH_COUNT_DIR (optional), BENCH_WORKERS (primary only, default 2),
@@ -21,7 +27,9 @@ const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 
-if (cluster.isPrimary) {
+const single = process.env.BENCH_SINGLE === '1';
+
+if (cluster.isPrimary && !single) {
   const n = Number(process.env.BENCH_WORKERS || 2);
   let listening = 0;
   const workers = [];
@@ -53,19 +61,29 @@ if (cluster.isPrimary) {
   const port = Number(process.env.PORT || 8000);
   const host = process.env.HOST || undefined;
   const dir = process.env.BENCH_COUNT_DIR;
-  const body = `Hello from Node worker ${cluster.worker.id}\n`;
+  const body = `Hello from Node worker ${single ? 0 : cluster.worker.id}\n`;
   let count = 0;
+  let conns = 0;
   let generation = 0;
-  http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     count++;
     res.setHeader('Content-Type', 'text/plain');
     res.end(body);
-  }).listen(port, host);
+  });
+  server.on('connection', () => { conns++; });
+  server.listen(port, host, () => {
+    if (single && process.env.BENCH_READY_FILE) {
+      const file = process.env.BENCH_READY_FILE;
+      fs.writeFileSync(file + '.tmp', `${process.pid}\n`);
+      fs.renameSync(file + '.tmp', file);
+    }
+  });
+  if (single) process.on('SIGTERM', () => process.exit(0));
   if (dir) {
     const file = path.join(dir, `worker-${process.pid}.count`);
     process.on('SIGUSR2', () => {
       generation++;
-      fs.writeFileSync(file + '.tmp', `${generation} ${count}\n`);
+      fs.writeFileSync(file + '.tmp', `${generation} ${count} ${conns}\n`);
       fs.renameSync(file + '.tmp', file);
     });
   }
