@@ -263,6 +263,7 @@ class Server:
     generations: dict = field(default_factory=dict)
     wrapper: list = field(default_factory=list)  # e.g. valgrind: prefix of musterd's command
     n_workers: int = 0  # 0: WORKERS
+    serves: bool = True  # False: workers that do not listen (bench/ops); start() asks no GET
 
     def __post_init__(self):
         if not self.kind:
@@ -303,7 +304,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name}: server exited with {self.proc.returncode}\n"
                                    + self.log_tail())
-            if self._workers_ready() and http_ok(self.port):
+            if self._workers_ready() and (not self.serves or http_ok(self.port)):
                 return
             time.sleep(0.05)
         raise RuntimeError(f"{self.name}: not answering after {timeout:.0f}s\n" + self.log_tail())
