@@ -394,8 +394,9 @@ stop_timeout = "2s"
         return counts and {pid: c[0] for pid, c in counts.items()}
 
     def worker_counts(self, timeout: float = 3.0) -> dict | None:
-        """Node workers: (requests served, connections received) so far, by worker pid.
-        On SIGUSR2 each worker writes "<generation> <requests> <connections>"."""
+        """Node workers: (requests served, connections received, first, last) by worker
+        pid: counts so far, and the monotonic ns of the first and last connection since
+        the previous call (0: none). See bench/node_cluster.js."""
         if self.worker != "node":
             return None
         for pid in self.worker_pids:
@@ -409,11 +410,11 @@ stop_timeout = "2s"
                     continue
                 try:
                     with open(os.path.join(self.tmp, f"worker-{pid}.count")) as f:
-                        gen, reqs, conns = (int(x) for x in f.read().split())
+                        gen, *fields = (int(x) for x in f.read().split())
                 except (OSError, ValueError):
                     continue
                 if gen == self.generations[pid]:
-                    counts[pid] = (reqs, conns)
+                    counts[pid] = tuple(fields)
             time.sleep(0.01)
         return counts if len(counts) == len(self.worker_pids) else None
 

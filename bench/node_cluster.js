@@ -8,7 +8,9 @@
 // Each worker answers every request with a short text body and counts the
 // requests it served and the connections it was given. The counts are the
 // per-worker share side channel: on SIGUSR2 the worker writes
-// "<generation> <requests> <connections>\n" to $BENCH_COUNT_DIR/worker-<pid>.count
+// "<generation> <requests> <connections> <first> <last>\n" to
+// $BENCH_COUNT_DIR/worker-<pid>.count, first/last being the monotonic ns of the
+// first and last connection since the previous report (0 if none)
 // (tmp file + rename, so a reader never sees half a line). Nothing is done per
 // request but `count++` (per connection: `conns++`). The connection count shows
 // how a keep-alive run's connections were split, under any primary.
@@ -70,7 +72,15 @@ if (cluster.isPrimary && !single) {
     res.setHeader('Content-Type', 'text/plain');
     res.end(body);
   });
-  server.on('connection', () => { conns++; });
+  // Monotonic ns of the first and last connection since the last report: how
+  // long a burst of connects took to be handed out (bench/keepalive_split).
+  let first = 0n;
+  let last = 0n;
+  server.on('connection', () => {
+    conns++;
+    last = process.hrtime.bigint();
+    if (first === 0n) first = last;
+  });
   server.listen(port, host, () => {
     if (single && process.env.BENCH_READY_FILE) {
       const file = process.env.BENCH_READY_FILE;
@@ -83,7 +93,8 @@ if (cluster.isPrimary && !single) {
     const file = path.join(dir, `worker-${process.pid}.count`);
     process.on('SIGUSR2', () => {
       generation++;
-      fs.writeFileSync(file + '.tmp', `${generation} ${count} ${conns}\n`);
+      fs.writeFileSync(file + '.tmp', `${generation} ${count} ${conns} ${first} ${last}\n`);
+      first = last = 0n;
       fs.renameSync(file + '.tmp', file);
     });
   }
