@@ -5,9 +5,12 @@ fd with a Node `newconn`, read the worker's answer): what musterd's rr is
 measured against. The harness compiles it with `cc -O2` into a temporary
 directory and runs
 
-    dispatcher --ack PORT N -- muster-hello PORT 127.0.0.1
+    dispatcher --ack --workers N PORT -- muster-hello PORT 127.0.0.1
 
-(N = 2 workers, the C++ worker as in musterd-rr-cpp). When the source is not
+(N = 2 workers, the C++ worker as in musterd-rr-cpp). `--ack` is the floor's
+Node-protocol mode: one handle in flight per worker, free again after its
+NODE_HANDLE_ACK and `{accepted}`, as musterd's rr; its `--no-ack` mode (fire
+and forget) is bench/handoff's business. When the source is not
 in the checkout, available() says why and bench/run skips the configuration.
 """
 
@@ -70,7 +73,7 @@ class FloorServer(B.Server):
         self.tmp = tempfile.mkdtemp(prefix=f"muster-bench-{self.name}-")
         self.log_path = os.path.join(self.tmp, "server.log")
         B.LIVE.append(self)
-        cmd = [binary, "--ack", str(self.port), str(self.n_workers), "--",
+        cmd = [binary, "--ack", "--workers", str(self.n_workers), str(self.port), "--",
                B.MUSTER_HELLO, str(self.port), "127.0.0.1"]
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
