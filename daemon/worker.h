@@ -171,7 +171,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ipc::UniqueFd child_channel_end_;  // until spawned
   std::shared_ptr<ipc::NodeChannel> channel_;
   std::uint64_t seq_ = 0;  // our NODE_CLUSTER messages
-  std::unordered_map<std::uint64_t, RrHandle*> newconns_;  // seq -> handle awaiting reply
+  struct Newconn {
+    RrHandle* handle;
+    int fd;  // lent to the channel; the handle's RoundRobin owns it until the reply
+  };
+  std::unordered_map<std::uint64_t, Newconn> newconns_;  // seq -> awaiting its reply
   std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
   std::uint64_t connections_ = 0;
   // Connections handed to us but unanswered when we left a socket: the channel

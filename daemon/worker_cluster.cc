@@ -2,6 +2,7 @@
 // (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "daemon/events.h"
@@ -57,11 +58,15 @@ bool Worker::send_message(const json::value& message) {
 bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
   if (!has_channel() || state_ == WorkerState::disconnecting) return false;
   std::uint64_t seq = seq_++;
-  std::string line = prefix;
+  std::string line;
+  line.reserve(prefix.size() + 24);  // one allocation: the seq, "}}" and the channel's newline
+  line += prefix;
   line += std::to_string(seq);
   line += "}}";
-  if (!channel_->send_serialized(std::move(line), fd)) return false;
-  newconns_[seq] = handle;
+  // No copy: the RoundRobin keeps the connection until the worker answers,
+  // which a Node worker does only after its ACK.
+  if (!channel_->lend(std::move(line), fd)) return false;
+  newconns_[seq] = {handle, fd};
   return true;
 }
 
@@ -101,8 +106,12 @@ void Worker::on_cluster_message(const json::object& m) {
     if (!ack || !m.contains("accepted")) return;
     auto it = newconns_.find(static_cast<std::uint64_t>(int_field(m, "ack", -1)));
     if (it == newconns_.end()) return;
-    RrHandle* handle = it->second;
+    auto [handle, fd] = it->second;
     newconns_.erase(it);
+    // An answer before the ACK (a worker that lies, or knows the seq): the
+    // RoundRobin closes or re-queues its connection now, so the channel, which
+    // may still have to send or resend it, takes a copy first.
+    if (channel_ && !channel_->keep(fd)) return;
     bool accepted = m.at("accepted").is_bool() && m.at("accepted").get_bool();
     if (accepted) ++connections_;
     handle->reply(identity_.id, accepted);
@@ -187,7 +196,12 @@ void Worker::query_server(const json::object& m) {
     std::string line = R"({"cmd":"NODE_HANDLE","type":"dgram.Native","msg":)";
     line += json::serialize(reply);
     line += '}';
-    if (channel_) channel_->send_serialized(std::move(line), socket.fd());
+    ipc::UniqueFd copy = ipc::duplicate(socket.fd());
+    if (!copy)
+      spdlog::warn("{}[{}] cannot pass its UDP socket: {}", identity_.app, identity_.id,
+                   std::strerror(errno));
+    else if (channel_)
+      channel_->send_serialized(std::move(line), std::move(copy));
     return;
   }
   if (app_.scheduling != config::Scheduling::rr || exclusive) {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -109,6 +110,9 @@ void NodeChannel::on_readable() {
 }
 
 void NodeChannel::dispatch(std::string& line) {
+  // The answer to every handle we send is this exact line from a Node worker
+  // (child_process.js JSON.stringify) and from muster's libraries: no parse.
+  if (line == kHandleAck) return on_handle_answer(false);
   boost::system::error_code ec;
   boost::json::value message = boost::json::parse(line, ec);
   if (ec) return fail("worker sent invalid JSON: " + ec.message());
@@ -128,55 +132,94 @@ void NodeChannel::dispatch(std::string& line) {
     handle_type_.clear();
     return;
   }
-  if (cmd == "NODE_HANDLE_ACK" || cmd == "NODE_HANDLE_NACK") {
-    if (!awaiting_ack_) return fail("worker acknowledged a handle that was never sent");
-    // Only copies of the handle in flight carry fds in the outbox: one still
-    // unsent means the worker answers for a handle it cannot have received.
-    for (const Outgoing& out : outbox_)
-      if (out.fd >= 0 && out.sent == 0)
-        return fail("worker acknowledged a handle before receiving it");
-    if (cmd == "NODE_HANDLE_NACK") {
-      // "Send it again": the fd is still ours until the ACK.
-      Outgoing again{in_flight_handle_.line, in_flight_handle_.fd};
-      queued_bytes_ += again.line.size();
-      if (queued_bytes_ > kMaxQueuedBytes)
-        return fail("worker does not read its channel (over 8 MiB queued)");
-      outbox_.push_back(std::move(again));
-      flush();
-      return;
-    }
-    awaiting_ack_ = false;
-    in_flight_handle_ = {};
-    owned_fds_.pop_front();
-    if (!handle_waiting_.empty()) {
-      Outgoing next = std::move(handle_waiting_.front());
-      handle_waiting_.pop_front();
-      awaiting_ack_ = true;
-      in_flight_handle_ = {next.line, next.fd};
-      outbox_.push_back(std::move(next));
-      flush();
-    }
+  if (cmd == "NODE_HANDLE_ACK" || cmd == "NODE_HANDLE_NACK")
+    return on_handle_answer(cmd == "NODE_HANDLE_NACK");
+  if (on_message_) on_message_(std::move(message), UniqueFd());
+}
+
+void NodeChannel::on_handle_answer(bool nack) {
+  if (!awaiting_ack_) return fail("worker acknowledged a handle that was never sent");
+  // Only copies of the handle in flight carry fds in the outbox: one still
+  // unsent means the worker answers for a handle it cannot have received.
+  for (const Outgoing& out : outbox_)
+    if (out.fd >= 0 && out.sent == 0) return fail("worker acknowledged a handle before receiving it");
+  if (nack) {
+    // "Send it again": the fd is still open (ours or lent) until the ACK.
+    Outgoing again{in_flight_handle_.line, in_flight_handle_.fd};
+    queued_bytes_ += again.line.size();
+    if (queued_bytes_ > kMaxQueuedBytes)
+      return fail("worker does not read its channel (over 8 MiB queued)");
+    outbox_.push_back(std::move(again));
+    flush();
     return;
   }
-  if (on_message_) on_message_(std::move(message), UniqueFd());
+  awaiting_ack_ = false;
+  // An fd we own is closed now; a lent one goes back to being only the lender's.
+  std::erase_if(owned_fds_, [fd = in_flight_handle_.fd](const UniqueFd& o) { return o.get() == fd; });
+  in_flight_handle_ = {};
+  if (!handle_waiting_.empty()) {
+    Outgoing next = std::move(handle_waiting_.front());
+    handle_waiting_.pop_front();
+    awaiting_ack_ = true;
+    in_flight_handle_ = {next.line, next.fd};
+    outbox_.push_back(std::move(next));
+    flush();
+  }
 }
 
 bool NodeChannel::send(const boost::json::value& message, int fd) {
   if (fd < 0) return send_serialized(boost::json::serialize(message));
+  UniqueFd copy = duplicate(fd);
+  if (!copy) return false;
   std::string line = R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":)";
   line += boost::json::serialize(message);
   line += '}';
-  return send_serialized(std::move(line), fd);
+  return send_serialized(std::move(line), std::move(copy));
 }
 
-bool NodeChannel::send_serialized(std::string line, int fd) {
+bool NodeChannel::send_serialized(std::string line, UniqueFd fd) {
   if (closed_) return false;
-  if (fd >= 0) {
-    UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-    if (!copy) return false;
-    fd = copy.get();
-    owned_fds_.push_back(std::move(copy));
+  int number = fd.get();
+  if (fd) owned_fds_.push_back(std::move(fd));
+  return queue(std::move(line), number);  // on failure the channel closed, and with it `fd`
+}
+
+bool NodeChannel::lend(std::string line, int fd) {
+  return !closed_ && queue(std::move(line), fd);
+}
+
+bool NodeChannel::lent(int fd) const {
+  if (fd < 0 || closed_ || !awaiting_ack_) return false;
+  auto owned = [&](int n) {
+    return std::any_of(owned_fds_.begin(), owned_fds_.end(),
+                       [n](const UniqueFd& o) { return o.get() == n; });
+  };
+  if (in_flight_handle_.fd == fd) return !owned(fd);
+  for (const Outgoing& out : handle_waiting_)
+    if (out.fd == fd) return !owned(fd);
+  return false;
+}
+
+bool NodeChannel::keep(int fd) {
+  if (!lent(fd)) return true;
+  UniqueFd copy = duplicate(fd);
+  if (!copy) {
+    fail("cannot keep a handle in flight: " + std::string(std::strerror(errno)));
+    return false;
   }
+  // Every queued message that will still carry the fd now carries our copy.
+  auto swap = [&](Outgoing& out) {
+    if (out.fd == fd) out.fd = copy.get();
+  };
+  swap(in_flight_handle_);
+  for (Outgoing& out : handle_waiting_) swap(out);
+  for (Outgoing& out : outbox_)
+    if (out.sent == 0) swap(out);
+  owned_fds_.push_back(std::move(copy));
+  return true;
+}
+
+bool NodeChannel::queue(std::string line, int fd) {
   line += '\n';
   queued_bytes_ += line.size();
   if (queued_bytes_ > kMaxQueuedBytes) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ipc/line_buffer.h"
 #include "ipc/unique_fd.h"
@@ -41,8 +42,20 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // NACK makes us send it again): the caller may close its own at any time.
   bool send(const boost::json::value& message, int fd = -1);
   // Same, for a message already serialised (no newline; valid JSON, which for
-  // a handle message is the whole NODE_HANDLE envelope). The hot path uses it.
-  bool send_serialized(std::string line, int fd = -1);
+  // a handle message is the whole NODE_HANDLE envelope). The channel owns `fd`
+  // from now on and closes it after the ACK (or when it closes).
+  bool send_serialized(std::string line, UniqueFd fd = {});
+  // The hot path (a newconn): the same with a handle the caller only lends,
+  // so no copy is made. The caller keeps owning `fd` and must keep it open
+  // until the worker ACKs it or the channel closes; a caller that has to let
+  // it go sooner calls keep() first. False: nothing was queued (and nothing
+  // of `fd` kept).
+  bool lend(std::string line, int fd);
+  // Whether `fd` is lent to a handle message not yet ACKed.
+  bool lent(int fd) const;
+  // The lender lets go of `fd` before the ACK (a worker that answers a
+  // newconn before it has it): the channel takes its own copy. Rare path.
+  bool keep(int fd);
   // Closes our end (the worker sees EOF); no handler runs afterwards.
   void close();
   bool is_open() const { return socket_.is_open(); }
@@ -54,12 +67,14 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
  private:
   struct Outgoing {
     std::string line;
-    int fd = -1;  // borrowed until sent; the caller keeps its copy until ACK
+    int fd = -1;  // lent, or one of owned_fds_; kept until the ACK
     std::size_t sent = 0;
   };
+  bool queue(std::string line, int fd);
   void read();
   void on_readable();
   void dispatch(std::string& line);
+  void on_handle_answer(bool nack);  // NODE_HANDLE_ACK / NACK
   void flush();
   void fail(const std::string& error);
 
@@ -71,10 +86,10 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   std::deque<Outgoing> outbox_;          // ready to write, in order
   std::deque<Outgoing> handle_waiting_;  // handle messages held until the ACK
   Outgoing in_flight_handle_;            // sent, not yet ACKed (fd >= 0 while so)
-  // Our copies of the fds of handle messages, in send order: the front one is
-  // in flight, the rest belong to handle_waiting_. A worker may answer (or
-  // lie about) a newconn before it has the fd; the caller's copy may be gone.
-  std::deque<UniqueFd> owned_fds_;
+  // The handle fds the channel owns (sent with send()/send_serialized(), or
+  // kept): closed at their ACK. Lent fds are not here; normally empty on the
+  // hot path.
+  std::vector<UniqueFd> owned_fds_;
   std::string handle_type_;
   bool awaiting_ack_ = false;
   std::size_t queued_bytes_ = 0;

@@ -1,6 +1,7 @@
 // An owned file descriptor: closed when dropped, movable, never copied.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -31,5 +32,8 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// A close-on-exec copy of `fd` (empty if fcntl fails; errno says why).
+inline UniqueFd duplicate(int fd) { return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
 
 }  // namespace muster::ipc

@@ -38,6 +38,38 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The start of a protocol = "node" worker that is not Node (a test's Python
+# script): send(message); receive() -> the next message, the fds that came
+# with it appended to `fds` (exits at EOF); note(name, text), an atomic write
+# of ./name. The script goes on from there (an f-string: double its braces).
+RAW_WORKER = f"""#!{harness.PYTHON}
+import json, os, socket, sys, time
+channel = socket.socket(fileno=int(os.environ["NODE_CHANNEL_FD"]))
+buffered, fds = b"", []
+def send(message):
+    channel.sendall((json.dumps(message) + "\\n").encode())
+def receive():
+    global buffered
+    while b"\\n" not in buffered:
+        data, got, _, _ = socket.recv_fds(channel, 65536, 16)
+        if not data:
+            sys.exit(0)
+        buffered += data
+        fds.extend(got)
+    line, buffered = buffered.split(b"\\n", 1)
+    return json.loads(line)
+def note(name, text):
+    with open(name + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(name + ".tmp", name)
+"""
+
+
+def socket_fds(pid):
+    """How many sockets process `pid` has open."""
+    return sum(1 for target in harness.open_fds(pid).values() if target.startswith("socket:"))
+
+
 class TestCase(harness.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -161,30 +161,11 @@ class NeverAcks(ns.TestCase):
 # flight). On the daemon's `disconnect` it waits for ./go, ACKs, and notes in
 # ./after.json the peer address of every connection it is sent from then on
 # (up to the ack of an exitedAfterDisconnect it sends after its ACK).
-TWO_SOCKETS = f"""#!{harness.PYTHON}
-import json, os, socket, sys, time
-channel = socket.socket(fileno=int(os.environ["NODE_CHANNEL_FD"]))
-buffered, fds = b"", []
-def send(message):
-    channel.sendall((json.dumps(message) + "\\n").encode())
-def receive():
-    global buffered
-    while b"\\n" not in buffered:
-        data, got, _, _ = socket.recv_fds(channel, 65536, 16)
-        if not data:
-            sys.exit(0)
-        buffered += data
-        fds.extend(got)
-    line, buffered = buffered.split(b"\\n", 1)
-    return json.loads(line)
+TWO_SOCKETS = ns.RAW_WORKER + f"""
 def peer_of(fd):
     with socket.socket(fileno=fd) as s:
         host, port = s.getpeername()
     return f"{{host}}:{{port}}"
-def note(name, text):
-    with open(name + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(name + ".tmp", name)
 send({{"cmd": "NODE_CLUSTER", "act": "online", "seq": 0}})
 for seq, port in ((1, int(os.environ["PORT_A"])), (2, int(os.environ["PORT_B"]))):
     query = {{"cmd": "NODE_CLUSTER", "index": 0, "data": None, "address": None,
@@ -216,10 +197,6 @@ note("after.json", json.dumps({{"late": late, "before": handles}}))
 """
 
 
-def socket_fds(pid):
-    return sum(1 for target in harness.open_fds(pid).values() if target.startswith("socket:"))
-
-
 class QueuedHandles(ns.TestCase):
     def test_a_connection_queued_for_a_disconnected_worker_is_never_sent_as_another(self):
         d = self.daemon()
@@ -236,12 +213,12 @@ class QueuedHandles(ns.TestCase):
         self.addCleanup(first.close)
         d.wait_for(lambda: d.read_file("handles"), 5, "the first newconn")
         # The second connection is accepted and queued behind the unacked
-        # first handle (the daemon holds at least one more socket: the
-        # connection, and the channel's own copy of a queued handle's fd).
-        before = socket_fds(d.proc.pid)
+        # first handle (the daemon holds one more socket: the connection,
+        # which the channel borrows until the handle is ACKed).
+        before = ns.socket_fds(d.proc.pid)
         second = ns.connect(port_b)
         self.addCleanup(second.close)
-        d.wait_for(lambda: socket_fds(d.proc.pid) >= before + 1, 5, "the second accept")
+        d.wait_for(lambda: ns.socket_fds(d.proc.pid) >= before + 1, 5, "the second accept")
         self.assertEqual(d.ctl("disconnect", w["id"])[0], 0)
         # A third connection arrives while no worker can take it: held.
         third = ns.connect(port_b)

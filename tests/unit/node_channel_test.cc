@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -186,4 +187,128 @@ TEST_CASE("fds sent without NODE_HANDLE messages are bounded", "[channel]") {
   }
   ::close(fd);
   REQUIRE(f.closed);
+}
+
+namespace {
+
+// Descriptors open in this process right now.
+int open_fds() {
+  int n = 0;
+  for (int fd = 0; fd < 4096; ++fd)
+    if (::fcntl(fd, F_GETFD) >= 0) ++n;
+  return n;
+}
+
+ino_t inode(int fd) {
+  struct stat st {};
+  REQUIRE(::fstat(fd, &st) == 0);
+  return st.st_ino;
+}
+
+bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+// Reads one batch from the worker's end: the lines and the inodes of the fds that came.
+std::pair<std::string, std::vector<ino_t>> take(int worker) {
+  auto got = muster::testing::recv_fds(worker);
+  std::vector<ino_t> inodes;
+  for (auto& fd : got.fds) inodes.push_back(inode(fd.get()));
+  return {got.bytes, inodes};
+}
+
+// Lends `fd` with the handle message {"n":n} and lets the channel write.
+void lend(Fixture& f, int fd, int n) {
+  std::string line = R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"n":)";
+  REQUIRE(f.channel->lend(line + std::to_string(n) + "}}", fd));
+  f.run();
+}
+
+}  // namespace
+
+TEST_CASE("a lent handle is sent without a copy and stays the lender's after the ACK",
+          "[channel]") {
+  Fixture f;
+  int fd = dev_null();
+  ino_t sent = inode(fd);
+  int before = open_fds();
+  lend(f, fd, 1);
+  CHECK(open_fds() == before);  // no duplicate while it is in flight
+  CHECK(f.channel->lent(fd));
+  auto [bytes, inodes] = take(f.worker);
+  CHECK(bytes.find(R"("n":1)") != std::string::npos);
+  CHECK(inodes == std::vector<ino_t>{sent});
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.run();
+  CHECK_FALSE(f.channel->lent(fd));
+  CHECK(is_open(fd));  // the channel closes nothing it was lent
+  CHECK(open_fds() == before);
+  CHECK_FALSE(f.closed);
+  ::close(fd);
+}
+
+TEST_CASE("a NACK resends the same lent descriptor, still open", "[channel]") {
+  Fixture f;
+  int fd = dev_null();
+  ino_t sent = inode(fd);
+  int before = open_fds();
+  lend(f, fd, 1);
+  CHECK(take(f.worker).second == std::vector<ino_t>{sent});
+  f.write(R"({"cmd":"NODE_HANDLE_NACK"})" "\n");
+  f.run();
+  auto [bytes, inodes] = take(f.worker);
+  CHECK(bytes.find(R"("n":1)") != std::string::npos);
+  CHECK(inodes == std::vector<ino_t>{sent});
+  CHECK(open_fds() == before);
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.run();
+  CHECK(is_open(fd));
+  CHECK_FALSE(f.closed);
+  ::close(fd);
+}
+
+TEST_CASE("a lender that lets go before the ACK leaves the channel its own copy", "[channel]") {
+  // A worker can answer a newconn before it has the connection; the daemon
+  // then closes (or re-queues) its connection, and the number could name
+  // another one by the time the queued handle is written.
+  Fixture f;
+  int first = dev_null(), second = dev_null();
+  ino_t second_inode = inode(second);
+  lend(f, first, 1);
+  lend(f, second, 2);  // waits for the first one's ACK
+  take(f.worker);
+  int before = open_fds();
+  REQUIRE(f.channel->keep(second));
+  CHECK(open_fds() == before + 1);
+  CHECK_FALSE(f.channel->lent(second));
+  ::close(second);
+  int other = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);  // likely takes second's number
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.run();
+  auto [bytes, inodes] = take(f.worker);
+  CHECK(bytes.find(R"("n":2)") != std::string::npos);
+  CHECK(inodes == std::vector<ino_t>{second_inode});
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.run();
+  CHECK(open_fds() == before);  // the copy is closed at its ACK, once
+  CHECK(is_open(first));
+  CHECK(is_open(other));
+  CHECK_FALSE(f.closed);
+  ::close(first);
+  ::close(other);
+}
+
+TEST_CASE("a handle given to the channel is closed once, at its ACK", "[channel]") {
+  Fixture f;
+  int before = open_fds();
+  UniqueFd given(dev_null());
+  int number = given.get();
+  REQUIRE(f.channel->send_serialized(R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{}})",
+                                     std::move(given)));
+  f.run();
+  take(f.worker);
+  CHECK(is_open(number));
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.run();
+  CHECK_FALSE(is_open(number));
+  CHECK(open_fds() == before);
+  CHECK_FALSE(f.closed);
 }
