@@ -71,7 +71,10 @@ class RestartChurn(harness.TestCase):
         cs.wait_restarts(d, 900, 60)
         after = cs.vitals(d.proc.pid)
         print(f"\nrestart churn: at 400 starts {base}, at 900 {after}")
-        self.assertLessEqual(after["fds"], base["fds"] + 4, (base, after))  # workers in flight
+        # Either reading may catch up to 2 workers in flight (a pidfd and an
+        # output pipe each) and a spawn in progress (its /dev/null): a leak of
+        # one fd per restart would show as hundreds.
+        self.assertLessEqual(after["fds"], base["fds"] + 5, (base, after))
         harness.assert_rss_below(self, after["rss"], base["rss"] + RSS_SLACK, (base, after))
         self.assertEqual(d.request({"verb": "stop", "app": "churn"})["ok"], True)
         d.wait_for(lambda: not cs.zombies_of(d.proc.pid), 10, "no zombies")
