@@ -3,45 +3,54 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-// Boost 1.81's Process v2 with BOOST_PROCESS_USE_STD_FS names boost::optional
-// and boost::remove_pointer without including them.
-#include <boost/optional.hpp>
-#include <boost/type_traits/remove_pointer.hpp>
-#include <type_traits>
-#include <boost/process/v2/process.hpp>
-#include <boost/process/v2/posix/default_launcher.hpp>
-#include <boost/process/v2/start_dir.hpp>
-#include <boost/process/v2/stdio.hpp>
-#include <boost/process/v2/environment.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "daemon/orphan_reaper.h"
 
 namespace muster::daemon {
-namespace bp = boost::process::v2;
-
 namespace {
 
-// The child setup works on fixed arrays (no allocation after fork).
+// The child setup works on fixed arrays (no allocation in the child).
 constexpr std::size_t kMaxPassFds = 16;
+// The child runs on a stack of its own until exec (it shares the daemon's
+// memory); the setup below needs a few KiB.
+constexpr std::size_t kChildStack = 128 * 1024;
 
-// LISTEN_PID must be the worker's own pid, known only after fork: the child
-// overwrites the placeholder digits in its copy of the environment block (the
-// daemon is single-threaded, so the forked copy is consistent; no allocation).
-void write_listen_pid(const char* const* env) {
-  if (!env) return;
+// Everything the child needs, prepared by the daemon: between clone and exec
+// the child shares the daemon's memory, so it only reads this, writes
+// `error`, and calls the kernel.
+struct ChildPlan {
+  const char* executable;
+  char* const* argv;
+  char* const* envp;  // points into a block the child may write (LISTEN_PID)
+  const char* cwd;    // nullptr: keep the daemon's
+  int stdio[3];
+  const std::pair<int, int>* pass_fds;
+  std::size_t pass_count;
+  const Credentials* credentials;
+  bool set_listen_pid;
+  pid_t parent;
+  volatile int error = 0;  // errno of the step that failed; 0: exec'd
+};
+
+// LISTEN_PID must be the worker's own pid, known only in the child: it
+// overwrites the placeholder digits in the environment block prepared for it.
+void write_listen_pid(char* const* env) {
   for (; *env; ++env) {
     if (std::strncmp(*env, "LISTEN_PID=", 11) != 0) continue;
-    char* digits = const_cast<char*>(*env) + 11;
+    char* digits = *env + 11;
     char buf[16];
     int n = 0;
     for (pid_t pid = ::getpid(); pid > 0 && n < 15; pid /= 10) buf[n++] = char('0' + pid % 10);
@@ -52,75 +61,110 @@ void write_listen_pid(const char* const* env) {
   }
 }
 
-// Runs in the child between fork and exec, so only async-signal-safe calls.
-struct ChildSetup {
-  const SpawnSpec& spec;
-  pid_t parent;
-
-  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
-                          const char* const*) {
-    for (auto [from, to] : spec.pass_fds) launcher.fd_whitelist.push_back(to);
-    return {};
+// Signal handlers are the daemon's code: one running in the child before
+// exec would act on the daemon's memory. The daemon blocks every signal
+// around clone; the child sets each handled one back to default before it
+// unblocks them (exec would reset them anyway). SIGPIPE and SIGXFSZ are
+// ignored by the daemon, and an ignored disposition survives exec, so they
+// are reset too.
+void reset_signals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) < 0) continue;  // e.g. glibc's internal ones
+    bool handled = (old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL &&
+                                                   old.sa_handler != SIG_IGN);
+    if (handled || sig == SIGPIPE || sig == SIGXFSZ) ::signal(sig, SIG_DFL);
   }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher,
-                               const bp::filesystem::path&, const char* const*) {
-    auto fail = [] { return bp::error_code(errno, bp::system_category()); };
-    auto out_of_fds = [] { return bp::error_code(EMFILE, bp::system_category()); };
-    if (spec.set_listen_pid) write_listen_pid(launcher.env);
-    // Own session and process group: a terminal's ^C reaches only the daemon,
-    // and stopping a worker can signal its whole group.
-    if (::setsid() < 0) return fail();
-    // Die with the daemon; if it is already gone, do not start at all.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return fail();
-    if (::getppid() != parent) return bp::error_code(ESRCH, bp::system_category());
-    // The daemon ignores SIGPIPE and SIGXFSZ; ignored dispositions survive
-    // exec, so undo it.
-    ::signal(SIGPIPE, SIG_DFL);
-    ::signal(SIGXFSZ, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Each passed fd goes to its number in the worker with dup2. A source below
-    // the highest target may be another pair's target, so it is first copied
-    // to the lowest free fd above every target: no fixed minimum, which could
-    // lie beyond a low RLIMIT_NOFILE (F_DUPFD then fails with EINVAL).
-    int top = 0;
-    for (auto [from, to] : spec.pass_fds) top = std::max(top, to + 1);
-    int source[kMaxPassFds];
-    std::size_t n = std::min(spec.pass_fds.size(), kMaxPassFds);
-    for (std::size_t i = 0; i < n; ++i) {
-      auto [from, to] = spec.pass_fds[i];
-      source[i] = from;
-      if (from == to || from >= top) continue;
-      source[i] = ::fcntl(from, F_DUPFD_CLOEXEC, top);
-      // EINVAL: `top` itself is at or above the limit; no room either way.
-      if (source[i] < 0) return errno == EINVAL ? out_of_fds() : fail();
-    }
-    // Nothing but what we pass on purpose may survive exec. Boost 1.81's
-    // close_all() skips the fds between whitelist entries (it compares an
-    // entry with itself), so mark every fd above stderr close-on-exec here.
-    if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) return fail();
-    for (std::size_t i = 0; i < n; ++i) {
-      int to = spec.pass_fds[i].second;
-      // dup2 clears close-on-exec on the target, but is a no-op (flag kept)
-      // when the fd is already in place.
-      int r = source[i] == to ? ::fcntl(to, F_SETFD, 0) : ::dup2(source[i], to);
-      // EBADF from dup2: the target number is at or above the limit.
-      if (r < 0) return errno == EBADF ? out_of_fds() : fail();
-    }
-    if (spec.credentials) {
-      const auto& c = *spec.credentials;
-      if (::setgroups(c.groups.size(), c.groups.data()) < 0) return fail();
-      if (::setgid(c.gid) < 0) return fail();
-      if (::setuid(c.uid) < 0) return fail();
-    }
-    return {};
+// Each passed fd goes to its number in the worker with dup2. A source below
+// the highest target may be another pair's target, so it is first copied to
+// the lowest free fd above every target: no fixed minimum, which could lie
+// beyond a low RLIMIT_NOFILE (F_DUPFD then fails with EINVAL). Everything
+// else above stderr is marked close-on-exec: nothing but what we pass on
+// purpose survives exec. Returns 0 or an errno.
+int place_fds(const ChildPlan& plan) {
+  for (int target = 0; target < 3; ++target)
+    if (plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) return errno;
+  int top = 0;
+  for (std::size_t i = 0; i < plan.pass_count; ++i)
+    top = std::max(top, plan.pass_fds[i].second + 1);
+  int source[kMaxPassFds];
+  for (std::size_t i = 0; i < plan.pass_count; ++i) {
+    auto [from, to] = plan.pass_fds[i];
+    source[i] = from;
+    if (from == to || from >= top) continue;
+    source[i] = ::fcntl(from, F_DUPFD_CLOEXEC, top);
+    // EINVAL: `top` itself is at or above the limit; no room either way.
+    if (source[i] < 0) return errno == EINVAL ? EMFILE : errno;
   }
-};
+  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) return errno;
+  for (std::size_t i = 0; i < plan.pass_count; ++i) {
+    int to = plan.pass_fds[i].second;
+    // dup2 clears close-on-exec on the target, but is a no-op (flag kept)
+    // when the fd is already in place.
+    int r = source[i] == to ? ::fcntl(to, F_SETFD, 0) : ::dup2(source[i], to);
+    // EBADF from dup2: the target number is at or above the limit.
+    if (r < 0) return errno == EBADF ? EMFILE : errno;
+  }
+  return 0;
+}
 
-std::string describe_error(const bp::error_code& ec) {
-  return ec.category() == bp::system_category() ? describe_errno(ec.value()) : ec.message();
+// Between clone and exec: only system calls, no allocation, no locks. The
+// credential changes are raw system calls: glibc's setuid() would try to
+// change the daemon's other threads too.
+int child_setup(ChildPlan& plan) {
+  if (plan.set_listen_pid) write_listen_pid(plan.envp);
+  // Own session and process group: a terminal's ^C reaches only the daemon,
+  // and stopping a worker can signal its whole group.
+  if (::setsid() < 0) return errno;
+  // Die with the daemon; if it is already gone, do not start at all.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return errno;
+  if (::getppid() != plan.parent) return ESRCH;
+  if (int err = place_fds(plan)) return err;
+  if (plan.cwd && ::chdir(plan.cwd) < 0) return errno;
+  if (const Credentials* c = plan.credentials) {
+    if (::syscall(SYS_setgroups, c->groups.size(), c->groups.data()) < 0) return errno;
+    if (::syscall(SYS_setgid, c->gid) < 0) return errno;
+    if (::syscall(SYS_setuid, c->uid) < 0) return errno;
+  }
+  reset_signals();
+  ::execve(plan.executable, plan.argv, plan.envp);
+  return errno;
+}
+
+int child_main(void* arg) {
+  auto& plan = *static_cast<ChildPlan*>(arg);
+  plan.error = child_setup(plan);
+  ::_exit(127);
+}
+
+// One stack for every child, mapped once: CLONE_VFORK suspends the daemon
+// until the child has exec'd or exited, so no two children use it at once.
+// The lowest page is a guard.
+char* child_stack_top() {
+  static char* top = [] () -> char* {
+    long page = ::sysconf(_SC_PAGESIZE);
+    void* base = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    ::mprotect(base, page, PROT_NONE);
+    return static_cast<char*>(base) + kChildStack;
+  }();
+  return top;
+}
+
+// argv / envp arrays over strings that outlive the spawn. The environment is
+// copied into one block the child may write to (LISTEN_PID).
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
 }
 
 }  // namespace
@@ -166,43 +210,46 @@ std::variant<std::monostate, Credentials, std::string> resolve_credentials(
   return creds;
 }
 
-std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec) {
+// clone(CLONE_VM | CLONE_VFORK) as glibc's posix_spawn does it: the child
+// shares the daemon's memory until exec instead of copying its page tables,
+// so a spawn costs the same with 10 workers or 1000 (a fork's cost grows with
+// the daemon's memory, and the daemon grows with its workers). The daemon
+// waits, suspended, until the child has exec'd or exited; an exec error
+// comes back through the shared plan, so no pipe is needed.
+std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
+  auto cannot = [&](int err) {
+    return "cannot start '" + spec.executable + "': " + describe_errno(err);
+  };
   if (spec.pass_fds.size() > kMaxPassFds) return std::string("too many fds to pass");
-  bp::posix::default_launcher launcher;
-  bp::error_code ec;
-  int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
-  int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
+  char* stack = child_stack_top();
+  if (!stack) return cannot(ENOMEM);
+  std::vector<std::string> args{spec.executable};
+  args.insert(args.end(), spec.args.begin(), spec.args.end());
+  std::vector<std::string> env = spec.env;  // the child writes LISTEN_PID into its copy
+  std::vector<char*> argv = pointers(args), envp = pointers(env);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return "cannot open /dev/null: " + describe_errno(errno);
-  try {
-    bp::process proc = launcher(io.get_executor(), ec, spec.executable, spec.args,
-                            bp::process_stdio{devnull, out, err},
-                            bp::process_environment(spec.env),
-                            bp::process_start_dir(spec.cwd),
-                            ChildSetup{spec, ::getpid()});
-    ::close(devnull);
-    if (ec) {
-      // The child reported its failure (e.g. exec's errno) and exits; the
-      // launcher does not wait for it, so reap it here or it stays a zombie.
-      if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
-      return "cannot start '" + spec.executable + "': " + describe_error(ec);
-    }
-    pid_t pid = proc.id();
-    proc.detach();  // closes Boost's pidfd; never kills or waits
-    OrphanReaper::own(pid);
-    return pid;
-  } catch (const std::exception& e) {
-    auto* system = dynamic_cast<const boost::system::system_error*>(&e);
-    // e.g. pidfd_open refused (old kernel, valgrind): a failed spawn, not a
-    // dead daemon. A child forked before the failure must not run unwatched.
-    if (launcher.pid > 0) {
-      ::kill(launcher.pid, SIGKILL);
-      ::waitpid(launcher.pid, nullptr, 0);
-    }
-    ::close(devnull);
-    return "cannot start '" + spec.executable + "': " +
-           (system ? describe_error(system->code()) : std::string(e.what()));
+  int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
+  int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
+  ChildPlan plan{spec.executable.c_str(), argv.data(), envp.data(),
+                 spec.cwd.empty() ? nullptr : spec.cwd.c_str(), {devnull, out, err},
+                 spec.pass_fds.data(), spec.pass_fds.size(),
+                 spec.credentials ? &*spec.credentials : nullptr, spec.set_listen_pid,
+                 ::getpid()};
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  int clone_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::close(devnull);
+  if (pid < 0) return cannot(clone_error);
+  if (int child_error = plan.error) {
+    ::waitpid(pid, nullptr, 0);  // it has exited: reap it, no zombie
+    return cannot(child_error);
   }
+  OrphanReaper::own(pid);
+  return pid;
 }
 
 }  // namespace muster::daemon

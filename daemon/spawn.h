@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include <boost/asio/io_context.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -46,11 +46,10 @@ struct SpawnSpec {
 
 inline constexpr const char* kListenPidPlaceholder = "0000000000";
 
-// Forks and execs; returns the child's pid, or a message saying which step
-// failed (e.g. exec's errno). The child is the caller's to reap (it watches
-// its own pidfd: Worker::wait_for_exit): no Boost.Process handle is kept, as
-// its destructor kills and block-waits on whatever process has that pid by
-// then (a refill given its predecessor's pid, test_chaos.PidReuse).
-std::variant<pid_t, std::string> spawn(boost::asio::io_context& io, const SpawnSpec& spec);
+// Starts the process (clone with CLONE_VM | CLONE_VFORK, then exec) and
+// returns its pid once it has exec'd, or a message saying which step failed
+// (e.g. exec's errno); a child that failed is reaped. The child is the
+// caller's to reap (it watches its own pidfd: Worker::wait_for_exit).
+std::variant<pid_t, std::string> spawn(const SpawnSpec& spec);
 
 }  // namespace muster::daemon

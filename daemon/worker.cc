@@ -108,7 +108,7 @@ void Worker::start() {
   }
   if (error.empty()) spec.stdout_fd = open_output(error);
   if (error.empty()) {
-    auto result = spawn(io_, spec);
+    auto result = spawn(spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
     else pid_ = std::get<pid_t>(result);
   }
