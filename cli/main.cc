@@ -138,7 +138,7 @@ void add_verbs(CLI::App& app, Args& args) {
 
   auto* status = app.add_subcommand(
       "status", "Show apps and their workers: id, instance, pid, state, uptime, "
-                "restarts, connections handed, RSS.");
+                "restarts, connections handed, RSS (sampled every 2 s).");
   status->add_option("APP", args.app, "Show only this app.");
 
   auto* start = app.add_subcommand(

@@ -7,7 +7,6 @@
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
-#include "daemon/proc_stats.h"
 
 namespace muster::daemon {
 namespace {
@@ -16,6 +15,10 @@ namespace {
 // or scale of thousands of workers answers control requests and hands off
 // connections in between. A spawn costs ~1-15 ms here (fork of the daemon).
 constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
+
+// Workers sampled per loop turn (one /proc read each, ~10-20 us): a round
+// over thousands of workers is spread over many short turns.
+constexpr std::size_t kSampleBatch = 64;
 
 // A sample in [0, 1) for restart jitter; the seed does not matter, only that
 // slots differ.
@@ -39,9 +42,9 @@ const char* to_string(AppState s) {
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      failed_timer_(io), memory_timer_(io),
+      failed_timer_(io), usage_timer_(io),
       output_(std::make_shared<OutputSink>(config_, context_.events)) {
-  watch_memory();
+  watch_usage();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));
 }
@@ -214,32 +217,53 @@ void App::retire(std::shared_ptr<Worker> worker) {
   leaving_.push_back(std::move(worker));
 }
 
-// max_memory: RSS is sampled every 2 s (cheap: one /proc read per worker);
-// a worker above the limit is replaced new-worker-first, like a reload.
-void App::watch_memory() {
-  memory_timer_.expires_after(std::chrono::seconds(2));
-  memory_timer_.async_wait([this](boost::system::error_code ec) {
+// Every kUsageInterval each worker's RSS and CPU is read from /proc, a batch
+// per loop turn; status and /metrics show these samples, so a request costs
+// no /proc read. Then max_memory: a worker above the limit is replaced
+// new-worker-first, like a reload.
+void App::watch_usage() {
+  usage_timer_.expires_after(kUsageInterval);
+  usage_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    if (config_.max_memory > 0 && wanted_up()) {
-      for (unsigned i = 0; i < slots_.size(); ++i) {
-        Worker* w = slots_[i]->worker.get();
-        if (!w || w->state() == WorkerState::disconnecting) continue;
-        std::uint64_t rss = resident_bytes(w->pid());
-        if (rss <= config_.max_memory) continue;
-        bool pending = reload_ && (reload_->candidates.count(i) ||
-                                   std::count(reload_->queue.begin(), reload_->queue.end(), i));
-        if (pending) continue;
-        spdlog::warn("{}[{}] uses {} bytes, over max_memory {}: replacing it", name(),
-                     w->identity().id, rss, config_.max_memory);
-        context_.events.publish("memory", name(), {{"id", w->identity().id}, {"pid", w->pid()},
-                                                   {"rss_bytes", rss},
-                                                   {"max_memory", config_.max_memory}});
-        ++counters_.memory_replacements;
-        replace(i);
-      }
-    }
-    watch_memory();
+    usage_round_.clear();
+    for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
+    sample_usage(0);
   });
+}
+
+void App::sample_usage(std::size_t from) {
+  std::size_t end = std::min(usage_round_.size(), from + kSampleBatch);
+  for (std::size_t i = from; i < end; ++i)
+    if (auto w = usage_round_[i].lock()) w->sample_usage();
+  if (end < usage_round_.size()) {
+    boost::asio::post(io_, [this, end, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock()) sample_usage(end);
+    });
+    return;
+  }
+  usage_round_.clear();
+  check_memory();
+  watch_usage();
+}
+
+void App::check_memory() {
+  if (config_.max_memory == 0 || !wanted_up()) return;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    Worker* w = slots_[i]->worker.get();
+    if (!w || w->state() == WorkerState::disconnecting) continue;
+    std::uint64_t rss = w->usage().rss_bytes;
+    if (rss <= config_.max_memory) continue;
+    bool pending = reload_ && (reload_->candidates.count(i) ||
+                               std::count(reload_->queue.begin(), reload_->queue.end(), i));
+    if (pending) continue;
+    spdlog::warn("{}[{}] uses {} bytes, over max_memory {}: replacing it", name(),
+                 w->identity().id, rss, config_.max_memory);
+    context_.events.publish("memory", name(), {{"id", w->identity().id}, {"pid", w->pid()},
+                                               {"rss_bytes", rss},
+                                               {"max_memory", config_.max_memory}});
+    ++counters_.memory_replacements;
+    replace(i);
+  }
 }
 
 void App::on_worker_exit(Worker& worker, const ExitInfo& info) {

@@ -88,6 +88,9 @@ class App {
   Worker* find_worker(unsigned id);
   // Every live worker, slot order first, then leaving ones.
   std::vector<Worker*> workers();
+  // How often every worker's RSS and CPU are read from /proc (Worker::usage():
+  // what status, /metrics and max_memory see).
+  static constexpr Duration kUsageInterval = std::chrono::seconds(2);
   bool has_live_workers() const;
   boost::json::object status() const;  // app_status.cc
 
@@ -131,7 +134,9 @@ class App {
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
   void finish_reload(std::optional<std::string> error);
   void retire(std::shared_ptr<Worker> worker);
-  void watch_memory();
+  void watch_usage();
+  void sample_usage(std::size_t from);
+  void check_memory();
   void on_worker_exit(Worker& worker, const ExitInfo& info);
   void schedule_restart(unsigned instance, const ExitInfo& info);
   void arm_slot_timer(unsigned instance, Duration delay, void (App::*then)(unsigned));
@@ -180,7 +185,9 @@ class App {
   std::unique_ptr<StartWait> start_wait_;
   boost::asio::steady_timer failed_timer_;  // failed_retry
   std::optional<Clock::time_point> retry_at_;
-  boost::asio::steady_timer memory_timer_;
+  boost::asio::steady_timer usage_timer_;
+  // The workers of the sampling round under way (App::watch_usage).
+  std::vector<std::weak_ptr<Worker>> usage_round_;
   std::shared_ptr<OutputSink> output_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted work
   unsigned stops_ = 0;

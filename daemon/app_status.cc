@@ -2,7 +2,6 @@
 // and when they are tried next (the `status` reply; docs/control-protocol.md).
 #include "daemon/app.h"
 #include "daemon/listen_socket.h"
-#include "daemon/proc_stats.h"
 #include "daemon/rr_handle.h"
 
 namespace muster::daemon {
@@ -36,7 +35,7 @@ boost::json::object App::status() const {
     o["uptime_ms"] = w.uptime().count();
     o["restarts"] = who.restarts;
     o["connections"] = w.connections();
-    o["rss_bytes"] = resident_bytes(w.pid());
+    o["rss_bytes"] = w.usage().rss_bytes;  // sampled (App::kUsageInterval)
     o["ready"] = w.ready();
     if (!w.status_text().empty()) o["status"] = w.status_text();
     workers.push_back(std::move(o));

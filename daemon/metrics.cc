@@ -102,8 +102,8 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
                  {"worker", std::to_string(w->identity().id)},
                  {"slot", std::to_string(w->identity().instance)}};
       w_connections.add(who, static_cast<double>(w->connections()));
-      w_rss.add(who, static_cast<double>(resident_bytes(w->pid())));
-      w_cpu.add(who, cpu_seconds(w->pid()));
+      w_rss.add(who, static_cast<double>(w->usage().rss_bytes));  // the samples status shows
+      w_cpu.add(who, w->usage().cpu_seconds);
       w_uptime.add(who, std::chrono::duration<double>(w->uptime()).count());
     }
     for (std::size_t i = 0; i < std::size(kWorkerStates); ++i)

@@ -1,7 +1,11 @@
 #include "daemon/proc_stats.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,20 +41,58 @@ double field_number(const std::vector<std::string>& fields, std::size_t stat_ind
 
 }  // namespace
 
+std::optional<ProcUsage> parse_proc_stat(std::string_view text, long page_size,
+                                         long ticks_per_second) {
+  auto close = text.rfind(')');
+  if (close == std::string_view::npos || page_size <= 0 || ticks_per_second <= 0)
+    return std::nullopt;
+  // proc(5): utime is field 14, stime 15 (clock ticks), rss 24 (pages); the
+  // text after comm's last ')' starts with field 3.
+  long long utime = -1, stime = -1, rss = -1;
+  std::string_view rest = text.substr(close + 1);
+  std::size_t at = 0;
+  for (int field = 3; field <= 24; ++field) {
+    at = rest.find_first_not_of(" \n", at);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::size_t end = std::min(rest.find_first_of(" \n", at), rest.size());
+    long long* into = field == 14 ? &utime : field == 15 ? &stime : field == 24 ? &rss : nullptr;
+    if (into) {
+      auto [p, ec] = std::from_chars(rest.data() + at, rest.data() + end, *into);
+      if (ec != std::errc{} || p != rest.data() + end) return std::nullopt;
+    }
+    at = end;
+  }
+  if (utime < 0 || stime < 0) return std::nullopt;
+  ProcUsage usage;
+  usage.rss_bytes = static_cast<std::uint64_t>(std::max(rss, 0LL)) *
+                    static_cast<std::uint64_t>(page_size);
+  usage.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
+  return usage;
+}
+
+std::optional<ProcUsage> read_proc_usage(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  static const long page_size = ::sysconf(_SC_PAGESIZE);
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char text[1024];  // about 300 bytes: 52 numbers and a comm of at most 16
+  ssize_t n = ::read(fd, text, sizeof text);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  return parse_proc_stat({text, static_cast<std::size_t>(n)}, page_size, ticks);
+}
+
 std::uint64_t resident_bytes(pid_t pid) {
-  if (pid <= 0) return 0;
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
-  std::uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  auto usage = read_proc_usage(pid);
+  return usage ? usage->rss_bytes : 0;
 }
 
 double cpu_seconds(pid_t pid) {
-  if (pid <= 0) return 0;
-  auto fields = stat_fields(pid);
-  // proc(5): utime is field 14, stime field 15, in clock ticks.
-  return (field_number(fields, 14) + field_number(fields, 15)) /
-         static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto usage = read_proc_usage(pid);
+  return usage ? usage->cpu_seconds : 0;
 }
 
 std::uint64_t own_open_fds() {

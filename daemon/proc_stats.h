@@ -1,10 +1,26 @@
 // Figures read from /proc about a process.
 #pragma once
 
-#include <cstdint>
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
 namespace muster::daemon {
+
+// What one read of /proc/PID/stat tells about a process's resource use.
+struct ProcUsage {
+  std::uint64_t rss_bytes = 0;  // resident set size
+  double cpu_seconds = 0;       // user + system CPU time
+};
+
+// Parses the text of /proc/PID/stat (proc(5)); nullopt if it is not one.
+std::optional<ProcUsage> parse_proc_stat(std::string_view text, long page_size,
+                                         long ticks_per_second);
+// One open/read/close of /proc/PID/stat into a stack buffer (no allocation):
+// cheap enough to sample every worker; nullopt if the process is gone.
+std::optional<ProcUsage> read_proc_usage(pid_t pid);
 
 // Resident set size in bytes (0 if the process is gone or unreadable).
 std::uint64_t resident_bytes(pid_t pid);

@@ -83,6 +83,16 @@ Worker::~Worker() {
   }
 }
 
+void Worker::sample_usage() const {
+  if (pid_ <= 0 || state_ == WorkerState::dead) return;
+  if (auto usage = read_proc_usage(pid_)) usage_ = *usage;
+}
+
+const ProcUsage& Worker::usage() const {
+  if (usage_.rss_bytes == 0) sample_usage();
+  return usage_;
+}
+
 Duration Worker::uptime() const {
   if (state_ == WorkerState::spawning && pid_ == 0) return Duration{0};
   if (state_ == WorkerState::dead) return exit_.uptime;
@@ -147,6 +157,7 @@ void Worker::mark_ready(config::Ready reached) {
 
 void Worker::become_ready() {
   ready_ = true;
+  sample_usage();  // a ready worker has loaded what it runs: a figure worth showing
   ready_timer_.cancel();
   spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
   if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/proc_stats.h"
 #include "daemon/restart_policy.h"
 #include "daemon/spawn.h"
 #include "ipc/line_buffer.h"
@@ -111,6 +112,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   WorkerState state() const { return state_; }
   int pid() const { return pid_; }
   Duration uptime() const;
+  // RSS and CPU as last read from /proc: when ready, and then every
+  // App::kUsageInterval (App::watch_usage); status and /metrics show this.
+  // A worker with no figure yet (none taken, or taken before it had run:
+  // the kernel counts the first pages lazily) is read on the spot.
+  const ProcUsage& usage() const;
+  void sample_usage() const;
 
  private:
   enum class Event {
@@ -162,6 +169,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Clock::time_point started_{};
   bool voluntary_ = false;
   ExitInfo exit_;
+  mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
   boost::asio::steady_timer stop_timer_;
   boost::asio::posix::stream_descriptor output_;
   boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd of the process

@@ -17,6 +17,8 @@ import time
 import harness
 import node_support as ns
 from node_support import socket_table
+from test_metrics import metrics_address, parse, value
+from test_output_errors import scrape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GROW_ON_FILE = os.path.join(HERE, "reload_config_workers", "grow_on_file.py")
@@ -127,6 +129,24 @@ class PlainWorker(TestCase):
         self.assertEqual(d.events(event="reload", app="a"), [])
         self.assert_replaced(d, "a", before, 30 * MiB)
         self.assertEqual(d.read_file(f"stopped-{before['id']}"), "SIGTERM\n")
+
+
+class Sampling(TestCase):
+    def test_a_workers_grown_rss_shows_in_status_and_metrics_within_one_sampling_period(self):
+        # status and /metrics serve samples (docs/control-protocol.md: taken at
+        # ready, then every 2 s), not a /proc read per request.
+        d = self.daemon()
+        d.start(grower(instances=1, env={"GROW_DIR": "."}), metrics_listen="127.0.0.1:0")
+        (w,) = d.wait_workers("a", 1)
+        wait_file(d, f"started-{w['id']}")
+        self.assertGreater(d.workers("a")[0]["rss_bytes"], 0)
+        d.write_file(f"grow-{w['id']}", "")
+        rss = int(wait_file(d, f"grown-{w['id']}"))
+        d.wait_for(lambda: d.workers("a")[0]["rss_bytes"] >= 0.9 * rss, SAMPLE_S + 1,
+                   f"status to show the grown RSS ({rss} bytes)")
+        m = parse(scrape(*metrics_address(d)), self)
+        scraped = value(m, "muster_worker_resident_memory_bytes", app="a", worker=w["id"], slot=0)
+        self.assertGreaterEqual(scraped, 0.9 * rss)
 
 
 class NodeHttpWorker(TestCase):
