@@ -13,7 +13,9 @@ namespace {
 
 // Spawning per loop turn stops after this long (at least one spawn): a start
 // or scale of thousands of workers answers control requests and hands off
-// connections in between. A spawn costs ~1-15 ms here (fork of the daemon).
+// connections in between. A spawn holds the loop until the child has exec'd
+// (daemon/spawn.cc): ~0.1 ms of the daemon's CPU, plus however long the
+// scheduler keeps the child waiting for a CPU on a busy box.
 constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
 
 // Workers sampled per loop turn (one /proc read each, ~10-20 us): a round
