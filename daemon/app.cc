@@ -18,7 +18,7 @@ namespace {
 // scheduler keeps the child waiting for a CPU on a busy box.
 constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
 
-// Workers sampled per loop turn (one /proc read each, ~10-20 us): a round
+// Workers sampled per loop turn (one /proc read each, ~6 us here): a round
 // over thousands of workers is spread over many short turns.
 constexpr std::size_t kSampleBatch = 64;
 
