@@ -429,14 +429,13 @@ void Worker::arm_ready_timer(boost::asio::steady_timer::time_point deadline) {
   });
 }
 
-// Not Boost.Process's async_wait(): Boost 1.81 follows a readable pidfd with a
-// blocking waitpid(pid), which stalls the whole daemon whenever that pid is
-// not (or no longer) the exited child (seen as a 10 s hang after `restart`).
-// Here the pidfd's readability is only a hint; waitid(P_PIDFD, WNOHANG)
-// decides, and never blocks.
+// The pidfd's readability is only a hint; waitid(P_PIDFD, WNOHANG) decides,
+// and never blocks. (A blocking waitpid(pid) after a readable pidfd, as
+// Boost.Process 1.81's async_wait did, stalls the whole daemon whenever that
+// pid is not, or no longer, the exited child: seen as a 10 s hang.)
 void Worker::wait_for_exit() {
   if (!exit_watch_.is_open()) {
-    // Our own pidfd (Boost 1.81 does not expose its own); a zombie has one too.
+    // A zombie has a pidfd too.
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     if (pidfd < 0) {
       // Out of fds, say: a worker must not run unwatched, so end it now; its
