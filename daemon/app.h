@@ -80,8 +80,12 @@ class App {
   std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).
   // `done` runs when the replacement is over (with any others running with
-  // it, or the reload it joined), with the error if it failed.
+  // it, or the reload it joined), with the error if it failed. A slot already
+  // queued or with a new worker on its way is not replaced twice: `done`
+  // joins that replacement.
   void replace(unsigned instance, ReloadDone done = nullptr);
+  // The worker `id` is a replacement not yet ready (it has no slot yet).
+  bool is_candidate(unsigned id) const;
   // SIGKILL to every live worker (shutdown deadline).
   void kill_all();
 

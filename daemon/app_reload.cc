@@ -68,8 +68,18 @@ void App::replace(unsigned instance, ReloadDone done) {
     reload_->whole_app = false;
   }
   if (done) reload_->waiters.push_back(std::move(done));
+  bool under_way = reload_->candidates.count(instance) ||
+                   std::count(reload_->queue.begin(), reload_->queue.end(), instance);
+  if (under_way) return;  // a second replacement would only replace the first
   reload_->queue.push_back(instance);
   pump_reload();
+}
+
+bool App::is_candidate(unsigned id) const {
+  if (!reload_) return false;
+  for (auto& [instance, worker] : reload_->candidates)
+    if (worker->identity().id == id) return true;
+  return false;
 }
 
 void App::reload(ReloadDone done) {

@@ -213,6 +213,9 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
   App* app = s.find_app(w->identity().app);
   if (!app || !app->wanted_up())
     return respond(error_reply("worker " + id + "'s app is stopping or stopped"));
+  if (app->is_candidate(w->identity().id))
+    return respond(error_reply("worker " + id + " is a replacement that is not ready yet; "
+                               "restart it once it is"));
   const unsigned slot = w->identity().instance;
   spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
   app->replace(slot, [app, slot, old_id, id, respond](std::optional<std::string> error) {

@@ -3,6 +3,7 @@ gracefully, the new one first as in a reload; answered once the new one is
 ready, or with the failure while the old one keeps serving (issue #12)."""
 
 import os
+import threading
 import unittest
 
 import harness
@@ -14,6 +15,8 @@ NOTIFIER = f"""#!{harness.PYTHON}
 import os, socket, sys, time
 if os.path.exists("broken"):
     sys.exit(3)
+if os.path.exists("slow"):
+    time.sleep(1.5)
 addr = os.environ["NOTIFY_SOCKET"]
 if addr.startswith("@"):
     addr = "\\0" + addr[1:]
@@ -71,6 +74,49 @@ class RestartWorker(harness.TestCase):
         self.assertIn("before it was ready", err)
         self.assertEqual([(w["id"], w["pid"]) for w in d.workers("web")],
                          [(w0["id"], w0["pid"]), (w1["id"], w1["pid"])])
+
+    def restart_in_background(self, d, worker_id):
+        """Sends restart ID from a thread; returns the thread's reply list."""
+        replies = []
+        thread = threading.Thread(target=lambda: replies.append(
+            d.request({"verb": "restart", "id": worker_id}, timeout=20)), daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 20)
+        return thread, replies
+
+    def wait_candidate(self, d, old_ids):
+        """The new worker on its way (listed, not ready), once it is."""
+        def candidate():
+            new = [w for w in d.workers("web") if w["id"] not in old_ids]
+            return new[0] if new else None
+        return d.wait_for(candidate, 10, "the replacement to be spawned")
+
+    def test_a_second_restart_of_the_same_worker_joins_the_first(self):
+        d, (w0,) = self.start(instances=1)
+        d.write_file("slow", "")
+        first, replies = self.restart_in_background(d, w0["id"])
+        new = self.wait_candidate(d, {w0["id"]})
+        self.assertFalse(new["ready"])
+        second = d.request({"verb": "restart", "id": w0["id"]}, timeout=20)
+        first.join(20)
+        self.assertEqual(replies, [second])
+        self.assertEqual(second, {"ok": True, "app": "web", "id": w0["id"],
+                                  "replaced_by": new["id"], "pid": new["pid"]})
+        # One replacement, not two: no other worker was forked for the slot.
+        forks = [e["id"] for e in d.events() if e["event"] == "fork"]
+        self.assertEqual(forks, [w0["id"], new["id"]])
+        self.assertEqual([w["id"] for w in self.wait_ready(d, 1)], [new["id"]])
+
+    def test_a_replacement_not_ready_yet_cannot_be_restarted(self):
+        d, (w0,) = self.start(instances=1)
+        d.write_file("slow", "")
+        first, replies = self.restart_in_background(d, w0["id"])
+        new = self.wait_candidate(d, {w0["id"]})
+        rc, out, err = d.ctl("restart", str(new["id"]))
+        self.assertEqual(rc, 1, out)
+        self.assertIn(f"worker {new['id']} is a replacement that is not ready yet", err)
+        first.join(20)
+        self.assertEqual(replies[0]["replaced_by"], new["id"], replies)
 
     def test_an_unknown_or_dead_id_is_an_error(self):
         d, (w0,) = self.start(instances=1)
