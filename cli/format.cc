@@ -58,6 +58,26 @@ std::string instances_text(const json::object& app) {
   return configured == now ? now : now + " (config " + configured + ")";
 }
 
+// A worker the kernel reports stopped (SIGSTOP, SIGTSTP or a debugger).
+bool stopped(const json::object& worker) {
+  const json::value* v = field(worker, "stopped");
+  return v && v->is_bool() && v->get_bool();
+}
+
+// One line per stopped worker, under its app's table: the STATE column
+// cannot say why, nor what to do.
+std::string stopped_notes(const json::array& workers) {
+  std::string out;
+  for (const json::value& item : workers) {
+    const json::object* w = item.if_object();
+    if (w == nullptr || !stopped(*w)) continue;
+    out += "  worker " + text_of(*w, "id") + " is stopped by a signal (SIGSTOP, SIGTSTP) or a "
+           "debugger and runs nothing: not ready until it gets SIGCONT (kill -CONT " +
+           text_of(*w, "pid") + ")\n";
+  }
+  return out;
+}
+
 std::string worker_table(const json::array& workers) {
   std::vector<Row> rows{
       {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS",
@@ -66,8 +86,9 @@ std::string worker_table(const json::array& workers) {
     const json::object* w = item.if_object();
     if (w == nullptr) continue;
     const json::value* ready = field(*w, "ready");
-    rows.push_back({text_of(*w, "id"), text_of(*w, "instance"), text_of(*w, "pid"),
-                    text_of(*w, "state"),
+    std::string state = text_of(*w, "state");
+    if (stopped(*w)) state += " (stopped)";
+    rows.push_back({text_of(*w, "id"), text_of(*w, "instance"), text_of(*w, "pid"), state,
                     ready && ready->is_bool() ? (ready->get_bool() ? "yes" : "no") : "-",
                     duration_of(*w, "uptime_ms"), text_of(*w, "restarts"),
                     text_of(*w, "connections"), bytes_of(*w, "rss_bytes"),
@@ -218,7 +239,7 @@ std::string format_status(const json::object& reply) {
     if (workers == nullptr || workers->empty()) {
       out += text_of(*app, "name") + ": no workers\n";
     } else {
-      out += text_of(*app, "name") + ":\n" + worker_table(*workers);
+      out += text_of(*app, "name") + ":\n" + worker_table(*workers) + stopped_notes(*workers);
     }
     out += why_empty(*app);
   }

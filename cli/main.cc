@@ -29,6 +29,7 @@ namespace json = boost::json;
 struct Args {
   std::string socket;
   bool json = false;
+  bool raw = false;
   bool no_wait = false;
   std::uint64_t lines = 100;
   std::string app;
@@ -51,8 +52,10 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  Here: " + socket.path + ", " + socket.origin + ".\n"
          "\n"
          "Exit codes:\n"
-         "  0  ok; for `events --follow` also when musterd closes the connection or on Ctrl-C\n"
-         "  1  musterd reported a failure (reason on stderr)\n"
+         "  0  ok; for `events --follow` and `logs --follow` also when musterd closes the\n"
+         "     connection or on Ctrl-C\n"
+         "  1  musterd reported a failure (reason on stderr), or it dropped a --follow\n"
+         "     that did not keep up (how many lines were lost, on stderr)\n"
          "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
          "  3  musterd could not be reached, or the connection was lost before a reply\n";
 }
@@ -188,7 +191,9 @@ void add_verbs(CLI::App& app, Args& args) {
                    "by the time musterd read each line.");
   logs->add_option("-n,--lines", args.lines, "How many recent lines (default 100, at most 1000).")
       ->check(whole_number(0));
-  logs->add_flag("-f,--follow", args.follow, "Keep printing lines as workers write them.");
+  logs->add_flag("-f,--follow", args.follow,
+                 "Keep printing lines as workers write them (exit 1, saying how many lines "
+                 "were lost, if musterd drops a follower that falls 8 MiB behind).");
 
   auto* scale = app.add_subcommand(
       "scale", "Change the number of an app's instances at runtime only: the config file is "
@@ -233,7 +238,8 @@ void add_verbs(CLI::App& app, Args& args) {
                 "listening, disconnect, exit, message, restart, failed.");
   events->add_flag("-f,--follow", args.follow,
                    "Then keep printing events as they happen, until musterd closes the "
-                   "connection or Ctrl-C.");
+                   "connection or Ctrl-C (exit 1, saying how many events were lost, if musterd "
+                   "drops a follower that falls 8 MiB behind).");
 
   app.add_subcommand("shutdown", "Shut musterd down gracefully, as on SIGTERM.");
 
@@ -330,6 +336,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", args.json,
                "Print musterd's reply as it came: one JSON document (events --follow: "
                "then each event's line).");
+  app.add_flag("--raw", args.raw,
+               "Write worker output, status texts and event payloads to a terminal as they "
+               "are. Without it, on a terminal their control characters (but tab) are "
+               "escaped: ESC as \\x1b. A pipe or file always gets them as they are.");
   add_verbs(app, args);
 
   try {
@@ -352,7 +362,8 @@ int main(int argc, char** argv) {
   }
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   const json::object request = build_request(verb, args);
+  const cli::TerminalText terminal(args.raw);
   if ((verb == "events" || verb == "logs") && args.follow)
-    return cli::follow_events(socket, request, args.json);
-  return cli::send_request(socket, request, args.json);
+    return cli::follow_events(socket, request, args.json, terminal);
+  return cli::send_request(socket, request, args.json, terminal);
 }

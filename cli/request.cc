@@ -62,10 +62,16 @@ std::string error_of(const json::object& reply) {
   return "musterd reported a failure without a reason";
 }
 
-void report_garbled(const std::string& line, std::string_view what = "reply") {
+void report_garbled(const std::string& line, const TerminalText& terminal,
+                    std::string_view what = "reply") {
   constexpr std::size_t kShown = 200;
   std::cerr << "musterctl: malformed " << what << " from musterd: "
-            << (line.size() > kShown ? line.substr(0, kShown) + "..." : line) << '\n';
+            << terminal.for_stderr(line.size() > kShown ? line.substr(0, kShown) + "..." : line)
+            << '\n';
+}
+
+void report_failure(const json::object& reply, const TerminalText& terminal) {
+  std::cerr << "musterctl: " << terminal.for_stderr(error_of(reply)) << '\n';
 }
 
 // Ctrl-C ends a follow normally. Every line printed has been flushed already,
@@ -92,7 +98,7 @@ bool print_now(const std::string& text) {
 }  // namespace
 
 int send_request(const SocketChoice& socket, const json::object& request,
-                 bool as_json) {
+                 bool as_json, const TerminalText& terminal) {
   std::optional<ControlClient> connected = connect_to(socket);
   if (!connected) return kExitUnreachable;
   ControlClient& client = *connected;
@@ -105,23 +111,23 @@ int send_request(const SocketChoice& socket, const json::object& request,
   const bool ok = reply && reply->at("ok").get_bool();
   if (as_json) {
     std::cout << line << '\n';
-    if (!reply) report_garbled(line);
+    if (!reply) report_garbled(line, terminal);
     return ok ? kExitOk : kExitFailed;
   }
   if (!reply) {
-    report_garbled(line);
+    report_garbled(line, terminal);
     return kExitFailed;
   }
   if (!ok) {
-    std::cerr << "musterctl: " << error_of(*reply) << '\n';
+    report_failure(*reply, terminal);
     return kExitFailed;
   }
-  std::cout << format_reply(request, *reply);
+  std::cout << terminal.for_stdout(format_reply(request, *reply));
   return kExitOk;
 }
 
 int follow_events(const SocketChoice& socket, const json::object& request,
-                  bool as_json) {
+                  bool as_json, const TerminalText& terminal) {
   install_interrupt_exit();
   std::optional<ControlClient> connected = connect_to(socket);
   if (!connected) return kExitUnreachable;
@@ -135,15 +141,16 @@ int follow_events(const SocketChoice& socket, const json::object& request,
   const bool ok = reply && reply->at("ok").get_bool();
   if (as_json && !print_now(first + "\n")) return kExitFailed;
   if (!reply) {
-    report_garbled(first);
+    report_garbled(first, terminal);
     return kExitFailed;
   }
   if (!ok) {
-    if (!as_json) std::cerr << "musterctl: " << error_of(*reply) << '\n';
+    if (!as_json) report_failure(*reply, terminal);
     return kExitFailed;
   }
   // `logs --follow` starts with the recent tail.
-  if (!as_json && reply->contains("lines") && !print_now(format_reply(request, *reply)))
+  if (!as_json && reply->contains("lines") &&
+      !print_now(terminal.for_stdout(format_reply(request, *reply))))
     return kExitFailed;
 
   for (;;) {
@@ -152,20 +159,25 @@ int follow_events(const SocketChoice& socket, const json::object& request,
       return e->closed ? kExitOk : unreachable(*e);  // closing is how a follow ends
     }
     const std::string& line = std::get<std::string>(next);
-    std::string text;
-    if (as_json) {
-      text = line + "\n";
-    } else {
-      boost::system::error_code ec;
-      json::value event = json::parse(line, ec);
-      if (ec || !event.is_object()) {
-        report_garbled(line, "event");
-        continue;
-      }
-      const json::object& item = event.as_object();
-      text = item.contains("line") ? format_log_line(item) : format_event(item);
+    boost::system::error_code ec;
+    json::value item = json::parse(line, ec);
+    if (as_json && !print_now(line + "\n")) return kExitFailed;
+    if (ec || !item.is_object()) {
+      if (!as_json) report_garbled(line, terminal, "event");
+      continue;
     }
-    if (!print_now(text)) return kExitFailed;
+    const json::object& object = item.as_object();
+    // Stream lines are events and output lines; an {"ok": false} among them
+    // is musterd's last word: it dropped us (docs/control-protocol.md).
+    if (const json::value* ok_field = object.if_contains("ok")) {
+      if (ok_field->is_bool() && !ok_field->get_bool()) {
+        report_failure(object, terminal);
+        return kExitFailed;
+      }
+    }
+    if (as_json) continue;
+    std::string text = object.contains("line") ? format_log_line(object) : format_event(object);
+    if (!print_now(terminal.for_stdout(std::move(text)))) return kExitFailed;
   }
 }
 

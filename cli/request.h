@@ -6,22 +6,26 @@
 #include <string>
 
 #include "cli/socket_choice.h"
+#include "cli/terminal.h"
 
 namespace muster::cli {
 
 // Sends `request` to the control socket `socket` and prints the reply:
-// as-is with `json`, else in human form (format.h) or the error on stderr.
+// as-is with `json`, else in human form (format.h) or the error on stderr,
+// through `terminal` (escaped for a terminal).
 // Returns the exit code: ok, failed (ok:false or a garbled reply), or
 // unreachable (no connection, or it was lost before the reply). When it cannot
 // connect, the error says where the socket's path came from.
 int send_request(const SocketChoice& socket, const boost::json::object& request,
-                 bool json);
+                 bool json, const TerminalText& terminal);
 
-// `events --follow`: sends `request`, checks its reply, then prints every
-// following event line as it arrives (as-is with `json`, else format_event),
-// flushing each, until musterd closes the connection or SIGINT (both exit 0).
-// No time limit once the first reply is in.
+// `events --follow`, `logs --follow`: sends `request`, checks its reply, then
+// prints every following line as it arrives (as-is with `json`, else
+// format_event / format_log_line), flushing each, until musterd closes the
+// connection or SIGINT (both exit 0). A stream that musterd ends with an
+// error line (it dropped this follower for falling behind) prints the error
+// on stderr and exits 1. No time limit once the first reply is in.
 int follow_events(const SocketChoice& socket, const boost::json::object& request,
-                  bool json);
+                  bool json, const TerminalText& terminal);
 
 }  // namespace muster::cli

@@ -36,7 +36,8 @@ boost::json::object App::status() const {
     o["restarts"] = who.restarts;
     o["connections"] = w.connections();
     o["rss_bytes"] = w.usage().rss_bytes;  // sampled (App::kUsageInterval)
-    o["ready"] = w.ready();
+    o["ready"] = w.ready_now();
+    o["stopped"] = w.stopped();  // as of the last sample, like rss_bytes
     if (!w.status_text().empty()) o["status"] = w.status_text();
     workers.push_back(std::move(o));
   };

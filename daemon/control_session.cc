@@ -6,8 +6,28 @@
 #include <spdlog/spdlog.h>
 #include <variant>
 
+#include "ipc/utf8.h"
+
 namespace muster::daemon {
 namespace asio = boost::asio;
+namespace {
+
+// The last line of a stream whose follower was dropped (docs/control-protocol.md,
+// "A follower that falls behind").
+std::string drop_notice(std::uint64_t lines, std::uint64_t bytes) {
+  constexpr std::size_t kMiB = ControlSession::kMaxQueuedReplyBytes >> 20;
+  boost::json::object notice{
+      {"ok", false},
+      {"error", "musterd dropped this follower: it did not read fast enough and more than " +
+                    std::to_string(kMiB) + " MiB was waiting for it; " + std::to_string(lines) +
+                    " line(s) (" + std::to_string(bytes) +
+                    " bytes) were not sent, and the stream ends here"},
+      {"dropped_lines", lines},
+      {"dropped_bytes", bytes}};
+  return boost::json::serialize(notice) + "\n";
+}
+
+}  // namespace
 
 ControlSession::ControlSession(asio::local::stream_protocol::socket socket,
                                ControlServer& server, ControlServer::Handler& handler)
@@ -123,10 +143,20 @@ void ControlSession::read() {
   });
 }
 
+// Every line musterd sends a control client passes here: the one place that
+// makes it printable JSON (valid UTF-8, no raw control character), whatever
+// bytes a worker put into the output, a status text or an event.
 void ControlSession::send(std::string line) {
   if (closed_) return;
+  if (dropping_) {  // a dropped follower: what comes now is counted, not sent
+    ++dropped_lines_;
+    dropped_bytes_ += line.size();
+    return;
+  }
+  ipc::make_json_printable(line);
   outbox_ += line;
   if (outbox_.size() + in_flight_.size() > kMaxQueuedReplyBytes) {
+    if (streaming_) return drop_follower();
     spdlog::warn("control client does not read its replies; disconnecting it");
     close();
     return;
@@ -134,10 +164,30 @@ void ControlSession::send(std::string line) {
   if (!writing_) write_next();
 }
 
+// A follower over the bound loses the lines queued for it, but not silently:
+// once the write under way is done, it gets one last line saying how many
+// were dropped (composed then, so it counts every one), and is closed. The
+// queue is emptied for that line, so it always fits.
+void ControlSession::drop_follower() {
+  dropping_ = true;
+  close_after_write_ = true;
+  dropped_lines_ = static_cast<std::uint64_t>(std::count(outbox_.begin(), outbox_.end(), '\n'));
+  dropped_bytes_ = outbox_.size();
+  std::string().swap(outbox_);
+  spdlog::warn("control client following a stream does not read fast enough ({} MiB waiting); "
+               "dropping {} line(s) queued for it and ending its stream with an error",
+               kMaxQueuedReplyBytes >> 20, dropped_lines_);
+  if (!writing_) write_next();
+}
+
 // Writes everything queued in one write: a follower must be able to keep up
 // with events published in bursts (one worker-channel read can publish
 // hundreds of KiB of event lines).
 void ControlSession::write_next() {
+  if (outbox_.empty() && dropping_ && !notice_sent_) {
+    notice_sent_ = true;
+    outbox_ = drop_notice(dropped_lines_, dropped_bytes_);
+  }
   if (outbox_.empty()) {
     if (close_after_write_ || (peer_done_ && !busy_)) close();
     return;

@@ -1,9 +1,11 @@
 // One control-socket client: reads request lines (bounded), runs them one at a
 // time in order, and queues replies (bounded: a client that does not read is
-// dropped rather than letting its replies grow without limit).
+// dropped rather than letting its replies grow without limit; a follower is
+// told so in a last line). Every line sent is made printable JSON here.
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <functional>
 #include <memory>
@@ -39,6 +41,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void dispatch(const std::string& line);
   void read();
   void send(std::string line);
+  void drop_follower();
   void write_next();
 
   boost::asio::local::stream_protocol::socket socket_;
@@ -59,6 +62,12 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   bool closed_ = false;
   bool streaming_ = false;
   bool peer_done_ = false;  // the client shut down its sending side
+  // A follower dropped for not reading: its queue was emptied, and what it
+  // missed is counted until the notice saying so is written.
+  bool dropping_ = false;
+  bool notice_sent_ = false;
+  std::uint64_t dropped_lines_ = 0;
+  std::uint64_t dropped_bytes_ = 0;
   std::function<void()> on_stream_close_;
 };
 

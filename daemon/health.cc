@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "config/config.h"
 #include "daemon/metrics.h"
 #include "daemon/supervisor.h"
+#include "ipc/utf8.h"
 
 namespace muster::daemon {
 namespace {
@@ -14,9 +14,17 @@ std::string not_ready(App& app) {
   if (app.state() == AppState::failed) return app.name() + ": failed (every slot in a crash loop)";
   if (!app.wanted_up() || app.config().instances == 0) return "";
   std::size_t ready = 0;
-  for (Worker* w : app.workers()) ready += w->ready() ? 1 : 0;
+  std::string stopped;  // ready workers that a signal stopped: ready no longer
+  for (Worker* w : app.workers()) {
+    ready += w->ready_now() ? 1 : 0;
+    if (w->ready() && w->stopped())
+      stopped += (stopped.empty() ? "" : ", ") + std::to_string(w->identity().id);
+  }
   if (ready > 0) return "";
-  return app.name() + ": no ready worker (0/" + std::to_string(app.config().instances) + ")";
+  std::string why =
+      app.name() + ": no ready worker (0/" + std::to_string(app.config().instances) + ")";
+  if (!stopped.empty()) why += "; stopped by a signal (SIGCONT resumes): worker " + stopped;
+  return why;
 }
 
 // The value of `key` in a query string "a=1&app=web", or nullopt.
@@ -35,7 +43,8 @@ MetricsServer::Reply readyz(Supervisor& s, std::string_view query) {
   std::string why;
   if (auto name = query_value(query, "app")) {
     App* app = s.find_app(std::string(*name));
-    if (!app) return {404, "no app named '" + config::printable(*name) + "'\n"};
+    // The name is the requester's bytes: escaped, so the body stays UTF-8 text.
+    if (!app) return {404, "no app named '" + ipc::escape_controls(*name) + "'\n"};
     why = not_ready(*app);
     if (!why.empty()) why += "\n";
   } else {

@@ -7,21 +7,42 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include "ipc/utf8.h"
+
 namespace muster::daemon {
 namespace {
 
 // %j: the message as a JSON string literal (quoted and escaped), so worker
-// output with quotes or control characters cannot break a JSON log line.
+// output with quotes, control characters or bytes that are not UTF-8 cannot
+// break a JSON log line (ipc::make_json_printable, as on the control socket).
 class JsonMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     std::string_view text(msg.payload.data(), msg.payload.size());
     std::string quoted = boost::json::serialize(boost::json::string(text));
+    ipc::make_json_printable(quoted);
     dest.append(quoted.data(), quoted.data() + quoted.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessage>();
+  }
+};
+
+// %q: the message with every control character (newline too: one record,
+// one line) and every byte that is not UTF-8 written as \xHH
+// (ipc::escape_controls). Worker output is logged here, and a terminal or
+// journalctl showing the log must not act on its escape sequences, nor
+// journald keep a line as "blob data".
+class EscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string escaped = ipc::escape_controls({msg.payload.data(), msg.payload.size()});
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedMessage>();
   }
 };
 
@@ -47,7 +68,7 @@ void setup_logging(config::LogLevel level, config::LogFormat format) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   switch (format) {
     case config::LogFormat::text:
-      formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+      formatter->add_flag<EscapedMessage>('q').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %q");
       break;
     case config::LogFormat::json:
       formatter->add_flag<JsonMessage>('j').set_pattern(

@@ -53,7 +53,11 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
   auto instances = family("muster_app_instances", "gauge", "Instance slots the app has.");
   auto workers = family("muster_workers", "gauge", "Live workers by state.");
   auto ready = family("muster_workers_ready", "gauge",
-                      "Live workers that count as ready (per the app's `ready`).");
+                      "Live workers that count as ready (per the app's `ready`, and not "
+                      "stopped).");
+  auto stopped = family("muster_workers_stopped", "gauge",
+                        "Live workers the kernel reports stopped (SIGSTOP, SIGTSTP or a "
+                        "debugger), as of the last sample.");
   auto pending = family("muster_pending_connections", "gauge",
                         "Connections accepted by musterd (rr) and not yet handed to a worker.");
   auto connections = family("muster_connections_total", "counter",
@@ -92,11 +96,12 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     const auto& c = app.counters();
     double handed = static_cast<double>(c.exited_connections);
     std::size_t by_state[std::size(kWorkerStates)] = {};
-    std::size_t n_ready = 0;
+    std::size_t n_ready = 0, n_stopped = 0;
     for (Worker* w : app.workers()) {
       for (std::size_t i = 0; i < std::size(kWorkerStates); ++i)
         if (w->state() == kWorkerStates[i]) ++by_state[i];
-      if (w->ready()) ++n_ready;
+      if (w->ready_now()) ++n_ready;
+      if (w->stopped()) ++n_stopped;
       handed += static_cast<double>(w->connections());
       Labels who{{"app", name},
                  {"worker", std::to_string(w->identity().id)},
@@ -110,6 +115,7 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
       workers.add({{"app", name}, {"state", to_string(kWorkerStates[i])}},
                   static_cast<double>(by_state[i]));
     ready.add({{"app", name}}, static_cast<double>(n_ready));
+    stopped.add({{"app", name}}, static_cast<double>(n_stopped));
     pending.add({{"app", name}}, static_cast<double>(app.pending()));
     connections.add({{"app", name}}, handed);
     restarts.add({{"app", name}}, static_cast<double>(c.restarts));
@@ -121,9 +127,9 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     failures.add({{"app", name}}, static_cast<double>(c.failures));
     output_errors.add({{"app", name}}, static_cast<double>(app.output().file_errors()));
   }
-  for (auto* f : {&app_state, &instances, &workers, &ready, &pending, &connections, &restarts,
-                  &crashes, &exits, &reloads, &memory, &failures, &output_errors, &w_connections,
-                  &w_rss, &w_cpu, &w_uptime})
+  for (auto* f : {&app_state, &instances, &workers, &ready, &stopped, &pending, &connections,
+                  &restarts, &crashes, &exits, &reloads, &memory, &failures, &output_errors,
+                  &w_connections, &w_rss, &w_cpu, &w_uptime})
     out.push_back(std::move(*f));
 }
 

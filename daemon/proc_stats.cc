@@ -46,15 +46,21 @@ std::optional<ProcUsage> parse_proc_stat(std::string_view text, long page_size,
   auto close = text.rfind(')');
   if (close == std::string_view::npos || page_size <= 0 || ticks_per_second <= 0)
     return std::nullopt;
-  // proc(5): utime is field 14, stime 15 (clock ticks), rss 24 (pages); the
-  // text after comm's last ')' starts with field 3.
+  // proc(5): the state is field 3 (one letter), utime field 14, stime 15
+  // (clock ticks), rss 24 (pages); the text after comm's last ')' starts
+  // with field 3.
   long long utime = -1, stime = -1, rss = -1;
+  char state = 0;
   std::string_view rest = text.substr(close + 1);
   std::size_t at = 0;
   for (int field = 3; field <= 24; ++field) {
     at = rest.find_first_not_of(" \n", at);
     if (at == std::string_view::npos) return std::nullopt;
     std::size_t end = std::min(rest.find_first_of(" \n", at), rest.size());
+    if (field == 3) {
+      if (end != at + 1) return std::nullopt;
+      state = rest[at];
+    }
     long long* into = field == 14 ? &utime : field == 15 ? &stime : field == 24 ? &rss : nullptr;
     if (into) {
       auto [p, ec] = std::from_chars(rest.data() + at, rest.data() + end, *into);
@@ -67,6 +73,7 @@ std::optional<ProcUsage> parse_proc_stat(std::string_view text, long page_size,
   usage.rss_bytes = static_cast<std::uint64_t>(std::max(rss, 0LL)) *
                     static_cast<std::uint64_t>(page_size);
   usage.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
+  usage.state = state;
   return usage;
 }
 

@@ -13,6 +13,11 @@ namespace muster::daemon {
 struct ProcUsage {
   std::uint64_t rss_bytes = 0;  // resident set size
   double cpu_seconds = 0;       // user + system CPU time
+  // The process state letter (proc(5) field 3): 'R', 'S', 'D', 'Z', 'T'
+  // (stopped by a signal: SIGSTOP, SIGTSTP, ...), 't' (stopped by a
+  // debugger), ...; 0 before a first read.
+  char state = 0;
+  bool stopped() const { return state == 'T' || state == 't'; }
 };
 
 // Parses the text of /proc/PID/stat (proc(5)); nullopt if it is not one.

@@ -98,6 +98,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Ready per the app's `ready` (spawn, online, listening, READY=1, or for
   // "auto" listening or a quiet while online without asking for a server).
   bool ready() const { return ready_; }
+  // Stopped by a signal (SIGSTOP, SIGTSTP) or a debugger as of the last usage
+  // sample: it runs nothing until SIGCONT, whatever ready() says.
+  bool stopped() const { return usage_.stopped(); }
+  // What /readyz, `status` and muster_workers_ready count as ready.
+  bool ready_now() const { return ready_ && !stopped(); }
   // Runs once (posted) when the worker becomes ready.
   void on_ready(std::function<void()> callback) { on_ready_ = std::move(callback); }
   // ready = "auto" for a worker that replaces listening ones (a reload, a

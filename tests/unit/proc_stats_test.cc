@@ -41,3 +41,21 @@ TEST_CASE("this process's own usage reads as resident and alive") {
   CHECK(usage->cpu_seconds >= 0);
   CHECK_FALSE(read_proc_usage(0));
 }
+
+TEST_CASE("the process state letter is field 3, and T or t is stopped") {
+  auto usage = parse_proc_stat(kStat, 4096, 100);
+  REQUIRE(usage);
+  CHECK(usage->state == 'S');
+  CHECK_FALSE(usage->stopped());
+  for (char letter : {'T', 't'}) {
+    std::string stopped = kStat;
+    stopped[stopped.find(") S ") + 2] = letter;
+    auto sample = parse_proc_stat(stopped, 4096, 100);
+    REQUIRE(sample);
+    CHECK(sample->state == letter);
+    CHECK(sample->stopped());
+  }
+  std::string two_letters = kStat;
+  two_letters.replace(two_letters.find(") S "), 4, ") SS ");
+  CHECK_FALSE(parse_proc_stat(two_letters, 4096, 100));
+}
