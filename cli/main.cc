@@ -189,7 +189,9 @@ void add_verbs(CLI::App& app, Args& args) {
   logs->add_option("APP", args.app,
                    "The app whose output to show; all (the default): every app's, merged "
                    "by the time musterd read each line.");
-  logs->add_option("-n,--lines", args.lines, "How many recent lines (default 100, at most 1000).")
+  logs->add_option("-n,--lines", args.lines,
+                   "How many recent lines (default 100, at most 1000; at most 4 MiB of them: "
+                   "how many older ones were left out is said on stderr).")
       ->check(whole_number(0));
   logs->add_flag("-f,--follow", args.follow,
                  "Keep printing lines as workers write them (exit 1, saying how many lines "

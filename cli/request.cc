@@ -74,6 +74,14 @@ void report_failure(const json::object& reply, const TerminalText& terminal) {
   std::cerr << "musterctl: " << terminal.for_stderr(error_of(reply)) << '\n';
 }
 
+// An ok reply's "warning": what the operator should know about the answer
+// (such as older log lines left out of a reply).
+void report_warning(const json::object& reply, const TerminalText& terminal) {
+  const json::value* warning = reply.if_contains("warning");
+  if (warning && warning->is_string())
+    std::cerr << "musterctl: " << terminal.for_stderr(std::string(warning->get_string())) << '\n';
+}
+
 // Ctrl-C ends a follow normally. Every line printed has been flushed already,
 // so there is nothing left to write.
 extern "C" void exit_on_interrupt(int) { ::_exit(kExitOk); }
@@ -123,6 +131,7 @@ int send_request(const SocketChoice& socket, const json::object& request,
     return kExitFailed;
   }
   std::cout << terminal.for_stdout(format_reply(request, *reply));
+  report_warning(*reply, terminal);
   return kExitOk;
 }
 
@@ -149,9 +158,10 @@ int follow_events(const SocketChoice& socket, const json::object& request,
     return kExitFailed;
   }
   // `logs --follow` starts with the recent tail.
-  if (!as_json && reply->contains("lines") &&
-      !print_now(terminal.for_stdout(format_reply(request, *reply))))
-    return kExitFailed;
+  if (!as_json && reply->contains("lines")) {
+    if (!print_now(terminal.for_stdout(format_reply(request, *reply)))) return kExitFailed;
+    report_warning(*reply, terminal);
+  }
 
   for (;;) {
     auto next = client.read_line();

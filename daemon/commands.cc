@@ -350,9 +350,15 @@ void logs(Supervisor& s, const ipc::Request& r, Respond respond) {
   std::size_t n = r.count ? static_cast<std::size_t>(*r.count) : 100;
   std::vector<boost::json::array> tails;
   for (App* app : apps) tails.push_back(app->output().tail(n));
-  auto lines = merge_tails(std::move(tails), n);
-  if (!r.follow) return respond(ok_reply({{"lines", std::move(lines)}}));
-  respond(ok_reply({{"lines", std::move(lines)}, {"follow", true}}));
+  boost::json::object reply{{"lines", merge_tails(std::move(tails), n)}};
+  if (auto omitted = keep_newest_within(reply["lines"].as_array(), kMaxLogsReplyBytes)) {
+    reply["omitted"] = omitted;
+    reply["warning"] = std::to_string(omitted) + " older line(s) left out: a logs reply holds " +
+                       "at most " + std::to_string(kMaxLogsReplyBytes >> 20) + " MiB of lines";
+  }
+  if (!r.follow) return respond(ok_reply(std::move(reply)));
+  reply["follow"] = true;
+  respond(ok_reply(std::move(reply)));
   // The sinks are shared with the workers, so they outlive a removed app.
   std::vector<std::pair<std::weak_ptr<OutputSink>, std::uint64_t>> followed;
   for (App* app : apps) {

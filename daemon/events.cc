@@ -4,6 +4,8 @@
 #include <spdlog/fmt/chrono.h>
 #include <spdlog/fmt/fmt.h>
 
+#include "ipc/utf8.h"
+
 namespace muster::daemon {
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
@@ -21,6 +23,9 @@ void EventBus::publish(std::string_view event, const std::string& app,
   e["time"] = now_rfc3339();
   std::string line = boost::json::serialize(e);
   line += '\n';
+  // As the control socket will send it (C1 controls as \u escapes take three
+  // times their bytes): the history's byte bound is then what `events` sends.
+  ipc::make_json_printable(line);
   history_.push_back({std::move(e), line.size()});
   history_bytes_ += line.size();
   // The newest event stays even if it alone is over the bytes (it cannot be:

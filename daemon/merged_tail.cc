@@ -1,7 +1,10 @@
 #include "daemon/merged_tail.h"
 
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <string_view>
+
+#include "ipc/utf8.h"
 
 namespace muster::daemon {
 namespace {
@@ -34,6 +37,20 @@ boost::json::array merge_tails(std::vector<boost::json::array> tails, std::size_
     if (taken >= skip) out.push_back(std::move(line));
   }
   return out;
+}
+
+std::size_t keep_newest_within(boost::json::array& lines, std::size_t max_bytes) {
+  std::size_t bytes = 0;
+  std::size_t keep = 0;  // how many of the newest fit
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it, ++keep) {
+    std::string text = boost::json::serialize(*it);
+    ipc::make_json_printable(text);
+    bytes += text.size() + 1;  // and its comma
+    if (bytes > max_bytes) break;
+  }
+  const std::size_t omitted = lines.size() - keep;
+  lines.erase(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(omitted));
+  return omitted;
 }
 
 }  // namespace muster::daemon

@@ -30,6 +30,17 @@ out.flush()
 time.sleep(1000)
 """
 
+# 1000 lines of 16000 bytes that are not UTF-8 (48000 as JSON), then a marker.
+LONG_INVALID_LINES = f"""#!{harness.PYTHON}
+import sys, time
+out = sys.stdout.buffer
+for i in range(1000):
+    out.write(b"\\xff" * 16000 + b"\\n")
+out.write(b"printed\\n")
+out.flush()
+time.sleep(1000)
+"""
+
 # A systemd-protocol worker whose STATUS= text is not UTF-8 and holds a C1 CSI.
 BAD_STATUS = f"""#!{harness.PYTHON}
 import os, socket, time
@@ -167,6 +178,27 @@ class InvalidUtf8(harness.TestCase):
                 first += c.sock.recv(1 << 20)
             tail = strict_json(first.split(b"\n")[0])["lines"]
             self.assertEqual([l["line"] for l in tail], expected)
+
+    def test_a_full_tail_of_long_lines_still_makes_a_logs_reply(self):
+        d = self.daemon()
+        d.write_script("long.py", LONG_INVALID_LINES)
+        # log_level warn: 16 MB of output does not go to musterd's log too.
+        d.start(app("long", "./long.py", cwd="."), log_level="warn")
+        d.wait_for(lambda: b"printed" in ctl_bytes(d, "--json", "logs", "long", "-n", "1")[1],
+                   20, "the last line")
+        for args in (["logs", "long", "-n", "1000"], ["logs", "all", "-n", "1000"]):
+            rc, out, err = ctl_bytes(d, *args)
+            self.assertEqual(rc, 0, f"musterctl {args}: {err[-300:]!r}")
+            self.assertRegex(err.decode(), r"^musterctl: \d+ older line\(s\) left out: a logs "
+                                           r"reply holds at most 4 MiB of lines\n$")
+            lines = out.decode("utf-8", errors="strict").splitlines()
+            self.assertTrue(lines[-1].endswith("long[1] printed"), lines[-1][-100:])
+            self.assertGreater(len(lines), 50)
+        rc, out, err = ctl_bytes(d, "--json", "logs", "long", "-n", "1000")
+        self.assertEqual(rc, 0, err[-300:])
+        reply = strict_json(out)
+        self.assertEqual(reply["omitted"] + len(reply["lines"]), 1000)
+        self.assertLessEqual(len(out), (4 << 20) + 1024)
 
     def test_a_status_text_that_is_not_utf8_keeps_status_parseable(self):
         d = self.daemon()

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "daemon/events.h"
+#include "ipc/utf8.h"
 
 using muster::daemon::EventBus;
 
@@ -27,4 +28,18 @@ TEST_CASE("big messages push old events out so the history stays within its byte
   CHECK(recent.size() == 3);  // a 1 MiB event line is a little over 1 MiB
   CHECK(recent.back().as_object().at("n") == 11);
   CHECK(recent.back().as_object().at("message").as_string().size() == mib.size());
+}
+
+TEST_CASE("the history's bytes are counted as sent, C1 controls as \\u escapes", "[events]") {
+  EventBus bus;
+  // 512 KiB of U+0085 (two bytes each) is 1.5 MiB as \u0085 escapes.
+  std::string c1;
+  for (int i = 0; i < (256 << 10); ++i) c1 += "\xC2\x85";
+  for (int i = 0; i < 8; ++i) bus.publish("message", "web", {{"message", c1}, {"n", i}});
+  auto recent = bus.recent();
+  CHECK(recent.size() == 2);
+  std::string sent = boost::json::serialize(recent);
+  muster::ipc::make_json_printable(sent);  // what the control socket does
+  CHECK(sent.size() > 2 * 3 * c1.size());
+  CHECK(sent.size() <= EventBus::kHistoryBytes);
 }

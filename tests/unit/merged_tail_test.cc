@@ -41,3 +41,18 @@ TEST_CASE("an app's own lines keep their order when its clock stepped back", "[l
   boost::json::array b{line("b", "3")};
   CHECK(texts(merge_tails({a, b}, 10)) == std::vector<std::string>{"b@3", "a@5", "a@1"});
 }
+
+TEST_CASE("a logs reply keeps the newest lines that fit its bytes, as sent", "[logs]") {
+  using muster::daemon::keep_newest_within;
+  boost::json::array lines;
+  // Ill-formed bytes are sent as U+FFFD: three bytes each.
+  for (int i = 0; i < 10; ++i)
+    lines.push_back({{"n", i}, {"line", std::string(1000, '\xff')}});
+  const std::size_t one = boost::json::serialize(lines[0]).size() + 2000 + 1;  // as sent, a comma
+  CHECK(keep_newest_within(lines, 3 * one + 10) == 7);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].as_object().at("n") == 7);
+  CHECK(lines[2].as_object().at("n") == 9);
+  CHECK(keep_newest_within(lines, 1 << 20) == 0);
+  CHECK(lines.size() == 3);
+}
