@@ -14,6 +14,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/control_socket_file.h"
 #include "ipc/control_protocol.h"
 
 namespace muster::daemon {
@@ -62,7 +63,7 @@ class ControlServer {
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::optional<gid_t> group_;
-  ino_t inode_ = 0;  // of the socket file we created, so we only unlink our own
+  std::optional<ControlSocketFile> file_;
   std::set<std::shared_ptr<ControlSession>> sessions_;
 };
 
