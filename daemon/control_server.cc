@@ -2,12 +2,10 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -31,6 +29,7 @@ std::optional<std::string> ControlServer::open() {
     struct group* gr = ::getgrnam(config_.control_group.c_str());
     if (!gr) return "control_group: no group named '" + config_.control_group + "'";
     group = gr->gr_gid;
+    members_.emplace(gr->gr_gid);
     mode |= 0060;  // the group's members are who it is for
   }
   auto bound = ControlSocketFile::bind(config_, mode, group);
@@ -93,7 +92,7 @@ void ControlServer::accept() {
   });
 }
 
-bool ControlServer::peer_allowed(int fd, std::string& who) const {
+bool ControlServer::peer_allowed(int fd, std::string& who) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -104,14 +103,8 @@ bool ControlServer::peer_allowed(int fd, std::string& who) const {
   if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
   if (!group_) return false;
   if (cred.gid == *group_) return true;
-  // Supplementary groups of the peer's user.
-  struct passwd* pw = ::getpwuid(cred.uid);
-  if (!pw) return false;
-  int count = 64;
-  std::vector<gid_t> groups(count);
-  while (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count) < 0) groups.resize(count);
-  groups.resize(count);
-  return std::find(groups.begin(), groups.end(), *group_) != groups.end();
+  // Supplementary groups of the peer's user, from the databases (remembered).
+  return members_ && members_->contains(cred.uid, GroupMembers::Clock::now());
 }
 
 }  // namespace muster::daemon

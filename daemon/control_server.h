@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "daemon/control_socket_file.h"
+#include "daemon/group_members.h"
 #include "ipc/control_protocol.h"
 
 namespace muster::daemon {
@@ -56,13 +57,14 @@ class ControlServer {
 
  private:
   void accept();
-  bool peer_allowed(int fd, std::string& who) const;
+  bool peer_allowed(int fd, std::string& who);
 
   boost::asio::io_context& io_;
   config::DaemonConfig config_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::optional<gid_t> group_;
+  std::optional<GroupMembers> members_;  // of control_group, remembered per uid
   std::optional<ControlSocketFile> file_;
   std::set<std::shared_ptr<ControlSession>> sessions_;
 };

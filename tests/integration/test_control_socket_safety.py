@@ -5,9 +5,11 @@ write to, and never removes, chowns or binds through what another user put
 in its way.
 """
 
+import ctypes
 import json
 import os
 import stat
+import struct
 import subprocess
 import unittest
 
@@ -200,6 +202,86 @@ class PlantedFiles(harness.TestCase):
         self.d.socket_path = os.path.join(link, "muster.sock")
         self.refused(f"symbolic link {link} belongs to uid 65534 (nobody): not following it")
         self.assertEqual(os.listdir(root_only), [])
+
+
+# Connects argv[2] times to argv[1], one after the other, sending a ping each
+# time; prints how many were answered with a pong.
+BURST = """
+import socket, sys
+answered = 0
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"verb":"ping"}\\n')
+    data = b""
+    while b"\\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    answered += b'"pong":true' in data
+    s.close()
+print(answered)
+"""
+
+
+class OpenCounter:
+    """Counts the opens of files (inotify IN_OPEN on their inodes)."""
+
+    IN_OPEN, IN_NONBLOCK, IN_CLOEXEC = 0x20, 0o4000, 0o2000000
+
+    def __init__(self, test, *paths):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        test.assertGreaterEqual(self.fd, 0)
+        test.addCleanup(os.close, self.fd)
+        self.paths = {libc.inotify_add_watch(self.fd, p.encode(), self.IN_OPEN): p
+                      for p in paths}
+
+    def counts(self):
+        counts = dict.fromkeys(self.paths.values(), 0)
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return counts
+            offset = 0
+            while offset < len(data):
+                wd, _mask, _cookie, length = struct.unpack_from("iIII", data, offset)
+                counts[self.paths[wd]] += 1
+                offset += 16 + length
+
+
+@cs.needs_namespace
+class ControlGroupLookups(harness.TestCase):
+    def test_a_burst_of_connections_looks_the_user_up_once(self):
+        # Before: every connection of a user not in control_group as its
+        # primary group cost a getpwuid and a getgrouplist on musterd's loop
+        # (here: one open of /etc/passwd and /etc/group each).
+        d = self.daemon()
+        os.chmod(d.dir, 0o755)
+        with open("/etc/passwd") as f:
+            passwd = d.write_file("passwd", f.read())
+        with open("/etc/group") as f:
+            group = d.write_file("group", f.read() + "mustertest:x:4242:nobody\n")
+        d.write_config(SLEEPER, control_group="mustertest", control_mode="0666")
+        # musterd sees these copies as /etc/passwd and /etc/group (nobody is
+        # a member of mustertest there only); opens of them are its own.
+        script = (f"mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && "
+                  f"exec {MUSTERD} -c {d.config_path}")
+        with open(d.log_path, "ab") as log:
+            d.proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=cs.clean_env())
+        d.wait_for(d._answers_ping, 10, "musterd to answer ping")
+        opens = OpenCounter(self, passwd, group)
+        r = subprocess.run([*cs.AS_NOBODY, cs.SYSTEM_PYTHON, "-c", BURST, d.socket_path, "50"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.stdout.strip(), "50", r.stderr)  # a member: let in every time
+        counts = opens.counts()
+        self.assertLessEqual(sum(counts.values()), 2, f"opens during 50 connections: {counts}")
 
 
 if __name__ == "__main__":
