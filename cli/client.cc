@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "config/socket_dir.h"
+
 namespace muster::cli {
 
 namespace {
@@ -19,9 +21,25 @@ constexpr std::size_t kMaxReplyLine = 16 * 1024 * 1024;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// Why the listener on `fd` is not one to talk to, or nullopt if it is.
+std::optional<std::string> untrusted_peer(int fd, const std::string& path,
+                                          std::optional<uid_t> daemon_uid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+    return "cannot tell who serves " + path + ": " + errno_text(errno);
+  if (cred.uid == 0 || cred.uid == ::getuid() || cred.uid == ::geteuid() || cred.uid == daemon_uid)
+    return std::nullopt;
+  return "refusing to talk to " + path + ": it is served by " + config::describe_uid(cred.uid) +
+         ", not by root or you (" + config::describe_uid(::geteuid()) +
+         "); if that is the musterd you mean, say so with --daemon-uid " +
+         std::to_string(cred.uid);
+}
+
 }  // namespace
 
-Transported<ControlClient> ControlClient::connect(const std::string& path) {
+Transported<ControlClient> ControlClient::connect(const std::string& path,
+                                                  std::optional<uid_t> daemon_uid) {
   auto unreachable = [&](int err) {
     return TransportError{"cannot reach musterd at " + path + ": " + errno_text(err)};
   };
@@ -40,6 +58,10 @@ Transported<ControlClient> ControlClient::connect(const std::string& path) {
     int err = errno;
     ::close(fd);
     return unreachable(err);
+  }
+  if (auto why = untrusted_peer(fd, path, daemon_uid)) {
+    ::close(fd);
+    return TransportError{*why};
   }
   return ControlClient(fd, path);
 }

@@ -3,6 +3,8 @@
 // musterctl sends a request, waits for its answer and exits.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -24,8 +26,13 @@ using Transported = std::variant<T, TransportError>;
 
 class ControlClient {
  public:
-  // Connects to the control socket at `path`.
-  static Transported<ControlClient> connect(const std::string& path);
+  // Connects to the control socket at `path`, and checks who serves it before
+  // anything is sent: the listener's uid (SO_PEERCRED) must be root's, this
+  // user's, or `daemon_uid`. Anyone else could have bound the path first
+  // (squatting a name musterd meant to use) and would learn every request
+  // and answer them with lies; such a peer is an error naming its uid.
+  static Transported<ControlClient> connect(const std::string& path,
+                                            std::optional<uid_t> daemon_uid);
 
   ControlClient(ControlClient&& other) noexcept;
   ControlClient& operator=(ControlClient&& other) noexcept;

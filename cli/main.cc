@@ -1,5 +1,7 @@
 // musterctl: the command line of muster. Parses the verb, then either runs it
 // offline (`check`) or sends it to musterd as one request (request.h).
+#include <pwd.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
@@ -28,6 +30,7 @@ namespace json = boost::json;
 // Everything the command line can say; each verb reads the fields it owns.
 struct Args {
   std::string socket;
+  std::string daemon_uid;  // digits, after daemon_user() resolved a name
   bool json = false;
   bool raw = false;
   bool no_wait = false;
@@ -47,9 +50,14 @@ std::string help_footer(const cli::SocketChoice& socket) {
   return "Control socket:\n"
          "  -s PATH, else $MUSTER_SOCKET, else daemon.control_socket of the config file\n"
          "  ($MUSTER_CONFIG, else /etc/muster/muster.toml) if readable, else musterd's\n"
-         "  default: $RUNTIME_DIRECTORY/muster.sock, else $XDG_RUNTIME_DIR/muster.sock,\n"
-         "  else /tmp/muster-<uid>.sock (/run/... when only /run is writable).\n"
+         "  default: $RUNTIME_DIRECTORY/muster.sock; for root /run/muster/muster.sock\n"
+         "  (/tmp/muster-0/ when /run is not writable); for others\n"
+         "  $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>/muster.sock\n"
+         "  (/run/muster-<uid>/ when /tmp is not writable). A default directory must be\n"
+         "  yours and writable by you alone, or musterctl refuses it.\n"
          "  Here: " + socket.path + ", " + socket.origin + ".\n"
+         "  musterctl talks only to a musterd running as root or as you (SO_PEERCRED,\n"
+         "  checked before anything is sent); --daemon-uid trusts one more uid.\n"
          "\n"
          "Exit codes:\n"
          "  0  ok; for `events --follow` and `logs --follow` also when musterd closes the\n"
@@ -57,7 +65,9 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  1  musterd reported a failure (reason on stderr), or it dropped a --follow\n"
          "     that did not keep up (how many lines were lost, on stderr)\n"
          "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
-         "  3  musterd could not be reached, or the connection was lost before a reply\n";
+         "  3  musterd could not be reached, or the connection was lost before a reply;\n"
+         "     also when the socket is served by a uid not trusted, or the default\n"
+         "     directory is not yours\n";
 }
 
 // --signal: anything config::parse_signal accepts ("TERM", "15", "sigusr2"),
@@ -69,6 +79,23 @@ CLI::Validator signal_validator() {
         if (!signo) return "unknown signal '" + text + "'";
         text = config::signal_name(*signo);
         return {};
+      },
+      "");
+}
+
+// --daemon-uid: a uid, or a user name turned into its uid.
+CLI::Validator daemon_user() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!text.empty() && text.size() <= 10 &&
+            text.find_first_not_of("0123456789") == std::string::npos &&
+            std::stoull(text) < std::uint64_t(static_cast<uid_t>(-1)))
+          return {};
+        if (const passwd* user = ::getpwnam(text.c_str())) {
+          text = std::to_string(user->pw_uid);
+          return {};
+        }
+        return "expected a uid or a user name, got '" + text + "'";
       },
       "");
 }
@@ -335,6 +362,12 @@ int main(int argc, char** argv) {
   CLI::Option* socket_option =
       app.add_option("-s,--socket", args.socket, "musterd's control socket (see below).")
           ->type_name("PATH");
+  app.add_option("--daemon-uid", args.daemon_uid,
+                 "Also talk to a musterd running as this uid (or user name); without it "
+                 "musterctl refuses a socket served by anyone but root or you.")
+      ->envname("MUSTER_DAEMON_UID")
+      ->type_name("UID")
+      ->transform(daemon_user());
   app.add_flag("--json", args.json,
                "Print musterd's reply as it came: one JSON document (events --follow: "
                "then each event's line).");
@@ -363,6 +396,7 @@ int main(int argc, char** argv) {
                           args.json);
   }
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
+  if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
   const json::object request = build_request(verb, args);
   const cli::TerminalText terminal(args.raw);
   if ((verb == "events" || verb == "logs") && args.follow)

@@ -11,6 +11,7 @@
 #include "cli/client.h"
 #include "cli/exit_code.h"
 #include "cli/format.h"
+#include "config/socket_dir.h"
 
 namespace muster::cli {
 
@@ -36,7 +37,17 @@ int unreachable(const TransportError& e) {
 
 // The connection, or nullopt with the error printed (exit kExitUnreachable).
 std::optional<ControlClient> connect_to(const SocketChoice& socket) {
-  auto connected = ControlClient::connect(socket.path);
+  // musterd's default lives in a directory of this user's own; one that
+  // others can write to may hold anyone's socket (an impostor's).
+  if (!socket.private_dir.empty()) {
+    if (auto problem =
+            config::socket_dir_problem(socket.private_dir, config::SocketDirRule::private_to_owner)) {
+      std::cerr << "musterctl: refusing " << socket.path << ": " << *problem << '\n'
+                << "musterctl: that path is " << socket.origin << '\n';
+      return std::nullopt;
+    }
+  }
+  auto connected = ControlClient::connect(socket.path, socket.daemon_uid);
   if (auto* e = std::get_if<TransportError>(&connected)) {
     unreachable(*e);
     std::cerr << "musterctl: that path is " << socket.origin << '\n';

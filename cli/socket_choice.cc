@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "config/config.h"
+#include "config/default_socket.h"
 
 namespace muster::cli {
 
@@ -16,15 +17,6 @@ namespace {
 std::string config_named(const std::string& path) {
   const char* env = std::getenv("MUSTER_CONFIG");
   return (env != nullptr && *env != '\0') ? "$MUSTER_CONFIG (" + path + ")" : path;
-}
-
-// Which of musterd's defaults applies, as config::default_control_socket picks.
-std::string default_named() {
-  for (const char* var : {"RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"}) {
-    const char* env = std::getenv(var);
-    if (env != nullptr && *env != '\0') return std::string("$") + var + "/muster.sock";
-  }
-  return "/tmp/muster-<uid>.sock (or /run/... when only /run is writable)";
 }
 
 }  // namespace
@@ -37,14 +29,16 @@ SocketChoice socket_from_environment() {
   if (::access(path.c_str(), R_OK) != 0) {
     why_not = errno == ENOENT ? "there is no " + config_named(path)
                               : config_named(path) + " is not readable (" + std::strerror(errno) + ")";
-  } else if (auto loaded = config::load_file(path, config::HostChecks::skip);
-             loaded.config) {
+  } else if (auto loaded = config::load_file(path, config::HostChecks::skip); !loaded.config) {
+    why_not = config_named(path) + " has errors";
+  } else if (!loaded.config->daemon.control_socket_default) {
     return {loaded.config->daemon.control_socket, "the control_socket of " + config_named(path)};
   } else {
-    why_not = config_named(path) + " has errors";
+    why_not = config_named(path) + " does not set control_socket";
   }
-  return {config::default_control_socket(),
-          "musterd's default (" + default_named() + "), as " + why_not};
+  config::DefaultSocket chosen = config::default_socket();
+  return {chosen.path, "musterd's default (" + chosen.why + "), as " + why_not,
+          chosen.directory};
 }
 
 SocketChoice socket_from_option(std::string path) { return {std::move(path), "given with -s"}; }

@@ -47,6 +47,7 @@ void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   std::string socket;
   if (s.read_nonempty_string("control_socket", socket) && !socket.empty()) {
     daemon.control_socket = detail::resolve_path(dir, socket);
+    daemon.control_socket_default = false;
     if (auto too_long = detail::unix_path_too_long(daemon.control_socket)) {
       s.error(*s.find("control_socket"), "control_socket", *too_long);
     }

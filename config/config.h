@@ -78,6 +78,9 @@ struct SocketConfig {
 
 struct DaemonConfig {
   std::string control_socket;   // resolved default applied (see default_control_socket)
+  // The config does not name control_socket: musterd's default is used, whose
+  // directory must be private to musterd's uid (config/default_socket.h).
+  bool control_socket_default = true;
   unsigned control_mode = 0600;
   std::string control_group;    // empty = none
   LogLevel log_level = LogLevel::info;
@@ -162,8 +165,7 @@ LoadResult load_file(const std::string& path, HostChecks host);
 LoadResult load_string(const std::string& text, const std::string& path,
                        HostChecks host = HostChecks::skip);
 
-// Default control socket: $RUNTIME_DIRECTORY/muster.sock, else
-// $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>.sock.
+// Default control socket: default_socket().path (config/default_socket.h).
 std::string default_control_socket();
 // `text` with control characters escaped as TOML writes them ("\n",
 // "\u0001"), so that a message echoing what a user gave (a config error, a

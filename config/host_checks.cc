@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "config/executable.h"
+#include "config/socket_dir.h"
 
 namespace muster::config::detail {
 namespace {
@@ -124,11 +125,27 @@ void check_output_file(const Table& t, const AppConfig& app, ErrorList& errors) 
   }
 }
 
+// musterd binds its control socket only where nobody else can replace or
+// redirect it (config/socket_dir.h); a config that puts it elsewhere is
+// refused here, at --check, start and reload-config alike.
+void check_control_socket(const Table& daemon, const DaemonConfig& config, ErrorList& errors) {
+  const toml::node* at = daemon.string_at("control_socket");
+  if (at == nullptr || config.control_socket_default) return;
+  std::string dir = std::filesystem::path(config.control_socket).parent_path().string();
+  if (auto problem = socket_dir_problem(dir, SocketDirRule::configured)) {
+    daemon.error(errors, *at, "control_socket",
+                 "not a safe directory for the control socket: " + *problem +
+                     "; use one only root or musterd's user can write to (or a sticky one "
+                     "such as /tmp)");
+  }
+}
+
 }  // namespace
 
 void check_host(const toml::table& root, const Config& config, ErrorList& errors) {
   Table daemon{root.get("daemon") ? root.get("daemon")->as_table() : nullptr, "daemon"};
   check_group(daemon, "control_group", errors);
+  check_control_socket(daemon, config.daemon, errors);
   for (const SocketConfig& socket : config.sockets) {
     if (socket.family != SocketConfig::Family::unix_path) continue;
     Table t = table_of(root, "sockets", socket.name);

@@ -174,19 +174,6 @@ unsigned available_parallelism() {
   return online > 0 ? static_cast<unsigned>(online) : 1;
 }
 
-std::string default_control_socket() {
-  // systemd joins several RuntimeDirectory= entries with ':'; use the first.
-  if (auto dir = env_value("RUNTIME_DIRECTORY")) {
-    return dir->substr(0, dir->find(':')) + "/muster.sock";
-  }
-  if (auto dir = env_value("XDG_RUNTIME_DIR")) return *dir + "/muster.sock";
-  // A container with a read-only root often has only /run (or only /tmp)
-  // writable: take the first of the two that is.
-  std::string name = "/muster-" + std::to_string(getuid()) + ".sock";
-  if (::access("/tmp", W_OK) != 0 && ::access("/run", W_OK) == 0) return "/run" + name;
-  return "/tmp" + name;
-}
-
 std::string default_config_path() {
   return env_value("MUSTER_CONFIG").value_or("/etc/muster/muster.toml");
 }

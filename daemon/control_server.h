@@ -14,6 +14,8 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/control_socket_file.h"
+#include "daemon/group_members.h"
 #include "ipc/control_protocol.h"
 
 namespace muster::daemon {
@@ -55,14 +57,15 @@ class ControlServer {
 
  private:
   void accept();
-  bool peer_allowed(int fd, std::string& who) const;
+  bool peer_allowed(int fd, std::string& who);
 
   boost::asio::io_context& io_;
   config::DaemonConfig config_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::optional<gid_t> group_;
-  ino_t inode_ = 0;  // of the socket file we created, so we only unlink our own
+  std::optional<GroupMembers> members_;  // of control_group, remembered per uid
+  std::optional<ControlSocketFile> file_;
   std::set<std::shared_ptr<ControlSession>> sessions_;
 };
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 import unittest
 
+import ctlsock_support
 import harness
 from harness import app
 
@@ -97,34 +98,39 @@ class Pid1(harness.TestCase):
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"),
                      "a private mount namespace needs root and unshare (CI runs as root)")
 class ReadOnlyRoot(harness.TestCase):
-    def test_the_default_control_socket_moves_to_run_when_tmp_is_read_only(self):
-        # Before: musterd failed to start (the default was /tmp/muster-UID.sock
-        # whatever /tmp allowed).
+    def test_roots_default_control_socket_needs_no_writable_tmp(self):
+        # Before issue 19 the default was /tmp/muster-UID.sock, so musterd
+        # failed to start with /tmp read-only; now root's is /run/muster.
         d = self.daemon()
-        d.write_file("ro.toml", app("web", "sleep", args=["1000"]))  # no control_socket
-        script = f"""
-set -e
-mount --bind /tmp /tmp
-mount -o remount,ro,bind /tmp
-mount -t tmpfs tmpfs /run
-{harness.MUSTERD} -c {d.path("ro.toml")} > /run/musterd.log 2>&1 &
-for i in $(seq 100); do
-  {harness.MUSTERCTL} ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-{harness.MUSTERCTL} ping || {{ cat /run/musterd.log; exit 1; }}
-ls /run/muster-0.sock
-{harness.MUSTERCTL} shutdown
+        d.write_file("muster.toml", app("web", "sleep", args=["1000"]))  # no control_socket
+        r = ctlsock_support.run_in_namespace(d, """
+mount -o remount,ro /tmp
+$MUSTERD -c /run/t/muster.toml >/run/t/musterd.log 2>&1 &
+wait_ping $MUSTERCTL || { echo "musterd does not answer"; cat /run/t/musterd.log; }
+$MUSTERCTL ping
+[ -S /run/muster/muster.sock ] && echo "a socket at /run/muster/muster.sock"
+$MUSTERCTL shutdown >/dev/null
 wait
-"""
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR", "MUSTER_SOCKET",
-                            "MUSTER_CONFIG")}
-        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60, env=env)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+""")
         self.assertIn("pong", r.stdout)
-        self.assertIn("/run/muster-0.sock", r.stdout)
+        self.assertIn("a socket at /run/muster/muster.sock", r.stdout)
+
+    def test_with_run_read_only_root_uses_a_private_directory_in_tmp(self):
+        d = self.daemon()
+        d.write_file("muster.toml", app("web", "sleep", args=["1000"]))  # no control_socket
+        r = ctlsock_support.run_in_namespace(d, """
+mount -o remount,ro /run
+$MUSTERD -c /run/t/muster.toml >/run/t/musterd.log 2>&1 &
+wait_ping $MUSTERCTL || { echo "musterd does not answer"; cat /run/t/musterd.log; }
+$MUSTERCTL ping
+stat -c 'directory %a %U' /tmp/muster-0
+[ -S /tmp/muster-0/muster.sock ] && echo "a socket at /tmp/muster-0/muster.sock"
+$MUSTERCTL shutdown >/dev/null
+wait
+""")
+        self.assertIn("pong", r.stdout)
+        self.assertIn("directory 700 root", r.stdout)
+        self.assertIn("a socket at /tmp/muster-0/muster.sock", r.stdout)
 
 
 class SecondSignal(harness.TestCase):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import unittest
 
+import ctlsock_support
 import harness
 from harness import MUSTERCTL
 
@@ -50,15 +51,39 @@ class UnreachableDaemon(harness.TestCase):
 
     def test_musterds_default_says_why_no_config_was_used(self):
         missing = self.d.path("missing.toml")
-        env = dict(self.env, MUSTER_CONFIG=missing, XDG_RUNTIME_DIR=self.d.dir)
+        env = dict(self.env, MUSTER_CONFIG=missing, RUNTIME_DIRECTORY=self.d.dir)
         rc, err = ctl_without_s(env, "ping")
         self.assert_unreachable(rc, err, self.d.path("muster.sock"),
-                                "musterd's default ($XDG_RUNTIME_DIR/muster.sock), "
+                                "musterd's default ($RUNTIME_DIRECTORY/muster.sock), "
                                 f"as there is no $MUSTER_CONFIG ({missing})")
         broken = self.d.write_file("broken.toml", "[daemon]\nnonsense = 1\n")
         rc, err = ctl_without_s(dict(env, MUSTER_CONFIG=broken), "ping")
         self.assert_unreachable(rc, err, self.d.path("muster.sock"),
                                 f"as $MUSTER_CONFIG ({broken}) has errors")
+        silent = self.d.write_file("silent.toml", "[daemon]\nlog_level = \"info\"\n")
+        rc, err = ctl_without_s(dict(env, MUSTER_CONFIG=silent), "ping")
+        self.assert_unreachable(rc, err, self.d.path("muster.sock"),
+                                f"as $MUSTER_CONFIG ({silent}) does not set control_socket")
+
+    @ctlsock_support.needs_namespace
+    def test_the_default_for_root_and_for_a_user_is_explained(self):
+        d = self.daemon()
+        d.write_file("muster.toml", "[daemon]\n")
+        r = ctlsock_support.run_in_namespace(d, """
+$MUSTERCTL ping
+$AS_NOBODY $MUSTERCTL ping
+XDG_RUNTIME_DIR=/run/t $AS_NOBODY $MUSTERCTL ping
+""")
+        out = r.stdout
+        self.assertIn("cannot reach musterd at /run/muster/muster.sock", out)
+        self.assertIn("that path is musterd's default (root's own /run/muster), "
+                      "as $MUSTER_CONFIG (/run/t/muster.toml) does not set control_socket", out)
+        self.assertIn("cannot reach musterd at /tmp/muster-65534/muster.sock", out)
+        self.assertIn("musterd's default (your own /tmp/muster-65534, as $XDG_RUNTIME_DIR "
+                      "is not set)", out)
+        # /run/t is root's: not a directory nobody's musterd could have made.
+        self.assertIn("musterctl: refusing /run/t/muster.sock: /run/t belongs to uid 0 (root), "
+                      "not to uid 65534 (nobody)", out)
 
     def test_a_follow_names_the_socket_too(self):
         path = self.d.path("nobody-home.sock")

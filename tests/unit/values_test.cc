@@ -136,18 +136,6 @@ TEST_CASE("enum values are written as in the config file") {
   CHECK(std::string(to_string(RestartMode::on_failure)) == "on-failure");
 }
 
-TEST_CASE("the control socket defaults to RUNTIME_DIRECTORY, then XDG_RUNTIME_DIR, then /tmp") {
-  ScopedEnv runtime("RUNTIME_DIRECTORY", "/run/muster:/run/other");
-  ScopedEnv xdg("XDG_RUNTIME_DIR", "/run/user/1000");
-  CHECK(default_control_socket() == "/run/muster/muster.sock");
-  {
-    ScopedEnv no_runtime("RUNTIME_DIRECTORY", nullptr);
-    CHECK(default_control_socket() == "/run/user/1000/muster.sock");
-    ScopedEnv no_xdg("XDG_RUNTIME_DIR", "");
-    CHECK(default_control_socket() == "/tmp/muster-" + std::to_string(getuid()) + ".sock");
-  }
-}
-
 TEST_CASE("the config path defaults to MUSTER_CONFIG, then /etc/muster/muster.toml") {
   {
     ScopedEnv env("MUSTER_CONFIG", "/srv/muster.toml");
