@@ -19,9 +19,28 @@ std::string octal_mode(mode_t mode) {
   return buf;
 }
 
-// The problem with one file or directory on the path; nullopt if none.
-std::optional<std::string> problem_with(const std::string& path, const struct stat& st,
-                                        uid_t trusted) {
+// Checks `path` and each directory above it, without following symlinks: a
+// link's own mode means nothing, the directory holding it is what protects it
+// (the resolved chain is checked separately).
+std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t trusted) {
+  std::vector<std::filesystem::path> chain;
+  for (auto p = path; ; p = p.parent_path()) {
+    chain.push_back(p);
+    if (p == p.root_path() || p.parent_path() == p) break;
+  }
+  for (const auto& p : chain) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) < 0) return std::nullopt;  // the loader reports it
+    if (S_ISLNK(st.st_mode)) continue;
+    if (auto problem = changeable_by_others(p.string(), st, trusted)) return problem;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> changeable_by_others(const std::string& path, const struct stat& st,
+                                                uid_t trusted) {
   const char* what = S_ISDIR(st.st_mode) ? "directory" : "file";
   if (st.st_uid != 0 && st.st_uid != trusted)
     return std::string(what) + " " + path + " is owned by uid " + std::to_string(st.st_uid) +
@@ -37,25 +56,36 @@ std::optional<std::string> problem_with(const std::string& path, const struct st
   return std::nullopt;
 }
 
-// Checks `path` and each directory above it, without following symlinks: a
-// link's own mode means nothing, the directory holding it is what protects it
-// (the resolved chain is checked separately).
-std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t trusted) {
-  std::vector<std::filesystem::path> chain;
-  for (auto p = path; ; p = p.parent_path()) {
-    chain.push_back(p);
-    if (p == p.root_path() || p.parent_path() == p) break;
-  }
-  for (const auto& p : chain) {
+std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope) {
+  namespace fs = std::filesystem;
+  const bool as_root = ::geteuid() == 0;
+  const fs::path whole(dir);
+  fs::path at = whole.root_path();
+  auto check = [&](const fs::path& p) -> std::optional<std::string> {
     struct stat st {};
-    if (::lstat(p.c_str(), &st) < 0) return std::nullopt;  // the loader reports it
-    if (S_ISLNK(st.st_mode)) continue;
-    if (auto problem = problem_with(p.string(), st, trusted)) return problem;
+    if (::lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+      if (!S_ISLNK(st.st_mode)) return std::nullopt;  // missing or no directory: reported apart
+      std::string message = "musterd follows no symbolic link on the way to the files it "
+                            "creates, and " + p.string() + " is one";
+      char real[PATH_MAX];
+      if (::realpath(dir.c_str(), real)) message += std::string(" (name the real path, ") + real + ")";
+      return message;
+    }
+    if (!as_root || (scope == CreatedIn::directory && p != whole)) return std::nullopt;
+    if (auto problem = changeable_by_others(p.string(), st, 0))
+      return "musterd, running as root, creates files only where no other user can plant a "
+             "link or a file: " + *problem + " (use a directory only root can write, or a "
+             "sticky one owned by root)";
+    return std::nullopt;
+  };
+  if (auto problem = check(at)) return problem;
+  for (const fs::path& part : whole.relative_path()) {
+    if (part.empty()) continue;
+    at /= part;
+    if (auto problem = check(at)) return problem;
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::optional<std::string> unsafe_config_file(const std::string& path, uid_t trusted) {
   std::error_code ec;

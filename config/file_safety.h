@@ -4,6 +4,7 @@
 // path (or the file could be swapped for another).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -25,5 +26,25 @@ std::optional<std::string> unsafe_config_file(const std::string& path, uid_t tru
 // when the process runs as root (euid 0), else nullopt. The message names the
 // offending file or directory and the fix (the caller prefixes the path).
 std::optional<std::string> refuse_unsafe_config(const std::string& path);
+
+// Why a uid other than root and `trusted` could change `path` (whose lstat is
+// `st`) or, for a directory, its entries: owned by another uid, writable by a
+// group other than root's, or world-writable (a directory with the sticky bit
+// excepted: others cannot rename or remove what they do not own in it).
+// nullopt if none of these.
+std::optional<std::string> changeable_by_others(const std::string& path, const struct stat& st,
+                                                uid_t trusted);
+
+// Where musterd creates files as root: output files (opened relative to their
+// directory, so only that directory matters) or unix sockets (bind() takes a
+// whole path, so every directory on the way does).
+enum class CreatedIn { directory, whole_path };
+
+// Why musterd must not create files in `dir` (absolute, normalized), for
+// `musterctl check`: a symbolic link on the way (musterd follows none there,
+// daemon/safe_path.h) or, when the process runs as root, a directory that
+// changeable_by_others(…, 0) reports, of the `scope` given. nullopt if none,
+// or if a directory cannot be examined (the caller reports a missing one).
+std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope);
 
 }  // namespace muster::config

@@ -1,6 +1,7 @@
 // What a config names must exist on the host that runs it: users and groups
 // (getpwnam_r, getgrnam_r), the apps' programs along the worker's PATH, their
-// working directories, and the directories musterd writes output files in.
+// working directories, and the directories musterd writes output files and
+// binds unix sockets in (no link on the way; as root, none others can change).
 #include "config/host_checks.h"
 
 #include <grp.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 
 #include "config/executable.h"
+#include "config/file_safety.h"
 #include "config/socket_dir.h"
 
 namespace muster::config::detail {
@@ -105,6 +107,9 @@ void check_exec(const Table& t, const AppConfig& app, ErrorList& errors) {
 
 // musterd itself opens, appends to and rotates (renames in its directory) the
 // file, so musterd must be able to write both; the workers only get a pipe.
+// It opens them relative to the directory, following no link (OutputFile),
+// so a link on the way would fail at run time: it is reported here, and so
+// is a directory others could plant a file in (as root).
 void check_output_file(const Table& t, const AppConfig& app, ErrorList& errors) {
   const toml::node* at = t.string_at("output_file");
   if (at == nullptr || app.output != Output::file || app.output_file.empty()) return;
@@ -116,10 +121,19 @@ void check_output_file(const Table& t, const AppConfig& app, ErrorList& errors) 
             "musterd cannot create files in " + quote(dir) + ": " + why);
     return;
   }
+  if (auto unsafe = unsafe_directory(dir, CreatedIn::directory)) {
+    t.error(errors, *at, "output_file", *unsafe);
+    return;
+  }
+  // A link or anything else another user may have put at the name is
+  // judged when musterd opens the file (an output error, the app running):
+  // refused here, it would let anyone who can create that name stop musterd
+  // from starting.
   struct stat st {};
-  if (::stat(app.output_file.c_str(), &st) != 0) return;  // musterd creates it
+  if (::lstat(app.output_file.c_str(), &st) != 0) return;  // musterd creates it
   if (S_ISDIR(st.st_mode)) why = "a directory";
-  else if (::access(app.output_file.c_str(), W_OK) != 0) why = std::strerror(errno);
+  else if (S_ISREG(st.st_mode) && ::access(app.output_file.c_str(), W_OK) != 0)
+    why = std::strerror(errno);
   if (!why.empty()) {
     t.error(errors, *at, "output_file", "musterd cannot write " + quote(app.output_file) + ": " + why);
   }
@@ -140,6 +154,16 @@ void check_control_socket(const Table& daemon, const DaemonConfig& config, Error
   }
 }
 
+// bind() takes the whole path, so as root no directory on it may be one
+// another user can change (daemon/socket_file.h); no link is followed.
+void check_socket_path(const Table& t, const SocketConfig& socket, ErrorList& errors) {
+  const toml::node* at = t.string_at("listen");
+  if (at == nullptr || socket.path.empty()) return;
+  std::string dir = std::filesystem::path(socket.path).parent_path().string();
+  if (auto unsafe = unsafe_directory(dir, CreatedIn::whole_path))
+    t.error(errors, *at, "listen", *unsafe);
+}
+
 }  // namespace
 
 void check_host(const toml::table& root, const Config& config, ErrorList& errors) {
@@ -149,6 +173,7 @@ void check_host(const toml::table& root, const Config& config, ErrorList& errors
   for (const SocketConfig& socket : config.sockets) {
     if (socket.family != SocketConfig::Family::unix_path) continue;
     Table t = table_of(root, "sockets", socket.name);
+    check_socket_path(t, socket, errors);
     check_user(t, "owner", errors);
     check_group(t, "group", errors);
   }

@@ -9,8 +9,9 @@
 namespace muster::config::detail {
 
 // Adds an error, at the key's value in `root`, for each user or group that
-// does not exist, exec that cannot be run, cwd that is not a directory and
-// output_file musterd could not write. Values with errors of their own (bad
+// does not exist, exec that cannot be run, cwd that is not a directory,
+// output_file musterd could not write or must not (config::unsafe_directory),
+// and unix listen path whose directories musterd must not bind in. Values with errors of their own (bad
 // type, NUL bytes) are skipped: they are reported already.
 void check_host(const toml::table& root, const Config& config, ErrorList& errors);
 

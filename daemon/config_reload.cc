@@ -70,7 +70,7 @@ void Supervisor::apply_config_file(ReloadDone done) {
       spdlog::error("reload-config: {}; the running config is unchanged", msg);
       return done(ReloadResult{{msg}, {}, {}});
     }
-    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
   }
 
   // From here on nothing can fail.

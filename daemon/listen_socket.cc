@@ -26,15 +26,6 @@ bool set_nonblocking(int fd, bool on) {
   return wanted == flags || ::fcntl(fd, F_SETFL, wanted) == 0;
 }
 
-bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len) {
-  // Non-blocking: a live listener with a full backlog must not hang us; only
-  // ECONNREFUSED means nobody listens (the file is stale).
-  ipc::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!probe) return true;
-  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), len) == 0) return true;
-  return errno != ECONNREFUSED && errno != ENOENT;
-}
-
 namespace {
 
 BindError bind_error(const SocketConfig& s, const char* step) {
@@ -42,44 +33,62 @@ BindError bind_error(const SocketConfig& s, const char* step) {
   return BindError{e, std::string("cannot ") + step + " " + s.listen + ": " + std::strerror(e)};
 }
 
+// The owner and group `s` names, -1 for "unchanged".
+std::variant<std::pair<uid_t, gid_t>, BindError> owner_of(const SocketConfig& s) {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!s.owner.empty()) {
+    struct passwd* pw = ::getpwnam(s.owner.c_str());
+    if (!pw) { errno = ENOENT; return bind_error(s, "find the owner of"); }
+    uid = pw->pw_uid;
+  }
+  if (!s.group.empty()) {
+    struct group* gr = ::getgrnam(s.group.c_str());
+    if (!gr) { errno = ENOENT; return bind_error(s, "find the group of"); }
+    gid = gr->gr_gid;
+  }
+  return std::pair{uid, gid};
+}
+
+std::variant<SocketFile, BindError> bind_unix(const SocketConfig& s, int fd) {
+  auto owner = owner_of(s);
+  if (auto* err = std::get_if<BindError>(&owner)) return *err;
+  auto [uid, gid] = std::get<std::pair<uid_t, gid_t>>(owner);
+  auto file = SocketFile::bind(fd, s.path, s.mode & 0777, uid, gid);
+  if (auto* err = std::get_if<PathError>(&file))
+    return BindError{err->errno_value, "cannot bind " + s.listen + ": " + err->message};
+  return std::move(std::get<SocketFile>(file));
+}
+
 }  // namespace
 
-std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
+std::variant<BoundSocket, BindError> bind_listen(const SocketConfig& s) {
   int domain = s.family == SocketConfig::Family::ipv4   ? AF_INET
                : s.family == SocketConfig::Family::ipv6 ? AF_INET6
                                                         : AF_UNIX;
   int type = s.datagram ? SOCK_DGRAM : SOCK_STREAM;
-  ipc::UniqueFd fd(::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return bind_error(s, "create a socket for");
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  int one = 1;
+  BoundSocket bound{ipc::UniqueFd(::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)), {}};
+  const int fd = bound.fd.get();
+  if (fd < 0) return bind_error(s, "create a socket for");
   if (domain == AF_UNIX) {
-    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
-    un->sun_family = AF_UNIX;
-    std::memcpy(un->sun_path, s.path.c_str(), s.path.size() + 1);
-    len = sizeof(sockaddr_un);
-    // A leftover file nobody listens on is stale; a live listener is not ours.
-    struct stat st {};
-    if (::lstat(s.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      if (unix_listener_alive(addr, len)) {
-        errno = EADDRINUSE;
-        return bind_error(s, "bind");
-      }
-      ::unlink(s.path.c_str());
-    }
+    auto file = bind_unix(s, fd);
+    if (auto* err = std::get_if<BindError>(&file)) return *err;
+    bound.file = std::move(std::get<SocketFile>(file));
   } else {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    int one = 1;
     // libuv sets SO_REUSEADDR on every TCP server, on UDP only when asked
     // (UV_UDP_REUSEADDR, dgram's reuseAddr).
     if (!s.datagram || s.reuseaddr)
-      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (s.reuseport && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s.reuseport && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
       return bind_error(s, "set SO_REUSEPORT on");
     if (domain == AF_INET6) {
       // "[::]:PORT" takes IPv4 too (dual stack); any other IPv6 address only
       // itself. Sockets bound for Node workers say it themselves.
       int v6only = s.ipv6_only.value_or(s.host != "::") ? 1 : 0;
-      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     }
     if (domain == AF_INET) {
       auto* in = reinterpret_cast<sockaddr_in*>(&addr);
@@ -100,28 +109,14 @@ std::variant<ipc::UniqueFd, BindError> bind_listen(const SocketConfig& s) {
       }
       len = sizeof(sockaddr_in6);
     }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) return bind_error(s, "bind");
   }
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) return bind_error(s, "bind");
-  if (domain == AF_UNIX) {
-    if (::chmod(s.path.c_str(), s.mode) < 0) return bind_error(s, "chmod");
-    uid_t uid = static_cast<uid_t>(-1);
-    gid_t gid = static_cast<gid_t>(-1);
-    if (!s.owner.empty()) {
-      struct passwd* pw = ::getpwnam(s.owner.c_str());
-      if (!pw) { errno = ENOENT; return bind_error(s, "find the owner of"); }
-      uid = pw->pw_uid;
-    }
-    if (!s.group.empty()) {
-      struct group* gr = ::getgrnam(s.group.c_str());
-      if (!gr) { errno = ENOENT; return bind_error(s, "find the group of"); }
-      gid = gr->gr_gid;
-    }
-    if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
-        ::chown(s.path.c_str(), uid, gid) < 0)
-      return bind_error(s, "chown");
+  if (!s.datagram && ::listen(fd, s.backlog) < 0) {
+    BindError err = bind_error(s, "listen on");
+    if (bound.file) bound.file->remove();
+    return err;
   }
-  if (!s.datagram && ::listen(fd.get(), s.backlog) < 0) return bind_error(s, "listen on");
-  return fd;
+  return bound;
 }
 
 std::string bound_address(int fd) {
@@ -147,8 +142,9 @@ std::string bound_address(int fd) {
   }
 }
 
-ListenSocket::ListenSocket(SocketConfig config, ipc::UniqueFd fd, bool on_demand)
-    : config_(std::move(config)), fd_(std::move(fd)), bound_(bound_address(fd_.get())),
+ListenSocket::ListenSocket(SocketConfig config, BoundSocket bound, bool on_demand)
+    : config_(std::move(config)), fd_(std::move(bound.fd)), file_(std::move(bound.file)),
+      bound_(bound_address(fd_.get())),
       on_demand_(on_demand) {
   if (auto colon = bound_.rfind(':'); colon != std::string::npos &&
                                       config_.family != SocketConfig::Family::unix_path)
@@ -157,8 +153,7 @@ ListenSocket::ListenSocket(SocketConfig config, ipc::UniqueFd fd, bool on_demand
 
 ListenSocket::~ListenSocket() {
   rr_.reset();
-  if (config_.family == SocketConfig::Family::unix_path && fd_ && !keep_file_)
-    ::unlink(config_.path.c_str());
+  if (file_ && fd_ && !keep_file_) file_->remove();
 }
 
 RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::AppConfig& app) {
@@ -166,14 +161,14 @@ RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::A
   return *rr_;
 }
 
-std::variant<ipc::UniqueFd, BindError> SocketTable::open_socket(const SocketConfig& config) {
+std::variant<BoundSocket, BindError> SocketTable::open_socket(const SocketConfig& config) {
   auto it = inherited_.find(config.name);
   if (it == inherited_.end()) return bind_listen(config);
   auto fd = std::move(it->second);
   inherited_.erase(it);
   auto adopted = adopt_listen(config, std::move(fd));
   if (auto* why = std::get_if<std::string>(&adopted)) return BindError{EINVAL, *why};
-  return std::move(std::get<ipc::UniqueFd>(adopted));
+  return BoundSocket{std::move(std::get<ipc::UniqueFd>(adopted)), std::nullopt};
 }
 
 void SocketTable::opened(ListenSocket& socket) {
@@ -189,7 +184,7 @@ std::optional<std::string> SocketTable::bind_declared(
     bool inherited = inherited_.count(s.name) > 0;
     auto result = open_socket(s);
     if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
-    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), false));
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
                  inherited ? " (from systemd)" : "");
@@ -272,7 +267,7 @@ std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConf
   bool inherited = inherited_.count(name) > 0;
   auto result = open_socket(c);
   if (auto* err = std::get_if<BindError>(&result)) return *err;
-  sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<ipc::UniqueFd>(result)), false));
+  sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<BoundSocket>(result)), false));
   if (inherited) sockets_.back()->keep_file();
   slot_ports_.emplace(config.name, sockets_.back()->port());
   spdlog::info("socket {} listening on {} (SO_REUSEPORT{})", name, sockets_.back()->bound(),
@@ -348,7 +343,7 @@ std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& a
       continue;
     }
     sockets_.push_back(
-        std::make_unique<ListenSocket>(s, std::move(std::get<ipc::UniqueFd>(result)), true));
+        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), true));
     spdlog::info("socket {} bound on demand on {}{}", s.name, sockets_.back()->bound(),
                  s.datagram ? " (UDP)" : "");
     return sockets_.back().get();

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "daemon/node_address.h"
+#include "daemon/socket_file.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -30,15 +31,21 @@ struct BindError {
   std::string message;
 };
 
+// What bind_listen made: the socket and, for a unix one, the file it created.
+struct BoundSocket {
+  ipc::UniqueFd fd;
+  std::optional<SocketFile> file;
+};
+
 // socket + SO_REUSEADDR + bind + listen(backlog), all O_CLOEXEC|O_NONBLOCK;
 // for a `datagram` socket (UDP), only socket + bind, as Node's dgram does.
-std::variant<ipc::UniqueFd, BindError> bind_listen(const config::SocketConfig& socket);
+// A unix socket's file is made by SocketFile::bind (no link followed, mode
+// and owner set without a path another user could swap).
+std::variant<BoundSocket, BindError> bind_listen(const config::SocketConfig& socket);
 // Sets (on) or clears O_NONBLOCK, a flag of the socket's open file
 // description, which every process holding the socket shares; false (errno
 // set) if fcntl fails.
 bool set_nonblocking(int fd, bool on);
-// Is something listening on this unix socket address? Never blocks.
-bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:8000", "[::1]:8000", "unix:/run/x.sock" from getsockname.
 std::string bound_address(int fd);
 // A socket systemd passed for `socket`: kept if it is a listening stream
@@ -49,7 +56,7 @@ std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig
 
 class ListenSocket {
  public:
-  ListenSocket(config::SocketConfig config, ipc::UniqueFd fd, bool on_demand);
+  ListenSocket(config::SocketConfig config, BoundSocket bound, bool on_demand);
   ~ListenSocket();
 
   const config::SocketConfig& config() const { return config_; }
@@ -59,6 +66,7 @@ class ListenSocket {
   bool on_demand() const { return on_demand_; }
   // A unix socket's file stays when the socket closes: systemd's .socket
   // unit owns it, or the fd store keeps the socket for musterd's successor.
+  // (Only a file musterd bound itself is ever removed: SocketFile::remove.)
   void keep_file() { keep_file_ = true; }
   // Node workers' `data` for this socket (TLS servers send ticket keys): the
   // first worker's is kept and given to every later one.
@@ -74,6 +82,7 @@ class ListenSocket {
  private:
   config::SocketConfig config_;
   ipc::UniqueFd fd_;
+  std::optional<SocketFile> file_;
   std::string bound_;
   std::uint16_t port_ = 0;
   bool on_demand_;
@@ -131,7 +140,7 @@ class SocketTable {
   void keep_files();
 
  private:
-  std::variant<ipc::UniqueFd, BindError> open_socket(const config::SocketConfig& config);
+  std::variant<BoundSocket, BindError> open_socket(const config::SocketConfig& config);
   void opened(ListenSocket& socket);
 
   std::vector<std::unique_ptr<ListenSocket>> sockets_;

@@ -122,7 +122,7 @@ MetricsServer::~MetricsServer() { close(); }
 std::optional<std::string> MetricsServer::open(const config::SocketConfig& address) {
   auto result = bind_listen(address);
   if (auto* err = std::get_if<BindError>(&result)) return "metrics_listen: " + err->message;
-  auto fd = std::move(std::get<ipc::UniqueFd>(result));
+  auto fd = std::move(std::get<BoundSocket>(result).fd);
   bound_ = bound_address(fd.get());
   auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
   boost::system::error_code ec;

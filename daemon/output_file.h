@@ -5,6 +5,13 @@
 // does not reach the file is reported to the caller, which sends it
 // elsewhere; a line cut short in the file is ended with a marker by the next
 // write that works.
+//
+// musterd often runs as root and the file's directory may be writable by
+// others, so the directory is resolved without following any link
+// (PinnedDir) and every open, rename, unlink and scan happens relative to
+// it; the file is opened with O_NOFOLLOW and written only if it is a
+// regular file with one name. The directory is resolved again when the path
+// changes (configure), at reopen(), and when the one resolved was removed.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +21,7 @@
 #include <string_view>
 #include <utility>
 
+#include "daemon/safe_path.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -22,11 +30,15 @@ class OutputFile {
  public:
   explicit OutputFile(std::string app) : app_(std::move(app)) {}
 
-  // Targets `path`: a new path (or a closed file) is scanned for rotated
-  // files and opened at once, returning "" or why it cannot be opened;
-  // nullopt: the same file stays open.
+  // Targets `path`: a new path (or a closed file) has its directory
+  // resolved, is scanned for rotated files and opened at once, returning ""
+  // or why it cannot be opened; nullopt: the same file stays open.
   std::optional<std::string> configure(const std::string& path, std::uint64_t max_size,
                                        unsigned keep);
+  // Closes the file, resolves its directory again and opens the file there
+  // (after the directory or the file was moved, as logrotate does); "" or why
+  // it cannot be opened. Nothing to do without a path.
+  std::string reopen();
   void close();
   const std::string& path() const { return path_; }
 
@@ -36,14 +48,17 @@ class OutputFile {
 
  private:
   std::string open();
+  std::string pin();
   std::string rotate();
   std::string write_all(std::string_view text);
   bool deleted() const;
   void find_rotated();
-  std::string numbered(std::uint64_t n) const { return path_ + "." + std::to_string(n); }
+  std::string numbered(std::uint64_t n) const { return name_ + "." + std::to_string(n); }
 
   std::string app_;  // for the log
   std::string path_;
+  PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
+  std::string name_;  // path_'s last component
   std::uint64_t max_size_ = 0;
   unsigned keep_ = 0;
   ipc::UniqueFd fd_;

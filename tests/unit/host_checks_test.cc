@@ -199,3 +199,63 @@ TEST_CASE("every host problem of a file is reported in one pass, in file order")
   CHECK(result.errors[1].key == "apps.a.user");
   CHECK(result.errors[2].key == "apps.b.group");
 }
+
+// Where root musterd creates files, no other user may plant anything
+// (issue 19 §2; config::unsafe_directory).
+
+TEST_CASE("an output_file under a symbolic link is reported at output_file, naming the link") {
+  HostDir host;
+  fs::create_directories(host.path("real"));
+  fs::create_directory_symlink(host.path("real"), host.path("logs"));
+  ConfigError error = host.error(kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n",
+                                 4, 15, "apps.web.output_file");
+  CHECK(error.message == "musterd follows no symbolic link on the way to the files it creates, "
+                         "and " + host.path("logs") + " is one (name the real path, " +
+                         host.path("real") + ")");
+}
+
+TEST_CASE("an output_file that is a symbolic link is left to musterd's open") {
+  // Anyone who can create the name could otherwise stop musterd from
+  // starting; OutputFile refuses the link when it opens the file.
+  HostDir host;
+  host.write("target", kReadable);
+  fs::create_symlink(host.path("target"), host.path("web.log"));
+  host.ok(kSh + "output = \"file\"\noutput_file = \"web.log\"\n");
+}
+
+TEST_CASE("as root, an output directory other users can write is reported at output_file") {
+  if (::geteuid() != 0) return;  // the rule guards root only
+  HostDir host;
+  const std::string text = kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n";
+  fs::create_directories(host.path("logs"));
+  host.ok(text);
+  const std::string rule = "musterd, running as root, creates files only where no other user "
+                           "can plant a link or a file: directory " + host.path("logs");
+  const std::string fix = " (use a directory only root can write, or a sticky one owned by root)";
+  ::chmod(host.path("logs").c_str(), 0777);
+  CHECK(host.error(text, 4, 15, "apps.web.output_file").message ==
+        rule + " is world-writable (mode 0777)" + fix);
+  ::chmod(host.path("logs").c_str(), 01777);  // sticky and root's, like /tmp
+  host.ok(text);
+  REQUIRE(::chown(host.path("logs").c_str(), 65534, 0) == 0);  // sticky, but another's
+  CHECK(host.error(text, 4, 15, "apps.web.output_file").message ==
+        rule + " is owned by uid 65534, not root" + fix);
+  // Only the directory itself counts: the file is opened relative to it.
+  REQUIRE(::chown(host.path("logs").c_str(), 0, 0) == 0);
+  REQUIRE(::chmod(host.path("logs").c_str(), 0755) == 0);
+  fs::create_directories(host.path("logs/app"));
+  REQUIRE(::chown(host.path("logs").c_str(), 65534, 0) == 0);
+  host.ok(kSh + "output = \"file\"\noutput_file = \"logs/app/web.log\"\n");
+}
+
+TEST_CASE("as root, a unix listen path under a directory others can change is reported") {
+  if (::geteuid() != 0) return;
+  HostDir host;
+  fs::create_directories(host.path("theirs/run"));
+  const std::string text = "[sockets.s]\nlisten = \"unix:theirs/run/s.sock\"\n";
+  host.ok(text);
+  REQUIRE(::chown(host.path("theirs").c_str(), 65534, 0) == 0);  // every directory counts
+  ConfigError error = host.error(text, 2, 10, "sockets.s.listen");
+  CHECK(error.message.find("directory " + host.path("theirs") +
+                           " is owned by uid 65534, not root") != std::string::npos);
+}

@@ -2,48 +2,24 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "daemon/output_file.h"
+#include "tests/unit/temp_dir.h"
 
 using muster::daemon::OutputFile;
+using muster::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "muster-output-XXXXXX").string();
-    dir = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-  std::string read(const std::string& name) const {
-    std::ifstream in(dir / name);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name) << text;
-  }
-  // The names in the directory, sorted.
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& entry : fs::directory_iterator(dir)) out.push_back(entry.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
 
 // A 10-byte line ("line 0007\n").
 std::string line(int n) {
@@ -167,4 +143,96 @@ TEST_CASE("the same path on a new configure keeps the open file", "[output-file]
   REQUIRE(file.configure(d.path("web.log"), 1000, 1) == std::string());
   CHECK_FALSE(file.configure(d.path("web.log"), 2000, 3));
   CHECK(file.configure(d.path("other.log"), 2000, 3) == std::string());
+}
+
+TEST_CASE("a directory removed and made again is found again", "[output-file]") {
+  TempDir d;
+  fs::create_directory(d.path("logs"));
+  OutputFile file("web");
+  REQUIRE(file.configure(d.path("logs/web.log"), 1000, 1) == std::string());
+  fs::remove_all(d.path("logs"));
+  fs::create_directory(d.path("logs"));
+  REQUIRE(file.append(line(0)).empty());
+  CHECK(d.read("logs/web.log") == line(0));
+}
+
+// Files another user could plant where root musterd writes (issue 19 §2).
+
+TEST_CASE("a symbolic link at the path is refused, at the first open and at re-creation",
+          "[output-file]") {
+  TempDir d;
+  d.write("victim", "precious\n");
+  fs::create_symlink(d.path("victim"), d.path("web.log"));
+  OutputFile file("web");
+  const std::string link = "it is a symbolic link, which musterd does not follow";
+  CHECK(file.configure(d.path("web.log"), 1000, 1) == link);
+  CHECK(file.append(line(0)) == link);
+  fs::remove(d.path("web.log"));
+  REQUIRE(file.append(line(1)).empty());
+  fs::remove(d.path("web.log"));  // deleted while open, a link in its place
+  fs::create_symlink(d.path("victim"), d.path("web.log"));
+  CHECK(file.append(line(2)) == link);
+  CHECK(d.read("victim") == "precious\n");
+}
+
+TEST_CASE("a FIFO, a directory or a file with a second name is not written", "[output-file]") {
+  TempDir d;
+  REQUIRE(::mkfifo(d.path("fifo.log").c_str(), 0600) == 0);
+  OutputFile file("web");
+  CHECK(file.configure(d.path("fifo.log"), 1000, 1) ==
+        std::string("it is a FIFO, not a regular file"));  // and did not block
+  fs::create_directory(d.path("dir.log"));
+  CHECK(file.configure(d.path("dir.log"), 1000, 1) ==
+        std::string("it is a directory, not a regular file"));
+  d.write("victim", "precious\n");
+  fs::create_hard_link(d.path("victim"), d.path("linked.log"));
+  CHECK(file.configure(d.path("linked.log"), 1000, 1) ==
+        std::string("it has 2 names (hard links); musterd writes only a file with one"));
+  CHECK(d.read("victim") == "precious\n");
+}
+
+TEST_CASE("a link to the directory is refused and named", "[output-file]") {
+  TempDir d;
+  fs::create_directory(d.path("real"));
+  fs::create_directory_symlink(d.path("real"), d.path("logs"));
+  OutputFile file("web");
+  CHECK(file.configure(d.path("logs/web.log"), 1000, 1) ==
+        d.path("logs") + " is a symbolic link, which musterd does not follow");
+  CHECK(d.names() == std::vector<std::string>{"logs", "real"});
+  CHECK(fs::is_empty(d.path("real")));
+}
+
+TEST_CASE("rotation stays in the directory first resolved when a link is swapped in for it",
+          "[output-file]") {
+  TempDir d;
+  fs::create_directory(d.path("logs"));
+  fs::create_directory(d.path("private"));
+  d.write("private/web.log", "precious\n");
+  OutputFile file("web");
+  REQUIRE(file.configure(d.path("logs/web.log"), 10, 1) == std::string());
+  REQUIRE(file.append(line(0)).empty());
+  fs::rename(d.path("logs"), d.path("logs.old"));
+  fs::create_directory_symlink(d.path("private"), d.path("logs"));
+  for (int i = 1; i < 5; ++i) REQUIRE(file.append(line(i)).empty());  // four rotations
+  CHECK(d.read("private/web.log") == "precious\n");
+  CHECK(fs::directory_entry(d.path("private/web.log")).is_regular_file());
+  CHECK(std::distance(fs::directory_iterator(d.path("private")), fs::directory_iterator()) == 1);
+  CHECK(d.read("logs.old/web.log") == line(4));
+  CHECK(d.read("logs.old/web.log.4") == line(3));
+}
+
+TEST_CASE("reopen resolves the directory again: a moved directory is left behind",
+          "[output-file]") {
+  TempDir d;
+  fs::create_directory(d.path("logs"));
+  OutputFile file("web");
+  REQUIRE(file.configure(d.path("logs/web.log"), 1000, 1) == std::string());
+  REQUIRE(file.append(line(0)).empty());
+  fs::rename(d.path("logs"), d.path("logs.1"));
+  fs::create_directory(d.path("logs"));
+  REQUIRE(file.append(line(1)).empty());  // the open file, in the moved directory
+  REQUIRE(file.reopen().empty());
+  REQUIRE(file.append(line(2)).empty());
+  CHECK(d.read("logs.1/web.log") == line(0) + line(1));
+  CHECK(d.read("logs/web.log") == line(2));
 }

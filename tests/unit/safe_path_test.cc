@@ -1,0 +1,216 @@
+// Directories resolved without following links, files removed only while
+// they are still the ones musterd made, and unix socket files bound that way
+// (daemon/safe_path.h, daemon/socket_file.h).
+#include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "daemon/safe_path.h"
+#include "daemon/socket_file.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace muster::daemon;
+using muster::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+PinnedDir pinned(const std::string& path) {
+  auto result = PinnedDir::open(path);
+  if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
+  return std::move(std::get<PinnedDir>(result));
+}
+
+PathError refused(const std::string& path) {
+  auto result = PinnedDir::open(path);
+  REQUIRE(std::holds_alternative<PathError>(result));
+  return std::get<PathError>(result);
+}
+
+muster::ipc::UniqueFd unix_socket() {
+  return muster::ipc::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+}
+
+SocketFile bound(int fd, const std::string& path, mode_t mode = 0600,
+                 uid_t uid = static_cast<uid_t>(-1)) {
+  auto result = SocketFile::bind(fd, path, mode, uid, static_cast<gid_t>(-1));
+  if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
+  return std::move(std::get<SocketFile>(result));
+}
+
+PathError bind_refused(const std::string& path) {
+  auto fd = unix_socket();
+  auto result = SocketFile::bind(fd.get(), path, 0600, static_cast<uid_t>(-1),
+                                 static_cast<gid_t>(-1));
+  REQUIRE(std::holds_alternative<PathError>(result));
+  return std::get<PathError>(result);
+}
+
+}  // namespace
+
+TEST_CASE("a directory is pinned: later calls land in it after it is moved", "[safe-path]") {
+  TempDir t;
+  fs::create_directories(t.path("a/b"));
+  PinnedDir dir = pinned(t.path("a/b"));
+  fs::rename(t.path("a/b"), t.path("a/moved"));
+  fs::create_directories(t.path("a/b"));
+  CHECK(::mkdirat(dir.fd(), "here", 0700) == 0);
+  CHECK(fs::exists(t.path("a/moved/here")));
+  CHECK_FALSE(fs::exists(t.path("a/b/here")));
+}
+
+TEST_CASE("a symbolic link anywhere on the way to a directory is refused and named",
+          "[safe-path]") {
+  TempDir t;
+  fs::create_directories(t.path("real/sub"));
+  fs::create_directory_symlink(t.path("real"), t.path("link"));
+  PathError error = refused(t.path("link/sub"));
+  CHECK(error.errno_value == ELOOP);
+  CHECK(error.message == t.path("link") + " is a symbolic link, which musterd does not follow");
+  fs::create_directory_symlink(t.path("real/sub"), t.path("real/last"));
+  CHECK(refused(t.path("real/last")).errno_value == ELOOP);
+}
+
+TEST_CASE("a missing directory or a file on the way is an errno error", "[safe-path]") {
+  TempDir t;
+  PathError missing = refused(t.path("none/sub"));
+  CHECK(missing.errno_value == ENOENT);
+  CHECK(missing.message == "No such file or directory");
+  std::ofstream(t.path("file")) << "x";
+  CHECK(refused(t.path("file/sub")).errno_value == ENOTDIR);
+}
+
+TEST_CASE("a directory others can change is reported, the first on the way", "[safe-path]") {
+  TempDir t;
+  fs::create_directories(t.path("open/private"));
+  CHECK_FALSE(pinned(t.path("open/private")).changeable());
+  ::chmod(t.path("open").c_str(), 0777);
+  auto changeable = pinned(t.path("open/private")).changeable();
+  REQUIRE(changeable);
+  CHECK(*changeable == "directory " + t.path("open") + " is world-writable (mode 0777)");
+  ::chmod(t.path("open").c_str(), 01777);  // sticky, like /tmp: others cannot rename ours
+  CHECK_FALSE(pinned(t.path("open/private")).changeable());
+}
+
+TEST_CASE("a file is removed only while its name leads to the same inode", "[safe-path]") {
+  TempDir t;
+  PinnedDir dir = pinned(t.path(""));
+  std::ofstream(t.path("f")) << "ours";
+  auto id = file_id_at(dir.fd(), "f");
+  REQUIRE(id);
+  fs::remove(t.path("f"));
+  fs::create_symlink("elsewhere", t.path("f"));  // may well get the freed inode number
+  CHECK_FALSE(unlink_if_same(dir.fd(), "f", *id));
+  CHECK(errno == EEXIST);
+  CHECK(fs::is_symlink(t.path("f")));
+  auto now = file_id_at(dir.fd(), "f");
+  REQUIRE(now);
+  CHECK(unlink_if_same(dir.fd(), "f", *now));
+  CHECK_FALSE(fs::exists(t.path("f")));
+}
+
+TEST_CASE("a socket file gets its mode at bind and is removed at the end", "[socket-file]") {
+  TempDir t;
+  auto fd = unix_socket();
+  SocketFile file = bound(fd.get(), t.path("s.sock"), 0640);
+  struct stat st {};
+  REQUIRE(::lstat(t.path("s.sock").c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0640);
+  file.remove();
+  CHECK_FALSE(fs::exists(t.path("s.sock")));
+}
+
+TEST_CASE("a file that replaced the socket stays when the socket file is removed",
+          "[socket-file]") {
+  TempDir t;
+  auto fd = unix_socket();
+  SocketFile file = bound(fd.get(), t.path("s.sock"));
+  fs::remove(t.path("s.sock"));
+  std::ofstream(t.path("s.sock")) << "not musterd's";
+  file.remove();
+  CHECK(fs::exists(t.path("s.sock")));
+}
+
+TEST_CASE("removal goes to the directory bind used, not to a link swapped in for it",
+          "[socket-file]") {
+  TempDir t;
+  fs::create_directories(t.path("run"));
+  fs::create_directories(t.path("victim"));
+  auto fd = unix_socket();
+  SocketFile file = bound(fd.get(), t.path("run/s.sock"));
+  fs::rename(t.path("run"), t.path("run.old"));
+  fs::create_directory_symlink(t.path("victim"), t.path("run"));
+  std::ofstream(t.path("victim/s.sock")) << "precious";
+  file.remove();
+  CHECK(fs::exists(t.path("victim/s.sock")));
+  CHECK_FALSE(fs::exists(t.path("run.old/s.sock")));
+}
+
+TEST_CASE("a stale socket file is replaced; a live one and any other file are left alone",
+          "[socket-file]") {
+  TempDir t;
+  {
+    auto stale = unix_socket();
+    bound(stale.get(), t.path("s.sock"));  // closed without removal: stale
+  }
+  auto fd = unix_socket();
+  SocketFile file = bound(fd.get(), t.path("s.sock"));
+  REQUIRE(::listen(fd.get(), 1) == 0);
+  CHECK(bind_refused(t.path("s.sock")).errno_value == EADDRINUSE);  // alive
+  std::ofstream(t.path("plain")) << "data";
+  PathError error = bind_refused(t.path("plain"));
+  CHECK(error.errno_value == EADDRINUSE);
+  CHECK(error.message == "a file that is not a socket is in the way (left alone)");
+  CHECK(fs::is_regular_file(t.path("plain")));
+}
+
+TEST_CASE("a socket is not bound through a linked directory, even to a stale socket there",
+          "[socket-file]") {
+  TempDir t;
+  fs::create_directories(t.path("private"));
+  {
+    auto stale = unix_socket();
+    bound(stale.get(), t.path("private/s.sock"));
+  }
+  struct stat before {};
+  REQUIRE(::lstat(t.path("private/s.sock").c_str(), &before) == 0);
+  fs::create_directory_symlink(t.path("private"), t.path("link"));
+  CHECK(bind_refused(t.path("link/s.sock")).errno_value == ELOOP);
+  struct stat after {};
+  REQUIRE(::lstat(t.path("private/s.sock").c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);
+}
+
+TEST_CASE("as root, a socket is not bound where another user can swap a directory",
+          "[socket-file]") {
+  if (::geteuid() != 0) return;  // the rule guards root only
+  TempDir t;
+  fs::create_directories(t.path("theirs/run"));
+  REQUIRE(::chown(t.path("theirs").c_str(), 65534, 65534) == 0);
+  PathError error = bind_refused(t.path("theirs/run/s.sock"));
+  CHECK(error.errno_value == EACCES);
+  CHECK(error.message.find("directory " + t.path("theirs") + " is owned by uid 65534") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(t.path("theirs/run/s.sock")));
+}
+
+TEST_CASE("as root, the socket file's owner is set on the inode bind made", "[socket-file]") {
+  if (::geteuid() != 0) return;
+  TempDir t;
+  auto fd = unix_socket();
+  SocketFile file = bound(fd.get(), t.path("s.sock"), 0600, 65534);
+  struct stat st {};
+  REQUIRE(::lstat(t.path("s.sock").c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534u);
+  CHECK((st.st_mode & 0777) == 0600);
+}
