@@ -39,6 +39,7 @@ struct Args {
   std::string target;   // send: a worker id or an app name
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
+  bool allow_empty = false;  // reload-config
   std::string help_verb;  // help: whose help to show
 };
 
@@ -172,13 +173,19 @@ void add_verbs(CLI::App& app, Args& args) {
   reload->add_option("APP", args.app, "The app to reload, or all.")->required();
   reload->add_flag("--no-wait", args.no_wait, "Return as soon as the reload has started.");
 
-  app.add_subcommand(
+  auto* reload_config = app.add_subcommand(
       "reload-config",
       "Re-read musterd's config file and apply the difference (same as SIGHUP): new apps "
       "start, removed apps stop, apps whose worker settings changed are reloaded rolling, "
       "policy changes apply in place. A file with errors changes nothing; every error is "
-      "printed. Returns once the rolling reloads and new apps' starts are over; if one fails "
-      "(exit 1, with the reason), that app keeps its previous settings.");
+      "printed. An empty file, and a file with no apps while musterd has some, are refused "
+      "(exit 1, nothing changed): a config caught mid-write looks like that, so edit a "
+      "temporary file and rename it over the config. Returns once the rolling reloads and "
+      "new apps' starts are over; if one fails (exit 1, with the reason), that app keeps "
+      "its previous settings.");
+  reload_config->add_flag("--allow-empty", args.allow_empty,
+                          "Apply a file with no apps even though it removes every app "
+                          "(SIGHUP never does). An empty file is refused all the same.");
 
   auto* logs = app.add_subcommand(
       "logs", "Show an app's recent worker output (from musterd's in-memory tail), each line "
@@ -308,6 +315,8 @@ json::object build_request(const std::string& verb, const Args& args) {
     request["message"] = json::parse(args.message);  // json_text() checked it
   } else if (verb == "events") {
     if (args.follow) request["follow"] = true;
+  } else if (verb == "reload-config") {
+    if (args.allow_empty) request["allow_empty"] = true;
   }
   return request;
 }

@@ -94,7 +94,7 @@ void Supervisor::wait_signals() {
   });
 }
 
-void Supervisor::reload_config(ReloadDone done) {
+void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
   systemd_.reloading();
   apply_config_file([this, done = std::move(done)](ReloadResult result) {
     // Over, one way or the other (before the first READY=1,
@@ -104,7 +104,7 @@ void Supervisor::reload_config(ReloadDone done) {
     ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
     if (!result.failures.empty()) ++config_reloads_.failed;
     if (done) done(std::move(result));
-  });
+  }, allow_empty);
 }
 
 void Supervisor::shutdown(const char* why) {
