@@ -206,7 +206,10 @@ void add_verbs(CLI::App& app, Args& args) {
       ->check(whole_number(0));
 
   auto* kill = app.add_subcommand(
-      "kill", "Send a signal to one worker, by id (Node's worker.kill()).");
+      "kill", "Send a signal to one worker, by id (Node's worker.kill()). Its exit is "
+              "voluntary (refilled at once, no crash counted) if it died of a signal sent so, "
+              "or exited within stop_timeout of a SIGTERM, SIGINT, SIGQUIT or stop_signal sent "
+              "so; any other exit is a crash.");
   kill->add_option("ID", args.id, "The worker's id, as shown by status.")
       ->required()
       ->check(whole_number(1));

@@ -49,6 +49,13 @@ void OutputFile::close() {
   cut_.clear();
 }
 
+std::string OutputFile::reopen() {
+  if (path_.empty()) return "";
+  fd_.reset();
+  find_rotated();
+  return open();
+}
+
 std::string OutputFile::append(std::string_view line) {
   if (!fd_)
     if (auto error = open(); !error.empty()) return error;

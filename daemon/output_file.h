@@ -28,6 +28,11 @@ class OutputFile {
   std::optional<std::string> configure(const std::string& path, std::uint64_t max_size,
                                        unsigned keep);
   void close();
+  // Closes the file and opens its path again, with the rotated files
+  // scanned anew (SIGUSR1): after logrotate renamed the file (without
+  // copytruncate), the open descriptor would go on writing into the renamed
+  // one. "" or why it cannot be opened; "" with no file configured.
+  std::string reopen();
   const std::string& path() const { return path_; }
 
   // Appends `line` (ending in '\n'), reopening the file if it is closed or

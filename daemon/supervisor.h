@@ -71,7 +71,11 @@ class Supervisor {
 
  private:
   void handle_request(const ipc::Request& request, ControlServer::Respond respond);
+  // supervisor_signals.cc: the answer to each signal (daemon/signals.h).
+  void catch_signals();
   void wait_signals();
+  void on_signal(int signo);
+  void reopen_output_files();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
   // Validates and applies the config file (config_reload.cc); `done` as for
