@@ -43,6 +43,7 @@ struct Args {
   std::string target;   // send: a worker id or an app name
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
+  bool allow_empty = false;  // reload-config
   std::string help_verb;  // help: whose help to show
 };
 
@@ -202,13 +203,19 @@ void add_verbs(CLI::App& app, Args& args) {
   reload->add_option("APP", args.app, "The app to reload, or all.")->required();
   reload->add_flag("--no-wait", args.no_wait, "Return as soon as the reload has started.");
 
-  app.add_subcommand(
+  auto* reload_config = app.add_subcommand(
       "reload-config",
       "Re-read musterd's config file and apply the difference (same as SIGHUP): new apps "
       "start, removed apps stop, apps whose worker settings changed are reloaded rolling, "
       "policy changes apply in place. A file with errors changes nothing; every error is "
-      "printed. Returns once the rolling reloads and new apps' starts are over; if one fails "
-      "(exit 1, with the reason), that app keeps its previous settings.");
+      "printed. An empty file, and a file with no apps while musterd has some, are refused "
+      "(exit 1, nothing changed): a config caught mid-write looks like that, so edit a "
+      "temporary file and rename it over the config. Returns once the rolling reloads and "
+      "new apps' starts are over; if one fails (exit 1, with the reason), that app keeps "
+      "its previous settings.");
+  reload_config->add_flag("--allow-empty", args.allow_empty,
+                          "Apply a file with no apps even though it removes every app "
+                          "(SIGHUP never does). An empty file is refused all the same.");
 
   auto* logs = app.add_subcommand(
       "logs", "Show an app's recent worker output (from musterd's in-memory tail), each line "
@@ -233,7 +240,10 @@ void add_verbs(CLI::App& app, Args& args) {
       ->check(whole_number(0));
 
   auto* kill = app.add_subcommand(
-      "kill", "Send a signal to one worker, by id (Node's worker.kill()).");
+      "kill", "Send a signal to one worker, by id (Node's worker.kill()). Its exit is "
+              "voluntary (refilled at once, no crash counted) if it died of a signal sent so, "
+              "or exited within stop_timeout of a SIGTERM, SIGINT, SIGQUIT or stop_signal sent "
+              "so; any other exit is a crash.");
   kill->add_option("ID", args.id, "The worker's id, as shown by status.")
       ->required()
       ->check(whole_number(1));
@@ -343,6 +353,8 @@ json::object build_request(const std::string& verb, const Args& args) {
     request["message"] = json::parse(args.message);  // json_text() checked it
   } else if (verb == "events") {
     if (args.follow) request["follow"] = true;
+  } else if (verb == "reload-config") {
+    if (args.allow_empty) request["allow_empty"] = true;
   }
   return request;
 }

@@ -2,14 +2,10 @@
 // The [sockets.NAME] tables are read in sockets.cc, [apps.NAME] in apps.cc.
 #include "config/config.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "config/apps.h"
+#include "config/file_text.h"
 #include "config/host_checks.h"
 #include "config/section.h"
 #include "config/sockets.h"
@@ -120,27 +116,24 @@ const SocketConfig* Config::find_socket(const std::string& name) const {
 }
 
 LoadResult load_file(const std::string& path, HostChecks host) {
-  auto unreadable = [&](int error) {
+  auto refused = [&](const std::string& why) {
     ErrorList errors(path);
-    errors.add_unplaced("", std::string("cannot read: ") + std::strerror(error));
+    errors.add_unplaced("", why);
     return LoadResult{std::nullopt, errors.take_sorted()};
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return unreadable(errno);
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int error = errno;
-      ::close(fd);
-      return unreadable(error);
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  auto read = read_config_text(path);
+  if (auto* why = std::get_if<1>(&read)) return refused(*why);
+  const std::string& text = std::get<0>(read);
+  // Nothing in it is what a file looks like between its truncation and its
+  // first write: never a config (applied, it would stop every app). A config
+  // with no apps says so with at least a [daemon] table or a comment.
+  if (blank(text))
+    return refused(std::string(text.empty() ? "the file is empty"
+                                            : "the file holds only whitespace") +
+                   ": a config file caught mid-write (truncated, not yet written) looks like "
+                   "this, so it is refused. Write the new config to a temporary file and rename "
+                   "it over this one. (A config with no apps says so with a comment or a "
+                   "[daemon] table.)");
   return load_string(text, path, host);
 }
 

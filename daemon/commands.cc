@@ -320,11 +320,13 @@ boost::json::object listed_failure(const std::string& headline, const char* key,
 
 // Answered once the rolling reloads and starts the new file causes are over:
 // `systemctl reload` reports this exit code.
-void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
+void reload_config(Supervisor& s, const ipc::Request& r, Respond respond) {
   s.reload_config([respond](Supervisor::ReloadResult result) {
     if (!result.errors.empty()) {
-      auto reply = listed_failure("the config has errors; nothing was changed:", "errors",
-                                  result.errors);
+      auto reply = listed_failure(result.refused_empty
+                                      ? "the reload was refused; nothing was changed:"
+                                      : "the config has errors; nothing was changed:",
+                                  "errors", result.errors);
       return respond(boost::json::serialize(reply) + "\n");
     }
     if (!result.failures.empty()) {
@@ -333,7 +335,7 @@ void reload_config(Supervisor& s, const ipc::Request&, Respond respond) {
       return respond(boost::json::serialize(reply) + "\n");
     }
     respond(ok_reply(std::move(result.changes)));
-  });
+  }, r.allow_empty);
 }
 
 // logs APP, or `all`: every app musterd has now, in config order, merged

@@ -31,9 +31,20 @@ boost::json::object describe(const ConfigDiff& d) {
           {"warnings", to_json(d.warnings)}};
 }
 
+// Why a file with no apps is not applied while `running` has some.
+std::string every_app_removed(const config::Config& running) {
+  std::string names;
+  for (const auto& app : running.apps) names += (names.empty() ? "" : ", ") + app.name;
+  return running.path + ": the file has no apps: applying it would remove every app (" + names +
+         ") and stop all their workers, so it is refused and nothing was changed. A config "
+         "file caught mid-write can look like this: write the new config to a temporary file "
+         "and rename it over this one. To remove every app on purpose: musterctl "
+         "reload-config --allow-empty (SIGHUP never does)";
+}
+
 }  // namespace
 
-void Supervisor::apply_config_file(ReloadDone done) {
+void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
   if (auto unsafe = config::refuse_unsafe_config(config_.path)) {
     spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
     return done(ReloadResult{{config_.path + ": " + *unsafe}, {}, {}});
@@ -50,6 +61,13 @@ void Supervisor::apply_config_file(ReloadDone done) {
     return done(std::move(result));
   }
   config::Config next = std::move(*loaded.config);
+  if (next.apps.empty() && !config_.apps.empty() && !allow_empty) {
+    std::string why = every_app_removed(config_);
+    spdlog::error("reload-config: {}", why);
+    ReloadResult result{{why}, {}, {}};
+    result.refused_empty = true;
+    return done(std::move(result));
+  }
   ConfigDiff diff = diff_configs(config_, next);
   for (const auto& w : diff.warnings) spdlog::warn("reload-config: {}", w);
 

@@ -1,7 +1,5 @@
 // musterd: reads the config, binds the control socket, supervises the apps.
 // Exit codes (SPEC.md): 0 ok, 1 failure at run time, 2 usage or config error.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
@@ -11,6 +9,7 @@
 #include "config/file_safety.h"
 #include "daemon/logging.h"
 #include "daemon/orphan_reaper.h"
+#include "daemon/signals.h"
 #include "daemon/supervisor.h"
 
 namespace cfg = muster::config;
@@ -56,12 +55,12 @@ int main(int argc, char** argv) {
       if (log_level == name) config.daemon.log_level = level;
   }
   muster::daemon::setup_logging(config.daemon.log_level, config.daemon.log_format);
-  // A write to a client or worker that went away must be an error, not death.
-  ::signal(SIGPIPE, SIG_IGN);
-  // Likewise a write past RLIMIT_FSIZE (systemd's LimitFSIZE=, ulimit -f) to
-  // an output_file: EFBIG, handled like a full disk, instead of SIGXFSZ
-  // killing the daemon and every worker with it.
-  ::signal(SIGXFSZ, SIG_IGN);
+  // A write to a client or worker that went away must be an error, not
+  // death (SIGPIPE); likewise a write past RLIMIT_FSIZE (systemd's
+  // LimitFSIZE=, ulimit -f) to an output_file: EFBIG, handled like a full
+  // disk (SIGXFSZ). The Supervisor catches the other signals that would end
+  // musterd (daemon/signals.h).
+  muster::daemon::prepare_signal_dispositions();
 
   // Sockets systemd passed: a .socket unit's, or our own from the fd store.
   auto inherited = muster::daemon::take_systemd_sockets();

@@ -35,9 +35,11 @@ class OutputFile {
   // or why it cannot be opened; nullopt: the same file stays open.
   std::optional<std::string> configure(const std::string& path, std::uint64_t max_size,
                                        unsigned keep);
-  // Closes the file, resolves its directory again and opens the file there
-  // (after the directory or the file was moved, as logrotate does); "" or why
-  // it cannot be opened. Nothing to do without a path.
+  // Closes the file, resolves its directory again, scans it for rotated
+  // files anew and opens the file there (SIGUSR1: after logrotate renamed the
+  // file without copytruncate, the open descriptor would go on writing into
+  // the renamed one). "" or why it cannot be opened; "" with no file
+  // configured.
   std::string reopen();
   void close();
   const std::string& path() const { return path_; }

@@ -21,6 +21,14 @@ void OutputSink::configure(const config::AppConfig& app) {
     file_result(*opened, true);
 }
 
+bool OutputSink::reopen() {
+  if (output_ != config::Output::file) return false;
+  std::string error = file_.reopen();
+  if (error.empty()) spdlog::info("{}: output_file {} reopened", app_, file_.path());
+  file_result(error, true);
+  return true;
+}
+
 void OutputSink::line(unsigned worker_id, std::string_view text) {
   if (output_ == config::Output::file) {
     to_file(worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each

@@ -35,6 +35,10 @@ class OutputSink {
   // A new config (reload): file, size limit and kept count may change.
   void configure(const config::AppConfig& app);
 
+  // SIGUSR1: output_file closed and opened again by its path (OutputFile::
+  // reopen). False if the app writes no file.
+  bool reopen();
+
   void line(unsigned worker_id, std::string_view text);
   // Lines that missed output_file and went to the daemon's log instead.
   std::uint64_t file_errors() const { return file_errors_; }

@@ -1,5 +1,7 @@
 #include "daemon/restart_policy.h"
 
+#include <signal.h>
+
 #include <algorithm>
 
 namespace muster::daemon {
@@ -25,6 +27,19 @@ Duration jittered(Duration delay, Duration cap, double unit) {
   unit = std::clamp(unit, 0.0, 1.0);
   auto scaled = static_cast<Duration::rep>(static_cast<double>(delay.count()) * (0.8 + 0.4 * unit));
   return std::min(Duration{scaled}, cap);
+}
+
+void OperatorSignals::sent(int signo, Clock::time_point now, int stop_signal,
+                           Duration stop_timeout) {
+  if (signo < 1 || signo > 64) return;
+  sent_ |= std::uint64_t{1} << (signo - 1);
+  if (signo == SIGTERM || signo == SIGINT || signo == SIGQUIT || signo == stop_signal)
+    answer_by_ = now + stop_timeout;
+}
+
+bool OperatorSignals::ended_it(std::optional<int> signal, Clock::time_point now) const {
+  if (signal) return *signal >= 1 && *signal <= 64 && (sent_ >> (*signal - 1) & 1);
+  return answer_by_ && now <= *answer_by_;
 }
 
 bool should_restart(config::RestartMode mode, bool voluntary, bool clean_exit) {

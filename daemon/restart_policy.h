@@ -6,12 +6,16 @@
 //  - CrashWindow: per slot; more than max_restarts automatic restarts of one
 //    slot within restart_window means that slot is in a crash loop. One crash
 //    per slot is never a loop, however many slots crash at once.
+//  - OperatorSignals: whether an operator's `kill` is what ended a worker (a
+//    voluntary exit: refilled at once) or it crashed after it.
 //  - jittered(): restart delays are spread by ±20 % so slots that crashed
 //    together (a shared outage) do not come back, and fail, in lockstep.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
+#include <optional>
 
 #include "config/config.h"
 
@@ -57,6 +61,25 @@ class CrashWindow {
 // `delay` scaled by a factor in [0.8, 1.2) chosen by `unit` (a sample in
 // [0, 1)), never above `cap`: the cap is what bounds how long a slot waits.
 Duration jittered(Duration delay, Duration cap, double unit);
+
+// Whether an operator's signal (`musterctl kill ID --signal SIG`) is what
+// ended a worker's life, decided at its exit. The rule (musterctl(1), kill):
+//  - killed by a signal: only if the operator sent that very signal. A
+//    worker that traps SIGUSR2 and later dies of SIGSEGV has crashed.
+//  - exited with a code: only within stop_timeout of an operator's signal
+//    that asks a process to end (SIGTERM, SIGINT, SIGQUIT or the app's
+//    stop_signal): a worker that traps SIGTERM and exits, with any code, is
+//    answering it; an exit later, or after any other signal, is its own.
+class OperatorSignals {
+ public:
+  void sent(int signo, Clock::time_point now, int stop_signal, Duration stop_timeout);
+  // `signal`: the signal that killed it; none when it exited with a code.
+  bool ended_it(std::optional<int> signal, Clock::time_point now) const;
+
+ private:
+  std::uint64_t sent_ = 0;  // bit n-1: signal n was sent (Linux has 64)
+  std::optional<Clock::time_point> answer_by_;  // a code exit until then is the answer
+};
 
 // Whether an exit should be followed by a restart, by the app's restart mode.
 // `voluntary`: the daemon or the operator asked for it (stop, kill, disconnect).

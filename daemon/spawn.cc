@@ -69,16 +69,17 @@ MUSTER_IN_CHILD void write_listen_pid(char* const* env) {
 // Signal handlers are the daemon's code: one running in the child before
 // exec would act on the daemon's memory. The daemon blocks every signal
 // around clone; the child sets each handled one back to default before it
-// unblocks them (exec would reset them anyway). SIGPIPE and SIGXFSZ are
-// ignored by the daemon, and an ignored disposition survives exec, so they
-// are reset too.
+// unblocks them (exec would reset them anyway). An ignored disposition
+// survives exec, so every ignored one goes back to default too: those musterd
+// ignores itself (SIGPIPE, SIGXFSZ: daemon/signals.h) and any it inherited
+// (nohup's SIGHUP, a shell's SIGINT and SIGQUIT for a background job). A
+// worker starts as from a fresh login: every disposition default, no signal
+// blocked.
 MUSTER_IN_CHILD void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) {
     struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) < 0) continue;  // e.g. glibc's internal ones
-    bool handled = (old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL &&
-                                                   old.sa_handler != SIG_IGN);
-    if (handled || sig == SIGPIPE || sig == SIGXFSZ) ::signal(sig, SIG_DFL);
+    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) ::signal(sig, SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);

@@ -1,7 +1,5 @@
 #include "daemon/supervisor.h"
 
-#include <signal.h>
-
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,8 +20,8 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
       metrics_(io, [this](std::string_view path, std::string_view query) {
         return route_http(*this, path, query);
       }),
-      systemd_(io), systemd_timer_(io), signals_(io, SIGTERM, SIGINT, SIGHUP),
-      shutdown_timer_(io) {
+      systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io) {
+  catch_signals();
   context_.socket_configs = &config_.sockets;
   for (const auto& app : config_.apps)
     apps_.push_back(
@@ -73,28 +71,7 @@ std::optional<std::string> Supervisor::start() {
   return std::nullopt;
 }
 
-void Supervisor::wait_signals() {
-  signals_.async_wait([this](boost::system::error_code ec, int signo) {
-    if (ec) return;
-    if (signo == SIGHUP) {
-      spdlog::info("SIGHUP: reloading the config");
-      if (!shutting_down_) reload_config(nullptr);
-    } else {
-      const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
-      if (!shutting_down_) {
-        shutdown(name);
-      } else if (!finished_) {
-        // A second SIGTERM/SIGINT (a pod's grace period ending, an impatient
-        // Ctrl-C): stop now, as the shutdown_timeout deadline would.
-        spdlog::warn("{} during the graceful shutdown: killing the remaining workers now", name);
-        for (auto& app : apps_) app->kill_all();
-      }
-    }
-    wait_signals();
-  });
-}
-
-void Supervisor::reload_config(ReloadDone done) {
+void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
   systemd_.reloading();
   apply_config_file([this, done = std::move(done)](ReloadResult result) {
     // Over, one way or the other (before the first READY=1,
@@ -104,7 +81,7 @@ void Supervisor::reload_config(ReloadDone done) {
     ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
     if (!result.failures.empty()) ++config_reloads_.failed;
     if (done) done(std::move(result));
-  });
+  }, allow_empty);
 }
 
 void Supervisor::shutdown(const char* why) {

@@ -40,11 +40,17 @@ class Supervisor {
     // The file was applied, but these apps' rolling reload (or first start)
     // failed: "app: reason". An app whose reload failed kept its old settings.
     std::vector<std::string> failures;
+    // The file is valid, but applying it would have removed every app (see
+    // reload_config's allow_empty): `errors` says so.
+    bool refused_empty = false;
   };
   using ReloadDone = std::function<void(ReloadResult)>;
   // reload-config / SIGHUP: apply_config_file(); `done` runs once the
   // rolling reloads and starts it caused are over. Counted for /metrics.
-  void reload_config(ReloadDone done);
+  // A file with no apps while apps run is refused unless `allow_empty`
+  // (reload-config's allow_empty; SIGHUP never): a file caught mid-write
+  // can look like one.
+  void reload_config(ReloadDone done, bool allow_empty = false);
   struct ConfigReloads {
     std::uint64_t applied = 0;
     std::uint64_t rejected = 0;
@@ -65,12 +71,16 @@ class Supervisor {
 
  private:
   void handle_request(const ipc::Request& request, ControlServer::Respond respond);
+  // supervisor_signals.cc: the answer to each signal (daemon/signals.h).
+  void catch_signals();
   void wait_signals();
+  void on_signal(int signo);
+  void reopen_output_files();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
   // Validates and applies the config file (config_reload.cc); `done` as for
   // reload_config().
-  void apply_config_file(ReloadDone done);
+  void apply_config_file(ReloadDone done, bool allow_empty);
   // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
   void connect_fd_store();
   void report_to_systemd();

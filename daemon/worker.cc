@@ -200,8 +200,9 @@ void Worker::disconnect() {
 
 bool Worker::send_signal(int signo) {
   if (state_ == WorkerState::dead || pid_ <= 0) return false;
-  voluntary_ = true;
-  return ::kill(pid_, signo) == 0;
+  if (::kill(pid_, signo) != 0) return false;
+  operator_signals_.sent(signo, Clock::now(), app_.stop_signal, app_.stop_timeout);
+  return true;
 }
 
 void Worker::kill_now() {
@@ -391,7 +392,8 @@ void Worker::on(Event event) {
       // Whatever the worker left behind in its group goes with it. The group
       // only: the worker itself is reaped, and its pid may be someone else's.
       if (pid_ > 0) ::kill(-pid_, SIGKILL);
-      exit_.voluntary = voluntary_ && !forced_;
+      exit_.voluntary =
+          (voluntary_ || operator_signals_.ended_it(exit_.signal, Clock::now())) && !forced_;
       exit_.forced = forced_;
       exit_.after_disconnect = after_disconnect_;
       exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);

@@ -83,7 +83,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Node's worker.disconnect(): the worker closes its servers and leaves;
   // killed after stop_timeout. Without a channel it is stop(). Voluntary.
   void disconnect();
-  // Operator's kill: `signo` to the worker's pid; the exit it causes is voluntary.
+  // Operator's kill: `signo` to the worker's pid. The exit it causes is
+  // voluntary; whether it caused the exit is decided then (OperatorSignals).
   bool send_signal(int signo);
   // SIGKILL to the whole process group now (shutdown deadline).
   void kill_now();
@@ -173,6 +174,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   int pid_ = 0;
   Clock::time_point started_{};
   bool voluntary_ = false;
+  OperatorSignals operator_signals_;  // what `musterctl kill` sent this life
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
   boost::asio::steady_timer stop_timer_;

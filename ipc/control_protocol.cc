@@ -19,6 +19,7 @@ struct VerbSpec {
   Need message = Need::no;
   Need follow = Need::no;
   Need wait = Need::no;
+  Need allow_empty = Need::no;
 };
 
 constexpr std::array kVerbs{
@@ -38,7 +39,8 @@ constexpr std::array kVerbs{
     // send: exactly one of app / id, checked below.
     VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
     VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
-    VerbSpec{"reload-config", Need::no, Need::no, Need::no, Need::no},
+    VerbSpec{"reload-config", Need::no, Need::no, Need::no, Need::no, Need::no, Need::no,
+             Need::no, Need::optional},
     VerbSpec{"logs", Need::required, Need::no, Need::optional, Need::no, Need::no,
              Need::optional},
     VerbSpec{"reload", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
@@ -77,6 +79,17 @@ std::string take_count(const boost::json::object& obj, std::string_view key, Nee
   return "";
 }
 
+// A boolean field: left as it is when absent (no verb requires one).
+std::string take_bool(const boost::json::object& obj, std::string_view key, Need need,
+                      bool& out) {
+  auto* v = obj.if_contains(key);
+  if (!v) return "";
+  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
+  if (!v->is_bool()) return "'" + std::string(key) + "' must be true or false";
+  out = v->as_bool();
+  return "";
+}
+
 }  // namespace
 
 std::variant<Request, std::string> parse_request(std::string_view line) {
@@ -96,7 +109,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   req.verb = std::string(spec->verb);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
-        key != "message" && key != "follow" && key != "wait")
+        key != "message" && key != "follow" && key != "wait" && key != "allow_empty")
       return "unexpected field '" + std::string(key) + "'";
   }
   if (auto* m = obj.if_contains("message")) {
@@ -107,21 +120,14 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   } else if (spec->message == Need::required) {
     return std::string("missing 'message'");
   }
-  if (auto* f = obj.if_contains("follow")) {
-    if (spec->follow == Need::no) return std::string("unexpected field 'follow'");
-    if (!f->is_bool()) return std::string("'follow' must be true or false");
-    req.follow = f->as_bool();
-  }
-  for (auto err : {take_string(obj, "app", spec->app, req.app),
+  for (auto err : {take_bool(obj, "follow", spec->follow, req.follow),
+                   take_string(obj, "app", spec->app, req.app),
                    take_count(obj, "id", spec->id, req.id),
                    take_count(obj, "count", spec->count, req.count),
-                   take_string(obj, "signal", spec->signal, req.signal)}) {
+                   take_string(obj, "signal", spec->signal, req.signal),
+                   take_bool(obj, "wait", spec->wait, req.wait),
+                   take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
     if (!err.empty()) return err;
-  }
-  if (auto* w = obj.if_contains("wait")) {
-    if (spec->wait == Need::no) return std::string("unexpected field 'wait'");
-    if (!w->is_bool()) return std::string("'wait' must be true or false");
-    req.wait = w->as_bool();
   }
   if ((req.verb == "send" || req.verb == "restart") && req.app.has_value() == req.id.has_value())
     return req.verb + " takes either 'app' or 'id'";

@@ -96,3 +96,14 @@ TEST_CASE("events may follow", "[control]") {
   CHECK(error_of(R"({"verb":"events","follow":"yes"})") == "'follow' must be true or false");
   CHECK(error_of(R"({"verb":"status","follow":true})") == "unexpected field 'follow'");
 }
+
+TEST_CASE("reload-config may allow a file with no apps; no other verb takes that",
+          "[control]") {
+  CHECK_FALSE(request_of(R"({"verb":"reload-config"})").allow_empty);
+  CHECK(request_of(R"({"verb":"reload-config","allow_empty":true})").allow_empty);
+  CHECK_FALSE(request_of(R"({"verb":"reload-config","allow_empty":false})").allow_empty);
+  CHECK(error_of(R"({"verb":"reload-config","allow_empty":1})") ==
+        "'allow_empty' must be true or false");
+  CHECK(error_of(R"({"verb":"reload","app":"web","allow_empty":true})") ==
+        "unexpected field 'allow_empty'");
+}

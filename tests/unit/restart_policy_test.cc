@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <vector>
 
 #include "daemon/restart_policy.h"
@@ -99,4 +101,60 @@ TEST_CASE("one crash per slot is never a crash loop, however many slots crash") 
   std::vector<CrashWindow> slots(12, CrashWindow(10, 60s));
   auto now = Clock::now();
   for (auto& slot : slots) CHECK_FALSE(slot.record(now));
+}
+
+// --- OperatorSignals: did `musterctl kill` end the worker? --------------------
+
+using muster::daemon::OperatorSignals;
+
+TEST_CASE("a worker killed by the very signal the operator sent left voluntarily",
+          "[operator-kill]") {
+  OperatorSignals sent;
+  Clock::time_point t0{};
+  sent.sent(SIGUSR2, t0, SIGTERM, 5s);
+  CHECK(sent.ended_it(SIGUSR2, t0 + 1h));  // however long it took
+  CHECK_FALSE(sent.ended_it(SIGTERM, t0));
+}
+
+TEST_CASE("a worker that trapped the operator's signal and later crashed crashed",
+          "[operator-kill]") {
+  OperatorSignals sent;
+  Clock::time_point t0{};
+  sent.sent(SIGUSR2, t0, SIGTERM, 5s);
+  CHECK_FALSE(sent.ended_it(SIGSEGV, t0 + 1s));
+  CHECK_FALSE(sent.ended_it(SIGKILL, t0 + 1s));
+  // USR2 does not ask a process to end: no exit code is its answer.
+  CHECK_FALSE(sent.ended_it(std::nullopt, t0 + 1ms));
+}
+
+TEST_CASE("an exit with a code within stop_timeout of an operator's SIGTERM answers it",
+          "[operator-kill]") {
+  for (int signo : {SIGTERM, SIGINT, SIGQUIT}) {
+    OperatorSignals sent;
+    Clock::time_point t0{};
+    sent.sent(signo, t0, SIGTERM, 5s);
+    CHECK(sent.ended_it(std::nullopt, t0 + 5s));
+    CHECK_FALSE(sent.ended_it(std::nullopt, t0 + 5001ms));
+    CHECK_FALSE(sent.ended_it(SIGSEGV, t0 + 1s));  // a crash while leaving is a crash
+  }
+}
+
+TEST_CASE("the app's stop_signal asks to end like SIGTERM", "[operator-kill]") {
+  OperatorSignals sent;
+  Clock::time_point t0{};
+  sent.sent(SIGWINCH, t0, SIGWINCH, 2s);
+  CHECK(sent.ended_it(std::nullopt, t0 + 1s));
+  OperatorSignals other;
+  other.sent(SIGWINCH, t0, SIGTERM, 2s);
+  CHECK_FALSE(other.ended_it(std::nullopt, t0 + 1s));
+}
+
+TEST_CASE("nothing sent: no exit is the operator's", "[operator-kill]") {
+  OperatorSignals none;
+  CHECK_FALSE(none.ended_it(SIGTERM, Clock::time_point{}));
+  CHECK_FALSE(none.ended_it(std::nullopt, Clock::time_point{}));
+  none.sent(0, Clock::time_point{}, SIGTERM, 5s);   // out of range: ignored
+  none.sent(65, Clock::time_point{}, SIGTERM, 5s);
+  CHECK_FALSE(none.ended_it(0, Clock::time_point{}));
+  CHECK_FALSE(none.ended_it(std::nullopt, Clock::time_point{}));
 }
