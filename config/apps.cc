@@ -212,6 +212,28 @@ void read_readiness(Section& s, AppConfig& app, bool protocol_ok) {
   }
 }
 
+// Sockets bound on demand answer a Node worker's listen(); other protocols
+// never ask for one.
+void read_on_demand(Section& s, AppConfig& app, bool protocol_ok) {
+  s.read_bool("on_demand", app.on_demand);
+  std::int64_t max = app.max_on_demand_sockets;
+  if (s.read_integer("max_on_demand_sockets", 1, kMaxOnDemandSockets,
+                     "a number of sockets from 1 to " + std::to_string(kMaxOnDemandSockets) +
+                         " (on_demand = false refuses every one)",
+                     max)) {
+    app.max_on_demand_sockets = static_cast<unsigned>(max);
+  }
+  s.read_duration("on_demand_grace", app.on_demand_grace);
+  if (!protocol_ok || app.protocol == Protocol::node) return;
+  for (const char* key : {"on_demand", "max_on_demand_sockets", "on_demand_grace"}) {
+    if (const toml::node* node = s.find(key)) {
+      s.error(*node, key,
+              std::string(R"(only used with protocol "node", but protocol is ")") +
+                  to_string(app.protocol) + "\"");
+    }
+  }
+}
+
 AppConfig read_app(Section& s, const std::string& name, const AppContext& context) {
   const fs::path& dir = context.dir;
   AppConfig app;
@@ -245,6 +267,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   bool sockets_ok = s.read_string_list("sockets", app.sockets);
   if (sockets_ok) check_sockets(s, app, context, protocol_ok);
   read_scheduling(s, app, context, protocol_ok, sockets_ok);
+  read_on_demand(s, app, protocol_ok);
   s.read_count("max_pending", app.max_pending);
   s.read_duration("pending_timeout", app.pending_timeout);
   read_readiness(s, app, protocol_ok);

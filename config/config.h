@@ -20,6 +20,9 @@ using Duration = std::chrono::milliseconds;
 // before anyone noticed. The daemon's `scale` uses the same bound.
 constexpr unsigned kMaxInstances = 4096;
 constexpr unsigned kMaxOutputKeep = 1000;
+// Sockets one app's Node workers may have musterd bind on demand at once
+// (max_on_demand_sockets): each is an fd of musterd's (two under rr).
+constexpr unsigned kMaxOnDemandSockets = 1024;
 // musterctl takes `all` for "every app" (start, stop, reload, restart, logs),
 // so no app may have that name.
 constexpr const char* kAllApps = "all";
@@ -133,6 +136,13 @@ struct AppConfig {
   Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off
   unsigned reload_surge = 1;     // rolling reload: new workers started at a time
   std::uint64_t max_memory = 0;  // RSS bytes above which a worker is replaced; 0 = off
+  // Node: a worker's listen() on an address no declared socket answers is
+  // bound by musterd on demand, with the worker's credentials (on_demand),
+  // at most this many at once for the app, each closed this long after the
+  // last worker using it left (daemon/on_demand.h).
+  bool on_demand = true;
+  unsigned max_on_demand_sockets = 64;
+  Duration on_demand_grace = std::chrono::seconds(10);
 
   bool operator==(const AppConfig&) const = default;
 };

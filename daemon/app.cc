@@ -7,6 +7,7 @@
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/on_demand.h"
 
 namespace muster::daemon {
 namespace {
@@ -46,6 +47,7 @@ App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig 
     : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
       failed_timer_(io), usage_timer_(io),
       output_(std::make_shared<OutputSink>(config_, context_.events)) {
+  context_.on_demand.configure(config_);
   watch_usage();
   for (unsigned i = 0; i < config_.instances; ++i)
     slots_.push_back(std::make_unique<Slot>(io_, config_));

@@ -7,6 +7,7 @@
 #include "daemon/app.h"
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/on_demand.h"
 
 namespace muster::daemon {
 
@@ -16,6 +17,7 @@ void App::apply_policy(const config::AppConfig& config) {
   config_ = config;
   config_.instances = static_cast<unsigned>(slots_.size());
   output_->configure(config_);
+  context_.on_demand.configure(config_);
   for (auto& slot : slots_) {
     slot->backoff = Backoff(config_.restart_delay, config_.restart_delay_max, config_.min_uptime);
     slot->crashes = CrashWindow(config_.max_restarts, config_.restart_window);

@@ -2,6 +2,7 @@
 // and when they are tried next (the `status` reply; docs/control-protocol.md).
 #include "daemon/app.h"
 #include "daemon/listen_socket.h"
+#include "daemon/on_demand.h"
 #include "daemon/rr_handle.h"
 
 namespace muster::daemon {
@@ -20,7 +21,7 @@ std::size_t App::pending() const {
   std::size_t n = 0;
   for (auto& s : context_.sockets.all())
     if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) n += rr->pending();
-  return n;
+  return n + context_.on_demand.pending(name());
 }
 
 boost::json::object App::status() const {

@@ -56,7 +56,9 @@ void status(Supervisor& s, const ipc::Request& r, Respond respond) {
   } else {
     for (auto& app : s.apps()) apps.push_back(app_status(s, *app));
   }
-  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", s.sockets().status()}}));
+  boost::json::array sockets = s.sockets().status();
+  for (auto& entry : s.on_demand().status()) sockets.push_back(std::move(entry));
+  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", std::move(sockets)}}));
 }
 
 // The apps a request names: one, or every app for "all". Empty (the error

@@ -146,6 +146,9 @@ ListenSocket::ListenSocket(SocketConfig config, BoundSocket bound, bool on_deman
     : config_(std::move(config)), fd_(std::move(bound.fd)), file_(std::move(bound.file)),
       bound_(bound_address(fd_.get())),
       on_demand_(on_demand) {
+  // A unix socket bound on demand is bound relative to its directory
+  // (unix_bind.cc), so the kernel knows only its name; the path is the config's.
+  if (config_.family == SocketConfig::Family::unix_path) bound_ = "unix:" + config_.path;
   if (auto colon = bound_.rfind(':'); colon != std::string::npos &&
                                       config_.family != SocketConfig::Family::unix_path)
     port_ = static_cast<std::uint16_t>(std::stoi(bound_.substr(colon + 1)));
@@ -311,9 +314,9 @@ ListenSocket* SocketTable::find(const std::string& name) {
   return nullptr;
 }
 
-std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& app,
-                                                      const ListenQuery& q, unsigned slot,
-                                                      const std::vector<SocketConfig>& declared) {
+std::variant<ListenSocket*, int> SocketTable::resolve_declared(
+    const config::AppConfig& app, const ListenQuery& q, unsigned slot,
+    const std::vector<SocketConfig>& declared) {
   if (app.scheduling == config::Scheduling::reuseport) {
     for (const auto& name : app.sockets) {
       auto it = std::find_if(declared.begin(), declared.end(),
@@ -331,25 +334,7 @@ std::variant<ListenSocket*, int> SocketTable::resolve(const config::AppConfig& a
   }
   for (const auto& name : app.sockets)
     if (ListenSocket* s = find(name); s && declared_answers(s->config(), s->port(), q)) return s;
-  std::string on_demand_name = "node:" + q.key;
-  if (ListenSocket* s = find(on_demand_name)) return s;
-  auto binds = on_demand_binds(q, on_demand_name);
-  if (auto* err = std::get_if<int>(&binds)) return *err;
-  BindError last{EINVAL, "nothing to bind"};
-  for (const SocketConfig& s : std::get<std::vector<SocketConfig>>(binds)) {
-    auto result = bind_listen(s);
-    if (auto* err = std::get_if<BindError>(&result)) {
-      last = *err;
-      continue;
-    }
-    sockets_.push_back(
-        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), true));
-    spdlog::info("socket {} bound on demand on {}{}", s.name, sockets_.back()->bound(),
-                 s.datagram ? " (UDP)" : "");
-    return sockets_.back().get();
-  }
-  spdlog::warn("{}: a worker's listen() could not bind: {}", app.name, last.message);
-  return -last.errno_value;
+  return nullptr;
 }
 
 namespace {
@@ -359,16 +344,18 @@ const char* protocol(const SocketConfig& s) {
 }
 }  // namespace
 
+boost::json::object socket_status(const ListenSocket& s) {
+  boost::json::object o{{"name", s.config().name},
+                        {"listen", s.config().listen},
+                        {"bound", s.bound()},
+                        {"protocol", protocol(s.config())}};
+  if (s.on_demand()) o["on_demand"] = true;
+  return o;
+}
+
 boost::json::array SocketTable::status() const {
   boost::json::array out;
-  for (const auto& s : sockets_) {
-    boost::json::object o{{"name", s->config().name},
-                          {"listen", s->config().listen},
-                          {"bound", s->bound()},
-                          {"protocol", protocol(s->config())}};
-    if (s->on_demand()) o["on_demand"] = true;
-    out.push_back(std::move(o));
-  }
+  for (const auto& s : sockets_) out.push_back(socket_status(*s));
   return out;
 }
 

@@ -1,7 +1,7 @@
-// Daemon-owned listening sockets: the declared [sockets.*] (bound at start)
-// and those bound on demand when a Node worker listens on an address no
-// socket declares, as Node's primary does. They stay open across worker
-// restarts for the daemon's life.
+// Daemon-owned listening sockets: the declared [sockets.*] (bound at start),
+// which stay open across worker restarts for the daemon's life. Those bound
+// on demand for Node workers are ListenSockets too, held by OnDemandSockets
+// (on_demand.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -53,6 +53,11 @@ std::string bound_address(int fd);
 // says 0), else the reason it is refused.
 std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig& socket,
                                                       ipc::UniqueFd fd);
+
+class ListenSocket;
+// A `sockets` entry of status: name, listen, bound, protocol (and
+// "on_demand": true for a socket bound on demand).
+boost::json::object socket_status(const ListenSocket& socket);
 
 class ListenSocket {
  public:
@@ -108,15 +113,14 @@ class SocketTable {
   // when the slot's last worker has closed it too.
   void release_slot(const std::string& name, unsigned slot);
   ListenSocket* find(const std::string& name);
-  // The socket that answers `query` for the worker in `slot` of `app`: one
-  // of the app's declared sockets if it matches (for scheduling =
+  // The declared socket that answers `query` for the worker in `slot` of
+  // `app`: one of the app's declared sockets if it matches (for scheduling =
   // "reuseport", the slot's own socket of it; `declared` holds their
-  // configs), else one bound on demand (kept for the daemon's life, shared
-  // by every worker asking the same). On failure, the negative errno Node
-  // expects.
-  std::variant<ListenSocket*, int> resolve(const config::AppConfig& app,
-                                           const ListenQuery& query, unsigned slot,
-                                           const std::vector<config::SocketConfig>& declared);
+  // configs); nullptr if none does (then OnDemandSockets answers). On
+  // failure, the negative errno Node expects.
+  std::variant<ListenSocket*, int> resolve_declared(
+      const config::AppConfig& app, const ListenQuery& query, unsigned slot,
+      const std::vector<config::SocketConfig>& declared);
   boost::json::array status() const;
   std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
 

@@ -133,12 +133,35 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     out.push_back(std::move(*f));
 }
 
+// Node apps: what their workers had musterd bind on demand (daemon/on_demand.h).
+void on_demand_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
+  auto held = family("muster_on_demand_sockets", "gauge",
+                     "Sockets bound on demand for the app's workers (or being bound), "
+                     "at most max_on_demand_sockets.");
+  auto refused = family("muster_on_demand_refused_total", "counter",
+                        "Worker listen()s on undeclared addresses that got no socket, by "
+                        "reason: disabled (on_demand = false), limit (max_on_demand_sockets), "
+                        "privileged (a port below ip_unprivileged_port_start for a worker not "
+                        "running as root), failed (the bind failed).");
+  for (auto& app : s.apps()) {
+    if (app->removed() || app->config().protocol != config::Protocol::node) continue;
+    const std::string& name = app->name();
+    held.add({{"app", name}}, static_cast<double>(s.on_demand().count(name)));
+    for (auto reason : OnDemandSockets::kRefusals)
+      refused.add({{"app", name}, {"reason", to_string(reason)}},
+                  static_cast<double>(s.on_demand().refused(name, reason)));
+  }
+  out.push_back(std::move(held));
+  out.push_back(std::move(refused));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> collect_metrics(Supervisor& supervisor) {
   std::vector<MetricFamily> out;
   daemon_metrics(supervisor, out);
   app_metrics(supervisor, out);
+  on_demand_metrics(supervisor, out);
   return out;
 }
 

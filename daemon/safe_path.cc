@@ -28,6 +28,13 @@ PathError error_at(int dir, const std::string& name, const std::string& shown) {
 
 }  // namespace
 
+PinnedDir PinnedDir::adopt(ipc::UniqueFd fd, std::string path) {
+  PinnedDir dir;
+  dir.fd_ = std::move(fd);
+  dir.path_ = std::move(path);
+  return dir;
+}
+
 std::variant<PinnedDir, PathError> PinnedDir::open(const std::string& path) {
   fs::path whole(path);
   fs::path at = whole.is_absolute() ? whole.root_path() : fs::path(".");

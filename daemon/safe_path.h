@@ -36,6 +36,10 @@ class PinnedDir {
   // the same guarantee, the failing component known, and no dependence on
   // a syscall that some seccomp profiles refuse.
   static std::variant<PinnedDir, PathError> open(const std::string& path);
+  // A directory someone else resolved (a child binding with a worker's
+  // credentials, daemon/unix_bind.h), taken as it is: `fd` is that directory,
+  // `path` its name for messages.
+  static PinnedDir adopt(ipc::UniqueFd fd, std::string path);
 
   explicit operator bool() const { return static_cast<bool>(fd_); }
   int fd() const { return fd_.get(); }

@@ -83,6 +83,21 @@ std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& 
   return file;
 }
 
+std::variant<SocketFile, PathError> SocketFile::adopt(ipc::UniqueFd dir, const std::string& path,
+                                                      dev_t dev, ino_t ino) {
+  SocketFile file;
+  file.path_ = path;
+  file.name_ = fs::path(path).filename().string();
+  file.dir_ = PinnedDir::adopt(std::move(dir), fs::path(path).parent_path().string());
+  struct stat st {};
+  if (::fstatat(file.dir_.fd(), file.name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return last_error("cannot find the socket file: ");
+  if (!S_ISSOCK(st.st_mode) || st.st_dev != dev || st.st_ino != ino)
+    return PathError{EEXIST, "the file at the path is not the socket just bound there"};
+  file.id_ = file_id(st);
+  return file;
+}
+
 // A leftover file nobody listens on is stale; a live listener is not ours,
 // and a file that is no socket is not for musterd to touch.
 std::optional<PathError> SocketFile::clear_stale() const {
@@ -100,10 +115,12 @@ std::optional<PathError> SocketFile::clear_stale() const {
   return std::nullopt;
 }
 
-void SocketFile::remove() const {
-  if (!dir_) return;
-  if (!unlink_if_same(dir_.fd(), name_, id_) && errno == EEXIST)
+bool SocketFile::remove() const {
+  if (!dir_) return false;
+  if (unlink_if_same(dir_.fd(), name_, id_)) return true;
+  if (errno == EEXIST)
     spdlog::warn("{} is no longer the socket musterd bound there; left alone", path_);
+  return false;
 }
 
 }  // namespace muster::daemon

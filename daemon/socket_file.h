@@ -33,11 +33,19 @@ class SocketFile {
   static std::variant<SocketFile, PathError> bind(int fd, const std::string& path, mode_t mode,
                                                   uid_t uid, gid_t gid);
 
+  // The socket file at `path` that someone else bound in the directory
+  // `dir` (daemon/unix_bind.h: a child with a worker's credentials), taken
+  // over so that remove() treats it as its own: it must still be a socket
+  // with device `dev` and inode `ino` there.
+  static std::variant<SocketFile, PathError> adopt(ipc::UniqueFd dir, const std::string& path,
+                                                   dev_t dev, ino_t ino);
+
   const std::string& path() const { return path_; }
   // Removes the file if its name in the directory bind used still leads to
   // the inode bind created: a file that replaced it stays, and so does
   // whatever a link swapped in for the directory now points to.
-  void remove() const;
+  // True if it was removed.
+  bool remove() const;
 
  private:
   std::optional<PathError> clear_stale() const;

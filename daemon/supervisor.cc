@@ -11,7 +11,7 @@ namespace muster::daemon {
 namespace asio = boost::asio;
 
 Supervisor::Supervisor(asio::io_context& io, config::Config config)
-    : io_(io), config_(std::move(config)),
+    : io_(io), config_(std::move(config)), on_demand_(io),
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));

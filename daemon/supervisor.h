@@ -18,6 +18,7 @@
 #include "daemon/listen_socket.h"
 #include "daemon/metrics_server.h"
 #include "daemon/notify_socket.h"
+#include "daemon/on_demand.h"
 #include "daemon/systemd_service.h"
 
 namespace muster::daemon {
@@ -67,6 +68,7 @@ class Supervisor {
   std::vector<std::unique_ptr<App>>& apps() { return apps_; }
   EventBus& events() { return events_; }
   SocketTable& sockets() { return sockets_; }
+  OnDemandSockets& on_demand() { return on_demand_; }
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -90,8 +92,9 @@ class Supervisor {
   boost::asio::io_context& io_;
   config::Config config_;
   SocketTable sockets_;
+  OnDemandSockets on_demand_;  // after sockets_ and before the apps: outlives the workers
   EventBus events_;
-  WorkerContext context_{sockets_, events_, {}, nullptr};
+  WorkerContext context_{sockets_, on_demand_, events_, {}, nullptr};
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;

@@ -110,7 +110,7 @@ void Worker::start() {
   if (exe.index() == 1) error = std::get<1>(exe);
   auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
-  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = *c;
+  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
   if (error.empty()) {
     spec.executable = std::get<0>(exe);
     error = prepare_channel(spec);

@@ -54,6 +54,7 @@ struct ExitInfo {
 
 class EventBus;
 class ListenSocket;
+class OnDemandSockets;
 class OutputSink;
 class RrHandle;
 class SocketTable;
@@ -61,6 +62,7 @@ class SocketTable;
 // What a worker needs of the daemon around it.
 struct WorkerContext {
   SocketTable& sockets;
+  OnDemandSockets& on_demand;
   EventBus& events;
   std::string notify_address;  // NOTIFY_SOCKET for systemd-protocol workers
   const std::vector<config::SocketConfig>* socket_configs = nullptr;
@@ -154,7 +156,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_channel_message(boost::json::value message, ipc::UniqueFd fd);
   void on_channel_closed(const std::string& error);
   void on_cluster_message(const boost::json::object& message);
+  // A queryServer: answered from a declared socket, or one bound on demand
+  // (maybe later: a unix path is bound in a child), or refused.
+  struct ServerQuery;
   void query_server(const boost::json::object& message);
+  bool answer_server(const ServerQuery& query, ListenSocket& socket);
+  void refuse_server(const ServerQuery& query, int err);
   void close_server(const std::string& key);
   void leave_sockets();
   std::uint64_t send_cluster(boost::json::object message, int fd = -1);
@@ -192,6 +199,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   };
   std::unordered_map<std::uint64_t, Newconn> newconns_;  // seq -> awaiting its reply
   std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
+  // The worker's credentials (nullopt: musterd's own), for binds on its behalf.
+  std::optional<Credentials> credentials_;
+  unsigned queries_in_flight_ = 0;  // queryServers waiting for an on-demand bind
   std::uint64_t connections_ = 0;
   // Connections handed to us but unanswered when we left a socket: the channel
   // may still be sending them, so they are closed only with the channel.
@@ -199,8 +209,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
   bool stopping_ = false;  // the daemon or an operator asked it to go (Event::stop)
   bool after_disconnect_ = false;  // Node's exitedAfterDisconnect
-  // Node protocol: keys of the servers it asked for and has not closed; a
-  // worker whose last one closes may be draining its own disconnect.
+  // Node protocol: keys of the servers it was given and has not closed; a
+  // worker whose last one closes may be draining its own disconnect. At most
+  // kMaxServers (with the queries in flight): more are refused with EMFILE,
+  // so a worker cannot grow musterd's memory by listening again and again.
+  static constexpr std::size_t kMaxServers = 4096;
   std::vector<std::string> server_keys_;
   bool asked_server_ = false;
   bool must_listen_ = false;  // see expect_listening()

@@ -7,6 +7,7 @@
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/on_demand.h"
 #include "daemon/rr_handle.h"
 #include "daemon/worker.h"
 
@@ -119,7 +120,6 @@ void Worker::on_cluster_message(const json::object& m) {
   }
   if (act == "online") return on(Event::online);
   if (act == "queryServer") {
-    server_keys_.push_back(node_key(m));
     on(Event::server_requested);
     return query_server(m);
   }
@@ -149,15 +149,25 @@ void Worker::on_cluster_message(const json::object& m) {
   spdlog::debug("{}[{}] unknown cluster act '{}'", identity_.app, identity_.id, act);
 }
 
-void Worker::query_server(const json::object& m) {
+struct Worker::ServerQuery {
   ListenQuery q;
+  std::int64_t seq = 0;
+  json::value data;  // the worker's (TLS ticket keys), if it sent any
+  bool exclusive = false;
+};
+
+void Worker::query_server(const json::object& m) {
+  ServerQuery query;
+  ListenQuery& q = query.q;
   if (auto* a = m.if_contains("address"); a && a->is_string()) q.address = std::string(a->get_string());
   q.port = static_cast<int>(int_field(m, "port", 0));
   q.index = static_cast<int>(int_field(m, "index", 0));
   q.backlog = static_cast<int>(int_field(m, "backlog", 0));  // false/null: default
   q.key = node_key(m);
-  std::int64_t seq = int_field(m, "seq", 0);
-  json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", seq}, {"data", nullptr}};
+  query.seq = int_field(m, "seq", 0);
+  if (auto* d = m.if_contains("data")) query.data = *d;
+  query.exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
+                    m.at("exclusive").get_bool();
 
   // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
   std::string_view type = string_field(m, "addressType");
@@ -168,25 +178,52 @@ void Worker::query_server(const json::object& m) {
   if (int_field(m, "fd", -1) >= 0) {
     spdlog::warn("{}[{}] asked to listen on an fd of its own; muster binds addresses only",
                  identity_.app, identity_.id);
-    reply["errno"] = -EINVAL;
-    send_cluster(std::move(reply));
-    return;
+    return refuse_server(query, -EINVAL);
   }
-  auto resolved = context_.sockets.resolve(app_, q, identity_.instance, *context_.socket_configs);
-  if (auto* err = std::get_if<int>(&resolved)) {
-    reply["errno"] = *err;
-    send_cluster(std::move(reply));
-    return;
+  if (server_keys_.size() + queries_in_flight_ >= kMaxServers) {
+    spdlog::debug("{}[{}] holds {} servers already; refused another", identity_.app,
+                  identity_.id, kMaxServers);
+    return refuse_server(query, -EMFILE);
   }
+  auto declared =
+      context_.sockets.resolve_declared(app_, q, identity_.instance, *context_.socket_configs);
+  if (auto* err = std::get_if<int>(&declared)) return refuse_server(query, *err);
   // For scheduling = "reuseport" this is the slot's own SO_REUSEPORT socket,
   // which outlives the worker.
-  ListenSocket* chosen = std::get<ListenSocket*>(resolved);
-  ListenSocket& socket = *chosen;
+  if (ListenSocket* socket = std::get<ListenSocket*>(declared)) {
+    answer_server(query, *socket);
+    return;
+  }
+  // None declared: bound on demand, now or (a unix path) once a child has.
+  ++queries_in_flight_;
+  ListenQuery asked = q;  // `query` moves into the callback below
+  context_.on_demand.acquire(
+      identity_.app, asked, identity_.id, credentials_ ? &*credentials_ : nullptr,
+      [weak = weak_from_this(), query = std::move(query)](OnDemandSockets::Answer answer) {
+        auto self = weak.lock();
+        if (!self) return false;
+        --self->queries_in_flight_;
+        if (auto* err = std::get_if<int>(&answer)) {
+          self->refuse_server(query, *err);
+          return false;
+        }
+        return self->answer_server(query, *std::get<ListenSocket*>(answer));
+      });
+}
+
+void Worker::refuse_server(const ServerQuery& query, int err) {
+  send_cluster({{"errno", err}, {"key", query.q.key}, {"ack", query.seq}, {"data", nullptr}});
+}
+
+bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
+  // Gone while its socket was being bound: nobody to give it to.
+  if (!has_channel() || state_ == WorkerState::dead) return false;
+  const ListenQuery& q = query.q;
+  server_keys_.push_back(q.key);
+  json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", query.seq}, {"data", nullptr}};
   // TLS servers send their ticket keys: every worker of a socket gets the first's.
-  if (socket.data().is_null() && m.contains("data")) socket.data() = m.at("data");
+  if (socket.data().is_null() && !query.data.is_null()) socket.data() = query.data;
   reply["data"] = socket.data();
-  bool exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
-                   m.at("exclusive").get_bool();
   if (q.datagram) {
     // UDP is always a shared handle (primary.js: nothing to balance without
     // connections), sent as Node sends a UDP handle: "dgram.Native"
@@ -202,11 +239,11 @@ void Worker::query_server(const json::object& m) {
                    std::strerror(errno));
     else if (channel_)
       channel_->send_serialized(std::move(line), std::move(copy));
-    return;
+    return true;
   }
-  if (app_.scheduling != config::Scheduling::rr || exclusive) {
+  if (app_.scheduling != config::Scheduling::rr || query.exclusive) {
     send_cluster(std::move(reply), socket.fd());  // shared handle: the worker accepts
-    return;
+    return true;
   }
   if (socket.config().family != config::SocketConfig::Family::unix_path) {
     std::string bound = socket.bound();
@@ -221,6 +258,7 @@ void Worker::query_server(const json::object& m) {
   RrHandle& handle = socket.round_robin(io_, app_);
   servers_.emplace_back(&handle, q.key);
   handle.add(shared_from_this(), q.key);
+  return true;
 }
 
 void Worker::close_server(const std::string& key) {
@@ -231,10 +269,15 @@ void Worker::close_server(const std::string& key) {
     // Only leave the handle if no other server of ours uses it.
     bool still = false;
     for (auto& s : servers_) still = still || s.first == handle;
-    if (!still)
+    if (!still) {
       if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
-    return;
+      // Its answers to connections of that handle no longer count (the
+      // handle may be closed before they come: an on-demand socket).
+      std::erase_if(newconns_, [&](const auto& n) { return n.second.handle == handle; });
+    }
+    break;
   }
+  context_.on_demand.release(identity_.app, key, identity_.id);
 }
 
 void Worker::leave_sockets() {
@@ -247,6 +290,7 @@ void Worker::leave_sockets() {
   for (auto& [handle, key] : servers)
     if (auto taken = handle->remove(identity_.id, channel_gone)) parked_.push_back(std::move(taken));
   if (channel_gone) parked_.clear();
+  context_.on_demand.release_all(identity_.app, identity_.id);
 }
 
 }  // namespace muster::daemon

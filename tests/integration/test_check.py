@@ -2,7 +2,8 @@
 section 3): an unknown user or group, an exec that is not found (along the PATH
 the worker would get) or not executable, a cwd that is no directory, an output
 file musterd cannot create, NUL bytes in args or env, unix socket paths longer
-than sun_path, instances or output_keep above their bounds, an app named `all`.
+than sun_path, instances, output_keep or max_on_demand_sockets above their
+bounds, on-demand keys for an app that is not a node app, an app named `all`.
 
 Each bad file is refused the same way by `musterctl check` and `musterd
 --check` (exit 2), by musterd's start-up (exit 2, nothing bound) and by
@@ -68,6 +69,11 @@ def cases(d):
              "to 4096, got 4097", "4097"),
         Case("output_keep above 1000", web(output_keep=1001), "apps.web.output_keep",
              "to 1000, got 1001", "1001"),
+        Case("max_on_demand_sockets above 1024",
+             app("web", "sleep", protocol="node", max_on_demand_sockets=5000),
+             "apps.web.max_on_demand_sockets", "from 1 to 1024", "5000"),
+        Case("on_demand for an app that is not a node app", web(on_demand=False),
+             "apps.web.on_demand", 'only used with protocol "node"', "false"),
         Case("an app named all", app("all", "sleep", args=["600"]), "apps.all",
              'the app name "all" is reserved', "all]"),
         Case("a control character in an app name",

@@ -120,3 +120,34 @@ TEST_CASE("a file name with control characters is shown escaped") {
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].to_string() == R"(/srv/a\tb/muster.toml:1:1: bogus: unknown key)");
 }
+
+TEST_CASE("the on-demand keys of a node app are read, with their defaults") {
+  const std::string node = "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n";
+  AppConfig plain = load_ok(node).apps.at(0);
+  CHECK(plain.on_demand);
+  CHECK(plain.max_on_demand_sockets == 64);
+  CHECK(plain.on_demand_grace == std::chrono::seconds(10));
+  AppConfig set = load_ok(node + "on_demand = false\nmax_on_demand_sockets = 1024\n"
+                                 "on_demand_grace = \"0s\"\n").apps.at(0);
+  CHECK_FALSE(set.on_demand);
+  CHECK(set.max_on_demand_sockets == kMaxOnDemandSockets);
+  CHECK(set.on_demand_grace == Duration::zero());
+}
+
+TEST_CASE("max_on_demand_sockets outside 1 to 1024 is reported at the value") {
+  const std::string node = "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n";
+  for (const char* value : {"0", "1025"}) {
+    ConfigError error = load_error(node + "max_on_demand_sockets = " + value + "\n");
+    check_at(error, 4, 25, "apps.web.max_on_demand_sockets");
+    CHECK(error.message == std::string("expected a number of sockets from 1 to 1024 "
+                                       "(on_demand = false refuses every one), got ") + value);
+  }
+}
+
+TEST_CASE("the on-demand keys are errors for an app that is not a node app") {
+  ConfigError error = load_error(kWeb + "on_demand = false\n");
+  check_at(error, 3, 13, "apps.web.on_demand");
+  CHECK(error.message == R"(only used with protocol "node", but protocol is "none")");
+  error = load_error(kWeb + "protocol = \"systemd\"\non_demand_grace = \"1s\"\n");
+  check_at(error, 4, 19, "apps.web.on_demand_grace");
+}
