@@ -11,11 +11,13 @@
 #include "config/file_safety.h"
 #include "daemon/logging.h"
 #include "daemon/orphan_reaper.h"
+#include "daemon/process_setup.h"
 #include "daemon/supervisor.h"
 
 namespace cfg = muster::config;
 
 int main(int argc, char** argv) {
+  muster::daemon::fill_standard_fds();  // before anything opens a descriptor
   CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
   std::string config_path = cfg::default_config_path();
   std::string log_level;
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   if (check) {
     std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
     return 0;
+  }
+  if (auto missing = muster::daemon::missing_kernel_features()) {
+    std::cerr << *missing << "\n";
+    return 1;
   }
   if (!log_level.empty()) {
     using L = cfg::LogLevel;
