@@ -2,6 +2,7 @@
 // (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
@@ -20,25 +21,11 @@ std::string_view string_field(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
-std::int64_t int_field(const json::object& o, std::string_view key, std::int64_t fallback) {
-  auto* v = o.if_contains(key);
-  if (!v) return fallback;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return fallback;
-}
-
-// Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
-std::string node_key(const json::object& m) {
-  auto part = [&](std::string_view key) -> std::string {
-    auto* v = m.if_contains(key);
-    if (!v) return "undefined";
-    if (v->is_string()) return std::string(v->get_string());
-    return json::serialize(*v);
-  };
-  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") +
-         ":" + part("index");
+// A number to echo back (a seq we answer with an ack): as the worker sent it,
+// or 0 if it sent none.
+json::value seq_field(const json::object& o) {
+  auto* v = o.if_contains("seq");
+  return v && v->is_number() ? *v : json::value(0);
 }
 
 }  // namespace
@@ -104,7 +91,8 @@ void Worker::on_cluster_message(const json::object& m) {
     // A reply to one of ours: a newconn's {accepted}, or an ack we ignore.
     auto* ack = m.if_contains("ack");
     if (!ack || !m.contains("accepted")) return;
-    auto it = newconns_.find(static_cast<std::uint64_t>(int_field(m, "ack", -1)));
+    auto seq = exact_integer(*ack, 0, INT64_MAX);
+    auto it = seq ? newconns_.find(static_cast<std::uint64_t>(*seq)) : newconns_.end();
     if (it == newconns_.end()) return;
     auto [handle, fd] = it->second;
     newconns_.erase(it);
@@ -127,7 +115,7 @@ void Worker::on_cluster_message(const json::object& m) {
     context_.events.publish("listening", identity_.app,
                             {{"id", identity_.id}, {"pid", pid_},
                              {"address", m.contains("address") ? m.at("address") : nullptr},
-                             {"port", int_field(m, "port", 0)},
+                             {"port", m.contains("port") ? m.at("port") : nullptr},
                              {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
     return on(Event::listening);
   }
@@ -143,35 +131,25 @@ void Worker::on_cluster_message(const json::object& m) {
   if (act == "exitedAfterDisconnect") {
     // The worker's own disconnect is done (lib/internal/cluster/child.js
     // sends this once its servers have closed, then drops the channel).
-    send_cluster({{"ack", int_field(m, "seq", 0)}});
+    send_cluster({{"ack", seq_field(m)}});
     return on(Event::left_on_its_own);
   }
   spdlog::debug("{}[{}] unknown cluster act '{}'", identity_.app, identity_.id, act);
 }
 
 void Worker::query_server(const json::object& m) {
-  ListenQuery q;
-  if (auto* a = m.if_contains("address"); a && a->is_string()) q.address = std::string(a->get_string());
-  q.port = static_cast<int>(int_field(m, "port", 0));
-  q.index = static_cast<int>(int_field(m, "index", 0));
-  q.backlog = static_cast<int>(int_field(m, "backlog", 0));  // false/null: default
-  q.key = node_key(m);
-  std::int64_t seq = int_field(m, "seq", 0);
-  json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", seq}, {"data", nullptr}};
-
-  // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
-  std::string_view type = string_field(m, "addressType");
-  q.datagram = type == "udp4" || type == "udp6";
-  q.address_type = q.datagram ? (type == "udp6" ? 6 : 4)
-                 : type.empty() ? static_cast<int>(int_field(m, "addressType", 4)) : 0;
-  q.flags = static_cast<int>(int_field(m, "flags", 0));
-  if (int_field(m, "fd", -1) >= 0) {
-    spdlog::warn("{}[{}] asked to listen on an fd of its own; muster binds addresses only",
-                 identity_.app, identity_.id);
-    reply["errno"] = -EINVAL;
+  auto parsed = parse_listen_query(m);
+  json::object reply{{"errno", nullptr}, {"key", node_key(m)}, {"ack", seq_field(m)},
+                     {"data", nullptr}};
+  if (auto* err = std::get_if<int>(&parsed)) {
+    spdlog::warn("{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
+                 "a number that is no integer in range): answered EINVAL", identity_.app,
+                 identity_.id);
+    reply["errno"] = *err;
     send_cluster(std::move(reply));
     return;
   }
+  ListenQuery& q = std::get<ListenQuery>(parsed);
   auto resolved = context_.sockets.resolve(app_, q, identity_.instance, *context_.socket_configs);
   if (auto* err = std::get_if<int>(&resolved)) {
     reply["errno"] = *err;
