@@ -159,7 +159,10 @@ std::shared_ptr<Worker> App::make_worker(unsigned instance) {
   WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
   auto worker = std::make_shared<Worker>(
       io_, context_, config_, who, output_,
-      [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+      [this, alive = std::weak_ptr<bool>(alive_)](Worker& w, const ExitInfo& info) {
+        // A worker may outlive its app (its own completions hold it).
+        if (alive.lock()) on_worker_exit(w, info);
+      });
   // ready = "auto": a worker of an app that serves (declared sockets, or
   // workers listening now) must listen too; only an app whose workers do not
   // listen gets the quiet rule (docs: `ready`).
@@ -225,8 +228,9 @@ void App::retire(std::shared_ptr<Worker> worker) {
 // new-worker-first, like a reload.
 void App::watch_usage() {
   usage_timer_.expires_after(kUsageInterval);
-  usage_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
+  usage_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
+                              boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
     usage_round_.clear();
     for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
     sample_usage(0);
@@ -352,9 +356,10 @@ void App::arm_slot_timer(unsigned instance, Duration delay, void (App::*then)(un
   auto& slot = *slots_[instance];
   slot.next_try = Clock::now() + delay;
   slot.restart_timer.expires_after(delay);
-  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer](
+  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer,
+                                 alive = std::weak_ptr<bool>(alive_)](
                                     boost::system::error_code ec) {
-    if (ec || !wanted_up() || instance >= slots_.size() ||
+    if (ec || !alive.lock() || !wanted_up() || instance >= slots_.size() ||
         &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
       return;
     (this->*then)(instance);
@@ -429,8 +434,9 @@ void App::mark_failed() {
   fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
   if (!retry) return;
   failed_timer_.expires_after(config_.failed_retry);
-  failed_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || state_ != AppState::failed) return;
+  failed_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
+                               boost::system::error_code ec) {
+    if (ec || !alive.lock() || state_ != AppState::failed) return;
     spdlog::info("{}: failed_retry ({}) has passed: starting the failed app again", name(),
                  config::format_duration(config_.failed_retry));
     context_.events.publish("retry", name(), {});

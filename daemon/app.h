@@ -76,6 +76,9 @@ class App {
   // Removed from the config, its workers still stopping: no longer found by name.
   void mark_removed() { removed_ = true; }
   bool removed() const { return removed_; }
+  // Expires when the app is freed (a removed app, once its workers are gone):
+  // completions that keep an App* check it first.
+  std::weak_ptr<bool> lifetime() const { return alive_; }
   OutputSink& output() { return *output_; }
   std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).

@@ -116,8 +116,10 @@ void App::pump_reload() {
     if (instance >= slots_.size()) continue;  // scaled away meanwhile
     auto worker = make_worker(instance);
     reload_->candidates[instance] = worker;
-    worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker)] {
-      if (auto worker = w.lock()) candidate_ready(instance, worker);
+    worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker),
+                      alive = std::weak_ptr<bool>(alive_)] {
+      auto worker = w.lock();
+      if (worker && alive.lock()) candidate_ready(instance, worker);
     });
     worker->start();
   }

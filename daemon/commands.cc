@@ -218,8 +218,10 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
                                "restart it once it is"));
   const unsigned slot = w->identity().instance;
   spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
-  app->replace(slot, [app, slot, old_id, id, respond](std::optional<std::string> error) {
+  app->replace(slot, [app, alive = app->lifetime(), slot, old_id, id,
+                      respond](std::optional<std::string> error) {
     if (error) return respond(error_reply("restart of worker " + id + " failed: " + *error));
+    if (!alive.lock()) return respond(error_reply("worker " + id + "'s app was removed"));
     boost::json::object reply{{"app", app->name()}, {"id", old_id}};
     // The slot's worker comes first in workers(); a leaving one may share its slot.
     for (Worker* now : app->workers()) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/accept_pause.h"
 #include "ipc/control_protocol.h"
 
 namespace muster::daemon {
@@ -55,12 +56,14 @@ class ControlServer {
 
  private:
   void accept();
+  void start_session(boost::asio::local::stream_protocol::socket socket);
   bool peer_allowed(int fd, std::string& who) const;
 
   boost::asio::io_context& io_;
   config::DaemonConfig config_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  AcceptPause pause_;  // on EMFILE and the like: no busy loop
   std::optional<gid_t> group_;
   ino_t inode_ = 0;  // of the socket file we created, so we only unlink our own
   std::set<std::shared_ptr<ControlSession>> sessions_;

@@ -20,6 +20,10 @@ constexpr std::size_t kMaxConnections = 32;
 constexpr std::size_t kMaxHeader = 8 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+// What a scraper shed at the fd limit reads (AcceptPause).
+constexpr std::string_view kOutOfFds =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n"
+    "Connection: close\r\n\r\nmusterd is out of file descriptors\n";
 }  // namespace
 
 struct MetricsServer::Shared {
@@ -113,7 +117,8 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
 };
 
 MetricsServer::MetricsServer(asio::io_context& io, Route route)
-    : acceptor_(io), retry_(io), shared_(std::make_shared<Shared>()) {
+    : acceptor_(io), pause_(io, Listener::metrics, "metrics", [this] { accept(); }),
+      shared_(std::make_shared<Shared>()) {
   shared_->route = std::move(route);
 }
 
@@ -134,7 +139,7 @@ std::optional<std::string> MetricsServer::open(const config::SocketConfig& addre
 }
 
 void MetricsServer::close() {
-  retry_.cancel();
+  pause_.cancel();
   if (acceptor_.is_open()) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
@@ -148,13 +153,10 @@ void MetricsServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      spdlog::warn("metrics: accept failed: {}; retrying in 1s", ec.message());
-      retry_.expires_after(std::chrono::seconds(1));
-      retry_.async_wait([this](boost::system::error_code wait_ec) {
-        if (!wait_ec) accept();
-      });
+      if (!pause_.failed(ec.value(), acceptor_.native_handle(), kOutOfFds)) accept();
       return;
     }
+    pause_.accepted();
     if (shared_->connections.size() >= kMaxConnections) {
       spdlog::warn("metrics: {} connections open; refusing another", kMaxConnections);
     } else {

@@ -91,7 +91,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // A user message (Node's worker.send); false without an open channel.
   bool send_message(const boost::json::value& message);
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
-  bool send_newconn(const std::string& prefix, int fd, RrHandle* handle);
+  bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle);
 
   // A datagram from this worker on the notify socket (systemd protocol).
   void on_notify(const ipc::NotifyMessage& message);
@@ -179,12 +179,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ipc::UniqueFd child_channel_end_;  // until spawned
   std::shared_ptr<ipc::NodeChannel> channel_;
   std::uint64_t seq_ = 0;  // our NODE_CLUSTER messages
+  // Handles are held weakly: a retired socket's handle is freed once no
+  // worker is registered with it, and an answer may come after that.
   struct Newconn {
-    RrHandle* handle;
+    std::weak_ptr<RrHandle> handle;
     int fd;  // lent to the channel; the handle's RoundRobin owns it until the reply
   };
   std::unordered_map<std::uint64_t, Newconn> newconns_;  // seq -> awaiting its reply
-  std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
+  // rr registrations (handle, key)
+  std::vector<std::pair<std::weak_ptr<RrHandle>, std::string>> servers_;
   std::uint64_t connections_ = 0;
   // Connections handed to us but unanswered when we left a socket: the channel
   // may still be sending them, so they are closed only with the channel.

@@ -42,7 +42,7 @@ bool Worker::send_message(const json::value& message) {
   return has_channel() && channel_->send(message);
 }
 
-bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
+bool Worker::send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) {
   if (!has_channel() || state_ == WorkerState::disconnecting) return false;
   std::uint64_t seq = seq_++;
   std::string line;
@@ -53,7 +53,7 @@ bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
   // No copy: the RoundRobin keeps the connection until the worker answers,
   // which a Node worker does only after its ACK.
   if (!channel_->lend(std::move(line), fd)) return false;
-  newconns_[seq] = {handle, fd};
+  newconns_[seq] = {std::move(handle), fd};
   return true;
 }
 
@@ -94,7 +94,8 @@ void Worker::on_cluster_message(const json::object& m) {
     auto seq = exact_integer(*ack, 0, INT64_MAX);
     auto it = seq ? newconns_.find(static_cast<std::uint64_t>(*seq)) : newconns_.end();
     if (it == newconns_.end()) return;
-    auto [handle, fd] = it->second;
+    auto handle = it->second.handle.lock();
+    int fd = it->second.fd;
     newconns_.erase(it);
     // An answer before the ACK (a worker that lies, or knows the seq): the
     // RoundRobin closes or re-queues its connection now, so the channel, which
@@ -102,7 +103,7 @@ void Worker::on_cluster_message(const json::object& m) {
     if (channel_ && !channel_->keep(fd)) return;
     bool accepted = m.at("accepted").is_bool() && m.at("accepted").get_bool();
     if (accepted) ++connections_;
-    handle->reply(identity_.id, accepted);
+    if (handle) handle->reply(identity_.id, accepted);
     return;
   }
   if (act == "online") return on(Event::online);
@@ -196,21 +197,24 @@ void Worker::query_server(const json::object& m) {
                          {"port", q.port > 0 ? q.port : socket.port()}};
   }
   send_cluster(std::move(reply));
-  RrHandle& handle = socket.round_robin(io_, app_);
-  servers_.emplace_back(&handle, q.key);
-  handle.add(shared_from_this(), q.key);
+  auto handle = socket.round_robin(io_, app_);
+  servers_.emplace_back(handle, q.key);
+  handle->add(shared_from_this(), q.key);
 }
 
 void Worker::close_server(const std::string& key) {
   for (auto it = servers_.begin(); it != servers_.end(); ++it) {
     if (it->second != key) continue;
-    RrHandle* handle = it->first;
+    auto handle = it->first.lock();
     servers_.erase(it);
+    if (!handle) return;
     // Only leave the handle if no other server of ours uses it.
-    bool still = false;
-    for (auto& s : servers_) still = still || s.first == handle;
-    if (!still)
-      if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
+    for (auto& s : servers_)
+      if (s.first.lock() == handle) return;
+    if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
+    // Its unanswered newconns are the handle's no more (their connection is
+    // parked above): a late answer has nothing to tell it.
+    std::erase_if(newconns_, [&](const auto& n) { return n.second.handle.lock() == handle; });
     return;
   }
 }
@@ -222,8 +226,11 @@ void Worker::leave_sockets() {
   // Without a channel nobody can still receive what was sent on it: a
   // connection in flight that the worker never touched goes to another one.
   bool channel_gone = !has_channel();
-  for (auto& [handle, key] : servers)
+  for (auto& [weak, key] : servers) {
+    auto handle = weak.lock();
+    if (!handle) continue;
     if (auto taken = handle->remove(identity_.id, channel_gone)) parked_.push_back(std::move(taken));
+  }
   if (channel_gone) parked_.clear();
 }
 
