@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <new>
 #include <random>
 #include <spdlog/spdlog.h>
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace {
@@ -197,7 +199,13 @@ void App::pump_spawns() {
     if (instance >= slots_.size() || !slots_[instance]->queued) continue;  // scaled away
     slots_[instance]->queued = false;
     if (!wanted_up() || slots_[instance]->worker) continue;
-    spawn_into(instance);
+    try {
+      spawn_into(instance);
+    } catch (const std::bad_alloc& e) {
+      cannot_spawn(instance, e.what(), true);
+    } catch (const std::exception& e) {
+      cannot_spawn(instance, e.what(), false);
+    }
   }
   if (spawn_queue_.empty() || spawn_posted_) return;
   spawn_posted_ = true;
@@ -216,6 +224,41 @@ void App::spawn_into(unsigned instance) {
   slot.worker->start();
 }
 
+// spawn_into() threw: the slot's start failed as a failed spawn does (a
+// crash: backoff and crash-loop detection apply), and the other slots and apps
+// go on. Out of memory while an operation waits for the app to come up (a
+// start, a reload-config adding it) refuses that operation instead: the app is
+// stopped, so that musterd does not go on spawning into exhausted memory, and
+// the other apps keep running.
+void App::cannot_spawn(unsigned instance, const char* what, bool out_of_memory) noexcept {
+  if (out_of_memory) memory_reserve::release();  // room for what follows
+  try {
+    auto& slot = *slots_[instance];
+    // Out of the slot first: its exit, if it got as far as a process, is then
+    // no longer this slot's business.
+    if (auto worker = std::move(slot.worker)) worker->kill_now();
+    ExitInfo info;
+    info.spawn_error = out_of_memory ? std::string("musterd is out of memory (") + what + ")"
+                                     : std::string(what);
+    ++counters_.exits;
+    ++counters_.crashes;
+    slot.last_exit = info.describe();
+    std::string why = "slot " + std::to_string(instance) + ": the worker " + info.describe();
+    if (out_of_memory && start_wait_) {
+      spdlog::error("{}: {}; the start is refused and the app stopped (start it again once "
+                    "musterd has the memory)", name(), why);
+      fail_start(why + "; the app was stopped");
+      stop(nullptr);
+      return;
+    }
+    spdlog::error("{}: {}", name(), why);
+    fail_start(why);
+    if (wanted_up()) schedule_restart(instance, info);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: slot {} stays empty until the next start: {}", name(), instance, e.what());
+  }
+}
+
 void App::retire(std::shared_ptr<Worker> worker) {
   if (!worker) return;
   worker->stop();
@@ -231,6 +274,7 @@ void App::watch_usage() {
   usage_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
                               boost::system::error_code ec) {
     if (ec || !alive.lock()) return;
+    memory_reserve::restore();  // after running out of memory, once there is some
     usage_round_.clear();
     for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
     sample_usage(0);

@@ -135,9 +135,11 @@ class App {
   void queue_spawn(unsigned instance);
   void pump_spawns();
   void spawn_into(unsigned instance);
+  void cannot_spawn(unsigned instance, const char* what, bool out_of_memory) noexcept;
   std::shared_ptr<Worker> make_worker(unsigned instance);
   void apply_policy(const config::AppConfig& config);
   void pump_reload();
+  void start_candidate(unsigned instance);
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
   void finish_reload(std::optional<std::string> error);
   void retire(std::shared_ptr<Worker> worker);

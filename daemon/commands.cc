@@ -6,6 +6,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "daemon/memory_reserve.h"
 #include "daemon/merged_tail.h"
 #include "daemon/supervisor.h"
 
@@ -401,6 +402,7 @@ void run_command(Supervisor& supervisor, const ipc::Request& request, Respond re
   try {
     handler(supervisor, request, respond);
   } catch (const std::exception& e) {
+    memory_reserve::release_if_out_of_memory(e);
     spdlog::error("control: '{}' failed: {}", request.verb, e.what());
     respond(error_reply(std::string("internal error: ") + e.what()));
   }

@@ -16,6 +16,7 @@
 
 #include "daemon/control_session.h"
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -143,7 +144,14 @@ void ControlServer::accept() {
       return;
     }
     pause_.accepted();
-    start_session(std::move(socket));
+    try {
+      start_session(std::move(socket));
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      // Out of memory, say: this client is dropped (its socket closes with
+      // the session), the control socket keeps serving.
+      spdlog::error("control: cannot take a new connection: {}", e.what());
+    }
     accept();
   });
 }

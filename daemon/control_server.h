@@ -23,10 +23,12 @@ class ControlSession;
 
 // How a handler answers: call it once with the reply line. A streaming verb
 // (events --follow) then calls stream() and push()es further lines until the
-// client goes away.
+// client goes away. Every request is answered: if the last copy of its
+// Responder goes without having been called (a completion that threw — out of
+// memory — and never got to answer), the client gets an error reply then.
 class Responder {
  public:
-  explicit Responder(std::shared_ptr<ControlSession> session) : session_(std::move(session)) {}
+  explicit Responder(std::shared_ptr<ControlSession> session);
   void operator()(std::string reply_line) const;
   // Keeps the connection as a one-way stream after the reply; `on_close` runs
   // when the client disconnects (or is dropped for not reading).
@@ -34,7 +36,15 @@ class Responder {
   void push(std::string line) const;
 
  private:
-  std::shared_ptr<ControlSession> session_;
+  struct Pending {
+    explicit Pending(std::shared_ptr<ControlSession> s) : session(std::move(s)) {}
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    ~Pending();
+    std::shared_ptr<ControlSession> session;
+    bool answered = false;
+  };
+  std::shared_ptr<Pending> pending_;
 };
 
 class ControlServer {

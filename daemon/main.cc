@@ -9,7 +9,9 @@
 
 #include "config/config.h"
 #include "config/file_safety.h"
+#include "daemon/event_loop.h"
 #include "daemon/logging.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
 #include "daemon/process_setup.h"
 #include "daemon/supervisor.h"
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  muster::daemon::memory_reserve::keep();  // for running out of memory later
   boost::asio::io_context io;
   muster::daemon::OrphanReaper orphans(io);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config));
@@ -84,11 +87,6 @@ int main(int argc, char** argv) {
     spdlog::error("{}", *err);
     return 1;
   }
-  try {
-    io.run();
-  } catch (const std::exception& e) {
-    spdlog::critical("fatal: {}", e.what());
-    return 1;
-  }
+  muster::daemon::run_event_loop(io);
   return 0;
 }

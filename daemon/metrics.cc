@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/accept_pause.h"
+#include "daemon/event_loop.h"
 #include "daemon/proc_stats.h"
 #include "daemon/supervisor.h"
 
@@ -49,6 +50,12 @@ void daemon_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
   }
   out.push_back(std::move(pauses));
   out.push_back(std::move(shed));
+  out.push_back(family("muster_loop_exceptions_total", "counter",
+                       "Errors (exceptions) that reached musterd's event loop; it kept running.")
+                    .add({}, static_cast<double>(loop_exceptions())));
+  out.push_back(family("muster_events_dropped_total", "counter",
+                       "Events that could not be recorded (out of memory) and were dropped.")
+                    .add({}, static_cast<double>(s.events().dropped())));
   const auto& reloads = s.config_reloads();
   out.push_back(family("muster_config_reloads_total", "counter",
                        "Config reloads (reload-config, SIGHUP) by result.")

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -44,7 +45,14 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
     stream_.expires_after(kRequestTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
+                       try {
+                         self->on_read(ec);
+                       } catch (const std::exception& e) {
+                         memory_reserve::release_if_out_of_memory(e);
+                         // Out of memory, say: this request fails, not musterd.
+                         spdlog::error("metrics: answering a request failed: {}", e.what());
+                         self->finish();
+                       }
                      });
   }
 
@@ -78,7 +86,14 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
               request.version());
       return;
     }
-    MetricsServer::Reply reply = shared->route(path, query);
+    MetricsServer::Reply reply;
+    try {
+      reply = shared->route(path, query);
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      spdlog::error("metrics: answering {} failed: {}", path, e.what());
+      reply = {500, std::string("internal error: ") + e.what() + "\n", false};
+    }
     respond(static_cast<http::status>(reply.status), std::move(reply.body), keep_alive,
             request.version(), request.method() == http::verb::head, reply.prometheus);
   }
@@ -160,11 +175,16 @@ void MetricsServer::accept() {
     if (shared_->connections.size() >= kMaxConnections) {
       spdlog::warn("metrics: {} connections open; refusing another", kMaxConnections);
     } else {
-      // Asio's accept() does not set close-on-exec; workers must not inherit it.
-      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-      auto connection = std::make_shared<MetricsConnection>(std::move(socket), shared_);
-      shared_->connections.insert(connection);
-      connection->read();
+      try {
+        // Asio's accept() does not set close-on-exec; workers must not inherit it.
+        ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+        auto connection = std::make_shared<MetricsConnection>(std::move(socket), shared_);
+        shared_->connections.insert(connection);
+        connection->read();
+      } catch (const std::exception& e) {
+        memory_reserve::release_if_out_of_memory(e);
+        spdlog::error("metrics: cannot take a new connection: {}", e.what());
+      }
     }
     accept();
   });

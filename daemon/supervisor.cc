@@ -7,6 +7,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/health.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/metrics.h"
 
 namespace muster::daemon {
@@ -78,7 +79,13 @@ void Supervisor::wait_signals() {
     if (ec) return;
     if (signo == SIGHUP) {
       spdlog::info("SIGHUP: reloading the config");
-      if (!shutting_down_) reload_config(nullptr);
+      try {
+        if (!shutting_down_) reload_config(nullptr);
+      } catch (const std::exception& e) {
+        memory_reserve::release_if_out_of_memory(e);
+        // Out of memory, say: refused like a bad file; signals are still handled.
+        spdlog::error("SIGHUP: the config reload failed: {}", e.what());
+      }
     } else {
       const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
       if (!shutting_down_) {

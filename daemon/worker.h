@@ -75,7 +75,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ~Worker();
 
   // Spawns the process. A failure is reported through the exit handler (posted,
-  // never re-entrant) with ExitInfo::spawn_error set.
+  // never re-entrant) with ExitInfo::spawn_error set. Throws only when out of
+  // memory: the caller then kills and drops the worker (App::cannot_spawn).
   void start();
   // Graceful stop: stop_signal to the worker's process group, SIGKILL after
   // stop_timeout. Idempotent.
@@ -129,6 +130,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     quiet,          // ready = "auto": online this long without asking for a server
     drain_timeout,  // its own disconnect took longer than drain_timeout
   };
+  std::string launch();
   void on(Event event);
   void start_stop_timer();
   void arm_stop_timer(boost::asio::steady_timer::time_point deadline);
