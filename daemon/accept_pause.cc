@@ -75,7 +75,7 @@ bool AcceptPause::failed(int err, int listen_fd, std::string_view farewell) {
   if (out_of_fds(err)) shed(listen_fd, farewell);
   paused_ = true;
   timer_.expires_after(kPause);
-  timer_.async_wait([alive = std::weak_ptr<char>(alive_), this](boost::system::error_code ec) {
+  timer_.async_wait([alive = watch_, this](boost::system::error_code ec) {
     if (ec || !alive.lock()) return;
     paused_ = false;
     open_reserve();
@@ -90,7 +90,7 @@ void AcceptPause::accepted() {
   if (!in_episode_ || settling_ == failures_) return;
   settling_ = failures_;
   settle_.expires_after(kSettle);
-  settle_.async_wait([alive = std::weak_ptr<char>(alive_), this](boost::system::error_code ec) {
+  settle_.async_wait([alive = watch_, this](boost::system::error_code ec) {
     if (ec || !alive.lock() || settling_ != failures_ || !in_episode_) return;
     in_episode_ = false;
     auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -83,9 +83,11 @@ class AcceptPause {
   std::uint64_t settling_ = ~std::uint64_t{0};  // failures_ when settle_ was armed
   std::chrono::steady_clock::time_point episode_start_{};
   std::uint64_t episode_shed_ = 0;
-  // Completions of timer_ check this, not `this`: one already queued when
-  // the owner (an RrHandle of a swept socket, say) is freed must do nothing.
+  // Completions of the timers check `alive`, a copy of watch_, not `this`:
+  // one already queued when the owner (an RrHandle of a swept socket, say) is
+  // freed must do nothing.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  std::weak_ptr<char> watch_ = alive_;
 };
 
 }  // namespace muster::daemon

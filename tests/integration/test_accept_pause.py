@@ -84,6 +84,14 @@ def close_all(clients):
 class AtTheFdLimit(harness.TestCase):
     timeout = 60
 
+    def setUp(self):
+        if harness.SANITIZED:
+            # UBSan checks the first virtual call through each vtable by
+            # writing the object to a pipe; with no descriptor left it cannot
+            # open one and reports the call as undefined behaviour.
+            self.skipTest("UBSan cannot check a virtual call at the open-files limit")
+        super().setUp()
+
     def start(self, apps=""):
         d = self.daemon()
         d.start(apps, preexec_fn=limit_nofile, metrics_listen="127.0.0.1:0")
