@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <new>
 #include <random>
 #include <spdlog/spdlog.h>
 
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/on_demand.h"
 
 namespace muster::daemon {
@@ -161,7 +163,10 @@ std::shared_ptr<Worker> App::make_worker(unsigned instance) {
   WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
   auto worker = std::make_shared<Worker>(
       io_, context_, config_, who, output_,
-      [this](Worker& w, const ExitInfo& info) { on_worker_exit(w, info); });
+      [this, alive = std::weak_ptr<bool>(alive_)](Worker& w, const ExitInfo& info) {
+        // A worker may outlive its app (its own completions hold it).
+        if (alive.lock()) on_worker_exit(w, info);
+      });
   // ready = "auto": a worker of an app that serves (declared sockets, or
   // workers listening now) must listen too; only an app whose workers do not
   // listen gets the quiet rule (docs: `ready`).
@@ -196,7 +201,13 @@ void App::pump_spawns() {
     if (instance >= slots_.size() || !slots_[instance]->queued) continue;  // scaled away
     slots_[instance]->queued = false;
     if (!wanted_up() || slots_[instance]->worker) continue;
-    spawn_into(instance);
+    try {
+      spawn_into(instance);
+    } catch (const std::bad_alloc& e) {
+      cannot_spawn(instance, e.what(), true);
+    } catch (const std::exception& e) {
+      cannot_spawn(instance, e.what(), false);
+    }
   }
   if (spawn_queue_.empty() || spawn_posted_) return;
   spawn_posted_ = true;
@@ -215,6 +226,41 @@ void App::spawn_into(unsigned instance) {
   slot.worker->start();
 }
 
+// spawn_into() threw: the slot's start failed as a failed spawn does (a
+// crash: backoff and crash-loop detection apply), and the other slots and apps
+// go on. Out of memory while an operation waits for the app to come up (a
+// start, a reload-config adding it) refuses that operation instead: the app is
+// stopped, so that musterd does not go on spawning into exhausted memory, and
+// the other apps keep running.
+void App::cannot_spawn(unsigned instance, const char* what, bool out_of_memory) noexcept {
+  if (out_of_memory) memory_reserve::release();  // room for what follows
+  try {
+    auto& slot = *slots_[instance];
+    // Out of the slot first: its exit, if it got as far as a process, is then
+    // no longer this slot's business.
+    if (auto worker = std::move(slot.worker)) worker->kill_now();
+    ExitInfo info;
+    info.spawn_error = out_of_memory ? std::string("musterd is out of memory (") + what + ")"
+                                     : std::string(what);
+    ++counters_.exits;
+    ++counters_.crashes;
+    slot.last_exit = info.describe();
+    std::string why = "slot " + std::to_string(instance) + ": the worker " + info.describe();
+    if (out_of_memory && start_wait_) {
+      spdlog::error("{}: {}; the start is refused and the app stopped (start it again once "
+                    "musterd has the memory)", name(), why);
+      fail_start(why + "; the app was stopped");
+      stop(nullptr);
+      return;
+    }
+    spdlog::error("{}: {}", name(), why);
+    fail_start(why);
+    if (wanted_up()) schedule_restart(instance, info);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: slot {} stays empty until the next start: {}", name(), instance, e.what());
+  }
+}
+
 void App::retire(std::shared_ptr<Worker> worker) {
   if (!worker) return;
   worker->stop();
@@ -227,8 +273,10 @@ void App::retire(std::shared_ptr<Worker> worker) {
 // new-worker-first, like a reload.
 void App::watch_usage() {
   usage_timer_.expires_after(kUsageInterval);
-  usage_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
+  usage_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
+                              boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    memory_reserve::restore();  // after running out of memory, once there is some
     usage_round_.clear();
     for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
     sample_usage(0);
@@ -354,9 +402,10 @@ void App::arm_slot_timer(unsigned instance, Duration delay, void (App::*then)(un
   auto& slot = *slots_[instance];
   slot.next_try = Clock::now() + delay;
   slot.restart_timer.expires_after(delay);
-  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer](
+  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer,
+                                 alive = std::weak_ptr<bool>(alive_)](
                                     boost::system::error_code ec) {
-    if (ec || !wanted_up() || instance >= slots_.size() ||
+    if (ec || !alive.lock() || !wanted_up() || instance >= slots_.size() ||
         &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
       return;
     (this->*then)(instance);
@@ -431,8 +480,9 @@ void App::mark_failed() {
   fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
   if (!retry) return;
   failed_timer_.expires_after(config_.failed_retry);
-  failed_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || state_ != AppState::failed) return;
+  failed_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
+                               boost::system::error_code ec) {
+    if (ec || !alive.lock() || state_ != AppState::failed) return;
     spdlog::info("{}: failed_retry ({}) has passed: starting the failed app again", name(),
                  config::format_duration(config_.failed_retry));
     context_.events.publish("retry", name(), {});

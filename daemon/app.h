@@ -76,6 +76,9 @@ class App {
   // Removed from the config, its workers still stopping: no longer found by name.
   void mark_removed() { removed_ = true; }
   bool removed() const { return removed_; }
+  // Expires when the app is freed (a removed app, once its workers are gone):
+  // completions that keep an App* check it first.
+  std::weak_ptr<bool> lifetime() const { return alive_; }
   OutputSink& output() { return *output_; }
   std::shared_ptr<OutputSink> output_ptr() { return output_; }
   // Replaces one slot's worker gracefully (new one first, as in a reload).
@@ -132,9 +135,11 @@ class App {
   void queue_spawn(unsigned instance);
   void pump_spawns();
   void spawn_into(unsigned instance);
+  void cannot_spawn(unsigned instance, const char* what, bool out_of_memory) noexcept;
   std::shared_ptr<Worker> make_worker(unsigned instance);
   void apply_policy(const config::AppConfig& config);
   void pump_reload();
+  void start_candidate(unsigned instance);
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
   void finish_reload(std::optional<std::string> error);
   void retire(std::shared_ptr<Worker> worker);

@@ -7,6 +7,7 @@
 #include "daemon/app.h"
 #include "daemon/events.h"
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/on_demand.h"
 
 namespace muster::daemon {
@@ -116,14 +117,33 @@ void App::pump_reload() {
     unsigned instance = *next;
     reload_->queue.erase(next);
     if (instance >= slots_.size()) continue;  // scaled away meanwhile
-    auto worker = make_worker(instance);
-    reload_->candidates[instance] = worker;
-    worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker)] {
-      if (auto worker = w.lock()) candidate_ready(instance, worker);
-    });
-    worker->start();
+    try {
+      start_candidate(instance);
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      // Out of memory, say: the replacement fails as if the new worker had
+      // died before it was ready; the old workers keep serving.
+      if (auto it = reload_->candidates.find(instance); it != reload_->candidates.end()) {
+        auto worker = std::move(it->second);
+        reload_->candidates.erase(it);
+        worker->kill_now();
+      }
+      finish_reload("cannot start a new worker for slot " + std::to_string(instance) + ": " +
+                    e.what());
+    }
   }
   if (reload_ && reload_->queue.empty() && reload_->candidates.empty()) finish_reload(std::nullopt);
+}
+
+void App::start_candidate(unsigned instance) {
+  auto worker = make_worker(instance);
+  reload_->candidates[instance] = worker;
+  worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker),
+                    alive = std::weak_ptr<bool>(alive_)] {
+    auto worker = w.lock();
+    if (worker && alive.lock()) candidate_ready(instance, worker);
+  });
+  worker->start();
 }
 
 // The new worker is ready: it takes the slot and the old one leaves.

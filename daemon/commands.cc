@@ -6,6 +6,7 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "daemon/memory_reserve.h"
 #include "daemon/merged_tail.h"
 #include "daemon/supervisor.h"
 
@@ -220,8 +221,10 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
                                "restart it once it is"));
   const unsigned slot = w->identity().instance;
   spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
-  app->replace(slot, [app, slot, old_id, id, respond](std::optional<std::string> error) {
+  app->replace(slot, [app, alive = app->lifetime(), slot, old_id, id,
+                      respond](std::optional<std::string> error) {
     if (error) return respond(error_reply("restart of worker " + id + " failed: " + *error));
+    if (!alive.lock()) return respond(error_reply("worker " + id + "'s app was removed"));
     boost::json::object reply{{"app", app->name()}, {"id", old_id}};
     // The slot's worker comes first in workers(); a leaving one may share its slot.
     for (Worker* now : app->workers()) {
@@ -409,6 +412,7 @@ void run_command(Supervisor& supervisor, const ipc::Request& request, Respond re
   try {
     handler(supervisor, request, respond);
   } catch (const std::exception& e) {
+    memory_reserve::release_if_out_of_memory(e);
     spdlog::error("control: '{}' failed: {}", request.verb, e.what());
     respond(error_reply(std::string("internal error: ") + e.what()));
   }

@@ -91,7 +91,18 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
   }
 
-  // From here on nothing can fail.
+  // The new apps (their slots, one per instance) and the reply are made
+  // before anything changes: running out of memory for them refuses the
+  // reload as a whole, with everything as it was.
+  std::vector<std::unique_ptr<App>> added;
+  for (const auto& name : diff.apps_added)
+    added.push_back(std::make_unique<App>(io_, context_, *next.find_app(name),
+                                          [this] { return ++last_worker_id_; }));
+  apps_.reserve(apps_.size() + added.size());
+  auto summary = describe(diff);
+
+  // From here on nothing can fail (but for memory once more, for what little
+  // the steps below allocate).
   for (const auto& name : diff.sockets_rebound) sockets_.retire(name);
   for (const auto& name : diff.sockets_removed) sockets_.retire(name);
   for (auto& socket : bound) {
@@ -137,8 +148,9 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
     const std::string& name = app_config.name;
     if (in(diff.apps_added, name)) {
       spdlog::info("reload-config: adding app {}", name);
-      apps_.push_back(std::make_unique<App>(io_, context_, app_config,
-                                            [this] { return ++last_worker_id_; }));
+      auto made = std::find_if(added.begin(), added.end(),
+                               [&](const auto& a) { return a->name() == name; });
+      apps_.push_back(std::move(*made));
       ++waiting->left;
       apps_.back()->start([waiting, one_done, name](std::optional<std::string> error) {
         if (error) {
@@ -174,7 +186,6 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
     });
   }
   sockets_.sweep_retired();
-  auto summary = describe(diff);
   events_.publish("setup", "", summary);
   spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");
   waiting->result.changes = std::move(summary);

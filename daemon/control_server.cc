@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/control_session.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -18,7 +19,8 @@ using local = asio::local::stream_protocol;
 
 ControlServer::ControlServer(asio::io_context& io, const config::DaemonConfig& config,
                              Handler handler)
-    : io_(io), config_(config), handler_(std::move(handler)), acceptor_(io) {}
+    : io_(io), config_(config), handler_(std::move(handler)), acceptor_(io),
+      pause_(io, Listener::control, "control socket", [this] { accept(); }) {}
 
 ControlServer::~ControlServer() { close(); }
 
@@ -52,6 +54,7 @@ std::optional<std::string> ControlServer::open() {
 
 void ControlServer::close() {
   if (!acceptor_.is_open()) return;
+  pause_.cancel();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   auto sessions = std::move(sessions_);
@@ -72,24 +75,42 @@ void ControlServer::forget(ControlSession* session) {
 void ControlServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, local::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      // Asio's accept() does not set close-on-exec; workers must not inherit it.
-      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-      std::string who;
-      bool allowed = peer_allowed(socket.native_handle(), who);
-      auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_);
-      sessions_.insert(session);
-      if (allowed) session->start();
-      else {
-        spdlog::warn("control: refused {}", who);
-        session->refuse(ipc::error_reply("permission denied: " + who +
-                                         " may not control this musterd"));
-      }
-    } else {
-      spdlog::warn("control: accept failed: {}", ec.message());
+    if (ec) {
+      // Out of fds (or kernel memory): pause instead of spinning, and tell
+      // the longest-waiting client why it is refused.
+      static const std::string farewell = ipc::error_reply(
+          "musterd cannot accept this connection: it is out of file descriptors; "
+          "try again later");
+      if (!pause_.failed(ec.value(), acceptor_.native_handle(), farewell)) accept();
+      return;
+    }
+    pause_.accepted();
+    try {
+      start_session(std::move(socket));
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      // Out of memory, say: this client is dropped (its socket closes with
+      // the session), the control socket keeps serving.
+      spdlog::error("control: cannot take a new connection: {}", e.what());
     }
     accept();
   });
+}
+
+void ControlServer::start_session(local::socket socket) {
+  // Asio's accept() does not set close-on-exec; workers must not inherit it.
+  ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+  std::string who;
+  bool allowed = peer_allowed(socket.native_handle(), who);
+  auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_);
+  sessions_.insert(session);
+  if (allowed) {
+    session->start();
+  } else {
+    spdlog::warn("control: refused {}", who);
+    session->refuse(ipc::error_reply("permission denied: " + who +
+                                     " may not control this musterd"));
+  }
 }
 
 bool ControlServer::peer_allowed(int fd, std::string& who) {

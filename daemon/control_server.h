@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "daemon/control_socket_file.h"
 #include "daemon/group_members.h"
+#include "daemon/accept_pause.h"
 #include "ipc/control_protocol.h"
 
 namespace muster::daemon {
@@ -24,10 +25,12 @@ class ControlSession;
 
 // How a handler answers: call it once with the reply line. A streaming verb
 // (events --follow) then calls stream() and push()es further lines until the
-// client goes away.
+// client goes away. Every request is answered: if the last copy of its
+// Responder goes without having been called (a completion that threw — out of
+// memory — and never got to answer), the client gets an error reply then.
 class Responder {
  public:
-  explicit Responder(std::shared_ptr<ControlSession> session) : session_(std::move(session)) {}
+  explicit Responder(std::shared_ptr<ControlSession> session);
   void operator()(std::string reply_line) const;
   // Keeps the connection as a one-way stream after the reply; `on_close` runs
   // when the client disconnects (or is dropped for not reading).
@@ -35,7 +38,15 @@ class Responder {
   void push(std::string line) const;
 
  private:
-  std::shared_ptr<ControlSession> session_;
+  struct Pending {
+    explicit Pending(std::shared_ptr<ControlSession> s) : session(std::move(s)) {}
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    ~Pending();
+    std::shared_ptr<ControlSession> session;
+    bool answered = false;
+  };
+  std::shared_ptr<Pending> pending_;
 };
 
 class ControlServer {
@@ -57,12 +68,14 @@ class ControlServer {
 
  private:
   void accept();
+  void start_session(boost::asio::local::stream_protocol::socket socket);
   bool peer_allowed(int fd, std::string& who);
 
   boost::asio::io_context& io_;
   config::DaemonConfig config_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  AcceptPause pause_;  // on EMFILE and the like: no busy loop
   std::optional<gid_t> group_;
   std::optional<GroupMembers> members_;  // of control_group, remembered per uid
   std::optional<ControlSocketFile> file_;

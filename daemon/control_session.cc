@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "ipc/utf8.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -40,11 +41,31 @@ void ControlSession::refuse(const std::string& line) {
   send(line);
 }
 
-void Responder::operator()(std::string reply_line) const { session_->reply(std::move(reply_line)); }
-void Responder::stream(std::function<void()> on_close) const {
-  session_->begin_stream(std::move(on_close));
+Responder::Responder(std::shared_ptr<ControlSession> session)
+    : pending_(std::make_shared<Pending>(std::move(session))) {}
+
+void Responder::operator()(std::string reply_line) const {
+  pending_->answered = true;
+  pending_->session->reply(std::move(reply_line));
 }
-void Responder::push(std::string line) const { session_->push(std::move(line)); }
+
+void Responder::stream(std::function<void()> on_close) const {
+  pending_->session->begin_stream(std::move(on_close));
+}
+
+void Responder::push(std::string line) const { pending_->session->push(std::move(line)); }
+
+Responder::Pending::~Pending() {
+  if (answered || !session) return;
+  spdlog::error("control: a request was dropped without an answer (an error in its "
+                "completion); answering it with an error");
+  try {
+    session->reply(ipc::error_reply("internal error: the request failed before it could be "
+                                    "answered; see musterd's log"));
+  } catch (const std::exception&) {
+    session->close();  // the client at least sees the end, not a hang
+  }
+}
 
 void ControlSession::reply(std::string line) {
   if (closed_) return;
@@ -63,7 +84,7 @@ void ControlSession::post_pump() {
   pump_posted_ = true;
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->pump_posted_ = false;
-    self->pump();
+    self->guarded([&] { self->pump(); });
   });
 }
 
@@ -83,6 +104,19 @@ void ControlSession::close() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   server_.forget(this);
+}
+
+// A completion of this session that throws (out of memory) ends the session,
+// not musterd: the client sees the connection close.
+template <class F>
+void ControlSession::guarded(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    memory_reserve::release_if_out_of_memory(e);
+    spdlog::error("control: dropping a client: {}", e.what());
+    close();
+  }
 }
 
 // Runs every complete request line, one at a time; reads more only when idle,
@@ -138,8 +172,10 @@ void ControlSession::read() {
       return;
     }
     if (self->streaming_) return self->read();  // input on a stream is ignored
-    self->lines_.append({self->chunk_.data(), n});
-    self->pump();
+    self->guarded([&] {
+      self->lines_.append({self->chunk_.data(), n});
+      self->pump();
+    });
   });
 }
 

@@ -36,6 +36,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void close();
 
  private:
+  template <class F>
+  void guarded(F&& f);
   void pump();
   void post_pump();
   void dispatch(const std::string& line);

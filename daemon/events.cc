@@ -3,6 +3,9 @@
 #include <chrono>
 #include <spdlog/fmt/chrono.h>
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/memory_reserve.h"
 
 #include "ipc/utf8.h"
 
@@ -15,7 +18,18 @@ std::string now_rfc3339() {
 }
 
 void EventBus::publish(std::string_view event, const std::string& app,
-                       boost::json::object fields) {
+                       boost::json::object fields) noexcept {
+  try {
+    record(event, app, std::move(fields));
+  } catch (const std::exception& e) {
+    memory_reserve::release_if_out_of_memory(e);
+    ++dropped_;
+    spdlog::error("events: cannot publish '{}' of app '{}': {}; dropped", event, app, e.what());
+  }
+}
+
+void EventBus::record(std::string_view event, const std::string& app,
+                      boost::json::object fields) {
   boost::json::object e;
   e["event"] = event;
   e["app"] = app;

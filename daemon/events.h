@@ -26,8 +26,14 @@ class EventBus {
   static constexpr std::size_t kHistoryBytes = 4 << 20;
   using Follower = Followers::Follower;
 
-  // Adds "event", "app" and "time" to `fields` and publishes it.
-  void publish(std::string_view event, const std::string& app, boost::json::object fields = {});
+  // Adds "event", "app" and "time" to `fields` and publishes it. Never
+  // throws: publishing happens in the middle of state changes (a worker's
+  // exit), so an event that cannot be recorded (out of memory) is dropped,
+  // logged and counted instead of cutting the change short.
+  void publish(std::string_view event, const std::string& app,
+               boost::json::object fields = {}) noexcept;
+  // Events dropped that way.
+  std::uint64_t dropped() const { return dropped_; }
 
   boost::json::array recent() const;
   std::uint64_t follow(Follower follower);
@@ -38,9 +44,12 @@ class EventBus {
     boost::json::object event;
     std::size_t bytes;  // of its line
   };
+  void record(std::string_view event, const std::string& app, boost::json::object fields);
+
   std::deque<Kept> history_;
   std::size_t history_bytes_ = 0;
   Followers followers_;
+  std::uint64_t dropped_ = 0;
 };
 
 }  // namespace muster::daemon

@@ -159,9 +159,13 @@ ListenSocket::~ListenSocket() {
   if (file_ && fd_ && !keep_file_) file_->remove();
 }
 
-RrHandle& ListenSocket::round_robin(boost::asio::io_context& io, const config::AppConfig& app) {
-  if (!rr_) rr_ = std::make_unique<RrHandle>(io, *this, app);
-  return *rr_;
+std::shared_ptr<RrHandle> ListenSocket::round_robin(boost::asio::io_context& io,
+                                                   const config::AppConfig& app) {
+  if (!rr_) {
+    rr_ = std::make_shared<RrHandle>(io, *this, app);
+    rr_->start();
+  }
+  return rr_;
 }
 
 std::variant<BoundSocket, BindError> SocketTable::open_socket(const SocketConfig& config) {

@@ -77,7 +77,7 @@ class ListenSocket {
   // first worker's is kept and given to every later one.
   boost::json::value& data() { return data_; }
   // The round-robin distributor, created when the first rr worker asks.
-  RrHandle& round_robin(boost::asio::io_context& io, const config::AppConfig& app);
+  std::shared_ptr<RrHandle> round_robin(boost::asio::io_context& io, const config::AppConfig& app);
   RrHandle* round_robin_if_any() { return rr_.get(); }
   // The listening fd itself went to a systemd-protocol worker, which may
   // change its O_NONBLOCK (a flag of the open file, shared with musterd).
@@ -94,7 +94,7 @@ class ListenSocket {
   bool keep_file_ = false;
   bool given_to_worker_ = false;
   boost::json::value data_;
-  std::unique_ptr<RrHandle> rr_;
+  std::shared_ptr<RrHandle> rr_;  // workers hold it weakly
 };
 
 class SocketTable {

@@ -7,14 +7,18 @@
 
 #include "config/config.h"
 #include "config/file_safety.h"
+#include "daemon/event_loop.h"
 #include "daemon/logging.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
+#include "daemon/process_setup.h"
 #include "daemon/signals.h"
 #include "daemon/supervisor.h"
 
 namespace cfg = muster::config;
 
 int main(int argc, char** argv) {
+  muster::daemon::fill_standard_fds();  // before anything opens a descriptor
   CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
   std::string config_path = cfg::default_config_path();
   std::string log_level;
@@ -46,6 +50,10 @@ int main(int argc, char** argv) {
     std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
     return 0;
   }
+  if (auto missing = muster::daemon::missing_kernel_features()) {
+    std::cerr << *missing << "\n";
+    return 1;
+  }
   if (!log_level.empty()) {
     using L = cfg::LogLevel;
     const std::pair<const char*, L> levels[] = {
@@ -69,6 +77,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  muster::daemon::memory_reserve::keep();  // for running out of memory later
   boost::asio::io_context io;
   muster::daemon::OrphanReaper orphans(io);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config));
@@ -77,11 +86,6 @@ int main(int argc, char** argv) {
     spdlog::error("{}", *err);
     return 1;
   }
-  try {
-    io.run();
-  } catch (const std::exception& e) {
-    spdlog::critical("fatal: {}", e.what());
-    return 1;
-  }
+  muster::daemon::run_event_loop(io);
   return 0;
 }

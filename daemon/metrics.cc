@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "daemon/accept_pause.h"
+#include "daemon/event_loop.h"
 #include "daemon/proc_stats.h"
 #include "daemon/supervisor.h"
 
@@ -35,6 +37,25 @@ void daemon_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
   out.push_back(family("process_start_time_seconds", "gauge",
                        "When musterd started, in seconds since the Unix epoch.")
                     .add({}, own_start_time()));
+  auto pauses = family("muster_accept_pauses_total", "counter",
+                       "Times an accept loop paused because accept() kept failing (out of "
+                       "file descriptors or kernel memory), by listener; one per episode.");
+  auto shed = family("muster_accept_shed_total", "counter",
+                     "Waiting clients closed at once, with the reserve descriptor, while "
+                     "musterd was out of file descriptors, by listener.");
+  for (Listener kind : {Listener::control, Listener::metrics, Listener::rr}) {
+    pauses.add({{"listener", to_string(kind)}},
+               static_cast<double>(accept_pause_counts(kind).pauses));
+    shed.add({{"listener", to_string(kind)}}, static_cast<double>(accept_pause_counts(kind).shed));
+  }
+  out.push_back(std::move(pauses));
+  out.push_back(std::move(shed));
+  out.push_back(family("muster_loop_exceptions_total", "counter",
+                       "Errors (exceptions) that reached musterd's event loop; it kept running.")
+                    .add({}, static_cast<double>(loop_exceptions())));
+  out.push_back(family("muster_events_dropped_total", "counter",
+                       "Events that could not be recorded (out of memory) and were dropped.")
+                    .add({}, static_cast<double>(s.events().dropped())));
   const auto& reloads = s.config_reloads();
   out.push_back(family("muster_config_reloads_total", "counter",
                        "Config reloads (reload-config, SIGHUP) by result.")

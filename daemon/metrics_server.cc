@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/listen_socket.h"
+#include "daemon/memory_reserve.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -20,6 +21,10 @@ constexpr std::size_t kMaxConnections = 32;
 constexpr std::size_t kMaxHeader = 8 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+// What a scraper shed at the fd limit reads (AcceptPause).
+constexpr std::string_view kOutOfFds =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n"
+    "Connection: close\r\n\r\nmusterd is out of file descriptors\n";
 }  // namespace
 
 struct MetricsServer::Shared {
@@ -40,7 +45,14 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
     stream_.expires_after(kRequestTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
+                       try {
+                         self->on_read(ec);
+                       } catch (const std::exception& e) {
+                         memory_reserve::release_if_out_of_memory(e);
+                         // Out of memory, say: this request fails, not musterd.
+                         spdlog::error("metrics: answering a request failed: {}", e.what());
+                         self->finish();
+                       }
                      });
   }
 
@@ -74,7 +86,14 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
               request.version());
       return;
     }
-    MetricsServer::Reply reply = shared->route(path, query);
+    MetricsServer::Reply reply;
+    try {
+      reply = shared->route(path, query);
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      spdlog::error("metrics: answering {} failed: {}", path, e.what());
+      reply = {500, std::string("internal error: ") + e.what() + "\n", false};
+    }
     respond(static_cast<http::status>(reply.status), std::move(reply.body), keep_alive,
             request.version(), request.method() == http::verb::head, reply.prometheus);
   }
@@ -113,7 +132,8 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
 };
 
 MetricsServer::MetricsServer(asio::io_context& io, Route route)
-    : acceptor_(io), retry_(io), shared_(std::make_shared<Shared>()) {
+    : acceptor_(io), pause_(io, Listener::metrics, "metrics", [this] { accept(); }),
+      shared_(std::make_shared<Shared>()) {
   shared_->route = std::move(route);
 }
 
@@ -134,7 +154,7 @@ std::optional<std::string> MetricsServer::open(const config::SocketConfig& addre
 }
 
 void MetricsServer::close() {
-  retry_.cancel();
+  pause_.cancel();
   if (acceptor_.is_open()) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
@@ -148,21 +168,23 @@ void MetricsServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      spdlog::warn("metrics: accept failed: {}; retrying in 1s", ec.message());
-      retry_.expires_after(std::chrono::seconds(1));
-      retry_.async_wait([this](boost::system::error_code wait_ec) {
-        if (!wait_ec) accept();
-      });
+      if (!pause_.failed(ec.value(), acceptor_.native_handle(), kOutOfFds)) accept();
       return;
     }
+    pause_.accepted();
     if (shared_->connections.size() >= kMaxConnections) {
       spdlog::warn("metrics: {} connections open; refusing another", kMaxConnections);
     } else {
-      // Asio's accept() does not set close-on-exec; workers must not inherit it.
-      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-      auto connection = std::make_shared<MetricsConnection>(std::move(socket), shared_);
-      shared_->connections.insert(connection);
-      connection->read();
+      try {
+        // Asio's accept() does not set close-on-exec; workers must not inherit it.
+        ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+        auto connection = std::make_shared<MetricsConnection>(std::move(socket), shared_);
+        shared_->connections.insert(connection);
+        connection->read();
+      } catch (const std::exception& e) {
+        memory_reserve::release_if_out_of_memory(e);
+        spdlog::error("metrics: cannot take a new connection: {}", e.what());
+      }
     }
     accept();
   });

@@ -8,7 +8,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +15,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "daemon/accept_pause.h"
 
 namespace muster::daemon {
 
@@ -45,7 +45,7 @@ class MetricsServer {
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer retry_;  // after a failed accept (EMFILE): no busy loop
+  AcceptPause pause_;  // after a failed accept (EMFILE): no busy loop
   std::shared_ptr<Shared> shared_;
   std::string bound_;
 };

@@ -1,6 +1,9 @@
 #include "daemon/node_address.h"
 
+#include <boost/json/serialize.hpp>
 #include <cerrno>
+#include <climits>
+#include <cmath>
 
 namespace muster::daemon {
 using config::SocketConfig;
@@ -95,6 +98,77 @@ std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& 
   }
   for (auto& s : binds) s.backlog = q.backlog > 0 ? q.backlog : 511;
   return binds;
+}
+
+std::optional<std::int64_t> exact_integer(const boost::json::value& v, std::int64_t min,
+                                          std::int64_t max) {
+  std::int64_t n = 0;
+  if (v.is_int64()) {
+    n = v.get_int64();
+  } else if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    n = static_cast<std::int64_t>(v.get_uint64());
+  } else if (v.is_double()) {
+    // Compared as doubles first: casting one outside int64's range is undefined.
+    double d = v.get_double();
+    if (!std::isfinite(d) || d != std::trunc(d) || d < -9e18 || d > 9e18) return std::nullopt;
+    n = static_cast<std::int64_t>(d);
+  } else {
+    return std::nullopt;
+  }
+  if (n < min || n > max) return std::nullopt;
+  return n;
+}
+
+std::string node_key(const boost::json::object& m) {
+  auto part = [&](std::string_view key) -> std::string {
+    auto* v = m.if_contains(key);
+    if (!v) return "undefined";
+    if (v->is_string()) return std::string(v->get_string());
+    return boost::json::serialize(*v);
+  };
+  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") +
+         ":" + part("index");
+}
+
+namespace {
+
+// A field that is absent, null or false takes `fallback` (Node leaves
+// backlog and flags undefined, and sends backlog false for "the default").
+bool int_field(const boost::json::object& m, std::string_view key, int fallback, int& out) {
+  auto* v = m.if_contains(key);
+  if (!v || v->is_null() || (v->is_bool() && !v->get_bool())) {
+    out = fallback;
+    return true;
+  }
+  auto n = exact_integer(*v, INT_MIN, INT_MAX);
+  if (n) out = static_cast<int>(*n);
+  return n.has_value();
+}
+
+}  // namespace
+
+std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& m) {
+  ListenQuery q;
+  if (auto* a = m.if_contains("address"); a && !a->is_null()) {
+    if (!a->is_string()) return -EINVAL;
+    q.address = std::string(a->get_string());
+  }
+  // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
+  auto* type = m.if_contains("addressType");
+  if (type && type->is_string()) {
+    q.datagram = type->get_string() == "udp4" || type->get_string() == "udp6";
+    q.address_type = q.datagram ? (type->get_string() == "udp6" ? 6 : 4) : 0;
+  } else if (!int_field(m, "addressType", 4, q.address_type)) {
+    return -EINVAL;
+  }
+  int fd = -1;
+  if (!int_field(m, "port", 0, q.port) || !int_field(m, "index", 0, q.index) ||
+      !int_field(m, "backlog", 0, q.backlog) || !int_field(m, "flags", 0, q.flags) ||
+      !int_field(m, "fd", -1, fd) || fd >= 0)
+    return -EINVAL;  // fd >= 0: a handle of the worker's own; musterd binds addresses only
+  q.key = node_key(m);
+  return q;
 }
 
 }  // namespace muster::daemon

@@ -5,6 +5,7 @@
 // createServerHandle for TCP and lib/dgram.js _createSocketHandle for UDP).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,21 @@ struct ListenQuery {
   int backlog = 0;                     // 0/false: the default
   std::string key;                     // Node's key: address:port:addressType:fd:index
 };
+
+// Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
+std::string node_key(const boost::json::object& message);
+
+// The ListenQuery of a queryServer message, or the negative errno Node's
+// primary answers. Every number must be an integer a C int holds (the port,
+// index, backlog, flags, addressType; an fd, which musterd refuses anyway):
+// a fractional, huge or non-number value gets -EINVAL, never a value wrapped
+// or truncated into range (a port of 2^32 + 80 is not port 80).
+std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& message);
+
+// `value` as an integer if it is one exactly (a JSON integer, or a double
+// with no fraction) within [min, max]; else nullopt.
+std::optional<std::int64_t> exact_integer(const boost::json::value& value, std::int64_t min,
+                                          std::int64_t max);
 
 // libuv's bind flags as the worker sends them (uv.h): UV_TCP_IPV6ONLY and
 // UV_UDP_IPV6ONLY are both 1, UV_UDP_REUSEADDR is 4.

@@ -19,9 +19,11 @@ RrHandle::RrHandle(asio::io_context& io, ListenSocket& socket, const config::App
       listener_(io, ::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 3)),
       rr_({app.max_pending, app.pending_timeout, std::chrono::milliseconds(100)},
           [this](unsigned id, int fd) { return hand_off(id, fd); }),
-      timer_(io), app_(app.name) {
-  wait_acceptable();
-}
+      timer_(io),
+      pause_(io, Listener::rr, "socket " + socket.config().name, [this] { wait_acceptable(); }),
+      app_(app.name) {}
+
+void RrHandle::start() { wait_acceptable(); }
 
 RrHandle::~RrHandle() = default;
 
@@ -57,24 +59,25 @@ bool RrHandle::hand_off(unsigned worker_id, int fd) {
   auto it = members_.find(worker_id);
   if (it == members_.end()) return false;
   auto worker = it->second.worker.lock();
-  return worker && worker->send_newconn(it->second.newconn_prefix, fd, this);
+  return worker && worker->send_newconn(it->second.newconn_prefix, fd, weak_from_this());
 }
 
 void RrHandle::wait_acceptable() {
-  if (waiting_ || rr_.full()) return;
+  if (waiting_ || rr_.full() || pause_.paused()) return;
   waiting_ = true;
   listener_.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this](boost::system::error_code ec) {
-                         // Cancelled: the handle may already be destroyed
-                         // (a retired socket swept), so touch nothing.
-                         if (ec == asio::error::operation_aborted) return;
-                         waiting_ = false;
+                       [w = weak_from_this()](boost::system::error_code ec) {
+                         // The handle may be gone (a retired socket swept),
+                         // even if this completion was queued before that.
+                         auto self = w.lock();
+                         if (!self || ec == asio::error::operation_aborted) return;
+                         self->waiting_ = false;
                          if (ec) {
                            spdlog::warn("socket {}: waiting for connections failed: {}",
-                                        socket_.config().name, ec.message());
+                                        self->socket_.config().name, ec.message());
                            return;
                          }
-                         accept_ready();
+                         self->accept_ready();
                        });
 }
 
@@ -95,11 +98,12 @@ void RrHandle::accept_ready() {
   while (!rr_.full()) {
     int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        spdlog::warn("socket {}: accept failed: {}", socket_.config().name, std::strerror(errno));
-      break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // Out of fds, say: pause (wait_acceptable() waits for the resume).
+      if (pause_.failed(errno, listener_.native_handle())) break;
+      continue;  // that connection went away; the next one
     }
+    pause_.accepted();
     rr_.connection(ipc::UniqueFd(fd), now);
   }
   after_change();
@@ -115,15 +119,16 @@ void RrHandle::arm_timer() {
   if (!next || (armed_ && *armed_ <= *next)) return;
   armed_ = next;
   timer_.expires_at(*next);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    armed_.reset();
-    if (std::size_t n = rr_.tick(Clock::now())) {
-      expired_ += n;
+  timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    auto self = w.lock();
+    if (ec || !self) return;
+    self->armed_.reset();
+    if (std::size_t n = self->rr_.tick(Clock::now())) {
+      self->expired_ += n;
       spdlog::warn("socket {}: closed {} connection(s) held longer than pending_timeout",
-                   socket_.config().name, n);
+                   self->socket_.config().name, n);
     }
-    after_change();
+    self->after_change();
   });
 }
 

@@ -1,7 +1,9 @@
 // Round-robin for one listening socket: the daemon accepts, and the
 // scheduler's RoundRobin decides which worker gets each connection; the
 // worker's channel carries it (a `newconn` NODE_HANDLE). Owns the accept loop
-// and the timer for held connections and refusal pauses.
+// and the timer for held connections and refusal pauses. Shared-owned by its
+// ListenSocket: workers and completions hold it weakly, as a retired socket's
+// handle is freed (SocketTable::sweep_retired) while they may still be queued.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +15,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "daemon/accept_pause.h"
 #include "scheduler/round_robin.h"
 
 namespace muster::daemon {
@@ -20,10 +23,12 @@ namespace muster::daemon {
 class ListenSocket;
 class Worker;
 
-class RrHandle {
+class RrHandle : public std::enable_shared_from_this<RrHandle> {
  public:
   RrHandle(boost::asio::io_context& io, ListenSocket& socket, const config::AppConfig& app);
   ~RrHandle();
+  // Starts accepting (not in the constructor: completions hold weak_from_this()).
+  void start();
 
   // The worker listens on this socket under Node key `key`.
   void add(const std::shared_ptr<Worker>& worker, const std::string& key);
@@ -59,6 +64,7 @@ class RrHandle {
   scheduler::RoundRobin rr_;
   std::unordered_map<unsigned, Member> members_;
   boost::asio::steady_timer timer_;
+  AcceptPause pause_;  // accept() failed for want of fds: no busy loop
   std::optional<scheduler::Clock::time_point> armed_;
   bool waiting_ = false;
   std::uint64_t expired_ = 0;

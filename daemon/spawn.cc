@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
 
 namespace muster::daemon {
@@ -93,8 +94,14 @@ MUSTER_IN_CHILD void reset_signals() {
 // else above stderr is marked close-on-exec: nothing but what we pass on
 // purpose survives exec. Returns 0 or an errno.
 MUSTER_IN_CHILD int place_fds(const ChildPlan& plan) {
-  for (int target = 0; target < 3; ++target)
-    if (plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) return errno;
+  // dup2 clears close-on-exec on its target, but does nothing at all when
+  // the fd is already in place: /dev/null opened as fd 0 (musterd started
+  // without a stdin) would stay close-on-exec and the worker get no stdin.
+  for (int target = 0; target < 3; ++target) {
+    int r = plan.stdio[target] == target ? ::fcntl(target, F_SETFD, 0)
+                                         : ::dup2(plan.stdio[target], target);
+    if (r < 0) return errno;
+  }
   int top = 0;
   for (std::size_t i = 0; i < plan.pass_count; ++i)
     top = std::max(top, plan.pass_fds[i].second + 1);
@@ -150,16 +157,17 @@ MUSTER_IN_CHILD int child_main(void* arg) {
 
 // One stack for every child, mapped once: CLONE_VFORK suspends the daemon
 // until the child has exec'd or exited, so no two children use it at once.
-// The lowest page is a guard.
+// The lowest page is a guard. A failed mapping (address space exhausted for a
+// moment) is tried again at the next spawn, not remembered.
 char* child_stack_top() {
-  static char* top = [] () -> char* {
-    long page = ::sysconf(_SC_PAGESIZE);
-    void* base = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) return nullptr;
-    ::mprotect(base, page, PROT_NONE);
-    return static_cast<char*>(base) + kChildStack;
-  }();
+  static char* top = nullptr;
+  if (top) return top;
+  long page = ::sysconf(_SC_PAGESIZE);
+  void* base = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) return nullptr;
+  ::mprotect(base, page, PROT_NONE);
+  top = static_cast<char*>(base) + kChildStack;
   return top;
 }
 
@@ -254,7 +262,16 @@ std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
     ::waitpid(pid, nullptr, 0);  // it has exited: reap it, no zombie
     return cannot(child_error);
   }
-  OrphanReaper::own(pid);
+  try {
+    OrphanReaper::own(pid);
+  } catch (const std::exception& e) {
+    memory_reserve::release_if_out_of_memory(e);
+    // Out of memory: a worker the orphan reaper might reap behind its
+    // handle's back is not started at all.
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return "cannot start '" + spec.executable + "': " + e.what();
+  }
   return pid;
 }
 

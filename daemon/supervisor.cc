@@ -5,6 +5,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/health.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/metrics.h"
 
 namespace muster::daemon {

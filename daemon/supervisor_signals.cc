@@ -3,6 +3,7 @@
 // whose default would is caught here, acted on or logged, and ignored.
 #include <spdlog/spdlog.h>
 
+#include "daemon/memory_reserve.h"
 #include "daemon/signals.h"
 #include "daemon/supervisor.h"
 
@@ -23,7 +24,14 @@ void Supervisor::catch_signals() {
 void Supervisor::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
-    on_signal(signo);
+    try {
+      on_signal(signo);
+    } catch (const std::exception& e) {
+      // Out of memory in a SIGHUP reload, say: that one action failed, and
+      // signals are still handled.
+      memory_reserve::release_if_out_of_memory(e);
+      spdlog::error("{}: handling it failed: {}", config::signal_name(signo), e.what());
+    }
     wait_signals();
   });
 }

@@ -15,6 +15,7 @@
 
 #include "config/executable.h"
 #include "daemon/events.h"
+#include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
 #include "daemon/output_sink.h"
 
@@ -100,6 +101,19 @@ Duration Worker::uptime() const {
 }
 
 void Worker::start() {
+  std::string error = launch();
+  child_channel_end_.reset();  // the worker has its copy now
+  if (!error.empty()) {
+    exit_.spawn_error = error;
+    on(Event::spawn_failed);
+    return;
+  }
+  started_ = Clock::now();
+  on(Event::spawned);
+}
+
+// Everything up to the running process; an error message, or "" and pid_ set.
+std::string Worker::launch() {
   std::string error;
   std::string path;
   SpawnSpec spec;
@@ -116,21 +130,14 @@ void Worker::start() {
     error = prepare_channel(spec);
     if (error.empty()) error = prepare_sockets(spec);
   }
-  if (error.empty()) spec.stdout_fd = open_output(error);
+  ipc::UniqueFd stdout_fd;  // the child's copy is all it needs, whatever happens
+  if (error.empty()) stdout_fd.reset(spec.stdout_fd = open_output(error));
   if (error.empty()) {
     auto result = spawn(spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
     else pid_ = std::get<pid_t>(result);
   }
-  if (spec.stdout_fd >= 0) ::close(spec.stdout_fd);
-  child_channel_end_.reset();  // the worker has its copy now
-  if (!error.empty()) {
-    exit_.spawn_error = error;
-    on(Event::spawn_failed);
-    return;
-  }
-  started_ = Clock::now();
-  on(Event::spawned);
+  return error;
 }
 
 // Node protocol: a socketpair whose far end becomes the worker's fd 3
@@ -233,7 +240,16 @@ void Worker::on(Event event) {
       if (channel_) {
         channel_->start(
             [w = weak_from_this()](boost::json::value m, ipc::UniqueFd fd) {
-              if (auto self = w.lock()) self->on_channel_message(std::move(m), std::move(fd));
+              auto self = w.lock();
+              if (!self) return;
+              try {
+                self->on_channel_message(std::move(m), std::move(fd));
+              } catch (const std::exception& e) {
+                memory_reserve::release_if_out_of_memory(e);
+                // Out of memory, say: this one message is not acted on.
+                spdlog::error("{}[{}] its message could not be handled: {}",
+                              self->identity_.app, self->identity_.id, e.what());
+              }
             },
             [w = weak_from_this()](const std::string& error) {
               if (auto self = w.lock()) self->on_channel_closed(error);
@@ -407,7 +423,13 @@ void Worker::on(Event event) {
       e["voluntary"] = exit_.voluntary;
       e["exitedAfterDisconnect"] = exit_.after_disconnect;
       events.publish("exit", identity_.app, std::move(e));
-      on_exit_(*this, exit_);
+      try {
+        on_exit_(*this, exit_);
+      } catch (const std::exception& err) {
+        memory_reserve::release_if_out_of_memory(err);
+        spdlog::error("{}[{}] its exit could not be handled: {}", identity_.app, identity_.id,
+                      err.what());
+      }
       return;
     }
   }

@@ -77,7 +77,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ~Worker();
 
   // Spawns the process. A failure is reported through the exit handler (posted,
-  // never re-entrant) with ExitInfo::spawn_error set.
+  // never re-entrant) with ExitInfo::spawn_error set. Throws only when out of
+  // memory: the caller then kills and drops the worker (App::cannot_spawn).
   void start();
   // Graceful stop: stop_signal to the worker's process group, SIGKILL after
   // stop_timeout. Idempotent.
@@ -94,7 +95,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // A user message (Node's worker.send); false without an open channel.
   bool send_message(const boost::json::value& message);
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
-  bool send_newconn(const std::string& prefix, int fd, RrHandle* handle);
+  bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle);
 
   // A datagram from this worker on the notify socket (systemd protocol).
   void on_notify(const ipc::NotifyMessage& message);
@@ -137,6 +138,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     quiet,          // ready = "auto": online this long without asking for a server
     drain_timeout,  // its own disconnect took longer than drain_timeout
   };
+  std::string launch();
   void on(Event event);
   void start_stop_timer();
   void arm_stop_timer(boost::asio::steady_timer::time_point deadline);
@@ -193,12 +195,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ipc::UniqueFd child_channel_end_;  // until spawned
   std::shared_ptr<ipc::NodeChannel> channel_;
   std::uint64_t seq_ = 0;  // our NODE_CLUSTER messages
+  // Handles are held weakly: a retired socket's handle is freed once no
+  // worker is registered with it, and an answer may come after that.
   struct Newconn {
-    RrHandle* handle;
+    std::weak_ptr<RrHandle> handle;
     int fd;  // lent to the channel; the handle's RoundRobin owns it until the reply
   };
   std::unordered_map<std::uint64_t, Newconn> newconns_;  // seq -> awaiting its reply
-  std::vector<std::pair<RrHandle*, std::string>> servers_;  // rr registrations (handle, key)
+  // rr registrations (handle, key)
+  std::vector<std::pair<std::weak_ptr<RrHandle>, std::string>> servers_;
   // The worker's credentials (nullopt: musterd's own), for binds on its behalf.
   std::optional<Credentials> credentials_;
   unsigned queries_in_flight_ = 0;  // queryServers waiting for an on-demand bind

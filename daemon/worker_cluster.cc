@@ -2,6 +2,7 @@
 // (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
@@ -21,25 +22,11 @@ std::string_view string_field(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
-std::int64_t int_field(const json::object& o, std::string_view key, std::int64_t fallback) {
-  auto* v = o.if_contains(key);
-  if (!v) return fallback;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return fallback;
-}
-
-// Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
-std::string node_key(const json::object& m) {
-  auto part = [&](std::string_view key) -> std::string {
-    auto* v = m.if_contains(key);
-    if (!v) return "undefined";
-    if (v->is_string()) return std::string(v->get_string());
-    return json::serialize(*v);
-  };
-  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") +
-         ":" + part("index");
+// A number to echo back (a seq we answer with an ack): as the worker sent it,
+// or 0 if it sent none.
+json::value seq_field(const json::object& o) {
+  auto* v = o.if_contains("seq");
+  return v && v->is_number() ? *v : json::value(0);
 }
 
 }  // namespace
@@ -56,7 +43,7 @@ bool Worker::send_message(const json::value& message) {
   return has_channel() && channel_->send(message);
 }
 
-bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
+bool Worker::send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) {
   if (!has_channel() || state_ == WorkerState::disconnecting) return false;
   std::uint64_t seq = seq_++;
   std::string line;
@@ -67,7 +54,7 @@ bool Worker::send_newconn(const std::string& prefix, int fd, RrHandle* handle) {
   // No copy: the RoundRobin keeps the connection until the worker answers,
   // which a Node worker does only after its ACK.
   if (!channel_->lend(std::move(line), fd)) return false;
-  newconns_[seq] = {handle, fd};
+  newconns_[seq] = {std::move(handle), fd};
   return true;
 }
 
@@ -105,9 +92,11 @@ void Worker::on_cluster_message(const json::object& m) {
     // A reply to one of ours: a newconn's {accepted}, or an ack we ignore.
     auto* ack = m.if_contains("ack");
     if (!ack || !m.contains("accepted")) return;
-    auto it = newconns_.find(static_cast<std::uint64_t>(int_field(m, "ack", -1)));
+    auto seq = exact_integer(*ack, 0, INT64_MAX);
+    auto it = seq ? newconns_.find(static_cast<std::uint64_t>(*seq)) : newconns_.end();
     if (it == newconns_.end()) return;
-    auto [handle, fd] = it->second;
+    auto handle = it->second.handle.lock();
+    int fd = it->second.fd;
     newconns_.erase(it);
     // An answer before the ACK (a worker that lies, or knows the seq): the
     // RoundRobin closes or re-queues its connection now, so the channel, which
@@ -115,7 +104,7 @@ void Worker::on_cluster_message(const json::object& m) {
     if (channel_ && !channel_->keep(fd)) return;
     bool accepted = m.at("accepted").is_bool() && m.at("accepted").get_bool();
     if (accepted) ++connections_;
-    handle->reply(identity_.id, accepted);
+    if (handle) handle->reply(identity_.id, accepted);
     return;
   }
   if (act == "online") return on(Event::online);
@@ -127,7 +116,7 @@ void Worker::on_cluster_message(const json::object& m) {
     context_.events.publish("listening", identity_.app,
                             {{"id", identity_.id}, {"pid", pid_},
                              {"address", m.contains("address") ? m.at("address") : nullptr},
-                             {"port", int_field(m, "port", 0)},
+                             {"port", m.contains("port") ? m.at("port") : nullptr},
                              {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
     return on(Event::listening);
   }
@@ -143,7 +132,7 @@ void Worker::on_cluster_message(const json::object& m) {
   if (act == "exitedAfterDisconnect") {
     // The worker's own disconnect is done (lib/internal/cluster/child.js
     // sends this once its servers have closed, then drops the channel).
-    send_cluster({{"ack", int_field(m, "seq", 0)}});
+    send_cluster({{"ack", seq_field(m)}});
     return on(Event::left_on_its_own);
   }
   spdlog::debug("{}[{}] unknown cluster act '{}'", identity_.app, identity_.id, act);
@@ -151,35 +140,28 @@ void Worker::on_cluster_message(const json::object& m) {
 
 struct Worker::ServerQuery {
   ListenQuery q;
-  std::int64_t seq = 0;
+  json::value seq;   // echoed back exactly as the worker sent it
+  std::string key;   // Node's key for the server (node_key)
   json::value data;  // the worker's (TLS ticket keys), if it sent any
   bool exclusive = false;
 };
 
 void Worker::query_server(const json::object& m) {
   ServerQuery query;
-  ListenQuery& q = query.q;
-  if (auto* a = m.if_contains("address"); a && a->is_string()) q.address = std::string(a->get_string());
-  q.port = static_cast<int>(int_field(m, "port", 0));
-  q.index = static_cast<int>(int_field(m, "index", 0));
-  q.backlog = static_cast<int>(int_field(m, "backlog", 0));  // false/null: default
-  q.key = node_key(m);
-  query.seq = int_field(m, "seq", 0);
+  query.seq = seq_field(m);
+  query.key = node_key(m);
+  auto parsed = parse_listen_query(m);
+  if (auto* err = std::get_if<int>(&parsed)) {
+    spdlog::warn("{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
+                 "a number that is no integer in range): answered EINVAL", identity_.app,
+                 identity_.id);
+    return refuse_server(query, *err);
+  }
+  query.q = std::move(std::get<ListenQuery>(parsed));
+  const ListenQuery& q = query.q;
   if (auto* d = m.if_contains("data")) query.data = *d;
   query.exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
                     m.at("exclusive").get_bool();
-
-  // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
-  std::string_view type = string_field(m, "addressType");
-  q.datagram = type == "udp4" || type == "udp6";
-  q.address_type = q.datagram ? (type == "udp6" ? 6 : 4)
-                 : type.empty() ? static_cast<int>(int_field(m, "addressType", 4)) : 0;
-  q.flags = static_cast<int>(int_field(m, "flags", 0));
-  if (int_field(m, "fd", -1) >= 0) {
-    spdlog::warn("{}[{}] asked to listen on an fd of its own; muster binds addresses only",
-                 identity_.app, identity_.id);
-    return refuse_server(query, -EINVAL);
-  }
   if (server_keys_.size() + queries_in_flight_ >= kMaxServers) {
     spdlog::debug("{}[{}] holds {} servers already; refused another", identity_.app,
                   identity_.id, kMaxServers);
@@ -212,7 +194,7 @@ void Worker::query_server(const json::object& m) {
 }
 
 void Worker::refuse_server(const ServerQuery& query, int err) {
-  send_cluster({{"errno", err}, {"key", query.q.key}, {"ack", query.seq}, {"data", nullptr}});
+  send_cluster({{"errno", err}, {"key", query.key}, {"ack", query.seq}, {"data", nullptr}});
 }
 
 bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
@@ -255,25 +237,27 @@ bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
                          {"port", q.port > 0 ? q.port : socket.port()}};
   }
   send_cluster(std::move(reply));
-  RrHandle& handle = socket.round_robin(io_, app_);
-  servers_.emplace_back(&handle, q.key);
-  handle.add(shared_from_this(), q.key);
+  auto handle = socket.round_robin(io_, app_);
+  servers_.emplace_back(handle, q.key);
+  handle->add(shared_from_this(), q.key);
   return true;
 }
 
 void Worker::close_server(const std::string& key) {
   for (auto it = servers_.begin(); it != servers_.end(); ++it) {
     if (it->second != key) continue;
-    RrHandle* handle = it->first;
+    auto handle = it->first.lock();
     servers_.erase(it);
+    if (!handle) break;
     // Only leave the handle if no other server of ours uses it.
     bool still = false;
-    for (auto& s : servers_) still = still || s.first == handle;
+    for (auto& s : servers_) still = still || s.first.lock() == handle;
     if (!still) {
       if (auto taken = handle->remove(identity_.id)) parked_.push_back(std::move(taken));
-      // Its answers to connections of that handle no longer count (the
-      // handle may be closed before they come: an on-demand socket).
-      std::erase_if(newconns_, [&](const auto& n) { return n.second.handle == handle; });
+      // Its unanswered newconns are the handle's no more (their connection
+      // is parked above; the handle may be closed before they are answered:
+      // an on-demand socket): a late answer has nothing to tell it.
+      std::erase_if(newconns_, [&](const auto& n) { return n.second.handle.lock() == handle; });
     }
     break;
   }
@@ -287,8 +271,11 @@ void Worker::leave_sockets() {
   // Without a channel nobody can still receive what was sent on it: a
   // connection in flight that the worker never touched goes to another one.
   bool channel_gone = !has_channel();
-  for (auto& [handle, key] : servers)
+  for (auto& [weak, key] : servers) {
+    auto handle = weak.lock();
+    if (!handle) continue;
     if (auto taken = handle->remove(identity_.id, channel_gone)) parked_.push_back(std::move(taken));
+  }
   if (channel_gone) parked_.clear();
   context_.on_demand.release_all(identity_.app, identity_.id);
 }

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <spdlog/spdlog.h>
 
+#include "daemon/memory_reserve.h"
 #include "daemon/output_sink.h"
 #include "daemon/spawn.h"
 #include "daemon/worker.h"
@@ -38,10 +40,18 @@ void Worker::read_output() {
   output_.async_read_some(
       asio::buffer(output_chunk_),
       [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        if (n > 0) {
-          self->output_lines_.append({self->output_chunk_.data(), n});
-          while (auto line = self->output_lines_.next_line_or_chunk())
-            self->flush_output_line(*line);
+        try {
+          if (n > 0) {
+            self->output_lines_.append({self->output_chunk_.data(), n});
+            while (auto line = self->output_lines_.next_line_or_chunk())
+              self->flush_output_line(*line);
+          }
+        } catch (const std::exception& e) {
+          memory_reserve::release_if_out_of_memory(e);
+          // Out of memory, say: these lines are lost, but the pipe is read
+          // on (a worker whose output is not read blocks in write()).
+          spdlog::error("{}[{}] output lost: {}", self->identity_.app, self->identity_.id,
+                        e.what());
         }
         if (ec) {
           // End of output (or a read error): whatever is left is the last line.

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <boost/json.hpp>
 #include <cerrno>
+#include <cstdint>
 
 #include "config/config.h"
 #include "daemon/node_address.h"
@@ -84,4 +86,57 @@ TEST_CASE("a UDP query binds a datagram socket with the worker's reuseAddr") {
 TEST_CASE("a query Node could not bind is EINVAL") {
   CHECK(std::get<int>(on_demand_binds(query(std::nullopt, 70000), "k")) == -EINVAL);
   CHECK(std::get<int>(on_demand_binds(query("x", 1, 0), "k")) == -EINVAL);
+}
+
+namespace {
+
+std::variant<ListenQuery, int> parsed(const char* json) {
+  return muster::daemon::parse_listen_query(boost::json::parse(json).as_object());
+}
+
+}  // namespace
+
+TEST_CASE("a queryServer's numbers are taken only as integers an int holds, never wrapped") {
+  auto ok = parsed(R"({"address":"127.0.0.1","port":8080,"addressType":4,"backlog":511,)"
+                   R"("index":0,"flags":0})");
+  REQUIRE(std::holds_alternative<ListenQuery>(ok));
+  CHECK(std::get<ListenQuery>(ok).port == 8080);
+  CHECK(std::get<ListenQuery>(ok).backlog == 511);
+  CHECK(std::get<ListenQuery>(ok).key == "127.0.0.1:8080:4:undefined:0");
+  // 2^32 + 8080, which a cast to int makes 8080.
+  CHECK(std::get<int>(parsed(R"({"port":4294975376})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":8080.5})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":1e300})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":18446744073709551615})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":"80"})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"backlog":4294967297})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"addressType":4294967300})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"flags":1099511627776})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"index":8589934592})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"fd":18446744073709551615})")) == -EINVAL);
+  CHECK(std::get<int>(parsed(R"({"port":80,"fd":3})")) == -EINVAL);  // its own fd
+  CHECK(std::get<int>(parsed(R"({"port":80,"address":5})")) == -EINVAL);
+}
+
+TEST_CASE("absent, null and false numbers of a queryServer take Node's defaults") {
+  auto q = std::get<ListenQuery>(parsed(R"({"port":80.0,"backlog":false,"flags":null,"fd":-1})"));
+  CHECK(q.port == 80);
+  CHECK(q.backlog == 0);
+  CHECK(q.flags == 0);
+  CHECK(q.address_type == 4);
+  CHECK_FALSE(q.address);
+  auto udp = std::get<ListenQuery>(parsed(R"({"address":"::","port":53,"addressType":"udp6"})"));
+  CHECK(udp.datagram);
+  CHECK(udp.address_type == 6);
+}
+
+TEST_CASE("exact_integer takes a double only without a fraction and inside the bounds") {
+  using muster::daemon::exact_integer;
+  CHECK(exact_integer(boost::json::value(5.0), 0, 10) == 5);
+  CHECK_FALSE(exact_integer(boost::json::value(5.5), 0, 10));
+  CHECK_FALSE(exact_integer(boost::json::value(11), 0, 10));
+  CHECK_FALSE(exact_integer(boost::json::value(-1), 0, 10));
+  CHECK_FALSE(exact_integer(boost::json::value(9.3e18), 0, INT64_MAX));
+  CHECK_FALSE(exact_integer(boost::json::value(std::uint64_t{1} << 63), 0, INT64_MAX));
+  CHECK_FALSE(exact_integer(boost::json::value(true), 0, 10));
 }
