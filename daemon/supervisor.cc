@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -33,9 +34,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
 std::optional<std::string> Supervisor::start() {
   if (auto err = control_.open()) return err;
   std::vector<std::string> per_slot;
-  bool any_systemd = false;
   for (const auto& app : config_.apps) {
-    any_systemd = any_systemd || app.protocol == config::Protocol::systemd;
     if (app.scheduling == config::Scheduling::reuseport)
       per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
   }
@@ -44,12 +43,9 @@ std::optional<std::string> Supervisor::start() {
     control_.close();
     return err;
   }
-  if (any_systemd) {
-    if (auto err = notify_.open()) {
-      control_.close();
-      return err;
-    }
-    context_.notify_address = notify_.address();
+  if (auto err = open_notify_socket(config_)) {
+    control_.close();
+    return err;
   }
   if (config_.daemon.metrics) {
     if (auto err = metrics_.open(*config_.daemon.metrics)) {
@@ -70,6 +66,21 @@ std::optional<std::string> Supervisor::start() {
   started_at_ = Clock::now();
   systemd_.start_watchdog();
   report_to_systemd();
+  return std::nullopt;
+}
+
+// Opened for the first systemd-protocol app, at start or when a config
+// reload adds one, and then kept for the daemon's life: a worker of a removed
+// app may still be stopping and sending STOPPING=1, and an idle datagram
+// socket costs nothing.
+std::optional<std::string> Supervisor::open_notify_socket(const config::Config& config) {
+  if (notify_.is_open()) return std::nullopt;
+  bool any_systemd = std::any_of(config.apps.begin(), config.apps.end(), [](const auto& app) {
+    return app.protocol == config::Protocol::systemd;
+  });
+  if (!any_systemd) return std::nullopt;
+  if (auto err = notify_.open()) return err;
+  context_.notify_address = notify_.address();
   return std::nullopt;
 }
 

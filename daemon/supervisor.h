@@ -68,6 +68,9 @@ class Supervisor {
   void wait_signals();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
+  // Opens the NOTIFY_SOCKET of systemd-protocol workers if `config` has such
+  // an app and it is not open yet; an error message on failure.
+  std::optional<std::string> open_notify_socket(const config::Config& config);
   // Validates and applies the config file (config_reload.cc); `done` as for
   // reload_config().
   void apply_config_file(ReloadDone done);

@@ -77,6 +77,25 @@ class Reload(s.TestCase):
         self.assertIn("instances", self.journal("-u", "musterd"))
 
 
+class ReloadAddsASystemdApp(s.TestCase):
+    def test_the_first_systemd_app_added_by_systemctl_reload_gets_ready(self):
+        # Issue 20 item 2: its workers used to start without NOTIFY_SOCKET,
+        # never said READY=1 and were killed at every ready_timeout.
+        c = self.c
+        self.write_config(s.socket_table() + s.hello_app(instances=1))
+        c.systemctl("start", "musterd")
+        self.write_config(s.socket_table() + s.hello_app(instances=1) +
+                          s.socket_table("other", 8001) +
+                          s.sd_hello_app(socket="other", extra='ready_timeout = "2s"\n'))
+        r = c.systemctl("reload", "musterd", check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        (w,) = self.wait_ready("sd", 1)
+        c.run(["sleep", "3"])  # past its ready_timeout
+        self.assertEqual([x["id"] for x in self.workers("sd")], [w["id"]])
+        self.assertNotIn("ready_timeout", self.journal("-u", "musterd"))
+        self.assertEqual(c.show("musterd", "StatusText"), "hello: 1/1 ready; sd: 1/1 ready")
+
+
 class Stop(s.TestCase):
     def test_systemctl_stop_leaves_nothing_in_the_cgroup(self):
         c = self.c
