@@ -24,7 +24,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
         return route_http(*this, path, query);
       }),
       systemd_(io), systemd_timer_(io), signals_(io, SIGTERM, SIGINT, SIGHUP),
-      shutdown_timer_(io) {
+      shutdown_timer_(io), hand_over_timer_(io) {
   context_.socket_configs = &config_.sockets;
   for (const auto& app : config_.apps)
     apps_.push_back(
@@ -98,6 +98,7 @@ void Supervisor::wait_signals() {
         // A second SIGTERM/SIGINT (a pod's grace period ending, an impatient
         // Ctrl-C): stop now, as the shutdown_timeout deadline would.
         spdlog::warn("{} during the graceful shutdown: killing the remaining workers now", name);
+        stop_apps();
         for (auto& app : apps_) app->kill_all();
       }
     }
@@ -118,22 +119,43 @@ void Supervisor::reload_config(ReloadDone done) {
   });
 }
 
+// A worker takes a connection handed to it within milliseconds; held ones
+// nobody took by then are closed with musterd.
+constexpr auto kHandOverLimit = std::chrono::seconds(1);
+
 void Supervisor::shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("shutting down ({}): stopping all workers", why);
   systemd_.stopping();
   systemd_timer_.cancel();
-  auto remaining = std::make_shared<std::size_t>(apps_.size());
-  auto one_done = [this, remaining] {
-    if (--*remaining == 0) finish_shutdown();
-  };
   shutdown_timer_.expires_after(config_.daemon.shutdown_timeout);
   shutdown_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || finished_) return;
     spdlog::warn("shutdown_timeout reached: killing the remaining workers");
+    stop_apps();
     for (auto& app : apps_) app->kill_all();
   });
+  // musterd accepts no more first, and its workers get every connection it
+  // already accepted before they are asked to go, so a stop drops none of
+  // them; new ones wait in the kernel's queue (on a restart, for the next
+  // musterd: systemd's fd store keeps the socket).
+  hand_over_timer_.expires_after(std::min<Duration>(kHandOverLimit,
+                                                    config_.daemon.shutdown_timeout / 2));
+  hand_over_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) stop_apps();
+  });
+  sockets_.stop_accepting([this] { stop_apps(); });
+}
+
+void Supervisor::stop_apps() {
+  if (stopping_apps_) return;
+  stopping_apps_ = true;
+  hand_over_timer_.cancel();
+  auto remaining = std::make_shared<std::size_t>(apps_.size());
+  auto one_done = [this, remaining] {
+    if (--*remaining == 0) finish_shutdown();
+  };
   if (apps_.empty()) {
     finish_shutdown();
     return;

@@ -66,6 +66,8 @@ class Supervisor {
  private:
   void handle_request(const ipc::Request& request, ControlServer::Respond respond);
   void wait_signals();
+  // Shutdown, after the sockets have handed over what they hold: stop every app.
+  void stop_apps();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
   // Opens the NOTIFY_SOCKET of systemd-protocol workers if `config` has such
@@ -96,6 +98,8 @@ class Supervisor {
   bool announced_ready_ = false;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer hand_over_timer_;
+  bool stopping_apps_ = false;
   unsigned last_worker_id_ = 0;
   bool shutting_down_ = false;
   bool finished_ = false;

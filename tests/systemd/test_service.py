@@ -117,6 +117,23 @@ class Stop(s.TestCase):
         self.assertIn("all workers stopped; bye", self.journal("-u", "musterd"))
 
 
+    def test_a_descendant_that_left_its_workers_process_group_is_killed_by_systemd(self):
+        # musterd's signals reach a worker's process group only; a setsid()
+        # descendant ignoring SIGTERM escapes them (docs/SECURITY.md). Under
+        # the unit (KillMode=mixed) systemd SIGKILLs it once musterd is gone.
+        c = self.c
+        self.write_config('[apps.escaper]\nexec = "/bin/sh"\nargs = ["-c", "setsid sh -c '
+                          '\'trap \\"\\" TERM; exec sleep 1000\' & exec sleep 1000"]\n')
+        c.systemctl("start", "musterd")
+        c.wait_for(lambda: len(c.unit_pids("musterd.service")) == 3, 10,
+                   "musterd, its worker and the escaped descendant")
+        c.systemctl("stop", "musterd")
+        self.assertEqual(c.unit_pids("musterd.service"), [])
+        self.assertRegex(self.journal("-u", "musterd"),
+                         r"Killing process \d+ \(sleep\) with signal SIGKILL")
+        self.assertEqual(c.run(["pgrep", "-x", "sleep"], check=False).stdout, "")
+
+
 class Journal(s.TestCase):
     def test_musterds_log_and_its_workers_output_reach_the_journal(self):
         c = self.c
