@@ -3,9 +3,20 @@ Type=notify and a status text, `systemctl reload` with the exit codes systemd
 reports, `systemctl stop` leaving nothing in the unit's cgroup, and the
 journal holding musterd's log and its workers' output."""
 
+import re
 import unittest
 
 import service_support as s
+
+
+class Units(s.TestCase):
+    def test_the_packaged_units_pass_systemd_analyze_verify(self):
+        r = self.c.run(["systemd-analyze", "verify", "musterd.service", "musterd.socket"],
+                       check=False)
+        # Documentation= is checked with man(1), which this minimal system lacks.
+        complaints = [line for line in (r.stdout + r.stderr).splitlines()
+                      if line and not re.search(r"Command 'man .*' failed", line)]
+        self.assertEqual(complaints, [])
 
 
 class Start(s.TestCase):
