@@ -47,6 +47,12 @@ class RestartUnderLoad(s.TestCase):
         self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(c.show("musterd", "ActiveState"), "failed")
         self.assertIn(f"{s.CONFIG}:", self.journal("-u", "musterd"))
+        # The unit failed, so systemd emptied its fd store: the port is closed
+        # (what the README warns about).
+        self.assertEqual(c.show("musterd", "NFileDescriptorStore"), "0")
+        status, error = self.get(timeout=5)
+        self.assertIsNone(status)
+        self.assertIn("Connection refused", error)
 
 
 class SocketActivation(s.TestCase):
