@@ -285,7 +285,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
 
   bool output_ok =
       s.read_choice("output", app.output,
-                    {Output::log, Output::file, Output::inherit, Output::null});
+                    {Output::log, Output::file, Output::journal, Output::inherit, Output::null});
   s.read_converted("output_max_size", app.output_max_size, R"(a size like "10MiB")",
                    [](const std::string& text) -> std::optional<std::uint64_t> {
                      auto size = parse_size(text);

@@ -49,7 +49,9 @@ enum class Scheduling { rr, none, reuseport };
 // for no server, once it has been online a quiet while (Node lets workers run
 // without servers).
 enum class Ready { spawn, online, listening, notify, automatic };
-enum class Output { log, file, inherit, null };
+// journal: each line one entry in the systemd journal, with fields naming
+// the worker (daemon/journal.h).
+enum class Output { log, file, journal, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
 // A daemon-owned listening socket ([sockets.NAME]).

@@ -1,7 +1,8 @@
 // What a config names must exist on the host that runs it: users and groups
 // (getpwnam_r, getgrnam_r), the apps' programs along the worker's PATH, their
-// working directories, and the directories musterd writes output files and
-// binds unix sockets in (no link on the way; as root, none others can change).
+// working directories, the directories musterd writes output files and
+// binds unix sockets in (no link on the way; as root, none others can change),
+// and the journal for output = "journal".
 #include "config/host_checks.h"
 
 #include <grp.h>
@@ -164,6 +165,17 @@ void check_socket_path(const Table& t, const SocketConfig& socket, ErrorList& er
     t.error(errors, *at, "listen", *unsafe);
 }
 
+// output = "journal": musterd sends each line to journald's socket
+// (sd_journal_sendv), which only a host running systemd-journald has.
+void check_journal(const Table& t, const AppConfig& app, ErrorList& errors) {
+  const toml::node* at = t.string_at("output");
+  if (at == nullptr || app.output != Output::journal) return;
+  if (::access(kJournalSocket, W_OK) == 0) return;
+  t.error(errors, *at, "output",
+          std::string(R"(output = "journal" needs the systemd journal, which this host lacks ()") +
+              kJournalSocket + ": " + std::strerror(errno) + ")");
+}
+
 }  // namespace
 
 void check_host(const toml::table& root, const Config& config, ErrorList& errors) {
@@ -183,6 +195,7 @@ void check_host(const toml::table& root, const Config& config, ErrorList& errors
     check_group(t, "group", errors);
     if (check_cwd(t, app, errors)) check_exec(t, app, errors);
     check_output_file(t, app, errors);
+    check_journal(t, app, errors);
   }
 }
 

@@ -230,6 +230,7 @@ const char* to_string(Output output) {
   switch (output) {
     case Output::log: return "log";
     case Output::file: return "file";
+    case Output::journal: return "journal";
     case Output::inherit: return "inherit";
     case Output::null: return "null";
   }

@@ -71,6 +71,13 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
   ConfigDiff diff = diff_configs(config_, next);
   for (const auto& w : diff.warnings) spdlog::warn("reload-config: {}", w);
 
+  // A first systemd-protocol app needs the notify socket before its
+  // workers start; a failure to open it changes nothing.
+  if (auto err = open_notify_socket(next)) {
+    spdlog::error("reload-config: {}; the running config is unchanged", *err);
+    return done(ReloadResult{{*err}, {}, {}});
+  }
+
   // Bind everything new first: a failure here changes nothing.
   std::vector<std::unique_ptr<ListenSocket>> bound;
   std::vector<std::string> to_bind = diff.sockets_added;

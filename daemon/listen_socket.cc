@@ -218,6 +218,20 @@ void SocketTable::keep_files() {
   for (auto& s : retired_) s->keep_file();
 }
 
+void SocketTable::stop_accepting(std::function<void()> settled) {
+  auto left = std::make_shared<std::size_t>(1);
+  auto one_settled = [left, settled = std::move(settled)] {
+    if (--*left == 0) settled();
+  };
+  for (auto* list : {&sockets_, &retired_})
+    for (auto& s : *list)
+      if (RrHandle* rr = s->round_robin_if_any()) {
+        ++*left;
+        rr->stop_accepting(one_settled);
+      }
+  one_settled();
+}
+
 namespace {
 
 // The address `fd` listens on equals what `s` asks for.

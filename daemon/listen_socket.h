@@ -142,6 +142,10 @@ class SocketTable {
   std::function<void(const std::string&)> on_drop;
   // Every unix socket file stays at exit (the fd store keeps the sockets).
   void keep_files();
+  // Shutdown: every round-robin socket stops accepting (RrHandle::
+  // stop_accepting); `settled` runs once all of them have handed over what
+  // they hold.
+  void stop_accepting(std::function<void()> settled);
 
  private:
   std::variant<BoundSocket, BindError> open_socket(const config::SocketConfig& config);

@@ -6,6 +6,9 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/journal.h"
 
 #include "ipc/utf8.h"
 
@@ -46,6 +49,30 @@ class EscapedMessage : public spdlog::custom_flag_formatter {
   }
 };
 
+// %P: the sd-daemon(3) priority prefix of the line's level ("<4>" for a
+// warning), which journald turns into the entry's PRIORITY= and strips.
+class JournalPriority : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const char* prefix = SD_INFO;
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug: prefix = SD_DEBUG; break;
+      case spdlog::level::info: prefix = SD_INFO; break;
+      case spdlog::level::warn: prefix = SD_WARNING; break;
+      case spdlog::level::err: prefix = SD_ERR; break;
+      case spdlog::level::critical: prefix = SD_CRIT; break;
+      case spdlog::level::off:
+      case spdlog::level::n_levels: break;
+    }
+    dest.append(prefix, prefix + std::char_traits<char>::length(prefix));
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JournalPriority>();
+  }
+};
+
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
   switch (level) {
     case config::LogLevel::trace: return spdlog::level::trace;
@@ -66,13 +93,19 @@ void setup_logging(config::LogLevel level, config::LogFormat format) {
   // Worker output is logged at info and must not be lost in a crash.
   spdlog::flush_on(spdlog::level::trace);
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  // Under systemd the journal stamps each line itself and reads its priority
+  // from the prefix; a JSON line keeps its own "time" for whoever parses it.
+  bool journal = stderr_is_journal();
+  std::string prefix = journal ? "%P" : "";
+  formatter->add_flag<JournalPriority>('P');
   switch (format) {
     case config::LogFormat::text:
-      formatter->add_flag<EscapedMessage>('q').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %q");
+      formatter->add_flag<EscapedMessage>('q');
+      formatter->set_pattern(prefix + (journal ? "%l %q" : "%Y-%m-%dT%H:%M:%S.%e%z %l %q"));
       break;
     case config::LogFormat::json:
       formatter->add_flag<JsonMessage>('j').set_pattern(
-          R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%j})");
+          prefix + R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%j})");
       break;
   }
   spdlog::set_formatter(std::move(formatter));

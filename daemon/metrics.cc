@@ -97,7 +97,7 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
                          "Times the app was marked failed (every slot in a crash loop).");
   auto output_errors = family("muster_output_errors_total", "counter",
                               "Worker output lines that could not be written to output_file "
-                              "(each went to musterd's log instead).");
+                              "or the journal (each went to musterd's log instead).");
   auto w_connections = family("muster_worker_connections_total", "counter",
                               "Connections handed to this worker (rr).");
   auto w_rss = family("muster_worker_resident_memory_bytes", "gauge",

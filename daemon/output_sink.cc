@@ -2,6 +2,7 @@
 
 #include "daemon/events.h"
 
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 namespace muster::daemon {
@@ -29,13 +30,15 @@ bool OutputSink::reopen() {
   return true;
 }
 
-void OutputSink::line(unsigned worker_id, std::string_view text) {
+void OutputSink::line(const LineOrigin& from, std::string_view text) {
   if (output_ == config::Output::file) {
-    to_file(worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each
+    to_file(from.worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each
+  } else if (output_ == config::Output::journal) {
+    to_journal(from, text);
   } else {
-    spdlog::info("{}[{}] {}", app_, worker_id, text);
+    spdlog::info("{}[{}] {}", app_, from.worker_id, text);
   }
-  boost::json::object entry{{"app", app_}, {"id", worker_id}, {"time", now_rfc3339()},
+  boost::json::object entry{{"app", app_}, {"id", from.worker_id}, {"time", now_rfc3339()},
                             {"line", text}};
   if (!followers_.empty()) followers_.publish(boost::json::serialize(entry) + "\n");
   tail_.push_back(std::move(entry));
@@ -57,20 +60,43 @@ void OutputSink::to_file(unsigned worker_id, std::string_view text) {
   spdlog::info("{}[{}] {}", app_, worker_id, text);
 }
 
+// A journal entry per line (sd_journal_sendv: a datagram, nothing to retry
+// later); one that fails goes to musterd's log, as a missed output_file line.
+void OutputSink::to_journal(const LineOrigin& from, std::string_view text) {
+  int r = send_to_journal(journal_fields(app_, from, text));
+  std::string error = r < 0 ? std::strerror(-r) : "";
+  file_result(error, true);
+  if (error.empty()) return;
+  ++failure_->lines;
+  ++file_errors_;
+  spdlog::info("{}[{}] {}", app_, from.worker_id, text);
+}
+
+std::string OutputSink::destination() const {
+  return output_ == config::Output::journal ? "the journal" : "output_file " + file_.path();
+}
+
 // Logs and publishes the start and the end of a failure, once each.
 void OutputSink::file_result(const std::string& error, bool tried) {
-  const std::string& path = file_.path();
+  boost::json::object where;
+  if (output_ == config::Output::journal) where["journal"] = true;
+  else where["file"] = file_.path();
   if (error.empty() && failure_) {
-    spdlog::info("{}: output_file {} is written again; {} line(s) went to musterd's log meanwhile",
-                 app_, path, failure_->lines);
-    events_.publish("output", app_, {{"phase", "resumed"}, {"file", path},
-                                     {"lines", failure_->lines}});
+    spdlog::info("{}: {} is written again; {} line(s) went to musterd's log meanwhile", app_,
+                 destination(), failure_->lines);
+    where["phase"] = "resumed";
+    where["lines"] = failure_->lines;
+    events_.publish("output", app_, std::move(where));
     failure_.reset();
   } else if (!error.empty() && !failure_) {
-    spdlog::error("{}: cannot write output_file {}: {}; its lines go to musterd's log until "
-                  "it works again (tried every {}s)",
-                  app_, path, error, kRetry.count());
-    events_.publish("output", app_, {{"phase", "error"}, {"file", path}, {"error", error}});
+    std::string retry = output_ == config::Output::file
+                            ? " (tried every " + std::to_string(kRetry.count()) + "s)"
+                            : "";
+    spdlog::error("{}: cannot write {}: {}; its lines go to musterd's log until it works again{}",
+                  app_, destination(), error, retry);
+    where["phase"] = "error";
+    where["error"] = error;
+    events_.publish("output", app_, std::move(where));
     failure_.emplace();
     failure_->error = error;
   }

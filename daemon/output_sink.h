@@ -1,9 +1,10 @@
 // Where an app's worker output goes: lines into the daemon's log (prefixed
-// `app[id]`) or into output_file (OutputFile), plus a bounded in-memory tail,
-// with the writer's id, and live followers for `musterctl logs`. While
-// output_file cannot be written, its lines go to the daemon's log instead,
-// the file is tried again at most once a second, and the start and end of
-// each such failure are logged once and published as `output` events.
+// `app[id]`), into output_file (OutputFile) or into the journal (one entry
+// per line, daemon/journal.h), plus a bounded in-memory tail, with the
+// writer's id, and live followers for `musterctl logs`. While output_file
+// (or the journal) cannot be written, its lines go to the daemon's log
+// instead, the file is tried again at most once a second, and the start and
+// end of each such failure are logged once and published as `output` events.
 #pragma once
 
 #include <boost/json.hpp>
@@ -18,6 +19,7 @@
 
 #include "config/config.h"
 #include "daemon/followers.h"
+#include "daemon/journal.h"
 #include "daemon/output_file.h"
 
 namespace muster::daemon {
@@ -39,8 +41,9 @@ class OutputSink {
   // reopen). False if the app writes no file.
   bool reopen();
 
-  void line(unsigned worker_id, std::string_view text);
-  // Lines that missed output_file and went to the daemon's log instead.
+  void line(const LineOrigin& from, std::string_view text);
+  // Lines that missed output_file (or the journal) and went to the daemon's
+  // log instead.
   std::uint64_t file_errors() const { return file_errors_; }
 
   boost::json::array tail(std::size_t n) const;
@@ -56,7 +59,10 @@ class OutputSink {
   };
 
   void to_file(unsigned worker_id, std::string_view text);
+  void to_journal(const LineOrigin& from, std::string_view text);
   void file_result(const std::string& error, bool tried);
+  // "output_file PATH" or "the journal", for the failure messages.
+  std::string destination() const;
 
   std::string app_;
   config::Output output_;

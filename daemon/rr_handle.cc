@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 #include "daemon/listen_socket.h"
 #include "daemon/untouched.h"
@@ -62,8 +64,18 @@ bool RrHandle::hand_off(unsigned worker_id, int fd) {
   return worker && worker->send_newconn(it->second.newconn_prefix, fd, weak_from_this());
 }
 
+void RrHandle::stop_accepting(std::function<void()> settled) {
+  accepting_ = false;
+  on_settled_ = std::move(settled);
+  if (waiting_) {
+    waiting_ = false;  // the cancelled wait's handler touches nothing
+    listener_.cancel();
+  }
+  after_change();
+}
+
 void RrHandle::wait_acceptable() {
-  if (waiting_ || rr_.full() || pause_.paused()) return;
+  if (waiting_ || rr_.full() || pause_.paused() || !accepting_) return;
   waiting_ = true;
   listener_.async_wait(asio::posix::stream_descriptor::wait_read,
                        [w = weak_from_this()](boost::system::error_code ec) {
@@ -112,6 +124,8 @@ void RrHandle::accept_ready() {
 void RrHandle::after_change() {
   wait_acceptable();
   arm_timer();
+  if (on_settled_ && (rr_.pending() == 0 || rr_.workers() == 0))
+    asio::post(io_, std::exchange(on_settled_, nullptr));
 }
 
 void RrHandle::arm_timer() {

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,11 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   void reply(unsigned worker_id, bool accepted);
   std::size_t pending() const { return rr_.pending(); }
   std::size_t workers() const { return rr_.workers(); }
+  // Shutdown: accepts no more (the kernel's queue keeps what comes, for the
+  // next musterd when systemd's fd store holds the socket) and runs `settled`
+  // (posted) once every connection it holds is handed to a worker, or no
+  // worker is left to take them.
+  void stop_accepting(std::function<void()> settled);
 
  private:
   struct Member {
@@ -67,6 +73,8 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   AcceptPause pause_;  // accept() failed for want of fds: no busy loop
   std::optional<scheduler::Clock::time_point> armed_;
   bool waiting_ = false;
+  bool accepting_ = true;
+  std::function<void()> on_settled_;
   std::uint64_t expired_ = 0;
   std::uint64_t requeued_ = 0;
   std::string app_;  // the app whose worker first asked (for status `pending`)

@@ -244,7 +244,7 @@ std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) return "cannot open /dev/null: " + describe_errno(errno);
   int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
-  int err = spec.stdout_fd >= 0 ? spec.stdout_fd : STDERR_FILENO;
+  int err = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
   ChildPlan plan{spec.executable.c_str(), argv.data(), envp.data(),
                  spec.cwd.empty() ? nullptr : spec.cwd.c_str(), {devnull, out, err},
                  spec.pass_fds.data(), spec.pass_fds.size(),

@@ -1,5 +1,6 @@
 #include "daemon/supervisor.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,7 +22,8 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
       metrics_(io, [this](std::string_view path, std::string_view query) {
         return route_http(*this, path, query);
       }),
-      systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io) {
+      systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io),
+      hand_over_timer_(io) {
   catch_signals();
   context_.socket_configs = &config_.sockets;
   for (const auto& app : config_.apps)
@@ -32,9 +34,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config)
 std::optional<std::string> Supervisor::start() {
   if (auto err = control_.open()) return err;
   std::vector<std::string> per_slot;
-  bool any_systemd = false;
   for (const auto& app : config_.apps) {
-    any_systemd = any_systemd || app.protocol == config::Protocol::systemd;
     if (app.scheduling == config::Scheduling::reuseport)
       per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
   }
@@ -43,12 +43,9 @@ std::optional<std::string> Supervisor::start() {
     control_.close();
     return err;
   }
-  if (any_systemd) {
-    if (auto err = notify_.open()) {
-      control_.close();
-      return err;
-    }
-    context_.notify_address = notify_.address();
+  if (auto err = open_notify_socket(config_)) {
+    control_.close();
+    return err;
   }
   if (config_.daemon.metrics) {
     if (auto err = metrics_.open(*config_.daemon.metrics)) {
@@ -72,6 +69,21 @@ std::optional<std::string> Supervisor::start() {
   return std::nullopt;
 }
 
+// Opened for the first systemd-protocol app, at start or when a config
+// reload adds one, and then kept for the daemon's life: a worker of a removed
+// app may still be stopping and sending STOPPING=1, and an idle datagram
+// socket costs nothing.
+std::optional<std::string> Supervisor::open_notify_socket(const config::Config& config) {
+  if (notify_.is_open()) return std::nullopt;
+  bool any_systemd = std::any_of(config.apps.begin(), config.apps.end(), [](const auto& app) {
+    return app.protocol == config::Protocol::systemd;
+  });
+  if (!any_systemd) return std::nullopt;
+  if (auto err = notify_.open()) return err;
+  context_.notify_address = notify_.address();
+  return std::nullopt;
+}
+
 void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
   systemd_.reloading();
   apply_config_file([this, done = std::move(done)](ReloadResult result) {
@@ -85,22 +97,43 @@ void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
   }, allow_empty);
 }
 
+// A worker takes a connection handed to it within milliseconds; held ones
+// nobody took by then are closed with musterd.
+constexpr auto kHandOverLimit = std::chrono::seconds(1);
+
 void Supervisor::shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("shutting down ({}): stopping all workers", why);
   systemd_.stopping();
   systemd_timer_.cancel();
-  auto remaining = std::make_shared<std::size_t>(apps_.size());
-  auto one_done = [this, remaining] {
-    if (--*remaining == 0) finish_shutdown();
-  };
   shutdown_timer_.expires_after(config_.daemon.shutdown_timeout);
   shutdown_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || finished_) return;
     spdlog::warn("shutdown_timeout reached: killing the remaining workers");
+    stop_apps();
     for (auto& app : apps_) app->kill_all();
   });
+  // musterd accepts no more first, and its workers get every connection it
+  // already accepted before they are asked to go, so a stop drops none of
+  // them; new ones wait in the kernel's queue (on a restart, for the next
+  // musterd: systemd's fd store keeps the socket).
+  hand_over_timer_.expires_after(std::min<Duration>(kHandOverLimit,
+                                                    config_.daemon.shutdown_timeout / 2));
+  hand_over_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) stop_apps();
+  });
+  sockets_.stop_accepting([this] { stop_apps(); });
+}
+
+void Supervisor::stop_apps() {
+  if (stopping_apps_) return;
+  stopping_apps_ = true;
+  hand_over_timer_.cancel();
+  auto remaining = std::make_shared<std::size_t>(apps_.size());
+  auto one_done = [this, remaining] {
+    if (--*remaining == 0) finish_shutdown();
+  };
   if (apps_.empty()) {
     finish_shutdown();
     return;

@@ -78,8 +78,13 @@ class Supervisor {
   void wait_signals();
   void on_signal(int signo);
   void reopen_output_files();
+  // Shutdown, after the sockets have handed over what they hold: stop every app.
+  void stop_apps();
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
+  // Opens the NOTIFY_SOCKET of systemd-protocol workers if `config` has such
+  // an app and it is not open yet; an error message on failure.
+  std::optional<std::string> open_notify_socket(const config::Config& config);
   // Validates and applies the config file (config_reload.cc); `done` as for
   // reload_config().
   void apply_config_file(ReloadDone done, bool allow_empty);
@@ -106,6 +111,8 @@ class Supervisor {
   bool announced_ready_ = false;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer hand_over_timer_;
+  bool stopping_apps_ = false;
   unsigned last_worker_id_ = 0;
   bool shutting_down_ = false;
   bool finished_ = false;

@@ -46,6 +46,7 @@ void Supervisor::on_signal(int signo) {
         // A second SIGTERM/SIGINT (a pod's grace period ending, an impatient
         // Ctrl-C): stop now, as the shutdown_timeout deadline would.
         spdlog::warn("{} during the graceful shutdown: killing the remaining workers now", name);
+        stop_apps();
         for (auto& app : apps_) app->kill_all();
       }
       return;

@@ -1,6 +1,7 @@
 #include "daemon/systemd_service.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
@@ -11,6 +12,16 @@
 #include "daemon/listen_socket.h"
 
 namespace muster::daemon {
+namespace {
+
+// Two fds of one open socket: sockets have an inode of their own in sockfs.
+bool same_socket(int a, int b) {
+  struct stat sa {}, sb {};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
 
 std::variant<InheritedFds, std::string> take_systemd_sockets() {
   char** names = nullptr;
@@ -29,10 +40,15 @@ std::variant<InheritedFds, std::string> take_systemd_sockets() {
     if (name == "unknown" || name.empty()) {
       error = "systemd passed a socket without a name (fd " + std::to_string(fd) +
               "); give its ListenStream= a FileDescriptorName= naming one of [sockets.NAME]";
-    } else if (fds.count(name)) {
-      // The same name twice (a .socket unit and the fd store both hold it):
-      // the first one serves; the second is the same socket or a stale copy.
-      spdlog::warn("systemd passed two sockets named {}; using the first", name);
+    } else if (auto first = fds.find(name); first != fds.end()) {
+      // The same name twice: a .socket unit's socket that musterd also put
+      // in the fd store comes once from each (systemd passes the unit's
+      // first), every restart. The same socket twice is no news; two
+      // different ones (a stale stored copy) are worth a warning.
+      if (same_socket(first->second.get(), fd))
+        spdlog::debug("systemd passed socket {} twice (its unit and the fd store)", name);
+      else
+        spdlog::warn("systemd passed two different sockets named {}; using the first", name);
     } else {
       fds.emplace(std::move(name), std::move(owned));
     }

@@ -72,7 +72,7 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), output_(io), exit_watch_(io), drain_timer_(io), quiet_timer_(io),
+      stop_timer_(io), exit_watch_(io), drain_timer_(io), quiet_timer_(io),
       ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() {
@@ -130,8 +130,13 @@ std::string Worker::launch() {
     error = prepare_channel(spec);
     if (error.empty()) error = prepare_sockets(spec);
   }
-  ipc::UniqueFd stdout_fd;  // the child's copy is all it needs, whatever happens
-  if (error.empty()) stdout_fd.reset(spec.stdout_fd = open_output(error));
+  // The child's copies are all it needs, whatever happens.
+  ipc::UniqueFd stdout_fd, stderr_fd;
+  if (error.empty()) {
+    open_output(spec, error);
+    stdout_fd.reset(spec.stdout_fd);
+    if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
+  }
   if (error.empty()) {
     auto result = spawn(spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
@@ -233,7 +238,7 @@ void Worker::on(Event event) {
       events.publish("fork", identity_.app,
                      {{"id", identity_.id}, {"pid", pid_}, {"instance", identity_.instance}});
       wait_for_exit();
-      if (output_.is_open()) read_output();
+      read_output();
       mark_ready(config::Ready::spawn);
       if (!ready_) arm_ready_timer(boost::asio::steady_timer::clock_type::now() + app_.ready_timeout);
       arm_watchdog();

@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,7 +18,6 @@
 #include "daemon/proc_stats.h"
 #include "daemon/restart_policy.h"
 #include "daemon/spawn.h"
-#include "ipc/line_buffer.h"
 #include "ipc/node_channel.h"
 #include "ipc/notify_message.h"
 
@@ -55,6 +53,7 @@ struct ExitInfo {
 class EventBus;
 class ListenSocket;
 class OnDemandSockets;
+class OutputPipe;
 class OutputSink;
 class RrHandle;
 class SocketTable;
@@ -169,9 +168,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::uint64_t send_cluster(boost::json::object message, int fd = -1);
   void kill_group(int signo);
   void wait_for_exit();
+  // worker_output.cc: stdout and stderr.
+  void open_output(SpawnSpec& spec, std::string& error);
   void read_output();
-  void flush_output_line(const std::string& line);
-  int open_output(std::string& error);
 
   boost::asio::io_context& io_;
   WorkerContext& context_;
@@ -187,10 +186,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
   boost::asio::steady_timer stop_timer_;
-  boost::asio::posix::stream_descriptor output_;
   boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd of the process
-  ipc::LineBuffer output_lines_{16 * 1024};
-  std::array<char, 4096> output_chunk_{};
+  // Until spawned: the pipes from its stdout (with stderr, but for output =
+  // "journal") and stderr; they read on their own afterwards.
+  std::shared_ptr<OutputPipe> stdout_pipe_, stderr_pipe_;
   // Node protocol.
   ipc::UniqueFd child_channel_end_;  // until spawned
   std::shared_ptr<ipc::NodeChannel> channel_;

@@ -1,73 +1,67 @@
 // Worker: the child's stdout/stderr, and reading it line by line into the
-// app's OutputSink (output = "log" or "file").
+// app's OutputSink (output = "log", "file" or "journal").
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <spdlog/spdlog.h>
 
-#include "daemon/memory_reserve.h"
+#include "daemon/output_pipe.h"
 #include "daemon/output_sink.h"
 #include "daemon/spawn.h"
 #include "daemon/worker.h"
 
 namespace muster::daemon {
-namespace asio = boost::asio;
 
-// Returns the fd the child gets as stdout/stderr (-1 = inherit the daemon's);
-// for output = log, the pipe's read end goes to output_.
-int Worker::open_output(std::string& error) {
-  int fd = -1;
+namespace {
+
+// A pipe whose read end becomes `into`; its write end for the child, or -1.
+int output_pipe(boost::asio::io_context& io, std::shared_ptr<OutputPipe>& into) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return -1;
+  into = std::make_shared<OutputPipe>(io, p[0]);
+  return p[1];
+}
+
+}  // namespace
+
+// Sets the fds the child gets as stdout and stderr (-1 = inherit the
+// daemon's). log and file: one pipe for both, as a terminal would show them;
+// journal: one each, so that stderr lines get their own priority.
+void Worker::open_output(SpawnSpec& spec, std::string& error) {
   switch (app_.output) {
     case config::Output::inherit:
-      return -1;
+      return;
     case config::Output::null:
-      fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      spec.stdout_fd = spec.stderr_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       break;
     case config::Output::file:  // through musterd, which writes and rotates the file
-    case config::Output::log: {
-      int p[2];
-      if (::pipe2(p, O_CLOEXEC) < 0) break;
-      output_.assign(p[0]);
-      return p[1];
-    }
+    case config::Output::log:
+      spec.stdout_fd = spec.stderr_fd = output_pipe(io_, stdout_pipe_);
+      break;
+    case config::Output::journal:
+      spec.stdout_fd = output_pipe(io_, stdout_pipe_);
+      if (spec.stdout_fd >= 0) spec.stderr_fd = output_pipe(io_, stderr_pipe_);
+      break;
   }
-  if (fd < 0) error = "cannot open output: " + describe_errno(errno);
-  return fd;
+  if (spec.stdout_fd < 0 || spec.stderr_fd < 0)
+    error = "cannot open output: " + describe_errno(errno);
 }
 
+// The pipes read on their own from now on; each line holds this life alive
+// until the last writer closes its end.
 void Worker::read_output() {
-  output_.async_read_some(
-      asio::buffer(output_chunk_),
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        try {
-          if (n > 0) {
-            self->output_lines_.append({self->output_chunk_.data(), n});
-            while (auto line = self->output_lines_.next_line_or_chunk())
-              self->flush_output_line(*line);
-          }
-        } catch (const std::exception& e) {
-          memory_reserve::release_if_out_of_memory(e);
-          // Out of memory, say: these lines are lost, but the pipe is read
-          // on (a worker whose output is not read blocks in write()).
-          spdlog::error("{}[{}] output lost: {}", self->identity_.app, self->identity_.id,
-                        e.what());
-        }
-        if (ec) {
-          // End of output (or a read error): whatever is left is the last line.
-          if (auto rest = self->output_lines_.take_rest(); !rest.empty())
-            self->flush_output_line(rest);
-          self->output_.close();
-          return;
-        }
-        self->read_output();
-      });
-}
-
-void Worker::flush_output_line(const std::string& line) {
-  std::string_view text = line;
-  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-  sink_->line(identity_.id, text);
+  auto read = [this](std::shared_ptr<OutputPipe>& pipe, bool from_stderr) {
+    if (!pipe) return;
+    std::string who = identity_.app + "[" + std::to_string(identity_.id) + "]";
+    pipe->start(std::move(who), [self = shared_from_this(), from_stderr](std::string_view text) {
+      LineOrigin from{self->identity_.id, self->identity_.instance, self->pid_, from_stderr};
+      self->sink_->line(from, text);
+    });
+    pipe.reset();
+  };
+  read(stdout_pipe_, false);
+  read(stderr_pipe_, true);
 }
 
 }  // namespace muster::daemon

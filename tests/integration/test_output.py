@@ -3,6 +3,7 @@ and the daemon's JSON log format."""
 
 import json
 import os
+import re
 import signal
 import unittest
 
@@ -152,6 +153,49 @@ class JsonLog(harness.TestCase):
             self.assertIsInstance(record, dict)
             self.assertIn("time", record)
             self.assertIn("level", record)
+
+
+def journal_stream_of(path):
+    """JOURNAL_STREAM as systemd sets it for a stderr that is `path`."""
+    with open(path, "ab"):
+        pass
+    st = os.stat(path)
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+class JournalStream(harness.TestCase):
+    # Issue 20 item 4: under systemd every line used to reach the journal at
+    # priority info, with musterd's timestamp beside journald's.
+    def test_when_stderr_is_the_journal_lines_carry_a_priority_prefix_and_no_time(self):
+        d = self.daemon()
+        d.start(app("web", "sleep", args=["1000"]),
+                env={"JOURNAL_STREAM": journal_stream_of(d.log_path)})
+        d.wait_log("web[1] started")
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(15), 0)
+        lines = d.log_text().splitlines()
+        self.assertIn(f"<6>info musterd running with 1 app(s) from {d.config_path}",
+                      [re.sub(r"musterd \S+ running", "musterd running", line) for line in lines])
+        self.assertTrue(all(line.startswith(("<3>", "<4>", "<6>", "<7>")) for line in lines),
+                        lines)
+
+    def test_a_journal_stream_that_is_not_stderr_changes_nothing(self):
+        d = self.daemon()
+        other = d.path("elsewhere")
+        d.start(app("web", "sleep", args=["1000"]), env={"JOURNAL_STREAM": journal_stream_of(other)})
+        d.wait_log("web[1] started")
+        self.assertRegex(d.log_text().splitlines()[0], r"^\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d\d:\d\d info ")
+
+
+@unittest.skipIf(os.path.exists("/run/systemd/journal/socket"),
+                 "this host runs journald (tests/systemd checks output = journal there)")
+class JournalOutputWithoutJournal(harness.TestCase):
+    def test_output_journal_is_refused_where_no_journald_listens(self):
+        d = self.daemon()
+        d.write_config(app("web", "sleep", args=["1000"], output="journal"))
+        code, out, err = d.ctl("check", d.config_path)
+        self.assertEqual(code, 2, out + err)
+        self.assertIn('apps.web.output: output = "journal" needs the systemd journal', out + err)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,24 @@ class Readiness(sd.TestCase):
             return now is not None and now["state"] == "disconnecting"
         d.wait_for(disconnecting, 5, "state disconnecting after STOPPING=1")
 
+    def test_the_first_systemd_app_added_by_reload_config_gets_a_notify_socket(self):
+        # Issue 20 item 2: the notify socket used to be opened only at start,
+        # so these workers never got NOTIFY_SOCKET and were killed at every
+        # ready_timeout.
+        d = self.daemon()
+        d.start(socket_table("web") + harness.app("idle", "/bin/sleep", args=["1000"]))
+        d.write_config(socket_table("web") + harness.app("idle", "/bin/sleep", args=["1000"]) +
+                       sd_hello_app(ready_timeout="2s"))
+        code, out, err = d.ctl("reload-config")
+        self.assertEqual(code, 0, out + err)
+        (w,) = sd.wait_ready(d, "web")
+        self.assertEqual(harness.proc_environ(w["pid"])["NOTIFY_SOCKET"],
+                         f"@muster-{d.proc.pid}-notify")
+        # Past its ready_timeout it is still the same worker.
+        d.holds(lambda: [x["id"] for x in d.workers("web")] == [w["id"]], 2.5,
+                "the ready worker to stay")
+        self.assertEqual(d.events(event="ready_timeout"), [])
+
     def test_a_worker_that_sent_stopping_but_lingers_is_killed_after_stop_timeout(self):
         d = self.daemon()
         d.start(socket_table("web") + sd_server_app(stop_timeout="500ms"))

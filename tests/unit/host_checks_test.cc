@@ -1,6 +1,7 @@
 // What a config names must exist on the host that runs it (config/host_checks.cc):
 // users and groups, each exec along the worker's PATH, cwds, and the
-// directories musterd writes output files in. Each case runs in a temp dir
+// directories musterd writes output files in, the journal for output =
+// "journal". Each case runs in a temp dir
 // holding the (never written) config file.
 #include <catch2/catch.hpp>
 
@@ -187,6 +188,20 @@ TEST_CASE("an output_file in a directory musterd cannot write is reported at out
   CHECK(error.message == "musterd cannot create files in \"" + host.path("logs") +
                              "\": Permission denied");
   fs::permissions(host.path("logs"), fs::perms::owner_all);
+}
+
+TEST_CASE("output = journal is accepted where journald listens, else reported at output") {
+  HostDir host;
+  std::string text = kSh + "output = \"journal\"\n";
+  if (::access("/run/systemd/journal/socket", W_OK) == 0) {
+    host.ok(text);
+  } else {
+    ConfigError error = host.error(text, 3, 10, "apps.web.output");
+    CHECK_THAT(error.message, Catch::StartsWith(R"(output = "journal" needs the systemd journal)"));
+    CHECK_THAT(error.message, Catch::Contains("/run/systemd/journal/socket"));
+  }
+  // Read without the host checks, it is a valid value.
+  CHECK(host.load(text, HostChecks::skip).errors.empty());
 }
 
 TEST_CASE("every host problem of a file is reported in one pass, in file order") {
