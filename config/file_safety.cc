@@ -13,12 +13,6 @@
 namespace muster::config {
 namespace {
 
-std::string octal_mode(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
-
 // Checks `path` and each directory above it, without following symlinks: a
 // link's own mode means nothing, the directory holding it is what protects it
 // (the resolved chain is checked separately).
@@ -38,23 +32,6 @@ std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t 
 }
 
 }  // namespace
-
-std::optional<std::string> changeable_by_others(const std::string& path, const struct stat& st,
-                                                uid_t trusted) {
-  const char* what = S_ISDIR(st.st_mode) ? "directory" : "file";
-  if (st.st_uid != 0 && st.st_uid != trusted)
-    return std::string(what) + " " + path + " is owned by uid " + std::to_string(st.st_uid) +
-           ", not root";
-  if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
-    return std::string(what) + " " + path + " is writable by group " +
-           std::to_string(st.st_gid) + " (mode " + octal_mode(st.st_mode) + ")";
-  // A sticky world-writable directory (/tmp) is fine: what matters is that
-  // the next component is ours, which its own check makes sure of.
-  if ((st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
-    return std::string(what) + " " + path + " is world-writable (mode " +
-           octal_mode(st.st_mode) + ")";
-  return std::nullopt;
-}
 
 std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope) {
   namespace fs = std::filesystem;

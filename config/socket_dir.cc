@@ -1,7 +1,6 @@
 #include "config/socket_dir.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,12 +18,6 @@ using ipc::UniqueFd;
 
 // As the kernel's own limit on links followed in one lookup.
 constexpr int kMaxLinks = 40;
-
-std::string octal(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -117,35 +110,27 @@ std::variant<UniqueFd, std::string> reopen_readable(int parent, const std::strin
 
 }  // namespace
 
-std::string describe_uid(uid_t uid) {
-  std::string out = "uid " + std::to_string(uid);
-  std::vector<char> buf(1024);
-  passwd entry{};
-  passwd* found = nullptr;
-  if (::getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == 0 && found)
-    out += std::string(" (") + found->pw_name + ")";
-  return out;
-}
-
+// The rule for `rule`'s directories (config/dir_trust.h), worded for the
+// control socket.
 std::optional<std::string> dir_rule_problem(SocketDirRule rule, const std::string& shown,
                                             const struct stat& st) {
   const uid_t me = ::geteuid();
-  const std::string mode = " (mode " + octal(st.st_mode) + ")";
-  if (rule == SocketDirRule::private_to_owner) {
-    if (st.st_uid != me)
-      return shown + " belongs to " + describe_uid(st.st_uid) + ", not to " + describe_uid(me);
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) return shown + " is writable by others" + mode;
-    return std::nullopt;
-  }
-  if (!trusted_owner(st.st_uid))
-    return shown + " belongs to " + describe_uid(st.st_uid) + ", not to root" +
-           (me == 0 ? "" : " or " + describe_uid(me));
-  const bool group_writes = (st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != ::getegid();
-  if ((group_writes || (st.st_mode & S_IWOTH)) && !(st.st_mode & S_ISVTX))
-    return shown + " is writable by " + (group_writes ? "group " + std::to_string(st.st_gid)
-                                                      : std::string("everyone")) +
-           " and not sticky" + mode;
-  return std::nullopt;
+  const bool own = rule == SocketDirRule::private_to_owner;
+  const Trust trust =
+      own ? Trust{.uid = me, .root = false, .gid = {}, .sticky = Trust::Sticky::nothing}
+          : Trust{.uid = me, .root = true, .gid = ::getegid(),
+                  .sticky = Trust::Sticky::group_and_everyone};
+  auto writer = other_writer(st, trust);
+  if (!writer) return std::nullopt;
+  const std::string mode = " (mode " + octal_mode(st.st_mode) + ")";
+  if (*writer == OtherWriter::owner)
+    return shown + " belongs to " + describe_uid(st.st_uid) + ", not to " +
+           (own ? describe_uid(me) : "root" + (me == 0 ? "" : " or " + describe_uid(me)));
+  if (own) return shown + " is writable by others" + mode;
+  return shown + " is writable by " +
+         (*writer == OtherWriter::group ? "group " + std::to_string(st.st_gid)
+                                        : std::string("everyone")) +
+         " and not sticky" + mode;
 }
 
 namespace {

@@ -14,6 +14,8 @@
 #include <string>
 #include <variant>
 
+#include "config/dir_trust.h"
+
 namespace muster::config {
 
 enum class SocketDirRule {
@@ -51,9 +53,6 @@ std::variant<SocketDir, std::string> open_socket_dir(const std::string& dir, Soc
 // passes, does not exist yet (musterd would create it), or cannot be searched
 // by this user (a check run by another user than musterd's).
 std::optional<std::string> socket_dir_problem(const std::string& dir, SocketDirRule rule);
-
-// "uid 65534 (nobody)": the uid, and its user's name when it has one.
-std::string describe_uid(uid_t uid);
 
 // The rule's verdict on one directory's stat, named `shown` in the message.
 std::optional<std::string> dir_rule_problem(SocketDirRule rule, const std::string& shown,
