@@ -35,9 +35,10 @@ std::optional<std::string> refuse_unsafe_config(const std::string& path);
 enum class CreatedIn { directory, whole_path };
 
 // Why musterd must not create files in `dir` (absolute, normalized), for
-// `musterctl check`: a symbolic link on the way (musterd follows none there,
-// daemon/safe_path.h) or, when the process runs as root, a directory that
-// changeable_by_others(…, 0) (config/dir_trust.h) reports, of the `scope` given. nullopt if none,
+// `musterctl check`, found by the walk musterd makes (config/pinned_dir.h):
+// a symbolic link on the way (musterd follows none there) or, when the
+// process runs as root, a directory of the `scope` given that
+// changeable_by_others(…, 0) (config/dir_trust.h) reports. nullopt if none,
 // or if a directory cannot be examined (the caller reports a missing one).
 std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope);
 

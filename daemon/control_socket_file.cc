@@ -11,6 +11,7 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "config/dir_trust.h"
 #include "config/socket_dir.h"
 #include "daemon/listen_socket.h"
 
@@ -52,11 +53,11 @@ int in_directory(int dir, Fn fn) {
 
 // With control_group, the group's members must be able to reach the socket
 // in musterd's own directory (a directory made 0700 before the group was set).
-std::optional<std::string> let_group_search(int dir, const std::string& shown) {
+std::optional<std::string> let_group_search(const config::PinnedDir& dir, const std::string& shown) {
   struct stat st {};
-  if (::fstat(dir, &st) < 0) return "cannot examine " + shown + ": " + errno_text();
+  if (::fstat(dir.fd(), &st) < 0) return "cannot examine " + shown + ": " + errno_text();
   if ((st.st_mode & 0011) == 0011) return std::nullopt;
-  if (::fchmod(dir, (st.st_mode & 07777) | 0011) < 0)
+  if (dir.chmod((st.st_mode & 07777) | 0011) < 0)
     return "cannot let control_group search " + shown + ": " + errno_text();
   return std::nullopt;
 }
@@ -79,9 +80,9 @@ std::variant<ControlSocketFile, std::string> ControlSocketFile::bind(
       own ? (group ? 0711 : 0700) : 0755);
   if (auto* problem = std::get_if<std::string>(&opened))
     return "refusing the control socket " + file.path_ + ": " + *problem;
-  file.dir_.reset(std::get<config::SocketDir>(opened).fd);
+  file.dir_ = std::move(std::get<config::PinnedDir>(opened));
   if (own && group)
-    if (auto err = let_group_search(file.dir_.get(), dir)) return *err;
+    if (auto err = let_group_search(file.dir_, dir)) return *err;
   if (auto err = file.clear_stale()) return *err;
 
   file.socket_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -91,7 +92,7 @@ std::variant<ControlSocketFile, std::string> ControlSocketFile::bind(
   // The umask gives the socket its final mode as it is created: there is no
   // chmod by path afterwards, and no moment with a looser mode.
   mode_t old_mask = ::umask(0777 & ~mode);
-  int rc = in_directory(file.dir_.get(), [&] {
+  int rc = in_directory(file.dir_.fd(), [&] {
     return ::bind(file.socket_.get(), reinterpret_cast<const sockaddr*>(&addr), len);
   });
   int err = errno;
@@ -99,7 +100,7 @@ std::variant<ControlSocketFile, std::string> ControlSocketFile::bind(
   if (rc < 0) return "cannot bind the control socket " + file.path_ + ": " + std::strerror(err);
 
   struct stat st {};
-  if (::fstatat(file.dir_.get(), file.name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+  if (::fstatat(file.dir_.fd(), file.name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
       !S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid())
     return file.path_ + " is not the socket musterd just bound there";
   file.dev_ = st.st_dev;
@@ -119,14 +120,14 @@ std::variant<ControlSocketFile, std::string> ControlSocketFile::bind(
 
 std::optional<std::string> ControlSocketFile::clear_stale() {
   struct stat st {};
-  if (::fstatat(dir_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (::fstatat(dir_.fd(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT) return std::nullopt;
     return "cannot examine " + path_ + ": " + errno_text();
   }
   if (!S_ISSOCK(st.st_mode)) return path_ + " exists and is not a socket; not touching it";
   socklen_t len = 0;
   sockaddr_storage addr = relative_address(name_, len);
-  const bool alive = in_directory(dir_.get(), [&] { return unix_listener_alive(addr, len); });
+  const bool alive = in_directory(dir_.fd(), [&] { return unix_listener_alive(addr, len); });
   const bool ours = st.st_uid == ::geteuid();
   if (alive)
     return ours ? "another musterd is already running on " + path_
@@ -136,7 +137,7 @@ std::optional<std::string> ControlSocketFile::clear_stale() {
     return "the stale socket " + path_ + " belongs to " + config::describe_uid(st.st_uid) +
            ", not to musterd's user; not removing it (remove it if nobody needs it)";
   spdlog::info("removing stale control socket {}", path_);
-  if (::unlinkat(dir_.get(), name_.c_str(), 0) < 0 && errno != ENOENT)
+  if (::unlinkat(dir_.fd(), name_.c_str(), 0) < 0 && errno != ENOENT)
     return "cannot remove stale " + path_ + ": " + errno_text();
   return std::nullopt;
 }
@@ -144,7 +145,7 @@ std::optional<std::string> ControlSocketFile::clear_stale() {
 std::optional<std::string> ControlSocketFile::chown_group(gid_t group) {
   // An fd of the file itself, checked to be the inode bound: the chown cannot
   // land on anything else, whatever happens to the name.
-  ipc::UniqueFd file(::openat(dir_.get(), name_.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  ipc::UniqueFd file(::openat(dir_.fd(), name_.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
   if (!file || ::fstat(file.get(), &st) < 0)
     return "cannot open the control socket " + path_ + ": " + errno_text();
@@ -157,10 +158,10 @@ std::optional<std::string> ControlSocketFile::chown_group(gid_t group) {
 void ControlSocketFile::remove() {
   if (!dir_) return;
   struct stat st {};
-  if (::fstatat(dir_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+  if (::fstatat(dir_.fd(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       st.st_dev == dev_ && st.st_ino == ino_)
-    ::unlinkat(dir_.get(), name_.c_str(), 0);
-  dir_.reset();
+    ::unlinkat(dir_.fd(), name_.c_str(), 0);
+  dir_ = config::PinnedDir();
 }
 
 }  // namespace muster::daemon

@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "config/config.h"
+#include "config/pinned_dir.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -43,7 +44,7 @@ class ControlSocketFile {
   std::optional<std::string> chown_group(gid_t group);
 
   ipc::UniqueFd socket_;
-  ipc::UniqueFd dir_;  // the directory, pinned
+  config::PinnedDir dir_;
   std::string name_;   // the socket's name in it
   std::string path_;   // for messages
   dev_t dev_ = 0;

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <utility>
 
-#include "daemon/safe_path.h"
+#include "config/pinned_dir.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -59,7 +59,7 @@ class OutputFile {
 
   std::string app_;  // for the log
   std::string path_;
-  PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
+  config::PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
   std::string name_;  // path_'s last component
   std::uint64_t max_size_ = 0;
   unsigned keep_ = 0;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 
+#include "config/dir_trust.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -47,12 +48,21 @@ std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& 
   SocketFile file;
   file.path_ = path;
   file.name_ = fs::path(path).filename().string();
-  auto pinned = PinnedDir::open(fs::path(path).parent_path().string());
-  if (auto* error = std::get_if<PathError>(&pinned)) return *error;
+  // bind() takes the whole path: as root, no directory on the way may be one
+  // another user could change.
+  config::WalkRules rules;
+  if (::geteuid() == 0)
+    rules.judge = [](const std::string& shown, const struct stat& st) {
+      return config::changeable_by_others(shown, st, 0);
+    };
+  auto pinned = PinnedDir::open(fs::path(path).parent_path().string(), rules);
+  if (auto* error = std::get_if<PathError>(&pinned)) {
+    if (error->kind == PathError::Kind::judged)
+      error->message = "musterd, running as root, binds only where no other user can swap a "
+                       "directory on the way: " + error->message;
+    return *error;
+  }
   file.dir_ = std::move(std::get<PinnedDir>(pinned));
-  if (::geteuid() == 0 && file.dir_.changeable())
-    return PathError{EACCES, "musterd, running as root, binds only where no other user can swap "
-                             "a directory on the way: " + *file.dir_.changeable()};
   if (auto error = file.clear_stale()) return *error;
 
   // The mode comes from the umask at bind: no moment with a looser one, and

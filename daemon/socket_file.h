@@ -4,7 +4,7 @@
 // name), the owner is set on the very inode bind created, and at exit the
 // file is removed only while its name still leads to that inode. Everything
 // is done relative to the socket's directory, resolved once without
-// following a link (daemon/safe_path.h).
+// following a link (config/pinned_dir.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -14,9 +14,13 @@
 #include <string>
 #include <variant>
 
-#include "daemon/safe_path.h"
+#include "config/pinned_dir.h"
+#include "daemon/file_id.h"
 
 namespace muster::daemon {
+
+using config::PathError;
+using config::PinnedDir;
 
 // Is something listening on this unix socket address? Never blocks.
 bool unix_listener_alive(const sockaddr_storage& addr, socklen_t len);
