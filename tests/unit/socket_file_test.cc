@@ -162,3 +162,58 @@ TEST_CASE("as root, the socket file's owner is set on the inode bind made", "[so
   CHECK(st.st_uid == 65534u);
   CHECK((st.st_mode & 0777) == 0600);
 }
+
+TEST_CASE("bound by its name from inside the pinned directory, a socket stays there when the "
+          "path leads elsewhere", "[socket-file]") {
+  TempDir t;
+  t.mkdir("run");
+  SocketFile file(pinned(t.path("run")), "s.sock", t.path("run/s.sock"),
+                  SocketFile::Address::name_in_dir);
+  fs::rename(t.path("run"), t.path("moved"));
+  t.mkdir("run");
+  auto fd = unix_socket();
+  REQUIRE_FALSE(file.bind(fd.get(), 0640, static_cast<uid_t>(-1), static_cast<gid_t>(-1)));
+  CHECK(file.mode() == 0640);
+  CHECK(fs::is_socket(t.path("moved/s.sock")));
+  CHECK_FALSE(fs::exists(t.path("run/s.sock")));
+  CHECK(file.remove());
+  CHECK_FALSE(fs::exists(t.path("moved/s.sock")));
+  CHECK_FALSE(file.remove());  // once
+}
+
+TEST_CASE("what is in the way of a socket is said, with its owner", "[socket-file]") {
+  using What = SocketFile::InTheWay::What;
+  TempDir t;
+  auto live = unix_socket();
+  SocketFile first = bound(live.get(), t.path("s.sock"));
+  REQUIRE(::listen(live.get(), 1) == 0);
+  SocketFile second(pinned(t.path("")), "s.sock", t.path("s.sock"),
+                    SocketFile::Address::name_in_dir);
+  auto in_the_way = second.clear_stale(true);
+  REQUIRE(in_the_way);
+  CHECK(in_the_way->what == What::live_socket);
+  CHECK(in_the_way->owner == ::geteuid());
+  t.write("plain", "data");
+  SocketFile plain(pinned(t.path("")), "plain", t.path("plain"), SocketFile::Address::path);
+  REQUIRE(plain.clear_stale(false));
+  CHECK(plain.clear_stale(false)->what == What::not_a_socket);
+}
+
+TEST_CASE("a stale socket of another user is removed only when any stale socket may be",
+          "[socket-file]") {
+  if (::geteuid() != 0) return;  // needs chown
+  TempDir t;
+  {
+    auto stale = unix_socket();
+    bound(stale.get(), t.path("s.sock"), 0600, 65534);
+  }
+  SocketFile ours(pinned(t.path("")), "s.sock", t.path("s.sock"),
+                  SocketFile::Address::name_in_dir);
+  auto in_the_way = ours.clear_stale(true);
+  REQUIRE(in_the_way);
+  CHECK(in_the_way->what == SocketFile::InTheWay::What::anothers_socket);
+  CHECK(in_the_way->owner == 65534u);
+  CHECK(fs::is_socket(t.path("s.sock")));
+  CHECK_FALSE(ours.clear_stale(false));
+  CHECK_FALSE(fs::exists(t.path("s.sock")));
+}
