@@ -64,7 +64,7 @@ class Walk {
  public:
   explicit Walk(const WalkRules& rules) : rules_(rules) {}
 
-  // Walks `path`; where it ended, unless an error stopped it.
+  // Walks `path`: what stopped it, or nullopt with the walk at its end.
   std::optional<PathError> run(const std::string& path);
   UniqueFd take_fd() { return std::move(at_.fd); }
   std::string reached() const { return at_.shown(); }

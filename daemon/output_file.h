@@ -8,9 +8,9 @@
 //
 // musterd often runs as root and the file's directory may be writable by
 // others, so the directory is resolved without following any link
-// (PinnedDir) and every open, rename, unlink and scan happens relative to
-// it; the file is opened with O_NOFOLLOW and written only if it is a
-// regular file with one name. The directory is resolved again when the path
+// (config/pinned_dir.h) and every open, rename, unlink and scan happens
+// relative to it; the file is opened with O_NOFOLLOW and written only if it
+// is a regular file with one name. The directory is resolved again when the path
 // changes (configure), at reopen(), and when the one resolved was removed.
 #pragma once
 

@@ -3,6 +3,7 @@
 // made (daemon/file_id.cc).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,10 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PinnedDir pinned(const std::string& path) {
-  auto result = PinnedDir::open(path);
+// The socket `name` in `dir`, its directory pinned, not bound yet.
+SocketFile socket_in(const std::string& dir, const std::string& name,
+                     SocketFile::Address address = SocketFile::Address::name_in_dir) {
+  auto result = PinnedDir::open(dir);
   if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
-  return std::move(std::get<PinnedDir>(result));
+  return SocketFile(std::move(std::get<PinnedDir>(result)), name, dir + "/" + name, address);
 }
 
 muster::ipc::UniqueFd unix_socket() {
@@ -51,18 +54,18 @@ PathError bind_refused(const std::string& path) {
 
 TEST_CASE("a file is removed only while its name leads to the same inode", "[socket-file]") {
   TempDir t;
-  PinnedDir dir = pinned(t.path(""));
+  muster::ipc::UniqueFd dir(::open(t.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::ofstream(t.path("f")) << "ours";
-  auto id = file_id_at(dir.fd(), "f");
+  auto id = file_id_at(dir.get(), "f");
   REQUIRE(id);
   fs::remove(t.path("f"));
   fs::create_symlink("elsewhere", t.path("f"));  // may well get the freed inode number
-  CHECK_FALSE(unlink_if_same(dir.fd(), "f", *id));
+  CHECK_FALSE(unlink_if_same(dir.get(), "f", *id));
   CHECK(errno == EEXIST);
   CHECK(fs::is_symlink(t.path("f")));
-  auto now = file_id_at(dir.fd(), "f");
+  auto now = file_id_at(dir.get(), "f");
   REQUIRE(now);
-  CHECK(unlink_if_same(dir.fd(), "f", *now));
+  CHECK(unlink_if_same(dir.get(), "f", *now));
   CHECK_FALSE(fs::exists(t.path("f")));
 }
 
@@ -167,8 +170,7 @@ TEST_CASE("bound by its name from inside the pinned directory, a socket stays th
           "path leads elsewhere", "[socket-file]") {
   TempDir t;
   t.mkdir("run");
-  SocketFile file(pinned(t.path("run")), "s.sock", t.path("run/s.sock"),
-                  SocketFile::Address::name_in_dir);
+  SocketFile file = socket_in(t.path("run"), "s.sock");
   fs::rename(t.path("run"), t.path("moved"));
   t.mkdir("run");
   auto fd = unix_socket();
@@ -187,14 +189,13 @@ TEST_CASE("what is in the way of a socket is said, with its owner", "[socket-fil
   auto live = unix_socket();
   SocketFile first = bound(live.get(), t.path("s.sock"));
   REQUIRE(::listen(live.get(), 1) == 0);
-  SocketFile second(pinned(t.path("")), "s.sock", t.path("s.sock"),
-                    SocketFile::Address::name_in_dir);
+  SocketFile second = socket_in(t.dir, "s.sock");
   auto in_the_way = second.clear_stale(true);
   REQUIRE(in_the_way);
   CHECK(in_the_way->what == What::live_socket);
   CHECK(in_the_way->owner == ::geteuid());
   t.write("plain", "data");
-  SocketFile plain(pinned(t.path("")), "plain", t.path("plain"), SocketFile::Address::path);
+  SocketFile plain = socket_in(t.dir, "plain", SocketFile::Address::path);
   REQUIRE(plain.clear_stale(false));
   CHECK(plain.clear_stale(false)->what == What::not_a_socket);
 }
@@ -207,8 +208,7 @@ TEST_CASE("a stale socket of another user is removed only when any stale socket 
     auto stale = unix_socket();
     bound(stale.get(), t.path("s.sock"), 0600, 65534);
   }
-  SocketFile ours(pinned(t.path("")), "s.sock", t.path("s.sock"),
-                  SocketFile::Address::name_in_dir);
+  SocketFile ours = socket_in(t.dir, "s.sock");
   auto in_the_way = ours.clear_stale(true);
   REQUIRE(in_the_way);
   CHECK(in_the_way->what == SocketFile::InTheWay::What::anothers_socket);
