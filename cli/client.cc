@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "config/socket_dir.h"
+#include "config/dir_trust.h"
 
 namespace muster::cli {
 

@@ -10,14 +10,10 @@
 #include <filesystem>
 #include <vector>
 
+#include "config/pinned_dir.h"
+
 namespace muster::config {
 namespace {
-
-std::string octal_mode(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
 
 // Checks `path` and each directory above it, without following symlinks: a
 // link's own mode means nothing, the directory holding it is what protects it
@@ -39,52 +35,35 @@ std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t 
 
 }  // namespace
 
-std::optional<std::string> changeable_by_others(const std::string& path, const struct stat& st,
-                                                uid_t trusted) {
-  const char* what = S_ISDIR(st.st_mode) ? "directory" : "file";
-  if (st.st_uid != 0 && st.st_uid != trusted)
-    return std::string(what) + " " + path + " is owned by uid " + std::to_string(st.st_uid) +
-           ", not root";
-  if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
-    return std::string(what) + " " + path + " is writable by group " +
-           std::to_string(st.st_gid) + " (mode " + octal_mode(st.st_mode) + ")";
-  // A sticky world-writable directory (/tmp) is fine: what matters is that
-  // the next component is ours, which its own check makes sure of.
-  if ((st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
-    return std::string(what) + " " + path + " is world-writable (mode " +
-           octal_mode(st.st_mode) + ")";
-  return std::nullopt;
-}
-
 std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope) {
-  namespace fs = std::filesystem;
   const bool as_root = ::geteuid() == 0;
-  const fs::path whole(dir);
-  fs::path at = whole.root_path();
-  auto check = [&](const fs::path& p) -> std::optional<std::string> {
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
-      if (!S_ISLNK(st.st_mode)) return std::nullopt;  // missing or no directory: reported apart
+  auto others = [](const std::string& shown, const struct stat& st) {
+    return changeable_by_others(shown, st, 0);
+  };
+  // The walk musterd makes (daemon/output_file.cc, daemon/socket_file.cc).
+  WalkRules rules;
+  if (as_root && scope == CreatedIn::whole_path) rules.judge = others;
+  auto walked = PinnedDir::open(dir, rules);
+  std::optional<std::string> problem;
+  if (const auto* error = std::get_if<PathError>(&walked)) {
+    if (error->kind == PathError::Kind::link) {
       std::string message = "musterd follows no symbolic link on the way to the files it "
-                            "creates, and " + p.string() + " is one";
+                            "creates, and " + error->where + " is one";
       char real[PATH_MAX];
       if (::realpath(dir.c_str(), real)) message += std::string(" (name the real path, ") + real + ")";
       return message;
     }
-    if (!as_root || (scope == CreatedIn::directory && p != whole)) return std::nullopt;
-    if (auto problem = changeable_by_others(p.string(), st, 0))
-      return "musterd, running as root, creates files only where no other user can plant a "
-             "link or a file: " + *problem + " (use a directory only root can write, or a "
-             "sticky one owned by root)";
-    return std::nullopt;
-  };
-  if (auto problem = check(at)) return problem;
-  for (const fs::path& part : whole.relative_path()) {
-    if (part.empty()) continue;
-    at /= part;
-    if (auto problem = check(at)) return problem;
+    if (error->kind != PathError::Kind::judged) return std::nullopt;  // missing...: reported apart
+    problem = error->message;
+  } else if (as_root && scope == CreatedIn::directory) {
+    const PinnedDir& pinned = std::get<PinnedDir>(walked);
+    struct stat st {};
+    if (::fstat(pinned.fd(), &st) == 0) problem = others(pinned.reached(), st);
   }
-  return std::nullopt;
+  if (!problem) return std::nullopt;
+  return "musterd, running as root, creates files only where no other user can plant a link or "
+         "a file: " + *problem + " (use a directory only root can write, or a sticky one owned "
+         "by root)";
 }
 
 std::optional<std::string> unsafe_config_file(const std::string& path, uid_t trusted) {

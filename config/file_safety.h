@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "config/dir_trust.h"
+
 namespace muster::config {
 
 // Why `path` is not safe for a daemon running as `trusted` (normally root):
@@ -27,23 +29,16 @@ std::optional<std::string> unsafe_config_file(const std::string& path, uid_t tru
 // offending file or directory and the fix (the caller prefixes the path).
 std::optional<std::string> refuse_unsafe_config(const std::string& path);
 
-// Why a uid other than root and `trusted` could change `path` (whose lstat is
-// `st`) or, for a directory, its entries: owned by another uid, writable by a
-// group other than root's, or world-writable (a directory with the sticky bit
-// excepted: others cannot rename or remove what they do not own in it).
-// nullopt if none of these.
-std::optional<std::string> changeable_by_others(const std::string& path, const struct stat& st,
-                                                uid_t trusted);
-
 // Where musterd creates files as root: output files (opened relative to their
 // directory, so only that directory matters) or unix sockets (bind() takes a
 // whole path, so every directory on the way does).
 enum class CreatedIn { directory, whole_path };
 
 // Why musterd must not create files in `dir` (absolute, normalized), for
-// `musterctl check`: a symbolic link on the way (musterd follows none there,
-// daemon/safe_path.h) or, when the process runs as root, a directory that
-// changeable_by_others(…, 0) reports, of the `scope` given. nullopt if none,
+// `musterctl check`, found by the walk musterd makes (config/pinned_dir.h):
+// a symbolic link on the way (musterd follows none there) or, when the
+// process runs as root, a directory of the `scope` given that
+// changeable_by_others(…, 0) (config/dir_trust.h) reports. nullopt if none,
 // or if a directory cannot be examined (the caller reports a missing one).
 std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn scope);
 

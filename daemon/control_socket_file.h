@@ -1,10 +1,11 @@
-// The control socket's file on disk, handled so that nobody can make musterd
-// (often root) act on a file that is not its own: the directory is opened
-// once without trusting the path (config/socket_dir.h) and every later step is
-// relative to that fd; the socket gets its mode from the umask at bind (no
-// chmod by path); the chown to control_group goes through an O_PATH fd of the
-// inode just bound; a stale socket is removed only if it is musterd's uid's
-// and nobody answers on it; at exit only the inode musterd bound is unlinked.
+// The control socket's file on disk: a SocketFile (daemon/socket_file.h) in
+// the directory config/socket_dir.h judges and opens, with the control
+// socket's own rules on top. It is bound by its name from inside that
+// directory, so no directory above it is looked up again; a stale socket is
+// removed only if it is musterd's uid's and nobody answers on it (another
+// user's is theirs to remove); the mode bind gave it must be the one asked
+// for; the group is set on the inode bound; at exit only that inode is
+// unlinked.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 #include <variant>
 
 #include "config/config.h"
+#include "daemon/socket_file.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -35,19 +37,14 @@ class ControlSocketFile {
   // The bound socket, for listen() and the acceptor (once).
   ipc::UniqueFd take_socket() { return std::move(socket_); }
   // Unlinks the file if it is still the inode bound (idempotent).
-  void remove();
+  void remove() { file_.remove(); }
 
  private:
-  ControlSocketFile() = default;
-  std::optional<std::string> clear_stale();
-  std::optional<std::string> chown_group(gid_t group);
+  ControlSocketFile(ipc::UniqueFd socket, SocketFile file)
+      : socket_(std::move(socket)), file_(std::move(file)) {}
 
   ipc::UniqueFd socket_;
-  ipc::UniqueFd dir_;  // the directory, pinned
-  std::string name_;   // the socket's name in it
-  std::string path_;   // for messages
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
+  SocketFile file_;
 };
 
 }  // namespace muster::daemon

@@ -15,6 +15,7 @@
 
 namespace muster::daemon {
 namespace fs = std::filesystem;
+using config::PathError;
 
 namespace {
 
@@ -82,19 +83,19 @@ std::optional<std::string> OutputFile::configure(const std::string& path,
   if (fd_ && path == path_) return std::nullopt;
   path_ = path;
   name_ = fs::path(path).filename().string();
-  dir_ = PinnedDir();
+  dir_ = config::PinnedDir();
   return open();
 }
 
 std::string OutputFile::reopen() {
   if (path_.empty()) return "";
-  dir_ = PinnedDir();
+  dir_ = config::PinnedDir();
   return open();
 }
 
 void OutputFile::close() {
   fd_.reset();
-  dir_ = PinnedDir();
+  dir_ = config::PinnedDir();
   path_.clear();
   rotated_.clear();
   cut_.clear();
@@ -134,7 +135,7 @@ std::string OutputFile::open() {
   if (failed && failed->errno_value == ENOENT && !fresh) {
     // The directory resolved before was removed (rm -r): its path may lead
     // to a new one by now.
-    dir_ = PinnedDir();
+    dir_ = config::PinnedDir();
     if (auto error = pin(); !error.empty()) return error;
     opened = open_for_append(dir_.fd(), name_);
     failed = std::get_if<PathError>(&opened);
@@ -151,9 +152,9 @@ std::string OutputFile::open() {
 // files: a new directory has rotated files of its own.
 std::string OutputFile::pin() {
   fs::path parent = fs::path(path_).parent_path();
-  auto pinned = PinnedDir::open(parent.empty() ? "." : parent.string());
+  auto pinned = config::PinnedDir::open(parent.empty() ? "." : parent.string());
   if (auto* error = std::get_if<PathError>(&pinned)) return error->message;
-  dir_ = std::move(std::get<PinnedDir>(pinned));
+  dir_ = std::move(std::get<config::PinnedDir>(pinned));
   find_rotated();
   return "";
 }

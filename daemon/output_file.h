@@ -8,9 +8,9 @@
 //
 // musterd often runs as root and the file's directory may be writable by
 // others, so the directory is resolved without following any link
-// (PinnedDir) and every open, rename, unlink and scan happens relative to
-// it; the file is opened with O_NOFOLLOW and written only if it is a
-// regular file with one name. The directory is resolved again when the path
+// (config/pinned_dir.h) and every open, rename, unlink and scan happens
+// relative to it; the file is opened with O_NOFOLLOW and written only if it
+// is a regular file with one name. The directory is resolved again when the path
 // changes (configure), at reopen(), and when the one resolved was removed.
 #pragma once
 
@@ -21,7 +21,7 @@
 #include <string_view>
 #include <utility>
 
-#include "daemon/safe_path.h"
+#include "config/pinned_dir.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -59,7 +59,7 @@ class OutputFile {
 
   std::string app_;  // for the log
   std::string path_;
-  PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
+  config::PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
   std::string name_;  // path_'s last component
   std::uint64_t max_size_ = 0;
   unsigned keep_ = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -32,6 +33,12 @@ struct TempDir {
   }
   void write(const std::string& name, const std::string& text) const {
     std::ofstream(dir / name) << text;
+  }
+  // A directory `name` (and any missing above it) with exactly `mode`.
+  std::string mkdir(const std::string& name, mode_t mode = 0755) const {
+    std::filesystem::create_directories(dir / name);
+    ::chmod((dir / name).c_str(), mode);
+    return path(name);
   }
   // The names in the directory, sorted.
   std::vector<std::string> names() const {

@@ -1,20 +1,19 @@
-// Directories resolved without following links, files removed only while
-// they are still the ones musterd made, and unix socket files bound that way
-// (daemon/safe_path.h, daemon/socket_file.h).
+// Unix socket files bound where another user may reach (daemon/socket_file.cc),
+// and files removed only while their name still leads to the file musterd
+// made (daemon/file_id.cc).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include "daemon/safe_path.h"
+#include "daemon/file_id.h"
 #include "daemon/socket_file.h"
 #include "tests/unit/temp_dir.h"
 
@@ -24,16 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PinnedDir pinned(const std::string& path) {
-  auto result = PinnedDir::open(path);
+// The socket `name` in `dir`, its directory pinned, not bound yet.
+SocketFile socket_in(const std::string& dir, const std::string& name,
+                     SocketFile::Address address = SocketFile::Address::name_in_dir) {
+  auto result = PinnedDir::open(dir);
   if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
-  return std::move(std::get<PinnedDir>(result));
-}
-
-PathError refused(const std::string& path) {
-  auto result = PinnedDir::open(path);
-  REQUIRE(std::holds_alternative<PathError>(result));
-  return std::get<PathError>(result);
+  return SocketFile(std::move(std::get<PinnedDir>(result)), name, dir + "/" + name, address);
 }
 
 muster::ipc::UniqueFd unix_socket() {
@@ -57,64 +52,20 @@ PathError bind_refused(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a directory is pinned: later calls land in it after it is moved", "[safe-path]") {
+TEST_CASE("a file is removed only while its name leads to the same inode", "[socket-file]") {
   TempDir t;
-  fs::create_directories(t.path("a/b"));
-  PinnedDir dir = pinned(t.path("a/b"));
-  fs::rename(t.path("a/b"), t.path("a/moved"));
-  fs::create_directories(t.path("a/b"));
-  CHECK(::mkdirat(dir.fd(), "here", 0700) == 0);
-  CHECK(fs::exists(t.path("a/moved/here")));
-  CHECK_FALSE(fs::exists(t.path("a/b/here")));
-}
-
-TEST_CASE("a symbolic link anywhere on the way to a directory is refused and named",
-          "[safe-path]") {
-  TempDir t;
-  fs::create_directories(t.path("real/sub"));
-  fs::create_directory_symlink(t.path("real"), t.path("link"));
-  PathError error = refused(t.path("link/sub"));
-  CHECK(error.errno_value == ELOOP);
-  CHECK(error.message == t.path("link") + " is a symbolic link, which musterd does not follow");
-  fs::create_directory_symlink(t.path("real/sub"), t.path("real/last"));
-  CHECK(refused(t.path("real/last")).errno_value == ELOOP);
-}
-
-TEST_CASE("a missing directory or a file on the way is an errno error", "[safe-path]") {
-  TempDir t;
-  PathError missing = refused(t.path("none/sub"));
-  CHECK(missing.errno_value == ENOENT);
-  CHECK(missing.message == "No such file or directory");
-  std::ofstream(t.path("file")) << "x";
-  CHECK(refused(t.path("file/sub")).errno_value == ENOTDIR);
-}
-
-TEST_CASE("a directory others can change is reported, the first on the way", "[safe-path]") {
-  TempDir t;
-  fs::create_directories(t.path("open/private"));
-  CHECK_FALSE(pinned(t.path("open/private")).changeable());
-  ::chmod(t.path("open").c_str(), 0777);
-  auto changeable = pinned(t.path("open/private")).changeable();
-  REQUIRE(changeable);
-  CHECK(*changeable == "directory " + t.path("open") + " is world-writable (mode 0777)");
-  ::chmod(t.path("open").c_str(), 01777);  // sticky, like /tmp: others cannot rename ours
-  CHECK_FALSE(pinned(t.path("open/private")).changeable());
-}
-
-TEST_CASE("a file is removed only while its name leads to the same inode", "[safe-path]") {
-  TempDir t;
-  PinnedDir dir = pinned(t.path(""));
+  muster::ipc::UniqueFd dir(::open(t.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::ofstream(t.path("f")) << "ours";
-  auto id = file_id_at(dir.fd(), "f");
+  auto id = file_id_at(dir.get(), "f");
   REQUIRE(id);
   fs::remove(t.path("f"));
   fs::create_symlink("elsewhere", t.path("f"));  // may well get the freed inode number
-  CHECK_FALSE(unlink_if_same(dir.fd(), "f", *id));
+  CHECK_FALSE(unlink_if_same(dir.get(), "f", *id));
   CHECK(errno == EEXIST);
   CHECK(fs::is_symlink(t.path("f")));
-  auto now = file_id_at(dir.fd(), "f");
+  auto now = file_id_at(dir.get(), "f");
   REQUIRE(now);
-  CHECK(unlink_if_same(dir.fd(), "f", *now));
+  CHECK(unlink_if_same(dir.get(), "f", *now));
   CHECK_FALSE(fs::exists(t.path("f")));
 }
 
@@ -144,8 +95,8 @@ TEST_CASE("a file that replaced the socket stays when the socket file is removed
 TEST_CASE("removal goes to the directory bind used, not to a link swapped in for it",
           "[socket-file]") {
   TempDir t;
-  fs::create_directories(t.path("run"));
-  fs::create_directories(t.path("victim"));
+  t.mkdir("run");
+  t.mkdir("victim");
   auto fd = unix_socket();
   SocketFile file = bound(fd.get(), t.path("run/s.sock"));
   fs::rename(t.path("run"), t.path("run.old"));
@@ -177,7 +128,7 @@ TEST_CASE("a stale socket file is replaced; a live one and any other file are le
 TEST_CASE("a socket is not bound through a linked directory, even to a stale socket there",
           "[socket-file]") {
   TempDir t;
-  fs::create_directories(t.path("private"));
+  t.mkdir("private");
   {
     auto stale = unix_socket();
     bound(stale.get(), t.path("private/s.sock"));
@@ -195,7 +146,7 @@ TEST_CASE("as root, a socket is not bound where another user can swap a director
           "[socket-file]") {
   if (::geteuid() != 0) return;  // the rule guards root only
   TempDir t;
-  fs::create_directories(t.path("theirs/run"));
+  t.mkdir("theirs/run");
   REQUIRE(::chown(t.path("theirs").c_str(), 65534, 65534) == 0);
   PathError error = bind_refused(t.path("theirs/run/s.sock"));
   CHECK(error.errno_value == EACCES);
@@ -213,4 +164,56 @@ TEST_CASE("as root, the socket file's owner is set on the inode bind made", "[so
   REQUIRE(::lstat(t.path("s.sock").c_str(), &st) == 0);
   CHECK(st.st_uid == 65534u);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("bound by its name from inside the pinned directory, a socket stays there when the "
+          "path leads elsewhere", "[socket-file]") {
+  TempDir t;
+  t.mkdir("run");
+  SocketFile file = socket_in(t.path("run"), "s.sock");
+  fs::rename(t.path("run"), t.path("moved"));
+  t.mkdir("run");
+  auto fd = unix_socket();
+  REQUIRE_FALSE(file.bind(fd.get(), 0640, static_cast<uid_t>(-1), static_cast<gid_t>(-1)));
+  CHECK(file.mode() == 0640);
+  CHECK(fs::is_socket(t.path("moved/s.sock")));
+  CHECK_FALSE(fs::exists(t.path("run/s.sock")));
+  CHECK(file.remove());
+  CHECK_FALSE(fs::exists(t.path("moved/s.sock")));
+  CHECK_FALSE(file.remove());  // once
+}
+
+TEST_CASE("what is in the way of a socket is said, with its owner", "[socket-file]") {
+  using What = SocketFile::InTheWay::What;
+  TempDir t;
+  auto live = unix_socket();
+  SocketFile first = bound(live.get(), t.path("s.sock"));
+  REQUIRE(::listen(live.get(), 1) == 0);
+  SocketFile second = socket_in(t.dir, "s.sock");
+  auto in_the_way = second.clear_stale(true);
+  REQUIRE(in_the_way);
+  CHECK(in_the_way->what == What::live_socket);
+  CHECK(in_the_way->owner == ::geteuid());
+  t.write("plain", "data");
+  SocketFile plain = socket_in(t.dir, "plain", SocketFile::Address::path);
+  REQUIRE(plain.clear_stale(false));
+  CHECK(plain.clear_stale(false)->what == What::not_a_socket);
+}
+
+TEST_CASE("a stale socket of another user is removed only when any stale socket may be",
+          "[socket-file]") {
+  if (::geteuid() != 0) return;  // needs chown
+  TempDir t;
+  {
+    auto stale = unix_socket();
+    bound(stale.get(), t.path("s.sock"), 0600, 65534);
+  }
+  SocketFile ours = socket_in(t.dir, "s.sock");
+  auto in_the_way = ours.clear_stale(true);
+  REQUIRE(in_the_way);
+  CHECK(in_the_way->what == SocketFile::InTheWay::What::anothers_socket);
+  CHECK(in_the_way->owner == 65534u);
+  CHECK(fs::is_socket(t.path("s.sock")));
+  CHECK_FALSE(ours.clear_stale(false));
+  CHECK_FALSE(fs::exists(t.path("s.sock")));
 }
