@@ -240,7 +240,7 @@ void Worker::on(Event event) {
       wait_for_exit();
       read_output();
       mark_ready(config::Ready::spawn);
-      if (!ready_) arm_ready_timer(boost::asio::steady_timer::clock_type::now() + app_.ready_timeout);
+      if (!ready_) arm_ready_timer(Clock::now() + app_.ready_timeout);
       arm_watchdog();
       if (channel_) {
         channel_->start(
@@ -441,17 +441,17 @@ void Worker::on(Event event) {
 }
 
 void Worker::start_stop_timer() {
-  arm_stop_timer(boost::asio::steady_timer::clock_type::now() + app_.stop_timeout);
+  arm_stop_timer(Clock::now() + app_.stop_timeout);
 }
 
-void Worker::arm_stop_timer(boost::asio::steady_timer::time_point deadline) {
+void Worker::arm_stop_timer(Clock::time_point deadline) {
   stop_timer_.expires_at(deadline);
   stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->on(Event::stop_timeout);
   });
 }
 
-void Worker::arm_ready_timer(boost::asio::steady_timer::time_point deadline) {
+void Worker::arm_ready_timer(Clock::time_point deadline) {
   ready_timer_.expires_at(deadline);
   ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
