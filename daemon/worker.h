@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -50,6 +49,7 @@ struct ExitInfo {
 };
 
 class EventBus;
+class Launcher;
 class ListenSocket;
 class OnDemandSockets;
 class OutputPipe;
@@ -59,6 +59,7 @@ class SocketTable;
 
 // What a worker needs of the daemon around it.
 struct WorkerContext {
+  Launcher& launcher;  // where its processes start, end and get signals
   SocketTable& sockets;
   OnDemandSockets& on_demand;
   EventBus& events;
@@ -185,7 +186,6 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
   Timer stop_timer_;
-  boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd of the process
   // Until spawned: the pipes from its stdout (with stderr, but for output =
   // "journal") and stderr; they read on their own afterwards.
   std::shared_ptr<OutputPipe> stdout_pipe_, stderr_pipe_;
