@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <deque>
 #include <functional>
@@ -123,7 +122,7 @@ class App {
     std::shared_ptr<Worker> worker;
     Backoff backoff;
     CrashWindow crashes;
-    boost::asio::steady_timer restart_timer;
+    Timer restart_timer;
     unsigned restarts = 0;
     // While the slot is empty: why (the last exit) and when it is tried next.
     std::string last_exit;
@@ -188,13 +187,13 @@ class App {
     std::vector<ReloadDone> waiters;
     bool settling = false;  // every slot ready; ready = "spawn" workers must outlive a moment
     bool settled = false;
-    boost::asio::steady_timer settle_timer;
+    Timer settle_timer;
     explicit StartWait(boost::asio::io_context& io) : settle_timer(io) {}
   };
   std::unique_ptr<StartWait> start_wait_;
-  boost::asio::steady_timer failed_timer_;  // failed_retry
+  Timer failed_timer_;  // failed_retry
   std::optional<Clock::time_point> retry_at_;
-  boost::asio::steady_timer usage_timer_;
+  Timer usage_timer_;
   // The workers of the sampling round under way (App::watch_usage).
   std::vector<std::weak_ptr<Worker>> usage_round_;
   std::shared_ptr<OutputSink> output_;

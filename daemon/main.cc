@@ -11,6 +11,7 @@
 #include "daemon/logging.h"
 #include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
+#include "daemon/process_launcher.h"
 #include "daemon/process_setup.h"
 #include "daemon/signals.h"
 #include "daemon/supervisor.h"
@@ -79,8 +80,9 @@ int main(int argc, char** argv) {
 
   muster::daemon::memory_reserve::keep();  // for running out of memory later
   boost::asio::io_context io;
-  muster::daemon::OrphanReaper orphans(io);  // before any worker exists
-  muster::daemon::Supervisor supervisor(io, std::move(config));
+  muster::daemon::ProcessLauncher launcher(io);
+  muster::daemon::OrphanReaper orphans(io, launcher);  // before any worker exists
+  muster::daemon::Supervisor supervisor(io, std::move(config), launcher);
   supervisor.inherit_sockets(std::move(std::get<muster::daemon::InheritedFds>(inherited)));
   if (auto err = supervisor.start()) {
     spdlog::error("{}", *err);

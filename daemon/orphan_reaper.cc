@@ -8,23 +8,13 @@
 #include <chrono>
 #include <cstring>
 #include <spdlog/spdlog.h>
-#include <unordered_set>
+
+#include "daemon/process_launcher.h"
 
 namespace muster::daemon {
-namespace {
 
-// Single-threaded daemon: one set, touched only from the io thread.
-std::unordered_set<pid_t>& owned() {
-  static std::unordered_set<pid_t> pids;
-  return pids;
-}
-
-}  // namespace
-
-void OrphanReaper::own(pid_t pid) { owned().insert(pid); }
-void OrphanReaper::release(pid_t pid) { owned().erase(pid); }
-
-OrphanReaper::OrphanReaper(boost::asio::io_context& io) : signals_(io, SIGCHLD), retry_(io) {
+OrphanReaper::OrphanReaper(boost::asio::io_context& io, const ProcessLauncher& launcher)
+    : launcher_(launcher), signals_(io, SIGCHLD), retry_(io) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
     spdlog::warn("cannot become a child subreaper ({}); orphans of workers go to init",
                  std::strerror(errno));
@@ -49,7 +39,7 @@ void OrphanReaper::reap() {
     siginfo_t info{};
     if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0) return;
     pid_t pid = info.si_pid;
-    if (owned().count(pid)) {
+    if (launcher_.owns(pid)) {
       if (retry_armed_) return;
       retry_armed_ = true;
       retry_.expires_after(std::chrono::milliseconds(20));

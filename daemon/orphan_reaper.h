@@ -3,7 +3,7 @@
 // lose their parent are re-parented to musterd instead of to init, and it
 // reaps them when they exit -- as PID 1 of a container nobody else would, and
 // they would stay zombies. Workers themselves are never waited for here: each
-// is reaped through its own pidfd (Worker::wait_for_exit), and a catch-all
+// is reaped through its own pidfd (ProcessLauncher::watch_exit), and a catch-all
 // waitpid(-1) would steal those exits (STYLE.md). So the reaper
 // peeks (waitid WNOWAIT) and reaps only pids that no worker owns.
 #pragma once
@@ -17,14 +17,13 @@
 
 namespace muster::daemon {
 
+class ProcessLauncher;
+
 class OrphanReaper {
  public:
-  explicit OrphanReaper(boost::asio::io_context& io);
-
-  // A worker's own process, which the reaper must leave to its handle:
-  // owned from spawn until its exit has been collected.
-  static void own(pid_t pid);
-  static void release(pid_t pid);
+  // `launcher` says which processes are a worker's own, to be left to its
+  // exit watch: owned from spawn until their exit has been collected.
+  OrphanReaper(boost::asio::io_context& io, const ProcessLauncher& launcher);
 
   // Adopted processes reaped so far.
   std::uint64_t reaped() const { return reaped_; }
@@ -33,6 +32,7 @@ class OrphanReaper {
   void wait_signal();
   void reap();
 
+  const ProcessLauncher& launcher_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retry_;
   bool retry_armed_ = false;

@@ -18,10 +18,10 @@
 #include <optional>
 
 #include "config/config.h"
+#include "daemon/clock.h"
 
 namespace muster::daemon {
 
-using Clock = std::chrono::steady_clock;
 using config::Duration;
 
 class Backoff {

@@ -17,8 +17,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/memory_reserve.h"
-#include "daemon/orphan_reaper.h"
 
 namespace muster::daemon {
 namespace {
@@ -261,16 +259,6 @@ std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
   if (int child_error = plan.error) {
     ::waitpid(pid, nullptr, 0);  // it has exited: reap it, no zombie
     return cannot(child_error);
-  }
-  try {
-    OrphanReaper::own(pid);
-  } catch (const std::exception& e) {
-    memory_reserve::release_if_out_of_memory(e);
-    // Out of memory: a worker the orphan reaper might reap behind its
-    // handle's back is not started at all.
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return "cannot start '" + spec.executable + "': " + e.what();
   }
   return pid;
 }

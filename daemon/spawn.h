@@ -50,7 +50,8 @@ inline constexpr const char* kListenPidPlaceholder = "0000000000";
 // Starts the process (clone with CLONE_VM | CLONE_VFORK, then exec) and
 // returns its pid once it has exec'd, or a message saying which step failed
 // (e.g. exec's errno); a child that failed is reaped. The child is the
-// caller's to reap (it watches its own pidfd: Worker::wait_for_exit).
+// caller's to reap: ProcessLauncher (daemon/process_launcher.h) owns it and
+// collects its exit through its pidfd.
 std::variant<pid_t, std::string> spawn(const SpawnSpec& spec);
 
 }  // namespace muster::daemon

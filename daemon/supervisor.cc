@@ -12,8 +12,9 @@
 namespace muster::daemon {
 namespace asio = boost::asio;
 
-Supervisor::Supervisor(asio::io_context& io, config::Config config)
+Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& launcher)
     : io_(io), config_(std::move(config)), on_demand_(io),
+      context_{launcher, sockets_, on_demand_, events_, {}, nullptr},
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));

@@ -25,7 +25,8 @@ namespace muster::daemon {
 
 class Supervisor {
  public:
-  Supervisor(boost::asio::io_context& io, config::Config config);
+  // `launcher` starts and watches every worker process; it outlives the Supervisor.
+  Supervisor(boost::asio::io_context& io, config::Config config, Launcher& launcher);
 
   // Sockets systemd passed (take_systemd_sockets()), used instead of binding.
   void inherit_sockets(InheritedFds fds) { sockets_.set_inherited(std::move(fds)); }
@@ -99,7 +100,7 @@ class Supervisor {
   SocketTable sockets_;
   OnDemandSockets on_demand_;  // after sockets_ and before the apps: outlives the workers
   EventBus events_;
-  WorkerContext context_{sockets_, on_demand_, events_, {}, nullptr};
+  WorkerContext context_;
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;

@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -16,7 +14,7 @@
 #include "config/executable.h"
 #include "daemon/events.h"
 #include "daemon/memory_reserve.h"
-#include "daemon/orphan_reaper.h"
+#include "daemon/launcher.h"
 #include "daemon/output_sink.h"
 
 namespace muster::daemon {
@@ -72,7 +70,7 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), exit_watch_(io), drain_timer_(io), quiet_timer_(io),
+      stop_timer_(io), drain_timer_(io), quiet_timer_(io),
       ready_timer_(io), watchdog_timer_(io) {}
 
 Worker::~Worker() {
@@ -80,7 +78,7 @@ Worker::~Worker() {
   // collects it (its pid is still ours: nobody else reaps it).
   if (pid_ > 0 && state_ != WorkerState::dead) {
     kill_group(SIGKILL);
-    OrphanReaper::release(pid_);
+    context_.launcher.release(pid_);
   }
 }
 
@@ -138,7 +136,7 @@ std::string Worker::launch() {
     if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
   }
   if (error.empty()) {
-    auto result = spawn(spec);
+    auto result = context_.launcher.spawn(spec);
     if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
     else pid_ = std::get<pid_t>(result);
   }
@@ -212,7 +210,7 @@ void Worker::disconnect() {
 
 bool Worker::send_signal(int signo) {
   if (state_ == WorkerState::dead || pid_ <= 0) return false;
-  if (::kill(pid_, signo) != 0) return false;
+  if (context_.launcher.signal(pid_, signo, SignalTarget::process) != 0) return false;
   operator_signals_.sent(signo, Clock::now(), app_.stop_signal, app_.stop_timeout);
   return true;
 }
@@ -224,7 +222,7 @@ void Worker::kill_now() {
 void Worker::kill_group(int signo) {
   // The worker leads its own process group (setsid at spawn): this reaches its
   // children too. Falls back to the pid if the group is already gone.
-  if (pid_ > 0 && ::kill(-pid_, signo) < 0) ::kill(pid_, signo);
+  if (pid_ > 0) context_.launcher.signal(pid_, signo, SignalTarget::group_or_process);
 }
 
 void Worker::on(Event event) {
@@ -240,7 +238,7 @@ void Worker::on(Event event) {
       wait_for_exit();
       read_output();
       mark_ready(config::Ready::spawn);
-      if (!ready_) arm_ready_timer(boost::asio::steady_timer::clock_type::now() + app_.ready_timeout);
+      if (!ready_) arm_ready_timer(Clock::now() + app_.ready_timeout);
       arm_watchdog();
       if (channel_) {
         channel_->start(
@@ -412,7 +410,7 @@ void Worker::on(Event event) {
       parked_.clear();
       // Whatever the worker left behind in its group goes with it. The group
       // only: the worker itself is reaped, and its pid may be someone else's.
-      if (pid_ > 0) ::kill(-pid_, SIGKILL);
+      if (pid_ > 0) context_.launcher.signal(pid_, SIGKILL, SignalTarget::group);
       exit_.voluntary =
           (voluntary_ || operator_signals_.ended_it(exit_.signal, Clock::now())) && !forced_;
       exit_.forced = forced_;
@@ -441,55 +439,40 @@ void Worker::on(Event event) {
 }
 
 void Worker::start_stop_timer() {
-  arm_stop_timer(boost::asio::steady_timer::clock_type::now() + app_.stop_timeout);
+  arm_stop_timer(Clock::now() + app_.stop_timeout);
 }
 
-void Worker::arm_stop_timer(boost::asio::steady_timer::time_point deadline) {
+void Worker::arm_stop_timer(Clock::time_point deadline) {
   stop_timer_.expires_at(deadline);
   stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->on(Event::stop_timeout);
   });
 }
 
-void Worker::arm_ready_timer(boost::asio::steady_timer::time_point deadline) {
+void Worker::arm_ready_timer(Clock::time_point deadline) {
   ready_timer_.expires_at(deadline);
   ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
   });
 }
 
-// The pidfd's readability is only a hint; waitid(P_PIDFD, WNOHANG) decides,
-// and never blocks. (A blocking waitpid(pid) after a readable pidfd, as
-// Boost.Process 1.81's async_wait did, stalls the whole daemon whenever that
-// pid is not, or no longer, the exited child: seen as a 10 s hang.)
+// Its exit, collected once by the launcher (daemon/process_launcher.cc: a
+// pidfd read with waitid, never a blocking wait).
 void Worker::wait_for_exit() {
-  if (!exit_watch_.is_open()) {
-    // A zombie has a pidfd too.
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd < 0) {
-      // Out of fds, say: a worker must not run unwatched, so end it now; its
-      // exit is then reported with an unknown status.
-      spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app,
-                    identity_.id, std::strerror(errno));
-      kill_group(SIGKILL);
-      OrphanReaper::release(pid_);  // the orphan reaper collects it
-      asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
-      return;
-    }
-    exit_watch_.assign(pidfd);
-  }
-  exit_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
-                         [self = shared_from_this()](boost::system::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;
-    siginfo_t info{};
-    constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
-    int r = ::waitid(kPidfd, self->exit_watch_.native_handle(), &info, WEXITED | WNOHANG);
-    if (r == 0 && info.si_pid == 0) return self->wait_for_exit();  // not exited yet
-    OrphanReaper::release(self->pid_);
-    if (r == 0 && info.si_code == CLD_EXITED) self->exit_.code = info.si_status;
-    else if (r == 0) self->exit_.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
-    self->on(Event::exited);
-  });
+  auto watch_error = context_.launcher.watch_exit(
+      pid_, [self = shared_from_this()](const ProcessExit& exit) {
+        self->exit_.code = exit.code;
+        self->exit_.signal = exit.signal;
+        self->on(Event::exited);
+      });
+  if (!watch_error) return;
+  // Out of fds, say: a worker must not run unwatched, so end it now; its
+  // exit is then reported with an unknown status.
+  spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app, identity_.id,
+                *watch_error);
+  kill_group(SIGKILL);
+  context_.launcher.release(pid_);  // the orphan reaper collects it
+  asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
 }
 
 }  // namespace muster::daemon

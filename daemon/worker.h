@@ -5,8 +5,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,6 +49,7 @@ struct ExitInfo {
 };
 
 class EventBus;
+class Launcher;
 class ListenSocket;
 class OnDemandSockets;
 class OutputPipe;
@@ -60,6 +59,7 @@ class SocketTable;
 
 // What a worker needs of the daemon around it.
 struct WorkerContext {
+  Launcher& launcher;  // where its processes start, end and get signals
   SocketTable& sockets;
   OnDemandSockets& on_demand;
   EventBus& events;
@@ -140,8 +140,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string launch();
   void on(Event event);
   void start_stop_timer();
-  void arm_stop_timer(boost::asio::steady_timer::time_point deadline);
-  void arm_ready_timer(boost::asio::steady_timer::time_point deadline);
+  void arm_stop_timer(Clock::time_point deadline);
+  void arm_ready_timer(Clock::time_point deadline);
   std::string prepare_channel(SpawnSpec& spec);
   // worker_systemd.cc: the systemd protocol (sockets at spawn, notify datagrams).
   std::string prepare_sockets(SpawnSpec& spec);
@@ -185,8 +185,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   OperatorSignals operator_signals_;  // what `musterctl kill` sent this life
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
-  boost::asio::steady_timer stop_timer_;
-  boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd of the process
+  Timer stop_timer_;
   // Until spawned: the pipes from its stdout (with stderr, but for output =
   // "journal") and stderr; they read on their own afterwards.
   std::shared_ptr<OutputPipe> stdout_pipe_, stderr_pipe_;
@@ -222,8 +221,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool asked_server_ = false;
   bool must_listen_ = false;  // see expect_listening()
   bool draining_ = false;  // drain_timer_ runs
-  boost::asio::steady_timer drain_timer_;
-  boost::asio::steady_timer quiet_timer_;
+  Timer drain_timer_;
+  Timer quiet_timer_;
   // Readiness and the systemd protocol.
   bool ready_ = false;
   std::function<void()> on_ready_;
@@ -231,8 +230,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool reloading_ = false;         // RELOADING=1 seen, READY=1 not yet
   bool refused_fdstore_ = false;   // warned once about FDSTORE=1
   bool refused_main_pid_ = false;  // warned once about MAINPID=
-  boost::asio::steady_timer ready_timer_;
-  boost::asio::steady_timer watchdog_timer_;
+  Timer ready_timer_;
+  Timer watchdog_timer_;
 };
 
 }  // namespace muster::daemon

@@ -107,7 +107,7 @@ void Worker::on_notify(const ipc::NotifyMessage& m) {
 // `by` from now, never earlier, as systemd's service_extend_timeout() does.
 // A ready, running worker has no deadline (systemd's RuntimeMaxSec=).
 void Worker::extend_timeout(std::chrono::microseconds by) {
-  auto until = boost::asio::steady_timer::clock_type::now() + by;
+  auto until = Clock::now() + by;
   if (state_ == WorkerState::dead) return;
   if (state_ == WorkerState::disconnecting) {
     if (until > stop_timer_.expiry()) arm_stop_timer(until);

@@ -9,7 +9,6 @@
 #include <sstream>
 #include <string>
 
-#include "daemon/orphan_reaper.h"
 #include "daemon/spawn.h"
 
 using muster::daemon::spawn;
@@ -37,7 +36,6 @@ std::string stdin_of_worker_spawned_without_fd0() {
   REQUIRE(std::holds_alternative<pid_t>(result));
   pid_t pid = std::get<pid_t>(result);
   ::waitpid(pid, nullptr, 0);
-  muster::daemon::OrphanReaper::release(pid);
   std::ifstream f(out);
   std::stringstream text;
   text << f.rdbuf();
