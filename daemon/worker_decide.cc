@@ -175,11 +175,6 @@ void channel_broken(WorkerDecision& d, const WorkerFacts& f) {
   channel_closed(d, f);
 }
 
-void broken_after_exit(WorkerDecision& d, const WorkerFacts& f) {
-  crash(d, "broke the IPC protocol");
-  channel_gone(d, f);
-}
-
 void stop_overdue(WorkerDecision& d, const WorkerFacts&) { d.actions.add(A::kill_stop_overdue); }
 
 // The verdict is taken here, from what happened: who asked it to go, and
@@ -219,7 +214,9 @@ struct Row {
 };
 
 // Every cell decided. Columns: spawning, online, listening, disconnecting, dead.
-// A dead worker's channel and notify socket are closed: their events no longer come.
+// A dead worker's channel and notify socket are closed: their events no longer
+// come, but for a channel failure posted before the exit was handled
+// (NodeChannel::fail): a dead worker is not killed, its pid may be reused.
 constexpr Row kTable[] = {
     {E::spawned, {launched, ignore, ignore, ignore, ignore}},
     {E::spawn_failed, {spawn_failed, ignore, ignore, ignore, ignore}},
@@ -229,7 +226,7 @@ constexpr Row kTable[] = {
     {E::stopping, {ignore, stopping, stopping, ignore, ignore}},
     {E::stop, {stop, stop, stop, stop_leaving, ignore}},
     {E::channel_closed, {channel_closed, channel_closed, channel_closed, channel_closed, channel_gone}},
-    {E::channel_broken, {channel_broken, channel_broken, channel_broken, channel_broken, broken_after_exit}},
+    {E::channel_broken, {channel_broken, channel_broken, channel_broken, channel_broken, channel_gone}},
     {E::stop_timeout, {ignore, ignore, ignore, stop_overdue, ignore}},
     {E::ready_timeout, {ready_overdue, ready_overdue, ready_overdue, ignore, ignore}},
     {E::watchdog_timeout, {watchdog_missed, watchdog_missed, watchdog_missed, watchdog_missed, ignore}},

@@ -218,6 +218,15 @@ TEST_CASE("a channel that breaks the protocol is a crash", "[worker]") {
   CHECK(exactly(d, {A::kill_crashed, A::leave_sockets, A::publish_disconnect, A::arm_stop_timer}));
 }
 
+// NodeChannel::fail() posts its close handler: the exit can be handled
+// first, and by then the pid is reaped and may be someone else's.
+TEST_CASE("a protocol error reported after the exit kills nothing", "[worker]") {
+  WorkerLife dead = after({E::online, E::exited}, node());
+  auto d = decide(dead, E::channel_broken, node());
+  CHECK(d.life == dead);
+  CHECK(exactly(d, {A::leave_sockets, A::publish_disconnect}));
+}
+
 TEST_CASE("stop_timeout kills a disconnecting worker only", "[worker]") {
   CHECK(exactly(decide(in(S::disconnecting), E::stop_timeout, plain()), {A::kill_stop_overdue}));
   for (S s : {S::spawning, S::online, S::listening, S::dead}) CHECK(noop(in(s), E::stop_timeout, plain()));
@@ -342,8 +351,11 @@ TEST_CASE("a dead worker decides nothing but the close of its channel", "[worker
     if (e == E::channel_closed || e == E::channel_broken) continue;
     CHECK(noop(in(S::dead), e, node()));
   }
-  CHECK(exactly(decide(in(S::dead), E::channel_closed, node()),
-                {A::leave_sockets, A::publish_disconnect}));
+  for (E e : {E::channel_closed, E::channel_broken}) {
+    auto d = decide(in(S::dead), e, node());
+    CHECK(d.life == in(S::dead));
+    CHECK(exactly(d, {A::leave_sockets, A::publish_disconnect}));
+  }
 }
 
 TEST_CASE("every cell of the table is decided", "[worker]") {
