@@ -75,6 +75,7 @@ class OperatorSignals {
   void sent(int signo, Clock::time_point now, int stop_signal, Duration stop_timeout);
   // `signal`: the signal that killed it; none when it exited with a code.
   bool ended_it(std::optional<int> signal, Clock::time_point now) const;
+  bool operator==(const OperatorSignals&) const = default;
 
  private:
   std::uint64_t sent_ = 0;  // bit n-1: signal n was sent (Linux has 64)

@@ -12,8 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include "config/executable.h"
-#include "daemon/events.h"
-#include "daemon/memory_reserve.h"
 #include "daemon/launcher.h"
 #include "daemon/output_sink.h"
 
@@ -26,17 +24,6 @@ namespace {
 // shorter, ends the wait the same way).
 constexpr Duration kListenWait = std::chrono::seconds(5);
 }  // namespace
-
-const char* to_string(WorkerState s) {
-  switch (s) {
-    case WorkerState::spawning: return "spawning";
-    case WorkerState::online: return "online";
-    case WorkerState::listening: return "listening";
-    case WorkerState::disconnecting: return "disconnecting";
-    case WorkerState::dead: return "dead";
-  }
-  return "?";
-}
 
 std::string ExitInfo::describe() const {
   if (!spawn_error.empty()) return "spawn failed: " + spawn_error;
@@ -76,14 +63,14 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
 Worker::~Worker() {
   // A life whose exit was never collected: it ends now, and the orphan reaper
   // collects it (its pid is still ours: nobody else reaps it).
-  if (pid_ > 0 && state_ != WorkerState::dead) {
+  if (pid_ > 0 && life_.state != WorkerState::dead) {
     kill_group(SIGKILL);
     context_.launcher.release(pid_);
   }
 }
 
 void Worker::sample_usage() const {
-  if (pid_ <= 0 || state_ == WorkerState::dead) return;
+  if (pid_ <= 0 || life_.state == WorkerState::dead) return;
   if (auto usage = read_proc_usage(pid_)) usage_ = *usage;
 }
 
@@ -93,8 +80,8 @@ const ProcUsage& Worker::usage() const {
 }
 
 Duration Worker::uptime() const {
-  if (state_ == WorkerState::spawning && pid_ == 0) return Duration{0};
-  if (state_ == WorkerState::dead) return exit_.uptime;
+  if (life_.state == WorkerState::spawning && pid_ == 0) return Duration{0};
+  if (life_.state == WorkerState::dead) return exit_.uptime;
   return std::chrono::duration_cast<Duration>(Clock::now() - started_);
 }
 
@@ -160,27 +147,17 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   return "";
 }
 
-void Worker::mark_ready(config::Ready reached) {
-  auto wanted = app_.ready == config::Ready::automatic ? config::Ready::listening : app_.ready;
-  if (!ready_ && reached == wanted) become_ready();
-}
-
-void Worker::become_ready() {
-  ready_ = true;
-  sample_usage();  // a ready worker has loaded what it runs: a figure worth showing
-  ready_timer_.cancel();
-  spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
-  if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));
-}
-
-// A drain the worker started itself (cluster.worker.disconnect()) is bounded
-// only if the user asked for it: Node's primary waits as long as it takes.
-void Worker::start_drain_timer() {
-  if (draining_ || stopping_ || app_.drain_timeout.count() <= 0) return;
-  draining_ = true;
+void Worker::arm_drain_timer() {
   drain_timer_.expires_after(app_.drain_timeout);
   drain_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     if (auto self = w.lock(); self && !ec) self->on(Event::drain_timeout);
+  });
+}
+
+void Worker::arm_quiet_timer() {
+  quiet_timer_.expires_after(kListenWait);
+  quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::quiet);
   });
 }
 
@@ -192,250 +169,26 @@ void Worker::arm_watchdog() {
   });
 }
 
-// The worker is broken in a way it will not fix itself: end it now; its exit
-// counts as a crash (backoff, crash-loop detection).
-void Worker::crash(const char* why) {
-  spdlog::warn("{}[{}] {}; killing it", identity_.app, identity_.id, why);
-  forced_ = true;
-  if (exit_.reason.empty()) exit_.reason = why;
-  kill_group(SIGKILL);
-}
-
 void Worker::stop() { on(Event::stop); }
 
-void Worker::disconnect() {
-  voluntary_ = true;
-  on(Event::stop);
-}
+// The same decision as stop(): with a channel a stop is Node's disconnect.
+void Worker::disconnect() { on(Event::stop); }
 
 bool Worker::send_signal(int signo) {
-  if (state_ == WorkerState::dead || pid_ <= 0) return false;
+  if (life_.state == WorkerState::dead || pid_ <= 0) return false;
   if (context_.launcher.signal(pid_, signo, SignalTarget::process) != 0) return false;
-  operator_signals_.sent(signo, Clock::now(), app_.stop_signal, app_.stop_timeout);
+  WorkerFacts f = facts();
+  f.signo = signo;
+  on(Event::operator_signal, f);
   return true;
 }
 
-void Worker::kill_now() {
-  if (state_ != WorkerState::dead) kill_group(SIGKILL);
-}
+void Worker::kill_now() { on(Event::kill); }
 
 void Worker::kill_group(int signo) {
   // The worker leads its own process group (setsid at spawn): this reaches its
   // children too. Falls back to the pid if the group is already gone.
   if (pid_ > 0) context_.launcher.signal(pid_, signo, SignalTarget::group_or_process);
-}
-
-void Worker::on(Event event) {
-  auto self = shared_from_this();
-  auto& events = context_.events;
-  boost::json::object who{{"id", identity_.id}, {"pid", pid_}};
-  switch (event) {
-    case Event::spawned:
-      spdlog::info("{}[{}] started, pid {}, instance {}", identity_.app, identity_.id, pid_,
-                   identity_.instance);
-      events.publish("fork", identity_.app,
-                     {{"id", identity_.id}, {"pid", pid_}, {"instance", identity_.instance}});
-      wait_for_exit();
-      read_output();
-      mark_ready(config::Ready::spawn);
-      if (!ready_) arm_ready_timer(Clock::now() + app_.ready_timeout);
-      arm_watchdog();
-      if (channel_) {
-        channel_->start(
-            [w = weak_from_this()](boost::json::value m, ipc::UniqueFd fd) {
-              auto self = w.lock();
-              if (!self) return;
-              try {
-                self->on_channel_message(std::move(m), std::move(fd));
-              } catch (const std::exception& e) {
-                memory_reserve::release_if_out_of_memory(e);
-                // Out of memory, say: this one message is not acted on.
-                spdlog::error("{}[{}] its message could not be handled: {}",
-                              self->identity_.app, self->identity_.id, e.what());
-              }
-            },
-            [w = weak_from_this()](const std::string& error) {
-              if (auto self = w.lock()) self->on_channel_closed(error);
-            });
-      } else {
-        // Without a channel there is nothing more to wait for: the process runs.
-        on(Event::online);
-      }
-      return;
-    case Event::spawn_failed:
-      state_ = WorkerState::dead;
-      spdlog::error("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
-      asio::post(io_, [self] { self->on_exit_(*self, self->exit_); });
-      return;
-    case Event::online:
-      if (state_ != WorkerState::spawning) return;
-      state_ = WorkerState::online;
-      events.publish("online", identity_.app, who);
-      mark_ready(config::Ready::online);
-      if (!ready_ && app_.ready == config::Ready::automatic && !must_listen_) {
-        quiet_timer_.expires_after(kListenWait);
-        quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
-          if (auto self = w.lock(); self && !ec) self->on(Event::quiet);
-        });
-      }
-      return;
-    case Event::quiet:
-      // Node lets a worker run without servers (a background job): one that
-      // has asked for none is ready as it is, never killed for not listening.
-      if (ready_ || state_ != WorkerState::online || asked_server_ || must_listen_) return;
-      spdlog::info("{}[{}] asked for no server: ready without listening", identity_.app,
-                   identity_.id);
-      become_ready();
-      return;
-    case Event::server_requested:
-      asked_server_ = true;
-      // It listens again: whatever it closed was not a disconnect.
-      if (draining_ && !after_disconnect_) {
-        draining_ = false;
-        drain_timer_.cancel();
-      }
-      return;
-    case Event::servers_closed:
-      // The first sign of a worker's own disconnect (it closes every server,
-      // then waits for their connections to end); a server.close() alone
-      // looks the same, so only a drain_timeout the user set applies here.
-      if (state_ == WorkerState::online || state_ == WorkerState::listening) start_drain_timer();
-      return;
-    case Event::left_on_its_own:
-      after_disconnect_ = true;
-      voluntary_ = true;
-      start_drain_timer();
-      return;
-    case Event::drain_timeout:
-      if (state_ == WorkerState::dead || !draining_) return;
-      spdlog::warn("{}[{}] did not finish leaving within drain_timeout ({}ms); sending SIGKILL",
-                   identity_.app, identity_.id, app_.drain_timeout.count());
-      voluntary_ = true;  // it was leaving on its own: not a crash
-      if (exit_.reason.empty()) exit_.reason = "drain_timeout";
-      kill_group(SIGKILL);
-      return;
-    case Event::listening:
-      if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
-      state_ = WorkerState::listening;
-      mark_ready(config::Ready::listening);
-      return;
-    case Event::notified_ready:
-      // systemd protocol: READY=1 is the listening of a socket-activated server.
-      if (state_ == WorkerState::online) state_ = WorkerState::listening;
-      mark_ready(config::Ready::notify);
-      return;
-    case Event::stopping:
-      // STOPPING=1: the worker is on its way out; stop_timeout bounds it.
-      if (state_ != WorkerState::online && state_ != WorkerState::listening) return;
-      state_ = WorkerState::disconnecting;
-      start_stop_timer();
-      return;
-    case Event::ready_timeout:
-      if (ready_ || state_ == WorkerState::dead || state_ == WorkerState::disconnecting) return;
-      if (app_.ready == config::Ready::automatic && state_ == WorkerState::online &&
-          !asked_server_ && !must_listen_) {
-        on(Event::quiet);
-        return;
-      }
-      events.publish("ready_timeout", identity_.app, who);
-      crash("did not become ready within ready_timeout");
-      return;
-    case Event::watchdog_timeout:
-      if (state_ == WorkerState::dead) return;
-      events.publish("watchdog", identity_.app, who);
-      crash("missed its watchdog");
-      return;
-    case Event::stop:
-      if (state_ == WorkerState::dead || stopping_) return;
-      if (state_ == WorkerState::disconnecting) {
-        stopping_ = true;
-        voluntary_ = true;
-        // Leaving on its own, unbounded (drain_timeout off): a stop bounds it.
-        if (after_disconnect_) start_stop_timer();
-        return;
-      }
-      state_ = WorkerState::disconnecting;
-      stopping_ = true;
-      voluntary_ = true;
-      if (has_channel()) {
-        after_disconnect_ = true;  // as Node's worker.disconnect() sets it
-        // Node's worker.disconnect(): the worker closes its servers and goes.
-        spdlog::debug("{}[{}] disconnecting", identity_.app, identity_.id);
-        leave_sockets();
-        send_cluster({{"act", "disconnect"}});
-      } else {
-        spdlog::debug("{}[{}] stopping with {}", identity_.app, identity_.id,
-                      config::signal_name(app_.stop_signal));
-        kill_group(app_.stop_signal);
-      }
-      start_stop_timer();
-      return;
-    case Event::channel_closed:
-      leave_sockets();
-      parked_.clear();
-      events.publish("disconnect", identity_.app, who);
-      if (state_ == WorkerState::dead) return;
-      if (after_disconnect_ && !stopping_) {
-        // Its own disconnect is done; Node's primary lets it linger as long
-        // as its event loop keeps it alive. drain_timeout, if set, bounds it.
-        state_ = WorkerState::disconnecting;
-        start_drain_timer();
-        return;
-      }
-      // A worker that dropped its channel is leaving; one that lingers (a
-      // timer keeps Node alive) is ended by stop_timeout.
-      if (state_ != WorkerState::disconnecting) {
-        state_ = WorkerState::disconnecting;
-        start_stop_timer();
-      }
-      return;
-    case Event::stop_timeout:
-      if (state_ != WorkerState::disconnecting) return;
-      spdlog::warn("{}[{}] did not exit within {}ms; sending SIGKILL", identity_.app,
-                   identity_.id, app_.stop_timeout.count());
-      kill_group(SIGKILL);
-      return;
-    case Event::exited: {
-      state_ = WorkerState::dead;
-      stop_timer_.cancel();
-      drain_timer_.cancel();
-      quiet_timer_.cancel();
-      ready_timer_.cancel();
-      watchdog_timer_.cancel();
-      // Node emits 'disconnect' before 'exit'; the channel's EOF may not have
-      // been read yet when the exit is.
-      if (has_channel()) events.publish("disconnect", identity_.app, who);
-      if (channel_) channel_->close();
-      leave_sockets();
-      parked_.clear();
-      // Whatever the worker left behind in its group goes with it. The group
-      // only: the worker itself is reaped, and its pid may be someone else's.
-      if (pid_ > 0) context_.launcher.signal(pid_, SIGKILL, SignalTarget::group);
-      exit_.voluntary =
-          (voluntary_ || operator_signals_.ended_it(exit_.signal, Clock::now())) && !forced_;
-      exit_.forced = forced_;
-      exit_.after_disconnect = after_disconnect_;
-      exit_.uptime = std::chrono::duration_cast<Duration>(Clock::now() - started_);
-      if (exit_.voluntary || exit_.clean())
-        spdlog::info("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
-      else
-        spdlog::warn("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
-      boost::json::object e = who;
-      e["code"] = exit_.code ? boost::json::value(*exit_.code) : nullptr;
-      e["signal"] = exit_.signal ? boost::json::value(config::signal_name(*exit_.signal)) : nullptr;
-      e["voluntary"] = exit_.voluntary;
-      e["exitedAfterDisconnect"] = exit_.after_disconnect;
-      events.publish("exit", identity_.app, std::move(e));
-      try {
-        on_exit_(*this, exit_);
-      } catch (const std::exception& err) {
-        memory_reserve::release_if_out_of_memory(err);
-        spdlog::error("{}[{}] its exit could not be handled: {}", identity_.app, identity_.id,
-                      err.what());
-      }
-      return;
-    }
-  }
 }
 
 void Worker::start_stop_timer() {

@@ -1,7 +1,7 @@
 // One worker process, from spawn to reaping. A Worker object is one life: a
 // replacement is a new Worker with a new id, so a timer or read completion from
-// an earlier life can never act on a later one. Every state transition happens
-// in Worker::on(), one switch over (state, event).
+// an earlier life can never act on a later one. Every state transition is
+// decided by the table in worker_decide.cc; Worker::on() carries it out.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,13 +16,11 @@
 #include "daemon/proc_stats.h"
 #include "daemon/restart_policy.h"
 #include "daemon/spawn.h"
+#include "daemon/worker_decide.h"
 #include "ipc/node_channel.h"
 #include "ipc/notify_message.h"
 
 namespace muster::daemon {
-
-enum class WorkerState { spawning, online, listening, disconnecting, dead };
-const char* to_string(WorkerState);
 
 struct WorkerIdentity {
   std::string app;
@@ -100,24 +98,25 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_notify(const ipc::NotifyMessage& message);
   // Ready per the app's `ready` (spawn, online, listening, READY=1, or for
   // "auto" listening or a quiet while online without asking for a server).
-  bool ready() const { return ready_; }
+  bool ready() const { return life_.ready; }
   // Stopped by a signal (SIGSTOP, SIGTSTP) or a debugger as of the last usage
   // sample: it runs nothing until SIGCONT, whatever ready() says.
   bool stopped() const { return usage_.stopped(); }
   // What /readyz, `status` and muster_workers_ready count as ready.
-  bool ready_now() const { return ready_ && !stopped(); }
+  bool ready_now() const { return life_.ready && !stopped(); }
   // Runs once (posted) when the worker becomes ready.
   void on_ready(std::function<void()> callback) { on_ready_ = std::move(callback); }
   // ready = "auto" for a worker that replaces listening ones (a reload, a
   // refill next to listening workers, an app with declared sockets): it must
-  // listen to be ready, as with ready = "listening"; no quiet rule.
+  // listen to be ready, as with ready = "listening"; no quiet rule. Set before
+  // start(): a fact the decisions read (WorkerFacts::must_listen).
   void expect_listening() { must_listen_ = true; }
   const std::string& status_text() const { return status_text_; }
 
   const WorkerIdentity& identity() const { return identity_; }
   std::uint64_t connections() const { return connections_; }
   bool has_channel() const { return channel_ && channel_->is_open(); }
-  WorkerState state() const { return state_; }
+  WorkerState state() const { return life_.state; }
   int pid() const { return pid_; }
   Duration uptime() const;
   // RSS and CPU as last read from /proc: when ready, and then every
@@ -128,31 +127,33 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void sample_usage() const;
 
  private:
-  enum class Event {
-    spawned, spawn_failed, online, listening, notified_ready, stopping, stop, channel_closed,
-    stop_timeout, ready_timeout, watchdog_timeout, exited,
-    // Node protocol: the worker asked for a server (queryServer), closed its
-    // last one, or reported its own disconnect done (exitedAfterDisconnect).
-    server_requested, servers_closed, left_on_its_own,
-    quiet,          // ready = "auto": online this long without asking for a server
-    drain_timeout,  // its own disconnect took longer than drain_timeout
-  };
+  using Event = WorkerEvent;
   std::string launch();
-  void on(Event event);
   void start_stop_timer();
   void arm_stop_timer(Clock::time_point deadline);
   void arm_ready_timer(Clock::time_point deadline);
+  void arm_quiet_timer();
+  void arm_drain_timer();
+  void arm_watchdog();
+  // worker_actions.cc: decide (worker_decide.h), then carry out each action.
+  void on(Event event);
+  void on(Event event, const WorkerFacts& facts);
+  WorkerFacts facts() const;
+  void carry_out(WorkerAction action, const WorkerDecision& decision, const WorkerFacts& facts);
+  void kill_for(WorkerAction action, const char* why);
+  boost::json::object who() const;
+  void announce_spawn();
+  void start_channel();
+  void become_ready();
+  void disconnect_channel();
+  void close_channel();
+  void report_exit();
   std::string prepare_channel(SpawnSpec& spec);
   // worker_systemd.cc: the systemd protocol (sockets at spawn, notify datagrams).
   std::string prepare_sockets(SpawnSpec& spec);
   bool give_mode(ListenSocket& socket);
   void extend_timeout(std::chrono::microseconds by);
   void refuse_once(bool& refused, const char* what, const char* why);
-  void mark_ready(config::Ready reached);
-  void become_ready();
-  void start_drain_timer();
-  void arm_watchdog();
-  void crash(const char* why);
   // worker_cluster.cc: Node's cluster conversation on the channel.
   void on_channel_message(boost::json::value message, ipc::UniqueFd fd);
   void on_channel_closed(const std::string& error);
@@ -178,11 +179,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   WorkerIdentity identity_;
   std::shared_ptr<OutputSink> sink_;  // shared: output may outlive the app
   ExitHandler on_exit_;
-  WorkerState state_ = WorkerState::spawning;
+  WorkerLife life_;  // written only from decide()'s result
   int pid_ = 0;
   Clock::time_point started_{};
-  bool voluntary_ = false;
-  OperatorSignals operator_signals_;  // what `musterctl kill` sent this life
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
   Timer stop_timer_;
@@ -209,22 +208,16 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Connections handed to us but unanswered when we left a socket: the channel
   // may still be sending them, so they are closed only with the channel.
   std::vector<ipc::UniqueFd> parked_;
-  bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
-  bool stopping_ = false;  // the daemon or an operator asked it to go (Event::stop)
-  bool after_disconnect_ = false;  // Node's exitedAfterDisconnect
   // Node protocol: keys of the servers it was given and has not closed; a
   // worker whose last one closes may be draining its own disconnect. At most
   // kMaxServers (with the queries in flight): more are refused with EMFILE,
   // so a worker cannot grow musterd's memory by listening again and again.
   static constexpr std::size_t kMaxServers = 4096;
   std::vector<std::string> server_keys_;
-  bool asked_server_ = false;
   bool must_listen_ = false;  // see expect_listening()
-  bool draining_ = false;  // drain_timer_ runs
   Timer drain_timer_;
   Timer quiet_timer_;
   // Readiness and the systemd protocol.
-  bool ready_ = false;
   std::function<void()> on_ready_;
   std::string status_text_;
   bool reloading_ = false;         // RELOADING=1 seen, READY=1 not yet

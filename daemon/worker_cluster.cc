@@ -44,7 +44,7 @@ bool Worker::send_message(const json::value& message) {
 }
 
 bool Worker::send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) {
-  if (!has_channel() || state_ == WorkerState::disconnecting) return false;
+  if (!has_channel() || life_.state == WorkerState::disconnecting) return false;
   std::uint64_t seq = seq_++;
   std::string line;
   line.reserve(prefix.size() + 24);  // one allocation: the seq, "}}" and the channel's newline
@@ -79,11 +79,9 @@ void Worker::on_channel_message(json::value message, ipc::UniqueFd fd) {
 }
 
 void Worker::on_channel_closed(const std::string& error) {
-  if (!error.empty()) {
-    spdlog::warn("{}[{}] broke the IPC protocol ({})", identity_.app, identity_.id, error);
-    crash("broke the IPC protocol");
-  }
-  on(Event::channel_closed);
+  if (error.empty()) return on(Event::channel_closed);
+  spdlog::warn("{}[{}] broke the IPC protocol ({})", identity_.app, identity_.id, error);
+  on(Event::channel_broken);
 }
 
 void Worker::on_cluster_message(const json::object& m) {
@@ -199,7 +197,7 @@ void Worker::refuse_server(const ServerQuery& query, int err) {
 
 bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
   // Gone while its socket was being bound: nobody to give it to.
-  if (!has_channel() || state_ == WorkerState::dead) return false;
+  if (!has_channel() || life_.state == WorkerState::dead) return false;
   const ListenQuery& q = query.q;
   server_keys_.push_back(q.key);
   json::object reply{{"errno", nullptr}, {"key", q.key}, {"ack", query.seq}, {"data", nullptr}};

@@ -74,7 +74,7 @@ bool Worker::give_mode(ListenSocket& socket) {
 }
 
 void Worker::on_notify(const ipc::NotifyMessage& m) {
-  if (state_ == WorkerState::dead) return;
+  if (life_.state == WorkerState::dead) return;
   if (m.status) status_text_ = *m.status;
   if (m.errno_value) spdlog::info("{}[{}] reports errno {}", identity_.app, identity_.id, *m.errno_value);
   if (m.fdstore)
@@ -82,7 +82,7 @@ void Worker::on_notify(const ipc::NotifyMessage& m) {
                 "restarts itself; the fds sent are closed");
   if (m.main_pid && *m.main_pid != static_cast<std::uint64_t>(pid_))
     refuse_once(refused_main_pid_, "MAINPID=", "it supervises the process it started");
-  if (m.watchdog) arm_watchdog();
+  if (m.watchdog) on(Event::watchdog_kept);
   // RELOADING=1 ... READY=1 (Type=notify-reload): the worker reloads itself
   // while it keeps serving; musterd only logs it.
   if (m.reloading && !reloading_) {
@@ -107,13 +107,9 @@ void Worker::on_notify(const ipc::NotifyMessage& m) {
 // `by` from now, never earlier, as systemd's service_extend_timeout() does.
 // A ready, running worker has no deadline (systemd's RuntimeMaxSec=).
 void Worker::extend_timeout(std::chrono::microseconds by) {
-  auto until = Clock::now() + by;
-  if (state_ == WorkerState::dead) return;
-  if (state_ == WorkerState::disconnecting) {
-    if (until > stop_timer_.expiry()) arm_stop_timer(until);
-  } else if (!ready_) {
-    if (until > ready_timer_.expiry()) arm_ready_timer(until);
-  }
+  WorkerFacts f = facts();
+  f.extend_by = by;
+  on(Event::extend_timeout, f);
 }
 
 void Worker::refuse_once(bool& refused, const char* what, const char* why) {

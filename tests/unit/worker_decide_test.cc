@@ -1,0 +1,378 @@
+// The worker's table (daemon/worker_decide.h), cell group by cell group.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <initializer_list>
+#include <set>
+#include <string>
+
+#include "daemon/worker_decide.h"
+
+using namespace std::chrono_literals;
+using namespace muster::daemon;
+using muster::config::Ready;
+using A = WorkerAction;
+using E = WorkerEvent;
+using S = WorkerState;
+
+namespace {
+
+constexpr S kStates[] = {S::spawning, S::online, S::listening, S::disconnecting, S::dead};
+constexpr S kLive[] = {S::spawning, S::online, S::listening, S::disconnecting};
+
+WorkerFacts plain(Ready ready = Ready::online) {
+  WorkerFacts f;
+  f.ready_mode = ready;
+  return f;
+}
+
+WorkerFacts node(Ready ready = Ready::automatic) {
+  WorkerFacts f = plain(ready);
+  f.has_channel = true;
+  return f;
+}
+
+WorkerLife in(S state) {
+  WorkerLife l;
+  l.state = state;
+  return l;
+}
+
+// The life after `events`, each decided with `f`.
+WorkerLife after(std::initializer_list<E> events, const WorkerFacts& f, WorkerLife l = {}) {
+  for (E e : events) l = decide(l, e, f).life;
+  return l;
+}
+
+bool noop(const WorkerLife& l, E e, const WorkerFacts& f) {
+  auto d = decide(l, e, f);
+  return d.life == l && d.actions.empty();
+}
+
+bool exactly(const WorkerDecision& d, std::initializer_list<A> wanted) {
+  return std::equal(d.actions.begin(), d.actions.end(), wanted.begin(), wanted.end());
+}
+
+}  // namespace
+
+TEST_CASE("a worker without a channel is online once it is spawned", "[worker]") {
+  auto d = decide({}, E::spawned, plain(Ready::online));
+  CHECK(d.life.state == S::online);
+  CHECK(d.life.ready);
+  CHECK(exactly(d, {A::announce_spawn, A::watch_exit, A::read_output, A::arm_ready_timer,
+                    A::publish_online, A::become_ready}));
+}
+
+TEST_CASE("a node worker stays spawning until its channel says online", "[worker]") {
+  auto d = decide({}, E::spawned, node());
+  CHECK(d.life.state == S::spawning);
+  CHECK(!d.life.ready);
+  CHECK(exactly(d, {A::announce_spawn, A::watch_exit, A::read_output, A::arm_ready_timer,
+                    A::start_channel}));
+}
+
+TEST_CASE("ready = spawn is ready at the spawn, with no ready deadline; a watchdog is armed",
+          "[worker]") {
+  WorkerFacts f = plain(Ready::spawn);
+  f.watchdog = true;
+  auto d = decide({}, E::spawned, f);
+  CHECK(d.life.ready);
+  CHECK(!d.actions.has(A::arm_ready_timer));
+  CHECK(d.actions.has(A::arm_watchdog));
+  CHECK(!decide({}, E::spawned, plain()).actions.has(A::arm_watchdog));
+  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::spawned, f));
+}
+
+TEST_CASE("online comes once, from spawning; auto waits quietly unless it must listen",
+          "[worker]") {
+  auto d = decide({}, E::online, node());
+  CHECK(d.life.state == S::online);
+  CHECK(exactly(d, {A::publish_online, A::arm_quiet_timer}));
+  WorkerFacts must = node();
+  must.must_listen = true;
+  CHECK(exactly(decide({}, E::online, must), {A::publish_online}));
+  CHECK(decide({}, E::online, node(Ready::online)).life.ready);
+  for (S s : {S::online, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::online, node()));
+}
+
+TEST_CASE("a quiet worker that asked for no server is ready without listening", "[worker]") {
+  auto d = decide(in(S::online), E::quiet, node());
+  CHECK(d.life.ready);
+  CHECK(exactly(d, {A::log_no_server, A::become_ready}));
+  WorkerLife asked = in(S::online);
+  asked.asked_server = true;
+  CHECK(noop(asked, E::quiet, node()));
+  WorkerFacts must = node();
+  must.must_listen = true;
+  CHECK(noop(in(S::online), E::quiet, must));
+  for (S s : {S::spawning, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::quiet, node()));
+}
+
+TEST_CASE("listening readies a worker of a listening or auto app, from online only", "[worker]") {
+  for (Ready r : {Ready::automatic, Ready::listening}) {
+    auto d = decide(in(S::online), E::listening, node(r));
+    CHECK(d.life.state == S::listening);
+    CHECK(exactly(d, {A::become_ready}));
+  }
+  auto d = decide(in(S::online), E::listening, node(Ready::notify));
+  CHECK(d.life.state == S::listening);
+  CHECK(!d.life.ready);
+  for (S s : {S::spawning, S::disconnecting, S::dead}) CHECK(noop(in(s), E::listening, node()));
+}
+
+TEST_CASE("READY=1 moves an online worker to listening and readies a notify app", "[worker]") {
+  auto d = decide(in(S::online), E::notified_ready, plain(Ready::notify));
+  CHECK(d.life.state == S::listening);
+  CHECK(d.life.ready);
+  CHECK(decide(in(S::disconnecting), E::notified_ready, plain(Ready::notify)).life.state ==
+        S::disconnecting);
+  CHECK(noop(in(S::dead), E::notified_ready, plain(Ready::notify)));
+}
+
+TEST_CASE("STOPPING=1 starts the stop deadline of a running worker only", "[worker]") {
+  for (S s : {S::online, S::listening}) {
+    auto d = decide(in(s), E::stopping, plain());
+    CHECK(d.life.state == S::disconnecting);
+    CHECK(exactly(d, {A::arm_stop_timer}));
+  }
+  for (S s : {S::spawning, S::disconnecting, S::dead}) CHECK(noop(in(s), E::stopping, plain()));
+}
+
+TEST_CASE("ready_timeout kills a worker that is not ready, as a crash", "[worker]") {
+  for (S s : {S::spawning, S::online, S::listening}) {
+    auto d = decide(in(s), E::ready_timeout, plain(Ready::notify));
+    CHECK(d.life.forced);
+    CHECK(std::string(d.life.reason) == "did not become ready within ready_timeout");
+    CHECK(exactly(d, {A::publish_ready_timeout, A::kill_crashed}));
+  }
+  WorkerLife ready = in(S::online);
+  ready.ready = true;
+  CHECK(noop(ready, E::ready_timeout, plain()));
+  CHECK(noop(in(S::disconnecting), E::ready_timeout, plain()));
+  CHECK(noop(in(S::dead), E::ready_timeout, plain()));
+  // ready = "auto", online and never asked for a server: the quiet rule.
+  auto quiet = decide(in(S::online), E::ready_timeout, node());
+  CHECK(quiet.life.ready);
+  CHECK(!quiet.life.forced);
+}
+
+TEST_CASE("a missed watchdog is a crash in every live state", "[worker]") {
+  for (S s : kLive) {
+    auto d = decide(in(s), E::watchdog_timeout, plain());
+    CHECK(d.life.forced);
+    CHECK(exactly(d, {A::publish_watchdog, A::kill_crashed}));
+    CHECK(std::string(d.why) == "missed its watchdog");
+  }
+  CHECK(noop(in(S::dead), E::watchdog_timeout, plain()));
+}
+
+TEST_CASE("stop without a channel sends stop_signal and arms the stop deadline, once",
+          "[worker]") {
+  for (S s : {S::spawning, S::online, S::listening}) {
+    auto d = decide(in(s), E::stop, plain());
+    CHECK(d.life.state == S::disconnecting);
+    CHECK(d.life.stop_asked);
+    CHECK(!d.life.after_disconnect);
+    CHECK(exactly(d, {A::send_stop_signal, A::arm_stop_timer}));
+    CHECK(noop(d.life, E::stop, plain()));
+  }
+  CHECK(noop(in(S::dead), E::stop, plain()));
+}
+
+TEST_CASE("stop with a channel is Node's disconnect", "[worker]") {
+  auto d = decide(in(S::listening), E::stop, node());
+  CHECK(d.life.after_disconnect);
+  CHECK(exactly(d, {A::disconnect_channel, A::arm_stop_timer}));
+}
+
+TEST_CASE("stop while a worker leaves bounds only its own unbounded disconnect", "[worker]") {
+  auto d = decide(in(S::disconnecting), E::stop, node());
+  CHECK(d.life.stop_asked);
+  CHECK(d.actions.empty());  // STOPPING=1 or a dropped channel: its deadline runs
+  WorkerLife own = after({E::online, E::left_on_its_own, E::channel_closed}, node());
+  REQUIRE(own.state == S::disconnecting);
+  CHECK(exactly(decide(own, E::stop, node()), {A::arm_stop_timer}));
+}
+
+TEST_CASE("a closed channel ends the run: a stop deadline, or its own drain", "[worker]") {
+  auto d = decide(in(S::listening), E::channel_closed, node());
+  CHECK(d.life.state == S::disconnecting);
+  CHECK(exactly(d, {A::leave_sockets, A::publish_disconnect, A::arm_stop_timer}));
+  CHECK(exactly(decide(in(S::disconnecting), E::channel_closed, node()),
+                {A::leave_sockets, A::publish_disconnect}));
+  WorkerFacts drained = node();
+  drained.drain_timeout = true;
+  WorkerLife own = in(S::listening);
+  own.after_disconnect = true;
+  auto lingering = decide(own, E::channel_closed, drained);
+  CHECK(lingering.life.state == S::disconnecting);
+  CHECK(exactly(lingering, {A::leave_sockets, A::publish_disconnect, A::arm_drain_timer}));
+}
+
+TEST_CASE("a channel that breaks the protocol is a crash", "[worker]") {
+  auto d = decide(in(S::online), E::channel_broken, node());
+  CHECK(d.life.forced);
+  CHECK(d.life.state == S::disconnecting);
+  CHECK(exactly(d, {A::kill_crashed, A::leave_sockets, A::publish_disconnect, A::arm_stop_timer}));
+}
+
+// NodeChannel::fail() posts its close handler: the exit can be handled
+// first, and by then the pid is reaped and may be someone else's.
+TEST_CASE("a protocol error reported after the exit kills nothing", "[worker]") {
+  WorkerLife dead = after({E::online, E::exited}, node());
+  auto d = decide(dead, E::channel_broken, node());
+  CHECK(d.life == dead);
+  CHECK(exactly(d, {A::leave_sockets, A::publish_disconnect}));
+}
+
+TEST_CASE("stop_timeout kills a disconnecting worker only", "[worker]") {
+  CHECK(exactly(decide(in(S::disconnecting), E::stop_timeout, plain()), {A::kill_stop_overdue}));
+  for (S s : {S::spawning, S::online, S::listening, S::dead}) CHECK(noop(in(s), E::stop_timeout, plain()));
+}
+
+TEST_CASE("closing its servers starts a drain only with drain_timeout; asking again ends it",
+          "[worker]") {
+  WorkerFacts f = node();
+  CHECK(noop(in(S::listening), E::servers_closed, f));
+  f.drain_timeout = true;
+  auto d = decide(in(S::listening), E::servers_closed, f);
+  CHECK(d.life.draining);
+  CHECK(exactly(d, {A::arm_drain_timer}));
+  auto again = decide(d.life, E::server_requested, f);
+  CHECK(!again.life.draining);
+  CHECK(exactly(again, {A::cancel_drain_timer}));
+  // Its own disconnect is not undone by a request.
+  WorkerLife own = decide(in(S::listening), E::left_on_its_own, f).life;
+  CHECK(own.draining);
+  CHECK(decide(own, E::server_requested, f).life.draining);
+  // Being stopped, it has a stop deadline instead.
+  WorkerLife stopping = in(S::online);
+  stopping.stop_asked = true;
+  CHECK(!decide(stopping, E::left_on_its_own, f).life.draining);
+  CHECK(noop(in(S::disconnecting), E::servers_closed, f));
+}
+
+TEST_CASE("drain_timeout kills a draining worker, and its exit is voluntary", "[worker]") {
+  WorkerFacts f = node();
+  f.drain_timeout = true;
+  WorkerLife draining = decide(in(S::listening), E::servers_closed, f).life;
+  auto d = decide(draining, E::drain_timeout, f);
+  CHECK(exactly(d, {A::kill_drain_overdue}));
+  CHECK(std::string(d.life.reason) == "drain_timeout");
+  f.exit_signal = SIGKILL;
+  WorkerLife dead = decide(d.life, E::exited, f).life;
+  CHECK(dead.voluntary);
+  CHECK(!dead.forced);
+  CHECK(noop(in(S::listening), E::drain_timeout, f));  // not draining: a stale timer
+}
+
+TEST_CASE("an exit is judged by who asked the worker to go", "[worker]") {
+  WorkerFacts f = node();
+  auto own = decide(in(S::listening), E::exited, f);
+  CHECK(own.life.state == S::dead);
+  CHECK(!own.life.voluntary);
+  CHECK(exactly(own, {A::cancel_timers, A::close_channel, A::kill_leftovers, A::report_exit}));
+  WorkerLife stopped = after({E::online, E::stop, E::exited}, f);
+  CHECK(stopped.voluntary);
+  CHECK(stopped.after_disconnect);
+  WorkerLife left = after({E::online, E::left_on_its_own, E::exited}, f);
+  CHECK(left.voluntary);
+  // A worker we killed for misbehaving crashed, whoever had asked it to go.
+  WorkerLife forced = after({E::online, E::stop, E::watchdog_timeout, E::exited}, f);
+  CHECK(forced.forced);
+  CHECK(!forced.voluntary);
+  CHECK(noop(forced, E::exited, f));
+}
+
+TEST_CASE("an operator's signal makes the exit voluntary only if that signal ended it",
+          "[worker]") {
+  WorkerFacts sent = plain();
+  sent.now = Clock::time_point(100s);
+  sent.stop_timeout = 5s;
+  sent.signo = SIGUSR2;
+  WorkerLife l = decide(in(S::listening), E::operator_signal, sent).life;
+  WorkerFacts at_exit = sent;
+  at_exit.exit_signal = SIGSEGV;
+  CHECK(!decide(l, E::exited, at_exit).life.voluntary);
+  at_exit.exit_signal = SIGUSR2;
+  CHECK(decide(l, E::exited, at_exit).life.voluntary);
+  // SIGTERM asks it to end: an exit with a code within stop_timeout answers it.
+  sent.signo = SIGTERM;
+  l = decide(in(S::listening), E::operator_signal, sent).life;
+  at_exit.exit_signal.reset();
+  at_exit.now = Clock::time_point(104s);
+  CHECK(decide(l, E::exited, at_exit).life.voluntary);
+  at_exit.now = Clock::time_point(106s);
+  CHECK(!decide(l, E::exited, at_exit).life.voluntary);
+  CHECK(noop(in(S::dead), E::operator_signal, sent));
+}
+
+TEST_CASE("kill_now sends SIGKILL to a live worker without judging it", "[worker]") {
+  for (S s : kLive) {
+    auto d = decide(in(s), E::kill, plain());
+    CHECK(exactly(d, {A::kill_group}));
+    CHECK(d.life == in(s));
+  }
+  CHECK(noop(in(S::dead), E::kill, plain()));
+}
+
+TEST_CASE("EXTEND_TIMEOUT_USEC extends the deadline of the phase the worker is in", "[worker]") {
+  for (S s : {S::spawning, S::online, S::listening})
+    CHECK(exactly(decide(in(s), E::extend_timeout, plain()), {A::extend_ready_timer}));
+  WorkerLife ready = in(S::listening);
+  ready.ready = true;
+  CHECK(noop(ready, E::extend_timeout, plain()));
+  CHECK(exactly(decide(in(S::disconnecting), E::extend_timeout, plain()), {A::extend_stop_timer}));
+  CHECK(noop(in(S::dead), E::extend_timeout, plain()));
+}
+
+TEST_CASE("WATCHDOG=1 re-arms the watchdog of an app that has one", "[worker]") {
+  WorkerFacts f = plain();
+  CHECK(noop(in(S::listening), E::watchdog_kept, f));
+  f.watchdog = true;
+  for (S s : kLive) CHECK(exactly(decide(in(s), E::watchdog_kept, f), {A::arm_watchdog}));
+  CHECK(noop(in(S::dead), E::watchdog_kept, f));
+}
+
+TEST_CASE("a spawn failure is a dead worker reported at once", "[worker]") {
+  auto d = decide({}, E::spawn_failed, plain());
+  CHECK(d.life.state == S::dead);
+  CHECK(exactly(d, {A::report_spawn_failure}));
+  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::spawn_failed, plain()));
+}
+
+TEST_CASE("a dead worker decides nothing but the close of its channel", "[worker]") {
+  for (std::size_t i = 0; i < kWorkerEvents; ++i) {
+    auto e = static_cast<E>(i);
+    INFO(to_string(e));
+    if (e == E::channel_closed || e == E::channel_broken) continue;
+    CHECK(noop(in(S::dead), e, node()));
+  }
+  for (E e : {E::channel_closed, E::channel_broken}) {
+    auto d = decide(in(S::dead), e, node());
+    CHECK(d.life == in(S::dead));
+    CHECK(exactly(d, {A::leave_sockets, A::publish_disconnect}));
+  }
+}
+
+TEST_CASE("every cell of the table is decided", "[worker]") {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < kWorkerEvents; ++i) {
+    auto e = static_cast<E>(i);
+    names.insert(to_string(e));
+    for (S s : kStates) {
+      INFO(to_string(e) << " in " << to_string(s));
+      for (const WorkerFacts& f : {plain(), plain(Ready::notify), node(), node(Ready::spawn)}) {
+        WorkerLife l = in(s);
+        REQUIRE_NOTHROW(l = decide(in(s), e, f).life);
+        // Nothing leaves the dead state; a life ends only by its exit or a failed spawn.
+        if (s == S::dead) CHECK(l.state == S::dead);
+        if (l.state == S::dead && s != S::dead) CHECK((e == E::exited || e == E::spawn_failed));
+      }
+    }
+  }
+  CHECK(names.size() == kWorkerEvents);
+}
