@@ -94,7 +94,8 @@ TEST_CASE("online comes once, from spawning; auto waits quietly unless it must l
   must.must_listen = true;
   CHECK(exactly(decide({}, E::online, must), {A::publish_online}));
   CHECK(decide({}, E::online, node(Ready::online)).life.ready);
-  for (S s : {S::online, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::online, node()));
+  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::online, node()));
 }
 
 TEST_CASE("a quiet worker that asked for no server is ready without listening", "[worker]") {
@@ -107,7 +108,8 @@ TEST_CASE("a quiet worker that asked for no server is ready without listening", 
   WorkerFacts must = node();
   must.must_listen = true;
   CHECK(noop(in(S::online), E::quiet, must));
-  for (S s : {S::spawning, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::quiet, node()));
+  for (S s : {S::spawning, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::quiet, node()));
 }
 
 TEST_CASE("listening readies a worker of a listening or auto app, from online only", "[worker]") {
@@ -229,7 +231,8 @@ TEST_CASE("a protocol error reported after the exit kills nothing", "[worker]") 
 
 TEST_CASE("stop_timeout kills a disconnecting worker only", "[worker]") {
   CHECK(exactly(decide(in(S::disconnecting), E::stop_timeout, plain()), {A::kill_stop_overdue}));
-  for (S s : {S::spawning, S::online, S::listening, S::dead}) CHECK(noop(in(s), E::stop_timeout, plain()));
+  for (S s : {S::spawning, S::online, S::listening, S::dead})
+    CHECK(noop(in(s), E::stop_timeout, plain()));
 }
 
 TEST_CASE("closing its servers starts a drain only with drain_timeout; asking again ends it",
