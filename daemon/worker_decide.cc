@@ -217,6 +217,8 @@ struct Row {
 // A dead worker's channel and notify socket are closed: their events no longer
 // come, but for a channel failure posted before the exit was handled
 // (NodeChannel::fail): a dead worker is not killed, its pid may be reused.
+// The watchdog applies while the worker runs, as systemd's stops once a
+// service leaves the running state: a stopping worker has stop_timeout.
 constexpr Row kTable[] = {
     //                      spawning          online            listening         disconnecting     dead
     {E::spawned,          {launched,         ignore,           ignore,           ignore,           ignore}},
@@ -230,7 +232,7 @@ constexpr Row kTable[] = {
     {E::channel_broken,   {channel_broken,   channel_broken,   channel_broken,   channel_broken,   channel_gone}},
     {E::stop_timeout,     {ignore,           ignore,           ignore,           stop_overdue,     ignore}},
     {E::ready_timeout,    {ready_overdue,    ready_overdue,    ready_overdue,    ignore,           ignore}},
-    {E::watchdog_timeout, {watchdog_missed,  watchdog_missed,  watchdog_missed,  watchdog_missed,  ignore}},
+    {E::watchdog_timeout, {watchdog_missed,  watchdog_missed,  watchdog_missed,  ignore,           ignore}},
     {E::exited,           {exited,           exited,           exited,           exited,           ignore}},
     {E::server_requested, {server_requested, server_requested, server_requested, server_requested, ignore}},
     {E::servers_closed,   {ignore,           servers_closed,   servers_closed,   ignore,           ignore}},
@@ -240,7 +242,7 @@ constexpr Row kTable[] = {
     {E::kill,             {kill,             kill,             kill,             kill,             ignore}},
     {E::operator_signal,  {operator_signal,  operator_signal,  operator_signal,  operator_signal,  ignore}},
     {E::extend_timeout,   {extend_start,     extend_start,     extend_start,     extend_stop,      ignore}},
-    {E::watchdog_kept,    {watchdog_kept,    watchdog_kept,    watchdog_kept,    watchdog_kept,    ignore}},
+    {E::watchdog_kept,    {watchdog_kept,    watchdog_kept,    watchdog_kept,    ignore,           ignore}},
 };
 
 constexpr bool rows_in_event_order() {
