@@ -213,33 +213,36 @@ struct Row {
   std::array<Cell, kWorkerStates> cells;
 };
 
-// Every cell decided. Columns: spawning, online, listening, disconnecting, dead.
+// Every cell decided: one row per event, one column per state.
 // A dead worker's channel and notify socket are closed: their events no longer
 // come, but for a channel failure posted before the exit was handled
 // (NodeChannel::fail): a dead worker is not killed, its pid may be reused.
+// The watchdog applies while the worker runs, as systemd's stops once a
+// service leaves the running state: a stopping worker has stop_timeout.
 constexpr Row kTable[] = {
-    {E::spawned, {launched, ignore, ignore, ignore, ignore}},
-    {E::spawn_failed, {spawn_failed, ignore, ignore, ignore, ignore}},
-    {E::online, {go_online, ignore, ignore, ignore, ignore}},
-    {E::listening, {ignore, listening, listening, ignore, ignore}},
-    {E::notified_ready, {notified_ready, notified_ready, notified_ready, notified_ready, ignore}},
-    {E::stopping, {ignore, stopping, stopping, ignore, ignore}},
-    {E::stop, {stop, stop, stop, stop_leaving, ignore}},
-    {E::channel_closed, {channel_closed, channel_closed, channel_closed, channel_closed, channel_gone}},
-    {E::channel_broken, {channel_broken, channel_broken, channel_broken, channel_broken, channel_gone}},
-    {E::stop_timeout, {ignore, ignore, ignore, stop_overdue, ignore}},
-    {E::ready_timeout, {ready_overdue, ready_overdue, ready_overdue, ignore, ignore}},
-    {E::watchdog_timeout, {watchdog_missed, watchdog_missed, watchdog_missed, watchdog_missed, ignore}},
-    {E::exited, {exited, exited, exited, exited, ignore}},
+    //                      spawning          online            listening         disconnecting     dead
+    {E::spawned,          {launched,         ignore,           ignore,           ignore,           ignore}},
+    {E::spawn_failed,     {spawn_failed,     ignore,           ignore,           ignore,           ignore}},
+    {E::online,           {go_online,        ignore,           ignore,           ignore,           ignore}},
+    {E::listening,        {ignore,           listening,        listening,        ignore,           ignore}},
+    {E::notified_ready,   {notified_ready,   notified_ready,   notified_ready,   notified_ready,   ignore}},
+    {E::stopping,         {ignore,           stopping,         stopping,         ignore,           ignore}},
+    {E::stop,             {stop,             stop,             stop,             stop_leaving,     ignore}},
+    {E::channel_closed,   {channel_closed,   channel_closed,   channel_closed,   channel_closed,   channel_gone}},
+    {E::channel_broken,   {channel_broken,   channel_broken,   channel_broken,   channel_broken,   channel_gone}},
+    {E::stop_timeout,     {ignore,           ignore,           ignore,           stop_overdue,     ignore}},
+    {E::ready_timeout,    {ready_overdue,    ready_overdue,    ready_overdue,    ignore,           ignore}},
+    {E::watchdog_timeout, {watchdog_missed,  watchdog_missed,  watchdog_missed,  ignore,           ignore}},
+    {E::exited,           {exited,           exited,           exited,           exited,           ignore}},
     {E::server_requested, {server_requested, server_requested, server_requested, server_requested, ignore}},
-    {E::servers_closed, {ignore, servers_closed, servers_closed, ignore, ignore}},
-    {E::left_on_its_own, {left_on_its_own, left_on_its_own, left_on_its_own, left_on_its_own, ignore}},
-    {E::quiet, {ignore, quiet, ignore, ignore, ignore}},
-    {E::drain_timeout, {drain_overdue, drain_overdue, drain_overdue, drain_overdue, ignore}},
-    {E::kill, {kill, kill, kill, kill, ignore}},
-    {E::operator_signal, {operator_signal, operator_signal, operator_signal, operator_signal, ignore}},
-    {E::extend_timeout, {extend_start, extend_start, extend_start, extend_stop, ignore}},
-    {E::watchdog_kept, {watchdog_kept, watchdog_kept, watchdog_kept, watchdog_kept, ignore}},
+    {E::servers_closed,   {ignore,           servers_closed,   servers_closed,   ignore,           ignore}},
+    {E::left_on_its_own,  {left_on_its_own,  left_on_its_own,  left_on_its_own,  left_on_its_own,  ignore}},
+    {E::quiet,            {ignore,           quiet,            ignore,           ignore,           ignore}},
+    {E::drain_timeout,    {drain_overdue,    drain_overdue,    drain_overdue,    drain_overdue,    ignore}},
+    {E::kill,             {kill,             kill,             kill,             kill,             ignore}},
+    {E::operator_signal,  {operator_signal,  operator_signal,  operator_signal,  operator_signal,  ignore}},
+    {E::extend_timeout,   {extend_start,     extend_start,     extend_start,     extend_stop,      ignore}},
+    {E::watchdog_kept,    {watchdog_kept,    watchdog_kept,    watchdog_kept,    ignore,           ignore}},
 };
 
 constexpr bool rows_in_event_order() {

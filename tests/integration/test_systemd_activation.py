@@ -280,6 +280,21 @@ class Watchdog(sd.TestCase):
         d.holds(lambda: [x["id"] for x in d.workers("web")] == [w["id"]] and
                 not d.events(event="watchdog"), 2.0, "the pinging worker to stay")
 
+    def test_a_worker_stopping_gracefully_is_not_killed_by_its_watchdog(self):
+        # As systemd stops a service's watchdog when it leaves the running
+        # state: a worker asked to stop stops pinging and finishes its work
+        # within stop_timeout; that is a clean, asked-for exit, not a crash.
+        d = self.daemon()
+        d.start(sd_server_app(sockets=[], watchdog="1500ms", stop_timeout="10s",
+                              env={"SD_SERVER_SOCKETLESS": "1", "SD_SERVER_PING_MS": "250",
+                                   "SD_SERVER_STOP_MS": "3000"}))
+        (w,) = sd.wait_ready(d, "web")
+        code, _, err = d.ctl("stop", "web")
+        self.assertEqual(code, 0, err)
+        exit = sd.wait_event(d, event="exit", app="web", id=w["id"])
+        self.assertEqual(d.events(event="watchdog"), [])
+        self.assertEqual((exit["code"], exit["signal"], exit["voluntary"]), (0, None, True))
+
     def test_watchdog_trigger_restarts_at_once(self):
         d = self.daemon()
         d.start(socket_table("web") + sd_server_app(watchdog="1m"))

@@ -94,7 +94,8 @@ TEST_CASE("online comes once, from spawning; auto waits quietly unless it must l
   must.must_listen = true;
   CHECK(exactly(decide({}, E::online, must), {A::publish_online}));
   CHECK(decide({}, E::online, node(Ready::online)).life.ready);
-  for (S s : {S::online, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::online, node()));
+  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::online, node()));
 }
 
 TEST_CASE("a quiet worker that asked for no server is ready without listening", "[worker]") {
@@ -107,7 +108,8 @@ TEST_CASE("a quiet worker that asked for no server is ready without listening", 
   WorkerFacts must = node();
   must.must_listen = true;
   CHECK(noop(in(S::online), E::quiet, must));
-  for (S s : {S::spawning, S::listening, S::disconnecting, S::dead}) CHECK(noop(in(s), E::quiet, node()));
+  for (S s : {S::spawning, S::listening, S::disconnecting, S::dead})
+    CHECK(noop(in(s), E::quiet, node()));
 }
 
 TEST_CASE("listening readies a worker of a listening or auto app, from online only", "[worker]") {
@@ -158,14 +160,28 @@ TEST_CASE("ready_timeout kills a worker that is not ready, as a crash", "[worker
   CHECK(!quiet.life.forced);
 }
 
-TEST_CASE("a missed watchdog is a crash in every live state", "[worker]") {
-  for (S s : kLive) {
+TEST_CASE("a missed watchdog is a crash while the worker runs", "[worker]") {
+  for (S s : {S::spawning, S::online, S::listening}) {
     auto d = decide(in(s), E::watchdog_timeout, plain());
     CHECK(d.life.forced);
     CHECK(exactly(d, {A::publish_watchdog, A::kill_crashed}));
     CHECK(std::string(d.why) == "missed its watchdog");
   }
   CHECK(noop(in(S::dead), E::watchdog_timeout, plain()));
+}
+
+// As systemd stops a service's watchdog once it leaves the running state: a
+// worker asked to stop stops pinging as it finishes; stop_timeout bounds it.
+TEST_CASE("a worker being stopped is not killed by its watchdog", "[worker]") {
+  WorkerFacts f = plain();
+  f.watchdog = true;
+  WorkerLife stopping = after({E::spawned, E::stop}, f);
+  REQUIRE(stopping.state == S::disconnecting);
+  CHECK(noop(stopping, E::watchdog_timeout, f));
+  CHECK(noop(stopping, E::watchdog_kept, f));
+  WorkerFacts at_exit = f;
+  at_exit.exit_signal.reset();
+  CHECK(decide(stopping, E::exited, at_exit).life.voluntary);
 }
 
 TEST_CASE("stop without a channel sends stop_signal and arms the stop deadline, once",
@@ -229,7 +245,8 @@ TEST_CASE("a protocol error reported after the exit kills nothing", "[worker]") 
 
 TEST_CASE("stop_timeout kills a disconnecting worker only", "[worker]") {
   CHECK(exactly(decide(in(S::disconnecting), E::stop_timeout, plain()), {A::kill_stop_overdue}));
-  for (S s : {S::spawning, S::online, S::listening, S::dead}) CHECK(noop(in(s), E::stop_timeout, plain()));
+  for (S s : {S::spawning, S::online, S::listening, S::dead})
+    CHECK(noop(in(s), E::stop_timeout, plain()));
 }
 
 TEST_CASE("closing its servers starts a drain only with drain_timeout; asking again ends it",
@@ -280,7 +297,7 @@ TEST_CASE("an exit is judged by who asked the worker to go", "[worker]") {
   WorkerLife left = after({E::online, E::left_on_its_own, E::exited}, f);
   CHECK(left.voluntary);
   // A worker we killed for misbehaving crashed, whoever had asked it to go.
-  WorkerLife forced = after({E::online, E::stop, E::watchdog_timeout, E::exited}, f);
+  WorkerLife forced = after({E::online, E::stop, E::channel_broken, E::exited}, f);
   CHECK(forced.forced);
   CHECK(!forced.voluntary);
   CHECK(noop(forced, E::exited, f));
@@ -328,11 +345,14 @@ TEST_CASE("EXTEND_TIMEOUT_USEC extends the deadline of the phase the worker is i
   CHECK(noop(in(S::dead), E::extend_timeout, plain()));
 }
 
-TEST_CASE("WATCHDOG=1 re-arms the watchdog of an app that has one", "[worker]") {
+TEST_CASE("WATCHDOG=1 re-arms the watchdog of a running worker of an app that has one",
+          "[worker]") {
   WorkerFacts f = plain();
   CHECK(noop(in(S::listening), E::watchdog_kept, f));
   f.watchdog = true;
-  for (S s : kLive) CHECK(exactly(decide(in(s), E::watchdog_kept, f), {A::arm_watchdog}));
+  for (S s : {S::spawning, S::online, S::listening})
+    CHECK(exactly(decide(in(s), E::watchdog_kept, f), {A::arm_watchdog}));
+  CHECK(noop(in(S::disconnecting), E::watchdog_kept, f));
   CHECK(noop(in(S::dead), E::watchdog_kept, f));
 }
 

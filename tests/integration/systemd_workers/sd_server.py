@@ -18,6 +18,9 @@ Environment:
   SD_SERVER_SOCKETLESS=1 a notify-only service: expect no sockets, send
                          READY=1 (unless SD_SERVER_NO_READY) and wait for SIGTERM
   SD_SERVER_EXTEND_USEC=N  first of all, send EXTEND_TIMEOUT_USEC=N
+  SD_SERVER_PING_MS=N    socketless: send WATCHDOG=1 every N ms while it runs
+  SD_SERVER_STOP_MS=N    socketless: SIGTERM stops the pings, and it exits
+                         with code 0 N ms later (a graceful shutdown)
 
 It keeps no file descriptors of its own open while idle (one thread per
 listening socket, blocking accept; on a socket passed non-blocking it waits
@@ -33,6 +36,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 LISTEN_FDS_START = 3
 
@@ -135,6 +139,23 @@ def serve(listener, sockets):
         threading.Thread(target=handle, args=(conn, sockets), daemon=True).start()
 
 
+def run_socketless():
+    """Waits for SIGTERM, pinging the watchdog meanwhile if asked to."""
+    ping_ms = int(os.environ.get("SD_SERVER_PING_MS", "0"))
+    stop_ms = os.environ.get("SD_SERVER_STOP_MS")
+    terminated = []
+    if stop_ms:
+        signal.signal(signal.SIGTERM, lambda *_: terminated.append(True))
+    while not terminated:
+        if ping_ms:
+            notify(b"WATCHDOG=1")
+            time.sleep(ping_ms / 1000)
+        else:
+            signal.pause()
+    time.sleep(int(stop_ms) / 1000)  # finishing its work: no more pings
+    os._exit(0)
+
+
 def main():
     fds = listen_fds()
     if os.environ.get("SD_SERVER_EXTEND_USEC"):
@@ -143,8 +164,7 @@ def main():
     if os.environ.get("SD_SERVER_SOCKETLESS"):
         if not os.environ.get("SD_SERVER_NO_READY"):
             notify(b"READY=1\nSTATUS=no sockets")
-        while True:
-            signal.pause()
+        return run_socketless()
     if not fds:
         print("sd_server: no sockets passed (LISTEN_FDS/LISTEN_PID)", file=sys.stderr)
         return 2
