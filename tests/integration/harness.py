@@ -136,10 +136,19 @@ def recv_until_eof(sock, data=b"", limit=None):
     return data
 
 
-def proc_environ(pid):
-    with open(f"/proc/{pid}/environ", "rb") as f:
-        entries = [e for e in f.read().split(b"\0") if e]
-    return dict(e.decode().split("=", 1) for e in entries)
+def proc_environ(pid, timeout=5.0):
+    """A process's environment. A worker's pid is known once its exec has
+    begun: the kernel lets the spawning parent go on (the vfork is done) before
+    it has laid out the new environment, so /proc/PID/environ reads empty for
+    a moment. Every worker musterd starts has one (MUSTER_APP at least): an
+    empty read is retried until the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            entries = [e for e in f.read().split(b"\0") if e]
+        if entries or time.monotonic() > deadline:
+            return dict(e.decode().split("=", 1) for e in entries)
+        time.sleep(0.01)
 
 
 def open_fds(pid):
