@@ -16,9 +16,9 @@ namespace {
 
 // Spawning per loop turn stops after this long (at least one spawn): a start
 // or scale of thousands of workers answers control requests and hands off
-// connections in between. A spawn holds the loop until the child has exec'd
-// (daemon/spawn.cc): ~0.1 ms of the daemon's CPU, plus however long the
-// scheduler keeps the child waiting for a CPU on a busy box.
+// connections in between. A spawn no longer waits on the loop for its child
+// to exec (that happens on the spawner's thread, daemon/spawner.h); what is
+// left per worker is preparing it: environment, pipes, channel, the spec.
 constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
 
 // Workers sampled per loop turn (one /proc read each, ~6 us here): a round
