@@ -34,6 +34,11 @@ double jitter_sample() {
 
 }  // namespace
 
+// Handed to the launcher, not answered yet: no process (App::workers()).
+bool launching(const Worker& w) {
+  return w.state() == WorkerState::spawning && w.pid() == 0;
+}
+
 const char* to_string(AppState s) {
   switch (s) {
     case AppState::running: return "running";
@@ -144,13 +149,18 @@ Worker* App::find_worker(unsigned id) {
   return nullptr;
 }
 
+// A worker whose spawn the launcher has not answered yet (daemon/spawner.h)
+// has no process to show or signal: it is not listed, as a slot waiting in
+// the spawn queue is not.
 std::vector<Worker*> App::workers() {
   std::vector<Worker*> out;
-  for (auto& slot : slots_)
-    if (slot->worker) out.push_back(slot->worker.get());
+  auto add = [&](Worker* w) {
+    if (w && !launching(*w)) out.push_back(w);
+  };
+  for (auto& slot : slots_) add(slot->worker.get());
   if (reload_)
-    for (auto& [instance, w] : reload_->candidates) out.push_back(w.get());
-  for (auto& w : leaving_) out.push_back(w.get());
+    for (auto& [instance, w] : reload_->candidates) add(w.get());
+  for (auto& w : leaving_) add(w.get());
   return out;
 }
 

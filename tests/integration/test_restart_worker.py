@@ -85,11 +85,9 @@ class RestartWorker(harness.TestCase):
         return thread, replies
 
     def wait_candidate(self, d, old_ids):
-        """The new worker on its way (listed, not ready), once it runs: its
-        spawn is answered from the spawner's thread, and until then its pid
-        is 0 (daemon/spawner.h)."""
+        """The new worker on its way (listed, not ready), once it is."""
         def candidate():
-            new = [w for w in d.workers("web") if w["id"] not in old_ids and w["pid"]]
+            new = [w for w in d.workers("web") if w["id"] not in old_ids]
             return new[0] if new else None
         return d.wait_for(candidate, 10, "the replacement to be spawned")
 
