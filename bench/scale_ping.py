@@ -2,7 +2,8 @@
 """How a large `scale` looks to the control socket (issue #12 §4, #14 item 2):
 musterd scales an app of /bin/sleep workers from 1 to N while a client pings
 it as fast as it answers; prints the scale request's round trip, the ping
-latencies during the spawning (p50, p99, max) and the time until all N run.
+latencies during the spawning (p50, p99, max) and the time until all N run,
+and, to compare with, the same figures for pings of the idle daemon before.
 
     bench/scale_ping.py [--build-dir build] [--instances 1000]
 
@@ -31,6 +32,11 @@ def main():
     with harness.Daemon() as d:
         d.start(harness.app("many", "sleep", args=["1000"], instances=1, output="null"))
         d.wait_workers("many", 1)
+        idle, idle_end = [], time.monotonic() + 10
+        while time.monotonic() < idle_end:  # the yardstick: 10 s of the same pings, idle
+            t0 = time.monotonic()
+            d.request({"verb": "ping"}, timeout=60)
+            idle.append(time.monotonic() - t0)
         pings, stop = [], threading.Event()
 
         def ping():
@@ -43,19 +49,26 @@ def main():
         t0 = time.monotonic()
         d.request({"verb": "scale", "app": "many", "count": args.instances}, timeout=600)
         scale_rtt = time.monotonic() - t0
-        d.wait_for(lambda: len(d.workers("many")) >= args.instances, 600, "all workers")
+        # Running: spawned (a pid), not only listed; a worker whose spawn is
+        # still under way on the spawner's thread is listed with pid 0.
+        d.wait_for(lambda: sum(1 for w in d.workers("many") if w["pid"]) >= args.instances,
+                   600, "all workers")
         all_up = time.monotonic() - t0
         stop.set()
         pinger.join()
         d.request({"verb": "scale", "app": "many", "count": 0}, timeout=600)
         d.wait_for(lambda: not d.workers("many"), 600, "workers gone")
     q = statistics.quantiles(pings, n=100) if len(pings) > 1 else [pings[0]] * 99
+    qi = statistics.quantiles(idle, n=100)
     print(json.dumps({"build": args.build_dir, "instances": args.instances,
                       "scale_reply_ms": round(scale_rtt * 1000, 1),
                       "all_running_s": round(all_up, 2),
                       "pings": len(pings), "ping_p50_ms": round(q[49] * 1000, 1),
                       "ping_p99_ms": round(q[98] * 1000, 1),
-                      "ping_max_ms": round(max(pings) * 1000, 1)}))
+                      "ping_max_ms": round(max(pings) * 1000, 1),
+                      "idle_p50_ms": round(qi[49] * 1000, 2),
+                      "idle_p99_ms": round(qi[98] * 1000, 2),
+                      "idle_max_ms": round(max(idle) * 1000, 1)}))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ namespace {
 
 // Spawning per loop turn stops after this long (at least one spawn): a start
 // or scale of thousands of workers answers control requests and hands off
-// connections in between. A spawn holds the loop until the child has exec'd
-// (daemon/spawn.cc): ~0.1 ms of the daemon's CPU, plus however long the
-// scheduler keeps the child waiting for a CPU on a busy box.
+// connections in between. A spawn no longer waits on the loop for its child
+// to exec (that happens on the spawner's thread, daemon/spawner.h); what is
+// left per worker is preparing it: environment, pipes, channel, the spec.
 constexpr auto kSpawnSlice = std::chrono::milliseconds(10);
 
 // Workers sampled per loop turn (one /proc read each, ~6 us here): a round
@@ -33,6 +33,11 @@ double jitter_sample() {
 }
 
 }  // namespace
+
+// Handed to the launcher, not answered yet: no process (App::workers()).
+bool launching(const Worker& w) {
+  return w.state() == WorkerState::spawning && w.pid() == 0;
+}
 
 const char* to_string(AppState s) {
   switch (s) {
@@ -144,13 +149,18 @@ Worker* App::find_worker(unsigned id) {
   return nullptr;
 }
 
+// A worker whose spawn the launcher has not answered yet (daemon/spawner.h)
+// has no process to show or signal: it is not listed, as a slot waiting in
+// the spawn queue is not.
 std::vector<Worker*> App::workers() {
   std::vector<Worker*> out;
-  for (auto& slot : slots_)
-    if (slot->worker) out.push_back(slot->worker.get());
+  auto add = [&](Worker* w) {
+    if (w && !launching(*w)) out.push_back(w);
+  };
+  for (auto& slot : slots_) add(slot->worker.get());
   if (reload_)
-    for (auto& [instance, w] : reload_->candidates) out.push_back(w.get());
-  for (auto& w : leaving_) out.push_back(w.get());
+    for (auto& [instance, w] : reload_->candidates) add(w.get());
+  for (auto& w : leaving_) add(w.get());
   return out;
 }
 

@@ -6,6 +6,11 @@
 #include "daemon/rr_handle.h"
 
 namespace muster::daemon {
+
+// app.cc: a worker whose spawn is under way (no process yet). Declared here,
+// not in worker.h, to keep this change to two files; a Worker member is the
+// better home when worker.h changes next.
+bool launching(const Worker& w);
 namespace {
 
 boost::json::value ms_until(std::optional<Clock::time_point> when) {
@@ -27,6 +32,7 @@ std::size_t App::pending() const {
 boost::json::object App::status() const {
   boost::json::array workers;
   auto add = [&](const Worker& w) {
+    if (launching(w)) return;  // no process yet: see App::workers()
     const auto& who = w.identity();
     boost::json::object o;
     o["id"] = who.id;
@@ -45,7 +51,7 @@ boost::json::object App::status() const {
   boost::json::array empty_slots;
   for (unsigned i = 0; i < slots_.size(); ++i) {
     const auto& slot = *slots_[i];
-    if (slot.worker) {
+    if (slot.worker && !launching(*slot.worker)) {
       add(*slot.worker);
       continue;
     }
@@ -54,7 +60,8 @@ boost::json::object App::status() const {
                           {"last_exit", slot.last_exit.empty() ? boost::json::value(nullptr)
                                                                : boost::json::value(slot.last_exit)},
                           {"crash_loop", slot.crash_loop},
-                          {"next_try_ms", slot.queued ? boost::json::value(0) : ms_until(slot.next_try)}};
+                          {"next_try_ms", slot.queued || slot.worker ? boost::json::value(0)
+                                                             : ms_until(slot.next_try)}};
     empty_slots.push_back(std::move(e));
   }
   if (reload_)

@@ -36,11 +36,14 @@ class Launcher {
   virtual ~Launcher() = default;
 
   using Started = std::variant<pid_t, std::string>;
-  // Starts the process; its pid once it has exec'd, or a message saying
-  // which step failed (a child that failed is reaped). From here until its
-  // exit is collected (watch_exit) or it is released, the process is the
-  // caller's: nothing else reaps it.
-  virtual Started spawn(const SpawnSpec& spec) = 0;
+  using SpawnDone = std::function<void(Started)>;
+  // Starts the process without holding the event loop: `done` runs later,
+  // from the loop, with its pid once it has exec'd, or a message saying
+  // which step failed (a child that failed is reaped). The fds `spec` names
+  // may be closed as soon as this returns. From `done` until its exit is
+  // collected (watch_exit) or it is released, the process is the caller's:
+  // nothing else reaps it.
+  virtual void spawn(const SpawnSpec& spec, SpawnDone done) = 0;
 
   using ExitHandler = std::function<void(const ProcessExit&)>;
   // Collects `pid`'s exit: `done` runs once, from the event loop, after the

@@ -51,10 +51,22 @@ struct PidfdWatch : std::enable_shared_from_this<PidfdWatch> {
 
 }  // namespace
 
-Launcher::Started ProcessLauncher::spawn(const SpawnSpec& spec) {
-  auto result = daemon::spawn(spec);
-  auto* pid = std::get_if<pid_t>(&result);
-  if (!pid) return result;
+void ProcessLauncher::spawn(const SpawnSpec& spec, SpawnDone done) {
+  if (in_flight_++ == 0) work_.emplace(io_.get_executor());
+  try {
+    spawner_.submit(spec, [this, done = std::move(done), exe = spec.executable](Started started) {
+      if (--in_flight_ == 0) work_.reset();
+      done(own(std::move(started), exe));
+    });
+  } catch (...) {
+    if (--in_flight_ == 0) work_.reset();
+    throw;
+  }
+}
+
+Launcher::Started ProcessLauncher::own(Started started, const std::string& executable) {
+  auto* pid = std::get_if<pid_t>(&started);
+  if (!pid) return started;
   try {
     owned_.insert(*pid);
   } catch (const std::exception& e) {
@@ -63,9 +75,9 @@ Launcher::Started ProcessLauncher::spawn(const SpawnSpec& spec) {
     // watch's back is not started at all.
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    return "cannot start '" + spec.executable + "': " + e.what();
+    return "cannot start '" + executable + "': " + e.what();
   }
-  return result;
+  return started;
 }
 
 std::optional<std::string> ProcessLauncher::watch_exit(pid_t pid, ExitHandler done) {

@@ -225,9 +225,12 @@ std::variant<std::monostate, Credentials, std::string> resolve_credentials(
 // clone(CLONE_VM | CLONE_VFORK) as glibc's posix_spawn does it: the child
 // shares the daemon's memory until exec instead of copying its page tables,
 // so a spawn costs the same with 10 workers or 1000 (a fork's cost grows with
-// the daemon's memory, and the daemon grows with its workers). The daemon
-// waits, suspended, until the child has exec'd or exited; an exec error
-// comes back through the shared plan, so no pipe is needed.
+// the daemon's memory, and the daemon grows with its workers). The calling
+// thread waits, suspended, until the child has exec'd or exited -- in musterd
+// the spawner's thread (daemon/spawner.h), never the event loop; an exec
+// error comes back through the shared plan, so no pipe is needed. (Boost
+// 1.81 ships posix::vfork_launcher, but it calls notify_fork(fork_child) in
+// the vfork child and so rebuilds the parent's reactor: docs/ARCHITECTURE.md.)
 std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
   auto cannot = [&](int err) {
     return "cannot start '" + spec.executable + "': " + describe_errno(err);

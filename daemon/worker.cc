@@ -87,17 +87,15 @@ Duration Worker::uptime() const {
 
 void Worker::start() {
   std::string error = launch();
-  child_channel_end_.reset();  // the worker has its copy now
+  child_channel_end_.reset();  // the launcher has its copy now
   if (!error.empty()) {
     exit_.spawn_error = error;
     on(Event::spawn_failed);
-    return;
   }
-  started_ = Clock::now();
-  on(Event::spawned);
 }
 
-// Everything up to the running process; an error message, or "" and pid_ set.
+// Everything up to handing the process to the launcher (its answer comes
+// later, from the loop); an error message, or "".
 std::string Worker::launch() {
   std::string error;
   std::string path;
@@ -122,11 +120,20 @@ std::string Worker::launch() {
     stdout_fd.reset(spec.stdout_fd);
     if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
   }
-  if (error.empty()) {
-    auto result = context_.launcher.spawn(spec);
-    if (auto* msg = std::get_if<std::string>(&result)) error = *msg;
-    else pid_ = std::get<pid_t>(result);
-  }
+  if (!error.empty()) return error;
+  context_.launcher.spawn(spec, [self = shared_from_this()](Launcher::Started started) {
+    if (auto* msg = std::get_if<std::string>(&started)) {
+      self->exit_.spawn_error = *msg;
+      return self->on(Event::spawn_failed);
+    }
+    self->pid_ = std::get<pid_t>(started);
+    self->started_ = Clock::now();
+    // Stopped while it was starting, with no channel to say so on: the stop
+    // signal goes now that there is a process to get it.
+    if (self->state_ == WorkerState::disconnecting && self->stopping_ && !self->has_channel())
+      self->kill_group(self->app_.stop_signal);
+    self->on(Event::spawned);
+  });
   return error;
 }
 

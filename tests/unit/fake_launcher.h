@@ -46,12 +46,14 @@ class FakeLauncher final : public daemon::Launcher {
   // (a worker that obeys its stop signal).
   bool obey_signals = true;
 
-  Started spawn(const daemon::SpawnSpec& spec) override {
-    if (failure_) return *failure_;
-    pid_t pid = next_pid_++;
-    spawned.push_back({pid, spec});
-    live_.emplace(pid, nullptr);
-    return pid;
+  // Answered from the loop, as the real one's spawner thread does.
+  void spawn(const daemon::SpawnSpec& spec, SpawnDone done) override {
+    Started started = failure_ ? Started(*failure_) : Started(next_pid_++);
+    if (auto* pid = std::get_if<pid_t>(&started)) {
+      spawned.push_back({*pid, spec});
+      live_.emplace(*pid, nullptr);
+    }
+    boost::asio::post(io_, [done = std::move(done), started] { done(started); });
   }
 
   std::optional<std::string> watch_exit(pid_t pid, ExitHandler done) override {

@@ -37,6 +37,17 @@ void run_until(boost::asio::io_context& io, Done done) {
   while (!done() && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
 }
 
+// The real launcher's answer (from its spawner thread, through the loop).
+muster::daemon::Launcher::Started spawn_now(boost::asio::io_context& io,
+                                           muster::daemon::ProcessLauncher& launcher,
+                                           const muster::daemon::SpawnSpec& spec) {
+  std::optional<muster::daemon::Launcher::Started> started;
+  launcher.spawn(spec, [&](muster::daemon::Launcher::Started s) { started = std::move(s); });
+  run_until(io, [&] { return started.has_value(); });
+  REQUIRE(started);
+  return *started;
+}
+
 // One worker life against the fake launcher; `exits` records what its exit
 // handler was told.
 struct OneWorker : Supervision {
@@ -65,10 +76,11 @@ TEST_CASE("the real launcher reports a worker's death by SIGSEGV once, and leave
           "[launcher]") {
   boost::asio::io_context io;
   muster::daemon::ProcessLauncher launcher(io);
-  auto started = launcher.spawn(shell("kill -SEGV $$"));
+  auto started = spawn_now(io, launcher, shell("kill -SEGV $$"));
   REQUIRE(std::holds_alternative<pid_t>(started));
   pid_t pid = std::get<pid_t>(started);
   CHECK(launcher.owns(pid));  // the orphan reaper must leave it alone
+  CHECK_FALSE(launcher.owns(pid + 1));  // no spawn under way: only its own
   std::vector<ProcessExit> exits;
   REQUIRE_FALSE(launcher.watch_exit(pid, [&](const ProcessExit& e) { exits.push_back(e); }));
   run_until(io, [&] { return !exits.empty(); });
@@ -86,7 +98,7 @@ TEST_CASE("the real launcher says which errno an exec failed with", "[launcher]"
   muster::daemon::ProcessLauncher launcher(io);
   auto spec = shell("");
   spec.executable = "/nonexistent/muster-worker";
-  auto started = launcher.spawn(spec);
+  auto started = spawn_now(io, launcher, spec);
   REQUIRE(std::holds_alternative<std::string>(started));
   CHECK(std::get<std::string>(started) ==
         "cannot start '/nonexistent/muster-worker': No such file or directory");
@@ -95,7 +107,7 @@ TEST_CASE("the real launcher says which errno an exec failed with", "[launcher]"
 TEST_CASE("the real launcher's group signal ends the worker with its children", "[launcher]") {
   boost::asio::io_context io;
   muster::daemon::ProcessLauncher launcher(io);
-  auto started = launcher.spawn(shell("sleep 30 & wait"));
+  auto started = spawn_now(io, launcher, shell("sleep 30 & wait"));
   REQUIRE(std::holds_alternative<pid_t>(started));
   pid_t pid = std::get<pid_t>(started);
   std::optional<ProcessExit> exit;
@@ -175,4 +187,41 @@ TEST_CASE("a stop sends stop_signal to the group, and SIGKILL only after stop_ti
   CHECK(t.killed_with(SIGKILL));
   REQUIRE(t.exits.size() == 1);
   CHECK(t.exits[0].voluntary);  // asked to go: not a crash
+}
+
+TEST_CASE("while a spawn is under way the orphan reaper leaves every pid alone", "[launcher]") {
+  // The child's pid reaches the loop only with the spawner's answer: until
+  // then any exited child may be it, and must not be reaped behind its watch.
+  boost::asio::io_context io;
+  muster::daemon::ProcessLauncher launcher(io);
+  std::optional<muster::daemon::Launcher::Started> started;
+  launcher.spawn(shell("exit 3"), [&](muster::daemon::Launcher::Started s) { started = s; });
+  CHECK(launcher.owns(1));
+  run_until(io, [&] { return started.has_value(); });
+  REQUIRE(started);
+  pid_t pid = std::get<pid_t>(*started);
+  CHECK(launcher.owns(pid));
+  CHECK_FALSE(launcher.owns(1));
+  std::optional<ProcessExit> exit;
+  REQUIRE_FALSE(launcher.watch_exit(pid, [&](const ProcessExit& e) { exit = e; }));
+  run_until(io, [&] { return exit.has_value(); });
+  REQUIRE(exit);
+  CHECK(exit->code == 3);
+}
+
+TEST_CASE("a worker stopped while it is being spawned gets its stop signal once it runs",
+          "[launcher]") {
+  OneWorker t;
+  t.launcher.obey_signals = false;
+  auto sink = std::make_shared<muster::daemon::OutputSink>(t.app, t.events);
+  t.worker = std::make_shared<Worker>(t.io, t.context, t.app,
+                                      muster::daemon::WorkerIdentity{"web", 7, 0, 0}, sink,
+                                      [&](Worker&, const ExitInfo& info) { t.exits.push_back(info); });
+  t.worker->start();
+  t.worker->stop();  // before the launcher has answered
+  CHECK(t.launcher.signals.empty());
+  t.run();
+  REQUIRE(t.launcher.signals.size() == 1);
+  CHECK(t.launcher.signals[0].signo == SIGTERM);
+  CHECK(t.launcher.signals[0].pid == t.worker->pid());
 }
