@@ -376,6 +376,7 @@ void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
 
 using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 
+// One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::map<std::string, Handler, std::less<>>& handlers() {
   static const std::map<std::string, Handler, std::less<>> table{
       {"ping", ping},       {"version", version}, {"status", status},
@@ -396,6 +397,12 @@ Handler handler_for(const ipc::Request& request) {
 }
 
 }  // namespace
+
+std::vector<std::string> handled_verbs() {
+  std::vector<std::string> out;
+  for (const auto& [verb, handler] : handlers()) out.push_back(verb);
+  return out;
+}
 
 void run_command(Supervisor& supervisor, const ipc::Request& request, Respond respond) {
   Handler handler = handler_for(request);
