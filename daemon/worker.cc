@@ -121,12 +121,12 @@ std::string Worker::launch() {
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
-  if (exe.index() == 1) error = std::get<1>(exe);
+  if (!exe) error = exe.error().message;
   auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
   if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
   if (error.empty()) {
-    spec.executable = std::get<0>(exe);
+    spec.executable = *exe;
     error = prepare_channel(spec);
     if (error.empty()) error = prepare_sockets(spec);
   }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "config/executable.h"
 #include "config/file_text.h"
 
 using muster::Error;
@@ -50,4 +51,16 @@ TEST_CASE("a config file that cannot be opened says why, with the errno", "[resu
   REQUIRE_FALSE(read.ok());
   CHECK(read.error().errno_value == ENOENT);
   CHECK(read.error().message == "cannot read: No such file or directory");
+}
+
+TEST_CASE("an executable is found as a shell would, or the error says why not", "[result]") {
+  auto found = muster::config::resolve_executable("sh", "/", "/nonexistent:/bin");
+  REQUIRE(found.ok());
+  CHECK(*found == "/bin/sh");
+  auto missing = muster::config::resolve_executable("nope", "/", "/nonexistent");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message == "cannot run 'nope': not found in PATH (/nonexistent)");
+  auto not_executable = muster::config::resolve_executable("/etc", "/", "");
+  REQUIRE_FALSE(not_executable.ok());
+  CHECK(not_executable.error().message == "cannot run '/etc': not an executable file");
 }
