@@ -262,94 +262,136 @@ std::string format_log_line(const json::object& line) {
          text_of(line, "line") + "\n";
 }
 
-std::string format_reply(const json::object& request, const json::object& reply) {
-  const std::string verb = text_of(request, "verb");
-  // Prefer what the daemon says; the request stands in for a field it omits.
-  auto said = [&](std::string_view reply_key, std::string_view request_key) {
-    return field(reply, reply_key) ? text_of(reply, reply_key) : text_of(request, request_key);
-  };
+namespace {
 
-  if (verb == "ping") return "pong\n";
-  if (verb == "version") {
-    return std::string("musterctl ") + MUSTER_VERSION + " / musterd " +
-           text_of(reply, "version") + "\n";
-  }
-  if (verb == "status") return format_status(reply);
-  // For `all` the reply may list the apps acted on ("apps") instead of one "app".
-  auto apps_said = [&] {
-    const json::array* apps = array_of(reply, "apps");
-    if (apps == nullptr) return said("app", "app");
-    if (apps->empty()) return std::string("no apps");
-    std::string names;
-    for (const json::value& name : *apps) names += (names.empty() ? "" : ", ") + word_of(name);
-    return names;
-  };
+// Prefer what the daemon says; the request stands in for a field it omits.
+std::string said(const json::object& request, const json::object& reply,
+                 std::string_view reply_key, std::string_view request_key) {
+  return field(reply, reply_key) ? text_of(reply, reply_key) : text_of(request, request_key);
+}
 
-  if (verb == "start") return apps_said() + ": started\n";
-  if (verb == "stop") return apps_said() + ": stopped\n";
-  if (verb == "restart") {
-    if (field(request, "id")) {
-      return "worker " + said("id", "id") + " of " + text_of(reply, "app") +
-             " replaced by worker " + text_of(reply, "replaced_by") + " (pid " +
-             text_of(reply, "pid") + ")\n";
-    }
-    return apps_said() + ": restarted\n";
-  }
-  if (verb == "logs") {
-    std::string out;
-    if (const json::array* lines = array_of(reply, "lines"))
-      for (const json::value& item : *lines)
-        if (const json::object* l = item.if_object()) out += format_log_line(*l);
-    return out;
-  }
-  if (verb == "reload-config") {
-    std::string out;
-    for (const char* key : {"apps_added", "apps_removed", "apps_reloaded", "apps_updated",
-                            "sockets_added", "sockets_removed", "sockets_rebound", "warnings"}) {
-      const auto* list = reply.if_contains(key);
-      if (!list || !list->is_array() || list->as_array().empty()) continue;
-      out += std::string(key) + ":";
-      for (const auto& v : list->as_array())
-        out += " " + (v.is_string() ? std::string(v.as_string()) : json::serialize(v));
-      out += "\n";
-    }
-    return out.empty() ? "config reloaded: no changes\n" : "config reloaded\n" + out;
-  }
-  if (verb == "reload") {
-    if (const auto* started = reply.if_contains("started"); started && started->is_bool())
-      return apps_said() + ": reload started\n";
-    return apps_said() + ": reloaded\n";
-  }
-  if (verb == "scale") {
-    std::string out = said("app", "app") + ": scaled to " + said("instances", "count") + "\n";
-    if (field(reply, "note")) out += "(" + text_of(reply, "note") + ")\n";
-    return out;
-  }
-  if (verb == "kill") {
-    std::string signal = said("signal", "signal");
-    if (auto signo = integer_of(reply, "signal")) signal = config::signal_name(int(*signo));
-    if (signal == "-") signal = "SIGTERM";  // the protocol's default
-    return "sent " + signal + " to worker " + said("id", "id") + " (pid " +
+// For `all` the reply may list the apps acted on ("apps") instead of one "app".
+std::string apps_said(const json::object& request, const json::object& reply) {
+  const json::array* apps = array_of(reply, "apps");
+  if (apps == nullptr) return said(request, reply, "app", "app");
+  if (apps->empty()) return "no apps";
+  std::string names;
+  for (const json::value& name : *apps) names += (names.empty() ? "" : ", ") + word_of(name);
+  return names;
+}
+
+std::string format_restart(const json::object& request, const json::object& reply) {
+  if (field(request, "id")) {
+    return "worker " + said(request, reply, "id", "id") + " of " + text_of(reply, "app") +
+           " replaced by worker " + text_of(reply, "replaced_by") + " (pid " +
            text_of(reply, "pid") + ")\n";
   }
-  if (verb == "shutdown") return "musterd is shutting down\n";
-  if (verb == "disconnect") {
-    return "disconnecting worker " + said("id", "id") + " (pid " + text_of(reply, "pid") + ")\n";
+  return apps_said(request, reply) + ": restarted\n";
+}
+
+std::string format_logs(const json::object&, const json::object& reply) {
+  std::string out;
+  if (const json::array* lines = array_of(reply, "lines"))
+    for (const json::value& item : *lines)
+      if (const json::object* l = item.if_object()) out += format_log_line(*l);
+  return out;
+}
+
+std::string format_reload_config(const json::object&, const json::object& reply) {
+  std::string out;
+  for (const char* key : {"apps_added", "apps_removed", "apps_reloaded", "apps_updated",
+                          "sockets_added", "sockets_removed", "sockets_rebound", "warnings"}) {
+    const auto* list = reply.if_contains(key);
+    if (!list || !list->is_array() || list->as_array().empty()) continue;
+    out += std::string(key) + ":";
+    for (const auto& v : list->as_array())
+      out += " " + (v.is_string() ? std::string(v.as_string()) : json::serialize(v));
+    out += "\n";
   }
-  if (verb == "send") return "sent to " + text_of(reply, "sent") + " worker(s)\n";
-  if (verb == "events") {
-    const json::array* events = array_of(reply, "events");
-    if (events == nullptr || events->empty()) return "no events\n";
-    std::string out;
-    for (const json::value& item : *events) {
-      if (const json::object* event = item.if_object()) {
-        out += format_event(*event);
-      } else {
-        out += json::serialize(item) + "\n";
-      }
+  return out.empty() ? "config reloaded: no changes\n" : "config reloaded\n" + out;
+}
+
+std::string format_scale(const json::object& request, const json::object& reply) {
+  std::string out = said(request, reply, "app", "app") + ": scaled to " +
+                    said(request, reply, "instances", "count") + "\n";
+  if (field(reply, "note")) out += "(" + text_of(reply, "note") + ")\n";
+  return out;
+}
+
+std::string format_kill(const json::object& request, const json::object& reply) {
+  std::string signal = said(request, reply, "signal", "signal");
+  if (auto signo = integer_of(reply, "signal")) signal = config::signal_name(int(*signo));
+  if (signal == "-") signal = "SIGTERM";  // the protocol's default
+  return "sent " + signal + " to worker " + said(request, reply, "id", "id") + " (pid " +
+         text_of(reply, "pid") + ")\n";
+}
+
+std::string format_events(const json::object&, const json::object& reply) {
+  const json::array* events = array_of(reply, "events");
+  if (events == nullptr || events->empty()) return "no events\n";
+  std::string out;
+  for (const json::value& item : *events) {
+    if (const json::object* event = item.if_object()) {
+      out += format_event(*event);
+    } else {
+      out += json::serialize(item) + "\n";
     }
-    return out;
   }
+  return out;
+}
+
+using Formatter = std::string (*)(const json::object& request, const json::object& reply);
+
+// One per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
+const std::pair<std::string_view, Formatter> kFormatters[] = {
+    {"ping", [](const json::object&, const json::object&) -> std::string { return "pong\n"; }},
+    {"version", [](const json::object&, const json::object& reply) {
+       return std::string("musterctl ") + MUSTER_VERSION + " / musterd " +
+              text_of(reply, "version") + "\n";
+     }},
+    {"status", [](const json::object&, const json::object& reply) { return format_status(reply); }},
+    {"start",
+     [](const json::object& q, const json::object& r) { return apps_said(q, r) + ": started\n"; }},
+    {"stop",
+     [](const json::object& q, const json::object& r) { return apps_said(q, r) + ": stopped\n"; }},
+    {"restart", format_restart},
+    {"logs", format_logs},
+    {"reload-config", format_reload_config},
+    {"reload",
+     [](const json::object& q, const json::object& r) {
+       if (const auto* started = r.if_contains("started"); started && started->is_bool())
+         return apps_said(q, r) + ": reload started\n";
+       return apps_said(q, r) + ": reloaded\n";
+     }},
+    {"scale", format_scale},
+    {"kill", format_kill},
+    {"shutdown", [](const json::object&, const json::object&) -> std::string {
+       return "musterd is shutting down\n";
+     }},
+    {"disconnect",
+     [](const json::object& q, const json::object& r) {
+       return "disconnecting worker " + said(q, r, "id", "id") + " (pid " + text_of(r, "pid") +
+              ")\n";
+     }},
+    {"send", [](const json::object&, const json::object& r) {
+       return "sent to " + text_of(r, "sent") + " worker(s)\n";
+     }},
+    {"events", format_events},
+};
+
+Formatter formatter_for(std::string_view verb) {
+  for (const auto& [name, formatter] : kFormatters)
+    if (name == verb) return formatter;
+  return nullptr;
+}
+
+}  // namespace
+
+bool has_reply_formatter(std::string_view verb) { return formatter_for(verb) != nullptr; }
+
+std::string format_reply(const json::object& request, const json::object& reply) {
+  if (Formatter formatter = formatter_for(text_of(request, "verb")))
+    return formatter(request, reply);
   return json::serialize(reply) + "\n";  // a verb without a rendering of its own
 }
 

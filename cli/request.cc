@@ -12,6 +12,7 @@
 #include "cli/exit_code.h"
 #include "cli/format.h"
 #include "config/socket_dir.h"
+#include "ipc/verbs.h"
 
 namespace muster::cli {
 
@@ -19,15 +20,13 @@ namespace json = boost::json;
 
 namespace {
 
-// start/stop/restart/reload/reload-config are answered only when done, which can
-// take as long as the apps' readiness and stop timeouts allow; the rest are
-// answered at once.
+// Verbs answered only when done (ipc/verbs.h: slow) can take as long as the
+// apps' readiness and stop timeouts allow; the rest are answered at once.
 std::chrono::milliseconds reply_timeout(const json::object& request) {
   const json::value* v = request.if_contains("verb");
   const json::string* verb = v ? v->if_string() : nullptr;
-  const bool slow = verb && (*verb == "start" || *verb == "stop" || *verb == "restart" ||
-                             *verb == "reload" || *verb == "reload-config");
-  return slow ? std::chrono::minutes(10) : std::chrono::minutes(1);
+  const ipc::Verb* declared = verb ? ipc::find_verb(*verb) : nullptr;
+  return declared && declared->slow ? std::chrono::minutes(10) : std::chrono::minutes(1);
 }
 
 int unreachable(const TransportError& e) {

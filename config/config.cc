@@ -122,8 +122,8 @@ LoadResult load_file(const std::string& path, HostChecks host) {
     return LoadResult{std::nullopt, errors.take_sorted()};
   };
   auto read = read_config_text(path);
-  if (auto* why = std::get_if<1>(&read)) return refused(*why);
-  const std::string& text = std::get<0>(read);
+  if (!read) return refused(read.error().message);
+  const std::string& text = *read;
   // Nothing in it is what a file looks like between its truncation and its
   // first write: never a config (applied, it would stop every app). A config
   // with no apps says so with at least a [daemon] table or a comment.

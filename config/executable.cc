@@ -50,16 +50,14 @@ std::vector<std::string> inherited_environment(const AppConfig& app, char* const
   return out;
 }
 
-std::variant<std::string, std::string> resolve_executable(const std::string& exec,
-                                                          const std::string& cwd,
-                                                          const std::string& path) {
-  using R = std::variant<std::string, std::string>;
+Result<std::string> resolve_executable(const std::string& exec, const std::string& cwd,
+                                       const std::string& path) {
   auto not_found = [&](const std::string& why) {
-    return R(std::in_place_index<1>, "cannot run '" + exec + "': " + why);
+    return Error{"cannot run '" + exec + "': " + why};
   };
   if (exec.find('/') != std::string::npos) {
     std::string full = exec.front() == '/' ? exec : cwd + "/" + exec;
-    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    if (is_executable_file(full)) return full;
     return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file"
                                                        : "no such file");
   }
@@ -70,7 +68,7 @@ std::variant<std::string, std::string> resolve_executable(const std::string& exe
     std::string dir = path.substr(begin, end - begin);
     if (dir.empty()) dir = ".";
     std::string full = (dir.front() == '/' ? dir : cwd + "/" + dir) + "/" + exec;
-    if (is_executable_file(full)) return R(std::in_place_index<0>, full);
+    if (is_executable_file(full)) return full;
     begin = end + 1;
   }
   return not_found("not found in PATH (" + path + ")");

@@ -5,9 +5,9 @@
 
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 
 namespace muster::config {
@@ -28,10 +28,9 @@ bool set_by_muster(std::string_view name);
 std::vector<std::string> inherited_environment(const AppConfig& app, char* const* environ);
 
 // Finds `exec` the way a shell would (absolute, relative to cwd if it contains a
-// '/', else along `path`); returns the full path (index 0) or an error message
-// if there is no such executable file (index 1).
-std::variant<std::string, std::string> resolve_executable(const std::string& exec,
-                                                          const std::string& cwd,
-                                                          const std::string& path);
+// '/', else along `path`); returns the full path, or the error if there is no
+// such executable file.
+Result<std::string> resolve_executable(const std::string& exec, const std::string& cwd,
+                                       const std::string& path);
 
 }  // namespace muster::config

@@ -35,15 +35,15 @@ bool unchanged(const struct stat& a, const struct stat& b) {
 }
 
 // Everything from `offset` 0 (pread: the same descriptor is read again on a
-// retry) to the end, at most kMaxConfigBytes + 1 bytes; errno on failure.
-std::variant<std::string, int> read_all(int fd, bool seekable) {
+// retry) to the end, at most kMaxConfigBytes + 1 bytes; the errno on failure.
+Result<std::string> read_all(int fd, bool seekable) {
   std::string text;
   char buffer[65536];
   for (;;) {
     ssize_t n = seekable ? ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(text.size()))
                          : ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
+    if (n < 0) return errno_error(errno);
     if (n == 0) return text;
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxConfigBytes) return text;
@@ -52,26 +52,30 @@ std::variant<std::string, int> read_all(int fd, bool seekable) {
 
 }  // namespace
 
-std::variant<std::string, std::string> read_config_text(const std::string& path) {
-  using Result = std::variant<std::string, std::string>;
-  auto failure = [](std::string why) { return Result(std::in_place_index<1>, std::move(why)); };
+Result<std::string> read_config_text(const std::string& path) {
+  auto failure = [](std::string why, int errno_value = 0) {
+    return Error{std::move(why), errno_value};
+  };
+  auto unreadable = [&](int errno_value) {
+    return failure(cannot_read(errno_value), errno_value);
+  };
   OpenFile file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
-  if (file.fd < 0) return failure(cannot_read(errno));
+  if (file.fd < 0) return unreadable(errno);
   struct stat before {};
-  if (::fstat(file.fd, &before) < 0) return failure(cannot_read(errno));
+  if (::fstat(file.fd, &before) < 0) return unreadable(errno);
   const bool regular = S_ISREG(before.st_mode);
   for (int attempt = 0; attempt < kConfigReadTries; ++attempt) {
     if (regular && static_cast<std::uint64_t>(before.st_size) > kMaxConfigBytes)
       return failure(too_large());
     auto read = read_all(file.fd, regular);
-    if (auto* error = std::get_if<int>(&read)) return failure(cannot_read(*error));
-    std::string& text = std::get<std::string>(read);
+    if (!read) return unreadable(read.error().errno_value);
+    std::string& text = *read;
     if (text.size() > kMaxConfigBytes) return failure(too_large());
-    if (!regular) return Result(std::in_place_index<0>, std::move(text));
+    if (!regular) return std::move(text);
     struct stat after {};
-    if (::fstat(file.fd, &after) < 0) return failure(cannot_read(errno));
+    if (::fstat(file.fd, &after) < 0) return unreadable(errno);
     if (unchanged(before, after) && text.size() == static_cast<std::size_t>(after.st_size))
-      return Result(std::in_place_index<0>, std::move(text));
+      return std::move(text);
     before = after;  // written while we read: read again what it is now
   }
   return failure("changed while it was read, " + std::to_string(kConfigReadTries) +

@@ -103,7 +103,7 @@ void check_exec(const Table& t, const AppConfig& app, ErrorList& errors) {
   const toml::node* at = t.string_at("exec");
   if (at == nullptr) return;
   auto found = resolve_executable(app.exec, app.cwd, worker_path(app));
-  if (const std::string* why = std::get_if<1>(&found)) t.error(errors, *at, "exec", *why);
+  if (!found) t.error(errors, *at, "exec", found.error().message);
 }
 
 // musterd itself opens, appends to and rotates (renames in its directory) the

@@ -22,6 +22,7 @@
 namespace muster::daemon {
 
 enum class AppState { running, stopped, failed, reloading };
+struct AppSnapshot;  // daemon/snapshot.h
 const char* to_string(AppState);
 
 class App {
@@ -98,7 +99,8 @@ class App {
   // what status, /metrics and max_memory see).
   static constexpr Duration kUsageInterval = std::chrono::seconds(2);
   bool has_live_workers() const;
-  boost::json::object status() const;  // app_status.cc
+  // Plain values for status, /metrics and /readyz (app_snapshot.cc).
+  AppSnapshot snapshot() const;
 
   // Totals since the app was created (Prometheus counters).
   struct Counters {

@@ -8,6 +8,7 @@
 
 #include "daemon/memory_reserve.h"
 #include "daemon/merged_tail.h"
+#include "daemon/status_json.h"
 #include "daemon/supervisor.h"
 
 namespace muster::daemon {
@@ -33,13 +34,6 @@ std::optional<unsigned> config_instances(const Supervisor& s, const App& app) {
   return c ? std::optional(c->instances) : std::nullopt;
 }
 
-// App::status() plus what only the Supervisor knows: the config's count.
-boost::json::object app_status(const Supervisor& s, const App& app) {
-  boost::json::object o = app.status();
-  if (auto n = config_instances(s, app)) o["config_instances"] = *n;
-  return o;
-}
-
 void ping(Supervisor&, const ipc::Request&, Respond respond) {
   respond(ok_reply({{"pong", true}}));
 }
@@ -48,18 +42,15 @@ void version(Supervisor&, const ipc::Request&, Respond respond) {
   respond(ok_reply({{"version", MUSTER_VERSION}}));
 }
 
+// One snapshot (daemon/snapshot.h) of everything, rendered.
 void status(Supervisor& s, const ipc::Request& r, Respond respond) {
-  boost::json::array apps;
+  const DaemonSnapshot snapshot = s.snapshot();
+  const AppSnapshot* only = nullptr;
   if (r.app) {
-    App* app = app_or_error(s, r, respond);
-    if (!app) return;
-    apps.push_back(app_status(s, *app));
-  } else {
-    for (auto& app : s.apps()) apps.push_back(app_status(s, *app));
+    only = snapshot.find_app(*r.app);
+    if (!only) return respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
   }
-  boost::json::array sockets = s.sockets().status();
-  for (auto& entry : s.on_demand().status()) sockets.push_back(std::move(entry));
-  respond(ok_reply({{"apps", std::move(apps)}, {"sockets", std::move(sockets)}}));
+  respond(ok_reply(status_reply_fields(snapshot, only)));
 }
 
 // The apps a request names: one, or every app for "all". Empty (the error
@@ -385,6 +376,7 @@ void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
 
 using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 
+// One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::map<std::string, Handler, std::less<>>& handlers() {
   static const std::map<std::string, Handler, std::less<>> table{
       {"ping", ping},       {"version", version}, {"status", status},
@@ -405,6 +397,12 @@ Handler handler_for(const ipc::Request& request) {
 }
 
 }  // namespace
+
+std::vector<std::string> handled_verbs() {
+  std::vector<std::string> out;
+  for (const auto& [verb, handler] : handlers()) out.push_back(verb);
+  return out;
+}
 
 void run_command(Supervisor& supervisor, const ipc::Request& request, Respond respond) {
   Handler handler = handler_for(request);

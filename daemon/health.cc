@@ -10,19 +10,17 @@ namespace muster::daemon {
 namespace {
 
 // Why APP is not ready, or "" when it is.
-std::string not_ready(App& app) {
-  if (app.state() == AppState::failed) return app.name() + ": failed (every slot in a crash loop)";
-  if (!app.wanted_up() || app.config().instances == 0) return "";
+std::string not_ready(const AppSnapshot& app) {
+  if (app.state == AppState::failed) return app.name + ": failed (every slot in a crash loop)";
+  if (!app.wanted_up || app.instances == 0) return "";
   std::size_t ready = 0;
   std::string stopped;  // ready workers that a signal stopped: ready no longer
-  for (Worker* w : app.workers()) {
-    ready += w->ready_now() ? 1 : 0;
-    if (w->ready() && w->stopped())
-      stopped += (stopped.empty() ? "" : ", ") + std::to_string(w->identity().id);
+  for (const WorkerSnapshot& w : app.workers) {
+    ready += w.ready_now() ? 1 : 0;
+    if (w.ready && w.stopped) stopped += (stopped.empty() ? "" : ", ") + std::to_string(w.id);
   }
   if (ready > 0) return "";
-  std::string why =
-      app.name() + ": no ready worker (0/" + std::to_string(app.config().instances) + ")";
+  std::string why = app.name + ": no ready worker (0/" + std::to_string(app.instances) + ")";
   if (!stopped.empty()) why += "; stopped by a signal (SIGCONT resumes): worker " + stopped;
   return why;
 }
@@ -38,31 +36,34 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   return std::nullopt;
 }
 
-MetricsServer::Reply readyz(Supervisor& s, std::string_view query) {
-  if (s.shutting_down()) return {503, "not ready: musterd is shutting down\n"};
+}  // namespace
+
+MetricsServer::Reply readyz(const DaemonSnapshot& s, std::string_view query) {
+  if (s.shutting_down) return {503, "not ready: musterd is shutting down\n"};
   std::string why;
   if (auto name = query_value(query, "app")) {
-    App* app = s.find_app(std::string(*name));
+    const AppSnapshot* app = s.find_app(*name);
     // The name is the requester's bytes: escaped, so the body stays UTF-8 text.
     if (!app) return {404, "no app named '" + ipc::escape_controls(*name) + "'\n"};
     why = not_ready(*app);
     if (!why.empty()) why += "\n";
   } else {
-    for (auto& app : s.apps()) {
-      if (app->removed()) continue;
-      if (auto one = not_ready(*app); !one.empty()) why += one + "\n";
+    for (const auto& app : s.apps) {
+      if (app.removed) continue;
+      if (auto one = not_ready(app); !one.empty()) why += one + "\n";
     }
   }
   if (why.empty()) return {200, "ready\n"};
   return {503, "not ready:\n" + why};
 }
 
-}  // namespace
-
-MetricsServer::Reply route_http(Supervisor& s, std::string_view path, std::string_view query) {
-  if (path == "/metrics") return {200, render_prometheus(collect_metrics(s)), true};
+MetricsServer::Reply route_http(const Supervisor& s, std::string_view path, std::string_view query) {
+  if (path == "/metrics") {
+    const DaemonSnapshot daemon = s.snapshot();
+    return {200, render_prometheus(collect_metrics(daemon, process_snapshot())), true};
+  }
   if (path == "/healthz") return {200, "ok\n"};
-  if (path == "/readyz") return readyz(s, query);
+  if (path == "/readyz") return readyz(s.snapshot(), query);
   return {404, "not found; musterd serves /metrics, /healthz and /readyz\n"};
 }
 

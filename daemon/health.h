@@ -16,9 +16,13 @@
 namespace muster::daemon {
 
 class Supervisor;
+struct DaemonSnapshot;
 
 // The whole metrics_listen route: /metrics, /healthz, /readyz, else 404.
-MetricsServer::Reply route_http(Supervisor& supervisor, std::string_view path,
+// Each request renders one snapshot of the daemon.
+MetricsServer::Reply route_http(const Supervisor& supervisor, std::string_view path,
                                 std::string_view query);
+// /readyz?QUERY for a snapshot (pure).
+MetricsServer::Reply readyz(const DaemonSnapshot& snapshot, std::string_view query);
 
 }  // namespace muster::daemon

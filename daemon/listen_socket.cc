@@ -362,18 +362,13 @@ const char* protocol(const SocketConfig& s) {
 }
 }  // namespace
 
-boost::json::object socket_status(const ListenSocket& s) {
-  boost::json::object o{{"name", s.config().name},
-                        {"listen", s.config().listen},
-                        {"bound", s.bound()},
-                        {"protocol", protocol(s.config())}};
-  if (s.on_demand()) o["on_demand"] = true;
-  return o;
+SocketSnapshot socket_snapshot(const ListenSocket& s) {
+  return {s.config().name, s.config().listen, s.bound(), protocol(s.config()), s.on_demand(), ""};
 }
 
-boost::json::array SocketTable::status() const {
-  boost::json::array out;
-  for (const auto& s : sockets_) out.push_back(socket_status(*s));
+std::vector<SocketSnapshot> SocketTable::snapshot() const {
+  std::vector<SocketSnapshot> out;
+  for (const auto& s : sockets_) out.push_back(socket_snapshot(*s));
   return out;
 }
 

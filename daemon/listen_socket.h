@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "daemon/node_address.h"
 #include "daemon/socket_file.h"
+#include "daemon/socket_snapshot.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
@@ -55,9 +56,8 @@ std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig
                                                       ipc::UniqueFd fd);
 
 class ListenSocket;
-// A `sockets` entry of status: name, listen, bound, protocol (and
-// "on_demand": true for a socket bound on demand).
-boost::json::object socket_status(const ListenSocket& socket);
+// What `status` lists of a socket (daemon/snapshot.h).
+SocketSnapshot socket_snapshot(const ListenSocket& socket);
 
 class ListenSocket {
  public:
@@ -121,7 +121,7 @@ class SocketTable {
   std::variant<ListenSocket*, int> resolve_declared(
       const config::AppConfig& app, const ListenQuery& query, unsigned slot,
       const std::vector<config::SocketConfig>& declared);
-  boost::json::array status() const;
+  std::vector<SocketSnapshot> snapshot() const;
   std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
 
   // Config reload: adds an already bound socket; takes a socket out of use

@@ -284,13 +284,12 @@ void OnDemandSockets::release_all(const std::string& app, unsigned worker) {
     if (it->second->users.count(worker)) unused(it->first, *it->second, worker);
 }
 
-boost::json::array OnDemandSockets::status() const {
-  boost::json::array out;
+std::vector<SocketSnapshot> OnDemandSockets::snapshot() const {
+  std::vector<SocketSnapshot> out;
   for (const auto& [key, e] : entries_) {
     if (!e->socket) continue;
-    boost::json::object o = socket_status(*e->socket);
-    o["app"] = key.first;
-    out.push_back(std::move(o));
+    out.push_back(socket_snapshot(*e->socket));
+    out.back().app = key.first;
   }
   return out;
 }

@@ -74,8 +74,8 @@ class OnDemandSockets {
   void release(const std::string& app, const std::string& key, unsigned worker);
   void release_all(const std::string& app, unsigned worker);
 
-  // `sockets` entries for status (with "on_demand": true and the app).
-  boost::json::array status() const;
+  // What `status` lists of them (on_demand, with the app).
+  std::vector<SocketSnapshot> snapshot() const;
   // Connections held by the app's round-robin handles here.
   std::size_t pending(const std::string& app) const;
   // Sockets the app holds or is binding; its refusals by reason, ever.

@@ -174,6 +174,21 @@ Worker* Supervisor::find_worker(unsigned id) {
   return nullptr;
 }
 
+DaemonSnapshot Supervisor::snapshot() const {
+  DaemonSnapshot out;
+  for (const auto& app : apps_) {
+    out.apps.push_back(app->snapshot());
+    if (const config::AppConfig* c = config_.find_app(app->name()))
+      out.apps.back().config_instances = c->instances;
+  }
+  out.sockets = sockets_.snapshot();
+  for (auto& socket : on_demand_.snapshot()) out.sockets.push_back(std::move(socket));
+  out.shutting_down = shutting_down_;
+  out.config_reloads = config_reloads_;
+  out.events_dropped = events_.dropped();
+  return out;
+}
+
 void Supervisor::handle_request(const ipc::Request& request, ControlServer::Respond respond) {
   if (shutting_down_ && request.verb != "ping" && request.verb != "version" &&
       request.verb != "status") {

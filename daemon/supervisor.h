@@ -19,6 +19,7 @@
 #include "daemon/metrics_server.h"
 #include "daemon/notify_socket.h"
 #include "daemon/on_demand.h"
+#include "daemon/snapshot.h"
 #include "daemon/systemd_service.h"
 
 namespace muster::daemon {
@@ -53,13 +54,11 @@ class Supervisor {
   // (reload-config's allow_empty; SIGHUP never): a file caught mid-write
   // can look like one.
   void reload_config(ReloadDone done, bool allow_empty = false);
-  struct ConfigReloads {
-    std::uint64_t applied = 0;
-    std::uint64_t rejected = 0;
-    std::uint64_t failed = 0;  // applied, but an app's rolling reload failed
-    bool last_ok = true;
-  };
+  using ConfigReloads = ConfigReloadCounts;
   const ConfigReloads& config_reloads() const { return config_reloads_; }
+  // Plain values of the apps, workers, sockets and counters, now: what
+  // status, /metrics and /readyz render (daemon/snapshot.h).
+  DaemonSnapshot snapshot() const;
 
   // The config file as musterd last loaded it (at start or reload-config);
   // runtime changes (scale) are not in it.

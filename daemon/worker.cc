@@ -104,12 +104,12 @@ std::string Worker::launch() {
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
-  if (exe.index() == 1) error = std::get<1>(exe);
+  if (!exe) error = exe.error().message;
   auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
   if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
   if (error.empty()) {
-    spec.executable = std::get<0>(exe);
+    spec.executable = *exe;
     error = prepare_channel(spec);
     if (error.empty()) error = prepare_sockets(spec);
   }
@@ -128,11 +128,7 @@ std::string Worker::launch() {
     }
     self->pid_ = std::get<pid_t>(started);
     self->started_ = Clock::now();
-    // Stopped while it was starting, with no channel to say so on: the stop
-    // signal goes now that there is a process to get it.
-    if (self->state_ == WorkerState::disconnecting && self->stopping_ && !self->has_channel())
-      self->kill_group(self->app_.stop_signal);
-    self->on(Event::spawned);
+    self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
   });
   return error;
 }

@@ -57,6 +57,18 @@ void launched(WorkerDecision& d, const WorkerFacts& f) {
   else go_online(d, f);  // without a channel there is nothing more to wait for
 }
 
+// Spawning runs off the loop (daemon/spawner.h): a stop can come before the
+// process exists. Its exit is watched and its output read as for any life;
+// the disconnect was queued on the channel, but without a channel the stop
+// signal could not be sent before, so it goes now.
+void launched_stopping(WorkerDecision& d, const WorkerFacts& f) {
+  d.actions.add(A::announce_spawn);
+  d.actions.add(A::watch_exit);
+  d.actions.add(A::read_output);
+  if (f.has_channel) d.actions.add(A::start_channel);
+  else if (d.life.stop_asked) d.actions.add(A::send_stop_signal);
+}
+
 void spawn_failed(WorkerDecision& d, const WorkerFacts&) {
   d.life.state = S::dead;
   d.actions.add(A::report_spawn_failure);
@@ -221,8 +233,8 @@ struct Row {
 // service leaves the running state: a stopping worker has stop_timeout.
 constexpr Row kTable[] = {
     //                      spawning          online            listening         disconnecting     dead
-    {E::spawned,          {launched,         ignore,           ignore,           ignore,           ignore}},
-    {E::spawn_failed,     {spawn_failed,     ignore,           ignore,           ignore,           ignore}},
+    {E::spawned,          {launched,         ignore,           ignore,           launched_stopping, ignore}},
+    {E::spawn_failed,     {spawn_failed,     ignore,           ignore,           spawn_failed,     ignore}},
     {E::online,           {go_online,        ignore,           ignore,           ignore,           ignore}},
     {E::listening,        {ignore,           listening,        listening,        ignore,           ignore}},
     {E::notified_ready,   {notified_ready,   notified_ready,   notified_ready,   notified_ready,   ignore}},

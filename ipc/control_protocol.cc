@@ -1,57 +1,11 @@
 #include "ipc/control_protocol.h"
 
-#include <array>
-
 #include "ipc/duplicate_keys.h"
 #include "ipc/finite_json.h"
+#include "ipc/verbs.h"
 
 namespace muster::ipc {
 namespace {
-
-enum class Need { no, optional, required };
-
-struct VerbSpec {
-  std::string_view verb;
-  Need app;
-  Need id;
-  Need count;
-  Need signal;
-  Need message = Need::no;
-  Need follow = Need::no;
-  Need wait = Need::no;
-  Need allow_empty = Need::no;
-};
-
-constexpr std::array kVerbs{
-    VerbSpec{"ping", Need::no, Need::no, Need::no, Need::no},
-    VerbSpec{"version", Need::no, Need::no, Need::no, Need::no},
-    VerbSpec{"status", Need::optional, Need::no, Need::no, Need::no},
-    VerbSpec{"start", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
-             Need::optional},
-    VerbSpec{"stop", Need::required, Need::no, Need::no, Need::no},
-    // restart: an app, or with an id one worker; exactly one, checked below.
-    VerbSpec{"restart", Need::optional, Need::optional, Need::no, Need::no, Need::no, Need::no,
-             Need::optional},
-    VerbSpec{"scale", Need::required, Need::no, Need::required, Need::no},
-    VerbSpec{"kill", Need::no, Need::required, Need::no, Need::optional},
-    VerbSpec{"shutdown", Need::no, Need::no, Need::no, Need::no},
-    VerbSpec{"disconnect", Need::no, Need::required, Need::no, Need::no},
-    // send: exactly one of app / id, checked below.
-    VerbSpec{"send", Need::optional, Need::optional, Need::no, Need::no, Need::required},
-    VerbSpec{"events", Need::no, Need::no, Need::no, Need::no, Need::no, Need::optional},
-    VerbSpec{"reload-config", Need::no, Need::no, Need::no, Need::no, Need::no, Need::no,
-             Need::no, Need::optional},
-    VerbSpec{"logs", Need::required, Need::no, Need::optional, Need::no, Need::no,
-             Need::optional},
-    VerbSpec{"reload", Need::required, Need::no, Need::no, Need::no, Need::no, Need::no,
-             Need::optional},
-};
-
-const VerbSpec* find_verb(std::string_view verb) {
-  for (const auto& spec : kVerbs)
-    if (spec.verb == verb) return &spec;
-  return nullptr;
-}
 
 // Reads an optional field of the given kind; returns an error message or "".
 std::string take_string(const boost::json::object& obj, std::string_view key, Need need,
@@ -102,11 +56,11 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
   const auto& obj = doc.as_object();
   auto* verb = obj.if_contains("verb");
   if (!verb || !verb->is_string()) return std::string("missing string field 'verb'");
-  const VerbSpec* spec = find_verb(verb->as_string());
+  const Verb* spec = find_verb(verb->as_string());
   if (!spec) return "unknown verb '" + std::string(verb->as_string()) + "'";
 
   Request req;
-  req.verb = std::string(spec->verb);
+  req.verb = std::string(spec->name);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
         key != "message" && key != "follow" && key != "wait" && key != "allow_empty")
@@ -129,7 +83,7 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
                    take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
     if (!err.empty()) return err;
   }
-  if ((req.verb == "send" || req.verb == "restart") && req.app.has_value() == req.id.has_value())
+  if (spec->app_or_id && req.app.has_value() == req.id.has_value())
     return req.verb + " takes either 'app' or 'id'";
   return req;
 }

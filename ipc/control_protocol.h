@@ -1,6 +1,7 @@
 // The control-socket request format (docs/control-protocol.md): one JSON object
 // per line with a "verb" and verb-specific fields. Parsing checks the fields each
-// verb takes, so handlers receive only well-formed requests.
+// verb takes (as ipc/verbs.h declares them), so handlers receive only
+// well-formed requests.
 #pragma once
 
 #include <boost/json.hpp>

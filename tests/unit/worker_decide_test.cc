@@ -81,8 +81,26 @@ TEST_CASE("ready = spawn is ready at the spawn, with no ready deadline; a watchd
   CHECK(!d.actions.has(A::arm_ready_timer));
   CHECK(d.actions.has(A::arm_watchdog));
   CHECK(!decide({}, E::spawned, plain()).actions.has(A::arm_watchdog));
-  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+  for (S s : {S::online, S::listening, S::dead})
     CHECK(noop(in(s), E::spawned, f));
+}
+
+// Spawning runs off the loop: a stop may come before the process exists.
+TEST_CASE("a worker stopped before its spawn completed is watched, and gets its stop signal then",
+          "[worker]") {
+  WorkerLife stopped = after({E::stop}, plain());
+  REQUIRE(stopped.state == S::disconnecting);
+  auto d = decide(stopped, E::spawned, plain());
+  CHECK(d.life == stopped);
+  CHECK(exactly(d, {A::announce_spawn, A::watch_exit, A::read_output, A::send_stop_signal}));
+  // With a channel the disconnect already waits on it: the channel is read.
+  WorkerLife disconnected = after({E::stop}, node());
+  CHECK(exactly(decide(disconnected, E::spawned, node()),
+                {A::announce_spawn, A::watch_exit, A::read_output, A::start_channel}));
+  // A spawn that failed meanwhile still ends the life, so the stop is answered.
+  auto failed = decide(stopped, E::spawn_failed, plain());
+  CHECK(failed.life.state == S::dead);
+  CHECK(exactly(failed, {A::report_spawn_failure}));
 }
 
 TEST_CASE("online comes once, from spawning; auto waits quietly unless it must listen",
@@ -360,7 +378,7 @@ TEST_CASE("a spawn failure is a dead worker reported at once", "[worker]") {
   auto d = decide({}, E::spawn_failed, plain());
   CHECK(d.life.state == S::dead);
   CHECK(exactly(d, {A::report_spawn_failure}));
-  for (S s : {S::online, S::listening, S::disconnecting, S::dead})
+  for (S s : {S::online, S::listening, S::dead})
     CHECK(noop(in(s), E::spawn_failed, plain()));
 }
 
