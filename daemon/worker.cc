@@ -15,6 +15,7 @@
 
 #include "config/executable.h"
 #include "daemon/events.h"
+#include "daemon/worker_env.h"
 #include "daemon/memory_reserve.h"
 #include "daemon/orphan_reaper.h"
 #include "daemon/output_sink.h"
@@ -47,26 +48,6 @@ std::string ExitInfo::describe() const {
   if (code) return "exited with code " + std::to_string(*code);
   return "exited";
 }
-
-namespace {
-
-// The worker's environment: of the daemon's only PATH and what the app's
-// env_inherit names; then the app's `env`; then what muster itself promises
-// every worker.
-std::vector<std::string> worker_environment(const config::AppConfig& app,
-                                            const WorkerIdentity& who, std::string& path) {
-  path = config::worker_path(app);
-  std::vector<std::string> env = config::inherited_environment(app, ::environ);
-  env.push_back("PATH=" + path);
-  for (const auto& [k, v] : app.env)
-    if (k != "PATH") env.push_back(k + "=" + v);
-  env.push_back("MUSTER_APP=" + who.app);
-  env.push_back("MUSTER_WORKER_ID=" + std::to_string(who.id));
-  env.push_back("MUSTER_INSTANCE=" + std::to_string(who.instance));
-  return env;
-}
-
-}  // namespace
 
 Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
@@ -117,14 +98,14 @@ std::string Worker::launch() {
   std::string error;
   std::string path;
   SpawnSpec spec;
-  spec.env = worker_environment(app_, identity_, path);
+  auto creds = resolve_credentials(app_);
+  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
+  spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
   if (exe.index() == 1) error = std::get<1>(exe);
-  auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
-  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
   if (error.empty()) {
     spec.executable = std::get<0>(exe);
     error = prepare_channel(spec);
