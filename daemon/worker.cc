@@ -184,7 +184,10 @@ void Worker::crash(const char* why) {
   kill_group(SIGKILL);
 }
 
-void Worker::stop() { on(Event::stop); }
+void Worker::stop() {
+  kill_after_disconnect_ = true;
+  on(Event::stop);
+}
 
 void Worker::disconnect() {
   voluntary_ = true;
@@ -335,6 +338,7 @@ void Worker::on(Event event) {
         voluntary_ = true;
         // Leaving on its own, unbounded (drain_timeout off): a stop bounds it.
         if (after_disconnect_) start_stop_timer();
+        if (kill_after_disconnect_ && !has_channel()) kill_group(app_.stop_signal);
         return;
       }
       state_ = WorkerState::disconnecting;
@@ -358,6 +362,7 @@ void Worker::on(Event event) {
       parked_.clear();
       events.publish("disconnect", identity_.app, who);
       if (state_ == WorkerState::dead) return;
+      if (stopping_ && kill_after_disconnect_) kill_group(app_.stop_signal);
       if (after_disconnect_ && !stopping_) {
         // Its own disconnect is done; Node's primary lets it linger as long
         // as its event loop keeps it alive. drain_timeout, if set, bounds it.

@@ -79,8 +79,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // never re-entrant) with ExitInfo::spawn_error set. Throws only when out of
   // memory: the caller then kills and drops the worker (App::cannot_spawn).
   void start();
-  // Graceful stop: stop_signal to the worker's process group, SIGKILL after
-  // stop_timeout. Idempotent.
+  // Graceful stop as Node's worker.kill() (lib/internal/cluster/primary.js,
+  // Worker.prototype.destroy): with a channel, disconnect, then stop_signal
+  // to the process group once the channel has closed (so a worker whose
+  // loop stays alive runs its SIGTERM handler); without one, stop_signal at
+  // once. SIGKILL after stop_timeout. Idempotent.
   void stop();
   // Node's worker.disconnect(): the worker closes its servers and leaves;
   // killed after stop_timeout. Without a channel it is stop(). Voluntary.
@@ -213,6 +216,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool forced_ = false;  // we killed it for misbehaving: its exit is a crash
   bool stopping_ = false;  // the daemon or an operator asked it to go (Event::stop)
   bool after_disconnect_ = false;  // Node's exitedAfterDisconnect
+  bool kill_after_disconnect_ = false;  // stop(), not disconnect(): see stop()
   // Node protocol: keys of the servers it was given and has not closed; a
   // worker whose last one closes may be draining its own disconnect. At most
   // kMaxServers (with the queries in flight): more are refused with EMFILE,
