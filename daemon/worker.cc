@@ -54,7 +54,7 @@ Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppCo
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
       stop_timer_(io), exit_watch_(io), drain_timer_(io), quiet_timer_(io),
-      ready_timer_(io), watchdog_timer_(io) {}
+      ready_timer_(io), watchdog_timer_(io), probe_timer_(io) {}
 
 Worker::~Worker() {
   // A life whose exit was never collected: it ends now, and the orphan reaper
@@ -258,6 +258,7 @@ void Worker::on(Event event) {
       state_ = WorkerState::online;
       events.publish("online", identity_.app, who);
       mark_ready(config::Ready::online);
+      if (!ready_ && channel_) probe_own_listen();
       if (!ready_ && app_.ready == config::Ready::automatic && !must_listen_) {
         quiet_timer_.expires_after(kListenWait);
         quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
@@ -390,6 +391,7 @@ void Worker::on(Event event) {
       quiet_timer_.cancel();
       ready_timer_.cancel();
       watchdog_timer_.cancel();
+      probe_timer_.cancel();
       // Node emits 'disconnect' before 'exit'; the channel's EOF may not have
       // been read yet when the exit is.
       if (has_channel()) events.publish("disconnect", identity_.app, who);

@@ -145,6 +145,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void start_stop_timer();
   void arm_stop_timer(boost::asio::steady_timer::time_point deadline);
   void arm_ready_timer(boost::asio::steady_timer::time_point deadline);
+  // worker_own_listen.cc: a worker listening on a socket of its own.
+  void probe_own_listen();
+  void arm_own_listen_probe(Duration delay);
   std::string prepare_channel(SpawnSpec& spec);
   // worker_systemd.cc: the systemd protocol (sockets at spawn, notify datagrams).
   std::string prepare_sockets(SpawnSpec& spec);
@@ -237,6 +240,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool refused_main_pid_ = false;  // warned once about MAINPID=
   boost::asio::steady_timer ready_timer_;
   boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer probe_timer_;  // probe_own_listen()
 };
 
 }  // namespace muster::daemon
