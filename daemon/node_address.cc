@@ -56,6 +56,23 @@ SocketConfig ip_socket(const std::string& name, bool v6, const std::string& host
 
 }  // namespace
 
+std::string on_demand_name(const ListenQuery& q) {
+  std::string name;
+  if (q.address_type == -1 && !q.datagram) {
+    name = "unix " + q.address.value_or("");
+  } else {
+    name = q.datagram ? "udp" : "tcp";
+    if (q.address) name += q.address_type == 6 ? "6 " : "4 ";
+    else name += " ";
+    if (!q.address) name += "*";
+    else if (q.address_type == 6) name += "[" + *q.address + "]";
+    else name += *q.address;
+    name += ":" + std::to_string(q.port);
+  }
+  if (q.index != 0) name += "#" + std::to_string(q.index);
+  return name;
+}
+
 std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& q,
                                                              const std::string& name) {
   if (q.address_type == -1 && !q.datagram) {

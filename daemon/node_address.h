@@ -54,6 +54,14 @@ inline constexpr int kReuseAddr = 4;
 bool declared_answers(const config::SocketConfig& s, std::uint16_t bound_port,
                       const ListenQuery& q);
 
+// The name an on-demand socket for `q` goes by in status, metrics and logs:
+// what it listens on, "tcp *:8000" (no host: every address, dual stack),
+// "tcp4 127.0.0.1:8000", "tcp6 [::1]:8000", "udp4 0.0.0.0:5353",
+// "unix /run/app.sock", with "#N" for a worker's further server on the same
+// address (Node's index). Node's own key ("null:8000:4:undefined:0") says
+// the same in its primary's private terms.
+std::string on_demand_name(const ListenQuery& q);
+
 // The sockets Node's primary would bind for `q` (named `name`), in the order
 // it tries them: the first that binds is used. A negative errno for a query
 // Node could not bind at all.

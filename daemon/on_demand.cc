@@ -139,7 +139,7 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
     else if (done(e.socket.get())) use(e, worker);
     return;
   }
-  auto binds = on_demand_binds(q, "node:" + q.key);
+  auto binds = on_demand_binds(q, on_demand_name(q));
   if (auto* err = std::get_if<int>(&binds)) {
     done(*err);
     return;

@@ -13,6 +13,7 @@
 
 #include "config/executable.h"
 #include "daemon/launcher.h"
+#include "daemon/worker_env.h"
 #include "daemon/output_sink.h"
 
 namespace muster::daemon {
@@ -33,32 +34,12 @@ std::string ExitInfo::describe() const {
   return "exited";
 }
 
-namespace {
-
-// The worker's environment: of the daemon's only PATH and what the app's
-// env_inherit names; then the app's `env`; then what muster itself promises
-// every worker.
-std::vector<std::string> worker_environment(const config::AppConfig& app,
-                                            const WorkerIdentity& who, std::string& path) {
-  path = config::worker_path(app);
-  std::vector<std::string> env = config::inherited_environment(app, ::environ);
-  env.push_back("PATH=" + path);
-  for (const auto& [k, v] : app.env)
-    if (k != "PATH") env.push_back(k + "=" + v);
-  env.push_back("MUSTER_APP=" + who.app);
-  env.push_back("MUSTER_WORKER_ID=" + std::to_string(who.id));
-  env.push_back("MUSTER_INSTANCE=" + std::to_string(who.instance));
-  return env;
-}
-
-}  // namespace
-
 Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
     : io_(io), context_(context), app_(app), identity_(std::move(identity)),
       sink_(std::move(output)), on_exit_(std::move(on_exit)),
       stop_timer_(io), drain_timer_(io), quiet_timer_(io),
-      ready_timer_(io), watchdog_timer_(io) {}
+      ready_timer_(io), watchdog_timer_(io), probe_timer_(io) {}
 
 Worker::~Worker() {
   // A life whose exit was never collected: it ends now, and the orphan reaper
@@ -100,14 +81,14 @@ std::string Worker::launch() {
   std::string error;
   std::string path;
   SpawnSpec spec;
-  spec.env = worker_environment(app_, identity_, path);
+  auto creds = resolve_credentials(app_);
+  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
+  spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
   if (!exe) error = exe.error().message;
-  auto creds = resolve_credentials(app_);
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
-  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
   if (error.empty()) {
     spec.executable = *exe;
     error = prepare_channel(spec);
@@ -172,9 +153,12 @@ void Worker::arm_watchdog() {
   });
 }
 
-void Worker::stop() { on(Event::stop); }
+void Worker::stop() {
+  WorkerFacts f = facts();
+  f.signal_after_disconnect = true;  // Node's worker.kill(), not disconnect()
+  on(Event::stop, f);
+}
 
-// The same decision as stop(): with a channel a stop is Node's disconnect.
 void Worker::disconnect() { on(Event::stop); }
 
 bool Worker::send_signal(int signo) {

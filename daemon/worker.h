@@ -77,8 +77,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // never re-entrant) with ExitInfo::spawn_error set. Throws only when out of
   // memory: the caller then kills and drops the worker (App::cannot_spawn).
   void start();
-  // Graceful stop: stop_signal to the worker's process group, SIGKILL after
-  // stop_timeout. Idempotent.
+  // Graceful stop as Node's worker.kill() (lib/internal/cluster/primary.js,
+  // Worker.prototype.destroy): with a channel, disconnect, then stop_signal
+  // to the process group once the channel has closed (so a worker whose
+  // loop stays alive runs its SIGTERM handler); without one, stop_signal at
+  // once. SIGKILL after stop_timeout. Idempotent.
   void stop();
   // Node's worker.disconnect(): the worker closes its servers and leaves;
   // killed after stop_timeout. Without a channel it is stop(). Voluntary.
@@ -135,6 +138,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void arm_quiet_timer();
   void arm_drain_timer();
   void arm_watchdog();
+  // worker_own_listen.cc: a worker listening on a socket of its own.
+  void probe_own_listen();
+  void arm_own_listen_probe(Duration delay);
   // worker_actions.cc: decide (worker_decide.h), then carry out each action.
   void on(Event event);
   void on(Event event, const WorkerFacts& facts);
@@ -225,6 +231,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool refused_main_pid_ = false;  // warned once about MAINPID=
   Timer ready_timer_;
   Timer watchdog_timer_;
+  Timer probe_timer_;  // probe_own_listen()
 };
 
 }  // namespace muster::daemon

@@ -52,6 +52,7 @@ void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const Worke
     case A::start_channel: return start_channel();
     case A::publish_online: return events.publish("online", identity_.app, who());
     case A::arm_quiet_timer: return arm_quiet_timer();
+    case A::probe_own_listen: return probe_own_listen();
     case A::log_no_server:
       spdlog::info("{}[{}] asked for no server: ready without listening", identity_.app,
                    identity_.id);
@@ -84,7 +85,8 @@ void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const Worke
       asio::post(io_, [self = shared_from_this()] { self->on_exit_(*self, self->exit_); });
       return;
     case A::cancel_timers:
-      for (auto* t : {&stop_timer_, &drain_timer_, &quiet_timer_, &ready_timer_, &watchdog_timer_})
+      for (auto* t : {&stop_timer_, &drain_timer_, &quiet_timer_, &ready_timer_, &watchdog_timer_,
+                     &probe_timer_})
         t->cancel();
       return;
     case A::close_channel: return close_channel();

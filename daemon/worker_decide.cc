@@ -44,6 +44,8 @@ void go_online(WorkerDecision& d, const WorkerFacts& f) {
   reach(d, f, config::Ready::online);
   if (!d.life.ready && f.ready_mode == config::Ready::automatic && !f.must_listen)
     d.actions.add(A::arm_quiet_timer);
+  // Node 23's reusePort, exclusive: true: it may listen without telling us.
+  if (!d.life.ready && f.has_channel) d.actions.add(A::probe_own_listen);
 }
 
 void launched(WorkerDecision& d, const WorkerFacts& f) {
@@ -141,12 +143,24 @@ void watchdog_missed(WorkerDecision& d, const WorkerFacts&) {
   crash(d, "missed its watchdog");
 }
 
+// Node's worker.kill() (a stop) after a disconnect, or while the worker
+// leaves on its own: the signal goes when the channel closes, or now if it
+// has closed already.
+void signal_after_disconnect(WorkerDecision& d, const WorkerFacts& f) {
+  if (!f.signal_after_disconnect || d.life.signal_on_close) return;
+  d.life.signal_on_close = true;
+  if (!f.has_channel) d.actions.add(A::send_stop_signal);
+}
+
+// With a channel, Node's sequence: disconnect, and for a stop (not a
+// disconnect) stop_signal once the channel has closed; stop_timeout bounds it.
 void stop(WorkerDecision& d, const WorkerFacts& f) {
-  if (d.life.stop_asked) return;
+  if (d.life.stop_asked) return signal_after_disconnect(d, f);
   d.life.state = S::disconnecting;
   d.life.stop_asked = true;
   if (f.has_channel) {
     d.life.after_disconnect = true;  // as Node's worker.disconnect() sets it
+    d.life.signal_on_close = f.signal_after_disconnect;
     d.actions.add(A::disconnect_channel);
   } else {
     d.actions.add(A::send_stop_signal);
@@ -154,11 +168,12 @@ void stop(WorkerDecision& d, const WorkerFacts& f) {
   d.actions.add(A::arm_stop_timer);
 }
 
-void stop_leaving(WorkerDecision& d, const WorkerFacts&) {
-  if (d.life.stop_asked) return;
+void stop_leaving(WorkerDecision& d, const WorkerFacts& f) {
+  if (d.life.stop_asked) return signal_after_disconnect(d, f);
   d.life.stop_asked = true;
   // Leaving on its own, unbounded (drain_timeout off): a stop bounds it.
   if (d.life.after_disconnect) d.actions.add(A::arm_stop_timer);
+  signal_after_disconnect(d, f);
 }
 
 void channel_gone(WorkerDecision& d, const WorkerFacts&) {
@@ -168,6 +183,7 @@ void channel_gone(WorkerDecision& d, const WorkerFacts&) {
 
 void channel_closed(WorkerDecision& d, const WorkerFacts& f) {
   channel_gone(d, f);
+  if (d.life.stop_asked && d.life.signal_on_close) d.actions.add(A::send_stop_signal);
   if (d.life.after_disconnect && !d.life.stop_asked) {
     // Its own disconnect is done; Node's primary lets it linger as long as
     // its event loop keeps it alive. drain_timeout, if set, bounds it.

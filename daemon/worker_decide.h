@@ -51,6 +51,7 @@ struct WorkerLife {
   bool after_disconnect = false;  // Node's worker.exitedAfterDisconnect
   // Who asked it to go: what its exit is judged by.
   bool stop_asked = false;        // the daemon or an operator (stop, disconnect)
+  bool signal_on_close = false;   // stop(): stop_signal when the channel closes
   bool left_on_its_own = false;   // its own disconnect (exitedAfterDisconnect)
   bool drain_ended = false;       // we ended its drain at drain_timeout
   bool forced = false;            // we killed it for misbehaving: a crash
@@ -69,6 +70,9 @@ struct WorkerFacts {
   bool has_channel = false;    // a Node channel, open
   bool drain_timeout = false;  // the app sets drain_timeout
   bool watchdog = false;       // the app sets watchdog
+  // stop(): Node's worker.kill(), stop_signal once the channel has closed;
+  // disconnect() (Node's worker.disconnect()) sends no signal.
+  bool signal_after_disconnect = false;
   std::optional<int> exit_signal;  // exited: the signal that killed it, if one did
   Clock::time_point now{};
   int signo = 0;  // operator_signal: what was sent
@@ -87,6 +91,7 @@ enum class WorkerAction : std::uint8_t {
   start_channel,        // read the Node channel
   publish_online,       // "online"
   arm_quiet_timer,      // ready = "auto": the wait for a server request
+  probe_own_listen,     // Node: look for a socket it listens on by itself
   log_no_server,        // "asked for no server: ready without listening"
   become_ready,         // a usage sample, the ready timer cancelled, on_ready run
   arm_drain_timer,

@@ -112,6 +112,7 @@ class Worker:
         self._servers = []
         self._indexes = {}
         self._leaving = False
+        self._lingering_channel = None  # after the primary's disconnect: closed at exit
         self._awaited = None
         self._reply = None
         self._selector = None
@@ -360,6 +361,10 @@ class Worker:
             if not self._leaving:
                 self._leaving = True
                 self._close_servers()
+                # As Node's child.js: the channel closes once the work in
+                # flight is done (here: at exit), since the primary sends
+                # stop_signal when it closes.
+                self._lingering_channel, self._sock = self._sock, None
                 self._finish_disconnect()
         elif fd is not None:
             os.close(fd)

@@ -284,6 +284,7 @@ class Worker {
   std::vector<Server> servers_;
   std::map<std::string, int> indexes_;
   bool leaving_ = false;
+  int lingering_channel_ = -1;  // the channel after the primary's disconnect, closed at exit
   long long awaited_ = -1;
   std::optional<json::Value> reply_;
   int reply_fd_ = -1;
@@ -392,6 +393,11 @@ class Worker {
       if (!leaving_) {
         leaving_ = true;
         close_servers();
+        // As Node's child.js: the channel closes once the work in flight is
+        // done (here: at exit), since the primary sends stop_signal when it
+        // closes. connected() is false from now on.
+        lingering_channel_ = fd_;
+        fd_ = -1;
         finish_disconnect();
       }
     } else if (fd >= 0) {

@@ -285,7 +285,8 @@ class Daemon:
     def start(self, apps=None, env=None, cwd=None, preexec_fn=None, **daemon_keys):
         """Starts musterd (writing the config first if `apps` is given) and
         waits until it answers ping. `env`: extra daemon environment;
-        `preexec_fn`: runs in the daemon's process before exec (limits)."""
+        (a value of None unsets that variable); `preexec_fn`: runs in the
+        daemon's process before exec (limits)."""
         if apps is not None:
             self.write_config(apps, **daemon_keys)
         assert self.proc is None or self.proc.poll() is not None, "musterd already running"
@@ -293,6 +294,7 @@ class Daemon:
         environ.pop("MUSTER_SOCKET", None)
         environ.pop("MUSTER_CONFIG", None)
         environ.update(env or {})
+        environ = {k: v for k, v in environ.items() if v is not None}  # None: unset it
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [MUSTERD, "-c", self.config_path], stdin=subprocess.DEVNULL,

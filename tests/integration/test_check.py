@@ -10,6 +10,7 @@ Each bad file is refused the same way by `musterctl check` and `musterd
 `reload-config` (refused, the running config unchanged), always with
 FILE:LINE:COLUMN: key: and with control characters escaped, never raw."""
 
+import json
 import os
 import re
 import socket
@@ -148,6 +149,27 @@ class OfflineCheck(CheckTestCase):
         path = d.write_config(app("web", "mytool", env={"PATH": d.path("bin")}))
         rc, out, err = d.ctl("check", path)
         self.assertEqual(rc, 0, err)
+
+
+class NodeEnvWarning(CheckTestCase):
+    """A node app without NODE_ENV passes check with a warning (Express and
+    others run in development mode and show stack traces to clients)."""
+
+    def test_a_node_app_without_node_env_is_warned_about_not_refused(self):
+        d = self.daemon()
+        path = d.write_config(app("bare", "sleep", args=["600"], protocol="node") +
+                              app("prod", "sleep", args=["600"], protocol="node",
+                                  env={"NODE_ENV": "production"}) +
+                              app("plain", "sleep", args=["600"]))
+        rc, out, err = d.ctl("check", path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"{path}: warning: apps.bare: a node app without NODE_ENV", err)
+        self.assertNotIn("apps.prod", err)
+        self.assertNotIn("apps.plain", err)
+        rc, out, err = d.ctl("check", "--json", path)
+        self.assertEqual(rc, 0, err)
+        (warning,) = json.loads(out)["warnings"]
+        self.assertIn("apps.bare: a node app without NODE_ENV", warning)
 
 
 class StartUp(CheckTestCase):

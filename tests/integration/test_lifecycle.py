@@ -50,8 +50,12 @@ class WorkerIdentity(harness.TestCase):
                 env={"LEAKY_SECRET": "should-not-reach-workers"})
         (w,) = d.wait_workers("web", 1)
         env = proc_environ(w["pid"])
+        # Plus the login variables of the worker's user, as systemd sets them
+        # for User= (test_env_inherit.LoginVariables checks their values).
+        login = {"HOME", "USER", "LOGNAME", "SHELL"} & set(env)
+        self.assertTrue({"USER", "LOGNAME"} <= login, env)
         self.assertEqual(set(env), {"PATH", "GREETING", "MUSTER_APP", "MUSTER_WORKER_ID",
-                                    "MUSTER_INSTANCE"})
+                                    "MUSTER_INSTANCE"} | login)
         self.assertEqual(env["GREETING"], "hello world")
         self.assertEqual(env["PATH"], os.environ["PATH"])
 

@@ -168,6 +168,7 @@ class WorkerCredentials(ns.TestCase):
             self.assertTrue(client.recv(64).startswith(b"worker "))
         (entry,) = on_demand_sockets(d)
         self.assertEqual((entry["app"], entry["bound"]), ("web", f"unix:{path}"))
+        self.assertEqual(entry["name"], f"unix {path}")
 
     def test_when_its_worker_leaves_a_unix_socket_closes_after_the_grace_and_its_file_goes(self):
         d, path = self.listening_in_its_own_directory()
@@ -220,6 +221,14 @@ class WorkerCredentials(ns.TestCase):
 
 @needs_root
 class OnDemandSwitch(ns.TestCase):
+    def test_an_on_demand_socket_is_named_for_its_address_not_by_nodes_key(self):
+        port = ls.free_port()
+        d = self.daemon()
+        d.start(nobody_app("web", "listen.js", {"kind": "tcp", "port": port}))
+        self.assertEqual(report(d, "web"), ("listening", port))
+        (entry,) = on_demand_sockets(d)
+        self.assertEqual(entry["name"], f"tcp *:{port}")  # was "node:null:PORT:4:undefined:0"
+
     def test_on_demand_false_refuses_every_undeclared_listen_with_eacces(self):
         port = ls.free_port()
         d = self.daemon()

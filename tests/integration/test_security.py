@@ -8,6 +8,7 @@ root and are skipped, saying so, without it.
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -167,6 +168,17 @@ class PrivilegeDrop(harness.TestCase):
         self.assertFalse(os.path.exists(d.socket_path), "musterd must not have started")
 
 
+def login_variables():
+    """What a worker running as this uid gets from its passwd entry."""
+    entry = pwd.getpwuid(os.geteuid())
+    out = {"USER": entry.pw_name, "LOGNAME": entry.pw_name}
+    if entry.pw_dir.strip("/"):
+        out["HOME"] = entry.pw_dir
+    if not entry.pw_shell.endswith(("/nologin", "/false", "/true")):
+        out["SHELL"] = entry.pw_shell
+    return out
+
+
 class WorkerInheritance(harness.TestCase):
     DAEMON_ENV = {"MUSTER_TEST_SECRET": "do-not-leak", "LD_PRELOAD": "", "HOME": "/root-home"}
 
@@ -179,15 +191,17 @@ class WorkerInheritance(harness.TestCase):
         d.start(app("web", "/bin/sleep", args=["600"], env={"GREETING": "hi"}),
                 env=self.DAEMON_ENV)
         w, env = self.environ_of(d, "web")
+        # HOME and the rest are its user's (root's here), never musterd's.
         self.assertEqual(env, {"PATH": os.environ["PATH"], "GREETING": "hi", "MUSTER_APP": "web",
-                               "MUSTER_WORKER_ID": str(w["id"]), "MUSTER_INSTANCE": "0"})
+                               "MUSTER_WORKER_ID": str(w["id"]), "MUSTER_INSTANCE": "0",
+                               **login_variables()})
 
     def test_a_node_worker_gets_the_channel_variables_besides(self):
         d = self.daemon()
         d.start(ns.node_app("web", "hello.js"), env=self.DAEMON_ENV)
         w, env = self.environ_of(d, "web", state="listening")
         self.assertEqual(set(env), {"PATH", "MUSTER_APP", "MUSTER_WORKER_ID", "MUSTER_INSTANCE",
-                                    "NODE_CHANNEL_FD", "NODE_UNIQUE_ID",
+                                    *login_variables(), "NODE_CHANNEL_FD", "NODE_UNIQUE_ID",
                                     "NODE_CHANNEL_SERIALIZATION_MODE"})
         self.assertEqual((env["NODE_UNIQUE_ID"], env["NODE_CHANNEL_FD"]), (str(w["id"]), "3"))
 
@@ -198,7 +212,7 @@ class WorkerInheritance(harness.TestCase):
                     scheduling="none", ready="spawn"), env=self.DAEMON_ENV)
         w, env = self.environ_of(d, "web")
         self.assertEqual(set(env), {"PATH", "MUSTER_APP", "MUSTER_WORKER_ID", "MUSTER_INSTANCE",
-                                    "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID", "NOTIFY_SOCKET"})
+                                    *login_variables(), "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID", "NOTIFY_SOCKET"})
         self.assertEqual((env["LISTEN_FDS"], env["LISTEN_FDNAMES"], env["LISTEN_PID"]),
                          ("1", "web", str(w["pid"])))
 

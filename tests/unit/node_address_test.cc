@@ -11,6 +11,7 @@ using muster::config::SocketConfig;
 using muster::daemon::declared_answers;
 using muster::daemon::ListenQuery;
 using muster::daemon::on_demand_binds;
+using muster::daemon::on_demand_name;
 
 namespace {
 
@@ -139,4 +140,24 @@ TEST_CASE("exact_integer takes a double only without a fraction and inside the b
   CHECK_FALSE(exact_integer(boost::json::value(9.3e18), 0, INT64_MAX));
   CHECK_FALSE(exact_integer(boost::json::value(std::uint64_t{1} << 63), 0, INT64_MAX));
   CHECK_FALSE(exact_integer(boost::json::value(true), 0, 10));
+}
+
+TEST_CASE("an on-demand socket is named for what it listens on, not by Node's key") {
+  CHECK(on_demand_name(query(std::nullopt, 21001)) == "tcp *:21001");
+  CHECK(on_demand_name(query("127.0.0.1", 8000)) == "tcp4 127.0.0.1:8000");
+  CHECK(on_demand_name(query("::1", 8000, 6)) == "tcp6 [::1]:8000");
+  CHECK(on_demand_name(query("/run/app.sock", -1, -1)) == "unix /run/app.sock");
+  ListenQuery udp = query("0.0.0.0", 5353);
+  udp.datagram = true;
+  CHECK(on_demand_name(udp) == "udp4 0.0.0.0:5353");
+  udp.address = "::";
+  udp.address_type = 6;
+  CHECK(on_demand_name(udp) == "udp6 [::]:5353");
+}
+
+TEST_CASE("a worker's second server on the same address gets its own name") {
+  ListenQuery second = query(std::nullopt, 21001);
+  second.index = 1;
+  CHECK(on_demand_name(second) == "tcp *:21001#1");
+  CHECK(on_demand_name(second) != on_demand_name(query(std::nullopt, 21001)));
 }

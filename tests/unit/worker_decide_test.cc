@@ -107,10 +107,13 @@ TEST_CASE("online comes once, from spawning; auto waits quietly unless it must l
           "[worker]") {
   auto d = decide({}, E::online, node());
   CHECK(d.life.state == S::online);
-  CHECK(exactly(d, {A::publish_online, A::arm_quiet_timer}));
+  CHECK(exactly(d, {A::publish_online, A::arm_quiet_timer, A::probe_own_listen}));
   WorkerFacts must = node();
   must.must_listen = true;
-  CHECK(exactly(decide({}, E::online, must), {A::publish_online}));
+  CHECK(exactly(decide({}, E::online, must), {A::publish_online, A::probe_own_listen}));
+  // Only a Node worker that is not ready yet is looked at for a socket of its own.
+  CHECK(!decide({}, E::online, plain(Ready::listening)).actions.has(A::probe_own_listen));
+  CHECK(!decide({}, E::online, node(Ready::online)).actions.has(A::probe_own_listen));
   CHECK(decide({}, E::online, node(Ready::online)).life.ready);
   for (S s : {S::online, S::listening, S::disconnecting, S::dead})
     CHECK(noop(in(s), E::online, node()));
@@ -219,6 +222,41 @@ TEST_CASE("stop with a channel is Node's disconnect", "[worker]") {
   auto d = decide(in(S::listening), E::stop, node());
   CHECK(d.life.after_disconnect);
   CHECK(exactly(d, {A::disconnect_channel, A::arm_stop_timer}));
+}
+
+WorkerFacts killing() {
+  WorkerFacts f = node();
+  f.signal_after_disconnect = true;
+  return f;
+}
+
+// Node's worker.kill(): disconnect, then stop_signal once the channel closed.
+TEST_CASE("a stop disconnects, then sends stop_signal when the channel closes", "[worker]") {
+  auto d = decide(in(S::listening), E::stop, killing());
+  CHECK(d.life.signal_on_close);
+  CHECK(exactly(d, {A::disconnect_channel, A::arm_stop_timer}));
+  auto closed = decide(d.life, E::channel_closed, node());
+  CHECK(exactly(closed, {A::leave_sockets, A::publish_disconnect, A::send_stop_signal}));
+  // A disconnect (Node's worker.disconnect()) sends no signal.
+  WorkerLife disconnected = decide(in(S::listening), E::stop, node()).life;
+  CHECK(!decide(disconnected, E::channel_closed, node()).actions.has(A::send_stop_signal));
+  // A stop after that disconnect is a kill: the signal goes when the channel
+  // closes, or at once if it has closed already.
+  auto upgraded = decide(disconnected, E::stop, killing());
+  CHECK(upgraded.life.signal_on_close);
+  CHECK(upgraded.actions.empty());
+  WorkerFacts closed_already = killing();
+  closed_already.has_channel = false;
+  CHECK(exactly(decide(disconnected, E::stop, closed_already), {A::send_stop_signal}));
+  CHECK(noop(upgraded.life, E::stop, killing()));
+}
+
+TEST_CASE("a stop of a worker lingering after its own disconnect sends stop_signal now",
+          "[worker]") {
+  WorkerLife own = after({E::online, E::left_on_its_own, E::channel_closed}, node());
+  WorkerFacts gone = killing();
+  gone.has_channel = false;
+  CHECK(exactly(decide(own, E::stop, gone), {A::arm_stop_timer, A::send_stop_signal}));
 }
 
 TEST_CASE("stop while a worker leaves bounds only its own unbounded disconnect", "[worker]") {
