@@ -22,7 +22,9 @@ ClientKey client_of(unsigned slot, unsigned slots, std::optional<unsigned> next 
 
 // Slots 0 and 1 with workers 10 and 11.
 void two_slots(Harness& h) {
-  two_slots(h);
+  h.rr.set_slots(2);
+  h.rr.add(10, 0);
+  h.rr.add(11, 1);
 }
 
 RoundRobin::Limits limits() {
