@@ -16,12 +16,18 @@ boost::json::value ms_until(std::optional<Clock::time_point> when) {
 
 }  // namespace
 
+std::vector<RrHandle*> App::round_robins() const {
+  std::vector<RrHandle*> out = context_.on_demand.round_robins(name());
+  for (auto& s : context_.sockets.all())
+    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) out.push_back(rr);
+  return out;
+}
+
 // Connections held for this app's round-robin sockets, declared or on demand.
 std::size_t App::pending() const {
   std::size_t n = 0;
-  for (auto& s : context_.sockets.all())
-    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) n += rr->pending();
-  return n + context_.on_demand.pending(name());
+  for (RrHandle* rr : round_robins()) n += rr->pending();
+  return n;
 }
 
 boost::json::object App::status() const {
@@ -69,6 +75,10 @@ boost::json::object App::status() const {
   app["instances"] = slots_.size();
   app["restarts"] = counters_.restarts;
   app["pending"] = pending();
+  if (config_.relay)
+    app["relay"] = {{"relayed", relay_.relayed()}, {"dropped", relay_.dropped()}};
+  if (config_.affinity != config::Affinity::none)
+    app["affinity"] = config::to_string(config_.affinity);
   app["workers"] = std::move(workers);
   app["empty_slots"] = std::move(empty_slots);
   if (state_ == AppState::failed) app["retry_in_ms"] = ms_until(retry_at_);

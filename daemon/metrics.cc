@@ -154,8 +154,9 @@ void app_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     out.push_back(std::move(*f));
 }
 
-// Node apps: what their workers had musterd bind on demand (daemon/on_demand.h).
-void on_demand_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
+// Node apps: what their workers had musterd bind on demand (daemon/on_demand.h),
+// and with relay = true their messages relayed and dropped (daemon/relay.h).
+void node_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
   auto held = family("muster_on_demand_sockets", "gauge",
                      "Sockets bound on demand for the app's workers (or being bound), "
                      "at most max_on_demand_sockets.");
@@ -164,6 +165,12 @@ void on_demand_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
                         "reason: disabled (on_demand = false), limit (max_on_demand_sockets), "
                         "privileged (a port below ip_unprivileged_port_start for a worker not "
                         "running as root), failed (the bind failed).");
+  auto relayed = family("muster_relayed_messages_total", "counter",
+                        "Worker messages delivered to another worker (relay = true), one "
+                        "per receiver.");
+  auto dropped = family("muster_relay_dropped_total", "counter",
+                        "Relayed messages not delivered: the receiver had over 4 MiB "
+                        "unread on its channel.");
   for (auto& app : s.apps()) {
     if (app->removed() || app->config().protocol != config::Protocol::node) continue;
     const std::string& name = app->name();
@@ -171,9 +178,11 @@ void on_demand_metrics(Supervisor& s, std::vector<MetricFamily>& out) {
     for (auto reason : OnDemandSockets::kRefusals)
       refused.add({{"app", name}, {"reason", to_string(reason)}},
                   static_cast<double>(s.on_demand().refused(name, reason)));
+    if (!app->config().relay) continue;
+    relayed.add({{"app", name}}, static_cast<double>(app->relay().relayed()));
+    dropped.add({{"app", name}}, static_cast<double>(app->relay().dropped()));
   }
-  out.push_back(std::move(held));
-  out.push_back(std::move(refused));
+  for (auto* f : {&held, &refused, &relayed, &dropped}) out.push_back(std::move(*f));
 }
 
 }  // namespace
@@ -182,7 +191,7 @@ std::vector<MetricFamily> collect_metrics(Supervisor& supervisor) {
   std::vector<MetricFamily> out;
   daemon_metrics(supervisor, out);
   app_metrics(supervisor, out);
-  on_demand_metrics(supervisor, out);
+  node_metrics(supervisor, out);
   return out;
 }
 

@@ -99,7 +99,7 @@ class Supervisor {
   SocketTable sockets_;
   OnDemandSockets on_demand_;  // after sockets_ and before the apps: outlives the workers
   EventBus events_;
-  WorkerContext context_{sockets_, on_demand_, events_, {}, nullptr};
+  WorkerContext context_{sockets_, on_demand_, events_, {}, nullptr, {}};
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;
