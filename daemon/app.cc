@@ -10,7 +10,6 @@
 #include "daemon/listen_socket.h"
 #include "daemon/memory_reserve.h"
 #include "daemon/on_demand.h"
-#include "daemon/rr_handle.h"
 
 namespace muster::daemon {
 namespace {
@@ -107,8 +106,7 @@ void App::stop(Done done) {
 void App::scale(unsigned instances) {
   spdlog::info("{}: scaling from {} to {} instance(s)", name(), slots_.size(), instances);
   config_.instances = instances;
-  // affinity: clients of removed slots move now, added slots get theirs.
-  for (RrHandle* rr : round_robins()) rr->set_slots(instances);
+  resize_round_robins(instances);
   while (slots_.size() > instances) {
     auto& slot = *slots_.back();
     slot.restart_timer.cancel();

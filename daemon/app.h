@@ -120,6 +120,7 @@ class App {
   std::size_t pending() const;
   // Its round-robin handles (declared sockets and on-demand ones).
   std::vector<RrHandle*> round_robins() const;
+  void resize_round_robins(unsigned instances);  // app_status.cc
 
  private:
   struct Slot {

@@ -23,6 +23,12 @@ std::vector<RrHandle*> App::round_robins() const {
   return out;
 }
 
+// affinity = "client-ip" (App::scale): a removed slot's clients move to their
+// next slot now, an added slot takes its clients from the others.
+void App::resize_round_robins(unsigned instances) {
+  for (RrHandle* rr : round_robins()) rr->set_slots(instances);
+}
+
 // Connections held for this app's round-robin sockets, declared or on demand.
 std::size_t App::pending() const {
   std::size_t n = 0;
