@@ -20,6 +20,10 @@ struct AppContext {
 void read_apps(const toml::node& apps, const AppContext& context, ErrorList& errors,
                std::vector<AppConfig>& out);
 
+// relay and affinity (config/cluster_options.cc), once protocol and
+// scheduling are read.
+void read_cluster_options(Section& s, AppConfig& app, bool protocol_ok);
+
 // The scheduling of apps that do not set one, from the daemon's environment:
 // MUSTER_SCHED_POLICY, else NODE_CLUSTER_SCHED_POLICY, else rr.
 Scheduling default_scheduling(ErrorList& errors);

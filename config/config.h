@@ -44,6 +44,9 @@ enum class LogLevel { trace, debug, info, warn, error };
 enum class LogFormat { text, json };
 enum class Protocol { none, node, systemd };
 enum class Scheduling { rr, none, reuseport };
+// Which worker an rr connection goes to: the next free one (none), or the one
+// of the instance slot its client's address hashes to (client_ip).
+enum class Affinity { none, client_ip };
 // When a new worker counts as ready (status, reload gating, ready_timeout).
 // automatic ("auto", node only): at `listening`, or, for a worker that asks
 // for no server, once it has been online a quiet while (Node lets workers run
@@ -130,6 +133,11 @@ struct AppConfig {
   std::vector<std::string> sockets;  // names of declared [sockets.*], in order
   Scheduling scheduling = Scheduling::rr;  // default from MUSTER_SCHED_POLICY /
                                            // NODE_CLUSTER_SCHED_POLICY when unset
+  Affinity affinity = Affinity::none;  // rr only
+  // Node: a worker's user message (process.send) goes to every other live
+  // worker of the app, as a primary running @socket.io/cluster-adapter's
+  // setupPrimary() does (daemon/relay.h).
+  bool relay = false;
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
   Ready ready = Ready::spawn;    // default by protocol: none spawn, node automatic,
@@ -211,6 +219,7 @@ const char* to_string(LogLevel);
 const char* to_string(LogFormat);
 const char* to_string(Protocol);
 const char* to_string(Scheduling);
+const char* to_string(Affinity);
 const char* to_string(Ready);
 const char* to_string(Output);
 const char* to_string(RestartMode);

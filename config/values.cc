@@ -215,6 +215,14 @@ const char* to_string(Scheduling scheduling) {
   return "?";
 }
 
+const char* to_string(Affinity affinity) {
+  switch (affinity) {
+    case Affinity::none: return "none";
+    case Affinity::client_ip: return "client-ip";
+  }
+  return "?";
+}
+
 const char* to_string(Ready ready) {
   switch (ready) {
     case Ready::spawn: return "spawn";

@@ -111,6 +111,7 @@ void App::stop(Done done) {
 void App::scale(unsigned instances) {
   spdlog::info("{}: scaling from {} to {} instance(s)", name(), slots_.size(), instances);
   config_.instances = instances;
+  resize_round_robins(instances);
   while (slots_.size() > instances) {
     auto& slot = *slots_.back();
     slot.restart_timer.cancel();

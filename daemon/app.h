@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "daemon/restart_policy.h"
 #include "daemon/output_sink.h"
+#include "daemon/relay.h"
 #include "daemon/worker.h"
 
 namespace muster::daemon {
@@ -114,7 +115,13 @@ class App {
     std::uint64_t failures = 0;          // times the app was marked failed
   };
   const Counters& counters() const { return counters_; }
+  // relay = true (daemon/relay.h): its workers' messages and its counters.
+  Relay& relay() { return relay_; }
+  const Relay& relay() const { return relay_; }
   std::size_t pending() const;
+  // Its round-robin handles (declared sockets and on-demand ones).
+  std::vector<RrHandle*> round_robins() const;
+  void resize_round_robins(unsigned instances);  // app_snapshot.cc
 
  private:
   struct Slot {
@@ -168,6 +175,7 @@ class App {
   std::vector<std::unique_ptr<Slot>> slots_;        // index = instance
   std::vector<std::shared_ptr<Worker>> leaving_;    // workers of removed slots
   Counters counters_;
+  Relay relay_;
   std::vector<Done> stop_waiters_;
   struct Reload {
     std::deque<unsigned> queue;                                // slots still to replace

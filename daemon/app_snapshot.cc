@@ -43,12 +43,24 @@ WorkerSnapshot snapshot_of(const Worker& w) {
 
 }  // namespace
 
+std::vector<RrHandle*> App::round_robins() const {
+  std::vector<RrHandle*> out = context_.on_demand.round_robins(name());
+  for (auto& s : context_.sockets.all())
+    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) out.push_back(rr);
+  return out;
+}
+
+// affinity = "client-ip" (App::scale): a removed slot's clients move to their
+// next slot now, an added slot takes its clients from the others.
+void App::resize_round_robins(unsigned instances) {
+  for (RrHandle* rr : round_robins()) rr->set_slots(instances);
+}
+
 // Connections held for this app's round-robin sockets, declared or on demand.
 std::size_t App::pending() const {
   std::size_t n = 0;
-  for (auto& s : context_.sockets.all())
-    if (RrHandle* rr = s->round_robin_if_any(); rr && rr->app() == name()) n += rr->pending();
-  return n + context_.on_demand.pending(name());
+  for (RrHandle* rr : round_robins()) n += rr->pending();
+  return n;
 }
 
 AppSnapshot App::snapshot() const {
@@ -82,6 +94,8 @@ AppSnapshot App::snapshot() const {
   if (state_ == AppState::failed) app.retry_in = time_until(retry_at_, now);
   app.counters = counters_;
   app.pending = pending();
+  if (config_.relay) app.relay = RelaySnapshot{relay_.relayed(), relay_.dropped()};
+  app.affinity = config_.affinity;
   app.output_errors = output_->file_errors();
   if (config_.protocol == config::Protocol::node) {
     OnDemandSnapshot on_demand;

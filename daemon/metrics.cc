@@ -165,8 +165,9 @@ struct AppFamilies {
   }
 };
 
-// Node apps: what their workers had musterd bind on demand (daemon/on_demand.h).
-void on_demand_metrics(const DaemonSnapshot& s, std::vector<MetricFamily>& out) {
+// Node apps: what their workers had musterd bind on demand (daemon/on_demand.h),
+// and with relay = true their messages relayed and dropped (daemon/relay.h).
+void node_metrics(const DaemonSnapshot& s, std::vector<MetricFamily>& out) {
   auto held = family("muster_on_demand_sockets", "gauge",
                      "Sockets bound on demand for the app's workers (or being bound), "
                      "at most max_on_demand_sockets.");
@@ -175,15 +176,23 @@ void on_demand_metrics(const DaemonSnapshot& s, std::vector<MetricFamily>& out) 
                         "reason: disabled (on_demand = false), limit (max_on_demand_sockets), "
                         "privileged (a port below ip_unprivileged_port_start for a worker not "
                         "running as root), failed (the bind failed).");
+  auto relayed = family("muster_relayed_messages_total", "counter",
+                        "Worker messages delivered to another worker (relay = true), one "
+                        "per receiver.");
+  auto dropped = family("muster_relay_dropped_total", "counter",
+                        "Relayed messages not delivered: the receiver had over 4 MiB "
+                        "unread on its channel.");
   for (const auto& app : s.apps) {
     if (app.removed || !app.on_demand) continue;
     held.add({{"app", app.name}}, as_double(app.on_demand->sockets));
     for (std::size_t i = 0; i < std::size(OnDemandSockets::kRefusals); ++i)
       refused.add({{"app", app.name}, {"reason", to_string(OnDemandSockets::kRefusals[i])}},
                   as_double(app.on_demand->refused[i]));
+    if (!app.relay) continue;
+    relayed.add({{"app", app.name}}, as_double(app.relay->relayed));
+    dropped.add({{"app", app.name}}, as_double(app.relay->dropped));
   }
-  out.push_back(std::move(held));
-  out.push_back(std::move(refused));
+  for (auto* f : {&held, &refused, &relayed, &dropped}) out.push_back(std::move(*f));
 }
 
 }  // namespace
@@ -209,7 +218,7 @@ std::vector<MetricFamily> collect_metrics(const DaemonSnapshot& daemon,
   for (const auto& app : daemon.apps)
     if (!app.removed) apps.add(app);
   apps.move_into(out);
-  on_demand_metrics(daemon, out);
+  node_metrics(daemon, out);
   return out;
 }
 

@@ -294,13 +294,13 @@ std::vector<SocketSnapshot> OnDemandSockets::snapshot() const {
   return out;
 }
 
-std::size_t OnDemandSockets::pending(const std::string& app) const {
-  std::size_t n = 0;
+std::vector<RrHandle*> OnDemandSockets::round_robins(const std::string& app) const {
+  std::vector<RrHandle*> out;
   for (auto it = entries_.lower_bound({app, ""}); it != entries_.end() && it->first.first == app;
        ++it)
     if (it->second->socket)
-      if (RrHandle* rr = it->second->socket->round_robin_if_any()) n += rr->pending();
-  return n;
+      if (RrHandle* rr = it->second->socket->round_robin_if_any()) out.push_back(rr);
+  return out;
 }
 
 std::uint64_t OnDemandSockets::refused(const std::string& app, Refusal reason) const {

@@ -76,8 +76,8 @@ class OnDemandSockets {
 
   // What `status` lists of them (on_demand, with the app).
   std::vector<SocketSnapshot> snapshot() const;
-  // Connections held by the app's round-robin handles here.
-  std::size_t pending(const std::string& app) const;
+  // The app's round-robin handles here.
+  std::vector<RrHandle*> round_robins(const std::string& app) const;
   // Sockets the app holds or is binding; its refusals by reason, ever.
   std::size_t count(const std::string& app) const;
   std::uint64_t refused(const std::string& app, Refusal reason) const;

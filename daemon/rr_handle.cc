@@ -11,6 +11,7 @@
 #include "daemon/listen_socket.h"
 #include "daemon/untouched.h"
 #include "daemon/worker.h"
+#include "scheduler/affinity.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -23,19 +24,31 @@ RrHandle::RrHandle(asio::io_context& io, ListenSocket& socket, const config::App
           [this](unsigned id, int fd) { return hand_off(id, fd); }),
       timer_(io),
       pause_(io, Listener::rr, "socket " + socket.config().name, [this] { wait_acceptable(); }),
-      app_(app.name) {}
+      app_(app.name) {
+  if (app.affinity == config::Affinity::client_ip) rr_.set_slots(app.instances);
+}
 
 void RrHandle::start() { wait_acceptable(); }
 
 RrHandle::~RrHandle() = default;
 
-void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key) {
+void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key,
+                   unsigned slots) {
   std::string prefix =
       R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","key":)";
   prefix += boost::json::serialize(boost::json::value(key));
   prefix += R"(,"seq":)";
   members_[worker->identity().id] = Member{worker, std::move(prefix)};
-  rr_.add(worker->identity().id);
+  // Affinity: the app's slot count as this worker knows it (App::scale
+  // sets a new count at once).
+  set_slots(slots);
+  rr_.add(worker->identity().id, worker->identity().instance);
+  after_change();
+}
+
+void RrHandle::set_slots(unsigned slots) {
+  if (rr_.slots() == 0 || slots == 0) return;
+  rr_.set_slots(slots);
   after_change();
 }
 
@@ -46,7 +59,8 @@ ipc::UniqueFd RrHandle::remove(unsigned worker_id, bool channel_gone) {
     ++requeued_;
     spdlog::debug("socket {}: connection handed to worker {}, which left before touching it, "
                   "goes to another worker", socket_.config().name, worker_id);
-    rr_.connection(std::move(taken), Clock::now());
+    auto client = rr_.slots() != 0 ? scheduler::peer_key(taken.get()) : std::nullopt;
+    rr_.connection(std::move(taken), Clock::now(), client);
   }
   after_change();
   return taken;
@@ -107,8 +121,14 @@ void RrHandle::accept_ready() {
                  "non-blocking again", socket_.config().name);
     set_nonblocking(listener_.native_handle(), true);
   }
+  // Affinity needs the client's address; without it, none is asked for.
+  bool affinity = rr_.slots() != 0;
+  sockaddr_storage peer;
   while (!rr_.full()) {
-    int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    socklen_t length = sizeof peer;
+    int fd = ::accept4(listener_.native_handle(),
+                       affinity ? reinterpret_cast<sockaddr*>(&peer) : nullptr,
+                       affinity ? &length : nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       // Out of fds, say: pause (wait_acceptable() waits for the resume).
@@ -116,7 +136,9 @@ void RrHandle::accept_ready() {
       continue;  // that connection went away; the next one
     }
     pause_.accepted();
-    rr_.connection(ipc::UniqueFd(fd), now);
+    rr_.connection(ipc::UniqueFd(fd), now,
+                   affinity ? scheduler::client_key(reinterpret_cast<sockaddr*>(&peer), length)
+                            : std::nullopt);
   }
   after_change();
 }

@@ -31,8 +31,9 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   // Starts accepting (not in the constructor: completions hold weak_from_this()).
   void start();
 
-  // The worker listens on this socket under Node key `key`.
-  void add(const std::shared_ptr<Worker>& worker, const std::string& key);
+  // The worker listens on this socket under Node key `key`; with affinity,
+  // `slots` is its app's instance count (the worker's slot is its instance).
+  void add(const std::shared_ptr<Worker>& worker, const std::string& key, unsigned slots = 0);
   // The worker's server closed, or the worker is leaving. Returns the
   // connection it was handed and had not answered: the worker's channel may
   // still hold it, so the worker closes it when the channel is done. With
@@ -40,6 +41,9 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   // closed it) a connection nobody has read from or written to yet is not
   // returned but queued again for another worker: it never left our hands.
   ipc::UniqueFd remove(unsigned worker_id, bool channel_gone = false);
+  // affinity = "client-ip": the app now has `slots` instance slots (a
+  // scale); without affinity nothing changes.
+  void set_slots(unsigned slots);
   // Connections queued again that way, over the handle's life.
   std::uint64_t requeued() const { return requeued_; }
   const std::string& app() const { return app_; }

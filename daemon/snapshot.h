@@ -55,6 +55,13 @@ struct OnDemandSnapshot {
   std::array<std::uint64_t, std::size(OnDemandSockets::kRefusals)> refused{};
 };
 
+// relay = true (daemon/relay.h): messages delivered to other workers, one per
+// receiver, and those dropped for a receiver too far behind.
+struct RelaySnapshot {
+  std::uint64_t relayed = 0;
+  std::uint64_t dropped = 0;
+};
+
 struct AppSnapshot {
   std::string name;
   AppState state = AppState::stopped;
@@ -72,6 +79,8 @@ struct AppSnapshot {
   std::size_t pending = 0;  // connections held for its round-robin sockets
   std::uint64_t output_errors = 0;
   std::optional<OnDemandSnapshot> on_demand;  // node-protocol apps only
+  std::optional<RelaySnapshot> relay;         // relay = true only
+  config::Affinity affinity = config::Affinity::none;
 };
 
 struct ConfigReloadCounts {

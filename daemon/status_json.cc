@@ -49,6 +49,8 @@ boost::json::object app_status_json(const AppSnapshot& a) {
   app["instances"] = a.instances;
   app["restarts"] = a.counters.restarts;
   app["pending"] = a.pending;
+  if (a.relay) app["relay"] = {{"relayed", a.relay->relayed}, {"dropped", a.relay->dropped}};
+  if (a.affinity != config::Affinity::none) app["affinity"] = config::to_string(a.affinity);
   app["workers"] = std::move(workers);
   app["empty_slots"] = std::move(empty_slots);
   if (a.state == AppState::failed) app["retry_in_ms"] = ms_or_null(a.retry_in);

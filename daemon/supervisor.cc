@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 
 Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& launcher)
     : io_(io), config_(std::move(config)), on_demand_(io),
-      context_{launcher, sockets_, on_demand_, events_, {}, nullptr},
+      context_{launcher, sockets_, on_demand_, events_, {}, nullptr, {}},
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));
@@ -27,6 +27,11 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
       hand_over_timer_(io) {
   catch_signals();
   context_.socket_configs = &config_.sockets;
+  // Owned by this Supervisor, like the workers that call it.
+  context_.user_message = [this](Worker& from, const boost::json::value& message) {
+    if (App* app = find_app(from.identity().app))
+      app->relay().message(app->config().relay, from, app->workers(), message, events_);
+  };
   for (const auto& app : config_.apps)
     apps_.push_back(
         std::make_unique<App>(io_, context_, app, [this] { return ++last_worker_id_; }));

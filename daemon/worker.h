@@ -54,6 +54,7 @@ class OutputPipe;
 class OutputSink;
 class RrHandle;
 class SocketTable;
+class Worker;
 
 // What a worker needs of the daemon around it.
 struct WorkerContext {
@@ -63,6 +64,8 @@ struct WorkerContext {
   EventBus& events;
   std::string notify_address;  // NOTIFY_SOCKET for systemd-protocol workers
   const std::vector<config::SocketConfig>* socket_configs = nullptr;
+  // A worker's user message (process.send), for its app's Relay.
+  std::function<void(Worker&, const boost::json::value&)> user_message;
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {
@@ -94,6 +97,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   // A user message (Node's worker.send); false without an open channel.
   bool send_message(const boost::json::value& message);
+  // relay = true: another worker's message, serialised (daemon/relay.h).
+  // Not sent if the channel has more than `max_backlog` bytes unsent.
+  enum class Relayed { sent, backlog, closed };
+  Relayed send_relayed(const std::string& line, std::size_t max_backlog);
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
   bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle);
 

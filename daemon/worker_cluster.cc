@@ -43,6 +43,12 @@ bool Worker::send_message(const json::value& message) {
   return has_channel() && channel_->send(message);
 }
 
+Worker::Relayed Worker::send_relayed(const std::string& line, std::size_t max_backlog) {
+  if (!has_channel()) return Relayed::closed;
+  if (channel_->queued_bytes() > max_backlog) return Relayed::backlog;
+  return channel_->send_serialized(line) ? Relayed::sent : Relayed::closed;
+}
+
 bool Worker::send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) {
   if (!has_channel() || life_.state == WorkerState::disconnecting) return false;
   std::uint64_t seq = seq_++;
@@ -75,6 +81,7 @@ void Worker::on_channel_message(json::value message, ipc::UniqueFd fd) {
     event["handle"] = {{"type", channel_->handle_type()}, {"closed", true}};
     fd.reset();
   }
+  if (context_.user_message) context_.user_message(*this, event.at("message"));
   context_.events.publish("message", identity_.app, std::move(event));
 }
 
@@ -237,7 +244,7 @@ bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
   send_cluster(std::move(reply));
   auto handle = socket.round_robin(io_, app_);
   servers_.emplace_back(handle, q.key);
-  handle->add(shared_from_this(), q.key);
+  handle->add(shared_from_this(), q.key, app_.instances);
   return true;
 }
 

@@ -59,6 +59,8 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // Closes our end (the worker sees EOF); no handler runs afterwards.
   void close();
   bool is_open() const { return socket_.is_open(); }
+  // Bytes queued for the worker and not yet written (at most kMaxQueuedBytes).
+  std::size_t queued_bytes() const { return queued_bytes_; }
   // Inside the MessageHandler, for a message that came with an fd: what the
   // worker said it is, the envelope's `type` ("net.Socket", "net.Server",
   // "net.Native", "dgram.Socket" or "dgram.Native" in Node's child_process.js).
