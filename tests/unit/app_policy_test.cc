@@ -275,3 +275,64 @@ TEST_CASE("stop ends every worker and answers once they are gone", "[app]") {
   CHECK(t.launcher.live() == 0);
   CHECK(t.app->state() == AppState::stopped);
 }
+
+TEST_CASE("a rolling reload starts each slot's new worker first, then stops the old one",
+          "[app]") {
+  AppTest t(policy_app(2));
+  t.app->start();
+  t.run();
+  pid_t old0 = t.launcher.pid_of(0), old1 = t.launcher.pid_of(1);
+  std::optional<std::optional<std::string>> answer;
+  t.app->reload([&](std::optional<std::string> error) { answer = error; });
+  t.run();
+  CHECK(t.spawns() >= 3);  // a new worker before any old one is stopped
+  t.advance(3s, 50ms);
+  REQUIRE(answer);
+  CHECK_FALSE(*answer);
+  CHECK(t.spawns() == 4);
+  CHECK_FALSE(t.launcher.alive(old0));
+  CHECK_FALSE(t.launcher.alive(old1));
+  CHECK(t.launcher.live() == 2);
+  CHECK(t.app->counters().reloads_done == 1);
+  CHECK(t.app->counters().crashes == 0);  // the old ones were asked to go
+}
+
+TEST_CASE("a reload whose new worker dies before it is ready stops; the old ones keep serving",
+          "[app]") {
+  auto c = policy_app(2);
+  c.ready = muster::config::Ready::notify;
+  AppTest t(c);
+  std::vector<pid_t> old;
+  t.app->start();
+  t.run();
+  old = {t.launcher.pid_of(0), t.launcher.pid_of(1)};
+  std::optional<std::optional<std::string>> answer;
+  t.app->reload([&](std::optional<std::string> error) { answer = error; });
+  t.run();
+  REQUIRE(t.spawns() >= 3);
+  pid_t fresh = t.launcher.spawned[2].pid;
+  t.launcher.die(fresh, SIGSEGV);
+  t.run();
+  t.advance(1s, 50ms);
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK(t.launcher.alive(old[0]));
+  CHECK(t.launcher.alive(old[1]));
+  CHECK(t.app->counters().reloads_failed == 1);
+}
+
+TEST_CASE("replacing a slot whose replacement is on its way joins it", "[app]") {
+  AppTest t(policy_app(1));
+  t.app->start();
+  t.run();
+  int answers = 0;
+  // The second comes while the first's new worker is on its way (no loop turn
+  // between: with ready = "spawn" a turn would finish the first).
+  t.app->replace(0, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
+  t.app->replace(0, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
+  t.run();
+  t.advance(3s, 50ms);
+  CHECK(answers == 2);     // both answered, neither with an error
+  CHECK(t.spawns() == 2);  // one replacement, not two
+  CHECK(t.launcher.live() == 1);
+}
