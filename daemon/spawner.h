@@ -7,9 +7,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <condition_variable>
-#include <deque>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,6 +22,11 @@
 
 namespace muster::daemon {
 
+// Out of memory on the thread must not end musterd: a job is allocated on the
+// loop (where running out is caught and handled), moves between the lists
+// below by splicing (no allocation), carries its out-of-memory message ready
+// made, and the loop learns of finished jobs through an eventfd (a write, no
+// allocation), not a posted handler.
 class Spawner {
  public:
   using Started = std::variant<pid_t, std::string>;
@@ -41,13 +47,22 @@ class Spawner {
     SpawnSpec spec;                 // naming the copies below
     std::vector<ipc::UniqueFd> held;
     Done done;
+    std::string out_of_memory;      // the error if spawn() runs out of memory
+    Started started;                // the result, set on the thread
   };
   void run();
+  void watch();    // the loop: waits for finished jobs
+  void deliver();  // the loop: runs their `done`
+  void signal_finished();
 
   boost::asio::io_context& io_;
+  ipc::UniqueFd finished_fd_;  // an eventfd: the thread finished a job
+  boost::asio::posix::stream_descriptor finished_watch_;
+  bool watching_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job> jobs_;
+  std::list<Job> jobs_;      // to start (mutex_)
+  std::list<Job> finished_;  // started or failed, not yet delivered (mutex_)
   bool quit_ = false;
   std::thread thread_;
 };
