@@ -128,13 +128,17 @@ class Worker {
   Worker& operator=(Worker&& o) noexcept {
     std::swap(fd_, o.fd_), std::swap(id_, o.id_), std::swap(seq_, o.seq_), std::swap(in_, o.in_), std::swap(pos_, o.pos_);
     std::swap(fds_, o.fds_), std::swap(servers_, o.servers_), std::swap(indexes_, o.indexes_), std::swap(leaving_, o.leaving_);
+    std::swap(lingering_channel_, o.lingering_channel_);
     std::swap(on_connection_, o.on_connection_), std::swap(on_message_, o.on_message_), std::swap(on_disconnect_, o.on_disconnect_);
     std::swap(on_primary_gone_, o.on_primary_gone_), std::swap(on_protocol_error_, o.on_protocol_error_);
     return *this;
   }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
-  ~Worker() { shut(); }
+  ~Worker() {
+    shut();
+    if (lingering_channel_ >= 0) close(lingering_channel_);
+  }
 
   int id() const { return id_; }
   bool connected() const { return fd_ >= 0; }
