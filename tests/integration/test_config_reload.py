@@ -71,9 +71,16 @@ def identities(workers):
     return [(w["instance"], w["id"], w["pid"]) for w in workers]
 
 
-def cmdline(pid):
-    with open(f"/proc/{pid}/cmdline", "rb") as f:
-        return [a.decode() for a in f.read().split(b"\0") if a]
+def cmdline(pid, timeout=5.0):
+    """A worker's argv. Read empty for a moment after its pid is known, as
+    its environment is (see harness.proc_environ): retried until a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = [a.decode() for a in f.read().split(b"\0") if a]
+        if args or time.monotonic() > deadline:
+            return args
+        time.sleep(0.01)
 
 
 def wait_gone(d, gone_pids, timeout=10):
