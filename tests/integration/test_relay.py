@@ -93,6 +93,11 @@ class Relay(harness.TestCase):
         self.assertEqual(len(workers), 2)
         self.assertTrue(all(w["restarts"] == 0 for w in workers), workers)
         # musterd holds at most the bound (plus its own baseline), not 20 MiB.
+        # Not under AddressSanitizer: its shadow memory and the quarantine of
+        # freed blocks (256 MiB) make the RSS say nothing about what is held;
+        # the counts above hold the bound there too.
+        if harness.SANITIZED:
+            return
         with open(f"/proc/{d.proc.pid}/status") as f:
             rss_kib = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
         self.assertLess(rss_kib, 40 * 1024, f"musterd RSS {rss_kib} KiB")

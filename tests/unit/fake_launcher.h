@@ -25,7 +25,10 @@ class FakeLauncher final : public daemon::Launcher {
   explicit FakeLauncher(boost::asio::io_context& io) : io_(io) {}
   // The exit handlers hold workers, whose destructors call signal() and
   // release(): they run while this is whole.
-  ~FakeLauncher() {
+  ~FakeLauncher() { drop_watches(); }
+  // Drops the exit handlers, and with them the workers they hold: call it
+  // while the io_context is whole (their timers belong to its services).
+  void drop_watches() {
     auto live = std::move(live_);
     live_.clear();
   }

@@ -27,6 +27,10 @@ struct Supervision {
   daemon::EventBus events;
   daemon::WorkerContext context{launcher, sockets, on_demand, events, {}, nullptr};
 
+  // The workers the launcher's exit handlers hold go first, while the loop
+  // (and the timer service their timers belong to) is whole; found by ASan.
+  ~Supervision() { launcher.drop_watches(); }
+
   void run() { run_ready(io); }
   void advance(daemon::Clock::duration by) { test::advance(io, by); }
   // Moves time in steps of `step`, so that timers armed on the way fire in
