@@ -163,6 +163,7 @@ void stop(WorkerDecision& d, const WorkerFacts& f) {
     d.life.signal_on_close = f.signal_after_disconnect;
     d.actions.add(A::disconnect_channel);
   } else {
+    d.life.signal_on_close = f.signal_after_disconnect;  // sent: not again
     d.actions.add(A::send_stop_signal);
   }
   d.actions.add(A::arm_stop_timer);

@@ -251,6 +251,14 @@ TEST_CASE("a stop disconnects, then sends stop_signal when the channel closes", 
   CHECK(noop(upgraded.life, E::stop, killing()));
 }
 
+TEST_CASE("stop() without a channel signals once, however often it is called", "[worker]") {
+  WorkerFacts f = killing();
+  f.has_channel = false;
+  auto first = decide(in(S::online), E::stop, f);
+  CHECK(exactly(first, {A::send_stop_signal, A::arm_stop_timer}));
+  CHECK(noop(first.life, E::stop, f));
+}
+
 TEST_CASE("a stop of a worker lingering after its own disconnect sends stop_signal now",
           "[worker]") {
   WorkerLife own = after({E::online, E::left_on_its_own, E::channel_closed}, node());
