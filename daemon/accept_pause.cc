@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <spdlog/spdlog.h>
 
-#include "daemon/spawn.h"
+#include "daemon/errno_text.h"
 
 namespace muster::daemon {
 namespace {

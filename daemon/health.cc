@@ -3,7 +3,7 @@
 #include <string>
 
 #include "daemon/metrics.h"
-#include "daemon/supervisor.h"
+#include "daemon/snapshot.h"
 #include "ipc/utf8.h"
 
 namespace muster::daemon {
@@ -57,13 +57,14 @@ MetricsServer::Reply readyz(const DaemonSnapshot& s, std::string_view query) {
   return {503, "not ready:\n" + why};
 }
 
-MetricsServer::Reply route_http(const Supervisor& s, std::string_view path, std::string_view query) {
+MetricsServer::Reply route_http(const std::function<DaemonSnapshot()>& snapshot,
+                                std::string_view path, std::string_view query) {
   if (path == "/metrics") {
-    const DaemonSnapshot daemon = s.snapshot();
+    const DaemonSnapshot daemon = snapshot();
     return {200, render_prometheus(collect_metrics(daemon, process_snapshot())), true};
   }
   if (path == "/healthz") return {200, "ok\n"};
-  if (path == "/readyz") return readyz(s.snapshot(), query);
+  if (path == "/readyz") return readyz(snapshot(), query);
   return {404, "not found; musterd serves /metrics, /healthz and /readyz\n"};
 }
 

@@ -9,19 +9,20 @@
 //    there is none).
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "daemon/metrics_server.h"
 
 namespace muster::daemon {
 
-class Supervisor;
 struct DaemonSnapshot;
 
 // The whole metrics_listen route: /metrics, /healthz, /readyz, else 404.
-// Each request renders one snapshot of the daemon.
-MetricsServer::Reply route_http(const Supervisor& supervisor, std::string_view path,
-                                std::string_view query);
+// Each request renders one snapshot of the daemon, taken by `snapshot`
+// (Supervisor::snapshot).
+MetricsServer::Reply route_http(const std::function<DaemonSnapshot()>& snapshot,
+                                std::string_view path, std::string_view query);
 // /readyz?QUERY for a snapshot (pure).
 MetricsServer::Reply readyz(const DaemonSnapshot& snapshot, std::string_view query);
 

@@ -36,7 +36,7 @@
 #include "daemon/listen_socket.h"
 #include "daemon/node_address.h"
 #include "daemon/socket_file.h"
-#include "daemon/spawn.h"
+#include "daemon/credentials.h"
 
 namespace muster::daemon {
 

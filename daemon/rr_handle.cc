@@ -10,7 +10,6 @@
 
 #include "daemon/listen_socket.h"
 #include "daemon/untouched.h"
-#include "daemon/worker.h"
 #include "scheduler/affinity.h"
 
 namespace muster::daemon {
@@ -32,17 +31,17 @@ void RrHandle::start() { wait_acceptable(); }
 
 RrHandle::~RrHandle() = default;
 
-void RrHandle::add(const std::shared_ptr<Worker>& worker, const std::string& key,
-                   unsigned slots) {
+void RrHandle::add(std::weak_ptr<RrMember> worker, unsigned id, unsigned instance,
+                   const std::string& key, unsigned slots) {
   std::string prefix =
       R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","key":)";
   prefix += boost::json::serialize(boost::json::value(key));
   prefix += R"(,"seq":)";
-  members_[worker->identity().id] = Member{worker, std::move(prefix)};
+  members_[id] = Member{std::move(worker), std::move(prefix)};
   // Affinity: the app's slot count as this worker knows it (App::scale
   // sets a new count at once).
   set_slots(slots);
-  rr_.add(worker->identity().id, worker->identity().instance);
+  rr_.add(id, instance);
   after_change();
 }
 

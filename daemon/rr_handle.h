@@ -17,12 +17,12 @@
 
 #include "config/config.h"
 #include "daemon/accept_pause.h"
+#include "daemon/rr_member.h"
 #include "scheduler/round_robin.h"
 
 namespace muster::daemon {
 
 class ListenSocket;
-class Worker;
 
 class RrHandle : public std::enable_shared_from_this<RrHandle> {
  public:
@@ -31,9 +31,11 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   // Starts accepting (not in the constructor: completions hold weak_from_this()).
   void start();
 
-  // The worker listens on this socket under Node key `key`; with affinity,
-  // `slots` is its app's instance count (the worker's slot is its instance).
-  void add(const std::shared_ptr<Worker>& worker, const std::string& key, unsigned slots = 0);
+  // The worker `id` (in slot `instance`) listens on this socket under Node
+  // key `key`; with affinity, `slots` is its app's instance count (the
+  // worker's slot is its instance).
+  void add(std::weak_ptr<RrMember> worker, unsigned id, unsigned instance, const std::string& key,
+           unsigned slots = 0);
   // The worker's server closed, or the worker is leaving. Returns the
   // connection it was handed and had not answered: the worker's channel may
   // still hold it, so the worker closes it when the channel is done. With
@@ -59,7 +61,7 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
 
  private:
   struct Member {
-    std::weak_ptr<Worker> worker;
+    std::weak_ptr<RrMember> worker;
     std::string newconn_prefix;  // the newconn line up to its seq
   };
   bool hand_off(unsigned worker_id, int fd);

@@ -181,47 +181,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-std::string describe_errno(int err) {
-  std::string text = std::strerror(err);
-  if (err != EMFILE) return text;
-  struct rlimit limit {};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return text + " (EMFILE)";
-  std::string soft = limit.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(limit.rlim_cur);
-  return text + " (EMFILE: RLIMIT_NOFILE soft limit " + soft + ")";
-}
-
-std::variant<std::monostate, Credentials, std::string> resolve_credentials(
-    const config::AppConfig& app) {
-  if (app.user.empty() && app.group.empty()) return std::monostate{};
-  Credentials creds{::getuid(), ::getgid(), {}};
-  std::string user_name;
-  if (!app.user.empty()) {
-    struct passwd* pw = ::getpwnam(app.user.c_str());
-    if (!pw) return "no user named '" + app.user + "'";
-    creds.uid = pw->pw_uid;
-    creds.gid = pw->pw_gid;
-    user_name = pw->pw_name;
-  }
-  if (!app.group.empty()) {
-    struct group* gr = ::getgrnam(app.group.c_str());
-    if (!gr) return "no group named '" + app.group + "'";
-    creds.gid = gr->gr_gid;
-  }
-  if (!user_name.empty()) {
-    int count = 64;
-    std::vector<gid_t> groups(count);
-    while (::getgrouplist(user_name.c_str(), creds.gid, groups.data(), &count) < 0)
-      groups.resize(count);
-    groups.resize(count);
-    creds.groups = std::move(groups);
-  } else {
-    creds.groups = {creds.gid};
-  }
-  if (::geteuid() != 0 && (creds.uid != ::geteuid() || creds.gid != ::getegid()))
-    return std::string("user/group need musterd to run as root");
-  return creds;
-}
-
 // clone(CLONE_VM | CLONE_VFORK) as glibc's posix_spawn does it: the child
 // shares the daemon's memory until exec instead of copying its page tables,
 // so a spawn costs the same with 10 workers or 1000 (a fork's cost grows with

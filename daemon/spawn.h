@@ -12,24 +12,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/credentials.h"
+#include "daemon/errno_text.h"
 
 namespace muster::daemon {
-
-// strerror(err); for EMFILE also the RLIMIT_NOFILE soft limit, the number an
-// operator has to raise (LimitNOFILE=, ulimit -n), since "Too many open
-// files" alone does not say which limit was hit.
-std::string describe_errno(int err);
-
-struct Credentials {
-  uid_t uid;
-  gid_t gid;
-  std::vector<gid_t> groups;  // supplementary groups
-};
-
-// Resolves the app's user/group for a privilege drop. Returns nullopt-like
-// empty variant (std::monostate) when the app names neither.
-std::variant<std::monostate, Credentials, std::string> resolve_credentials(
-    const config::AppConfig& app);
 
 struct SpawnSpec {
   std::string executable;                      // resolved path

@@ -21,7 +21,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
                }),
       notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
       metrics_(io, [this](std::string_view path, std::string_view query) {
-        return route_http(*this, path, query);
+        return route_http([this] { return snapshot(); }, path, query);
       }),
       systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io),
       hand_over_timer_(io) {

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <memory>
 
+#include "daemon/errno_text.h"
+
 namespace muster::daemon {
 namespace asio = boost::asio;
 namespace {

@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "daemon/listen_socket.h"
 #include "daemon/socket_file.h"
-#include "daemon/spawn.h"
+#include "daemon/credentials.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "daemon/proc_stats.h"
 #include "daemon/restart_policy.h"
+#include "daemon/rr_member.h"
 #include "daemon/spawn.h"
 #include "daemon/worker_decide.h"
 #include "ipc/node_channel.h"
@@ -68,7 +69,7 @@ struct WorkerContext {
   std::function<void(Worker&, const boost::json::value&)> user_message;
 };
 
-class Worker : public std::enable_shared_from_this<Worker> {
+class Worker final : public std::enable_shared_from_this<Worker>, public RrMember {
  public:
   using ExitHandler = std::function<void(Worker&, const ExitInfo&)>;
 
@@ -102,7 +103,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   enum class Relayed { sent, backlog, closed };
   Relayed send_relayed(const std::string& line, std::size_t max_backlog);
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
-  bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle);
+  bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) override;
 
   // A datagram from this worker on the notify socket (systemd protocol).
   void on_notify(const ipc::NotifyMessage& message);

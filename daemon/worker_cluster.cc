@@ -244,7 +244,7 @@ bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
   send_cluster(std::move(reply));
   auto handle = socket.round_robin(io_, app_);
   servers_.emplace_back(handle, q.key);
-  handle->add(shared_from_this(), q.key, app_.instances);
+  handle->add(weak_from_this(), identity().id, identity().instance, q.key, app_.instances);
   return true;
 }
 

@@ -1,0 +1,26 @@
+// The user and groups an app's processes (and the files made for them) run
+// as, resolved from its `user`/`group` settings.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+
+namespace muster::daemon {
+
+struct Credentials {
+  uid_t uid;
+  gid_t gid;
+  std::vector<gid_t> groups;  // supplementary groups
+};
+
+// Resolves the app's user/group for a privilege drop. Returns nullopt-like
+// empty variant (std::monostate) when the app names neither.
+std::variant<std::monostate, Credentials, std::string> resolve_credentials(
+    const config::AppConfig& app);
+
+}  // namespace muster::daemon
