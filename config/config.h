@@ -53,7 +53,7 @@ enum class Affinity { none, client_ip };
 // without servers).
 enum class Ready { spawn, online, listening, notify, automatic };
 // journal: each line one entry in the systemd journal, with fields naming
-// the worker (daemon/journal.h).
+// the worker (daemon/output/journal.h).
 enum class Output { log, file, journal, inherit, null };
 enum class RestartMode { always, on_failure, never };
 
@@ -136,7 +136,7 @@ struct AppConfig {
   Affinity affinity = Affinity::none;  // rr only
   // Node: a worker's user message (process.send) goes to every other live
   // worker of the app, as a primary running @socket.io/cluster-adapter's
-  // setupPrimary() does (daemon/relay.h).
+  // setupPrimary() does (daemon/supervision/relay.h).
   bool relay = false;
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
@@ -149,7 +149,7 @@ struct AppConfig {
   // Node: a worker's listen() on an address no declared socket answers is
   // bound by musterd on demand, with the worker's credentials (on_demand),
   // at most this many at once for the app, each closed this long after the
-  // last worker using it left (daemon/on_demand.h).
+  // last worker using it left (daemon/network/on_demand.h).
   bool on_demand = true;
   unsigned max_on_demand_sockets = 64;
   Duration on_demand_grace = std::chrono::seconds(10);

@@ -5,7 +5,7 @@
 // sticky bit excuses, and say so in a Trust:
 // - the config file and the directories on its way (config/file_safety.h),
 //   the directories of output files and unix sockets (config/pinned_dir.h,
-//   daemon/socket_file.h): changeable_by_others below;
+//   daemon/network/socket_file.h): changeable_by_others below;
 // - the control socket's directory, configured or musterd's own default
 //   (config/socket_dir.h), worded for that socket.
 #pragma once

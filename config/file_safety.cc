@@ -40,7 +40,7 @@ std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn sc
   auto others = [](const std::string& shown, const struct stat& st) {
     return changeable_by_others(shown, st, 0);
   };
-  // The walk musterd makes (daemon/output_file.cc, daemon/socket_file.cc).
+  // The walk musterd makes (daemon/output/output_file.cc, daemon/network/socket_file.cc).
   WalkRules rules;
   if (as_root && scope == CreatedIn::whole_path) rules.judge = others;
   auto walked = PinnedDir::open(dir, rules);

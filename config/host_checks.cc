@@ -156,7 +156,7 @@ void check_control_socket(const Table& daemon, const DaemonConfig& config, Error
 }
 
 // bind() takes the whole path, so as root no directory on it may be one
-// another user can change (daemon/socket_file.h); no link is followed.
+// another user can change (daemon/network/socket_file.h); no link is followed.
 void check_socket_path(const Table& t, const SocketConfig& socket, ErrorList& errors) {
   const toml::node* at = t.string_at("listen");
   if (at == nullptr || socket.path.empty()) return;

@@ -8,8 +8,8 @@
 // made relative to the directory it ends on, whatever is renamed or swapped
 // on the way afterwards.
 //
-// Used by output files (daemon/output_file.h), unix socket files
-// (daemon/socket_file.h) and the control socket's directory
+// Used by output files (daemon/output/output_file.h), unix socket files
+// (daemon/network/socket_file.h) and the control socket's directory
 // (config/socket_dir.h). It lives in config/ because the checks that refuse
 // a config before musterd acts on it (config/file_safety.h, run by `check`)
 // and musterctl's check of the default socket's directory must walk exactly
@@ -81,7 +81,7 @@ class PinnedDir {
   static std::variant<PinnedDir, PathError> open(const std::string& path,
                                                  const WalkRules& rules = {});
   // A directory someone else resolved (a child binding with a worker's
-  // credentials, daemon/unix_bind.h), taken as it is: `fd` is that directory,
+  // credentials, daemon/network/unix_bind.h), taken as it is: `fd` is that directory,
   // `path` its name for messages.
   static PinnedDir adopt(ipc::UniqueFd fd, std::string path);
 

@@ -4,7 +4,7 @@
 // verdict on the directory it ends on by who owns it and who may write to it
 // (config/dir_trust.h). The directory it ends on is what musterd binds,
 // chowns and unlinks relative to, so a directory renamed or swapped for a
-// link afterwards changes nothing musterd does (daemon/control_socket_file.cc).
+// link afterwards changes nothing musterd does (daemon/control/control_socket_file.cc).
 #pragma once
 
 #include <sys/stat.h>

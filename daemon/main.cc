@@ -7,14 +7,14 @@
 
 #include "config/config.h"
 #include "config/file_safety.h"
-#include "daemon/event_loop.h"
-#include "daemon/logging.h"
-#include "daemon/memory_reserve.h"
-#include "daemon/orphan_reaper.h"
-#include "daemon/process_launcher.h"
-#include "daemon/process_setup.h"
-#include "daemon/signals.h"
-#include "daemon/supervisor.h"
+#include "daemon/common/event_loop.h"
+#include "daemon/output/logging.h"
+#include "daemon/common/memory_reserve.h"
+#include "daemon/launch/orphan_reaper.h"
+#include "daemon/launch/process_launcher.h"
+#include "daemon/launch/process_setup.h"
+#include "daemon/common/signals.h"
+#include "daemon/wiring/supervisor.h"
 
 namespace cfg = muster::config;
 
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   // death (SIGPIPE); likewise a write past RLIMIT_FSIZE (systemd's
   // LimitFSIZE=, ulimit -f) to an output_file: EFBIG, handled like a full
   // disk (SIGXFSZ). The Supervisor catches the other signals that would end
-  // musterd (daemon/signals.h).
+  // musterd (daemon/common/signals.h).
   muster::daemon::prepare_signal_dispositions();
 
   // Sockets systemd passed: a .socket unit's, or our own from the fd store.

@@ -3,7 +3,7 @@
 // `musterctl VERB --help` says). Everything else about a verb is derived
 // from this list or checked against it (tests/unit/verbs_test.cc): the
 // request parser (control_protocol.cc), musterd's handler table
-// (daemon/commands.cc), musterctl's subcommands, requests and reply
+// (daemon/wiring/commands.cc), musterctl's subcommands, requests and reply
 // formatters (cli/verbs.cc), the man page, the shell completion and
 // docs/control-protocol.md. To add a verb, start here.
 #pragma once

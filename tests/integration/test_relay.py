@@ -1,4 +1,4 @@
-"""relay = true (daemon/relay.h): a worker's user messages reach every other
+"""relay = true (daemon/supervision/relay.h): a worker's user messages reach every other
 worker of the app in order; a worker that does not read its channel gets no
 more once 4 MiB are unread (dropped, counted, one relay_dropped event), and
 keeps running; musterd's memory stays bounded. Without relay, nothing is

@@ -8,7 +8,7 @@
 
 #include <optional>
 
-#include "daemon/app.h"
+#include "daemon/supervision/app.h"
 #include "tests/unit/supervision_fixture.h"
 
 using namespace std::chrono_literals;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "daemon/config_reload.h"
+#include "daemon/wiring/config_reload.h"
 #include "tests/unit/scoped_env.h"
 
 using muster::daemon::ConfigDiff;

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "daemon/events.h"
+#include "daemon/common/events.h"
 #include "ipc/utf8.h"
 
 using muster::daemon::EventBus;

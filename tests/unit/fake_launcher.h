@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/launcher.h"
+#include "daemon/launch/launcher.h"
 
 namespace muster::test {
 

@@ -1,10 +1,10 @@
-// The control_group membership cache (daemon/group_members.cc): one database
+// The control_group membership cache (daemon/common/group_members.cc): one database
 // lookup per uid per minute, at most 256 uids remembered.
 #include <catch2/catch.hpp>
 
 #include <map>
 
-#include "daemon/group_members.h"
+#include "daemon/common/group_members.h"
 
 using muster::daemon::GroupMembers;
 using namespace std::chrono_literals;

@@ -1,8 +1,8 @@
-// musterd and the journal (daemon/journal.cc): recognising a journal stream
+// musterd and the journal (daemon/output/journal.cc): recognising a journal stream
 // on stderr, and the fields of an output = "journal" entry.
 #include <catch2/catch.hpp>
 
-#include "daemon/journal.h"
+#include "daemon/output/journal.h"
 
 using muster::daemon::journal_fields;
 using muster::daemon::journal_stream_matches;

@@ -1,4 +1,4 @@
-// The launcher seam (daemon/launcher.h): the real launcher against real
+// The launcher seam (daemon/launch/launcher.h): the real launcher against real
 // processes, and a Worker against the fake one, in milliseconds.
 #include <catch2/catch.hpp>
 
@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "daemon/output_sink.h"
-#include "daemon/process_launcher.h"
+#include "daemon/output/output_sink.h"
+#include "daemon/launch/process_launcher.h"
 #include "tests/unit/supervision_fixture.h"
 
 using namespace std::chrono_literals;

@@ -1,13 +1,13 @@
 // Time that a test moves: advance(io, d) puts daemon::Clock d further on and
 // runs every handler that is then ready, the Timers that have come due with
-// them (daemon/clock.h). No test sleeps; a whole backoff sequence takes
+// them (daemon/common/clock.h). No test sleeps; a whole backoff sequence takes
 // microseconds of real time.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 
-#include "daemon/clock.h"
+#include "daemon/common/clock.h"
 
 namespace muster::test {
 

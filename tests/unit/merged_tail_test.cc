@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "daemon/merged_tail.h"
+#include "daemon/output/merged_tail.h"
 
 using muster::daemon::merge_tails;
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "daemon/metrics_text.h"
+#include "daemon/observe/metrics_text.h"
 
 using namespace muster::daemon;
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "config/config.h"
-#include "daemon/node_address.h"
+#include "daemon/common/node_address.h"
 
 using muster::config::SocketConfig;
 using muster::daemon::declared_answers;

@@ -1,5 +1,5 @@
-// Sockets bound on demand for Node workers (daemon/on_demand.cc,
-// daemon/unix_bind.cc, daemon/socket_file.cc): the per-app switch and limit,
+// Sockets bound on demand for Node workers (daemon/network/on_demand.cc,
+// daemon/network/unix_bind.cc, daemon/network/socket_file.cc): the per-app switch and limit,
 // the privileged-port rule, the grace before an unused socket closes, and
 // that a socket file is removed only while it is the one musterd made. The
 // binds are real (127.0.0.1, ephemeral ports; unix paths in a temp dir).
@@ -19,8 +19,8 @@
 #include <filesystem>
 #include <string>
 
-#include "daemon/on_demand.h"
-#include "daemon/unix_bind.h"
+#include "daemon/network/on_demand.h"
+#include "daemon/network/unix_bind.h"
 
 using namespace muster;
 using daemon::ListenSocket;

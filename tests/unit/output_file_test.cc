@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/output_file.h"
+#include "daemon/output/output_file.h"
 #include "tests/unit/temp_dir.h"
 
 using muster::daemon::OutputFile;

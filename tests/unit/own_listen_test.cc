@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/own_listen.h"
+#include "daemon/network/own_listen.h"
 
 using muster::daemon::listens_on_own_socket;
 using muster::daemon::socket_inode;

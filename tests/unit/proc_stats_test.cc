@@ -1,10 +1,10 @@
-// Reading a process's resource use from /proc/PID/stat (daemon/proc_stats.h).
+// Reading a process's resource use from /proc/PID/stat (daemon/common/proc_stats.h).
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "daemon/proc_stats.h"
+#include "daemon/common/proc_stats.h"
 
 using muster::daemon::parse_proc_stat;
 using muster::daemon::read_proc_usage;

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "daemon/restart_policy.h"
+#include "daemon/supervision/restart_policy.h"
 
 using namespace std::chrono_literals;
 using muster::daemon::Backoff;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "daemon/signals.h"
+#include "daemon/common/signals.h"
 
 using muster::daemon::caught_signals;
 using muster::daemon::signal_action;

@@ -1,13 +1,13 @@
-// What `status`, /metrics and /readyz show for a snapshot (daemon/snapshot.h):
+// What `status`, /metrics and /readyz show for a snapshot (daemon/observe/snapshot.h):
 // each is a pure function of hand-built plain values, so the three views are
 // checked here without a daemon, and checked to agree on the same snapshot.
 #include <catch2/catch.hpp>
 
 #include <string>
 
-#include "daemon/health.h"
-#include "daemon/metrics.h"
-#include "daemon/status_json.h"
+#include "daemon/observe/health.h"
+#include "daemon/observe/metrics.h"
+#include "daemon/observe/status_json.h"
 
 using namespace muster::daemon;
 namespace json = boost::json;

@@ -1,6 +1,6 @@
-// Unix socket files bound where another user may reach (daemon/socket_file.cc),
+// Unix socket files bound where another user may reach (daemon/network/socket_file.cc),
 // and files removed only while their name still leads to the file musterd
-// made (daemon/file_id.cc).
+// made (daemon/common/file_id.cc).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <fstream>
 #include <string>
 
-#include "daemon/file_id.h"
-#include "daemon/socket_file.h"
+#include "daemon/common/file_id.h"
+#include "daemon/network/socket_file.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace muster::daemon;

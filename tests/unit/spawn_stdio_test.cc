@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "daemon/spawn.h"
+#include "daemon/launch/spawn.h"
 
 using muster::daemon::spawn;
 using muster::daemon::SpawnSpec;

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/events.h"
-#include "daemon/listen_socket.h"
-#include "daemon/on_demand.h"
-#include "daemon/worker.h"
+#include "daemon/common/events.h"
+#include "daemon/network/listen_socket.h"
+#include "daemon/network/on_demand.h"
+#include "daemon/supervision/worker.h"
 #include "tests/unit/fake_launcher.h"
 #include "tests/unit/manual_clock.h"
 

@@ -14,7 +14,7 @@
 
 #include "cli/format.h"
 #include "cli/verbs.h"
-#include "daemon/commands.h"
+#include "daemon/wiring/commands.h"
 #include "ipc/control_protocol.h"
 #include "ipc/verbs.h"
 

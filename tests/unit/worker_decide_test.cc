@@ -1,4 +1,4 @@
-// The worker's table (daemon/worker_decide.h), cell group by cell group.
+// The worker's table (daemon/supervision/worker_decide.h), cell group by cell group.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "daemon/worker_decide.h"
+#include "daemon/supervision/worker_decide.h"
 
 using namespace std::chrono_literals;
 using namespace muster::daemon;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/worker_env.h"
+#include "daemon/supervision/worker_env.h"
 
 using muster::daemon::login_variables;
 using muster::daemon::LoginRecord;

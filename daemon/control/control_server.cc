@@ -1,0 +1,131 @@
+#include "daemon/control/control_server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "daemon/control/control_session.h"
+#include "daemon/common/memory_reserve.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+
+ControlServer::ControlServer(asio::io_context& io, const config::DaemonConfig& config,
+                             Handler handler)
+    : io_(io), config_(config), handler_(std::move(handler)), acceptor_(io),
+      pause_(io, Listener::control, "control socket", [this] { accept(); }) {}
+
+ControlServer::~ControlServer() { close(); }
+
+std::optional<std::string> ControlServer::open() {
+  unsigned mode = config_.control_mode & 0777;
+  std::optional<gid_t> group;
+  if (!config_.control_group.empty()) {
+    struct group* gr = ::getgrnam(config_.control_group.c_str());
+    if (!gr) return "control_group: no group named '" + config_.control_group + "'";
+    group = gr->gr_gid;
+    members_.emplace(gr->gr_gid);
+    mode |= 0060;  // the group's members are who it is for
+  }
+  auto bound = ControlSocketFile::bind(config_, mode, group);
+  if (auto* err = std::get_if<std::string>(&bound)) return *err;
+  file_.emplace(std::move(std::get<ControlSocketFile>(bound)));
+  ipc::UniqueFd fd = file_->take_socket();
+  // Owner, group and mode are final before listen(): until then nobody can
+  // connect, so there is no moment it is reachable with other permissions.
+  if (::listen(fd.get(), 64) < 0) {
+    std::string err = "cannot listen on " + config_.control_socket + ": " + std::strerror(errno);
+    file_->remove();
+    return err;
+  }
+  group_ = group;
+  acceptor_.assign(local(), fd.release());
+  spdlog::info("control socket {} (mode {:04o})", config_.control_socket, mode);
+  accept();
+  return std::nullopt;
+}
+
+void ControlServer::close() {
+  if (!acceptor_.is_open()) return;
+  pause_.cancel();
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  auto sessions = std::move(sessions_);
+  sessions_.clear();
+  for (auto& s : sessions) s->close();
+  if (file_) file_->remove();
+}
+
+void ControlServer::forget(ControlSession* session) {
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->get() == session) {
+      sessions_.erase(it);
+      return;
+    }
+  }
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, local::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of fds (or kernel memory): pause instead of spinning, and tell
+      // the longest-waiting client why it is refused.
+      static const std::string farewell = ipc::error_reply(
+          "musterd cannot accept this connection: it is out of file descriptors; "
+          "try again later");
+      if (!pause_.failed(ec.value(), acceptor_.native_handle(), farewell)) accept();
+      return;
+    }
+    pause_.accepted();
+    try {
+      start_session(std::move(socket));
+    } catch (const std::exception& e) {
+      memory_reserve::release_if_out_of_memory(e);
+      // Out of memory, say: this client is dropped (its socket closes with
+      // the session), the control socket keeps serving.
+      spdlog::error("control: cannot take a new connection: {}", e.what());
+    }
+    accept();
+  });
+}
+
+void ControlServer::start_session(local::socket socket) {
+  // Asio's accept() does not set close-on-exec; workers must not inherit it.
+  ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+  std::string who;
+  bool allowed = peer_allowed(socket.native_handle(), who);
+  auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_);
+  sessions_.insert(session);
+  if (allowed) {
+    session->start();
+  } else {
+    spdlog::warn("control: refused {}", who);
+    session->refuse(ipc::error_reply("permission denied: " + who +
+                                     " may not control this musterd"));
+  }
+}
+
+bool ControlServer::peer_allowed(int fd, std::string& who) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+    who = "a peer whose credentials cannot be read";
+    return false;
+  }
+  who = "uid " + std::to_string(cred.uid);
+  if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
+  if (!group_) return false;
+  if (cred.gid == *group_) return true;
+  // Supplementary groups of the peer's user, from the databases (remembered).
+  return members_ && members_->contains(cred.uid, GroupMembers::Clock::now());
+}
+
+}  // namespace muster::daemon

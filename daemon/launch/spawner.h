@@ -1,0 +1,70 @@
+// A thread that starts processes, so that the event loop never waits for a
+// child to exec. spawn() (daemon/launch/spawn.cc) suspends its caller until the child
+// has exec'd or failed: done on the loop, 1000 workers starting held it for
+// tens of milliseconds at a time (bench/RESULTS.md, "Spawning off the loop").
+// The thread lives as long as musterd: a worker's parent-death signal
+// (PR_SET_PDEATHSIG) fires when the *thread* that cloned it ends.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "daemon/launch/spawn.h"
+#include "ipc/unique_fd.h"
+
+namespace muster::daemon {
+
+// Out of memory on the thread must not end musterd: a job is allocated on the
+// loop (where running out is caught and handled), moves between the lists
+// below by splicing (no allocation), carries its out-of-memory message ready
+// made, and the loop learns of finished jobs through an eventfd (a write, no
+// allocation), not a posted handler.
+class Spawner {
+ public:
+  using Started = std::variant<pid_t, std::string>;
+  using Done = std::function<void(Started)>;
+
+  explicit Spawner(boost::asio::io_context& io);
+  ~Spawner();  // after the loop has stopped: drops what was not started
+  Spawner(const Spawner&) = delete;
+  Spawner& operator=(const Spawner&) = delete;
+
+  // Starts `spec`'s process on the thread; `done` runs on the loop with its
+  // pid or the error. The fds `spec` names are copied now (close-on-exec), so
+  // the caller may close its own as soon as this returns.
+  void submit(const SpawnSpec& spec, Done done);
+
+ private:
+  struct Job {
+    SpawnSpec spec;                 // naming the copies below
+    std::vector<ipc::UniqueFd> held;
+    Done done;
+    std::string out_of_memory;      // the error if spawn() runs out of memory
+    Started started;                // the result, set on the thread
+  };
+  void run();
+  void watch();    // the loop: waits for finished jobs
+  void deliver();  // the loop: runs their `done`
+  void signal_finished();
+
+  boost::asio::io_context& io_;
+  ipc::UniqueFd finished_fd_;  // an eventfd: the thread finished a job
+  boost::asio::posix::stream_descriptor finished_watch_;
+  bool watching_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::list<Job> jobs_;      // to start (mutex_)
+  std::list<Job> finished_;  // started or failed, not yet delivered (mutex_)
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+}  // namespace muster::daemon

@@ -1,0 +1,117 @@
+#include "daemon/output/output_sink.h"
+
+#include "daemon/common/events.h"
+
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+namespace muster::daemon {
+OutputSink::OutputSink(const config::AppConfig& app, EventBus& events)
+    : app_(app.name), file_(app.name), events_(events) {
+  configure(app);
+}
+
+void OutputSink::configure(const config::AppConfig& app) {
+  output_ = app.output;
+  if (output_ != config::Output::file) {
+    file_.close();
+    failure_.reset();  // nothing is written to a file any more
+    return;
+  }
+  if (auto opened = file_.configure(app.output_file, app.output_max_size, app.output_keep))
+    file_result(*opened, true);
+}
+
+bool OutputSink::reopen() {
+  if (output_ != config::Output::file) return false;
+  std::string error = file_.reopen();
+  if (error.empty()) spdlog::info("{}: output_file {} reopened", app_, file_.path());
+  file_result(error, true);
+  return true;
+}
+
+void OutputSink::line(const LineOrigin& from, std::string_view text) {
+  if (output_ == config::Output::file) {
+    to_file(from.worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each
+  } else if (output_ == config::Output::journal) {
+    to_journal(from, text);
+  } else {
+    spdlog::info("{}[{}] {}", app_, from.worker_id, text);
+  }
+  boost::json::object entry{{"app", app_}, {"id", from.worker_id}, {"time", now_rfc3339()},
+                            {"line", text}};
+  if (!followers_.empty()) followers_.publish(boost::json::serialize(entry) + "\n");
+  tail_.push_back(std::move(entry));
+  if (tail_.size() > kTail) tail_.pop_front();
+}
+
+// While the file fails, it is tried again at most once per kRetry (a full
+// disk is not hammered with a write per line); the lines in between go
+// straight to the log.
+void OutputSink::to_file(unsigned worker_id, std::string_view text) {
+  bool tried = !failure_ || Clock::now() >= failure_->retry_at;
+  std::string error = tried ? file_.append(std::string(text) + '\n') : failure_->error;
+  file_result(error, tried);
+  if (error.empty()) return;
+  // Every lost line, as output = "log" would have logged it: not one is lost
+  // silently, and the log grows no faster than it would with output = "log".
+  ++failure_->lines;
+  ++file_errors_;
+  spdlog::info("{}[{}] {}", app_, worker_id, text);
+}
+
+// A journal entry per line (sd_journal_sendv: a datagram, nothing to retry
+// later); one that fails goes to musterd's log, as a missed output_file line.
+void OutputSink::to_journal(const LineOrigin& from, std::string_view text) {
+  int r = send_to_journal(journal_fields(app_, from, text));
+  std::string error = r < 0 ? std::strerror(-r) : "";
+  file_result(error, true);
+  if (error.empty()) return;
+  ++failure_->lines;
+  ++file_errors_;
+  spdlog::info("{}[{}] {}", app_, from.worker_id, text);
+}
+
+std::string OutputSink::destination() const {
+  return output_ == config::Output::journal ? "the journal" : "output_file " + file_.path();
+}
+
+// Logs and publishes the start and the end of a failure, once each.
+void OutputSink::file_result(const std::string& error, bool tried) {
+  boost::json::object where;
+  if (output_ == config::Output::journal) where["journal"] = true;
+  else where["file"] = file_.path();
+  if (error.empty() && failure_) {
+    spdlog::info("{}: {} is written again; {} line(s) went to musterd's log meanwhile", app_,
+                 destination(), failure_->lines);
+    where["phase"] = "resumed";
+    where["lines"] = failure_->lines;
+    events_.publish("output", app_, std::move(where));
+    failure_.reset();
+  } else if (!error.empty() && !failure_) {
+    std::string retry = output_ == config::Output::file
+                            ? " (tried every " + std::to_string(kRetry.count()) + "s)"
+                            : "";
+    spdlog::error("{}: cannot write {}: {}; its lines go to musterd's log until it works again{}",
+                  app_, destination(), error, retry);
+    where["phase"] = "error";
+    where["error"] = error;
+    events_.publish("output", app_, std::move(where));
+    failure_.emplace();
+    failure_->error = error;
+  }
+  if (failure_ && tried) failure_->retry_at = Clock::now() + kRetry;
+}
+
+boost::json::array OutputSink::tail(std::size_t n) const {
+  boost::json::array out;
+  std::size_t start = tail_.size() > n ? tail_.size() - n : 0;
+  for (std::size_t i = start; i < tail_.size(); ++i) out.push_back(tail_[i]);
+  return out;
+}
+
+std::uint64_t OutputSink::follow(Follower follower) { return followers_.add(std::move(follower)); }
+
+void OutputSink::unfollow(std::uint64_t id) { followers_.remove(id); }
+
+}  // namespace muster::daemon

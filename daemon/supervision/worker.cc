@@ -1,0 +1,218 @@
+#include "daemon/supervision/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "config/executable.h"
+#include "daemon/launch/launcher.h"
+#include "daemon/supervision/worker_env.h"
+#include "daemon/output/output_sink.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+
+namespace {
+// ready = "auto": how long an online worker may go without asking for a
+// server before it counts as one that does not listen (ready_timeout, if
+// shorter, ends the wait the same way).
+constexpr Duration kListenWait = std::chrono::seconds(5);
+}  // namespace
+
+std::string ExitInfo::describe() const {
+  if (!spawn_error.empty()) return "spawn failed: " + spawn_error;
+  if (signal && !reason.empty()) return "killed by " + config::signal_name(*signal) + " (" + reason + ")";
+  if (signal) return "killed by " + config::signal_name(*signal);
+  if (code) return "exited with code " + std::to_string(*code);
+  return "exited";
+}
+
+Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
+               WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
+    : io_(io), context_(context), app_(app), identity_(std::move(identity)),
+      sink_(std::move(output)), on_exit_(std::move(on_exit)),
+      stop_timer_(io), drain_timer_(io), quiet_timer_(io),
+      ready_timer_(io), watchdog_timer_(io), probe_timer_(io) {}
+
+Worker::~Worker() {
+  // A life whose exit was never collected: it ends now, and the orphan reaper
+  // collects it (its pid is still ours: nobody else reaps it).
+  if (pid_ > 0 && life_.state != WorkerState::dead) {
+    kill_group(SIGKILL);
+    context_.launcher.release(pid_);
+  }
+}
+
+void Worker::sample_usage() const {
+  if (pid_ <= 0 || life_.state == WorkerState::dead) return;
+  if (auto usage = read_proc_usage(pid_)) usage_ = *usage;
+}
+
+const ProcUsage& Worker::usage() const {
+  if (usage_.rss_bytes == 0) sample_usage();
+  return usage_;
+}
+
+Duration Worker::uptime() const {
+  if (life_.state == WorkerState::spawning && pid_ == 0) return Duration{0};
+  if (life_.state == WorkerState::dead) return exit_.uptime;
+  return std::chrono::duration_cast<Duration>(Clock::now() - started_);
+}
+
+void Worker::start() {
+  std::string error = launch();
+  child_channel_end_.reset();  // the launcher has its copy now
+  if (!error.empty()) {
+    exit_.spawn_error = error;
+    on(Event::spawn_failed);
+  }
+}
+
+// Everything up to handing the process to the launcher (its answer comes
+// later, from the loop); an error message, or "".
+std::string Worker::launch() {
+  std::string error;
+  std::string path;
+  SpawnSpec spec;
+  auto creds = resolve_credentials(app_);
+  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
+  spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
+  spec.args = app_.args;
+  spec.cwd = app_.cwd;
+  auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
+  if (!exe) error = exe.error().message;
+  if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
+  if (error.empty()) {
+    spec.executable = *exe;
+    error = prepare_channel(spec);
+    if (error.empty()) error = prepare_sockets(spec);
+  }
+  // The child's copies are all it needs, whatever happens.
+  ipc::UniqueFd stdout_fd, stderr_fd;
+  if (error.empty()) {
+    open_output(spec, error);
+    stdout_fd.reset(spec.stdout_fd);
+    if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
+  }
+  if (!error.empty()) return error;
+  context_.launcher.spawn(spec, [self = shared_from_this()](Launcher::Started started) {
+    if (auto* msg = std::get_if<std::string>(&started)) {
+      self->exit_.spawn_error = *msg;
+      return self->on(Event::spawn_failed);
+    }
+    self->pid_ = std::get<pid_t>(started);
+    self->started_ = Clock::now();
+    self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
+  });
+  return error;
+}
+
+// Node protocol: a socketpair whose far end becomes the worker's fd 3
+// (NODE_CHANNEL_FD), as child_process.fork() sets it up.
+std::string Worker::prepare_channel(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::node) return "";
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return "cannot create the IPC channel: " + describe_errno(errno);
+  child_channel_end_.reset(pair[1]);
+  channel_ = std::make_shared<ipc::NodeChannel>(io_, ipc::UniqueFd(pair[0]));
+  constexpr int kChannelFd = 3;
+  spec.pass_fds.emplace_back(pair[1], kChannelFd);
+  spec.env.push_back("NODE_CHANNEL_FD=" + std::to_string(kChannelFd));
+  spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
+  spec.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+  return "";
+}
+
+void Worker::arm_drain_timer() {
+  drain_timer_.expires_after(app_.drain_timeout);
+  drain_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::drain_timeout);
+  });
+}
+
+void Worker::arm_quiet_timer() {
+  quiet_timer_.expires_after(kListenWait);
+  quiet_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::quiet);
+  });
+}
+
+void Worker::arm_watchdog() {
+  if (app_.watchdog.count() <= 0) return;
+  watchdog_timer_.expires_after(app_.watchdog);
+  watchdog_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::watchdog_timeout);
+  });
+}
+
+void Worker::stop() {
+  WorkerFacts f = facts();
+  f.signal_after_disconnect = true;  // Node's worker.kill(), not disconnect()
+  on(Event::stop, f);
+}
+
+void Worker::disconnect() { on(Event::stop); }
+
+bool Worker::send_signal(int signo) {
+  if (life_.state == WorkerState::dead || pid_ <= 0) return false;
+  if (context_.launcher.signal(pid_, signo, SignalTarget::process) != 0) return false;
+  WorkerFacts f = facts();
+  f.signo = signo;
+  on(Event::operator_signal, f);
+  return true;
+}
+
+void Worker::kill_now() { on(Event::kill); }
+
+void Worker::kill_group(int signo) {
+  // The worker leads its own process group (setsid at spawn): this reaches its
+  // children too. Falls back to the pid if the group is already gone.
+  if (pid_ > 0) context_.launcher.signal(pid_, signo, SignalTarget::group_or_process);
+}
+
+void Worker::start_stop_timer() {
+  arm_stop_timer(Clock::now() + app_.stop_timeout);
+}
+
+void Worker::arm_stop_timer(Clock::time_point deadline) {
+  stop_timer_.expires_at(deadline);
+  stop_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->on(Event::stop_timeout);
+  });
+}
+
+void Worker::arm_ready_timer(Clock::time_point deadline) {
+  ready_timer_.expires_at(deadline);
+  ready_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = w.lock(); self && !ec) self->on(Event::ready_timeout);
+  });
+}
+
+// Its exit, collected once by the launcher (daemon/launch/process_launcher.cc: a
+// pidfd read with waitid, never a blocking wait).
+void Worker::wait_for_exit() {
+  auto watch_error = context_.launcher.watch_exit(
+      pid_, [self = shared_from_this()](const ProcessExit& exit) {
+        self->exit_.code = exit.code;
+        self->exit_.signal = exit.signal;
+        self->on(Event::exited);
+      });
+  if (!watch_error) return;
+  // Out of fds, say: a worker must not run unwatched, so end it now; its
+  // exit is then reported with an unknown status.
+  spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app, identity_.id,
+                *watch_error);
+  kill_group(SIGKILL);
+  context_.launcher.release(pid_);  // the orphan reaper collects it
+  asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });
+}
+
+}  // namespace muster::daemon

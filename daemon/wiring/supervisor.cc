@@ -1,0 +1,206 @@
+#include "daemon/wiring/supervisor.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/wiring/commands.h"
+#include "daemon/observe/health.h"
+#include "daemon/common/memory_reserve.h"
+#include "daemon/observe/metrics.h"
+
+namespace muster::daemon {
+namespace asio = boost::asio;
+
+Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& launcher)
+    : io_(io), config_(std::move(config)), on_demand_(io),
+      context_{launcher, sockets_, on_demand_, events_, {}, nullptr, {}},
+      control_(io, config_.daemon,
+               [this](const ipc::Request& r, ControlServer::Respond respond) {
+                 handle_request(r, std::move(respond));
+               }),
+      notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
+      metrics_(io, [this](std::string_view path, std::string_view query) {
+        return route_http([this] { return snapshot(); }, path, query);
+      }),
+      systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io),
+      hand_over_timer_(io) {
+  catch_signals();
+  context_.socket_configs = &config_.sockets;
+  // Owned by this Supervisor, like the workers that call it.
+  context_.user_message = [this](Worker& from, const boost::json::value& message) {
+    if (App* app = find_app(from.identity().app))
+      app->relay().message(app->config().relay, from, app->workers(), message, events_);
+  };
+  for (const auto& app : config_.apps)
+    apps_.push_back(
+        std::make_unique<App>(io_, context_, app, [this] { return ++last_worker_id_; }));
+}
+
+std::optional<std::string> Supervisor::start() {
+  if (auto err = control_.open()) return err;
+  std::vector<std::string> per_slot;
+  for (const auto& app : config_.apps) {
+    if (app.scheduling == config::Scheduling::reuseport)
+      per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
+  }
+  connect_fd_store();
+  if (auto err = sockets_.bind_declared(config_.sockets, per_slot)) {
+    control_.close();
+    return err;
+  }
+  if (auto err = open_notify_socket(config_)) {
+    control_.close();
+    return err;
+  }
+  if (config_.daemon.metrics) {
+    if (auto err = metrics_.open(*config_.daemon.metrics)) {
+      control_.close();
+      return err;
+    }
+  }
+  wait_signals();
+  spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
+               config_.path);
+  for (auto& app : apps_) app->start();
+  // Stored or passed sockets the config no longer names: let them go.
+  for (const auto& name : sockets_.drop_unused_inherited()) {
+    spdlog::warn("systemd passed a socket named {}, which the config does not name; closed",
+                 name);
+    systemd_.remove_fds(name);
+  }
+  started_at_ = Clock::now();
+  systemd_.start_watchdog();
+  report_to_systemd();
+  return std::nullopt;
+}
+
+// Opened for the first systemd-protocol app, at start or when a config
+// reload adds one, and then kept for the daemon's life: a worker of a removed
+// app may still be stopping and sending STOPPING=1, and an idle datagram
+// socket costs nothing.
+std::optional<std::string> Supervisor::open_notify_socket(const config::Config& config) {
+  if (notify_.is_open()) return std::nullopt;
+  bool any_systemd = std::any_of(config.apps.begin(), config.apps.end(), [](const auto& app) {
+    return app.protocol == config::Protocol::systemd;
+  });
+  if (!any_systemd) return std::nullopt;
+  if (auto err = notify_.open()) return err;
+  context_.notify_address = notify_.address();
+  return std::nullopt;
+}
+
+void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
+  systemd_.reloading();
+  apply_config_file([this, done = std::move(done)](ReloadResult result) {
+    // Over, one way or the other (before the first READY=1,
+    // report_to_systemd() still sends it).
+    if (announced_ready_ && !shutting_down_) systemd_.ready();
+    config_reloads_.last_ok = result.errors.empty() && result.failures.empty();
+    ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
+    if (!result.failures.empty()) ++config_reloads_.failed;
+    if (done) done(std::move(result));
+  }, allow_empty);
+}
+
+// A worker takes a connection handed to it within milliseconds; held ones
+// nobody took by then are closed with musterd.
+constexpr auto kHandOverLimit = std::chrono::seconds(1);
+
+void Supervisor::shutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("shutting down ({}): stopping all workers", why);
+  systemd_.stopping();
+  systemd_timer_.cancel();
+  shutdown_timer_.expires_after(config_.daemon.shutdown_timeout);
+  shutdown_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || finished_) return;
+    spdlog::warn("shutdown_timeout reached: killing the remaining workers");
+    stop_apps();
+    for (auto& app : apps_) app->kill_all();
+  });
+  // musterd accepts no more first, and its workers get every connection it
+  // already accepted before they are asked to go, so a stop drops none of
+  // them; new ones wait in the kernel's queue (on a restart, for the next
+  // musterd: systemd's fd store keeps the socket).
+  hand_over_timer_.expires_after(std::min<Duration>(kHandOverLimit,
+                                                    config_.daemon.shutdown_timeout / 2));
+  hand_over_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) stop_apps();
+  });
+  sockets_.stop_accepting([this] { stop_apps(); });
+}
+
+void Supervisor::stop_apps() {
+  if (stopping_apps_) return;
+  stopping_apps_ = true;
+  hand_over_timer_.cancel();
+  auto remaining = std::make_shared<std::size_t>(apps_.size());
+  auto one_done = [this, remaining] {
+    if (--*remaining == 0) finish_shutdown();
+  };
+  if (apps_.empty()) {
+    finish_shutdown();
+    return;
+  }
+  for (auto& app : apps_) app->stop(one_done);
+}
+
+void Supervisor::finish_shutdown() {
+  finished_ = true;
+  shutdown_timer_.cancel();
+  signals_.cancel();
+  control_.close();
+  metrics_.close();
+  // The fd store keeps the sockets for the next musterd: so must their files.
+  if (systemd_.fd_store_used()) sockets_.keep_files();
+  spdlog::info("all workers stopped; bye");
+  // Anything still pending (e.g. output of a stray grandchild) must not keep us.
+  asio::post(io_, [this] { io_.stop(); });
+}
+
+void Supervisor::on_notify(pid_t sender, const ipc::NotifyMessage& message) {
+  for (auto& app : apps_)
+    for (Worker* w : app->workers())
+      if (w->pid() == sender) return w->on_notify(message);
+  spdlog::debug("notify: datagram from pid {}, which is no worker; ignored", sender);
+}
+
+App* Supervisor::find_app(const std::string& name) {
+  for (auto& app : apps_)
+    if (app->name() == name && !app->removed()) return app.get();
+  return nullptr;
+}
+
+Worker* Supervisor::find_worker(unsigned id) {
+  for (auto& app : apps_)
+    if (auto* w = app->find_worker(id)) return w;
+  return nullptr;
+}
+
+DaemonSnapshot Supervisor::snapshot() const {
+  DaemonSnapshot out;
+  for (const auto& app : apps_) {
+    out.apps.push_back(app->snapshot());
+    if (const config::AppConfig* c = config_.find_app(app->name()))
+      out.apps.back().config_instances = c->instances;
+  }
+  out.sockets = sockets_.snapshot();
+  for (auto& socket : on_demand_.snapshot()) out.sockets.push_back(std::move(socket));
+  out.shutting_down = shutting_down_;
+  out.config_reloads = config_reloads_;
+  out.events_dropped = events_.dropped();
+  return out;
+}
+
+void Supervisor::handle_request(const ipc::Request& request, ControlServer::Respond respond) {
+  if (shutting_down_ && request.verb != "ping" && request.verb != "version" &&
+      request.verb != "status") {
+    respond(ipc::error_reply("musterd is shutting down"));
+    return;
+  }
+  run_command(*this, request, std::move(respond));
+}
+
+}  // namespace muster::daemon

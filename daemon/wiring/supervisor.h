@@ -1,0 +1,121 @@
+// The daemon's top: owns the apps, the control server and the signal handling,
+// and runs the graceful shutdown. Everything runs on one io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/supervision/app.h"
+#include "daemon/control/control_server.h"
+#include "daemon/common/events.h"
+#include "daemon/network/listen_socket.h"
+#include "daemon/observe/metrics_server.h"
+#include "daemon/network/notify_socket.h"
+#include "daemon/network/on_demand.h"
+#include "daemon/observe/snapshot.h"
+#include "daemon/systemd/systemd_service.h"
+
+namespace muster::daemon {
+
+class Supervisor {
+ public:
+  // `launcher` starts and watches every worker process; it outlives the Supervisor.
+  Supervisor(boost::asio::io_context& io, config::Config config, Launcher& launcher);
+
+  // Sockets systemd passed (take_systemd_sockets()), used instead of binding.
+  void inherit_sockets(InheritedFds fds) { sockets_.set_inherited(std::move(fds)); }
+  // Opens the control socket and starts every app. Error message on failure.
+  std::optional<std::string> start();
+  // Graceful shutdown: stop all apps, bounded by shutdown_timeout; then the
+  // io_context runs out of work and the daemon exits.
+  void shutdown(const char* why);
+
+  struct ReloadResult {
+    std::vector<std::string> errors;  // non-empty: the file was refused, nothing changed
+    boost::json::object changes;
+    // The file was applied, but these apps' rolling reload (or first start)
+    // failed: "app: reason". An app whose reload failed kept its old settings.
+    std::vector<std::string> failures;
+    // The file is valid, but applying it would have removed every app (see
+    // reload_config's allow_empty): `errors` says so.
+    bool refused_empty = false;
+  };
+  using ReloadDone = std::function<void(ReloadResult)>;
+  // reload-config / SIGHUP: apply_config_file(); `done` runs once the
+  // rolling reloads and starts it caused are over. Counted for /metrics.
+  // A file with no apps while apps run is refused unless `allow_empty`
+  // (reload-config's allow_empty; SIGHUP never): a file caught mid-write
+  // can look like one.
+  void reload_config(ReloadDone done, bool allow_empty = false);
+  using ConfigReloads = ConfigReloadCounts;
+  const ConfigReloads& config_reloads() const { return config_reloads_; }
+  // Plain values of the apps, workers, sockets and counters, now: what
+  // status, /metrics and /readyz render (daemon/observe/snapshot.h).
+  DaemonSnapshot snapshot() const;
+
+  // The config file as musterd last loaded it (at start or reload-config);
+  // runtime changes (scale) are not in it.
+  const config::Config& config() const { return config_; }
+  App* find_app(const std::string& name);
+  Worker* find_worker(unsigned id);
+  std::vector<std::unique_ptr<App>>& apps() { return apps_; }
+  EventBus& events() { return events_; }
+  SocketTable& sockets() { return sockets_; }
+  OnDemandSockets& on_demand() { return on_demand_; }
+  bool shutting_down() const { return shutting_down_; }
+
+ private:
+  void handle_request(const ipc::Request& request, ControlServer::Respond respond);
+  // supervisor_signals.cc: the answer to each signal (daemon/common/signals.h).
+  void catch_signals();
+  void wait_signals();
+  void on_signal(int signo);
+  void reopen_output_files();
+  // Shutdown, after the sockets have handed over what they hold: stop every app.
+  void stop_apps();
+  void finish_shutdown();
+  void on_notify(pid_t sender, const ipc::NotifyMessage& message);
+  // Opens the NOTIFY_SOCKET of systemd-protocol workers if `config` has such
+  // an app and it is not open yet; an error message on failure.
+  std::optional<std::string> open_notify_socket(const config::Config& config);
+  // Validates and applies the config file (config_reload.cc); `done` as for
+  // reload_config().
+  void apply_config_file(ReloadDone done, bool allow_empty);
+  // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
+  void connect_fd_store();
+  void report_to_systemd();
+  std::string summary();
+  bool all_ready();
+
+  boost::asio::io_context& io_;
+  config::Config config_;
+  SocketTable sockets_;
+  OnDemandSockets on_demand_;  // after sockets_ and before the apps: outlives the workers
+  EventBus events_;
+  WorkerContext context_;
+  std::vector<std::unique_ptr<App>> apps_;
+  ControlServer control_;
+  NotifySocket notify_;
+  MetricsServer metrics_;
+  ConfigReloads config_reloads_;
+  SystemdService systemd_;
+  boost::asio::steady_timer systemd_timer_;
+  Clock::time_point started_at_{};
+  bool announced_ready_ = false;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer hand_over_timer_;
+  bool stopping_apps_ = false;
+  unsigned last_worker_id_ = 0;
+  bool shutting_down_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace muster::daemon
