@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 # The system helpers live in benchsys.py; callers keep using them as B.name.
 from benchsys import (alive, cpu_ticks, enter_cpu_group,  # noqa: F401
-                      group_members, http_ok, kill_left, leave_cpu_group, log, port_free,
-                      rss_kib)
+                      group_members, http_ok, kill_left, leave_cpu_group, listen_sockets, log,
+                      port_free, rss_kib)
 # Running wrk and reading its report live in benchwrk.py (WRK: the wrk processes
 # running, which stop_all() kills).
 from benchwrk import WRK, parse_wrk, run_wrk, wrk_cmd  # noqa: F401
