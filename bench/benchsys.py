@@ -161,3 +161,19 @@ def http_ok(port: int, timeout: float = 1.0) -> str | None:
         return body if r.status == 200 else None
     except (OSError, http.client.HTTPException):
         return None
+
+
+def listen_sockets(port: int) -> int:
+    """Listening TCP sockets on 127.0.0.1:port, from /proc/net/tcp: 1 for one shared
+    socket, one per slot under a working reuseport."""
+    n = 0
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and int(local.split(":")[1], 16) == port:
+                    n += 1
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0
+    return n

@@ -40,6 +40,48 @@ def listening_socket() -> socket.socket:
     return s
 
 
+def accept_all(lsock, sel, conns):
+    """Accepts until EAGAIN, at most 64 connections (as libuv does)."""
+    for _ in range(64):
+        try:
+            c, _addr = lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            break
+        c.setblocking(False)
+        conns[c] = [b"", b""]
+        sel.register(c, selectors.EVENT_READ, None)
+
+
+def serve(s, events, buf, sel, conns, reply):
+    """Reads a request, writes `reply`, then closes the connection."""
+    try:
+        if events & selectors.EVENT_READ and not buf[1]:
+            data = s.recv(65536)
+            if not data:
+                raise ConnectionError
+            buf[0] += data
+            if b"\r\n\r\n" in buf[0]:
+                buf[1] = reply
+                sel.modify(s, selectors.EVENT_WRITE, None)
+        if events & selectors.EVENT_WRITE and buf[1]:
+            n = s.send(buf[1])
+            buf[1] = buf[1][n:]
+            if not buf[1]:
+                raise ConnectionError  # answered: close
+    except (BlockingIOError, InterruptedError):
+        pass
+    except OSError:
+        sel.unregister(s)
+        del conns[s]
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        s.close()
+
+
 def main() -> None:
     body = f"Hello from sd worker {os.environ.get('MUSTER_WORKER_ID', os.getpid())}\n".encode()
     reply = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
@@ -66,44 +108,12 @@ def main() -> None:
         for key, events in sel.select(timeout=0.5):
             s = key.fileobj
             if s is lsock:
-                for _ in range(64):
-                    try:
-                        c, _addr = lsock.accept()
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError:
-                        break
-                    c.setblocking(False)
-                    conns[c] = [b"", b""]
-                    sel.register(c, selectors.EVENT_READ, None)
+                accept_all(lsock, sel, conns)
                 continue
             buf = conns.get(s)
             if buf is None:
                 continue
-            try:
-                if events & selectors.EVENT_READ and not buf[1]:
-                    data = s.recv(65536)
-                    if not data:
-                        raise ConnectionError
-                    buf[0] += data
-                    if b"\r\n\r\n" in buf[0]:
-                        buf[1] = reply
-                        sel.modify(s, selectors.EVENT_WRITE, None)
-                if events & selectors.EVENT_WRITE and buf[1]:
-                    n = s.send(buf[1])
-                    buf[1] = buf[1][n:]
-                    if not buf[1]:
-                        raise ConnectionError  # answered: close
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError:
-                sel.unregister(s)
-                del conns[s]
-                try:
-                    s.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
-                s.close()
+            serve(s, events, buf, sel, conns, reply)
 
 
 if __name__ == "__main__":

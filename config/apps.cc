@@ -234,11 +234,8 @@ void read_on_demand(Section& s, AppConfig& app, bool protocol_ok) {
   }
 }
 
-AppConfig read_app(Section& s, const std::string& name, const AppContext& context) {
-  const fs::path& dir = context.dir;
-  AppConfig app;
-  app.name = name;
-
+// exec, args, cwd and the environment: what the worker is started as.
+void read_command(Section& s, AppConfig& app, const fs::path& dir) {
   if (s.find("exec") == nullptr) {
     s.errors().add(s.table().source(), s.path_of("exec"),
                    R"(required key is missing: the program to run, like exec = "/usr/bin/node")");
@@ -253,6 +250,51 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_string_map("env", app.env);
   check_env_names(s);
   read_env_inherit(s, app);
+}
+
+void read_output(Section& s, AppConfig& app, const fs::path& dir) {
+  bool output_ok =
+      s.read_choice("output", app.output,
+                    {Output::log, Output::file, Output::journal, Output::inherit, Output::null});
+  s.read_converted("output_max_size", app.output_max_size, R"(a size like "10MiB")",
+                   [](const std::string& text) -> std::optional<std::uint64_t> {
+                     auto size = parse_size(text);
+                     if (size && *size == 0) return std::nullopt;
+                     return size;
+                   });
+  std::int64_t keep = app.output_keep;
+  if (s.read_integer("output_keep", 0, kMaxOutputKeep,
+                     "a number of rotated files from 0 to " + std::to_string(kMaxOutputKeep),
+                     keep)) {
+    app.output_keep = static_cast<unsigned>(keep);
+  }
+  std::string output_file;
+  if (s.read_string("output_file", output_file) && output_ok) {
+    check_output_file(s, app, output_file, dir);
+  }
+}
+
+// When a worker is restarted and stopped.
+void read_restart_and_stop(Section& s, AppConfig& app) {
+  s.read_choice("restart", app.restart,
+                {RestartMode::always, RestartMode::on_failure, RestartMode::never});
+  bool delays_ok = s.read_duration("restart_delay", app.restart_delay);
+  delays_ok = s.read_duration("restart_delay_max", app.restart_delay_max) && delays_ok;
+  if (delays_ok) check_restart_delays(s, app);
+  s.read_duration("min_uptime", app.min_uptime);
+  s.read_count("max_restarts", app.max_restarts);
+  s.read_duration("restart_window", app.restart_window);
+  s.read_duration("failed_retry", app.failed_retry);
+  s.read_signal("stop_signal", app.stop_signal);
+  s.read_duration("stop_timeout", app.stop_timeout);
+  s.read_duration("drain_timeout", app.drain_timeout);
+}
+
+AppConfig read_app(Section& s, const std::string& name, const AppContext& context) {
+  const fs::path& dir = context.dir;
+  AppConfig app;
+  app.name = name;
+  read_command(s, app, dir);
 
   std::int64_t instances = app.instances;
   if (s.read_integer("instances", 0, kMaxInstances,
@@ -283,39 +325,8 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   }
   s.read_string("user", app.user);
   s.read_string("group", app.group);
-
-  bool output_ok =
-      s.read_choice("output", app.output,
-                    {Output::log, Output::file, Output::journal, Output::inherit, Output::null});
-  s.read_converted("output_max_size", app.output_max_size, R"(a size like "10MiB")",
-                   [](const std::string& text) -> std::optional<std::uint64_t> {
-                     auto size = parse_size(text);
-                     if (size && *size == 0) return std::nullopt;
-                     return size;
-                   });
-  std::int64_t keep = app.output_keep;
-  if (s.read_integer("output_keep", 0, kMaxOutputKeep,
-                     "a number of rotated files from 0 to " + std::to_string(kMaxOutputKeep),
-                     keep)) {
-    app.output_keep = static_cast<unsigned>(keep);
-  }
-  std::string output_file;
-  if (s.read_string("output_file", output_file) && output_ok) {
-    check_output_file(s, app, output_file, dir);
-  }
-
-  s.read_choice("restart", app.restart,
-                {RestartMode::always, RestartMode::on_failure, RestartMode::never});
-  bool delays_ok = s.read_duration("restart_delay", app.restart_delay);
-  delays_ok = s.read_duration("restart_delay_max", app.restart_delay_max) && delays_ok;
-  if (delays_ok) check_restart_delays(s, app);
-  s.read_duration("min_uptime", app.min_uptime);
-  s.read_count("max_restarts", app.max_restarts);
-  s.read_duration("restart_window", app.restart_window);
-  s.read_duration("failed_retry", app.failed_retry);
-  s.read_signal("stop_signal", app.stop_signal);
-  s.read_duration("stop_timeout", app.stop_timeout);
-  s.read_duration("drain_timeout", app.drain_timeout);
+  read_output(s, app, dir);
+  read_restart_and_stop(s, app);
 
   s.report_unknown_keys();
   return app;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
@@ -18,16 +19,22 @@
 
 namespace cfg = muster::config;
 
-int main(int argc, char** argv) {
-  muster::daemon::fill_standard_fds();  // before anything opens a descriptor
-  CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
+namespace {
+
+struct Options {
   std::string config_path = cfg::default_config_path();
   std::string log_level;
   bool check = false;
-  cli.add_option("-c,--config", config_path, "config file (default: $MUSTER_CONFIG, else "
-                                             "/etc/muster/muster.toml)");
-  cli.add_flag("--check", check, "validate the config and exit (0 valid, 2 invalid)");
-  cli.add_option("--log-level", log_level, "override daemon.log_level")
+};
+
+// Reads the command line into `options`; the exit code when it says to exit
+// (--help, --version, a usage error).
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
+  CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
+  cli.add_option("-c,--config", options.config_path, "config file (default: $MUSTER_CONFIG, else "
+                                                     "/etc/muster/muster.toml)");
+  cli.add_flag("--check", options.check, "validate the config and exit (0 valid, 2 invalid)");
+  cli.add_option("--log-level", options.log_level, "override daemon.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.set_version_flag("--version", std::string("musterd ") + MUSTER_VERSION);
   try {
@@ -36,18 +43,44 @@ int main(int argc, char** argv) {
     int rc = cli.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  return std::nullopt;
+}
 
-  if (auto unsafe = cfg::refuse_unsafe_config(config_path)) {
-    std::cerr << config_path << ": " << *unsafe << "\n";
-    return 2;
+// The config file if it is safe to read and valid; otherwise nothing, and
+// why is on stderr.
+std::optional<cfg::Config> load_config(const std::string& path) {
+  if (auto unsafe = cfg::refuse_unsafe_config(path)) {
+    std::cerr << path << ": " << *unsafe << "\n";
+    return std::nullopt;
   }
-  auto loaded = cfg::load_file(config_path, cfg::HostChecks::run);
+  auto loaded = cfg::load_file(path, cfg::HostChecks::run);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
-    return 2;
+    return std::nullopt;
   }
-  cfg::Config config = std::move(*loaded.config);
-  if (check) {
+  return std::move(*loaded.config);
+}
+
+void override_log_level(cfg::Config& config, const std::string& log_level) {
+  using L = cfg::LogLevel;
+  const std::pair<const char*, L> levels[] = {
+      {"trace", L::trace}, {"debug", L::debug}, {"info", L::info}, {"warn", L::warn},
+      {"error", L::error}};
+  for (auto& [name, level] : levels)
+    if (log_level == name) config.daemon.log_level = level;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  muster::daemon::fill_standard_fds();  // before anything opens a descriptor
+  Options options;
+  if (auto rc = parse_options(argc, argv, options)) return *rc;
+
+  auto loaded = load_config(options.config_path);
+  if (!loaded) return 2;
+  cfg::Config config = std::move(*loaded);
+  if (options.check) {
     std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
     return 0;
   }
@@ -55,14 +88,7 @@ int main(int argc, char** argv) {
     std::cerr << *missing << "\n";
     return 1;
   }
-  if (!log_level.empty()) {
-    using L = cfg::LogLevel;
-    const std::pair<const char*, L> levels[] = {
-        {"trace", L::trace}, {"debug", L::debug}, {"info", L::info}, {"warn", L::warn},
-        {"error", L::error}};
-    for (auto& [name, level] : levels)
-      if (log_level == name) config.daemon.log_level = level;
-  }
+  if (!options.log_level.empty()) override_log_level(config, options.log_level);
   muster::daemon::setup_logging(config.daemon.log_level, config.daemon.log_format);
   // A write to a client or worker that went away must be an error, not
   // death (SIGPIPE); likewise a write past RLIMIT_FSIZE (systemd's

@@ -21,10 +21,12 @@ install(TARGETS musterd DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS musterctl DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS muster-hello DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/muster)
 
-# Worker libraries: the C++ header library and the Python module.
+# Worker libraries: the C++ header library and the Python module (muster_worker
+# and the muster_worker_channel it imports).
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/muster DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.hpp")
-install(FILES ${CMAKE_SOURCE_DIR}/python/muster_worker.py DESTINATION ${MUSTER_PYTHON_DIR})
+install(FILES ${CMAKE_SOURCE_DIR}/python/muster_worker.py ${CMAKE_SOURCE_DIR}/python/muster_worker_channel.py
+        DESTINATION ${MUSTER_PYTHON_DIR})
 
 set(MUSTER_INSTALLED_MUSTERD "${CMAKE_INSTALL_FULL_SBINDIR}/musterd")
 set(MUSTER_INSTALLED_MUSTERCTL "${CMAKE_INSTALL_FULL_BINDIR}/musterctl")

@@ -10,6 +10,7 @@
 #include "daemon/output/merged_tail.h"
 #include "daemon/observe/status_json.h"
 #include "daemon/wiring/supervisor.h"
+#include "daemon/wiring/worker_commands.h"
 
 namespace muster::daemon {
 namespace {
@@ -17,6 +18,10 @@ namespace {
 using Respond = ControlServer::Respond;
 using ipc::error_reply;
 using ipc::ok_reply;
+using worker_commands::disconnect;
+using worker_commands::kill;
+using worker_commands::restart_worker;
+using worker_commands::worker_or_error;
 
 // Looks the request's app up, or answers the error and returns null.
 App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
@@ -181,77 +186,6 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
               std::to_string(*n) + "); change it there to keep " + std::to_string(*r.count);
   }
   respond(ok_reply(std::move(reply)));
-}
-
-// A live worker by the request's id, or the error answered and null.
-Worker* worker_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
-  Worker* w = s.find_worker(static_cast<unsigned>(*r.id));
-  if (!w || w->state() == WorkerState::dead) {
-    respond(error_reply("no worker with id " + std::to_string(*r.id)));
-    return nullptr;
-  }
-  return w;
-}
-
-// restart with an id: that worker's slot gets a new worker, and the old one
-// leaves once the new one is ready (App::replace, as in a reload). Answered
-// then, naming the new worker, or with why the new one did not get ready (the
-// old one keeps serving).
-void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
-  Worker* w = worker_or_error(s, r, respond);
-  if (!w) return;
-  const std::int64_t old_id = *r.id;
-  const std::string id = std::to_string(old_id);
-  if (w->state() == WorkerState::disconnecting)
-    return respond(error_reply("worker " + id + " is already leaving"));
-  App* app = s.find_app(w->identity().app);
-  if (!app || !app->wanted_up())
-    return respond(error_reply("worker " + id + "'s app is stopping or stopped"));
-  if (app->is_candidate(w->identity().id))
-    return respond(error_reply("worker " + id + " is a replacement that is not ready yet; "
-                               "restart it once it is"));
-  const unsigned slot = w->identity().instance;
-  spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
-  app->replace(slot, [app, alive = app->lifetime(), slot, old_id, id,
-                      respond](std::optional<std::string> error) {
-    if (error) return respond(error_reply("restart of worker " + id + " failed: " + *error));
-    if (!alive.lock()) return respond(error_reply("worker " + id + "'s app was removed"));
-    boost::json::object reply{{"app", app->name()}, {"id", old_id}};
-    // The slot's worker comes first in workers(); a leaving one may share its slot.
-    for (Worker* now : app->workers()) {
-      if (now->identity().instance != slot || now->state() == WorkerState::disconnecting)
-        continue;
-      reply["replaced_by"] = now->identity().id;
-      reply["pid"] = now->pid();
-      break;
-    }
-    respond(ok_reply(std::move(reply)));
-  });
-}
-
-void kill(Supervisor& s, const ipc::Request& r, Respond respond) {
-  int signo = SIGTERM;
-  if (r.signal) {
-    auto parsed = config::parse_signal(*r.signal);
-    if (!parsed) return respond(error_reply("unknown signal '" + *r.signal + "'"));
-    signo = *parsed;
-  }
-  Worker* w = worker_or_error(s, r, respond);
-  if (!w) return;
-  int pid = w->pid();
-  if (!w->send_signal(signo))
-    return respond(error_reply("could not signal worker " + std::to_string(*r.id)));
-  spdlog::info("{}[{}] sent {} by an operator", w->identity().app, *r.id,
-               config::signal_name(signo));
-  respond(ok_reply({{"id", *r.id}, {"pid", pid}, {"signal", config::signal_name(signo)}}));
-}
-
-void disconnect(Supervisor& s, const ipc::Request& r, Respond respond) {
-  Worker* w = worker_or_error(s, r, respond);
-  if (!w) return;
-  spdlog::info("{}[{}] disconnect requested by an operator", w->identity().app, *r.id);
-  w->disconnect();
-  respond(ok_reply({{"id", *r.id}, {"pid", w->pid()}}));
 }
 
 void send(Supervisor& s, const ipc::Request& r, Respond respond) {

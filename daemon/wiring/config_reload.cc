@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <variant>
+
 #include <boost/asio/post.hpp>
 
 #include "config/file_safety.h"
@@ -42,44 +44,40 @@ std::string every_app_removed(const config::Config& running) {
          "reload-config --allow-empty (SIGHUP never does)";
 }
 
-}  // namespace
-
-void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
-  if (auto unsafe = config::refuse_unsafe_config(config_.path)) {
-    spdlog::error("reload-config: {}: {}; the running config is unchanged", config_.path, *unsafe);
-    return done(ReloadResult{{config_.path + ": " + *unsafe}, {}, {}});
+// The file as it would be applied, or why it is refused: unsafe to read,
+// invalid, or removing every app without `allow_empty`.
+std::variant<config::Config, Supervisor::ReloadResult> read_next_config(
+    const config::Config& running, bool allow_empty) {
+  if (auto unsafe = config::refuse_unsafe_config(running.path)) {
+    spdlog::error("reload-config: {}: {}; the running config is unchanged", running.path, *unsafe);
+    return Supervisor::ReloadResult{{running.path + ": " + *unsafe}, {}, {}};
   }
-  auto loaded = config::load_file(config_.path, config::HostChecks::run);
+  auto loaded = config::load_file(running.path, config::HostChecks::run);
   if (!loaded.config) {
-    ReloadResult result;
+    Supervisor::ReloadResult result;
     for (const auto& e : loaded.errors) {
       spdlog::error("reload-config: {}", e.to_string());
       result.errors.push_back(e.to_string());
     }
     spdlog::error("reload-config: {} error(s); the running config is unchanged",
                   loaded.errors.size());
-    return done(std::move(result));
+    return result;
   }
   config::Config next = std::move(*loaded.config);
-  if (next.apps.empty() && !config_.apps.empty() && !allow_empty) {
-    std::string why = every_app_removed(config_);
+  if (next.apps.empty() && !running.apps.empty() && !allow_empty) {
+    std::string why = every_app_removed(running);
     spdlog::error("reload-config: {}", why);
-    ReloadResult result{{why}, {}, {}};
+    Supervisor::ReloadResult result{{why}, {}, {}};
     result.refused_empty = true;
-    return done(std::move(result));
+    return result;
   }
-  ConfigDiff diff = diff_configs(config_, next);
-  for (const auto& w : diff.warnings) spdlog::warn("reload-config: {}", w);
+  return next;
+}
 
-  // A first systemd-protocol app needs the notify socket before its
-  // workers start; a failure to open it changes nothing.
-  if (auto err = open_notify_socket(next)) {
-    spdlog::error("reload-config: {}; the running config is unchanged", *err);
-    return done(ReloadResult{{*err}, {}, {}});
-  }
-
-  // Bind everything new first: a failure here changes nothing.
-  std::vector<std::unique_ptr<ListenSocket>> bound;
+// Binds the sockets `diff` adds or rebinds (but those bound per slot when
+// workers start) into `bound`; the error message of the first that fails.
+std::optional<std::string> bind_new_sockets(const config::Config& next, const ConfigDiff& diff,
+                                            std::vector<std::unique_ptr<ListenSocket>>& bound) {
   std::vector<std::string> to_bind = diff.sockets_added;
   to_bind.insert(to_bind.end(), diff.sockets_rebound.begin(), diff.sockets_rebound.end());
   for (const auto& name : to_bind) {
@@ -93,10 +91,50 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
     if (auto* err = std::get_if<BindError>(&result)) {
       std::string msg = "sockets." + name + ": " + err->message;
       spdlog::error("reload-config: {}; the running config is unchanged", msg);
-      return done(ReloadResult{{msg}, {}, {}});
+      return msg;
     }
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
   }
+  return std::nullopt;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& n) {
+  return std::find(v.begin(), v.end(), n) != v.end();
+}
+
+}  // namespace
+
+// The reply waits for every rolling reload and first start this causes.
+struct Supervisor::PendingReload {
+  ReloadResult result;
+  std::size_t left = 1;  // the pass over the apps
+  ReloadDone done;
+
+  void one_done() {
+    if (--left > 0) return;
+    if (result.failures.empty())
+      spdlog::info("reload-config: every app took its new settings");
+    if (done) done(std::move(result));
+  }
+};
+
+void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
+  auto read = read_next_config(config_, allow_empty);
+  if (auto* refused = std::get_if<ReloadResult>(&read)) return done(std::move(*refused));
+  config::Config next = std::move(std::get<config::Config>(read));
+  ConfigDiff diff = diff_configs(config_, next);
+  for (const auto& w : diff.warnings) spdlog::warn("reload-config: {}", w);
+
+  // A first systemd-protocol app needs the notify socket before its
+  // workers start; a failure to open it changes nothing.
+  if (auto err = open_notify_socket(next)) {
+    spdlog::error("reload-config: {}; the running config is unchanged", *err);
+    return done(ReloadResult{{*err}, {}, {}});
+  }
+
+  // Bind everything new first: a failure here changes nothing.
+  std::vector<std::unique_ptr<ListenSocket>> bound;
+  if (auto msg = bind_new_sockets(next, diff, bound)) return done(ReloadResult{{*msg}, {}, {}});
 
   // The new apps (their slots, one per instance) and the reply are made
   // before anything changes: running out of memory for them refuses the
@@ -123,7 +161,19 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
       config_.daemon.log_format != old.daemon.log_format)
     setup_logging(config_.daemon.log_level, config_.daemon.log_format);
 
-  for (const auto& name : diff.apps_removed) {
+  remove_apps(diff.apps_removed);
+  auto waiting = std::make_shared<PendingReload>();
+  waiting->done = std::move(done);
+  apply_app_changes(diff, added, old, waiting);
+  sockets_.sweep_retired();
+  events_.publish("setup", "", summary);
+  spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");
+  waiting->result.changes = std::move(summary);
+  waiting->one_done();
+}
+
+void Supervisor::remove_apps(const std::vector<std::string>& names) {
+  for (const auto& name : names) {
     App* app = find_app(name);
     spdlog::info("reload-config: removing app {}", name);
     app->mark_removed();
@@ -134,69 +184,64 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
       });
     });
   }
-  auto in = [](const std::vector<std::string>& v, const std::string& n) {
-    return std::find(v.begin(), v.end(), n) != v.end();
-  };
-  // The reply waits for every rolling reload and first start this causes.
-  struct Waiting {
-    ReloadResult result;
-    std::size_t left = 1;  // the loop below
-    ReloadDone done;
-  };
-  auto waiting = std::make_shared<Waiting>();
-  waiting->done = std::move(done);
-  auto one_done = [waiting] {
-    if (--waiting->left > 0) return;
-    if (waiting->result.failures.empty())
-      spdlog::info("reload-config: every app took its new settings");
-    if (waiting->done) waiting->done(std::move(waiting->result));
-  };
+}
+
+void Supervisor::apply_app_changes(const ConfigDiff& diff,
+                                   std::vector<std::unique_ptr<App>>& added,
+                                   const config::Config& old,
+                                   const std::shared_ptr<PendingReload>& waiting) {
   for (const auto& app_config : config_.apps) {
     const std::string& name = app_config.name;
-    if (in(diff.apps_added, name)) {
-      spdlog::info("reload-config: adding app {}", name);
+    if (contains(diff.apps_added, name)) {
       auto made = std::find_if(added.begin(), added.end(),
                                [&](const auto& a) { return a->name() == name; });
-      apps_.push_back(std::move(*made));
-      ++waiting->left;
-      apps_.back()->start([waiting, one_done, name](std::optional<std::string> error) {
-        if (error) {
-          spdlog::error("reload-config: the new app {} did not start: {}", name, *error);
-          waiting->result.failures.push_back(name + ": did not start: " + *error);
-        }
-        one_done();
-      });
+      start_added_app(std::move(*made), waiting);
       continue;
     }
-    bool rolling = in(diff.apps_reloaded, name);
-    if (!rolling && !in(diff.apps_updated, name)) continue;
-    App* app = find_app(name);
-    config::AppConfig wanted = app_config;
-    // A runtime `scale` stands unless the file's instances changed.
-    if (const auto* was = old.find_app(name); was && was->instances == wanted.instances)
-      wanted.instances = app->config().instances;
-    spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
-                 name);
-    ++waiting->left;
-    app->update_config(wanted, rolling,
-                       [this, waiting, one_done, name, previous = *old.find_app(name)](
-                           std::optional<std::string> error) {
-      if (error) {
-        // The app went back to its previous settings: so does the config
-        // in force, so that the next reload-config compares against them.
-        for (auto& a : config_.apps)
-          if (a.name == name) a = previous;
-        waiting->result.failures.push_back(name + ": " + *error +
-                                           "; it keeps its previous settings");
-      }
-      one_done();
-    });
+    bool rolling = contains(diff.apps_reloaded, name);
+    if (!rolling && !contains(diff.apps_updated, name)) continue;
+    update_app(app_config, *old.find_app(name), rolling, waiting);
   }
-  sockets_.sweep_retired();
-  events_.publish("setup", "", summary);
-  spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");
-  waiting->result.changes = std::move(summary);
-  one_done();
+}
+
+void Supervisor::start_added_app(std::unique_ptr<App> app,
+                                 const std::shared_ptr<PendingReload>& waiting) {
+  std::string name = app->name();
+  spdlog::info("reload-config: adding app {}", name);
+  apps_.push_back(std::move(app));
+  ++waiting->left;
+  apps_.back()->start([waiting, name](std::optional<std::string> error) {
+    if (error) {
+      spdlog::error("reload-config: the new app {} did not start: {}", name, *error);
+      waiting->result.failures.push_back(name + ": did not start: " + *error);
+    }
+    waiting->one_done();
+  });
+}
+
+void Supervisor::update_app(const config::AppConfig& app_config,
+                            const config::AppConfig& previous, bool rolling,
+                            const std::shared_ptr<PendingReload>& waiting) {
+  const std::string& name = app_config.name;
+  App* app = find_app(name);
+  config::AppConfig wanted = app_config;
+  // A runtime `scale` stands unless the file's instances changed.
+  if (previous.instances == wanted.instances) wanted.instances = app->config().instances;
+  spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
+               name);
+  ++waiting->left;
+  app->update_config(wanted, rolling,
+                     [this, waiting, name, previous](std::optional<std::string> error) {
+    if (error) {
+      // The app went back to its previous settings: so does the config
+      // in force, so that the next reload-config compares against them.
+      for (auto& a : config_.apps)
+        if (a.name == name) a = previous;
+      waiting->result.failures.push_back(name + ": " + *error +
+                                         "; it keeps its previous settings");
+    }
+    waiting->one_done();
+  });
 }
 
 }  // namespace muster::daemon

@@ -24,6 +24,8 @@
 
 namespace muster::daemon {
 
+struct ConfigDiff;
+
 class Supervisor {
  public:
   // `launcher` starts and watches every worker process; it outlives the Supervisor.
@@ -88,6 +90,16 @@ class Supervisor {
   // Validates and applies the config file (config_reload.cc); `done` as for
   // reload_config().
   void apply_config_file(ReloadDone done, bool allow_empty);
+  // Its steps once nothing can fail: the reply waits in a PendingReload for
+  // every first start and rolling reload they cause.
+  struct PendingReload;
+  void remove_apps(const std::vector<std::string>& names);
+  void apply_app_changes(const ConfigDiff& diff, std::vector<std::unique_ptr<App>>& added,
+                         const config::Config& old,
+                         const std::shared_ptr<PendingReload>& waiting);
+  void start_added_app(std::unique_ptr<App> app, const std::shared_ptr<PendingReload>& waiting);
+  void update_app(const config::AppConfig& app_config, const config::AppConfig& previous,
+                  bool rolling, const std::shared_ptr<PendingReload>& waiting);
   // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
   void connect_fd_store();
   void report_to_systemd();

@@ -95,6 +95,18 @@ bool pump(int fd, Connection& c, short revents, const std::string& body, bool dr
   return !c.close_after;
 }
 
+// While draining: idle keep-alive connections go now; new ones get a moment
+// for their request.
+void close_idle(std::map<int, Connection>& connections,
+                std::chrono::steady_clock::time_point drain_start) {
+  bool late = std::chrono::steady_clock::now() - drain_start > kFreshGrace;
+  for (auto it = connections.begin(); it != connections.end();) {
+    bool idle = it->second.in.empty() && it->second.out.empty() && (it->second.served > 0 || late);
+    if (idle) close(it->first);
+    it = idle ? connections.erase(it) : std::next(it);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,14 +144,7 @@ int main(int argc, char** argv) {
 
   std::vector<pollfd> fds;
   while (w->connected() || !connections.empty()) {
-    if (draining) {  // idle keep-alive connections go now; new ones get a moment for their request
-      bool late = std::chrono::steady_clock::now() - drain_start > kFreshGrace;
-      for (auto it = connections.begin(); it != connections.end();) {
-        bool idle = it->second.in.empty() && it->second.out.empty() && (it->second.served > 0 || late);
-        if (idle) close(it->first);
-        it = idle ? connections.erase(it) : std::next(it);
-      }
-    }
+    if (draining) close_idle(connections, drain_start);
     fds.clear();
     for (int fd : w->watch_fds()) fds.push_back(pollfd{fd, POLLIN, 0});
     size_t first_connection = fds.size();

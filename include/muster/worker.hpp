@@ -21,6 +21,8 @@
 // on_primary_gone is set; a protocol violation by the primary prints a message and
 // exits 1 (Node: SyntaxError), unless on_protocol_error is set. Single-threaded: call
 // everything from one thread. Callbacks may call send_raw() and disconnect().
+// (The values it takes and returns are in worker_types.hpp, its socket calls in
+// worker_socket.hpp; this header includes both.)
 #pragma once
 
 #include <arpa/inet.h>
@@ -44,55 +46,10 @@
 #include <vector>
 
 #include "json.hpp"
+#include "worker_socket.hpp"
+#include "worker_types.hpp"
 
 namespace muster {
-
-// Node's internal messages have a string `cmd` longer than "NODE_" that starts with it.
-inline bool is_internal(const json::Value& m) {
-  const json::Value* cmd = m.get("cmd");
-  return cmd && cmd->is(json::Value::Type::string) && cmd->s.size() > 5 && cmd->s.compare(0, 5, "NODE_") == 0;
-}
-
-struct Error {
-  int code = 0;  // a negative errno from the primary (bind errors), else 0
-  std::string message;
-};
-
-// std::expected stand-in for C++17.
-template <class T>
-class Expected {
- public:
-  Expected(T v) : v_(std::move(v)) {}
-  Expected(Error e) : e_(std::move(e)) {}
-  explicit operator bool() const { return v_.has_value(); }
-  T& operator*() { return *v_; }
-  T* operator->() { return &*v_; }
-  const Error& error() const { return e_; }
-
- private:
-  std::optional<T> v_;
-  Error e_;
-};
-
-// What Node's server.listen() asks for. An empty address is Node's listen(port): any
-// address. An address containing '/' (or port < 0) is a unix socket path. Give IP
-// literals, not host names (Node resolves names before asking; this library does not).
-struct ListenRequest {
-  std::string address;
-  int port = 0;
-  int backlog = 511;
-  int address_type = 0;  // 4, 6 or -1 (unix); 0 = infer from address and port
-};
-
-// One server the primary granted. Round-robin: listen_fd is -1 and connections arrive
-// through the channel. Shared: listen_fd is the (non-blocking) listening socket, owned
-// by the Worker (closed on disconnect or close_server).
-struct Server {
-  std::string key;  // the primary's handle key, as JSON text
-  int listen_fd = -1;
-  int port = 0;
-  bool round_robin() const { return listen_fd < 0; }
-};
 
 class Worker {
  public:
@@ -154,15 +111,7 @@ class Worker {
 
   // Node's server.listen(): asks the primary and waits (serving the channel) for the answer.
   Expected<Server> listen(ListenRequest r) {
-    if (r.address_type == 0)
-      r.address_type = r.port < 0 || r.address.find('/') != std::string::npos ? -1 : r.address.find(':') != std::string::npos ? 6 : 4;
-    if (r.address_type == -1) {
-      r.port = -1;
-      if (!r.address.empty() && r.address[0] != '/') {  // Node's path.resolve()
-        char cwd[4096];
-        if (getcwd(cwd, sizeof cwd)) r.address = std::string(cwd) + "/" + r.address;
-      }
-    }
+    detail::complete_listen_request(r);
     std::string addr = r.address.empty() ? "null" : json::quote(r.address);
     int index = indexes_[addr + ":" + std::to_string(r.port) + ":" + std::to_string(r.address_type)]++;
     std::string fields = "\"index\":" + std::to_string(index) + ",\"data\":null,\"address\":" + addr + ",\"port\":";
@@ -179,7 +128,7 @@ class Worker {
     int code = err ? static_cast<int>(err->as_int()) : 0;
     if (fd >= 0 && !code && (::listen(fd, r.backlog) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0))
       code = -errno;  // the primary may hand over a bound socket that is not yet listening
-    if (fd >= 0 && !code) s.port = local_port(fd, r.port);
+    if (fd >= 0 && !code) s.port = detail::local_port(fd, r.port);
     const json::Value* name = reply->get("sockname");
     const json::Value* p = name ? name->get("port") : nullptr;
     if (fd < 0 && p) s.port = static_cast<int>(p->as_int());
@@ -244,21 +193,7 @@ class Worker {
   // Reads what the channel has (non-blocking) and dispatches every complete message.
   void process_channel() {
     if (fd_ < 0) return;
-    char buf[16384];
-    iovec iov{buf, sizeof buf};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 16)];
-    msghdr mh{};
-    mh.msg_iov = &iov, mh.msg_iovlen = 1, mh.msg_control = cbuf, mh.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do n = recvmsg(fd_, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-    if (n > 0) in_.append(buf, static_cast<size_t>(n));
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++k) {
-          int got;
-          std::memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
-          fds_.push_back(got);  // the next NODE_HANDLE line takes it (Node: pendingHandle)
-        }
+    ssize_t n = detail::receive(fd_, in_, fds_);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) return channel_lost();
     dispatch_buffered();
@@ -297,30 +232,9 @@ class Worker {
   std::function<void()> on_disconnect_, on_primary_gone_;
   std::function<void(const std::string&)> on_protocol_error_;
 
-  static int local_port(int fd, int fallback) {
-    sockaddr_storage a{};
-    socklen_t len = sizeof a;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) return fallback;
-    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
-    if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
-    return fallback;
-  }
-
   bool write_line(std::string line) {
     line += '\n';
-    size_t off = 0;
-    while (fd_ >= 0 && off < line.size()) {
-      ssize_t n = ::send(fd_, line.data() + off, line.size() - off, MSG_NOSIGNAL);
-      if (n >= 0) {
-        off += static_cast<size_t>(n);
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        pollfd p{fd_, POLLOUT, 0};
-        poll(&p, 1, -1);
-      } else if (errno != EINTR) {
-        return false;  // EPIPE and the like: the read side will see the channel go
-      }
-    }
-    return fd_ >= 0;
+    return detail::write_all(fd_, line);
   }
   long long send_cluster(const std::string& fields) {
     long long seq = seq_++;

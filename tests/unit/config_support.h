@@ -16,6 +16,8 @@ using config::LoadResult;
 using config::load_string;
 
 inline const std::string kPath = "/srv/site/muster.toml";
+// A TCP socket "web" on lines 1-2.
+inline const std::string kWebSocket = "[sockets.web]\nlisten = \"0.0.0.0:8000\"\n";
 
 inline Config load_ok(const std::string& text,
                       config::HostChecks host = config::HostChecks::skip) {
