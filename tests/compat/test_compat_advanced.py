@@ -95,5 +95,22 @@ class AdvancedSerialization(cs.TestCase):
         ns.wait_messages(d, "report", 1, app="adv")
 
 
+class ByteExactRelay(cs.TestCase):
+    def test_a_relayed_message_passes_between_advanced_workers_as_it_came(self):
+        # An Error is a value muster does not read: only the bytes as they
+        # came can bring it to the other worker as an Error.
+        d = self.daemon()
+        d.start(harness.app("adv", ns.NODE, args=[SCRIPT], protocol="node", instances=2,
+                            relay=True, serialization="advanced"))
+        a, b = ns.wait_listening(d, "adv", 2)
+        rc, _, err = d.ctl("send", a["id"], "-", input='{"cmd": "send-error"}')
+        self.assertEqual((rc, err), (0, ""))
+        (got,) = ns.wait_messages(d, "got", 1, app="adv")
+        self.assertEqual(got, {"got": {"isError": True, "message": "boom"}, "worker": b["id"]})
+        # The operator sees what it is, by name.
+        (shown,) = ns.wait_messages(d, "$unsupported", 1, app="adv")
+        self.assertEqual(shown, {"$unsupported": "unsupported V8 value: tag 'r' (0x72, Error)"})
+
+
 if __name__ == "__main__":
     unittest.main()

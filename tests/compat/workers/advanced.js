@@ -5,7 +5,10 @@
 // Date, a BigInt, undefined, a typed array and a cycle. For each message it
 // gets with a `payload`, it answers {report: util.inspect(payload), checks:
 // {...}, worker: ID}: what the value is as this worker sees it. The message
-// {cmd: "disconnect"} makes it call cluster.worker.disconnect().
+// {cmd: "disconnect"} makes it call cluster.worker.disconnect();
+// {cmd: "send-error"} makes it send {relayed: {error: new Error('boom')}}
+// (a value muster does not read, which relay passes on as it came); a
+// worker that gets a message with `relayed` answers {got: {isError, message}}.
 const cluster = require('node:cluster');
 const http = require('node:http');
 const util = require('node:util');
@@ -32,6 +35,11 @@ if (cluster.isPrimary) {
   });
   process.on('message', (m) => {
     if (m && m.cmd === 'disconnect') return cluster.worker.disconnect();
+    if (m && m.cmd === 'send-error') return process.send({ relayed: { error: new Error('boom') } });
+    if (m && m.relayed) {
+      const e = m.relayed.error;
+      return process.send({ got: { isError: e instanceof Error, message: e && e.message }, worker: id });
+    }
     if (!m || !m.payload) return;
     const p = m.payload;
     process.send({
