@@ -226,7 +226,10 @@ const CliVerb kCliVerbs[] = {
            ->check(worker_or_app());
        v.add_option("JSON", a.message,
                     "The message: one JSON value, e.g. '{\"hello\":1}' (quoted for the shell), "
-                    "or - to read it from stdin. At most 1 MiB as JSON.")
+                    "or - to read it from stdin. At most 1 MiB as JSON. To an app with "
+                    "serialization = \"advanced\", {\"$buffer\":\"base64\"}, {\"$bigint\":\"1\"}, "
+                    "{\"$map\":[[k,v]]}... stand for what JSON cannot hold "
+                    "(docs/compatibility.md).")
            ->required()
            ->transform(json_text());  // transform: "-" becomes the text read
      },

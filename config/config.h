@@ -47,6 +47,10 @@ enum class Scheduling { rr, none, reuseport };
 // Which worker an rr connection goes to: the next free one (none), or the one
 // of the instance slot its client's address hashes to (client_ip).
 enum class Affinity { none, client_ip };
+// How a node worker's IPC channel carries messages (NODE_CHANNEL_SERIALIZATION_MODE,
+// Node's lib/internal/child_process/serialization.js): JSON lines, or V8's
+// value serialization with a length prefix.
+enum class Serialization { json, advanced };
 // When a new worker counts as ready (status, reload gating, ready_timeout).
 // automatic ("auto", node only): at `listening`, or, for a worker that asks
 // for no server, once it has been online a quiet while (Node lets workers run
@@ -138,6 +142,7 @@ struct AppConfig {
   // worker of the app, as a primary running @socket.io/cluster-adapter's
   // setupPrimary() does (daemon/supervision/relay.h).
   bool relay = false;
+  Serialization serialization = Serialization::json;  // node only
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
   Ready ready = Ready::spawn;    // default by protocol: none spawn, node automatic,
@@ -220,6 +225,7 @@ const char* to_string(LogFormat);
 const char* to_string(Protocol);
 const char* to_string(Scheduling);
 const char* to_string(Affinity);
+const char* to_string(Serialization);
 const char* to_string(Ready);
 const char* to_string(Output);
 const char* to_string(RestartMode);

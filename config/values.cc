@@ -223,6 +223,14 @@ const char* to_string(Affinity affinity) {
   return "?";
 }
 
+const char* to_string(Serialization serialization) {
+  switch (serialization) {
+    case Serialization::json: return "json";
+    case Serialization::advanced: return "advanced";
+  }
+  return "?";
+}
+
 const char* to_string(Ready ready) {
   switch (ready) {
     case Ready::spawn: return "spawn";

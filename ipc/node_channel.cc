@@ -31,7 +31,8 @@ std::string_view cmd_of(const boost::json::value& v) {
 
 }  // namespace
 
-NodeChannel::NodeChannel(asio::io_context& io, UniqueFd fd) : socket_(io, fd.release()) {
+NodeChannel::NodeChannel(asio::io_context& io, UniqueFd fd, Serialization serialization)
+    : socket_(io, fd.release()), serialization_(serialization) {
   socket_.non_blocking(true);
 }
 
@@ -93,20 +94,35 @@ void NodeChannel::on_readable() {
     if (on_close) on_close("");
     return;
   }
-  lines_.append({data.data(), static_cast<std::size_t>(n)});
+  std::string_view bytes(data.data(), static_cast<std::size_t>(n));
+  if (serialization_ == Serialization::advanced) {
+    frames_.append(bytes);
+  } else {
+    lines_.append(bytes);
+  }
   // Handlers may close the channel (e.g. the worker is being replaced): hold
   // ourselves and stop as soon as that happens.
   auto self = shared_from_this();
-  while (!closed_) {
-    auto line = lines_.next_line();
-    if (!line) break;
-    dispatch(*line);
-  }
+  take_messages();
   if (closed_) return;
-  if (lines_.overflowed()) return fail("worker sent a message over 1 MiB");
+  if (lines_.overflowed() || frames_.overflowed()) return fail("worker sent a message over 1 MiB");
   if (received_fds_.size() > kMaxFdsInFlight)
     return fail("worker sent file descriptors without NODE_HANDLE messages");
   read();
+}
+
+void NodeChannel::take_messages() {
+  while (!closed_) {
+    if (serialization_ == Serialization::advanced) {
+      auto payload = frames_.next();
+      if (!payload) break;
+      dispatch_frame(std::move(*payload));
+    } else {
+      auto line = lines_.next_line();
+      if (!line) break;
+      dispatch(*line);
+    }
+  }
 }
 
 void NodeChannel::dispatch(std::string& line) {
@@ -117,6 +133,21 @@ void NodeChannel::dispatch(std::string& line) {
   boost::json::value message = boost::json::parse(line, ec);
   if (ec) return fail("worker sent invalid JSON: " + ec.message());
   null_non_finite(message);
+  dispatch_message(std::move(message));
+}
+
+// A value muster does not read (an Error in a user message) still reaches the
+// handler, as {"$unsupported": why}, with its payload to relay; a broken
+// frame breaks the channel, as invalid JSON does.
+void NodeChannel::dispatch_frame(std::string payload) {
+  auto message = v8_payload_to_json(payload);
+  if (!message) return fail("worker sent an unreadable V8 message: " + message.error().message);
+  v8_payload_ = std::move(payload);
+  dispatch_message(std::move(message->json));
+  v8_payload_.clear();
+}
+
+void NodeChannel::dispatch_message(boost::json::value message) {
   std::string_view cmd = cmd_of(message);
   if (cmd == "NODE_HANDLE") {
     if (received_fds_.empty()) return fail("worker sent NODE_HANDLE without a file descriptor");
@@ -177,15 +208,37 @@ bool NodeChannel::send(const boost::json::value& message, int fd) {
   return send_serialized(std::move(line), std::move(copy));
 }
 
+std::optional<std::string> NodeChannel::wire(std::string line) {
+  if (serialization_ == Serialization::json) {
+    line += '\n';
+    return line;
+  }
+  auto frame = v8_frame_from_json(line);
+  if (!frame) {
+    conversion_error_ = frame.error().message;
+    return std::nullopt;
+  }
+  return std::move(*frame);
+}
+
 bool NodeChannel::send_serialized(std::string line, UniqueFd fd) {
   if (closed_) return false;
+  auto bytes = wire(std::move(line));
+  if (!bytes) return false;  // nothing queued; `fd` closes here
   int number = fd.get();
   if (fd) owned_fds_.push_back(std::move(fd));
-  return queue(std::move(line), number);  // on failure the channel closed, and with it `fd`
+  return enqueue(std::move(*bytes), number);  // on failure the channel closed, and with it `fd`
+}
+
+bool NodeChannel::send_v8(std::string_view payload) {
+  if (closed_ || serialization_ != Serialization::advanced) return false;
+  return enqueue(v8_frame(payload), -1);
 }
 
 bool NodeChannel::lend(std::string line, int fd) {
-  return !closed_ && queue(std::move(line), fd);
+  if (closed_) return false;
+  auto bytes = wire(std::move(line));
+  return bytes && enqueue(std::move(*bytes), fd);
 }
 
 bool NodeChannel::lent(int fd) const {
@@ -219,8 +272,7 @@ bool NodeChannel::keep(int fd) {
   return true;
 }
 
-bool NodeChannel::queue(std::string line, int fd) {
-  line += '\n';
+bool NodeChannel::enqueue(std::string line, int fd) {
   queued_bytes_ += line.size();
   if (queued_bytes_ > kMaxQueuedBytes) {
     fail("worker does not read its channel (over 8 MiB queued)");

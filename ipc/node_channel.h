@@ -1,8 +1,11 @@
-// The daemon's end of a Node IPC channel ('json' serialization, see
-// shared/node-ipc-protocol.md and Node's lib/internal/child_process.js):
-// newline-delimited JSON over a Unix stream socketpair, with file descriptors
-// passed by SCM_RIGHTS alongside NODE_HANDLE envelopes. This class owns the
-// framing and the handle ACK/NACK rules; it knows nothing of cluster acts.
+// The daemon's end of a Node IPC channel (see shared/node-ipc-protocol.md and
+// Node's lib/internal/child_process.js): newline-delimited JSON ('json'
+// serialization) or length-prefixed V8 values ('advanced', ipc/v8_frames.h)
+// over a Unix stream socketpair, with file descriptors passed by SCM_RIGHTS
+// alongside NODE_HANDLE envelopes. This class owns the framing and the handle
+// ACK/NACK rules; it knows nothing of cluster acts. The daemon speaks JSON to
+// it in either mode: in 'advanced' it converts at the wire (v8_json.h's
+// rendering for what JSON cannot hold).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,13 +14,18 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ipc/line_buffer.h"
+#include "ipc/v8_frames.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::ipc {
+
+// NODE_CHANNEL_SERIALIZATION_MODE.
+enum class Serialization { json, advanced };
 
 class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
  public:
@@ -32,7 +40,8 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // (`error` says how; empty for a clean close).
   using CloseHandler = std::function<void(const std::string& error)>;
 
-  NodeChannel(boost::asio::io_context& io, UniqueFd fd);
+  NodeChannel(boost::asio::io_context& io, UniqueFd fd,
+              Serialization serialization = Serialization::json);
 
   void start(MessageHandler on_message, CloseHandler on_close);
   // Queues one message. With `fd`, it travels in a NODE_HANDLE envelope and
@@ -43,8 +52,17 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   bool send(const boost::json::value& message, int fd = -1);
   // Same, for a message already serialised (no newline; valid JSON, which for
   // a handle message is the whole NODE_HANDLE envelope). The channel owns `fd`
-  // from now on and closes it after the ACK (or when it closes).
+  // from now on and closes it after the ACK (or when it closes). In
+  // 'advanced' mode a message that does not convert (an unknown `$` form) is
+  // not sent: false, and conversion_error() says why; the channel stays open.
   bool send_serialized(std::string line, UniqueFd fd = {});
+  // 'advanced' only: a V8 payload as a worker sent it (relayed byte-exact).
+  bool send_v8(std::string_view payload);
+  Serialization serialization() const { return serialization_; }
+  const std::string& conversion_error() const { return conversion_error_; }
+  // Inside the MessageHandler, in 'advanced' mode: the message's V8 payload
+  // as it came (empty in 'json' mode).
+  const std::string& v8_payload() const { return v8_payload_; }
   // The hot path (a newconn): the same with a handle the caller only lends,
   // so no copy is made. The caller keeps owning `fd` and must keep it open
   // until the worker ACKs it or the channel closes; a caller that has to let
@@ -72,10 +90,16 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
     int fd = -1;  // lent, or one of owned_fds_; kept until the ACK
     std::size_t sent = 0;
   };
-  bool queue(std::string line, int fd);
+  // JSON text as it goes on the wire: a line, or a V8 frame (nothing, with
+  // conversion_error_ set, if it does not convert).
+  std::optional<std::string> wire(std::string line);
+  bool enqueue(std::string bytes, int fd);
   void read();
   void on_readable();
+  void take_messages();
   void dispatch(std::string& line);
+  void dispatch_frame(std::string payload);
+  void dispatch_message(boost::json::value message);
   void on_handle_answer(bool nack);  // NODE_HANDLE_ACK / NACK
   void flush();
   void fail(const std::string& error);
@@ -83,7 +107,11 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   boost::asio::posix::stream_descriptor socket_;
   MessageHandler on_message_;
   CloseHandler on_close_;
+  Serialization serialization_;
   LineBuffer lines_{kMaxLine};
+  FrameBuffer frames_{kMaxLine};
+  std::string v8_payload_;
+  std::string conversion_error_;
   std::deque<UniqueFd> received_fds_;
   std::deque<Outgoing> outbox_;          // ready to write, in order
   std::deque<Outgoing> handle_waiting_;  // handle messages held until the ACK

@@ -25,7 +25,7 @@ void Relay::message(bool enabled, Worker& from, const std::vector<Worker*>& work
   for (Worker* to : workers) {
     if (to == &from || !to->has_channel()) continue;
     if (line.empty()) line = boost::json::serialize(message);
-    switch (to->send_relayed(line, kMaxBacklog)) {
+    switch (to->send_relayed(line, from.channel_payload(), kMaxBacklog)) {
       case Worker::Relayed::sent:
         ++relayed_;
         dropping_.erase(to->identity().id);

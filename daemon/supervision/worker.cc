@@ -122,12 +122,16 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
     return "cannot create the IPC channel: " + describe_errno(errno);
   child_channel_end_.reset(pair[1]);
-  channel_ = std::make_shared<ipc::NodeChannel>(io_, ipc::UniqueFd(pair[0]));
+  bool advanced = app_.serialization == config::Serialization::advanced;
+  channel_ = std::make_shared<ipc::NodeChannel>(
+      io_, ipc::UniqueFd(pair[0]),
+      advanced ? ipc::Serialization::advanced : ipc::Serialization::json);
   constexpr int kChannelFd = 3;
   spec.pass_fds.emplace_back(pair[1], kChannelFd);
   spec.env.push_back("NODE_CHANNEL_FD=" + std::to_string(kChannelFd));
   spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
-  spec.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+  spec.env.push_back(std::string("NODE_CHANNEL_SERIALIZATION_MODE=") +
+                     (advanced ? "advanced" : "json"));
   return "";
 }
 

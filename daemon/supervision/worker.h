@@ -98,10 +98,18 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
 
   // A user message (Node's worker.send); false without an open channel.
   bool send_message(const boost::json::value& message);
-  // relay = true: another worker's message, serialised (daemon/supervision/relay.h).
+  // relay = true: another worker's message, serialised (daemon/supervision/relay.h):
+  // `v8_payload` as it came, when both channels are 'advanced', else `line`.
   // Not sent if the channel has more than `max_backlog` bytes unsent.
   enum class Relayed { sent, backlog, closed };
-  Relayed send_relayed(const std::string& line, std::size_t max_backlog);
+  Relayed send_relayed(const std::string& line, const std::string& v8_payload,
+                       std::size_t max_backlog);
+  // serialization = "advanced": the channel carries V8 values.
+  bool advanced_channel() const {
+    return channel_ && channel_->serialization() == ipc::Serialization::advanced;
+  }
+  // Inside a message handler: the V8 payload of the message (empty in json mode).
+  const std::string& channel_payload() const;
   // Round-robin: hands connection `fd` over as a newconn (see RrHandle).
   bool send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) override;
 

@@ -43,10 +43,19 @@ bool Worker::send_message(const json::value& message) {
   return has_channel() && channel_->send(message);
 }
 
-Worker::Relayed Worker::send_relayed(const std::string& line, std::size_t max_backlog) {
+Worker::Relayed Worker::send_relayed(const std::string& line, const std::string& v8_payload,
+                                     std::size_t max_backlog) {
   if (!has_channel()) return Relayed::closed;
   if (channel_->queued_bytes() > max_backlog) return Relayed::backlog;
+  // Between two advanced workers the bytes go as they came (byte-exact).
+  if (!v8_payload.empty() && advanced_channel())
+    return channel_->send_v8(v8_payload) ? Relayed::sent : Relayed::closed;
   return channel_->send_serialized(line) ? Relayed::sent : Relayed::closed;
+}
+
+const std::string& Worker::channel_payload() const {
+  static const std::string none;
+  return channel_ ? channel_->v8_payload() : none;
 }
 
 bool Worker::send_newconn(const std::string& prefix, int fd, std::weak_ptr<RrHandle> handle) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -11,6 +12,7 @@
 #include "daemon/observe/status_json.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
+#include "ipc/v8_frames.h"
 
 namespace muster::daemon {
 namespace {
@@ -200,6 +202,12 @@ void send(Supervisor& s, const ipc::Request& r, Respond respond) {
     App* app = app_or_error(s, r, respond);
     if (!app) return;
     targets = app->workers();
+  }
+  // An advanced worker gets the message as a V8 value: its `$` forms
+  // (docs/compatibility.md) must convert, or nothing is sent.
+  if (std::any_of(targets.begin(), targets.end(), [](Worker* w) { return w->advanced_channel(); })) {
+    auto frame = ipc::v8_frame_from_json(boost::json::serialize(*r.message));
+    if (!frame) return respond(error_reply("message cannot be sent as a V8 value: " + frame.error().message));
   }
   int sent = 0;
   for (Worker* w : targets) sent += w->send_message(*r.message) ? 1 : 0;

@@ -9,16 +9,30 @@
 //   {"cmd":"kill","id":N,"signal":"SIGTERM"}   worker.kill(signal)
 //   {"cmd":"disconnect","id":N}                worker.disconnect()
 //   {"cmd":"send","id":N,"message":M}          worker.send(M)
+//   {"cmd":"echo","id":N}                      worker.send(its last message), as it came
+// COMPAT_SERIALIZATION=advanced in the environment: setupPrimary's
+// serialization: 'advanced'; a message JSON cannot show is printed as
+// {"inspect": util.inspect(message)}.
 //   {"cmd":"exit"}                             disconnect everyone, then exit
 const cluster = require('node:cluster');
 const readline = require('node:readline');
+const util = require('node:util');
 
 const [script, instances, policy, ...args] = process.argv.slice(2);
 cluster.schedulingPolicy = policy === 'none' ? cluster.SCHED_NONE : cluster.SCHED_RR;
-cluster.setupPrimary({ exec: script, args, silent: false });
+const serialization = process.env.COMPAT_SERIALIZATION || 'json';
+cluster.setupPrimary({ exec: script, args, silent: false, serialization });
+const last = {};
 
 function emit(event, fields) {
-  process.stdout.write(JSON.stringify({ event, time: Date.now(), ...fields }) + '\n');
+  let line;
+  try {
+    line = JSON.stringify({ event, time: Date.now(), ...fields });
+  } catch {  // a BigInt or a cycle (advanced serialization)
+    line = JSON.stringify({ event, time: Date.now(), ...fields,
+                            message: { inspect: util.inspect(fields.message, { depth: null }) } });
+  }
+  process.stdout.write(line + '\n');
 }
 
 cluster.on('fork', (w) => emit('fork', { id: w.id, pid: w.process.pid }));
@@ -27,8 +41,10 @@ cluster.on('listening', (w, address) => emit('listening', { id: w.id, address })
 cluster.on('disconnect', (w) => emit('disconnect', { id: w.id }));
 cluster.on('exit', (w, code, signal) =>
   emit('exit', { id: w.id, code, signal, exitedAfterDisconnect: w.exitedAfterDisconnect }));
-cluster.on('message', (w, message, handle) =>
-  emit('message', { id: w.id, message, handle: handle ? handle.constructor.name : null }));
+cluster.on('message', (w, message, handle) => {
+  last[w.id] = message;
+  emit('message', { id: w.id, message, handle: handle ? handle.constructor.name : null });
+});
 
 for (let i = 0; i < Number(instances); i++) cluster.fork();
 
@@ -38,5 +54,6 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (c.cmd === 'kill' && w) w.kill(c.signal || 'SIGTERM');
   else if (c.cmd === 'disconnect' && w) w.disconnect();
   else if (c.cmd === 'send' && w) w.send(c.message);
+  else if (c.cmd === 'echo' && w) w.send(last[c.id]);
   else if (c.cmd === 'exit') cluster.disconnect(() => process.exit(0));
 });

@@ -113,6 +113,28 @@ class Relay(SocketIo):
         self.assertEqual(d.log_text().count("needs relay = true"), 1)
 
 
+class BinaryRelay(SocketIo):
+    """A Buffer broadcast from one worker (io.emit with binary data) reaches
+    the clients of every worker intact: under Node with the adapter's
+    setupPrimary() and serialization: 'advanced', under musterd with
+    relay = true and serialization = "advanced"."""
+
+    def assert_intact_everywhere(self, result):
+        self.assertEqual(len(set(result["clients"])), 2, f"clients on both workers: {result}")
+        self.assertEqual(result["intact"], CLIENTS, result)
+
+    def test_reference_node_primary_advanced_serialization(self):
+        port = ns.free_port()
+        self.under_node("cluster-adapter-advanced", port)
+        self.assert_intact_everywhere(self.clients(port, "binary", CLIENTS))
+
+    def test_musterd_with_relay_and_advanced_serialization(self):
+        port = ns.free_port()
+        d = self.under_musterd(port, relay=True, serialization="advanced")
+        self.assert_intact_everywhere(self.clients(port, "binary", CLIENTS))
+        self.assertGreater(d.status_entry("apps", "chat")["relay"]["relayed"], 0)
+
+
 class Affinity(SocketIo):
     def test_reference_node_rr_fails_most_polling_clients(self):
         port = ns.free_port()

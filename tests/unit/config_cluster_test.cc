@@ -58,3 +58,27 @@ TEST_CASE("relay must be a boolean", "[config]") {
   ConfigError error = load_error(kNode + "relay = \"yes\"\n");
   check_at(error, 4, 9, "apps.web.relay");
 }
+
+TEST_CASE("serialization is json unless set to advanced", "[config]") {
+  CHECK(load_ok(kNode).apps.at(0).serialization == Serialization::json);
+  CHECK(load_ok(kNode + "serialization = \"advanced\"\n").apps.at(0).serialization ==
+        Serialization::advanced);
+  CHECK(load_ok(kNode + "serialization = \"json\"\n").apps.at(0).serialization == Serialization::json);
+}
+
+TEST_CASE("an unknown serialization is reported at the value", "[config]") {
+  ConfigError error = load_error(kNode + "serialization = \"v8\"\n");
+  check_at(error, 4, 17, "apps.web.serialization");
+  CHECK(error.message == R"(expected one of json, advanced, got "v8")");
+}
+
+TEST_CASE("advanced serialization needs protocol node", "[config]") {
+  const std::string plain = "[apps.web]\nexec = \"x\"\n";
+  ConfigError error = load_error(plain + "serialization = \"advanced\"\n");
+  check_at(error, 3, 17, "apps.web.serialization");
+  CHECK(error.message ==
+        R"(serialization "advanced" is the Node IPC channel's: needs protocol "node", )"
+        R"(but protocol is "none")");
+  CHECK(load_ok(plain + "serialization = \"json\"\n").apps.at(0).serialization ==
+        Serialization::json);
+}

@@ -4,6 +4,9 @@
 //   MODE "relay": N websocket clients, then GET /check 6 times (rr spreads
 //     them over the workers) and GET /emit; result {clients: [worker per
 //     client], checks: [/check answers], received: clients that got the emit}
+//   MODE "binary": N websocket clients, then GET /emit-binary on one worker;
+//     result {clients: [worker per client], intact: clients that got the
+//     Buffer byte for byte, received: [what each got, described]}
 //   MODE "polling": N clients with transports ['polling'], client i from
 //     127.0.0.(i+2) (an address of its own, as N users would be); each
 //     connects and echoes 3 messages; result {ok, workers: [served by], errors}
@@ -34,13 +37,19 @@ function connect(options) {
   return { socket, welcome: Promise.race([welcome, deadline(4000, 'welcome')]) };
 }
 
-async function relay() {
+// N websocket clients, each once welcomed (c.worker: its worker).
+async function websocketClients() {
   const clients = [];
   for (let i = 0; i < n; i++) {
     const c = connect({ transports: ['websocket'] });
     c.worker = await c.welcome;
     clients.push(c);
   }
+  return clients;
+}
+
+async function relay() {
+  const clients = await websocketClients();
   const checks = [];
   for (let i = 0; i < 6; i++) checks.push(await get('/check'));
   const token = String(Date.now());
@@ -52,6 +61,22 @@ async function relay() {
   const received = (await Promise.all(got)).filter(Boolean).length;
   clients.forEach((c) => c.socket.close());
   return { clients: clients.map((c) => c.worker), checks, received };
+}
+
+async function binary() {
+  const clients = await websocketClients();
+  const token = String(Date.now());
+  const expected = Buffer.concat([Buffer.from(token), Buffer.from([...Array(256).keys()])]);
+  const got = clients.map((c) => Promise.race([
+    new Promise((resolve) => c.socket.on('binary', (b) => resolve(b))),
+    new Promise((resolve) => setTimeout(() => resolve(null), 3000)),
+  ]));
+  await get('/emit-binary?t=' + token);
+  const received = await Promise.all(got);
+  clients.forEach((c) => c.socket.close());
+  const intact = received.filter((b) => Buffer.isBuffer(b) && b.equals(expected)).length;
+  const describe = (b) => (Buffer.isBuffer(b) ? `Buffer(${b.length})` : JSON.stringify(b)?.slice(0, 60) ?? String(b));
+  return { clients: clients.map((c) => c.worker), intact, received: received.map(describe) };
 }
 
 async function pollingClient(i) {
@@ -82,7 +107,7 @@ async function polling() {
   };
 }
 
-(mode === 'relay' ? relay() : polling()).then((result) => {
+({ relay, binary, polling }[mode])().then((result) => {
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
 }, (e) => {

@@ -3,6 +3,8 @@
 // docs set it up. Usage: node primary.js WORKER_SCRIPT INSTANCES MODE PORT
 //   MODE "cluster-adapter": cluster-adapter's setupPrimary() relays the
 //        adapter's messages between workers (what relay = true replaces);
+//   MODE "cluster-adapter-advanced": the same with serialization: 'advanced'
+//        (what the adapter's docs ask for when packets carry binary data);
 //   MODE "plain": no setupPrimary() (what musterd without relay does);
 //   MODE "sticky": @socket.io/sticky's setupMaster: the primary listens on
 //        PORT itself and passes each connection by its session (the worker
@@ -15,10 +17,10 @@ const http = require('node:http');
 const [script, instances, mode, port] = process.argv.slice(2);
 cluster.schedulingPolicy = cluster.SCHED_RR;
 // sticky passes the request's first bytes as a Buffer: its docs require
-// "advanced" serialization (a mode musterd's channel does not speak).
-cluster.setupPrimary({ exec: script, args: [port],
-                       serialization: mode === 'sticky' ? 'advanced' : 'json' });
-if (mode === 'cluster-adapter') require('@socket.io/cluster-adapter').setupPrimary();
+// "advanced" serialization.
+const advanced = mode === 'sticky' || mode === 'cluster-adapter-advanced';
+cluster.setupPrimary({ exec: script, args: [port], serialization: advanced ? 'advanced' : 'json' });
+if (mode.startsWith('cluster-adapter')) require('@socket.io/cluster-adapter').setupPrimary();
 if (mode === 'sticky') {
   const server = http.createServer();
   require('@socket.io/sticky').setupMaster(server, { loadBalancingMethod: 'least-connection' });

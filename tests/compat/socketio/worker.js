@@ -6,6 +6,8 @@
 //   GET /check  -> {worker, sockets: [ids io.fetchSockets() sees],
 //                   acks: [answers to serverSideEmitWithAck('ping')] | {error}}
 //   GET /emit?t=TOKEN -> io.emit('broadcast', TOKEN); {worker}
+//   GET /emit-binary?t=TOKEN -> io.emit('binary', BYTES), BYTES a Buffer of
+//                    TOKEN then the bytes 0..255; {worker}
 // Every client gets 'welcome' {worker} on connect; 'echo' is acked with
 // {worker, data}. Usage: node worker.js PORT
 const cluster = require('node:cluster');
@@ -31,6 +33,12 @@ const server = http.createServer(async (req, res) => {
   }
   if (url.pathname === '/emit') {
     io.emit('broadcast', url.searchParams.get('t'));
+    return reply({ worker });
+  }
+  if (url.pathname === '/emit-binary') {
+    const bytes = Buffer.concat([Buffer.from(url.searchParams.get('t')),
+                                 Buffer.from([...Array(256).keys()])]);
+    io.emit('binary', bytes);
     return reply({ worker });
   }
   if (!url.pathname.startsWith('/socket.io/')) {
