@@ -9,6 +9,7 @@
 //   {"cmd":"kill","id":N,"signal":"SIGTERM"}   worker.kill(signal)
 //   {"cmd":"disconnect","id":N}                worker.disconnect()
 //   {"cmd":"send","id":N,"message":M}          worker.send(M)
+//   {"cmd":"fork"}                             cluster.fork()
 //   {"cmd":"exit"}                             disconnect everyone, then exit
 const cluster = require('node:cluster');
 const readline = require('node:readline');
@@ -38,5 +39,6 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (c.cmd === 'kill' && w) w.kill(c.signal || 'SIGTERM');
   else if (c.cmd === 'disconnect' && w) w.disconnect();
   else if (c.cmd === 'send' && w) w.send(c.message);
+  else if (c.cmd === 'fork') cluster.fork();
   else if (c.cmd === 'exit') cluster.disconnect(() => process.exit(0));
 });
