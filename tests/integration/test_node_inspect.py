@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import unittest
 import urllib.request
 
 import harness
@@ -191,5 +192,4 @@ class RefusedRanges(ns.TestCase):
 
 
 if __name__ == "__main__":
-    import unittest
     unittest.main()
