@@ -78,10 +78,20 @@ std::string stopped_notes(const json::array& workers) {
   return out;
 }
 
+// inspect: an INSPECTOR column, before STATUS, when any worker has one.
+bool any_inspector(const json::array& workers) {
+  return std::any_of(workers.begin(), workers.end(), [](const json::value& item) {
+    const json::object* w = item.if_object();
+    return w && field(*w, "inspector");
+  });
+}
+
 std::string worker_table(const json::array& workers) {
+  const bool inspectors = any_inspector(workers);
   std::vector<Row> rows{
       {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS",
        "STATUS"}};
+  if (inspectors) rows.front().insert(rows.front().end() - 1, "INSPECTOR");
   for (const json::value& item : workers) {
     const json::object* w = item.if_object();
     if (w == nullptr) continue;
@@ -93,6 +103,9 @@ std::string worker_table(const json::array& workers) {
                     duration_of(*w, "uptime_ms"), text_of(*w, "restarts"),
                     text_of(*w, "connections"), bytes_of(*w, "rss_bytes"),
                     field(*w, "status") ? text_of(*w, "status") : ""});
+    if (inspectors)
+      rows.back().insert(rows.back().end() - 1,
+                         field(*w, "inspector") ? text_of(*w, "inspector") : "-");
   }
   return format_table(rows, "  ");
 }

@@ -311,6 +311,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   read_scheduling(s, app, context, protocol_ok, sockets_ok);
   read_on_demand(s, app, protocol_ok);
   read_cluster_options(s, app, protocol_ok);
+  read_inspect(s, app, protocol_ok);
   s.read_count("max_pending", app.max_pending);
   s.read_duration("pending_timeout", app.pending_timeout);
   read_readiness(s, app, protocol_ok);

@@ -24,6 +24,12 @@ void read_apps(const toml::node& apps, const AppContext& context, ErrorList& err
 // scheduling are read.
 void read_cluster_options(Section& s, AppConfig& app, bool protocol_ok);
 
+// inspect (config/inspect.cc), once protocol and instances are read.
+void read_inspect(Section& s, AppConfig& app, bool protocol_ok);
+// Each app's inspect range against declared sockets, metrics_listen and the
+// inspect ranges of the apps before it; an error at the app's inspect.
+void check_inspect_ranges(const toml::table& root, const Config& config, ErrorList& errors);
+
 // The scheduling of apps that do not set one, from the daemon's environment:
 // MUSTER_SCHED_POLICY, else NODE_CLUSTER_SCHED_POLICY, else rr.
 Scheduling default_scheduling(ErrorList& errors);

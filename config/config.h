@@ -158,6 +158,10 @@ struct AppConfig {
   bool on_demand = true;
   unsigned max_on_demand_sockets = 64;
   Duration on_demand_grace = std::chrono::seconds(10);
+  // inspect = "HOST:PORT" (node only): instance n's worker gets Node's
+  // --inspect on PORT+n, the same port at every restart of its slot
+  // (inspector_address); unset = off. Only family, host, port and listen set.
+  std::optional<SocketConfig> inspect;
 
   bool operator==(const AppConfig&) const = default;
 };
@@ -205,6 +209,18 @@ std::string default_config_path();
 // `base_dir` resolves relative unix paths.
 std::variant<SocketConfig, std::string> parse_listen(const std::string& text,
                                                      const std::string& base_dir);
+
+// inspect = "HOST:PORT": where instance `instance`'s Node inspector listens,
+// "HOST:PORT+instance" ("[V6]:PORT" for IPv6) as --inspect takes it; nullopt
+// when the app has no inspect or the port would pass 65535.
+std::optional<std::string> inspector_address(const AppConfig& app, unsigned instance);
+// Why `instances` workers of `app` cannot each have their inspector port: the
+// range PORT..PORT+instances-1 passes 65535, or holds the port of a declared
+// TCP socket, of metrics_listen or of another app's inspect range on an
+// address that overlaps; nullopt when it fits (or the app has no inspect).
+// Other apps' ranges count with their config instances.
+std::optional<std::string> inspect_range_problem(const AppConfig& app, unsigned instances,
+                                                 const Config& config);
 
 // "250ms", "1m30s", "10s", "1h" -> milliseconds; nullopt if malformed.
 std::optional<Duration> parse_duration(const std::string& text);

@@ -1,5 +1,6 @@
 #include "daemon/network/own_listen.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/inet_diag.h>
@@ -71,7 +72,8 @@ DumpRequest listening_request(int family) {
 
 // Is one of `inodes` a listening socket of `family`? Reads the dump to its
 // end (or kMaxListening entries), a short timeout bounding every read.
-bool any_listening(int family, const std::unordered_set<std::uint64_t>& inodes) {
+bool any_listening(int family, const std::unordered_set<std::uint64_t>& inodes,
+                   std::uint16_t except_port) {
   ipc::UniqueFd s(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (s.get() < 0) return false;
   timeval timeout{0, 100'000};
@@ -87,10 +89,13 @@ bool any_listening(int family, const std::unordered_set<std::uint64_t>& inodes) 
     for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       ++entries;
-      std::uint64_t inode = family == AF_UNIX
-                                ? static_cast<unix_diag_msg*>(NLMSG_DATA(h))->udiag_ino
-                                : static_cast<inet_diag_msg*>(NLMSG_DATA(h))->idiag_inode;
-      found = found || inodes.contains(inode);
+      if (family == AF_UNIX) {
+        found = found || inodes.contains(static_cast<unix_diag_msg*>(NLMSG_DATA(h))->udiag_ino);
+        continue;
+      }
+      const auto* inet = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
+      bool excepted = except_port != 0 && ntohs(inet->id.idiag_sport) == except_port;
+      found = found || (!excepted && inodes.contains(inet->idiag_inode));
     }
   }
   return found;
@@ -109,11 +114,11 @@ std::optional<std::uint64_t> socket_inode(std::string_view link) {
   return inode;
 }
 
-bool listens_on_own_socket(pid_t pid) {
+bool listens_on_own_socket(pid_t pid, std::uint16_t except_port) {
   auto inodes = socket_inodes(pid);
   if (inodes.empty()) return false;
   for (int family : {AF_INET, AF_INET6, AF_UNIX})
-    if (any_listening(family, inodes)) return true;
+    if (any_listening(family, inodes, except_port)) return true;
   return false;
 }
 

@@ -19,8 +19,10 @@ std::optional<std::uint64_t> socket_inode(std::string_view link);
 
 // True when `pid` holds a listening socket. Bounded: at most kMaxFds of its
 // fds and kMaxListening listening sockets are looked at; any error (the
-// process gone, no sock_diag) is "not seen", never a wait.
-bool listens_on_own_socket(pid_t pid);
+// process gone, no sock_diag) is "not seen", never a wait. A TCP socket on
+// local port `except_port` does not count: the worker's Node inspector
+// (inspect =) is no server of the app. 0: every socket counts.
+bool listens_on_own_socket(pid_t pid, std::uint16_t except_port = 0);
 
 inline constexpr std::size_t kMaxFds = 4096;
 inline constexpr std::size_t kMaxListening = 65536;

@@ -38,6 +38,7 @@ WorkerSnapshot snapshot_of(const Worker& w) {
   s.ready = w.ready();
   s.stopped = w.stopped();
   s.status_text = w.status_text();
+  s.inspector = w.inspector();
   return s;
 }
 

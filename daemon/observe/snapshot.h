@@ -34,6 +34,7 @@ struct WorkerSnapshot {
   bool ready = false;    // per the app's `ready` (Worker::ready())
   bool stopped = false;  // stopped by a signal or a debugger, as of the last sample
   std::string status_text;  // the last STATUS= (systemd protocol); "" if none
+  std::string inspector;    // inspect: its Node inspector's "HOST:PORT"; "" if none
 
   // What /readyz, `status` and muster_workers_ready count as ready.
   bool ready_now() const { return ready && !stopped; }

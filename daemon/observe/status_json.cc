@@ -31,6 +31,7 @@ boost::json::object worker_status_json(const WorkerSnapshot& w) {
   o["ready"] = w.ready_now();
   o["stopped"] = w.stopped;  // as of the last sample, like rss_bytes
   if (!w.status_text.empty()) o["status"] = w.status_text;
+  if (!w.inspector.empty()) o["inspector"] = w.inspector;
   return o;
 }
 

@@ -165,6 +165,15 @@ void App::retire(std::shared_ptr<Worker> worker) {
   leaving_.push_back(std::move(worker));
 }
 
+// inspect: the worker that took `gone`'s slot in a rolling reload started
+// while `gone` held the slot's inspector port, so Node could not open it then.
+void App::reopen_inspector(const Worker& gone) {
+  unsigned instance = gone.identity().instance;
+  if (gone.inspector().empty() || instance >= slots_.size()) return;
+  Worker* now = slots_[instance]->worker.get();
+  if (now && now != &gone && now->inspector() == gone.inspector()) now->open_inspector();
+}
+
 void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   ++counters_.exits;
   if (!info.voluntary && !info.clean()) ++counters_.crashes;
@@ -184,6 +193,7 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   auto leaving = std::find_if(leaving_.begin(), leaving_.end(),
                               [&](auto& w) { return w.get() == &worker; });
   if (leaving != leaving_.end()) {
+    reopen_inspector(worker);
     leaving_.erase(leaving);
     context_.sockets.sweep_retired();  // a retired socket's last user may be gone
     notify_if_stopped();

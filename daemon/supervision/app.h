@@ -151,6 +151,7 @@ class App {
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
   void finish_reload(std::optional<std::string> error);
   void retire(std::shared_ptr<Worker> worker);
+  void reopen_inspector(const Worker& gone);
   void watch_usage();
   void sample_usage(std::size_t from);
   void check_memory();

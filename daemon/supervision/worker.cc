@@ -15,6 +15,7 @@
 #include "daemon/launch/launcher.h"
 #include "daemon/supervision/worker_env.h"
 #include "daemon/output/output_sink.h"
+#include "daemon/supervision/inspector.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -91,6 +92,12 @@ std::string Worker::launch() {
   if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
   if (error.empty()) {
     spec.executable = *exe;
+    if (auto address = config::inspector_address(app_, identity_.instance)) {
+      inspector_ = *address;
+      inspector_signal_ok_ = runs_node_directly(spec.executable);
+      inspector_port_ = static_cast<std::uint16_t>(app_.inspect->port + identity_.instance);
+      add_inspector(spec, inspector_);
+    }
     error = prepare_channel(spec);
     if (error.empty()) error = prepare_sockets(spec);
   }
@@ -175,6 +182,11 @@ bool Worker::send_signal(int signo) {
 }
 
 void Worker::kill_now() { on(Event::kill); }
+
+void Worker::open_inspector() {
+  if (!inspector_signal_ok_ || life_.state == WorkerState::dead || pid_ <= 0) return;
+  context_.launcher.signal(pid_, SIGUSR1, SignalTarget::process);
+}
 
 void Worker::kill_group(int signo) {
   // The worker leads its own process group (setsid at spawn): this reaches its

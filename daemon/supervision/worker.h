@@ -95,6 +95,11 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   bool send_signal(int signo);
   // SIGKILL to the whole process group now (shutdown deadline).
   void kill_now();
+  // inspect: SIGUSR1, on which Node opens its inspector (a no-op when it is
+  // open), for a worker started while its slot's previous worker held the
+  // port (a rolling reload). Only when the executable is Node itself: a
+  // wrapper script would die of the signal.
+  void open_inspector();
 
   // A user message (Node's worker.send); false without an open channel.
   bool send_message(const boost::json::value& message);
@@ -131,6 +136,8 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   // start(): a fact the decisions read (WorkerFacts::must_listen).
   void expect_listening() { must_listen_ = true; }
   const std::string& status_text() const { return status_text_; }
+  // inspect: the address its Node inspector was given ("" if none).
+  const std::string& inspector() const { return inspector_; }
 
   const WorkerIdentity& identity() const { return identity_; }
   std::uint64_t connections() const { return connections_; }
@@ -242,6 +249,9 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   // Readiness and the systemd protocol.
   std::function<void()> on_ready_;
   std::string status_text_;
+  std::string inspector_;          // see inspector()
+  bool inspector_signal_ok_ = false;  // see open_inspector()
+  std::uint16_t inspector_port_ = 0;  // its port: no server of the app's
   bool reloading_ = false;         // RELOADING=1 seen, READY=1 not yet
   bool refused_fdstore_ = false;   // warned once about FDSTORE=1
   bool refused_main_pid_ = false;  // warned once about MAINPID=

@@ -30,7 +30,7 @@ void Worker::arm_own_listen_probe(Duration delay) {
     // that asked is told `listening` by Node itself).
     const WorkerLife& life = self->life_;
     if (life.state != WorkerState::online || life.ready || life.asked_server) return;
-    if (listens_on_own_socket(self->pid_)) {
+    if (listens_on_own_socket(self->pid_, self->inspector_port_)) {
       spdlog::info("{}[{}] listens on a socket of its own", self->identity_.app,
                    self->identity_.id);
       self->on(Event::listening);

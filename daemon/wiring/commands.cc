@@ -173,6 +173,10 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
                                " instances per app"));
   App* app = app_or_error(s, r, respond);
   if (!app) return;
+  // inspect: the new slots' inspector ports must be free as at load.
+  if (auto problem = config::inspect_range_problem(app->config(),
+                                                   static_cast<unsigned>(*r.count), s.config()))
+    return respond(error_reply("cannot scale '" + app->name() + "': " + *problem));
   app->scale(static_cast<unsigned>(*r.count));
   auto reply = app_field(*app);
   reply["instances"] = *r.count;

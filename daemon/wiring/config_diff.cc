@@ -16,7 +16,8 @@ bool worker_facing_change(const config::AppConfig& a, const config::AppConfig& b
          a.group != b.group ||
          a.output != b.output || a.output_file != b.output_file || a.sockets != b.sockets ||
          a.scheduling != b.scheduling || a.stop_signal != b.stop_signal ||
-         a.watchdog != b.watchdog || a.ready != b.ready || a.serialization != b.serialization;
+         a.watchdog != b.watchdog || a.ready != b.ready || a.serialization != b.serialization ||
+         a.inspect != b.inspect;
 }
 
 ConfigDiff diff_configs(const config::Config& old_config, const config::Config& new_config) {

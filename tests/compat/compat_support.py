@@ -36,16 +36,16 @@ def end_group(proc):
 
 
 class NodePrimary:
-    """`node node_primary.js SCRIPT INSTANCES POLICY ARGS...` with its events
-    (one dict per line of its stdout) read in the background."""
+    """`node [NODE_ARGS...] node_primary.js SCRIPT INSTANCES POLICY ARGS...`
+    with its events (one dict per line of its stdout) read in the background."""
 
     def __init__(self, script, instances=2, policy="rr", args=(), env=None, cwd=None,
-                 primary=PRIMARY):
+                 primary=PRIMARY, node_args=()):
         environ = dict(os.environ)
         environ.pop("NODE_UNIQUE_ID", None)
         environ.update(env or {})
         self.proc = subprocess.Popen(
-            [NODE, primary, script, str(instances), policy, *args],
+            [NODE, *node_args, primary, script, str(instances), policy, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=environ, cwd=cwd, start_new_session=True)
         self.events = []

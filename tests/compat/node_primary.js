@@ -13,6 +13,7 @@
 // COMPAT_SERIALIZATION=advanced in the environment: setupPrimary's
 // serialization: 'advanced'; a message JSON cannot show is printed as
 // {"inspect": util.inspect(message)}.
+//   {"cmd":"fork"}                             cluster.fork()
 //   {"cmd":"exit"}                             disconnect everyone, then exit
 const cluster = require('node:cluster');
 const readline = require('node:readline');
@@ -55,5 +56,6 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   else if (c.cmd === 'disconnect' && w) w.disconnect();
   else if (c.cmd === 'send' && w) w.send(c.message);
   else if (c.cmd === 'echo' && w) w.send(last[c.id]);
+  else if (c.cmd === 'fork') cluster.fork();
   else if (c.cmd === 'exit') cluster.disconnect(() => process.exit(0));
 });

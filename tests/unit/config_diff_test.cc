@@ -79,6 +79,13 @@ TEST_CASE("a change of serialization means a rolling reload", "[reload-config]")
   CHECK(d.apps_reloaded == std::vector<std::string>{"web"});
 }
 
+TEST_CASE("a change of inspect means a rolling reload", "[reload-config][inspect]") {
+  std::string next = kBase;
+  next.replace(next.find("args = "), 0, "inspect = \"127.0.0.1:9229\"\n");
+  ConfigDiff d = diff_configs(load(kBase), load(next));
+  CHECK(d.apps_reloaded == std::vector<std::string>{"web"});
+}
+
 TEST_CASE("policy-only changes are applied in place", "[reload-config]") {
   std::string next = kBase + "restart = \"on-failure\"\nmax_restarts = 3\ninstances = 4\n";
   ConfigDiff d = diff_configs(load(kBase), load(next));
