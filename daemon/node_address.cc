@@ -73,10 +73,10 @@ std::string on_demand_name(const ListenQuery& q) {
   return name;
 }
 
-std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& q,
-                                                             const std::string& name) {
+Result<std::vector<SocketConfig>> on_demand_binds(const ListenQuery& q, const std::string& name) {
   if (q.address_type == -1 && !q.datagram) {
-    if (!q.address || q.address->empty() || q.address->size() > 107) return -EINVAL;
+    if (!q.address || q.address->empty() || q.address->size() > 107)
+      return Error{"a unix socket path of 1 to 107 bytes", EINVAL};
     SocketConfig s;
     s.name = name;
     s.family = SocketConfig::Family::unix_path;
@@ -87,13 +87,13 @@ std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& 
     return std::vector<SocketConfig>{s};
   }
   if ((q.address_type != 4 && q.address_type != 6) || q.port < 0 || q.port > 65535)
-    return -EINVAL;
+    return Error{"an address type of 4 or 6 and a port of 0 to 65535", EINVAL};
   std::vector<SocketConfig> binds;
   if (q.datagram) {
     // lib/dgram.js: the worker already defaulted the address ("0.0.0.0" for
     // udp4, "::" for udp6) and resolved it; _createSocketHandle binds it
     // with the worker's flags.
-    if (!q.address) return -EINVAL;
+    if (!q.address) return Error{"a UDP socket's address", EINVAL};
     binds.push_back(ip_socket(name, q.address_type == 6, *q.address, q.port));
     binds.back().datagram = true;
     binds.back().reuseaddr = (q.flags & kReuseAddr) != 0;

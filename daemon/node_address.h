@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 
 namespace muster::daemon {
@@ -63,9 +64,10 @@ bool declared_answers(const config::SocketConfig& s, std::uint16_t bound_port,
 std::string on_demand_name(const ListenQuery& q);
 
 // The sockets Node's primary would bind for `q` (named `name`), in the order
-// it tries them: the first that binds is used. A negative errno for a query
-// Node could not bind at all.
-std::variant<std::vector<config::SocketConfig>, int> on_demand_binds(const ListenQuery& q,
-                                                                     const std::string& name);
+// it tries them: the first that binds is used. For a query Node could not
+// bind at all, the error with the errno Node answers (EINVAL) and what the
+// query lacks.
+Result<std::vector<config::SocketConfig>> on_demand_binds(const ListenQuery& q,
+                                                          const std::string& name);
 
 }  // namespace muster::daemon

@@ -140,11 +140,11 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
     return;
   }
   auto binds = on_demand_binds(q, on_demand_name(q));
-  if (auto* err = std::get_if<int>(&binds)) {
-    done(*err);
+  if (!binds) {
+    done(-binds.error().errno_value);  // Node's answer: a negative errno
     return;
   }
-  auto& candidates = std::get<std::vector<SocketConfig>>(binds);
+  auto& candidates = *binds;
   const std::string& what = candidates.front().listen;
   AppState& a = state(app);
   if (!a.enabled) {

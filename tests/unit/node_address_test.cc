@@ -28,7 +28,7 @@ ListenQuery query(std::optional<std::string> address, int port, int type = 4) {
 }
 
 std::vector<SocketConfig> binds(const ListenQuery& q) {
-  return std::get<std::vector<SocketConfig>>(on_demand_binds(q, "node:k"));
+  return on_demand_binds(q, "node:k").value();
 }
 
 }  // namespace
@@ -85,8 +85,8 @@ TEST_CASE("a UDP query binds a datagram socket with the worker's reuseAddr") {
 }
 
 TEST_CASE("a query Node could not bind is EINVAL") {
-  CHECK(std::get<int>(on_demand_binds(query(std::nullopt, 70000), "k")) == -EINVAL);
-  CHECK(std::get<int>(on_demand_binds(query("x", 1, 0), "k")) == -EINVAL);
+  CHECK(on_demand_binds(query(std::nullopt, 70000), "k").error().errno_value == EINVAL);
+  CHECK(on_demand_binds(query("x", 1, 0), "k").error().errno_value == EINVAL);
 }
 
 namespace {
