@@ -35,8 +35,8 @@ std::optional<std::string> ControlServer::open() {
     mode |= 0060;  // the group's members are who it is for
   }
   auto bound = ControlSocketFile::bind(config_, mode, group);
-  if (auto* err = std::get_if<std::string>(&bound)) return *err;
-  file_.emplace(std::move(std::get<ControlSocketFile>(bound)));
+  if (!bound) return bound.error().message;
+  file_.emplace(std::move(bound).value());
   ipc::UniqueFd fd = file_->take_socket();
   // Owner, group and mode are final before listen(): until then nobody can
   // connect, so there is no moment it is reachable with other permissions.
