@@ -174,8 +174,8 @@ std::variant<BoundSocket, BindError> SocketTable::open_socket(const SocketConfig
   auto fd = std::move(it->second);
   inherited_.erase(it);
   auto adopted = adopt_listen(config, std::move(fd));
-  if (auto* why = std::get_if<std::string>(&adopted)) return BindError{EINVAL, *why};
-  return BoundSocket{std::move(std::get<ipc::UniqueFd>(adopted)), std::nullopt};
+  if (!adopted) return BindError{EINVAL, adopted.error().message};
+  return BoundSocket{std::move(adopted).value(), std::nullopt};
 }
 
 void SocketTable::opened(ListenSocket& socket) {
@@ -261,10 +261,10 @@ std::optional<std::string> address_mismatch(const SocketConfig& s, int fd) {
 
 }  // namespace
 
-std::variant<ipc::UniqueFd, std::string> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
+Result<ipc::UniqueFd> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
   if (auto why = address_mismatch(s, fd.get()))
-    return "systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd cannot "
-           "use: " + *why;
+    return Error{"systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd "
+                 "cannot use: " + *why};
   return fd;
 }
 

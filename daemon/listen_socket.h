@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/node_address.h"
 #include "daemon/socket_file.h"
@@ -52,8 +53,7 @@ std::string bound_address(int fd);
 // A socket systemd passed for `socket`: kept if it is a listening stream
 // socket bound to the address the config names (any port if the config
 // says 0), else the reason it is refused.
-std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig& socket,
-                                                      ipc::UniqueFd fd);
+Result<ipc::UniqueFd> adopt_listen(const config::SocketConfig& socket, ipc::UniqueFd fd);
 
 class ListenSocket;
 // What `status` lists of a socket (daemon/snapshot.h).

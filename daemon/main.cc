@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
 
   // Sockets systemd passed: a .socket unit's, or our own from the fd store.
   auto inherited = muster::daemon::take_systemd_sockets();
-  if (auto* err = std::get_if<std::string>(&inherited)) {
-    spdlog::error("{}", *err);
+  if (!inherited) {
+    spdlog::error("{}", inherited.error().message);
     return 2;
   }
 
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   muster::daemon::ProcessLauncher launcher(io);
   muster::daemon::OrphanReaper orphans(io, launcher);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config), launcher);
-  supervisor.inherit_sockets(std::move(std::get<muster::daemon::InheritedFds>(inherited)));
+  supervisor.inherit_sockets(std::move(inherited).value());
   if (auto err = supervisor.start()) {
     spdlog::error("{}", *err);
     return 1;
