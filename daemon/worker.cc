@@ -82,13 +82,13 @@ std::string Worker::launch() {
   std::string path;
   SpawnSpec spec;
   auto creds = resolve_credentials(app_);
-  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
+  if (creds && *creds) spec.credentials = credentials_ = **creds;
   spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
   if (!exe) error = exe.error().message;
-  if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
+  if (!creds) error = creds.error().message;
   if (error.empty()) {
     spec.executable = *exe;
     error = prepare_channel(spec);
