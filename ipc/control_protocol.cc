@@ -46,33 +46,33 @@ std::string take_bool(const boost::json::object& obj, std::string_view key, Need
 
 }  // namespace
 
-std::variant<Request, std::string> parse_request(std::string_view line) {
-  if (line.size() > kMaxControlLine) return std::string("request line too long");
+Result<Request> parse_request(std::string_view line) {
+  if (line.size() > kMaxControlLine) return Error{"request line too long"};
   boost::system::error_code ec;
   boost::json::value doc = boost::json::parse(line, ec);
-  if (ec) return "malformed JSON: " + ec.message();
-  if (!doc.is_object()) return std::string("a request must be a JSON object");
-  if (auto duplicate = find_duplicate_key(line)) return *duplicate;
+  if (ec) return Error{"malformed JSON: " + ec.message()};
+  if (!doc.is_object()) return Error{"a request must be a JSON object"};
+  if (auto duplicate = find_duplicate_key(line)) return Error{*duplicate};
   const auto& obj = doc.as_object();
   auto* verb = obj.if_contains("verb");
-  if (!verb || !verb->is_string()) return std::string("missing string field 'verb'");
+  if (!verb || !verb->is_string()) return Error{"missing string field 'verb'"};
   const Verb* spec = find_verb(verb->as_string());
-  if (!spec) return "unknown verb '" + std::string(verb->as_string()) + "'";
+  if (!spec) return Error{"unknown verb '" + std::string(verb->as_string()) + "'"};
 
   Request req;
   req.verb = std::string(spec->name);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
         key != "message" && key != "follow" && key != "wait" && key != "allow_empty")
-      return "unexpected field '" + std::string(key) + "'";
+      return Error{"unexpected field '" + std::string(key) + "'"};
   }
   if (auto* m = obj.if_contains("message")) {
-    if (spec->message == Need::no) return std::string("unexpected field 'message'");
+    if (spec->message == Need::no) return Error{"unexpected field 'message'"};
     req.message = *m;
     null_non_finite(*req.message);
-    if (auto too_large = message_size_error(*req.message)) return *too_large;
+    if (auto too_large = message_size_error(*req.message)) return Error{*too_large};
   } else if (spec->message == Need::required) {
-    return std::string("missing 'message'");
+    return Error{"missing 'message'"};
   }
   for (auto err : {take_bool(obj, "follow", spec->follow, req.follow),
                    take_string(obj, "app", spec->app, req.app),
@@ -81,10 +81,10 @@ std::variant<Request, std::string> parse_request(std::string_view line) {
                    take_string(obj, "signal", spec->signal, req.signal),
                    take_bool(obj, "wait", spec->wait, req.wait),
                    take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
-    if (!err.empty()) return err;
+    if (!err.empty()) return Error{err};
   }
   if (spec->app_or_id && req.app.has_value() == req.id.has_value())
-    return req.verb + " takes either 'app' or 'id'";
+    return Error{req.verb + " takes either 'app' or 'id'"};
   return req;
 }
 
