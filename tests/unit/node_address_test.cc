@@ -16,7 +16,7 @@ using muster::daemon::on_demand_name;
 namespace {
 
 SocketConfig declared(const std::string& listen) {
-  return std::get<SocketConfig>(muster::config::parse_listen(listen, "/"));
+  return muster::config::parse_listen(listen, "/").value();
 }
 
 ListenQuery query(std::optional<std::string> address, int port, int type = 4) {
