@@ -62,9 +62,8 @@ Result<ControlSocketFile> ControlSocketFile::bind(
   auto opened = config::open_socket_dir(
       dir, own ? config::SocketDirRule::private_to_owner : config::SocketDirRule::configured,
       own ? (group ? 0711 : 0700) : 0755);
-  if (auto* problem = std::get_if<std::string>(&opened))
-    return Error{"refusing the control socket " + path + ": " + *problem};
-  PinnedDir& pinned = std::get<PinnedDir>(opened);
+  if (!opened) return opened.error().prefixed("refusing the control socket " + path + ": ");
+  PinnedDir& pinned = *opened;
   if (own && group)
     if (auto err = let_group_search(pinned, dir)) return Error{*err};
   SocketFile file(std::move(pinned), path.substr(slash + 1), path,
