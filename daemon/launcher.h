@@ -11,7 +11,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "daemon/spawn.h"
 
@@ -35,10 +34,10 @@ class Launcher {
  public:
   virtual ~Launcher() = default;
 
-  using Started = std::variant<pid_t, std::string>;
+  using Started = Result<pid_t>;
   using SpawnDone = std::function<void(Started)>;
   // Starts the process without holding the event loop: `done` runs later,
-  // from the loop, with its pid once it has exec'd, or a message saying
+  // from the loop, with its pid once it has exec'd, or the error saying
   // which step failed (a child that failed is reaped). The fds `spec` names
   // may be closed as soon as this returns. From `done` until its exit is
   // collected (watch_exit) or it is released, the process is the caller's:

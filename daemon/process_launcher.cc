@@ -65,8 +65,8 @@ void ProcessLauncher::spawn(const SpawnSpec& spec, SpawnDone done) {
 }
 
 Launcher::Started ProcessLauncher::own(Started started, const std::string& executable) {
-  auto* pid = std::get_if<pid_t>(&started);
-  if (!pid) return started;
+  if (!started) return started;
+  pid_t* pid = &*started;
   try {
     owned_.insert(*pid);
   } catch (const std::exception& e) {
@@ -75,7 +75,7 @@ Launcher::Started ProcessLauncher::own(Started started, const std::string& execu
     // watch's back is not started at all.
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    return "cannot start '" + executable + "': " + e.what();
+    return Error{"cannot start '" + executable + "': " + e.what()};
   }
   return started;
 }

@@ -103,11 +103,11 @@ std::string Worker::launch() {
   }
   if (!error.empty()) return error;
   context_.launcher.spawn(spec, [self = shared_from_this()](Launcher::Started started) {
-    if (auto* msg = std::get_if<std::string>(&started)) {
-      self->exit_.spawn_error = *msg;
+    if (!started) {
+      self->exit_.spawn_error = started.error().message;
       return self->on(Event::spawn_failed);
     }
-    self->pid_ = std::get<pid_t>(started);
+    self->pid_ = *started;
     self->started_ = Clock::now();
     self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
   });

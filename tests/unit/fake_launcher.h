@@ -51,10 +51,10 @@ class FakeLauncher final : public daemon::Launcher {
 
   // Answered from the loop, as the real one's spawner thread does.
   void spawn(const daemon::SpawnSpec& spec, SpawnDone done) override {
-    Started started = failure_ ? Started(*failure_) : Started(next_pid_++);
-    if (auto* pid = std::get_if<pid_t>(&started)) {
-      spawned.push_back({*pid, spec});
-      live_.emplace(*pid, nullptr);
+    Started started = failure_ ? Started(Error{*failure_}) : Started(next_pid_++);
+    if (started) {
+      spawned.push_back({*started, spec});
+      live_.emplace(*started, nullptr);
     }
     boost::asio::post(io_, [done = std::move(done), started] { done(started); });
   }
