@@ -46,9 +46,9 @@ class Launcher {
 
   using ExitHandler = std::function<void(const ProcessExit&)>;
   // Collects `pid`'s exit: `done` runs once, from the event loop, after the
-  // process has exited and been reaped. An error message if the exit cannot
-  // be watched (then `done` never runs).
-  virtual std::optional<std::string> watch_exit(pid_t pid, ExitHandler done) = 0;
+  // process has exited and been reaped. The error (with its errno) if the
+  // exit cannot be watched (then `done` never runs).
+  virtual Result<void> watch_exit(pid_t pid, ExitHandler done) = 0;
 
   // Sends `signo`; 0 or the errno of the failure.
   virtual int signal(pid_t pid, int signo, SignalTarget target) = 0;

@@ -199,17 +199,17 @@ void Worker::arm_ready_timer(Clock::time_point deadline) {
 // Its exit, collected once by the launcher (daemon/process_launcher.cc: a
 // pidfd read with waitid, never a blocking wait).
 void Worker::wait_for_exit() {
-  auto watch_error = context_.launcher.watch_exit(
+  auto watched = context_.launcher.watch_exit(
       pid_, [self = shared_from_this()](const ProcessExit& exit) {
         self->exit_.code = exit.code;
         self->exit_.signal = exit.signal;
         self->on(Event::exited);
       });
-  if (!watch_error) return;
+  if (watched) return;
   // Out of fds, say: a worker must not run unwatched, so end it now; its
   // exit is then reported with an unknown status.
   spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app, identity_.id,
-                *watch_error);
+                watched.error().message);
   kill_group(SIGKILL);
   context_.launcher.release(pid_);  // the orphan reaper collects it
   asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });

@@ -59,11 +59,11 @@ class FakeLauncher final : public daemon::Launcher {
     boost::asio::post(io_, [done = std::move(done), started] { done(started); });
   }
 
-  std::optional<std::string> watch_exit(pid_t pid, ExitHandler done) override {
+  Result<void> watch_exit(pid_t pid, ExitHandler done) override {
     auto it = live_.find(pid);
-    if (it == live_.end()) return std::string("No such process");
+    if (it == live_.end()) return Error{"No such process", ESRCH};
     it->second = std::move(done);
-    return std::nullopt;
+    return {};
   }
 
   int signal(pid_t pid, int signo, daemon::SignalTarget target) override {
