@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
     std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
     return 0;
   }
-  if (auto missing = muster::daemon::missing_kernel_features()) {
-    std::cerr << *missing << "\n";
+  if (auto kernel = muster::daemon::missing_kernel_features(); !kernel) {
+    std::cerr << kernel.error().message << "\n";
     return 1;
   }
   if (!log_level.empty()) {
