@@ -182,7 +182,7 @@ void SocketTable::opened(ListenSocket& socket) {
   if (on_open) on_open(socket);
 }
 
-std::optional<std::string> SocketTable::bind_declared(
+Result<void> SocketTable::bind_declared(
     const std::vector<SocketConfig>& sockets, const std::vector<std::string>& per_slot_only) {
   std::vector<std::unique_ptr<ListenSocket>> bound;
   for (const auto& s : sockets) {
@@ -190,7 +190,8 @@ std::optional<std::string> SocketTable::bind_declared(
       continue;
     bool inherited = inherited_.count(s.name) > 0;
     auto result = open_socket(s);
-    if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
+    if (auto* err = std::get_if<BindError>(&result))
+      return Error{"sockets." + s.name + ": " + err->message, err->errno_value};
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
@@ -198,7 +199,7 @@ std::optional<std::string> SocketTable::bind_declared(
   }
   sockets_ = std::move(bound);
   for (auto& socket : sockets_) opened(*socket);
-  return std::nullopt;
+  return {};
 }
 
 void SocketTable::add(std::unique_ptr<ListenSocket> socket) {

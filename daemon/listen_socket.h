@@ -102,8 +102,8 @@ class SocketTable {
   // Binds every declared socket except those in `per_slot_only` (sockets of
   // reuseport apps get one socket per slot instead); the first failure is
   // returned (nothing of the table is kept then).
-  std::optional<std::string> bind_declared(const std::vector<config::SocketConfig>& sockets,
-                                           const std::vector<std::string>& per_slot_only = {});
+  Result<void> bind_declared(const std::vector<config::SocketConfig>& sockets,
+                             const std::vector<std::string>& per_slot_only = {});
   // scheduling = "reuseport": slot `slot`'s own SO_REUSEPORT socket for the
   // declared socket `config`, bound on first use and kept while the slot
   // exists, so connections queued on it wait for the slot's next worker.

@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
   muster::daemon::OrphanReaper orphans(io, launcher);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config), launcher);
   supervisor.inherit_sockets(std::move(inherited).value());
-  if (auto err = supervisor.start()) {
-    spdlog::error("{}", *err);
+  if (auto started = supervisor.start(); !started) {
+    spdlog::error("{}", started.error().message);
     return 1;
   }
   muster::daemon::run_event_loop(io);
