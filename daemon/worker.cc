@@ -67,18 +67,17 @@ Duration Worker::uptime() const {
 }
 
 void Worker::start() {
-  std::string error = launch();
+  auto launched = launch();
   child_channel_end_.reset();  // the launcher has its copy now
-  if (!error.empty()) {
-    exit_.spawn_error = error;
+  if (!launched) {
+    exit_.spawn_error = launched.error().message;
     on(Event::spawn_failed);
   }
 }
 
 // Everything up to handing the process to the launcher (its answer comes
-// later, from the loop); an error message, or "".
-std::string Worker::launch() {
-  std::string error;
+// later, from the loop), or the error that stopped it.
+Result<void> Worker::launch() {
   std::string path;
   SpawnSpec spec;
   auto creds = resolve_credentials(app_);
@@ -87,21 +86,16 @@ std::string Worker::launch() {
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
-  if (!exe) error = exe.error().message;
-  if (!creds) error = creds.error().message;
-  if (error.empty()) {
-    spec.executable = *exe;
-    error = prepare_channel(spec);
-    if (error.empty()) error = prepare_sockets(spec);
-  }
+  if (!creds) return creds.error();  // a user/group error is reported before an executable one
+  if (!exe) return exe.error();
+  spec.executable = *exe;
+  if (auto prepared = prepare_channel(spec); !prepared) return prepared;
+  if (auto prepared = prepare_sockets(spec); !prepared) return prepared;
   // The child's copies are all it needs, whatever happens.
-  ipc::UniqueFd stdout_fd, stderr_fd;
-  if (error.empty()) {
-    open_output(spec, error);
-    stdout_fd.reset(spec.stdout_fd);
-    if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
-  }
-  if (!error.empty()) return error;
+  auto output = open_output(spec);
+  ipc::UniqueFd stdout_fd(spec.stdout_fd), stderr_fd;
+  if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
+  if (!output) return output;
   context_.launcher.spawn(spec, [self = shared_from_this()](Launcher::Started started) {
     if (!started) {
       self->exit_.spawn_error = started.error().message;
@@ -111,16 +105,18 @@ std::string Worker::launch() {
     self->started_ = Clock::now();
     self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
   });
-  return error;
+  return {};
 }
 
 // Node protocol: a socketpair whose far end becomes the worker's fd 3
 // (NODE_CHANNEL_FD), as child_process.fork() sets it up.
-std::string Worker::prepare_channel(SpawnSpec& spec) {
-  if (app_.protocol != config::Protocol::node) return "";
+Result<void> Worker::prepare_channel(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::node) return {};
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    return "cannot create the IPC channel: " + describe_errno(errno);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    int err = errno;
+    return Error{"cannot create the IPC channel: " + describe_errno(err), err};
+  }
   child_channel_end_.reset(pair[1]);
   channel_ = std::make_shared<ipc::NodeChannel>(io_, ipc::UniqueFd(pair[0]));
   constexpr int kChannelFd = 3;
@@ -128,7 +124,7 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   spec.env.push_back("NODE_CHANNEL_FD=" + std::to_string(kChannelFd));
   spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
   spec.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
-  return "";
+  return {};
 }
 
 void Worker::arm_drain_timer() {
