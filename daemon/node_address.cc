@@ -165,10 +165,10 @@ bool int_field(const boost::json::object& m, std::string_view key, int fallback,
 
 }  // namespace
 
-std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& m) {
+Result<ListenQuery> parse_listen_query(const boost::json::object& m) {
   ListenQuery q;
   if (auto* a = m.if_contains("address"); a && !a->is_null()) {
-    if (!a->is_string()) return -EINVAL;
+    if (!a->is_string()) return Error{"an address that is not a string", EINVAL};
     q.address = std::string(a->get_string());
   }
   // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
@@ -177,13 +177,14 @@ std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& m) 
     q.datagram = type->get_string() == "udp4" || type->get_string() == "udp6";
     q.address_type = q.datagram ? (type->get_string() == "udp6" ? 6 : 4) : 0;
   } else if (!int_field(m, "addressType", 4, q.address_type)) {
-    return -EINVAL;
+    return Error{"an addressType that is no integer an int holds", EINVAL};
   }
   int fd = -1;
   if (!int_field(m, "port", 0, q.port) || !int_field(m, "index", 0, q.index) ||
       !int_field(m, "backlog", 0, q.backlog) || !int_field(m, "flags", 0, q.flags) ||
       !int_field(m, "fd", -1, fd) || fd >= 0)
-    return -EINVAL;  // fd >= 0: a handle of the worker's own; musterd binds addresses only
+    // fd >= 0: a handle of the worker's own; musterd binds addresses only
+    return Error{"a number that is no integer an int holds, or a handle of its own", EINVAL};
   q.key = node_key(m);
   return q;
 }

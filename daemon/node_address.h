@@ -33,12 +33,12 @@ struct ListenQuery {
 // Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
 std::string node_key(const boost::json::object& message);
 
-// The ListenQuery of a queryServer message, or the negative errno Node's
-// primary answers. Every number must be an integer a C int holds (the port,
-// index, backlog, flags, addressType; an fd, which musterd refuses anyway):
-// a fractional, huge or non-number value gets -EINVAL, never a value wrapped
-// or truncated into range (a port of 2^32 + 80 is not port 80).
-std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& message);
+// The ListenQuery of a queryServer message, or the error with the errno
+// Node's primary answers (negated). Every number must be an integer a C int
+// holds (the port, index, backlog, flags, addressType; an fd, which musterd
+// refuses anyway): a fractional, huge or non-number value gets EINVAL, never
+// a value wrapped or truncated into range (a port of 2^32 + 80 is not port 80).
+Result<ListenQuery> parse_listen_query(const boost::json::object& message);
 
 // `value` as an integer if it is one exactly (a JSON integer, or a double
 // with no fraction) within [min, max]; else nullopt.

@@ -156,13 +156,13 @@ void Worker::query_server(const json::object& m) {
   query.seq = seq_field(m);
   query.key = node_key(m);
   auto parsed = parse_listen_query(m);
-  if (auto* err = std::get_if<int>(&parsed)) {
+  if (!parsed) {
     spdlog::warn("{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
                  "a number that is no integer in range): answered EINVAL", identity_.app,
                  identity_.id);
-    return refuse_server(query, *err);
+    return refuse_server(query, -parsed.error().errno_value);  // Node's answer: a negative errno
   }
-  query.q = std::move(std::get<ListenQuery>(parsed));
+  query.q = std::move(parsed).value();
   const ListenQuery& q = query.q;
   if (auto* d = m.if_contains("data")) query.data = *d;
   query.exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
