@@ -333,7 +333,7 @@ ListenSocket* SocketTable::find(const std::string& name) {
   return nullptr;
 }
 
-std::variant<ListenSocket*, int> SocketTable::resolve_declared(
+Result<ListenSocket*> SocketTable::resolve_declared(
     const config::AppConfig& app, const ListenQuery& q, unsigned slot,
     const std::vector<SocketConfig>& declared) {
   if (app.scheduling == config::Scheduling::reuseport) {
@@ -346,7 +346,7 @@ std::variant<ListenSocket*, int> SocketTable::resolve_declared(
       auto own = slot_socket(*it, slot);
       if (auto* err = std::get_if<BindError>(&own)) {
         spdlog::warn("{}: {}", app.name, err->message);
-        return -err->errno_value;
+        return Error{err->message, err->errno_value};
       }
       return std::get<ListenSocket*>(own);
     }

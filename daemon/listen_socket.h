@@ -117,8 +117,8 @@ class SocketTable {
   // `app`: one of the app's declared sockets if it matches (for scheduling =
   // "reuseport", the slot's own socket of it; `declared` holds their
   // configs); nullptr if none does (then OnDemandSockets answers). On
-  // failure, the negative errno Node expects.
-  std::variant<ListenSocket*, int> resolve_declared(
+  // failure, the error with the errno Node's worker is answered (negated).
+  Result<ListenSocket*> resolve_declared(
       const config::AppConfig& app, const ListenQuery& query, unsigned slot,
       const std::vector<config::SocketConfig>& declared);
   std::vector<SocketSnapshot> snapshot() const;

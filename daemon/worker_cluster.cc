@@ -174,10 +174,10 @@ void Worker::query_server(const json::object& m) {
   }
   auto declared =
       context_.sockets.resolve_declared(app_, q, identity_.instance, *context_.socket_configs);
-  if (auto* err = std::get_if<int>(&declared)) return refuse_server(query, *err);
+  if (!declared) return refuse_server(query, -declared.error().errno_value);
   // For scheduling = "reuseport" this is the slot's own SO_REUSEPORT socket,
   // which outlives the worker.
-  if (ListenSocket* socket = std::get<ListenSocket*>(declared)) {
+  if (ListenSocket* socket = *declared) {
     answer_server(query, *socket);
     return;
   }
@@ -190,11 +190,11 @@ void Worker::query_server(const json::object& m) {
         auto self = weak.lock();
         if (!self) return false;
         --self->queries_in_flight_;
-        if (auto* err = std::get_if<int>(&answer)) {
-          self->refuse_server(query, *err);
+        if (!answer) {
+          self->refuse_server(query, -answer.error().errno_value);  // Node's: a negative errno
           return false;
         }
-        return self->answer_server(query, *std::get<ListenSocket*>(answer));
+        return self->answer_server(query, **answer);
       });
 }
 
