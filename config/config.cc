@@ -23,11 +23,11 @@ void read_metrics_listen(Section& s, const fs::path& dir, DaemonConfig& daemon) 
   if (!s.read_string("metrics_listen", text) || text.empty()) return;
   const toml::node& node = *s.find("metrics_listen");
   auto parsed = parse_listen(text, dir.string());
-  if (const std::string* message = std::get_if<std::string>(&parsed)) {
-    s.error(node, "metrics_listen", *message);
+  if (!parsed) {
+    s.error(node, "metrics_listen", parsed.error().message);
     return;
   }
-  SocketConfig socket = std::get<SocketConfig>(parsed);
+  SocketConfig socket = *parsed;
   if (socket.family == SocketConfig::Family::unix_path) {
     s.error(node, "metrics_listen",
             R"(expected a TCP address like "127.0.0.1:9464" or "[::1]:9464", got )" +

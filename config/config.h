@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
+
 namespace muster::config {
 
 using Duration = std::chrono::milliseconds;
@@ -205,10 +207,9 @@ std::string printable(std::string_view text);
 std::string default_config_path();
 
 // "0.0.0.0:8000", "[::1]:80", "unix:/run/x.sock" -> a SocketConfig with family,
-// host, port, path filled (name/backlog/mode untouched); error message if bad.
+// host, port, path filled (name/backlog/mode untouched); the error if bad.
 // `base_dir` resolves relative unix paths.
-std::variant<SocketConfig, std::string> parse_listen(const std::string& text,
-                                                     const std::string& base_dir);
+Result<SocketConfig> parse_listen(const std::string& text, const std::string& base_dir);
 
 // inspect = "HOST:PORT": where instance `instance`'s Node inspector listens,
 // "HOST:PORT+instance" ("[V6]:PORT" for IPv6) as --inspect takes it; nullopt

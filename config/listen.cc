@@ -14,8 +14,8 @@ using detail::quote;
 
 constexpr std::string_view kForms = R"("HOST:PORT", "[IPV6]:PORT" or "unix:PATH")";
 
-std::string expected(std::string_view what, std::string_view got) {
-  return "expected " + std::string(what) + ", got " + quote(got);
+Error expected(std::string_view what, std::string_view got) {
+  return Error{"expected " + std::string(what) + ", got " + quote(got)};
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
@@ -39,17 +39,16 @@ std::optional<std::string> numeric_host(int family, const std::string& text) {
   return std::string(buffer);
 }
 
-std::variant<SocketConfig, std::string> parse_unix(std::string_view path,
-                                                   const std::string& base_dir,
-                                                   SocketConfig socket) {
+Result<SocketConfig> parse_unix(std::string_view path, const std::string& base_dir,
+                                SocketConfig socket) {
   if (path.empty()) return expected(R"(a path after "unix:")", socket.listen);
   socket.family = SocketConfig::Family::unix_path;
   socket.path = detail::resolve_path(base_dir, path);
-  if (auto too_long = detail::unix_path_too_long(socket.path)) return *too_long;
+  if (auto too_long = detail::unix_path_too_long(socket.path)) return Error{*too_long};
   return socket;
 }
 
-std::variant<SocketConfig, std::string> parse_ipv6(std::string_view text, SocketConfig socket) {
+Result<SocketConfig> parse_ipv6(std::string_view text, SocketConfig socket) {
   std::size_t close = text.find(']');
   if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
     return expected(R"("[IPV6]:PORT" like "[::1]:8000")", text);
@@ -66,7 +65,7 @@ std::variant<SocketConfig, std::string> parse_ipv6(std::string_view text, Socket
   return socket;
 }
 
-std::variant<SocketConfig, std::string> parse_ipv4(std::string_view text, SocketConfig socket) {
+Result<SocketConfig> parse_ipv4(std::string_view text, SocketConfig socket) {
   std::size_t colon = text.rfind(':');
   std::string_view host_text = text.substr(0, colon);
   if (host_text.find(':') != std::string_view::npos) {
@@ -100,8 +99,7 @@ std::optional<std::string> unix_path_too_long(std::string_view path) {
 
 }  // namespace detail
 
-std::variant<SocketConfig, std::string> parse_listen(const std::string& text,
-                                                     const std::string& base_dir) {
+Result<SocketConfig> parse_listen(const std::string& text, const std::string& base_dir) {
   SocketConfig socket;
   socket.listen = text;
   std::string_view view = text;

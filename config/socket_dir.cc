@@ -69,15 +69,15 @@ std::optional<std::string> dir_rule_problem(SocketDirRule rule, const std::strin
          " and not sticky" + mode;
 }
 
-std::variant<PinnedDir, std::string> open_socket_dir(const std::string& dir, SocketDirRule rule,
-                                                     mode_t create_mode) {
+Result<PinnedDir> open_socket_dir(const std::string& dir, SocketDirRule rule, mode_t create_mode) {
   auto walked = walk(dir, rule, create_mode);
-  if (auto* error = std::get_if<PathError>(&walked)) return worded(*error);
+  if (auto* error = std::get_if<PathError>(&walked))
+    return Error{worded(*error), error->errno_value};
   PinnedDir& pinned = std::get<PinnedDir>(walked);
   // mkdirat's mode went through the umask; the default's is exact.
   if (rule == SocketDirRule::private_to_owner && pinned.created() &&
       pinned.chmod(create_mode) < 0)
-    return "cannot set the mode of " + pinned.reached() + ": " + std::strerror(errno);
+    return Error{"cannot set the mode of " + pinned.reached() + ": " + std::strerror(errno), errno};
   return std::move(pinned);
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <variant>
 
+#include "base/result.h"
 #include "config/pinned_dir.h"
 
 namespace muster::config {
@@ -36,8 +37,8 @@ enum class SocketDirRule {
 // What is missing is created: the last directory with `create_mode` (for
 // the private rule exactly that, whatever the umask), and for the
 // `configured` rule the directories above it too, 0755.
-std::variant<PinnedDir, std::string> open_socket_dir(const std::string& dir, SocketDirRule rule,
-                                                     mode_t create_mode);
+// The Error carries the errno where one is behind it.
+Result<PinnedDir> open_socket_dir(const std::string& dir, SocketDirRule rule, mode_t create_mode);
 
 // The same judgement without creating or keeping anything: nullopt if `dir`
 // passes, does not exist yet (musterd would create it), or cannot be searched

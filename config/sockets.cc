@@ -29,11 +29,11 @@ void read_listen(Section& s, const fs::path& dir, ReadSocket& read) {
     return;
   }
   auto parsed = parse_listen(text->get(), dir.string());
-  if (const std::string* message = std::get_if<std::string>(&parsed)) {
-    s.error(*node, "listen", *message);
+  if (!parsed) {
+    s.error(*node, "listen", parsed.error().message);
     return;
   }
-  const SocketConfig& address = std::get<SocketConfig>(parsed);
+  const SocketConfig& address = *parsed;
   read.socket.listen = address.listen;
   read.socket.family = address.family;
   read.socket.host = address.host;

@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
     std::cout << config.path << ": ok (" << config.apps.size() << " apps)\n";
     return 0;
   }
-  if (auto missing = muster::daemon::missing_kernel_features()) {
-    std::cerr << *missing << "\n";
+  if (auto kernel = muster::daemon::missing_kernel_features(); !kernel) {
+    std::cerr << kernel.error().message << "\n";
     return 1;
   }
   if (!options.log_level.empty()) override_log_level(config, options.log_level);
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
 
   // Sockets systemd passed: a .socket unit's, or our own from the fd store.
   auto inherited = muster::daemon::take_systemd_sockets();
-  if (auto* err = std::get_if<std::string>(&inherited)) {
-    spdlog::error("{}", *err);
+  if (!inherited) {
+    spdlog::error("{}", inherited.error().message);
     return 2;
   }
 
@@ -109,9 +109,9 @@ int main(int argc, char** argv) {
   muster::daemon::ProcessLauncher launcher(io);
   muster::daemon::OrphanReaper orphans(io, launcher);  // before any worker exists
   muster::daemon::Supervisor supervisor(io, std::move(config), launcher);
-  supervisor.inherit_sockets(std::move(std::get<muster::daemon::InheritedFds>(inherited)));
-  if (auto err = supervisor.start()) {
-    spdlog::error("{}", *err);
+  supervisor.inherit_sockets(std::move(inherited).value());
+  if (auto started = supervisor.start(); !started) {
+    spdlog::error("{}", started.error().message);
     return 1;
   }
   muster::daemon::run_event_loop(io);

@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!back || *back != *signo) fail("signal does not read back", text + " -> " + name);
   }
   auto listen = config::parse_listen(text, "/srv/fuzz");
-  if (auto* socket = std::get_if<config::SocketConfig>(&listen)) {
+  if (listen) {
+    const config::SocketConfig* socket = &*listen;
     using Family = config::SocketConfig::Family;
     if (socket->family == Family::unix_path && (socket->path.empty() || socket->path[0] != '/'))
       fail("unix path not absolute", text);

@@ -7,84 +7,94 @@
 namespace muster::ipc {
 namespace {
 
-// Reads an optional field of the given kind; returns an error message or "".
-std::string take_string(const boost::json::object& obj, std::string_view key, Need need,
-                        std::optional<std::string>& out) {
-  auto* v = obj.if_contains(key);
-  if (!v) return need == Need::required ? "missing '" + std::string(key) + "'" : "";
-  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
-  if (!v->is_string() || v->as_string().empty())
-    return "'" + std::string(key) + "' must be a non-empty string";
-  out = std::string(v->as_string());
-  return "";
+// A field the request lacks: wrong only if the verb requires it.
+Result<void> absent(std::string_view key, Need need) {
+  if (need == Need::required) return Error{"missing '" + std::string(key) + "'"};
+  return {};
 }
 
-std::string take_count(const boost::json::object& obj, std::string_view key, Need need,
-                       std::optional<std::int64_t>& out) {
+Error unexpected(std::string_view key) {
+  return Error{"unexpected field '" + std::string(key) + "'"};
+}
+
+// Reads an optional field of the given kind, or says what is wrong with it.
+Result<void> take_string(const boost::json::object& obj, std::string_view key, Need need,
+                         std::optional<std::string>& out) {
   auto* v = obj.if_contains(key);
-  if (!v) return need == Need::required ? "missing '" + std::string(key) + "'" : "";
-  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
+  if (!v) return absent(key, need);
+  if (need == Need::no) return unexpected(key);
+  if (!v->is_string() || v->as_string().empty())
+    return Error{"'" + std::string(key) + "' must be a non-empty string"};
+  out = std::string(v->as_string());
+  return {};
+}
+
+Result<void> take_count(const boost::json::object& obj, std::string_view key, Need need,
+                        std::optional<std::int64_t>& out) {
+  auto* v = obj.if_contains(key);
+  if (!v) return absent(key, need);
+  if (need == Need::no) return unexpected(key);
   std::int64_t n = -1;
   if (v->is_int64()) n = v->as_int64();
   else if (v->is_uint64() && v->as_uint64() <= 1'000'000) n = static_cast<std::int64_t>(v->as_uint64());
   if (n < 0 || n > 1'000'000)
-    return "'" + std::string(key) + "' must be a non-negative integer";
+    return Error{"'" + std::string(key) + "' must be a non-negative integer"};
   out = n;
-  return "";
+  return {};
 }
 
 // A boolean field: left as it is when absent (no verb requires one).
-std::string take_bool(const boost::json::object& obj, std::string_view key, Need need,
-                      bool& out) {
+Result<void> take_bool(const boost::json::object& obj, std::string_view key, Need need,
+                       bool& out) {
   auto* v = obj.if_contains(key);
-  if (!v) return "";
-  if (need == Need::no) return "unexpected field '" + std::string(key) + "'";
-  if (!v->is_bool()) return "'" + std::string(key) + "' must be true or false";
+  if (!v) return {};
+  if (need == Need::no) return unexpected(key);
+  if (!v->is_bool()) return Error{"'" + std::string(key) + "' must be true or false"};
   out = v->as_bool();
-  return "";
+  return {};
 }
 
 }  // namespace
 
-std::variant<Request, std::string> parse_request(std::string_view line) {
-  if (line.size() > kMaxControlLine) return std::string("request line too long");
+Result<Request> parse_request(std::string_view line) {
+  if (line.size() > kMaxControlLine) return Error{"request line too long"};
   boost::system::error_code ec;
   boost::json::value doc = boost::json::parse(line, ec);
-  if (ec) return "malformed JSON: " + ec.message();
-  if (!doc.is_object()) return std::string("a request must be a JSON object");
-  if (auto duplicate = find_duplicate_key(line)) return *duplicate;
+  if (ec) return Error{"malformed JSON: " + ec.message()};
+  if (!doc.is_object()) return Error{"a request must be a JSON object"};
+  if (auto duplicate = find_duplicate_key(line)) return Error{*duplicate};
   const auto& obj = doc.as_object();
   auto* verb = obj.if_contains("verb");
-  if (!verb || !verb->is_string()) return std::string("missing string field 'verb'");
+  if (!verb || !verb->is_string()) return Error{"missing string field 'verb'"};
   const Verb* spec = find_verb(verb->as_string());
-  if (!spec) return "unknown verb '" + std::string(verb->as_string()) + "'";
+  if (!spec) return Error{"unknown verb '" + std::string(verb->as_string()) + "'"};
 
   Request req;
   req.verb = std::string(spec->name);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
         key != "message" && key != "follow" && key != "wait" && key != "allow_empty")
-      return "unexpected field '" + std::string(key) + "'";
+      return Error{"unexpected field '" + std::string(key) + "'"};
   }
   if (auto* m = obj.if_contains("message")) {
-    if (spec->message == Need::no) return std::string("unexpected field 'message'");
+    if (spec->message == Need::no) return Error{"unexpected field 'message'"};
     req.message = *m;
     null_non_finite(*req.message);
-    if (auto too_large = message_size_error(*req.message)) return *too_large;
+    if (auto too_large = message_size_error(*req.message)) return Error{*too_large};
   } else if (spec->message == Need::required) {
-    return std::string("missing 'message'");
+    return Error{"missing 'message'"};
   }
-  for (auto err : {take_bool(obj, "follow", spec->follow, req.follow),
-                   take_string(obj, "app", spec->app, req.app),
-                   take_count(obj, "id", spec->id, req.id),
-                   take_count(obj, "count", spec->count, req.count),
-                   take_string(obj, "signal", spec->signal, req.signal),
-                   take_bool(obj, "wait", spec->wait, req.wait),
-                   take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
-    if (!err.empty()) return err;
+  for (const auto& taken : {take_bool(obj, "follow", spec->follow, req.follow),
+                            take_string(obj, "app", spec->app, req.app),
+                            take_count(obj, "id", spec->id, req.id),
+                            take_count(obj, "count", spec->count, req.count),
+                            take_string(obj, "signal", spec->signal, req.signal),
+                            take_bool(obj, "wait", spec->wait, req.wait),
+                            take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
+    if (!taken) return taken.error();
   }
   if (spec->app_or_id && req.app.has_value() == req.id.has_value())
-    return req.verb + " takes either 'app' or 'id'";
+    return Error{req.verb + " takes either 'app' or 'id'"};
   return req;
 }
 

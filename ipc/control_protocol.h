@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "base/result.h"
 
 namespace muster::ipc {
 
@@ -32,7 +33,7 @@ struct Request {
 };
 
 // A parsed request, or the error message to send back.
-std::variant<Request, std::string> parse_request(std::string_view line);
+Result<Request> parse_request(std::string_view line);
 
 // Why `message` (a send's) cannot be sent, if it is over kMaxMessage.
 std::optional<std::string> message_size_error(const boost::json::value& message);

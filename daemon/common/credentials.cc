@@ -6,21 +6,20 @@
 
 namespace muster::daemon {
 
-std::variant<std::monostate, Credentials, std::string> resolve_credentials(
-    const config::AppConfig& app) {
-  if (app.user.empty() && app.group.empty()) return std::monostate{};
+Result<std::optional<Credentials>> resolve_credentials(const config::AppConfig& app) {
+  if (app.user.empty() && app.group.empty()) return std::optional<Credentials>();
   Credentials creds{::getuid(), ::getgid(), {}};
   std::string user_name;
   if (!app.user.empty()) {
     struct passwd* pw = ::getpwnam(app.user.c_str());
-    if (!pw) return "no user named '" + app.user + "'";
+    if (!pw) return Error{"no user named '" + app.user + "'"};
     creds.uid = pw->pw_uid;
     creds.gid = pw->pw_gid;
     user_name = pw->pw_name;
   }
   if (!app.group.empty()) {
     struct group* gr = ::getgrnam(app.group.c_str());
-    if (!gr) return "no group named '" + app.group + "'";
+    if (!gr) return Error{"no group named '" + app.group + "'"};
     creds.gid = gr->gr_gid;
   }
   if (!user_name.empty()) {
@@ -34,8 +33,8 @@ std::variant<std::monostate, Credentials, std::string> resolve_credentials(
     creds.groups = {creds.gid};
   }
   if (::geteuid() != 0 && (creds.uid != ::geteuid() || creds.gid != ::getegid()))
-    return std::string("user/group need musterd to run as root");
-  return creds;
+    return Error{"user/group need musterd to run as root"};
+  return std::optional<Credentials>(std::move(creds));
 }
 
 }  // namespace muster::daemon

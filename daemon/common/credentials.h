@@ -4,10 +4,11 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 
 namespace muster::daemon {
@@ -18,9 +19,8 @@ struct Credentials {
   std::vector<gid_t> groups;  // supplementary groups
 };
 
-// Resolves the app's user/group for a privilege drop. Returns nullopt-like
-// empty variant (std::monostate) when the app names neither.
-std::variant<std::monostate, Credentials, std::string> resolve_credentials(
-    const config::AppConfig& app);
+// Resolves the app's user/group for a privilege drop: nullopt when the app
+// names neither.
+Result<std::optional<Credentials>> resolve_credentials(const config::AppConfig& app);
 
 }  // namespace muster::daemon

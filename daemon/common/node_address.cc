@@ -73,10 +73,10 @@ std::string on_demand_name(const ListenQuery& q) {
   return name;
 }
 
-std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& q,
-                                                             const std::string& name) {
+Result<std::vector<SocketConfig>> on_demand_binds(const ListenQuery& q, const std::string& name) {
   if (q.address_type == -1 && !q.datagram) {
-    if (!q.address || q.address->empty() || q.address->size() > 107) return -EINVAL;
+    if (!q.address || q.address->empty() || q.address->size() > 107)
+      return Error{"a unix socket path of 1 to 107 bytes", EINVAL};
     SocketConfig s;
     s.name = name;
     s.family = SocketConfig::Family::unix_path;
@@ -87,13 +87,13 @@ std::variant<std::vector<SocketConfig>, int> on_demand_binds(const ListenQuery& 
     return std::vector<SocketConfig>{s};
   }
   if ((q.address_type != 4 && q.address_type != 6) || q.port < 0 || q.port > 65535)
-    return -EINVAL;
+    return Error{"an address type of 4 or 6 and a port of 0 to 65535", EINVAL};
   std::vector<SocketConfig> binds;
   if (q.datagram) {
     // lib/dgram.js: the worker already defaulted the address ("0.0.0.0" for
     // udp4, "::" for udp6) and resolved it; _createSocketHandle binds it
     // with the worker's flags.
-    if (!q.address) return -EINVAL;
+    if (!q.address) return Error{"a UDP socket's address", EINVAL};
     binds.push_back(ip_socket(name, q.address_type == 6, *q.address, q.port));
     binds.back().datagram = true;
     binds.back().reuseaddr = (q.flags & kReuseAddr) != 0;
@@ -165,10 +165,10 @@ bool int_field(const boost::json::object& m, std::string_view key, int fallback,
 
 }  // namespace
 
-std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& m) {
+Result<ListenQuery> parse_listen_query(const boost::json::object& m) {
   ListenQuery q;
   if (auto* a = m.if_contains("address"); a && !a->is_null()) {
-    if (!a->is_string()) return -EINVAL;
+    if (!a->is_string()) return Error{"an address that is not a string", EINVAL};
     q.address = std::string(a->get_string());
   }
   // lib/dgram.js sends addressType "udp4" / "udp6"; lib/net.js 4, 6 or -1.
@@ -177,13 +177,14 @@ std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& m) 
     q.datagram = type->get_string() == "udp4" || type->get_string() == "udp6";
     q.address_type = q.datagram ? (type->get_string() == "udp6" ? 6 : 4) : 0;
   } else if (!int_field(m, "addressType", 4, q.address_type)) {
-    return -EINVAL;
+    return Error{"an addressType that is no integer an int holds", EINVAL};
   }
   int fd = -1;
   if (!int_field(m, "port", 0, q.port) || !int_field(m, "index", 0, q.index) ||
       !int_field(m, "backlog", 0, q.backlog) || !int_field(m, "flags", 0, q.flags) ||
       !int_field(m, "fd", -1, fd) || fd >= 0)
-    return -EINVAL;  // fd >= 0: a handle of the worker's own; musterd binds addresses only
+    // fd >= 0: a handle of the worker's own; musterd binds addresses only
+    return Error{"a number that is no integer an int holds, or a handle of its own", EINVAL};
   q.key = node_key(m);
   return q;
 }

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 
 namespace muster::daemon {
@@ -32,12 +33,12 @@ struct ListenQuery {
 // Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.
 std::string node_key(const boost::json::object& message);
 
-// The ListenQuery of a queryServer message, or the negative errno Node's
-// primary answers. Every number must be an integer a C int holds (the port,
-// index, backlog, flags, addressType; an fd, which musterd refuses anyway):
-// a fractional, huge or non-number value gets -EINVAL, never a value wrapped
-// or truncated into range (a port of 2^32 + 80 is not port 80).
-std::variant<ListenQuery, int> parse_listen_query(const boost::json::object& message);
+// The ListenQuery of a queryServer message, or the error with the errno
+// Node's primary answers (negated). Every number must be an integer a C int
+// holds (the port, index, backlog, flags, addressType; an fd, which musterd
+// refuses anyway): a fractional, huge or non-number value gets EINVAL, never
+// a value wrapped or truncated into range (a port of 2^32 + 80 is not port 80).
+Result<ListenQuery> parse_listen_query(const boost::json::object& message);
 
 // `value` as an integer if it is one exactly (a JSON integer, or a double
 // with no fraction) within [min, max]; else nullopt.
@@ -63,9 +64,10 @@ bool declared_answers(const config::SocketConfig& s, std::uint16_t bound_port,
 std::string on_demand_name(const ListenQuery& q);
 
 // The sockets Node's primary would bind for `q` (named `name`), in the order
-// it tries them: the first that binds is used. A negative errno for a query
-// Node could not bind at all.
-std::variant<std::vector<config::SocketConfig>, int> on_demand_binds(const ListenQuery& q,
-                                                                     const std::string& name);
+// it tries them: the first that binds is used. For a query Node could not
+// bind at all, the error with the errno Node answers (EINVAL) and what the
+// query lacks.
+Result<std::vector<config::SocketConfig>> on_demand_binds(const ListenQuery& q,
+                                                          const std::string& name);
 
 }  // namespace muster::daemon

@@ -24,24 +24,24 @@ ControlServer::ControlServer(asio::io_context& io, const config::DaemonConfig& c
 
 ControlServer::~ControlServer() { close(); }
 
-std::optional<std::string> ControlServer::open() {
+Result<void> ControlServer::open() {
   unsigned mode = config_.control_mode & 0777;
   std::optional<gid_t> group;
   if (!config_.control_group.empty()) {
     struct group* gr = ::getgrnam(config_.control_group.c_str());
-    if (!gr) return "control_group: no group named '" + config_.control_group + "'";
+    if (!gr) return Error{"control_group: no group named '" + config_.control_group + "'"};
     group = gr->gr_gid;
     members_.emplace(gr->gr_gid);
     mode |= 0060;  // the group's members are who it is for
   }
   auto bound = ControlSocketFile::bind(config_, mode, group);
-  if (auto* err = std::get_if<std::string>(&bound)) return *err;
-  file_.emplace(std::move(std::get<ControlSocketFile>(bound)));
+  if (!bound) return bound.error();
+  file_.emplace(std::move(bound).value());
   ipc::UniqueFd fd = file_->take_socket();
   // Owner, group and mode are final before listen(): until then nobody can
   // connect, so there is no moment it is reachable with other permissions.
   if (::listen(fd.get(), 64) < 0) {
-    std::string err = "cannot listen on " + config_.control_socket + ": " + std::strerror(errno);
+    Error err{"cannot listen on " + config_.control_socket + ": " + std::strerror(errno), errno};
     file_->remove();
     return err;
   }
@@ -49,7 +49,7 @@ std::optional<std::string> ControlServer::open() {
   acceptor_.assign(local(), fd.release());
   spdlog::info("control socket {} (mode {:04o})", config_.control_socket, mode);
   accept();
-  return std::nullopt;
+  return {};
 }
 
 void ControlServer::close() {

@@ -58,8 +58,8 @@ class ControlServer {
   ~ControlServer();
 
   // Creates the socket (refusing if another daemon answers on it) and starts
-  // accepting. Returns an error message on failure.
-  std::optional<std::string> open();
+  // accepting. Returns the error on failure.
+  Result<void> open();
   // Stops accepting, drops every session and removes the socket file.
   void close();
 

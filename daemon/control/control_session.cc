@@ -146,12 +146,12 @@ void ControlSession::pump() {
 
 void ControlSession::dispatch(const std::string& line) {
   auto parsed = ipc::parse_request(line);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
-    send(ipc::error_reply(*error));
+  if (!parsed) {
+    send(ipc::error_reply(parsed.error().message));
     return;
   }
   busy_ = true;
-  handler_(std::get<ipc::Request>(parsed), Responder(shared_from_this()));
+  handler_(*parsed, Responder(shared_from_this()));
 }
 
 void ControlSession::read() {

@@ -50,37 +50,37 @@ std::string refusal(const SocketFile::InTheWay& in_the_way, const std::string& p
 
 }  // namespace
 
-std::variant<ControlSocketFile, std::string> ControlSocketFile::bind(
+Result<ControlSocketFile> ControlSocketFile::bind(
     const config::DaemonConfig& config, unsigned mode, std::optional<gid_t> group) {
   const std::string& path = config.control_socket;
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash + 1 == path.size())
-    return "the control socket must be an absolute path to a file: " + path;
+    return Error{"the control socket must be an absolute path to a file: " + path};
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
 
   const bool own = config.control_socket_default;
   auto opened = config::open_socket_dir(
       dir, own ? config::SocketDirRule::private_to_owner : config::SocketDirRule::configured,
       own ? (group ? 0711 : 0700) : 0755);
-  if (auto* problem = std::get_if<std::string>(&opened))
-    return "refusing the control socket " + path + ": " + *problem;
-  PinnedDir& pinned = std::get<PinnedDir>(opened);
+  if (!opened) return opened.error().prefixed("refusing the control socket " + path + ": ");
+  PinnedDir& pinned = *opened;
   if (own && group)
-    if (auto err = let_group_search(pinned, dir)) return *err;
+    if (auto err = let_group_search(pinned, dir)) return Error{*err};
   SocketFile file(std::move(pinned), path.substr(slash + 1), path,
                   SocketFile::Address::name_in_dir);
-  if (auto in_the_way = file.clear_stale(/*only_ours=*/true)) return refusal(*in_the_way, path);
+  if (auto in_the_way = file.clear_stale(/*only_ours=*/true))
+    return Error{refusal(*in_the_way, path), in_the_way->errno_value};
 
   ipc::UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!socket) return "cannot create the control socket: " + errno_text();
+  if (!socket) return Error{"cannot create the control socket: " + errno_text(), errno};
   if (auto error = file.bind(socket.get(), mode, static_cast<uid_t>(-1),
                              group ? *group : static_cast<gid_t>(-1)))
-    return "cannot bind the control socket " + path + ": " + error->message;
+    return Error{"cannot bind the control socket " + path + ": " + error->message};
   // A default ACL on the directory would override the umask.
   if (file.mode() != mode) {
     file.remove();
-    return "the control socket " + path + " got mode " + config::octal_mode(file.mode()) +
-           ", not " + config::octal_mode(mode) + " (a default ACL on its directory?)";
+    return Error{"the control socket " + path + " got mode " + config::octal_mode(file.mode()) +
+                 ", not " + config::octal_mode(mode) + " (a default ACL on its directory?)"};
   }
   return ControlSocketFile(std::move(socket), std::move(file));
 }

@@ -12,8 +12,8 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/network/socket_file.h"
 #include "ipc/unique_fd.h"
@@ -27,9 +27,8 @@ class ControlSocketFile {
   // default's directory is created if missing, 0700 (0711 with a group:
   // the group's members must reach the socket); a configured one's
   // directories 0755.
-  static std::variant<ControlSocketFile, std::string> bind(const config::DaemonConfig& config,
-                                                           unsigned mode,
-                                                           std::optional<gid_t> group);
+  static Result<ControlSocketFile> bind(const config::DaemonConfig& config, unsigned mode,
+                                        std::optional<gid_t> group);
 
   ControlSocketFile(ControlSocketFile&&) = default;
   ControlSocketFile& operator=(ControlSocketFile&&) = default;

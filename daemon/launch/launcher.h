@@ -11,7 +11,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "daemon/launch/spawn.h"
 
@@ -35,10 +34,10 @@ class Launcher {
  public:
   virtual ~Launcher() = default;
 
-  using Started = std::variant<pid_t, std::string>;
+  using Started = Result<pid_t>;
   using SpawnDone = std::function<void(Started)>;
   // Starts the process without holding the event loop: `done` runs later,
-  // from the loop, with its pid once it has exec'd, or a message saying
+  // from the loop, with its pid once it has exec'd, or the error saying
   // which step failed (a child that failed is reaped). The fds `spec` names
   // may be closed as soon as this returns. From `done` until its exit is
   // collected (watch_exit) or it is released, the process is the caller's:
@@ -47,9 +46,9 @@ class Launcher {
 
   using ExitHandler = std::function<void(const ProcessExit&)>;
   // Collects `pid`'s exit: `done` runs once, from the event loop, after the
-  // process has exited and been reaped. An error message if the exit cannot
-  // be watched (then `done` never runs).
-  virtual std::optional<std::string> watch_exit(pid_t pid, ExitHandler done) = 0;
+  // process has exited and been reaped. The error (with its errno) if the
+  // exit cannot be watched (then `done` never runs).
+  virtual Result<void> watch_exit(pid_t pid, ExitHandler done) = 0;
 
   // Sends `signo`; 0 or the errno of the failure.
   virtual int signal(pid_t pid, int signo, SignalTarget target) = 0;

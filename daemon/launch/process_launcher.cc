@@ -65,8 +65,8 @@ void ProcessLauncher::spawn(const SpawnSpec& spec, SpawnDone done) {
 }
 
 Launcher::Started ProcessLauncher::own(Started started, const std::string& executable) {
-  auto* pid = std::get_if<pid_t>(&started);
-  if (!pid) return started;
+  if (!started) return started;
+  pid_t* pid = &*started;
   try {
     owned_.insert(*pid);
   } catch (const std::exception& e) {
@@ -75,15 +75,15 @@ Launcher::Started ProcessLauncher::own(Started started, const std::string& execu
     // watch's back is not started at all.
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    return "cannot start '" + executable + "': " + e.what();
+    return Error{"cannot start '" + executable + "': " + e.what()};
   }
   return started;
 }
 
-std::optional<std::string> ProcessLauncher::watch_exit(pid_t pid, ExitHandler done) {
+Result<void> ProcessLauncher::watch_exit(pid_t pid, ExitHandler done) {
   // A zombie has a pidfd too.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return std::string(std::strerror(errno));
+  if (pidfd < 0) return Error{std::strerror(errno), errno};
   std::shared_ptr<PidfdWatch> watch;
   try {
     watch = std::make_shared<PidfdWatch>(io_, pidfd, pid, *this, std::move(done));
@@ -92,7 +92,7 @@ std::optional<std::string> ProcessLauncher::watch_exit(pid_t pid, ExitHandler do
     throw;
   }
   watch->wait();
-  return std::nullopt;
+  return {};
 }
 
 int ProcessLauncher::signal(pid_t pid, int signo, SignalTarget target) {

@@ -55,14 +55,14 @@ std::string probe_pidfd() {
 
 }  // namespace
 
-std::optional<std::string> missing_kernel_features() {
+Result<void> missing_kernel_features() {
   std::string missing;
   for (const std::string& m : {probe_pidfd(), probe_close_range()})
     if (!m.empty()) missing += (missing.empty() ? "" : ", ") + m;
-  if (missing.empty()) return std::nullopt;
+  if (missing.empty()) return {};
   utsname u{};
   std::string release = ::uname(&u) == 0 ? u.release : "unknown";
-  return "musterd needs Linux 5.11 or later; this kernel (" + release + ") lacks " + missing;
+  return Error{"musterd needs Linux 5.11 or later; this kernel (" + release + ") lacks " + missing};
 }
 
 }  // namespace muster::daemon

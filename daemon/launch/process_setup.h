@@ -3,8 +3,9 @@
 // calls it cannot do without.
 #pragma once
 
-#include <optional>
 #include <string>
+
+#include "base/result.h"
 
 namespace muster::daemon {
 
@@ -15,8 +16,8 @@ namespace muster::daemon {
 void fill_standard_fds();
 
 // Linux 5.11 or later: close_range(CLOSE_RANGE_CLOEXEC) (5.11), pidfd_open
-// (5.3) and waitid(P_PIDFD) (5.4), each probed (a backport counts). nullopt,
-// or the message refusing to start, naming what is missing and the kernel.
-std::optional<std::string> missing_kernel_features();
+// (5.3) and waitid(P_PIDFD) (5.4), each probed (a backport counts). Done,
+// or the error refusing to start, naming what is missing and the kernel.
+Result<void> missing_kernel_features();
 
 }  // namespace muster::daemon

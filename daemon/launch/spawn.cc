@@ -190,11 +190,11 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 // error comes back through the shared plan, so no pipe is needed. (Boost
 // 1.81 ships posix::vfork_launcher, but it calls notify_fork(fork_child) in
 // the vfork child and so rebuilds the parent's reactor: docs/ARCHITECTURE.md.)
-std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
+Result<pid_t> spawn(const SpawnSpec& spec) {
   auto cannot = [&](int err) {
-    return "cannot start '" + spec.executable + "': " + describe_errno(err);
+    return Error{"cannot start '" + spec.executable + "': " + describe_errno(err), err};
   };
-  if (spec.pass_fds.size() > kMaxPassFds) return std::string("too many fds to pass");
+  if (spec.pass_fds.size() > kMaxPassFds) return Error{"too many fds to pass"};
   char* stack = child_stack_top();
   if (!stack) return cannot(ENOMEM);
   std::vector<std::string> args{spec.executable};
@@ -202,7 +202,10 @@ std::variant<pid_t, std::string> spawn(const SpawnSpec& spec) {
   std::vector<std::string> env = spec.env;  // the child writes LISTEN_PID into its copy
   std::vector<char*> argv = pointers(args), envp = pointers(env);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0) return "cannot open /dev/null: " + describe_errno(errno);
+  if (devnull < 0) {
+    int open_error = errno;
+    return Error{"cannot open /dev/null: " + describe_errno(open_error), open_error};
+  }
   int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
   int err = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
   ChildPlan plan{spec.executable.c_str(), argv.data(), envp.data(),

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/common/credentials.h"
 #include "daemon/common/errno_text.h"
@@ -34,10 +34,10 @@ struct SpawnSpec {
 inline constexpr const char* kListenPidPlaceholder = "0000000000";
 
 // Starts the process (clone with CLONE_VM | CLONE_VFORK, then exec) and
-// returns its pid once it has exec'd, or a message saying which step failed
-// (e.g. exec's errno); a child that failed is reaped. The child is the
+// returns its pid once it has exec'd, or the error saying which step failed
+// (with its errno, e.g. exec's); a child that failed is reaped. The child is the
 // caller's to reap: ProcessLauncher (daemon/launch/process_launcher.h) owns it and
 // collects its exit through its pidfd.
-std::variant<pid_t, std::string> spawn(const SpawnSpec& spec);
+Result<pid_t> spawn(const SpawnSpec& spec);
 
 }  // namespace muster::daemon

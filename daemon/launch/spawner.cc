@@ -63,11 +63,11 @@ Spawner::~Spawner() {
 
 void Spawner::submit(const SpawnSpec& spec, Done done) {
   std::list<Job> one;
-  one.push_back(Job{spec, {}, std::move(done), {}, {}});
+  one.push_back(Job{spec, {}, std::move(done), {}});
   Job& job = one.front();
   job.out_of_memory = "cannot start '" + spec.executable + "': " + describe_errno(ENOMEM);
   if (int err = take_copies(job.spec, job.held)) {
-    job.started = "cannot start '" + spec.executable + "': " + describe_errno(err);
+    job.started = Error{"cannot start '" + spec.executable + "': " + describe_errno(err), err};
     job.held.clear();
     std::lock_guard lock(mutex_);
     finished_.splice(finished_.end(), one);
@@ -93,7 +93,7 @@ void Spawner::run() {
     try {
       job.started = spawn(job.spec);
     } catch (const std::bad_alloc&) {
-      job.started = std::move(job.out_of_memory);  // a move: no allocation
+      job.started = Error{std::move(job.out_of_memory), ENOMEM};  // moves: no allocation
     }
     job.held.clear();  // the child has its own copies, or there is no child
     std::lock_guard lock(mutex_);

@@ -14,7 +14,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <variant>
 #include <vector>
 
 #include "daemon/launch/spawn.h"
@@ -29,7 +28,7 @@ namespace muster::daemon {
 // allocation), not a posted handler.
 class Spawner {
  public:
-  using Started = std::variant<pid_t, std::string>;
+  using Started = Result<pid_t>;
   using Done = std::function<void(Started)>;
 
   explicit Spawner(boost::asio::io_context& io);
@@ -48,7 +47,7 @@ class Spawner {
     std::vector<ipc::UniqueFd> held;
     Done done;
     std::string out_of_memory;      // the error if spawn() runs out of memory
-    Started started;                // the result, set on the thread
+    Started started = pid_t{0};     // the result, set on the thread
   };
   void run();
   void watch();    // the loop: waits for finished jobs

@@ -174,15 +174,15 @@ std::variant<BoundSocket, BindError> SocketTable::open_socket(const SocketConfig
   auto fd = std::move(it->second);
   inherited_.erase(it);
   auto adopted = adopt_listen(config, std::move(fd));
-  if (auto* why = std::get_if<std::string>(&adopted)) return BindError{EINVAL, *why};
-  return BoundSocket{std::move(std::get<ipc::UniqueFd>(adopted)), std::nullopt};
+  if (!adopted) return BindError{EINVAL, adopted.error().message};
+  return BoundSocket{std::move(adopted).value(), std::nullopt};
 }
 
 void SocketTable::opened(ListenSocket& socket) {
   if (on_open) on_open(socket);
 }
 
-std::optional<std::string> SocketTable::bind_declared(
+Result<void> SocketTable::bind_declared(
     const std::vector<SocketConfig>& sockets, const std::vector<std::string>& per_slot_only) {
   std::vector<std::unique_ptr<ListenSocket>> bound;
   for (const auto& s : sockets) {
@@ -190,7 +190,8 @@ std::optional<std::string> SocketTable::bind_declared(
       continue;
     bool inherited = inherited_.count(s.name) > 0;
     auto result = open_socket(s);
-    if (auto* err = std::get_if<BindError>(&result)) return "sockets." + s.name + ": " + err->message;
+    if (auto* err = std::get_if<BindError>(&result))
+      return Error{"sockets." + s.name + ": " + err->message, err->errno_value};
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
@@ -198,7 +199,7 @@ std::optional<std::string> SocketTable::bind_declared(
   }
   sockets_ = std::move(bound);
   for (auto& socket : sockets_) opened(*socket);
-  return std::nullopt;
+  return {};
 }
 
 void SocketTable::add(std::unique_ptr<ListenSocket> socket) {
@@ -261,10 +262,10 @@ std::optional<std::string> address_mismatch(const SocketConfig& s, int fd) {
 
 }  // namespace
 
-std::variant<ipc::UniqueFd, std::string> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
+Result<ipc::UniqueFd> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
   if (auto why = address_mismatch(s, fd.get()))
-    return "systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd cannot "
-           "use: " + *why;
+    return Error{"systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd "
+                 "cannot use: " + *why};
   return fd;
 }
 
@@ -332,7 +333,7 @@ ListenSocket* SocketTable::find(const std::string& name) {
   return nullptr;
 }
 
-std::variant<ListenSocket*, int> SocketTable::resolve_declared(
+Result<ListenSocket*> SocketTable::resolve_declared(
     const config::AppConfig& app, const ListenQuery& q, unsigned slot,
     const std::vector<SocketConfig>& declared) {
   if (app.scheduling == config::Scheduling::reuseport) {
@@ -345,7 +346,7 @@ std::variant<ListenSocket*, int> SocketTable::resolve_declared(
       auto own = slot_socket(*it, slot);
       if (auto* err = std::get_if<BindError>(&own)) {
         spdlog::warn("{}: {}", app.name, err->message);
-        return -err->errno_value;
+        return Error{err->message, err->errno_value};
       }
       return std::get<ListenSocket*>(own);
     }

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/common/node_address.h"
 #include "daemon/network/socket_file.h"
@@ -52,8 +53,7 @@ std::string bound_address(int fd);
 // A socket systemd passed for `socket`: kept if it is a listening stream
 // socket bound to the address the config names (any port if the config
 // says 0), else the reason it is refused.
-std::variant<ipc::UniqueFd, std::string> adopt_listen(const config::SocketConfig& socket,
-                                                      ipc::UniqueFd fd);
+Result<ipc::UniqueFd> adopt_listen(const config::SocketConfig& socket, ipc::UniqueFd fd);
 
 class ListenSocket;
 // What `status` lists of a socket (daemon/observe/snapshot.h).
@@ -102,8 +102,8 @@ class SocketTable {
   // Binds every declared socket except those in `per_slot_only` (sockets of
   // reuseport apps get one socket per slot instead); the first failure is
   // returned (nothing of the table is kept then).
-  std::optional<std::string> bind_declared(const std::vector<config::SocketConfig>& sockets,
-                                           const std::vector<std::string>& per_slot_only = {});
+  Result<void> bind_declared(const std::vector<config::SocketConfig>& sockets,
+                             const std::vector<std::string>& per_slot_only = {});
   // scheduling = "reuseport": slot `slot`'s own SO_REUSEPORT socket for the
   // declared socket `config`, bound on first use and kept while the slot
   // exists, so connections queued on it wait for the slot's next worker.
@@ -117,8 +117,8 @@ class SocketTable {
   // `app`: one of the app's declared sockets if it matches (for scheduling =
   // "reuseport", the slot's own socket of it; `declared` holds their
   // configs); nullptr if none does (then OnDemandSockets answers). On
-  // failure, the negative errno Node expects.
-  std::variant<ListenSocket*, int> resolve_declared(
+  // failure, the error with the errno Node's worker is answered (negated).
+  Result<ListenSocket*> resolve_declared(
       const config::AppConfig& app, const ListenQuery& query, unsigned slot,
       const std::vector<config::SocketConfig>& declared);
   std::vector<SocketSnapshot> snapshot() const;

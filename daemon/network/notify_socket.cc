@@ -15,9 +15,9 @@ namespace muster::daemon {
 NotifySocket::NotifySocket(boost::asio::io_context& io, Handler handler)
     : socket_(io), handler_(std::move(handler)) {}
 
-std::optional<std::string> NotifySocket::open() {
+Result<void> NotifySocket::open() {
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return std::string("notify socket: ") + std::strerror(errno);
+  if (fd < 0) return Error{std::string("notify socket: ") + std::strerror(errno), errno};
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
   std::string name = "muster-" + std::to_string(::getpid()) + "-notify";
@@ -26,14 +26,14 @@ std::optional<std::string> NotifySocket::open() {
   std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
-    std::string err = std::string("cannot bind notify socket: ") + std::strerror(errno);
+    Error err{std::string("cannot bind notify socket: ") + std::strerror(errno), errno};
     ::close(fd);
     return err;
   }
   socket_.assign(fd);
   address_ = "@" + name;
   wait();
-  return std::nullopt;
+  return {};
 }
 
 void NotifySocket::wait() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "base/result.h"
 #include "ipc/notify_message.h"
 
 namespace muster::daemon {
@@ -21,8 +22,8 @@ class NotifySocket {
   using Handler = std::function<void(pid_t sender, const ipc::NotifyMessage& message)>;
 
   NotifySocket(boost::asio::io_context& io, Handler handler);
-  // Binds "@muster-<daemon pid>-notify"; error message on failure.
-  std::optional<std::string> open();
+  // Binds "@muster-<daemon pid>-notify"; the error (with its errno) on failure.
+  Result<void> open();
   // The NOTIFY_SOCKET value to give workers ("@..." = abstract namespace).
   const std::string& address() const { return address_; }
   bool is_open() const { return socket_.is_open(); }

@@ -140,21 +140,21 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
     return;
   }
   auto binds = on_demand_binds(q, on_demand_name(q));
-  if (auto* err = std::get_if<int>(&binds)) {
-    done(*err);
+  if (!binds) {
+    done(binds.error());
     return;
   }
-  auto& candidates = std::get<std::vector<SocketConfig>>(binds);
+  auto& candidates = *binds;
   const std::string& what = candidates.front().listen;
   AppState& a = state(app);
   if (!a.enabled) {
     refuse(a, app, Refusal::disabled, what);
-    done(-EACCES);
+    done(errno_error(EACCES, "on_demand = false"));
     return;
   }
   if (count(app) >= a.max) {
     refuse(a, app, Refusal::limit, what);
-    done(-EMFILE);
+    done(errno_error(EMFILE, "max_on_demand_sockets reached"));
     return;
   }
   bool unix_path = candidates.front().family == SocketConfig::Family::unix_path;
@@ -163,7 +163,7 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
   if (!unix_path && credentials && credentials->uid != 0 && q.port > 0 &&
       q.port < unprivileged_port_start()) {
     refuse(a, app, Refusal::privileged, what);
-    done(-EACCES);
+    done(errno_error(EACCES, "a privileged port"));
     return;
   }
   auto entry = std::make_unique<Entry>(io_);
@@ -228,7 +228,7 @@ void OnDemandSockets::bound(const Key& key,
   if (auto* err = std::get_if<BindError>(&result)) {
     entries_.erase(it);
     refuse(state(key.first), key.first, Refusal::failed, err->message);
-    for (auto& [worker, done] : waiting) done(-err->errno_value);
+    for (auto& [worker, done] : waiting) done(Error{err->message, err->errno_value});
     return;
   }
   e.socket = std::move(std::get<std::unique_ptr<ListenSocket>>(result));

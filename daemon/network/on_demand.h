@@ -59,13 +59,13 @@ class OnDemandSockets {
   void configure(const config::AppConfig& app);
 
   // The answer to `query` from worker `worker` of `app`, which runs as
-  // `credentials` (nullptr: as musterd): a socket, or the negative errno
-  // Node's worker turns into its listen error (EACCES: on_demand = false or a
-  // privileged port; EMFILE: the app holds max_on_demand_sockets already;
-  // else the bind's own). `done` runs now, or later for a unix path still
+  // `credentials` (nullptr: as musterd): a socket, or the error whose errno,
+  // negated, Node's worker turns into its listen error (EACCES: on_demand =
+  // false or a privileged port; EMFILE: the app holds max_on_demand_sockets
+  // already; else the bind's own). `done` runs now, or later for a unix path still
   // being bound; it returns false if the worker can no longer take the
   // socket (then the worker does not count as using it).
-  using Answer = std::variant<ListenSocket*, int>;
+  using Answer = Result<ListenSocket*>;
   using Done = std::function<bool(Answer)>;
   void acquire(const std::string& app, const ListenQuery& query, unsigned worker,
                const Credentials* credentials, Done done);

@@ -139,18 +139,19 @@ MetricsServer::MetricsServer(asio::io_context& io, Route route)
 
 MetricsServer::~MetricsServer() { close(); }
 
-std::optional<std::string> MetricsServer::open(const config::SocketConfig& address) {
+Result<void> MetricsServer::open(const config::SocketConfig& address) {
   auto result = bind_listen(address);
-  if (auto* err = std::get_if<BindError>(&result)) return "metrics_listen: " + err->message;
+  if (auto* err = std::get_if<BindError>(&result))
+    return Error{"metrics_listen: " + err->message, err->errno_value};
   auto fd = std::move(std::get<BoundSocket>(result).fd);
   bound_ = bound_address(fd.get());
   auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
   boost::system::error_code ec;
   acceptor_.assign(protocol, fd.release(), ec);
-  if (ec) return "metrics_listen: " + ec.message();
+  if (ec) return Error{"metrics_listen: " + ec.message(), ec.value()};
   spdlog::info("metrics at http://{}/metrics", bound_);
   accept();
-  return std::nullopt;
+  return {};
 }
 
 void MetricsServer::close() {

@@ -32,8 +32,8 @@ class MetricsServer {
   MetricsServer(boost::asio::io_context& io, Route route);
   ~MetricsServer();
 
-  // Binds `address` and starts serving; an error message on failure.
-  std::optional<std::string> open(const config::SocketConfig& address);
+  // Binds `address` and starts serving; the error on failure.
+  Result<void> open(const config::SocketConfig& address);
   // Stops accepting and closes every connection.
   void close();
   // "127.0.0.1:9464" once open (the real port if 0 was asked).

@@ -68,66 +68,62 @@ Duration Worker::uptime() const {
 }
 
 void Worker::start() {
-  std::string error = launch();
+  auto launched = launch();
   child_channel_end_.reset();  // the launcher has its copy now
-  if (!error.empty()) {
-    exit_.spawn_error = error;
+  if (!launched) {
+    exit_.spawn_error = launched.error().message;
     on(Event::spawn_failed);
   }
 }
 
 // Everything up to handing the process to the launcher (its answer comes
-// later, from the loop); an error message, or "".
-std::string Worker::launch() {
-  std::string error;
+// later, from the loop), or the error that stopped it.
+Result<void> Worker::launch() {
   std::string path;
   SpawnSpec spec;
   auto creds = resolve_credentials(app_);
-  if (auto* c = std::get_if<Credentials>(&creds)) spec.credentials = credentials_ = *c;
+  if (creds && *creds) spec.credentials = credentials_ = **creds;
   spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
-  if (!exe) error = exe.error().message;
-  if (auto* msg = std::get_if<std::string>(&creds)) error = *msg;
-  if (error.empty()) {
-    spec.executable = *exe;
-    if (auto address = config::inspector_address(app_, identity_.instance)) {
-      inspector_ = *address;
-      inspector_signal_ok_ = runs_node_directly(spec.executable);
-      inspector_port_ = static_cast<std::uint16_t>(app_.inspect->port + identity_.instance);
-      add_inspector(spec, inspector_);
-    }
-    error = prepare_channel(spec);
-    if (error.empty()) error = prepare_sockets(spec);
+  if (!creds) return creds.error();  // a user/group error is reported before an executable one
+  if (!exe) return exe.error();
+  spec.executable = *exe;
+  if (auto address = config::inspector_address(app_, identity_.instance)) {
+    inspector_ = *address;
+    inspector_signal_ok_ = runs_node_directly(spec.executable);
+    inspector_port_ = static_cast<std::uint16_t>(app_.inspect->port + identity_.instance);
+    add_inspector(spec, inspector_);
   }
+  if (auto prepared = prepare_channel(spec); !prepared) return prepared;
+  if (auto prepared = prepare_sockets(spec); !prepared) return prepared;
   // The child's copies are all it needs, whatever happens.
-  ipc::UniqueFd stdout_fd, stderr_fd;
-  if (error.empty()) {
-    open_output(spec, error);
-    stdout_fd.reset(spec.stdout_fd);
-    if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
-  }
-  if (!error.empty()) return error;
+  auto output = open_output(spec);
+  ipc::UniqueFd stdout_fd(spec.stdout_fd), stderr_fd;
+  if (spec.stderr_fd != spec.stdout_fd) stderr_fd.reset(spec.stderr_fd);
+  if (!output) return output;
   context_.launcher.spawn(spec, [self = shared_from_this()](Launcher::Started started) {
-    if (auto* msg = std::get_if<std::string>(&started)) {
-      self->exit_.spawn_error = *msg;
+    if (!started) {
+      self->exit_.spawn_error = started.error().message;
       return self->on(Event::spawn_failed);
     }
-    self->pid_ = std::get<pid_t>(started);
+    self->pid_ = *started;
     self->started_ = Clock::now();
     self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
   });
-  return error;
+  return {};
 }
 
 // Node protocol: a socketpair whose far end becomes the worker's fd 3
 // (NODE_CHANNEL_FD), as child_process.fork() sets it up.
-std::string Worker::prepare_channel(SpawnSpec& spec) {
-  if (app_.protocol != config::Protocol::node) return "";
+Result<void> Worker::prepare_channel(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::node) return {};
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    return "cannot create the IPC channel: " + describe_errno(errno);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    int err = errno;
+    return Error{"cannot create the IPC channel: " + describe_errno(err), err};
+  }
   child_channel_end_.reset(pair[1]);
   bool advanced = app_.serialization == config::Serialization::advanced;
   channel_ = std::make_shared<ipc::NodeChannel>(
@@ -139,7 +135,7 @@ std::string Worker::prepare_channel(SpawnSpec& spec) {
   spec.env.push_back("NODE_UNIQUE_ID=" + std::to_string(identity_.id));
   spec.env.push_back(std::string("NODE_CHANNEL_SERIALIZATION_MODE=") +
                      (advanced ? "advanced" : "json"));
-  return "";
+  return {};
 }
 
 void Worker::arm_drain_timer() {
@@ -215,17 +211,17 @@ void Worker::arm_ready_timer(Clock::time_point deadline) {
 // Its exit, collected once by the launcher (daemon/launch/process_launcher.cc: a
 // pidfd read with waitid, never a blocking wait).
 void Worker::wait_for_exit() {
-  auto watch_error = context_.launcher.watch_exit(
+  auto watched = context_.launcher.watch_exit(
       pid_, [self = shared_from_this()](const ProcessExit& exit) {
         self->exit_.code = exit.code;
         self->exit_.signal = exit.signal;
         self->on(Event::exited);
       });
-  if (!watch_error) return;
+  if (watched) return;
   // Out of fds, say: a worker must not run unwatched, so end it now; its
   // exit is then reported with an unknown status.
   spdlog::error("{}[{}] cannot watch its exit ({}): killing it", identity_.app, identity_.id,
-                *watch_error);
+                watched.error().message);
   kill_group(SIGKILL);
   context_.launcher.release(pid_);  // the orphan reaper collects it
   asio::post(io_, [self = shared_from_this()] { self->on(Event::exited); });

@@ -154,7 +154,7 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
 
  private:
   using Event = WorkerEvent;
-  std::string launch();
+  Result<void> launch();
   void start_stop_timer();
   void arm_stop_timer(Clock::time_point deadline);
   void arm_ready_timer(Clock::time_point deadline);
@@ -177,9 +177,9 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   void disconnect_channel();
   void close_channel();
   void report_exit();
-  std::string prepare_channel(SpawnSpec& spec);
+  Result<void> prepare_channel(SpawnSpec& spec);
   // worker_systemd.cc: the systemd protocol (sockets at spawn, notify datagrams).
-  std::string prepare_sockets(SpawnSpec& spec);
+  Result<void> prepare_sockets(SpawnSpec& spec);
   bool give_mode(ListenSocket& socket);
   void extend_timeout(std::chrono::microseconds by);
   void refuse_once(bool& refused, const char* what, const char* why);
@@ -199,7 +199,7 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   void kill_group(int signo);
   void wait_for_exit();
   // worker_output.cc: stdout and stderr.
-  void open_output(SpawnSpec& spec, std::string& error);
+  Result<void> open_output(SpawnSpec& spec);
   void read_output();
 
   boost::asio::io_context& io_;

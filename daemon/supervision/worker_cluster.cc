@@ -165,13 +165,13 @@ void Worker::query_server(const json::object& m) {
   query.seq = seq_field(m);
   query.key = node_key(m);
   auto parsed = parse_listen_query(m);
-  if (auto* err = std::get_if<int>(&parsed)) {
+  if (!parsed) {
     spdlog::warn("{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
                  "a number that is no integer in range): answered EINVAL", identity_.app,
                  identity_.id);
-    return refuse_server(query, *err);
+    return refuse_server(query, -parsed.error().errno_value);  // Node's answer: a negative errno
   }
-  query.q = std::move(std::get<ListenQuery>(parsed));
+  query.q = std::move(parsed).value();
   const ListenQuery& q = query.q;
   if (auto* d = m.if_contains("data")) query.data = *d;
   query.exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
@@ -183,10 +183,10 @@ void Worker::query_server(const json::object& m) {
   }
   auto declared =
       context_.sockets.resolve_declared(app_, q, identity_.instance, *context_.socket_configs);
-  if (auto* err = std::get_if<int>(&declared)) return refuse_server(query, *err);
+  if (!declared) return refuse_server(query, -declared.error().errno_value);
   // For scheduling = "reuseport" this is the slot's own SO_REUSEPORT socket,
   // which outlives the worker.
-  if (ListenSocket* socket = std::get<ListenSocket*>(declared)) {
+  if (ListenSocket* socket = *declared) {
     answer_server(query, *socket);
     return;
   }
@@ -199,11 +199,11 @@ void Worker::query_server(const json::object& m) {
         auto self = weak.lock();
         if (!self) return false;
         --self->queries_in_flight_;
-        if (auto* err = std::get_if<int>(&answer)) {
-          self->refuse_server(query, *err);
+        if (!answer) {
+          self->refuse_server(query, -answer.error().errno_value);  // Node's: a negative errno
           return false;
         }
-        return self->answer_server(query, *std::get<ListenSocket*>(answer));
+        return self->answer_server(query, **answer);
       });
 }
 

@@ -28,10 +28,10 @@ int output_pipe(boost::asio::io_context& io, std::shared_ptr<OutputPipe>& into) 
 // Sets the fds the child gets as stdout and stderr (-1 = inherit the
 // daemon's). log and file: one pipe for both, as a terminal would show them;
 // journal: one each, so that stderr lines get their own priority.
-void Worker::open_output(SpawnSpec& spec, std::string& error) {
+Result<void> Worker::open_output(SpawnSpec& spec) {
   switch (app_.output) {
     case config::Output::inherit:
-      return;
+      return {};
     case config::Output::null:
       spec.stdout_fd = spec.stderr_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       break;
@@ -44,8 +44,11 @@ void Worker::open_output(SpawnSpec& spec, std::string& error) {
       if (spec.stdout_fd >= 0) spec.stderr_fd = output_pipe(io_, stderr_pipe_);
       break;
   }
-  if (spec.stdout_fd < 0 || spec.stderr_fd < 0)
-    error = "cannot open output: " + describe_errno(errno);
+  if (spec.stdout_fd < 0 || spec.stderr_fd < 0) {
+    int err = errno;
+    return Error{"cannot open output: " + describe_errno(err), err};
+  }
+  return {};
 }
 
 // The pipes read on their own from now on; each line holds this life alive

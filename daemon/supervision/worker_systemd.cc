@@ -20,8 +20,8 @@ constexpr std::uint64_t kMaxExtendUsec = 24ULL * 3600 * 1000 * 1000;
 
 // systemd protocol: the app's sockets as fds 3.. in `sockets` order, with
 // LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (sd_listen_fds(3)) and NOTIFY_SOCKET.
-std::string Worker::prepare_sockets(SpawnSpec& spec) {
-  if (app_.protocol != config::Protocol::systemd) return "";
+Result<void> Worker::prepare_sockets(SpawnSpec& spec) {
+  if (app_.protocol != config::Protocol::systemd) return {};
   std::string names;
   int next_fd = 3;
   for (const auto& name : app_.sockets) {
@@ -30,16 +30,19 @@ std::string Worker::prepare_sockets(SpawnSpec& spec) {
       const config::SocketConfig* declared = nullptr;
       for (const auto& c : *context_.socket_configs)
         if (c.name == name) declared = &c;
-      if (!declared) return "socket '" + name + "' is not declared";
+      if (!declared) return Error{"socket '" + name + "' is not declared"};
       auto slot = context_.sockets.slot_socket(*declared, identity_.instance);
-      if (auto* err = std::get_if<BindError>(&slot)) return err->message;
+      if (auto* err = std::get_if<BindError>(&slot)) return Error{err->message, err->errno_value};
       socket = std::get<ListenSocket*>(slot);
     } else {
       socket = context_.sockets.find(name);
     }
-    if (!socket) return "socket '" + name + "' is not bound";
-    if (!give_mode(*socket)) return "cannot set the blocking mode of socket '" + name +
-                                    "': " + describe_errno(errno);
+    if (!socket) return Error{"socket '" + name + "' is not bound"};
+    if (!give_mode(*socket)) {
+      int err = errno;
+      return Error{"cannot set the blocking mode of socket '" + name + "': " + describe_errno(err),
+                   err};
+    }
     spec.pass_fds.emplace_back(socket->fd(), next_fd++);
     if (!names.empty()) names += ':';
     names += name;
@@ -54,7 +57,7 @@ std::string Worker::prepare_sockets(SpawnSpec& spec) {
     spec.env.push_back("NOTIFY_SOCKET=" + context_.notify_address);
   if (app_.watchdog.count() > 0)
     spec.env.push_back("WATCHDOG_USEC=" + std::to_string(app_.watchdog.count() * 1000));
-  return "";
+  return {};
 }
 
 // The worker gets the socket blocking unless its config says nonblocking

@@ -23,10 +23,10 @@ bool same_socket(int a, int b) {
 
 }  // namespace
 
-std::variant<InheritedFds, std::string> take_systemd_sockets() {
+Result<InheritedFds> take_systemd_sockets() {
   char** names = nullptr;
   int n = sd_listen_fds_with_names(1, &names);  // 1: unset LISTEN_* (workers must not see them)
-  if (n < 0) return std::string("LISTEN_FDS: ") + std::strerror(-n);
+  if (n < 0) return Error{std::string("LISTEN_FDS: ") + std::strerror(-n), -n};
   InheritedFds fds;
   std::string error;
   for (int i = 0; i < n; ++i) {
@@ -57,7 +57,7 @@ std::variant<InheritedFds, std::string> take_systemd_sockets() {
     for (int i = 0; i < n; ++i) std::free(names[i]);
     std::free(names);
   }
-  if (!error.empty()) return error;
+  if (!error.empty()) return Error{error};
   return fds;
 }
 

@@ -11,17 +11,17 @@
 #include <chrono>
 #include <map>
 #include <string>
-#include <variant>
 
+#include "base/result.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {
 
 // The sockets systemd passed, by name (LISTEN_FDNAMES), taken once at start;
-// LISTEN_* are removed from the environment. An error message if systemd
+// LISTEN_* are removed from the environment. An error if systemd
 // passed sockets without names (FileDescriptorName= missing).
 using InheritedFds = std::map<std::string, ipc::UniqueFd>;
-std::variant<InheritedFds, std::string> take_systemd_sockets();
+Result<InheritedFds> take_systemd_sockets();
 
 class SystemdService {
  public:

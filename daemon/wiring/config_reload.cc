@@ -127,9 +127,10 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
 
   // A first systemd-protocol app needs the notify socket before its
   // workers start; a failure to open it changes nothing.
-  if (auto err = open_notify_socket(next)) {
-    spdlog::error("reload-config: {}; the running config is unchanged", *err);
-    return done(ReloadResult{{*err}, {}, {}});
+  if (auto opened = open_notify_socket(next); !opened) {
+    const std::string& err = opened.error().message;
+    spdlog::error("reload-config: {}; the running config is unchanged", err);
+    return done(ReloadResult{{err}, {}, {}});
   }
 
   // Bind everything new first: a failure here changes nothing.

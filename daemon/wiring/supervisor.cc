@@ -37,26 +37,26 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
         std::make_unique<App>(io_, context_, app, [this] { return ++last_worker_id_; }));
 }
 
-std::optional<std::string> Supervisor::start() {
-  if (auto err = control_.open()) return err;
+Result<void> Supervisor::start() {
+  if (auto opened = control_.open(); !opened) return opened;
   std::vector<std::string> per_slot;
   for (const auto& app : config_.apps) {
     if (app.scheduling == config::Scheduling::reuseport)
       per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
   }
   connect_fd_store();
-  if (auto err = sockets_.bind_declared(config_.sockets, per_slot)) {
+  if (auto bound = sockets_.bind_declared(config_.sockets, per_slot); !bound) {
     control_.close();
-    return err;
+    return bound;
   }
-  if (auto err = open_notify_socket(config_)) {
+  if (auto opened = open_notify_socket(config_); !opened) {
     control_.close();
-    return err;
+    return opened;
   }
   if (config_.daemon.metrics) {
-    if (auto err = metrics_.open(*config_.daemon.metrics)) {
+    if (auto opened = metrics_.open(*config_.daemon.metrics); !opened) {
       control_.close();
-      return err;
+      return opened;
     }
   }
   wait_signals();
@@ -72,22 +72,22 @@ std::optional<std::string> Supervisor::start() {
   started_at_ = Clock::now();
   systemd_.start_watchdog();
   report_to_systemd();
-  return std::nullopt;
+  return {};
 }
 
 // Opened for the first systemd-protocol app, at start or when a config
 // reload adds one, and then kept for the daemon's life: a worker of a removed
 // app may still be stopping and sending STOPPING=1, and an idle datagram
 // socket costs nothing.
-std::optional<std::string> Supervisor::open_notify_socket(const config::Config& config) {
-  if (notify_.is_open()) return std::nullopt;
+Result<void> Supervisor::open_notify_socket(const config::Config& config) {
+  if (notify_.is_open()) return {};
   bool any_systemd = std::any_of(config.apps.begin(), config.apps.end(), [](const auto& app) {
     return app.protocol == config::Protocol::systemd;
   });
-  if (!any_systemd) return std::nullopt;
-  if (auto err = notify_.open()) return err;
+  if (!any_systemd) return {};
+  if (auto opened = notify_.open(); !opened) return opened;
   context_.notify_address = notify_.address();
-  return std::nullopt;
+  return {};
 }
 
 void Supervisor::reload_config(ReloadDone done, bool allow_empty) {

@@ -33,8 +33,8 @@ class Supervisor {
 
   // Sockets systemd passed (take_systemd_sockets()), used instead of binding.
   void inherit_sockets(InheritedFds fds) { sockets_.set_inherited(std::move(fds)); }
-  // Opens the control socket and starts every app. Error message on failure.
-  std::optional<std::string> start();
+  // Opens the control socket and starts every app. The error on failure.
+  Result<void> start();
   // Graceful shutdown: stop all apps, bounded by shutdown_timeout; then the
   // io_context runs out of work and the daemon exits.
   void shutdown(const char* why);
@@ -85,8 +85,8 @@ class Supervisor {
   void finish_shutdown();
   void on_notify(pid_t sender, const ipc::NotifyMessage& message);
   // Opens the NOTIFY_SOCKET of systemd-protocol workers if `config` has such
-  // an app and it is not open yet; an error message on failure.
-  std::optional<std::string> open_notify_socket(const config::Config& config);
+  // an app and it is not open yet; the error on failure.
+  Result<void> open_notify_socket(const config::Config& config);
   // Validates and applies the config file (config_reload.cc); `done` as for
   // reload_config().
   void apply_config_file(ReloadDone done, bool allow_empty);

@@ -8,13 +8,13 @@ using muster::ipc::Request;
 namespace {
 std::string error_of(std::string_view line) {
   auto r = parse_request(line);
-  REQUIRE(std::holds_alternative<std::string>(r));
-  return std::get<std::string>(r);
+  REQUIRE_FALSE(r.ok());
+  return r.error().message;
 }
 Request request_of(std::string_view line) {
   auto r = parse_request(line);
-  if (auto* e = std::get_if<std::string>(&r)) FAIL("unexpected error: " << *e);
-  return std::get<Request>(r);
+  if (!r) FAIL("unexpected error: " << r.error().message);
+  return *r;
 }
 }  // namespace
 

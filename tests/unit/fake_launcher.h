@@ -51,19 +51,19 @@ class FakeLauncher final : public daemon::Launcher {
 
   // Answered from the loop, as the real one's spawner thread does.
   void spawn(const daemon::SpawnSpec& spec, SpawnDone done) override {
-    Started started = failure_ ? Started(*failure_) : Started(next_pid_++);
-    if (auto* pid = std::get_if<pid_t>(&started)) {
-      spawned.push_back({*pid, spec});
-      live_.emplace(*pid, nullptr);
+    Started started = failure_ ? Started(Error{*failure_}) : Started(next_pid_++);
+    if (started) {
+      spawned.push_back({*started, spec});
+      live_.emplace(*started, nullptr);
     }
     boost::asio::post(io_, [done = std::move(done), started] { done(started); });
   }
 
-  std::optional<std::string> watch_exit(pid_t pid, ExitHandler done) override {
+  Result<void> watch_exit(pid_t pid, ExitHandler done) override {
     auto it = live_.find(pid);
-    if (it == live_.end()) return std::string("No such process");
+    if (it == live_.end()) return Error{"No such process", ESRCH};
     it->second = std::move(done);
-    return std::nullopt;
+    return {};
   }
 
   int signal(pid_t pid, int signo, daemon::SignalTarget target) override {

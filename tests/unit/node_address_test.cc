@@ -16,7 +16,7 @@ using muster::daemon::on_demand_name;
 namespace {
 
 SocketConfig declared(const std::string& listen) {
-  return std::get<SocketConfig>(muster::config::parse_listen(listen, "/"));
+  return muster::config::parse_listen(listen, "/").value();
 }
 
 ListenQuery query(std::optional<std::string> address, int port, int type = 4) {
@@ -28,7 +28,7 @@ ListenQuery query(std::optional<std::string> address, int port, int type = 4) {
 }
 
 std::vector<SocketConfig> binds(const ListenQuery& q) {
-  return std::get<std::vector<SocketConfig>>(on_demand_binds(q, "node:k"));
+  return on_demand_binds(q, "node:k").value();
 }
 
 }  // namespace
@@ -85,14 +85,20 @@ TEST_CASE("a UDP query binds a datagram socket with the worker's reuseAddr") {
 }
 
 TEST_CASE("a query Node could not bind is EINVAL") {
-  CHECK(std::get<int>(on_demand_binds(query(std::nullopt, 70000), "k")) == -EINVAL);
-  CHECK(std::get<int>(on_demand_binds(query("x", 1, 0), "k")) == -EINVAL);
+  CHECK(on_demand_binds(query(std::nullopt, 70000), "k").error().errno_value == EINVAL);
+  CHECK(on_demand_binds(query("x", 1, 0), "k").error().errno_value == EINVAL);
 }
 
 namespace {
 
-std::variant<ListenQuery, int> parsed(const char* json) {
+muster::Result<ListenQuery> parsed(const char* json) {
   return muster::daemon::parse_listen_query(boost::json::parse(json).as_object());
+}
+
+// The errno a refused query is answered with (0: not refused).
+int refused_with(const char* json) {
+  auto q = parsed(json);
+  return q ? 0 : q.error().errno_value;
 }
 
 }  // namespace
@@ -100,33 +106,33 @@ std::variant<ListenQuery, int> parsed(const char* json) {
 TEST_CASE("a queryServer's numbers are taken only as integers an int holds, never wrapped") {
   auto ok = parsed(R"({"address":"127.0.0.1","port":8080,"addressType":4,"backlog":511,)"
                    R"("index":0,"flags":0})");
-  REQUIRE(std::holds_alternative<ListenQuery>(ok));
-  CHECK(std::get<ListenQuery>(ok).port == 8080);
-  CHECK(std::get<ListenQuery>(ok).backlog == 511);
-  CHECK(std::get<ListenQuery>(ok).key == "127.0.0.1:8080:4:undefined:0");
+  REQUIRE(ok.ok());
+  CHECK(ok->port == 8080);
+  CHECK(ok->backlog == 511);
+  CHECK(ok->key == "127.0.0.1:8080:4:undefined:0");
   // 2^32 + 8080, which a cast to int makes 8080.
-  CHECK(std::get<int>(parsed(R"({"port":4294975376})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":8080.5})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":1e300})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":18446744073709551615})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":"80"})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"backlog":4294967297})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"addressType":4294967300})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"flags":1099511627776})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"index":8589934592})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"fd":18446744073709551615})")) == -EINVAL);
-  CHECK(std::get<int>(parsed(R"({"port":80,"fd":3})")) == -EINVAL);  // its own fd
-  CHECK(std::get<int>(parsed(R"({"port":80,"address":5})")) == -EINVAL);
+  CHECK(refused_with(R"({"port":4294975376})") == EINVAL);
+  CHECK(refused_with(R"({"port":8080.5})") == EINVAL);
+  CHECK(refused_with(R"({"port":1e300})") == EINVAL);
+  CHECK(refused_with(R"({"port":18446744073709551615})") == EINVAL);
+  CHECK(refused_with(R"({"port":"80"})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"backlog":4294967297})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"addressType":4294967300})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"flags":1099511627776})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"index":8589934592})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"fd":18446744073709551615})") == EINVAL);
+  CHECK(refused_with(R"({"port":80,"fd":3})") == EINVAL);  // its own fd
+  CHECK(refused_with(R"({"port":80,"address":5})") == EINVAL);
 }
 
 TEST_CASE("absent, null and false numbers of a queryServer take Node's defaults") {
-  auto q = std::get<ListenQuery>(parsed(R"({"port":80.0,"backlog":false,"flags":null,"fd":-1})"));
+  auto q = parsed(R"({"port":80.0,"backlog":false,"flags":null,"fd":-1})").value();
   CHECK(q.port == 80);
   CHECK(q.backlog == 0);
   CHECK(q.flags == 0);
   CHECK(q.address_type == 4);
   CHECK_FALSE(q.address);
-  auto udp = std::get<ListenQuery>(parsed(R"({"address":"::","port":53,"addressType":"udp6"})"));
+  auto udp = parsed(R"({"address":"::","port":53,"addressType":"udp6"})").value();
   CHECK(udp.datagram);
   CHECK(udp.address_type == 6);
 }

@@ -51,7 +51,7 @@ daemon::ListenQuery tcp(int port, int index = 0) {
 
 // What acquire() answered (when it answers at once).
 struct Asked {
-  OnDemandSockets::Answer answer = 0;
+  OnDemandSockets::Answer answer = nullptr;
   bool answered = false;
   bool take = true;  // what the worker says
   OnDemandSockets::Done done() {
@@ -61,11 +61,9 @@ struct Asked {
       return take;
     };
   }
-  ListenSocket* socket() const {
-    auto* s = std::get_if<ListenSocket*>(&answer);
-    return s ? *s : nullptr;
-  }
-  int error() const { return std::holds_alternative<int>(answer) ? std::get<int>(answer) : 0; }
+  ListenSocket* socket() const { return answer ? *answer : nullptr; }
+  // As Node's worker gets it: a negative errno.
+  int error() const { return answer ? 0 : -answer.error().errno_value; }
 };
 
 Asked ask(OnDemandSockets& sockets, const daemon::ListenQuery& q, unsigned worker = 1,

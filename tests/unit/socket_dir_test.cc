@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
@@ -86,9 +87,9 @@ TEST_CASE("a path that leads to no directory is worded for the control socket",
   CHECK(problem(t.path("file"), configured) == t.path("file") + " is not a directory");
   CHECK(problem("relative/dir", configured) == "not an absolute path: relative/dir");
   auto no_parent = open_socket_dir(t.path("x/y"), own, 0700);
-  REQUIRE(std::holds_alternative<std::string>(no_parent));
-  CHECK(std::get<std::string>(no_parent) ==
-        "cannot open " + t.path("x") + ": No such file or directory");
+  REQUIRE_FALSE(no_parent.ok());
+  CHECK(no_parent.error().message == "cannot open " + t.path("x") + ": No such file or directory");
+  CHECK(no_parent.error().errno_value == ENOENT);
 }
 
 TEST_CASE("a check passes a directory not made yet, or one this user cannot search",
@@ -107,14 +108,14 @@ TEST_CASE("a configured directory is made with those above it; the default's alo
           "mode exact", "[socket-dir]") {
   TempDir t;
   auto made = open_socket_dir(t.path("a/b"), configured, 0755);
-  REQUIRE(std::holds_alternative<PinnedDir>(made));
-  CHECK(std::get<PinnedDir>(made).created());
+  REQUIRE(made.ok());
+  CHECK(made->created());
   CHECK(fs::is_directory(t.path("a/b")));
 
   mode_t old_mask = ::umask(077);
   auto own_made = open_socket_dir(t.path("mine"), own, 0711);
   ::umask(old_mask);
-  REQUIRE(std::holds_alternative<PinnedDir>(own_made));
+  REQUIRE(own_made.ok());
   struct stat st {};
   REQUIRE(::stat(t.path("mine").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0711);

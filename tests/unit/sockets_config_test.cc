@@ -31,16 +31,16 @@ using Family = SocketConfig::Family;
 
 SocketConfig listen_ok(const std::string& text, const std::string& base_dir = "/srv/site") {
   auto result = parse_listen(text, base_dir);
-  if (const auto* message = std::get_if<std::string>(&result)) FAIL(text << ": " << *message);
-  return std::get<SocketConfig>(result);
+  if (!result) FAIL(text << ": " << result.error().message);
+  return *result;
 }
 
 // The message parse_listen rejects `text` with.
 std::string listen_error(const std::string& text, const std::string& base_dir = "/srv/site") {
   auto result = parse_listen(text, base_dir);
   INFO(text);
-  REQUIRE(std::holds_alternative<std::string>(result));
-  return std::get<std::string>(result);
+  REQUIRE_FALSE(result.ok());
+  return result.error().message;
 }
 
 }  // namespace

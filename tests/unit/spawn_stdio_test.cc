@@ -33,8 +33,8 @@ std::string stdin_of_worker_spawned_without_fd0() {
     ::dup2(saved, 0);
     ::close(saved);
   }
-  REQUIRE(std::holds_alternative<pid_t>(result));
-  pid_t pid = std::get<pid_t>(result);
+  REQUIRE(result.ok());
+  pid_t pid = *result;
   ::waitpid(pid, nullptr, 0);
   std::ifstream f(out);
   std::stringstream text;

@@ -95,7 +95,7 @@ TEST_CASE("the request musterctl builds for each verb is one musterd accepts", "
     INFO(verb.name);
     auto request = muster::cli::build_request(std::string(verb.name), args);
     auto parsed = muster::ipc::parse_request(boost::json::serialize(request));
-    if (auto* error = std::get_if<std::string>(&parsed)) FAIL(*error);
+    if (!parsed) FAIL(parsed.error().message);
   }
 }
 
@@ -204,6 +204,6 @@ TEST_CASE("every declared verb has a row in docs/control-protocol.md", "[verbs]"
 
 TEST_CASE("a verb that is not declared is refused by the request parser", "[verbs]") {
   auto parsed = muster::ipc::parse_request(R"({"verb":"frobnicate"})");
-  REQUIRE(std::holds_alternative<std::string>(parsed));
-  CHECK(std::get<std::string>(parsed) == "unknown verb 'frobnicate'");
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.error().message == "unknown verb 'frobnicate'");
 }
