@@ -43,6 +43,12 @@ struct AppTest : Supervision {
     }
     FAIL("no worker has pid " << pid);
   }
+  // Each worker spawned from the `first`-th spawn on sends READY=1, and so
+  // do those their readiness brings (a rolling reload's next new workers).
+  void notify_ready_from(std::size_t first) {
+    for (std::size_t i = first; i < spawns() && i < first + 100; ++i)
+      notify_ready(launcher.spawned.at(i).pid);
+  }
   std::size_t spawns() const { return launcher.spawned.size(); }
   // Whether the i-th spawn had `arg` among its arguments.
   bool spawned_with(std::size_t i, const std::string& arg) const {

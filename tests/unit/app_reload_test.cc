@@ -32,11 +32,17 @@ muster::config::AppConfig notify_app(unsigned instances, const char* version = "
 void start_ready(AppTest& t) {
   t.app->start();
   t.run();
-  for (std::size_t i = 0; i < t.spawns(); ++i) t.notify_ready(t.launcher.spawned[i].pid);
+  for (std::size_t i = 0; i < t.spawns(); ++i) t.notify_ready(t.launcher.spawned.at(i).pid);
 }
 
 auto answer_into(Answer& answer) {
   return [&answer](std::optional<std::string> error) { answer = error; };
+}
+
+// As reload-config does for an app whose worker-facing settings changed.
+void reload_config(AppTest& t, const muster::config::AppConfig& next, Answer& answer) {
+  t.app->update_config(next, true, answer_into(answer));
+  t.run();
 }
 
 }  // namespace
@@ -55,12 +61,12 @@ TEST_CASE("a rolling reload runs at most reload_surge new workers, old ones stay
   t.advance(20s, 1s);  // nobody is ready: nothing more starts, nothing is stopped
   CHECK(t.spawns() == 6);
   CHECK(t.launcher.live() == 6);
-  t.notify_ready(t.launcher.spawned[4].pid);
+  t.notify_ready(t.launcher.spawned.at(4).pid);
   CHECK(t.spawns() == 7);         // one ready: one more new one
   CHECK(t.launcher.live() == 6);  // and the old one it replaced has gone
   for (std::size_t i = 5; i < 8; ++i) {
     REQUIRE(t.spawns() > i);
-    t.notify_ready(t.launcher.spawned[i].pid);
+    t.notify_ready(t.launcher.spawned.at(i).pid);
   }
   REQUIRE(answer);
   CHECK_FALSE(*answer);
@@ -81,11 +87,11 @@ TEST_CASE("replacing several slots (restart ID, max_memory) keeps to reload_surg
     t.app->replace(i, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
   t.run();
   CHECK(t.spawns() == 4);  // reload_surge = 1
-  t.notify_ready(t.launcher.spawned[3].pid);
+  t.notify_ready(t.launcher.spawned.at(3).pid);
   CHECK(t.spawns() == 5);
-  t.notify_ready(t.launcher.spawned[4].pid);
+  t.notify_ready(t.launcher.spawned.at(4).pid);
   CHECK(t.spawns() == 6);
-  t.notify_ready(t.launcher.spawned[5].pid);
+  t.notify_ready(t.launcher.spawned.at(5).pid);
   CHECK(answers == 3);
   CHECK(t.launcher.live() == 3);
   CHECK(t.events_named("reload").empty());  // replacements are not a reload
@@ -102,7 +108,7 @@ TEST_CASE("a reload whose new worker misses ready_timeout stops; the old ones ke
   t.app->reload(answer_into(answer));
   t.run();
   REQUIRE(t.spawns() == 3);
-  pid_t fresh = t.launcher.spawned[2].pid;
+  pid_t fresh = t.launcher.spawned.at(2).pid;
   t.advance(9s, 500ms);
   CHECK_FALSE(answer);
   t.advance(2s, 500ms);
@@ -143,14 +149,13 @@ TEST_CASE("a reload-config whose new workers fail goes back to the previous sett
   start_ready(t);
   pid_t old1 = t.launcher.pid_of(1);
   Answer answer;
-  t.app->update_config(notify_app(2, "v2"), true, answer_into(answer));
-  t.run();
+  reload_config(t, notify_app(2, "v2"), answer);
   REQUIRE(t.spawns() == 3);
   CHECK(t.spawned_with(2, "v2"));
-  t.notify_ready(t.launcher.spawned[2].pid);  // slot 0 takes the new settings
+  t.notify_ready(t.launcher.spawned.at(2).pid);  // slot 0 takes the new settings
   REQUIRE(t.spawns() == 4);
   CHECK(t.spawned_with(3, "v2"));
-  t.launcher.die(t.launcher.spawned[3].pid, SIGSEGV);  // slot 1's does not
+  t.launcher.die(t.launcher.spawned.at(3).pid, SIGSEGV);  // slot 1's does not
   t.run();
   REQUIRE(answer);
   REQUIRE(*answer);
@@ -162,10 +167,10 @@ TEST_CASE("a reload-config whose new workers fail goes back to the previous sett
   // new one first.
   REQUIRE(t.spawns() == 5);
   CHECK(t.spawned_with(4, "v1"));
-  CHECK(t.launcher.pid_of(0) == t.launcher.spawned[4].pid);
-  CHECK(t.launcher.alive(t.launcher.spawned[2].pid));
-  t.notify_ready(t.launcher.spawned[4].pid);
-  CHECK_FALSE(t.launcher.alive(t.launcher.spawned[2].pid));
+  CHECK(t.launcher.pid_of(0) == t.launcher.spawned.at(4).pid);
+  CHECK(t.launcher.alive(t.launcher.spawned.at(2).pid));
+  t.notify_ready(t.launcher.spawned.at(4).pid);
+  CHECK_FALSE(t.launcher.alive(t.launcher.spawned.at(2).pid));
   CHECK(t.launcher.live() == 2);
   CHECK(t.app->state() == AppState::running);
 }
@@ -175,20 +180,86 @@ TEST_CASE("after a reload-config that took, a failing one goes back to its setti
   AppTest t(notify_app(1, "v1"));
   start_ready(t);
   Answer took, failed;
-  t.app->update_config(notify_app(1, "v2"), true, answer_into(took));
-  t.run();
+  reload_config(t, notify_app(1, "v2"), took);
   REQUIRE(t.spawns() == 2);
-  t.notify_ready(t.launcher.spawned[1].pid);
+  t.notify_ready(t.launcher.spawned.at(1).pid);
   REQUIRE(took);
   CHECK_FALSE(*took);
-  t.app->update_config(notify_app(1, "v3"), true, answer_into(failed));
-  t.run();
+  reload_config(t, notify_app(1, "v3"), failed);
   REQUIRE(t.spawns() == 3);
-  t.launcher.die(t.launcher.spawned[2].pid, SIGSEGV);
+  t.launcher.die(t.launcher.spawned.at(2).pid, SIGSEGV);
   t.run();
   REQUIRE(failed);
   CHECK(*failed);
   CHECK(t.app->config().args == std::vector<std::string>{"v2"});
-  CHECK(t.launcher.alive(t.launcher.spawned[1].pid));  // the v2 worker serves on
+  CHECK(t.launcher.alive(t.launcher.spawned.at(1).pid));  // the v2 worker serves on
   CHECK(t.spawns() == 3);  // no slot took v3: nothing to replace again
+}
+
+TEST_CASE("a reload-config during another's rolling reload gives every slot the newest settings",
+          "[app]") {
+  AppTest t(notify_app(2, "v1"));
+  start_ready(t);
+  Answer first, second;
+  reload_config(t, notify_app(2, "v2"), first);
+  t.notify_ready(t.launcher.spawned.at(2).pid);  // slot 0 has v2
+  REQUIRE(t.spawns() == 4);                   // slot 1's v2 worker is on its way
+  reload_config(t, notify_app(2, "v3"), second);
+  t.notify_ready_from(3);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK_FALSE(*first);
+  CHECK_FALSE(*second);
+  CHECK(t.spawns() == 6);  // slot 0 went round again
+  for (std::size_t i = 4; i < 6; ++i) CHECK(t.spawned_with(i, "v3"));
+  CHECK(t.launcher.live() == 2);
+  CHECK(t.launcher.alive(t.launcher.spawned.at(4).pid));
+  CHECK(t.launcher.alive(t.launcher.spawned.at(5).pid));
+  CHECK(t.app->config().args == std::vector<std::string>{"v3"});
+}
+
+TEST_CASE("a reload while one runs joins it", "[app]") {
+  AppTest t(notify_app(2));
+  start_ready(t);
+  Answer first, second;
+  t.app->reload(answer_into(first));
+  t.run();
+  t.app->reload(answer_into(second));
+  t.run();
+  t.notify_ready_from(2);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK_FALSE(*first);
+  CHECK_FALSE(*second);
+  CHECK(t.spawns() == 4);
+  CHECK(t.events_named("reload").size() == 2);  // one start, one done
+  CHECK(t.app->counters().reloads_done == 1);
+}
+
+TEST_CASE("a reload of an app that is not running is refused and starts nothing", "[app]") {
+  AppTest t(policy_app(2));
+  Answer answer;
+  t.app->reload(answer_into(answer));
+  t.run();
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK(**answer == "app 'web' is stopped; start it first");
+  CHECK(t.spawns() == 0);
+  CHECK(t.app->state() == AppState::stopped);
+}
+
+TEST_CASE("an instances change in a config update scales, without a reload", "[app]") {
+  AppTest t(policy_app(1));
+  t.app->start();
+  t.run();
+  pid_t first = t.launcher.pid_of(0);
+  Answer answer;
+  t.app->update_config(policy_app(3), false, answer_into(answer));
+  t.run();
+  REQUIRE(answer);
+  CHECK_FALSE(*answer);
+  CHECK(t.spawns() == 3);
+  CHECK(t.launcher.alive(first));
+  CHECK(t.app->config().instances == 3);
+  CHECK(t.events_named("reload").empty());
 }
