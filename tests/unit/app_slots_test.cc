@@ -103,3 +103,61 @@ TEST_CASE("a worker the operator killed is refilled at once: no backoff, no cras
   CHECK(t.app->counters().crashes == 0);
   CHECK(t.app->state() == AppState::running);
 }
+
+TEST_CASE("a worker not ready by ready_timeout is killed and replaced, as a crash", "[app]") {
+  auto c = policy_app();
+  c.ready = muster::config::Ready::notify;  // never notified
+  c.ready_timeout = 10s;
+  AppTest t(c);
+  t.app->start();
+  t.run();
+  pid_t pid = t.launcher.pid_of(0);
+  t.advance(9900ms, 100ms);
+  CHECK(t.launcher.alive(pid));
+  t.advance(200ms, 100ms);
+  CHECK_FALSE(t.launcher.alive(pid));
+  REQUIRE_FALSE(t.launcher.signals.empty());
+  CHECK(t.launcher.signals.back().signo == SIGKILL);
+  CHECK(t.events_named("ready_timeout").size() == 1);
+  REQUIRE(t.events_named("restart").size() == 1);
+  CHECK(t.events_named("restart")[0].at("crash").as_bool());
+  CHECK(t.app->counters().crashes == 1);
+  t.advance(1300ms, 50ms);
+  CHECK(t.spawns() == 2);
+}
+
+TEST_CASE("one crash in every slot at once (a shared outage) is no crash loop", "[app]") {
+  auto c = policy_app(4);
+  c.max_restarts = 1;
+  AppTest t(c);
+  t.app->start();
+  t.run();
+  for (unsigned i = 0; i < 4; ++i) t.launcher.die(t.launcher.pid_of(i), SIGSEGV);
+  t.run();
+  CHECK(t.events_named("crash_loop").empty());
+  CHECK(t.app->state() == AppState::running);
+  t.advance(1300ms, 50ms);
+  CHECK(t.spawns() == 8);
+  CHECK(t.launcher.live() == 4);
+}
+
+TEST_CASE("a start while the app is stopping is refused and changes nothing", "[app]") {
+  AppTest t(policy_app(2));
+  t.app->start();
+  t.run();
+  t.launcher.obey_signals = false;  // the workers take their time to go
+  bool stopped = false;
+  t.app->stop([&] { stopped = true; });
+  t.run();
+  std::optional<std::optional<std::string>> answer;
+  t.app->start([&](std::optional<std::string> error) { answer = error; });
+  t.run();
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK(**answer == "app 'web' is stopping; start it again once it has stopped");
+  CHECK(t.app->state() == AppState::stopped);
+  t.advance(5100ms, 100ms);  // stop_timeout: SIGKILL
+  CHECK(stopped);
+  CHECK(t.spawns() == 2);
+  CHECK(t.launcher.live() == 0);
+}
