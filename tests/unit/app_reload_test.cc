@@ -263,3 +263,29 @@ TEST_CASE("an instances change in a config update scales, without a reload", "[a
   CHECK(t.app->config().instances == 3);
   CHECK(t.events_named("reload").empty());
 }
+
+TEST_CASE("a slot refilled during a failed reload-config goes back to the previous settings too",
+          "[app]") {
+  AppTest t(notify_app(2, "v1"));
+  start_ready(t);
+  Answer answer;
+  reload_config(t, notify_app(2, "v2"), answer);
+  REQUIRE(t.spawns() == 3);  // slot 0's new worker, not ready yet
+  t.crash(1);                // slot 1's old worker crashes meanwhile
+  t.advance(1300ms, 50ms);
+  REQUIRE(t.spawns() == 4);
+  CHECK(t.spawned_with(3, "v2"));  // refilled with the settings in force
+  t.launcher.die(t.launcher.spawned.at(2).pid, SIGSEGV);
+  t.run();
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK(t.app->config().args == std::vector<std::string>{"v1"});
+  // Slot 1 runs the failed settings: it gets a worker with the previous
+  // ones, new one first, as a slot the reload had replaced does.
+  REQUIRE(t.spawns() == 5);
+  CHECK(t.spawned_with(4, "v1"));
+  CHECK(t.launcher.pid_of(1) == t.launcher.spawned.at(4).pid);
+  t.notify_ready(t.launcher.spawned.at(4).pid);
+  CHECK_FALSE(t.launcher.alive(t.launcher.spawned.at(3).pid));
+  CHECK(t.launcher.live() == 2);
+}
