@@ -1,11 +1,12 @@
 // App's rolling replacements against the fake launcher and the manual clock:
-// reload_surge, a new worker that misses ready_timeout, and config updates
-// (reload-config): policy in place, worker-facing settings by a rolling
-// reload that goes back to the previous settings when it fails.
+// reload_surge, a new worker that misses ready_timeout, max_memory, and
+// config updates (reload-config): policy in place, worker-facing settings by
+// a rolling reload that goes back to the previous settings when it fails.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
+#include <map>
 #include <optional>
 
 #include "tests/unit/app_fixture.h"
@@ -288,4 +289,34 @@ TEST_CASE("a slot refilled during a failed reload-config goes back to the previo
   t.notify_ready(t.launcher.spawned.at(4).pid);
   CHECK_FALSE(t.launcher.alive(t.launcher.spawned.at(3).pid));
   CHECK(t.launcher.live() == 2);
+}
+
+TEST_CASE("a worker over max_memory is replaced new one first, with a memory event", "[app]") {
+  std::map<pid_t, std::uint64_t> rss;  // before the app: its workers read it
+  auto c = notify_app(2);
+  c.max_memory = 100 << 20;
+  AppTest t(c);
+  t.context.read_usage = [&rss](pid_t pid) {
+    muster::daemon::ProcUsage usage;
+    usage.state = 'S';
+    usage.rss_bytes = rss.count(pid) ? rss[pid] : 50 << 20;
+    return std::optional(usage);
+  };
+  start_ready(t);
+  pid_t big = t.launcher.pid_of(0), other = t.launcher.pid_of(1);
+  rss[big] = 200 << 20;
+  t.advance(2100ms, 100ms);  // a usage round (App::kUsageInterval)
+  auto memory = t.events_named("memory");
+  REQUIRE(memory.size() == 1);
+  CHECK(memory[0].at("pid") == big);
+  CHECK(t.app->counters().memory_replacements == 1);
+  REQUIRE(t.spawns() == 3);
+  CHECK(t.launcher.alive(big));  // until its replacement is ready
+  t.notify_ready(t.launcher.spawned.at(2).pid);
+  CHECK_FALSE(t.launcher.alive(big));
+  CHECK(t.launcher.pid_of(0) == t.launcher.spawned.at(2).pid);
+  CHECK(t.launcher.alive(other));
+  t.advance(4s, 100ms);  // every worker under the limit now: nothing more
+  CHECK(t.spawns() == 3);
+  CHECK(t.events_named("memory").size() == 1);
 }
