@@ -70,8 +70,8 @@ class App {
   // at once; `instances` scales; with `rolling`, the workers are reloaded so
   // the worker-facing settings reach them. `done` runs when that is over:
   // if the rolling reload fails, the app goes back to the settings it had
-  // (slots already replaced are replaced again with them) and `done` gets
-  // the reason.
+  // (slots already replaced, and slots refilled with the new settings
+  // meanwhile, are replaced again with them) and `done` gets the reason.
   void update_config(const config::AppConfig& config, bool rolling, ReloadDone done = nullptr);
   const config::AppConfig& config() const { return config_; }
   // Removed from the config, its workers still stopping: no longer found by name.
@@ -182,7 +182,7 @@ class App {
     std::deque<unsigned> queue;                                // slots still to replace
     std::map<unsigned, std::shared_ptr<Worker>> candidates;  // not yet ready
     std::vector<ReloadDone> waiters;
-    std::vector<unsigned> replaced_slots;  // slots whose new worker took over
+    std::vector<unsigned> replaced_slots;  // new worker took over, or refilled meanwhile
     unsigned replaced = 0;
     bool whole_app = true;  // a reload (events, state); false: single-slot replacements
   };

@@ -85,6 +85,10 @@ void App::spawn_into(unsigned instance) {
     if (alive.lock()) check_started();
   });
   slot.worker->start();
+  // A refill while a reload-config's rolling reload runs has the new
+  // settings: if that reload fails, this slot goes back to the previous
+  // ones as the slots it replaced do.
+  if (reload_ && rollback_) reload_->replaced_slots.push_back(instance);
 }
 
 // spawn_into() threw: the slot's start failed as a failed spawn does (a

@@ -53,7 +53,7 @@ Worker::~Worker() {
 
 void Worker::sample_usage() const {
   if (pid_ <= 0 || life_.state == WorkerState::dead) return;
-  if (auto usage = read_proc_usage(pid_)) usage_ = *usage;
+  if (auto usage = context_.read_usage(pid_)) usage_ = *usage;
 }
 
 const ProcUsage& Worker::usage() const {

@@ -67,6 +67,9 @@ struct WorkerContext {
   const std::vector<config::SocketConfig>* socket_configs = nullptr;
   // A worker's user message (process.send), for its app's Relay.
   std::function<void(Worker&, const boost::json::value&)> user_message;
+  // Where a worker's RSS and CPU are read (status, /metrics, max_memory):
+  // /proc in musterd; unit tests give their own figures.
+  std::function<std::optional<ProcUsage>(pid_t)> read_usage = read_proc_usage;
 };
 
 class Worker final : public std::enable_shared_from_this<Worker>, public RrMember {

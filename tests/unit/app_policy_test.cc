@@ -8,49 +8,14 @@
 
 #include <optional>
 
-#include "daemon/supervision/app.h"
-#include "tests/unit/supervision_fixture.h"
+#include "tests/unit/app_fixture.h"
 
 using namespace std::chrono_literals;
 using muster::daemon::App;
 using muster::daemon::AppState;
 
-namespace {
-
-struct AppTest : muster::test::Supervision {
-  explicit AppTest(muster::config::AppConfig config) {
-    app = std::make_unique<App>(io, context, config, [this] { return ++last_id; });
-  }
-  ~AppTest() { app.reset(); }
-
-  // Kills slot `instance`'s current worker with `signo`, and lets the app see it.
-  void crash(unsigned instance, int signo = SIGSEGV) {
-    pid_t pid = launcher.pid_of(instance);
-    REQUIRE(launcher.alive(pid));
-    launcher.die(pid, signo);
-    run();
-  }
-  std::size_t spawns() const { return launcher.spawned.size(); }
-  std::int64_t restart_field(std::size_t i, const char* field) const {
-    return events_named("restart").at(i).at(field).as_int64();
-  }
-
-  unsigned last_id = 0;
-  std::unique_ptr<App> app;
-};
-
-muster::config::AppConfig policy_app(unsigned instances = 1) {
-  auto c = muster::test::plain_app(instances);
-  c.restart_delay = 1s;
-  c.restart_delay_max = 30s;
-  c.min_uptime = 5s;
-  c.max_restarts = 10;
-  c.restart_window = 60s;
-  c.failed_retry = 0s;
-  return c;
-}
-
-}  // namespace
+using muster::test::AppTest;
+using muster::test::policy_app;
 
 TEST_CASE("a crashed worker is replaced in its slot, with a new id", "[app]") {
   AppTest t(policy_app(2));

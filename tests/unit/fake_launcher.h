@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/common/clock.h"
 #include "daemon/launch/launcher.h"
 
 namespace muster::test {
@@ -48,9 +49,14 @@ class FakeLauncher final : public daemon::Launcher {
   // Signals end processes: SIGKILL always; any other only if this is set
   // (a worker that obeys its stop signal).
   bool obey_signals = true;
+  // What preparing and handing over one spawn costs the loop: the clock
+  // (tests/unit/manual_clock.h) moves on by this much in each spawn(), so that
+  // work sliced by time (App's spawn batches) can be seen in its slices.
+  daemon::Clock::duration spawn_cost{0};
 
   // Answered from the loop, as the real one's spawner thread does.
   void spawn(const daemon::SpawnSpec& spec, SpawnDone done) override {
+    daemon::Clock::offset.fetch_add(spawn_cost.count());
     Started started = failure_ ? Started(Error{*failure_}) : Started(next_pid_++);
     if (started) {
       spawned.push_back({*started, spec});
