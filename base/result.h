@@ -19,9 +19,7 @@ struct Error {
   int errno_value = 0;  // 0: no errno behind it
 
   // The error with `context` in front: "reading x: " + message.
-  Error prefixed(const std::string& context) const {
-    return {context + message, errno_value};
-  }
+  Error prefixed(const std::string& context) const { return {context + message, errno_value}; }
 };
 
 // An Error from an errno alone (the message is left for the caller to write).

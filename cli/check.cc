@@ -16,9 +16,8 @@ namespace json = boost::json;
 namespace {
 
 json::object error_json(const config::ConfigError& e) {
-  return {{"file", e.file},       {"line", e.line}, {"column", e.column},
-          {"key", e.key},         {"message", e.message},
-          {"text", e.to_string()}};
+  return {{"file", e.file}, {"line", e.line},       {"column", e.column},
+          {"key", e.key},   {"message", e.message}, {"text", e.to_string()}};
 }
 
 std::string count_text(std::size_t n, const std::string& noun) {

@@ -32,8 +32,7 @@ std::optional<std::string> untrusted_peer(int fd, const std::string& path,
     return std::nullopt;
   return "refusing to talk to " + path + ": it is served by " + config::describe_uid(cred.uid) +
          ", not by root or you (" + config::describe_uid(::geteuid()) +
-         "); if that is the musterd you mean, say so with --daemon-uid " +
-         std::to_string(cred.uid);
+         "); if that is the musterd you mean, say so with --daemon-uid " + std::to_string(cred.uid);
 }
 
 }  // namespace
@@ -128,8 +127,7 @@ Transported<std::string> ControlClient::read_line_within(
 
     int wait_ms = -1;  // no deadline: wait for as long as it takes
     if (deadline) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
       if (left.count() <= 0) {
         auto secs = std::chrono::duration_cast<std::chrono::seconds>(*timeout).count();
         return TransportError{"no reply from musterd at " + path_ + " within " +

@@ -52,8 +52,7 @@ class ControlClient {
   // Sends `request` and waits for its reply line. If sending fails, a reply
   // that is already waiting is still returned: a daemon that refuses a peer
   // writes one error line and closes, possibly before reading our request.
-  Transported<std::string> exchange(std::string_view request,
-                                    std::chrono::milliseconds timeout);
+  Transported<std::string> exchange(std::string_view request, std::chrono::milliseconds timeout);
 
  private:
   ControlClient(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

@@ -71,7 +71,8 @@ std::string stopped_notes(const json::array& workers) {
   for (const json::value& item : workers) {
     const json::object* w = item.if_object();
     if (w == nullptr || !stopped(*w)) continue;
-    out += "  worker " + text_of(*w, "id") + " is stopped by a signal (SIGSTOP, SIGTSTP) or a "
+    out += "  worker " + text_of(*w, "id") +
+           " is stopped by a signal (SIGSTOP, SIGTSTP) or a "
            "debugger and runs nothing: not ready until it gets SIGCONT (kill -CONT " +
            text_of(*w, "pid") + ")\n";
   }
@@ -89,8 +90,7 @@ bool any_inspector(const json::array& workers) {
 std::string worker_table(const json::array& workers) {
   const bool inspectors = any_inspector(workers);
   std::vector<Row> rows{
-      {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS",
-       "STATUS"}};
+      {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS", "STATUS"}};
   if (inspectors) rows.front().insert(rows.front().end() - 1, "INSPECTOR");
   for (const json::value& item : workers) {
     const json::object* w = item.if_object();
@@ -131,8 +131,8 @@ std::string signal_text(const json::value& v) {
 }  // namespace
 
 std::string format_event(const json::object& event) {
-  std::string out = text_of(event, "time") + " " + text_of(event, "event") + " " +
-                    text_of(event, "app");
+  std::string out =
+      text_of(event, "time") + " " + text_of(event, "event") + " " + text_of(event, "app");
   if (field(event, "id")) out += "[" + text_of(event, "id") + "]";
   if (field(event, "pid")) out += " pid " + text_of(event, "pid");
   // The instance says which slot a fork fills; without a worker id (restart)
@@ -146,11 +146,12 @@ std::string format_event(const json::object& event) {
   if (const json::value* v = field(event, "reason")) out += " reason=" + word_of(*v);
   if (const json::value* v = field(event, "delay_ms")) out += " delay_ms=" + word_of(*v);
   // Fields this version does not know, so that nothing the daemon says is lost.
-  static const std::string_view kShown[] = {"time",   "event",  "app",    "id",
-                                            "pid",    "instance", "code", "signal",
+  static const std::string_view kShown[] = {"time",   "event",    "app",    "id",
+                                            "pid",    "instance", "code",   "signal",
                                             "reason", "delay_ms", "message"};
   for (const auto& [key, value] : event) {
-    if (value.is_null() || std::find(std::begin(kShown), std::end(kShown), key) != std::end(kShown)) {
+    if (value.is_null() ||
+        std::find(std::begin(kShown), std::end(kShown), key) != std::end(kShown)) {
       continue;
     }
     out += " " + std::string(key) + "=" + word_of(value);
@@ -179,8 +180,10 @@ static std::string why_empty(const json::object& app) {
     out += field(*slot, "last_exit") ? text_of(*slot, "last_exit") : std::string("not started");
     const json::value* loop = field(*slot, "crash_loop");
     if (loop && loop->is_bool() && loop->as_bool()) out += " (crash loop)";
-    if (field(*slot, "next_try_ms")) out += "; next try in " + duration_of(*slot, "next_try_ms");
-    else if (text_of(app, "state") != "failed") out += "; not restarted";
+    if (field(*slot, "next_try_ms"))
+      out += "; next try in " + duration_of(*slot, "next_try_ms");
+    else if (text_of(app, "state") != "failed")
+      out += "; not restarted";
     out += "\n";
   }
   return out;
@@ -193,9 +196,8 @@ std::string format_status(const json::object& reply) {
   std::vector<Row> rows{{"NAME", "STATE", "PROTOCOL", "INSTANCES", "RESTARTS"}};
   for (const json::value& item : *apps) {
     if (const json::object* app = item.if_object()) {
-      rows.push_back({text_of(*app, "name"), text_of(*app, "state"),
-                      text_of(*app, "protocol"), instances_text(*app),
-                      text_of(*app, "restarts")});
+      rows.push_back({text_of(*app, "name"), text_of(*app, "state"), text_of(*app, "protocol"),
+                      instances_text(*app), text_of(*app, "restarts")});
     }
   }
   std::string out = format_table(rows);
@@ -217,8 +219,8 @@ std::string format_status(const json::object& reply) {
     std::vector<Row> socket_rows{{"SOCKET", "PROTO", "LISTEN", "BOUND"}};
     for (const json::value& item : *sockets) {
       if (const json::object* s = item.if_object()) {
-        socket_rows.push_back({text_of(*s, "name"), text_of(*s, "protocol"),
-                               text_of(*s, "listen"), text_of(*s, "bound")});
+        socket_rows.push_back({text_of(*s, "name"), text_of(*s, "protocol"), text_of(*s, "listen"),
+                               text_of(*s, "bound")});
       }
     }
     out += '\n' + format_table(socket_rows);
@@ -234,8 +236,8 @@ std::string format_log_line(const json::object& line) {
 namespace {
 
 // Prefer what the daemon says; the request stands in for a field it omits.
-std::string said(const json::object& request, const json::object& reply,
-                 std::string_view reply_key, std::string_view request_key) {
+std::string said(const json::object& request, const json::object& reply, std::string_view reply_key,
+                 std::string_view request_key) {
   return field(reply, reply_key) ? text_of(reply, reply_key) : text_of(request, request_key);
 }
 
@@ -314,7 +316,8 @@ using Formatter = std::string (*)(const json::object& request, const json::objec
 // One per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::pair<std::string_view, Formatter> kFormatters[] = {
     {"ping", [](const json::object&, const json::object&) -> std::string { return "pong\n"; }},
-    {"version", [](const json::object&, const json::object& reply) {
+    {"version",
+     [](const json::object&, const json::object& reply) {
        return std::string("musterctl ") + MUSTER_VERSION + " / musterd " +
               text_of(reply, "version") + "\n";
      }},
@@ -334,7 +337,8 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
      }},
     {"scale", format_scale},
     {"kill", format_kill},
-    {"shutdown", [](const json::object&, const json::object&) -> std::string {
+    {"shutdown",
+     [](const json::object&, const json::object&) -> std::string {
        return "musterd is shutting down\n";
      }},
     {"disconnect",
@@ -342,7 +346,8 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
        return "disconnecting worker " + said(q, r, "id", "id") + " (pid " + text_of(r, "pid") +
               ")\n";
      }},
-    {"send", [](const json::object&, const json::object& r) {
+    {"send",
+     [](const json::object&, const json::object& r) {
        return "sent to " + text_of(r, "sent") + " worker(s)\n";
      }},
     {"events", format_events},

@@ -34,8 +34,7 @@ std::string format_log_line(const boost::json::object& line);
 
 // What to print for an ok reply to `request` (whose "verb" says which one),
 // ending in '\n'.
-std::string format_reply(const boost::json::object& request,
-                         const boost::json::object& reply);
+std::string format_reply(const boost::json::object& request, const boost::json::object& reply);
 // Whether format_reply has a rendering of its own for the verb `name`
 // (every verb of ipc/verbs.h should: tests/unit/verbs_test.cc).
 bool has_reply_formatter(std::string_view name);

@@ -35,7 +35,9 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>/muster.sock\n"
          "  (/run/muster-<uid>/ when /tmp is not writable). A default directory must be\n"
          "  yours and writable by you alone, or musterctl refuses it.\n"
-         "  Here: " + socket.path + ", " + socket.origin + ".\n"
+         "  Here: " +
+         socket.path + ", " + socket.origin +
+         ".\n"
          "  musterctl talks only to a musterd running as root or as you (SO_PEERCRED,\n"
          "  checked before anything is sent); --daemon-uid trusts one more uid.\n"
          "\n"
@@ -74,8 +76,9 @@ void add_local_verbs(CLI::App& app, cli::Args& args) {
   help->add_option("VERB", args.help_verb, "The verb to explain.");
 
   auto* check = app.add_subcommand(
-      "check", "Validate a config file without contacting musterd; prints every error. Users, "
-               "programs and directories it names are looked up on this host, as this user.");
+      "check",
+      "Validate a config file without contacting musterd; prints every error. Users, "
+      "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
 }
@@ -105,8 +108,7 @@ int main(int argc, char** argv) {
   cli::SocketChoice socket = cli::socket_from_environment();
   args.socket = socket.path;
 
-  CLI::App app{"musterctl: control a running musterd, the muster process supervisor.",
-               "musterctl"};
+  CLI::App app{"musterctl: control a running musterd, the muster process supervisor.", "musterctl"};
   app.footer(help_footer(socket));
   app.fallthrough();  // lets -s/--json follow the verb too
   app.require_subcommand(0, 1);
@@ -144,8 +146,7 @@ int main(int argc, char** argv) {
   const std::string verb = verbs.front()->get_name();
   if (verb == "help") return print_help(app, args.help_verb);
   if (verb == "check") {
-    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
-                          args.json);
+    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
   }
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));

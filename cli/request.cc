@@ -39,8 +39,8 @@ std::optional<ControlClient> connect_to(const SocketChoice& socket) {
   // musterd's default lives in a directory of this user's own; one that
   // others can write to may hold anyone's socket (an impostor's).
   if (!socket.private_dir.empty()) {
-    if (auto problem =
-            config::socket_dir_problem(socket.private_dir, config::SocketDirRule::private_to_owner)) {
+    if (auto problem = config::socket_dir_problem(socket.private_dir,
+                                                  config::SocketDirRule::private_to_owner)) {
       std::cerr << "musterctl: refusing " << socket.path << ": " << *problem << '\n'
                 << "musterctl: that path is " << socket.origin << '\n';
       return std::nullopt;
@@ -59,8 +59,7 @@ std::optional<ControlClient> connect_to(const SocketChoice& socket) {
 std::optional<json::object> parse_reply(const std::string& line) {
   boost::system::error_code ec;
   json::value v = json::parse(line, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("ok") ||
-      !v.as_object().at("ok").is_bool()) {
+  if (ec || !v.is_object() || !v.as_object().contains("ok") || !v.as_object().at("ok").is_bool()) {
     return std::nullopt;
   }
   return std::move(v.as_object());
@@ -115,8 +114,8 @@ bool print_now(const std::string& text) {
 
 }  // namespace
 
-int send_request(const SocketChoice& socket, const json::object& request,
-                 bool as_json, const TerminalText& terminal) {
+int send_request(const SocketChoice& socket, const json::object& request, bool as_json,
+                 const TerminalText& terminal) {
   std::optional<ControlClient> connected = connect_to(socket);
   if (!connected) return kExitUnreachable;
   ControlClient& client = *connected;
@@ -145,8 +144,8 @@ int send_request(const SocketChoice& socket, const json::object& request,
   return kExitOk;
 }
 
-int follow_events(const SocketChoice& socket, const json::object& request,
-                  bool as_json, const TerminalText& terminal) {
+int follow_events(const SocketChoice& socket, const json::object& request, bool as_json,
+                  const TerminalText& terminal) {
   install_interrupt_exit();
   std::optional<ControlClient> connected = connect_to(socket);
   if (!connected) return kExitUnreachable;

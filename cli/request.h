@@ -16,8 +16,8 @@ namespace muster::cli {
 // Returns the exit code: ok, failed (ok:false or a garbled reply), or
 // unreachable (no connection, or it was lost before the reply). When it cannot
 // connect, the error says where the socket's path came from.
-int send_request(const SocketChoice& socket, const boost::json::object& request,
-                 bool json, const TerminalText& terminal);
+int send_request(const SocketChoice& socket, const boost::json::object& request, bool json,
+                 const TerminalText& terminal);
 
 // `events --follow`, `logs --follow`: sends `request`, checks its reply, then
 // prints every following line as it arrives (as-is with `json`, else
@@ -25,7 +25,7 @@ int send_request(const SocketChoice& socket, const boost::json::object& request,
 // connection or SIGINT (both exit 0). A stream that musterd ends with an
 // error line (it dropped this follower for falling behind) prints the error
 // on stderr and exits 1. No time limit once the first reply is in.
-int follow_events(const SocketChoice& socket, const boost::json::object& request,
-                  bool json, const TerminalText& terminal);
+int follow_events(const SocketChoice& socket, const boost::json::object& request, bool json,
+                  const TerminalText& terminal);
 
 }  // namespace muster::cli

@@ -132,8 +132,7 @@ void id_option(CLI::App& verb, Args& args) {
 const CliVerb kCliVerbs[] = {
     {"ping", no_options, no_fields},
     {"version", no_options, no_fields},
-    {"status",
-     [](CLI::App& v, Args& a) { v.add_option("APP", a.app, "Show only this app."); },
+    {"status", [](CLI::App& v, Args& a) { v.add_option("APP", a.app, "Show only this app."); },
      [](const Args& a, json::object& r) {
        if (!a.app.empty()) r["app"] = a.app;
      }},

@@ -30,7 +30,7 @@ struct Args {
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
   bool allow_empty = false;  // reload-config
-  std::string help_verb;  // help: whose help to show
+  std::string help_verb;     // help: whose help to show
 };
 
 // A subcommand for every verb of ipc::kVerbs, in its order, with its flags.

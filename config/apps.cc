@@ -20,18 +20,16 @@ void check_env_names(Section& s) {
     std::string_view text = name.str();
     if (text.empty() || text.find('=') != std::string_view::npos ||
         text.find('\0') != std::string_view::npos) {
-      s.errors().add(name.source(), s.path_of("env"),
-                     "expected environment variable names without '=' or NUL bytes, got " +
-                         quote(text));
+      s.errors().add(
+          name.source(), s.path_of("env"),
+          "expected environment variable names without '=' or NUL bytes, got " + quote(text));
     }
   }
 }
 
 // Names as a shell writes them: [A-Za-z_][A-Za-z0-9_]*.
 bool portable_env_name(std::string_view name) {
-  auto letter = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-  };
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
   if (name.empty() || !letter(name.front())) return false;
   return std::all_of(name.begin(), name.end(),
                      [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
@@ -58,8 +56,7 @@ void read_env_inherit(Section& s, AppConfig& app) {
   }
 }
 
-void check_output_file(Section& s, AppConfig& app, const std::string& file,
-                       const fs::path& dir) {
+void check_output_file(Section& s, AppConfig& app, const std::string& file, const fs::path& dir) {
   const toml::node* file_node = s.find("output_file");
   if (app.output == Output::file) {
     if (!file.empty()) {
@@ -95,8 +92,7 @@ void check_restart_delays(Section& s, const AppConfig& app) {
 
 // Each listed socket must be declared and listed once; protocol none has no
 // way to hand sockets over.
-void check_sockets(Section& s, const AppConfig& app, const AppContext& context,
-                   bool protocol_ok) {
+void check_sockets(Section& s, const AppConfig& app, const AppContext& context, bool protocol_ok) {
   const toml::node* node = s.find("sockets");
   if (node == nullptr) return;
   const toml::array& array = *node->as_array();
@@ -184,8 +180,9 @@ Ready default_ready(Protocol protocol) {
 void read_readiness(Section& s, AppConfig& app, bool protocol_ok) {
   app.ready = default_ready(app.protocol);
   const toml::node* ready = s.find("ready");
-  if (s.read_choice("ready", app.ready,
-                    {Ready::spawn, Ready::online, Ready::listening, Ready::notify, Ready::automatic}) &&
+  if (s.read_choice(
+          "ready", app.ready,
+          {Ready::spawn, Ready::online, Ready::listening, Ready::notify, Ready::automatic}) &&
       ready != nullptr && protocol_ok && app.ready != Ready::spawn) {
     Protocol needed = app.ready == Ready::notify ? Protocol::systemd : Protocol::node;
     if (app.protocol != needed) {
@@ -298,14 +295,13 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
 
   std::int64_t instances = app.instances;
   if (s.read_integer("instances", 0, kMaxInstances,
-                     "a number of workers from 0 (one per CPU) to " +
-                         std::to_string(kMaxInstances),
+                     "a number of workers from 0 (one per CPU) to " + std::to_string(kMaxInstances),
                      instances)) {
     app.instances = instances == 0 ? std::min(available_parallelism(), kMaxInstances)
                                    : static_cast<unsigned>(instances);
   }
-  bool protocol_ok = s.read_choice("protocol", app.protocol,
-                                   {Protocol::none, Protocol::node, Protocol::systemd});
+  bool protocol_ok =
+      s.read_choice("protocol", app.protocol, {Protocol::none, Protocol::node, Protocol::systemd});
   bool sockets_ok = s.read_string_list("sockets", app.sockets);
   if (sockets_ok) check_sockets(s, app, context, protocol_ok);
   read_scheduling(s, app, context, protocol_ok, sockets_ok);
@@ -353,8 +349,7 @@ void read_apps(const toml::node& apps, const AppContext& context, ErrorList& err
     }
     if (!valid_name(name)) {
       errors.add(key->source(), path,
-                 "expected an app name of letters, digits, '_', '.' and '-', got " +
-                     quote(name));
+                 "expected an app name of letters, digits, '_', '.' and '-', got " + quote(name));
     } else if (name == kAllApps) {
       errors.add(key->source(), path,
                  std::string("the app name \"") + kAllApps +
@@ -375,9 +370,9 @@ Scheduling default_scheduling(ErrorList& errors) {
     std::string_view text = value;
     if (text == "rr") return Scheduling::rr;
     if (text == "none") return Scheduling::none;
-    errors.add_unplaced(variable,
-                        R"(expected "rr" or "none" (the default scheduling of apps), got )" +
-                            quote(text));
+    errors.add_unplaced(
+        variable,
+        R"(expected "rr" or "none" (the default scheduling of apps), got )" + quote(text));
     break;
   }
   return Scheduling::rr;

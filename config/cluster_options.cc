@@ -17,10 +17,11 @@ void read_serialization(Section& s, AppConfig& app, bool protocol_ok) {
       app.serialization == Serialization::json) {
     return;
   }
-  s.error(*node, "serialization",
-          std::string(R"(serialization "advanced" is the Node IPC channel's: needs protocol "node", )"
-                      R"(but protocol is ")") +
-              to_string(app.protocol) + "\"");
+  s.error(
+      *node, "serialization",
+      std::string(R"(serialization "advanced" is the Node IPC channel's: needs protocol "node", )"
+                  R"(but protocol is ")") +
+          to_string(app.protocol) + "\"");
 }
 
 }  // namespace

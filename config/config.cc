@@ -50,9 +50,9 @@ void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   }
   s.read_mode("control_mode", daemon.control_mode);
   s.read_string("control_group", daemon.control_group);
-  s.read_choice("log_level", daemon.log_level,
-                {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
-                 LogLevel::error});
+  s.read_choice(
+      "log_level", daemon.log_level,
+      {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error});
   s.read_choice("log_format", daemon.log_format, {LogFormat::text, LogFormat::json});
   s.read_duration("shutdown_timeout", daemon.shutdown_timeout);
   read_metrics_listen(s, dir, daemon);
@@ -129,12 +129,12 @@ LoadResult load_file(const std::string& path, HostChecks host) {
   // first write: never a config (applied, it would stop every app). A config
   // with no apps says so with at least a [daemon] table or a comment.
   if (blank(text))
-    return refused(std::string(text.empty() ? "the file is empty"
-                                            : "the file holds only whitespace") +
-                   ": a config file caught mid-write (truncated, not yet written) looks like "
-                   "this, so it is refused. Write the new config to a temporary file and rename "
-                   "it over this one. (A config with no apps says so with a comment or a "
-                   "[daemon] table.)");
+    return refused(
+        std::string(text.empty() ? "the file is empty" : "the file holds only whitespace") +
+        ": a config file caught mid-write (truncated, not yet written) looks like "
+        "this, so it is refused. Write the new config to a temporary file and rename "
+        "it over this one. (A config with no apps says so with a comment or a "
+        "[daemon] table.)");
   return load_string(text, path, host);
 }
 

@@ -67,16 +67,16 @@ enum class RestartMode { always, on_failure, never };
 struct SocketConfig {
   enum class Family { ipv4, ipv6, unix_path };
   std::string name;
-  std::string listen;        // as written: "HOST:PORT", "[V6]:PORT", "unix:/path"
+  std::string listen;  // as written: "HOST:PORT", "[V6]:PORT", "unix:/path"
   Family family = Family::ipv4;
-  std::string host;          // numeric address ("0.0.0.0", "::1"); empty for unix
-  std::uint16_t port = 0;    // 0 = ephemeral, chosen once at bind
-  std::string path;          // unix: absolute (relative resolved against the config dir)
+  std::string host;        // numeric address ("0.0.0.0", "::1"); empty for unix
+  std::uint16_t port = 0;  // 0 = ephemeral, chosen once at bind
+  std::string path;        // unix: absolute (relative resolved against the config dir)
   int backlog = 511;
-  unsigned mode = 0660;      // unix only
-  std::string owner;         // unix only: user owning the socket file ("" = musterd's)
-  std::string group;         // unix only: its group ("" = musterd's)
-  bool reuseport = false;    // SO_REUSEPORT on the daemon's socket
+  unsigned mode = 0660;    // unix only
+  std::string owner;       // unix only: user owning the socket file ("" = musterd's)
+  std::string group;       // unix only: its group ("" = musterd's)
+  bool reuseport = false;  // SO_REUSEPORT on the daemon's socket
   // systemd's NonBlocking=: O_NONBLOCK on the socket systemd-protocol workers
   // get. Off, they get it blocking, as from a .socket unit by default.
   bool nonblocking = false;
@@ -91,12 +91,12 @@ struct SocketConfig {
 };
 
 struct DaemonConfig {
-  std::string control_socket;   // resolved default applied (see default_control_socket)
+  std::string control_socket;  // resolved default applied (see default_control_socket)
   // The config does not name control_socket: musterd's default is used, whose
   // directory must be private to musterd's uid (config/default_socket.h).
   bool control_socket_default = true;
   unsigned control_mode = 0600;
-  std::string control_group;    // empty = none
+  std::string control_group;  // empty = none
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   Duration shutdown_timeout = std::chrono::seconds(10);
@@ -107,22 +107,22 @@ struct DaemonConfig {
 
 struct AppConfig {
   std::string name;
-  std::string exec;               // as written
+  std::string exec;  // as written
   std::vector<std::string> args;
-  std::string cwd;                // absolute (relative ones resolved against the config dir)
+  std::string cwd;  // absolute (relative ones resolved against the config dir)
   std::map<std::string, std::string> env;
   // Names of musterd's environment variables the workers get too (env_inherit);
   // {"*"}: all of them. See config::inherited_environment.
   std::vector<std::string> env_inherit;
-  unsigned instances = 1;         // 0 in the file is replaced by available parallelism
-                                  // (at most kMaxInstances)
+  unsigned instances = 1;  // 0 in the file is replaced by available parallelism
+                           // (at most kMaxInstances)
   Protocol protocol = Protocol::none;
   std::string user;
   std::string group;
   Output output = Output::log;
-  std::string output_file;        // absolute when output == file
+  std::string output_file;                           // absolute when output == file
   std::uint64_t output_max_size = 10 * 1024 * 1024;  // rotate output_file beyond this
-  unsigned output_keep = 5;       // rotated files kept (output_file.1 ... .N)
+  unsigned output_keep = 5;                          // rotated files kept (output_file.1 ... .N)
   RestartMode restart = RestartMode::always;
   Duration restart_delay = std::chrono::milliseconds(100);
   Duration restart_delay_max = std::chrono::seconds(30);
@@ -131,15 +131,15 @@ struct AppConfig {
   Duration restart_window = std::chrono::seconds(60);
   Duration failed_retry = std::chrono::minutes(5);  // a failed app is started again
                                                     // after this; 0 = never
-  int stop_signal = 15;           // SIGTERM
+  int stop_signal = 15;                             // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
   // A worker leaving on its own (its cluster.worker.disconnect()) may drain
   // this long before SIGKILL; 0 = as long as it takes, as under Node.
   Duration drain_timeout{0};
-  std::vector<std::string> sockets;  // names of declared [sockets.*], in order
+  std::vector<std::string> sockets;        // names of declared [sockets.*], in order
   Scheduling scheduling = Scheduling::rr;  // default from MUSTER_SCHED_POLICY /
                                            // NODE_CLUSTER_SCHED_POLICY when unset
-  Affinity affinity = Affinity::none;  // rr only
+  Affinity affinity = Affinity::none;      // rr only
   // Node: a worker's user message (process.send) goes to every other live
   // worker of the app, as a primary running @socket.io/cluster-adapter's
   // setupPrimary() does (daemon/supervision/relay.h).
@@ -147,8 +147,8 @@ struct AppConfig {
   Serialization serialization = Serialization::json;  // node only
   unsigned max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(10);
-  Ready ready = Ready::spawn;    // default by protocol: none spawn, node automatic,
-                                 // systemd notify
+  Ready ready = Ready::spawn;  // default by protocol: none spawn, node automatic,
+                               // systemd notify
   Duration ready_timeout = std::chrono::seconds(30);
   Duration watchdog{0};          // systemd: WATCHDOG=1 expected this often; 0 = off
   unsigned reload_surge = 1;     // rolling reload: new workers started at a time
@@ -172,15 +172,15 @@ struct Config {
   std::string path;  // absolute path of the file this came from
   DaemonConfig daemon;
   std::vector<SocketConfig> sockets;  // in file order
-  std::vector<AppConfig> apps;  // in file order
+  std::vector<AppConfig> apps;        // in file order
 
   const AppConfig* find_app(const std::string& name) const;
   const SocketConfig* find_socket(const std::string& name) const;
 };
 
 struct LoadResult {
-  std::optional<Config> config;      // set iff errors is empty
-  std::vector<ConfigError> errors;   // every problem of the file, in file order
+  std::optional<Config> config;     // set iff errors is empty
+  std::vector<ConfigError> errors;  // every problem of the file, in file order
 };
 
 // Whether loading also asks this host if the config can run here: users and

@@ -43,10 +43,9 @@ DefaultSocket choose_default_socket(const DefaultSocketInputs& inputs) {
     candidates.push_back(in("/run/muster", "root's own /run/muster"));
     candidates.push_back(in("/tmp/muster-0", "root's own /tmp/muster-0, as /run is not writable"));
   } else {
-    if (inputs.xdg_runtime_dir)
-      return in(*inputs.xdg_runtime_dir, "$XDG_RUNTIME_DIR/muster.sock");
-    candidates.push_back(in("/tmp/muster-" + uid, "your own /tmp/muster-" + uid +
-                                                      ", as $XDG_RUNTIME_DIR is not set"));
+    if (inputs.xdg_runtime_dir) return in(*inputs.xdg_runtime_dir, "$XDG_RUNTIME_DIR/muster.sock");
+    candidates.push_back(in("/tmp/muster-" + uid,
+                            "your own /tmp/muster-" + uid + ", as $XDG_RUNTIME_DIR is not set"));
     candidates.push_back(in("/run/muster-" + uid, "your own /run/muster-" + uid +
                                                       ", as $XDG_RUNTIME_DIR is not set and "
                                                       "/tmp is not writable"));
@@ -57,8 +56,8 @@ DefaultSocket choose_default_socket(const DefaultSocketInputs& inputs) {
 }
 
 DefaultSocket default_socket() {
-  return choose_default_socket({::geteuid(), env_value("RUNTIME_DIRECTORY"),
-                                env_value("XDG_RUNTIME_DIR"), usable_here});
+  return choose_default_socket(
+      {::geteuid(), env_value("RUNTIME_DIRECTORY"), env_value("XDG_RUNTIME_DIR"), usable_here});
 }
 
 std::string default_control_socket() { return default_socket().path; }

@@ -10,7 +10,8 @@ namespace muster::config {
 std::optional<OtherWriter> other_writer(const struct stat& st, const Trust& trust) {
   if (st.st_uid != trust.uid && !(trust.root && st.st_uid == 0)) return OtherWriter::owner;
   const bool sticky = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX);
-  const bool trusted_group = (trust.root && st.st_gid == 0) || (trust.gid && st.st_gid == *trust.gid);
+  const bool trusted_group =
+      (trust.root && st.st_gid == 0) || (trust.gid && st.st_gid == *trust.gid);
   if ((st.st_mode & S_IWGRP) && !trusted_group &&
       !(sticky && trust.sticky == Trust::Sticky::group_and_everyone))
     return OtherWriter::group;

@@ -58,8 +58,7 @@ Result<std::string> resolve_executable(const std::string& exec, const std::strin
   if (exec.find('/') != std::string::npos) {
     std::string full = exec.front() == '/' ? exec : cwd + "/" + exec;
     if (is_executable_file(full)) return full;
-    return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file"
-                                                       : "no such file");
+    return not_found(::access(full.c_str(), F_OK) == 0 ? "not an executable file" : "no such file");
   }
   std::size_t begin = 0;
   while (begin <= path.size()) {

@@ -20,7 +20,7 @@ namespace {
 // (the resolved chain is checked separately).
 std::optional<std::string> check_chain(const std::filesystem::path& path, uid_t trusted) {
   std::vector<std::filesystem::path> chain;
-  for (auto p = path; ; p = p.parent_path()) {
+  for (auto p = path;; p = p.parent_path()) {
     chain.push_back(p);
     if (p == p.root_path() || p.parent_path() == p) break;
   }
@@ -47,10 +47,13 @@ std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn sc
   std::optional<std::string> problem;
   if (const auto* error = std::get_if<PathError>(&walked)) {
     if (error->kind == PathError::Kind::link) {
-      std::string message = "musterd follows no symbolic link on the way to the files it "
-                            "creates, and " + error->where + " is one";
+      std::string message =
+          "musterd follows no symbolic link on the way to the files it "
+          "creates, and " +
+          error->where + " is one";
       char real[PATH_MAX];
-      if (::realpath(dir.c_str(), real)) message += std::string(" (name the real path, ") + real + ")";
+      if (::realpath(dir.c_str(), real))
+        message += std::string(" (name the real path, ") + real + ")";
       return message;
     }
     if (error->kind != PathError::Kind::judged) return std::nullopt;  // missing...: reported apart
@@ -62,7 +65,9 @@ std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn sc
   }
   if (!problem) return std::nullopt;
   return "musterd, running as root, creates files only where no other user can plant a link or "
-         "a file: " + *problem + " (use a directory only root can write, or a sticky one owned "
+         "a file: " +
+         *problem +
+         " (use a directory only root can write, or a sticky one owned "
          "by root)";
 }
 

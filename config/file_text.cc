@@ -56,9 +56,7 @@ Result<std::string> read_config_text(const std::string& path) {
   auto failure = [](std::string why, int errno_value = 0) {
     return Error{std::move(why), errno_value};
   };
-  auto unreadable = [&](int errno_value) {
-    return failure(cannot_read(errno_value), errno_value);
-  };
+  auto unreadable = [&](int errno_value) { return failure(cannot_read(errno_value), errno_value); };
   OpenFile file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
   if (file.fd < 0) return unreadable(errno);
   struct stat before {};

@@ -21,9 +21,9 @@ inline constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;
 inline constexpr int kConfigReadTries = 5;
 
 // The whole text of the file at `path`, or why it cannot be had (without the
-// path; with the errno when one was behind it). A regular file is read until a read begins and ends with the same
-// size, modification and change times and got all of it; anything else (a
-// pipe, /dev/stdin) is read once, to its end.
+// path; with the errno when one was behind it). A regular file is read until a read begins and ends
+// with the same size, modification and change times and got all of it; anything else (a pipe,
+// /dev/stdin) is read once, to its end.
 Result<std::string> read_config_text(const std::string& path);
 
 // True if `text` has nothing but spaces, tabs and line ends: what a file

@@ -132,11 +132,13 @@ void check_output_file(const Table& t, const AppConfig& app, ErrorList& errors) 
   // from starting.
   struct stat st {};
   if (::lstat(app.output_file.c_str(), &st) != 0) return;  // musterd creates it
-  if (S_ISDIR(st.st_mode)) why = "a directory";
+  if (S_ISDIR(st.st_mode))
+    why = "a directory";
   else if (S_ISREG(st.st_mode) && ::access(app.output_file.c_str(), W_OK) != 0)
     why = std::strerror(errno);
   if (!why.empty()) {
-    t.error(errors, *at, "output_file", "musterd cannot write " + quote(app.output_file) + ": " + why);
+    t.error(errors, *at, "output_file",
+            "musterd cannot write " + quote(app.output_file) + ": " + why);
   }
 }
 

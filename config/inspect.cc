@@ -105,7 +105,7 @@ void read_inspect(Section& s, AppConfig& app, bool protocol_ok) {
   constexpr std::string_view kWhat =
       R"(a TCP address like "127.0.0.1:9229" or "[::1]:9229" (the first worker's inspector))";
   auto parsed = parse_listen(text, "/");
-  const SocketConfig* address = std::get_if<SocketConfig>(&parsed);
+  const SocketConfig* address = parsed ? &*parsed : nullptr;
   if (address == nullptr || address->family == Family::unix_path || address->port == 0) {
     s.bad_value(*node, "inspect", kWhat, quote(text));
     return;

@@ -74,8 +74,9 @@ Result<SocketConfig> parse_ipv4(std::string_view text, SocketConfig socket) {
   std::optional<std::string> host =
       host_text == "localhost" ? "127.0.0.1" : numeric_host(AF_INET, std::string(host_text));
   if (!host) {
-    return expected(R"(a numeric IPv4 address or "localhost" before the port (names are not resolved))",
-                    host_text);
+    return expected(
+        R"(a numeric IPv4 address or "localhost" before the port (names are not resolved))",
+        host_text);
   }
   std::optional<std::uint16_t> port = parse_port(text.substr(colon + 1));
   if (!port) return expected("a port from 0 to 65535 after ':'", text.substr(colon + 1));
@@ -93,8 +94,8 @@ std::optional<std::string> unix_path_too_long(std::string_view path) {
   // sun_path holds the path and its terminating NUL.
   constexpr std::size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
   if (path.size() <= kMaxUnixPath) return std::nullopt;
-  return "expected a unix socket path of at most " + std::to_string(kMaxUnixPath) +
-         " bytes, got " + std::to_string(path.size()) + " bytes: " + quote(path);
+  return "expected a unix socket path of at most " + std::to_string(kMaxUnixPath) + " bytes, got " +
+         std::to_string(path.size()) + " bytes: " + quote(path);
 }
 
 }  // namespace detail

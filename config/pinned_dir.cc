@@ -54,9 +54,12 @@ struct Position {
   }
   void enter(UniqueFd next, const std::string& name) {
     fd = std::move(next);
-    if (name != "..") where.push_back(name);
-    else if (!where.empty() && where.back() != "..") where.pop_back();
-    else if (!absolute) where.push_back(name);  // above the working directory
+    if (name != "..")
+      where.push_back(name);
+    else if (!where.empty() && where.back() != "..")
+      where.pop_back();
+    else if (!absolute)
+      where.push_back(name);  // above the working directory
   }
 };
 
@@ -108,10 +111,11 @@ std::variant<UniqueFd, PathError> Walk::open_step(const std::string& name, bool 
   created_ = false;
   UniqueFd fd(::openat(at_.fd.get(), name.c_str(), kDirFlags));
   if (!fd && errno == ENOENT && rules_.create && (last || rules_.create_parents)) {
-    if (::mkdirat(at_.fd.get(), name.c_str(), last ? *rules_.create : 0755) == 0) created_ = true;
+    if (::mkdirat(at_.fd.get(), name.c_str(), last ? *rules_.create : 0755) == 0)
+      created_ = true;
     else if (errno != EEXIST)
-      return PathError{errno, "cannot create directory " + at_.shown(name) + ": " +
-                                  errno_text(errno)};
+      return PathError{errno,
+                       "cannot create directory " + at_.shown(name) + ": " + errno_text(errno)};
     fd.reset(::openat(at_.fd.get(), name.c_str(), kDirFlags));
   }
   if (fd) return fd;
@@ -132,7 +136,9 @@ std::optional<PathError> Walk::not_a_directory(const std::string& name, bool las
   if (::fstatat(at_.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
     return PathError{errno, "cannot examine " + here + ": " + errno_text(errno)};
   if (!S_ISLNK(st.st_mode)) return PathError{err, errno_text(err), Kind::bare, here};
-  auto refused = [&](std::string why) { return PathError{ELOOP, std::move(why), Kind::link, here}; };
+  auto refused = [&](std::string why) {
+    return PathError{ELOOP, std::move(why), Kind::link, here};
+  };
   if (rules_.links == Links::refuse)
     return refused(here + " is a symbolic link, which musterd does not follow");
   if (rules_.links == Links::follow_trusted_above && last)

@@ -68,8 +68,8 @@ struct WalkRules {
   // Asked about each directory the walk enters, from the first ("/", or
   // "." for a relative path), as it is shown in messages; a verdict stops
   // the walk there (Kind::judged).
-  std::function<std::optional<std::string>(const std::string& shown, const struct stat& st)>
-      judge = nullptr;
+  std::function<std::optional<std::string>(const std::string& shown, const struct stat& st)> judge =
+      nullptr;
 };
 
 class PinnedDir {

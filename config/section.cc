@@ -50,7 +50,6 @@ bool append_escaped_control(char c, std::string& out) {
 
 }  // namespace
 
-
 std::string quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -94,8 +93,8 @@ std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
 
 bool valid_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 

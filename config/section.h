@@ -2,6 +2,7 @@
 // every problem with its position. Only config/*.cc include this (and toml++).
 #pragma once
 
+#include <toml++/toml.h>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -10,7 +11,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "config/config.h"
@@ -43,8 +43,7 @@ std::string quote(std::string_view text);
 const char* type_name(const toml::node& node);
 
 // The entries of `table` in file order (toml++ keeps them sorted by key).
-std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
-    const toml::table& table);
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const toml::table& table);
 // App and socket names: letters, digits, '_', '.' and '-' (no ':', which
 // separates names in LISTEN_FDNAMES).
 bool valid_name(std::string_view name);
@@ -82,8 +81,8 @@ class Section {
   bool read_bool(std::string_view key, bool& out);
   bool read_count(std::string_view key, unsigned& out);  // an integer >= 0
   // An integer from `min` to `max`; `what` describes one for the message.
-  bool read_integer(std::string_view key, std::int64_t min, std::int64_t max,
-                    std::string_view what, std::int64_t& out);
+  bool read_integer(std::string_view key, std::int64_t min, std::int64_t max, std::string_view what,
+                    std::int64_t& out);
   bool read_mode(std::string_view key, unsigned& out);  // octal digits, like "0600"
   bool read_duration(std::string_view key, Duration& out);
   bool read_signal(std::string_view key, int& out);
@@ -112,8 +111,7 @@ class Section {
 };
 
 template <class T, class Convert>
-bool Section::read_converted(std::string_view key, T& out, std::string_view what,
-                             Convert convert) {
+bool Section::read_converted(std::string_view key, T& out, std::string_view what, Convert convert) {
   const toml::node* node = find(key);
   if (node == nullptr) return true;
   const toml::value<std::string>* text = node->as_string();

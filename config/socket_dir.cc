@@ -54,7 +54,9 @@ std::optional<std::string> dir_rule_problem(SocketDirRule rule, const std::strin
   const bool own = rule == SocketDirRule::private_to_owner;
   const Trust trust =
       own ? Trust{.uid = me, .root = false, .gid = {}, .sticky = Trust::Sticky::nothing}
-          : Trust{.uid = me, .root = true, .gid = ::getegid(),
+          : Trust{.uid = me,
+                  .root = true,
+                  .gid = ::getegid(),
                   .sticky = Trust::Sticky::group_and_everyone};
   auto writer = other_writer(st, trust);
   if (!writer) return std::nullopt;
@@ -75,8 +77,7 @@ Result<PinnedDir> open_socket_dir(const std::string& dir, SocketDirRule rule, mo
     return Error{worded(*error), error->errno_value};
   PinnedDir& pinned = std::get<PinnedDir>(walked);
   // mkdirat's mode went through the umask; the default's is exact.
-  if (rule == SocketDirRule::private_to_owner && pinned.created() &&
-      pinned.chmod(create_mode) < 0)
+  if (rule == SocketDirRule::private_to_owner && pinned.created() && pinned.chmod(create_mode) < 0)
     return Error{"cannot set the mode of " + pinned.reached() + ": " + std::strerror(errno), errno};
   return std::move(pinned);
 }

@@ -19,8 +19,9 @@ struct ReadSocket {
 void read_listen(Section& s, const fs::path& dir, ReadSocket& read) {
   const toml::node* node = s.find("listen");
   if (node == nullptr) {
-    s.errors().add(s.table().source(), s.path_of("listen"),
-                   R"(required key is missing: the address to listen on, like listen = "0.0.0.0:8000")");
+    s.errors().add(
+        s.table().source(), s.path_of("listen"),
+        R"(required key is missing: the address to listen on, like listen = "0.0.0.0:8000")");
     return;
   }
   const toml::value<std::string>* text = node->as_string();
@@ -102,9 +103,9 @@ void read_sockets(const toml::node& sockets, const fs::path& dir, ErrorList& err
                   std::vector<SocketConfig>& out) {
   const toml::table* table = sockets.as_table();
   if (table == nullptr) {
-    errors.add(sockets.source(), "sockets",
-               std::string("expected a table of sockets like [sockets.web], got ") +
-                   type_name(sockets));
+    errors.add(
+        sockets.source(), "sockets",
+        std::string("expected a table of sockets like [sockets.web], got ") + type_name(sockets));
     return;
   }
   std::vector<ReadSocket> read;
@@ -119,8 +120,7 @@ void read_sockets(const toml::node& sockets, const fs::path& dir, ErrorList& err
     }
     if (!valid_name(name)) {
       errors.add(key->source(), path,
-                 "expected a socket name of letters, digits, '_', '.' and '-', got " +
-                     quote(name));
+                 "expected a socket name of letters, digits, '_', '.' and '-', got " + quote(name));
     }
     Section section(*socket_table, path, errors);
     read.push_back(read_socket(section, name, dir));
@@ -156,7 +156,9 @@ void check_blocking_sockets(const toml::table& root, const Config& config, Error
                      R"( (protocol "systemd"), whose workers get it blocking, but node workers )"
                      "need it non-blocking (musterd accepts on it for scheduling \"rr\", libuv "
                      "otherwise), and O_NONBLOCK is shared by every holder of a socket: set "
-                     "nonblocking = true in [sockets." + socket.name + "] (systemd's "
+                     "nonblocking = true in [sockets." +
+                     socket.name +
+                     "] (systemd's "
                      "NonBlocking=yes) or give the apps separate sockets");
     }
   }

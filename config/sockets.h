@@ -11,8 +11,8 @@ namespace muster::config::detail {
 // Reads the value of the top-level `sockets` key into `out`, in file order.
 // Every declared name is kept, even one with errors, so that an app naming
 // it gets no second error (the config is dropped when there are errors).
-void read_sockets(const toml::node& sockets, const std::filesystem::path& dir,
-                  ErrorList& errors, std::vector<SocketConfig>& out);
+void read_sockets(const toml::node& sockets, const std::filesystem::path& dir, ErrorList& errors,
+                  std::vector<SocketConfig>& out);
 
 // O_NONBLOCK belongs to a socket's open file description, which every holder
 // shares: a socket that systemd-protocol workers get blocking (nonblocking

@@ -1,20 +1,20 @@
 // musterd: reads the config, binds the control socket, supervises the apps.
 // Exit codes (SPEC.md): 0 ok, 1 failure at run time, 2 usage or config error.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "config/config.h"
 #include "config/file_safety.h"
 #include "daemon/common/event_loop.h"
-#include "daemon/output/logging.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/common/signals.h"
 #include "daemon/launch/orphan_reaper.h"
 #include "daemon/launch/process_launcher.h"
 #include "daemon/launch/process_setup.h"
-#include "daemon/common/signals.h"
+#include "daemon/output/logging.h"
 #include "daemon/wiring/supervisor.h"
 
 namespace cfg = muster::config;
@@ -31,8 +31,9 @@ struct Options {
 // (--help, --version, a usage error).
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
   CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
-  cli.add_option("-c,--config", options.config_path, "config file (default: $MUSTER_CONFIG, else "
-                                                     "/etc/muster/muster.toml)");
+  cli.add_option("-c,--config", options.config_path,
+                 "config file (default: $MUSTER_CONFIG, else "
+                 "/etc/muster/muster.toml)");
   cli.add_flag("--check", options.check, "validate the config and exit (0 valid, 2 invalid)");
   cli.add_option("--log-level", options.log_level, "override daemon.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -63,9 +64,11 @@ std::optional<cfg::Config> load_config(const std::string& path) {
 
 void override_log_level(cfg::Config& config, const std::string& log_level) {
   using L = cfg::LogLevel;
-  const std::pair<const char*, L> levels[] = {
-      {"trace", L::trace}, {"debug", L::debug}, {"info", L::info}, {"warn", L::warn},
-      {"error", L::error}};
+  const std::pair<const char*, L> levels[] = {{"trace", L::trace},
+                                              {"debug", L::debug},
+                                              {"info", L::info},
+                                              {"warn", L::warn},
+                                              {"error", L::error}};
   for (auto& [name, level] : levels)
     if (log_level == name) config.daemon.log_level = level;
 }

@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (error.message.empty()) fail("error without a message", shown);
     for (char c : shown)
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) fail("raw control character", shown);
-    if (error.line < 0 || error.line > lines || error.column < 0) fail("error outside the file", shown);
+    if (error.line < 0 || error.line > lines || error.column < 0)
+      fail("error outside the file", shown);
     if (previous && (previous->line > error.line ||
                      (previous->line == error.line && previous->column > error.column)))
       fail("errors out of file order", previous->to_string() + " / " + shown);
@@ -64,8 +65,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (app.name.empty()) fail("app without a name");
       if (app.cwd.empty() || app.cwd[0] != '/') fail("app cwd not absolute", app.cwd);
       if (app.instances == 0) fail("instances left at 0", app.name);
-      if (app.instances > muster::config::kMaxInstances) fail("instances above the bound", app.name);
-      if (app.output_keep > muster::config::kMaxOutputKeep) fail("output_keep above the bound", app.name);
+      if (app.instances > muster::config::kMaxInstances)
+        fail("instances above the bound", app.name);
+      if (app.output_keep > muster::config::kMaxOutputKeep)
+        fail("output_keep above the bound", app.name);
       if (app.name == muster::config::kAllApps) fail("an app named all", app.name);
     }
     if (result.config->apps != again.config->apps) fail("apps differ between two loads");

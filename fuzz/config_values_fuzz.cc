@@ -4,9 +4,9 @@
 // Checked: what parses formats back to itself (durations, signals), and a
 // parsed listen address is complete for its family.
 #include <csignal>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "config/config.h"

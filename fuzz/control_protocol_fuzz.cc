@@ -22,8 +22,8 @@ using muster::ipc::LineBuffer;
 using muster::ipc::Request;
 
 [[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "control_protocol_fuzz: %s: %.*s\n", what,
-               static_cast<int>(detail.size()), detail.data());
+  std::fprintf(stderr, "control_protocol_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
+               detail.data());
   std::abort();
 }
 
@@ -31,7 +31,8 @@ void check_reply_line(const std::string& reply) {
   if (reply.empty() || reply.back() != '\n' || reply.find('\n') != reply.size() - 1)
     fail("reply is not one line", reply);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(std::string_view(reply).substr(0, reply.size() - 1), ec);
+  boost::json::value v =
+      boost::json::parse(std::string_view(reply).substr(0, reply.size() - 1), ec);
   if (ec || !v.is_object()) fail("reply is not a JSON object", reply);
 }
 
@@ -46,8 +47,8 @@ void check_request(const Request& r, std::string_view line) {
   if (r.signal && r.signal->empty()) fail("empty signal accepted", line);
   if (r.id && (*r.id < 0 || *r.id > 1'000'000)) fail("id out of range", line);
   if (r.count && (*r.count < 0 || *r.count > 1'000'000)) fail("count out of range", line);
-  bool needs_app = r.verb == "start" || r.verb == "stop" || r.verb == "scale" ||
-                   r.verb == "logs" || r.verb == "reload";
+  bool needs_app = r.verb == "start" || r.verb == "stop" || r.verb == "scale" || r.verb == "logs" ||
+                   r.verb == "reload";
   if (needs_app && !r.app) fail("app missing", line);
   if ((r.verb == "kill" || r.verb == "disconnect") && !r.id) fail("id missing", line);
   if (r.verb == "scale" && !r.count) fail("count missing", line);

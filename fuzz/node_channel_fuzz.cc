@@ -53,7 +53,7 @@ class Worker {
   bool drain() {
     for (;;) {
       auto got = muster::testing::recv_fds(fd_.get());  // the fds are closed with it
-      if (got.n < 0) return true;                        // EAGAIN
+      if (got.n < 0) return true;                       // EAGAIN
       std::size_t fds = got.fds.size();
       if (fds > 1) fail("more than one fd in one read");
       if (fds == 1) {
@@ -203,8 +203,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Worker worker(sv[1]);
     s.worker = &worker;
     s.channel = std::make_shared<NodeChannel>(s.io, UniqueFd(sv[0]));
-    s.channel->start([](json::value, UniqueFd) {},
-                     [&s](const std::string&) { s.closed = true; });
+    s.channel->start([](json::value, UniqueFd) {}, [&s](const std::string&) { s.closed = true; });
 
     std::string_view input(reinterpret_cast<const char*>(data), size);
     while (!input.empty() && !s.closed && s.channel->is_open()) {
@@ -228,8 +227,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         case 'S': s.send(payload, false); break;
         case 'H': s.send(payload, true); break;
-        case 'E': worker.shutdown_write(); s.run(); break;
-        case 'C': s.channel->close(); s.run(); break;
+        case 'E':
+          worker.shutdown_write();
+          s.run();
+          break;
+        case 'C':
+          s.channel->close();
+          s.run();
+          break;
         default: s.write(segment, 0); break;
       }
     }

@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (m.errno_value && *m.errno_value < 0) fail("negative ERRNO");
   if (m.ready != has_line(datagram, "READY=1")) fail("READY=1 misread");
   if (m.stopping != has_line(datagram, "STOPPING=1")) fail("STOPPING=1 misread");
-  if (m.watchdog_trigger != has_line(datagram, "WATCHDOG=trigger")) fail("WATCHDOG=trigger misread");
+  if (m.watchdog_trigger != has_line(datagram, "WATCHDOG=trigger"))
+    fail("WATCHDOG=trigger misread");
   return 0;
 }

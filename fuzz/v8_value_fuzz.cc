@@ -32,7 +32,8 @@ void check(std::string_view bytes, v8::Host host) {
   std::string again = v8::encode(*value, host);
   auto decoded = v8::decode(again, host);
   if (!decoded.ok()) fail("re-encoding refused", decoded.error().message);
-  if (json::serialize(v8::to_json(*decoded)) != rendering) fail("re-encoding changed the value", rendering);
+  if (json::serialize(v8::to_json(*decoded)) != rendering)
+    fail("re-encoding changed the value", rendering);
   // A rendering may not read back (an object with a repeated key keeps one),
   // but what does read back must encode to bytes the decoder takes.
   auto parsed = v8::from_json(json::parse(rendering));

@@ -35,8 +35,10 @@ Result<void> take_count(const boost::json::object& obj, std::string_view key, Ne
   if (!v) return absent(key, need);
   if (need == Need::no) return unexpected(key);
   std::int64_t n = -1;
-  if (v->is_int64()) n = v->as_int64();
-  else if (v->is_uint64() && v->as_uint64() <= 1'000'000) n = static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_int64())
+    n = v->as_int64();
+  else if (v->is_uint64() && v->as_uint64() <= 1'000'000)
+    n = static_cast<std::int64_t>(v->as_uint64());
   if (n < 0 || n > 1'000'000)
     return Error{"'" + std::string(key) + "' must be a non-negative integer"};
   out = n;
@@ -44,8 +46,7 @@ Result<void> take_count(const boost::json::object& obj, std::string_view key, Ne
 }
 
 // A boolean field: left as it is when absent (no verb requires one).
-Result<void> take_bool(const boost::json::object& obj, std::string_view key, Need need,
-                       bool& out) {
+Result<void> take_bool(const boost::json::object& obj, std::string_view key, Need need, bool& out) {
   auto* v = obj.if_contains(key);
   if (!v) return {};
   if (need == Need::no) return unexpected(key);
@@ -84,13 +85,13 @@ Result<Request> parse_request(std::string_view line) {
   } else if (spec->message == Need::required) {
     return Error{"missing 'message'"};
   }
-  for (const auto& taken : {take_bool(obj, "follow", spec->follow, req.follow),
-                            take_string(obj, "app", spec->app, req.app),
-                            take_count(obj, "id", spec->id, req.id),
-                            take_count(obj, "count", spec->count, req.count),
-                            take_string(obj, "signal", spec->signal, req.signal),
-                            take_bool(obj, "wait", spec->wait, req.wait),
-                            take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
+  for (const auto& taken :
+       {take_bool(obj, "follow", spec->follow, req.follow),
+        take_string(obj, "app", spec->app, req.app), take_count(obj, "id", spec->id, req.id),
+        take_count(obj, "count", spec->count, req.count),
+        take_string(obj, "signal", spec->signal, req.signal),
+        take_bool(obj, "wait", spec->wait, req.wait),
+        take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
     if (!taken) return taken.error();
   }
   if (spec->app_or_id && req.app.has_value() == req.id.has_value())

@@ -28,7 +28,7 @@ struct Request {
   std::optional<std::string> signal;
   std::optional<boost::json::value> message;  // send: any JSON value
   bool follow = false;                        // events: stream until closed
-  bool wait = true;  // start, restart, reload, reload-config: answer when finished
+  bool wait = true;          // start, restart, reload, reload-config: answer when finished
   bool allow_empty = false;  // reload-config: a file with no apps may remove every app
 };
 

@@ -21,8 +21,8 @@ struct KeyWatcher {
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
   std::vector<std::unordered_set<std::string>> open;  // innermost last
-  std::string key;        // the key being read (it may come in parts)
-  std::string top_key;    // the latest key of the outermost object
+  std::string key;                                    // the key being read (it may come in parts)
+  std::string top_key;                                // the latest key of the outermost object
   std::optional<std::string> duplicate;
 
   bool on_object_begin(error_code&) {

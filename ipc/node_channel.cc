@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -173,7 +173,8 @@ void NodeChannel::on_handle_answer(bool nack) {
   // Only copies of the handle in flight carry fds in the outbox: one still
   // unsent means the worker answers for a handle it cannot have received.
   for (const Outgoing& out : outbox_)
-    if (out.fd >= 0 && out.sent == 0) return fail("worker acknowledged a handle before receiving it");
+    if (out.fd >= 0 && out.sent == 0)
+      return fail("worker acknowledged a handle before receiving it");
   if (nack) {
     // "Send it again": the fd is still open (ours or lent) until the ACK.
     Outgoing again{in_flight_handle_.line, in_flight_handle_.fd};
@@ -186,7 +187,8 @@ void NodeChannel::on_handle_answer(bool nack) {
   }
   awaiting_ack_ = false;
   // An fd we own is closed now; a lent one goes back to being only the lender's.
-  std::erase_if(owned_fds_, [fd = in_flight_handle_.fd](const UniqueFd& o) { return o.get() == fd; });
+  std::erase_if(owned_fds_,
+                [fd = in_flight_handle_.fd](const UniqueFd& o) { return o.get() == fd; });
   in_flight_handle_ = {};
   if (!handle_waiting_.empty()) {
     Outgoing next = std::move(handle_waiting_.front());

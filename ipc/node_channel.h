@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "ipc/line_buffer.h"
-#include "ipc/v8_frames.h"
 #include "ipc/unique_fd.h"
+#include "ipc/v8_frames.h"
 
 namespace muster::ipc {
 
@@ -29,9 +29,9 @@ enum class Serialization { json, advanced };
 
 class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
  public:
-  static constexpr std::size_t kMaxLine = 1 << 20;          // one message (ipc::kMaxMessage)
-  static constexpr std::size_t kMaxQueuedBytes = 8 << 20;   // unsent to the worker
-  static constexpr std::size_t kMaxFdsInFlight = 16;        // received, not yet claimed
+  static constexpr std::size_t kMaxLine = 1 << 20;         // one message (ipc::kMaxMessage)
+  static constexpr std::size_t kMaxQueuedBytes = 8 << 20;  // unsent to the worker
+  static constexpr std::size_t kMaxFdsInFlight = 16;       // received, not yet claimed
 
   // A message from the worker. NODE_HANDLE envelopes are unwrapped: `message`
   // is the inner one and `fd` the handle that came with it.

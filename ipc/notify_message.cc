@@ -25,12 +25,17 @@ NotifyMessage parse_notify(std::string_view datagram) {
     auto eq = line.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "READY") m.ready = m.ready || value == "1";
-    else if (key == "STOPPING") m.stopping = m.stopping || value == "1";
-    else if (key == "RELOADING") m.reloading = m.reloading || value == "1";
+    if (key == "READY")
+      m.ready = m.ready || value == "1";
+    else if (key == "STOPPING")
+      m.stopping = m.stopping || value == "1";
+    else if (key == "RELOADING")
+      m.reloading = m.reloading || value == "1";
     else if (key == "WATCHDOG") {
-      if (value == "1") m.watchdog = true;
-      else if (value == "trigger") m.watchdog_trigger = true;
+      if (value == "1")
+        m.watchdog = true;
+      else if (value == "trigger")
+        m.watchdog_trigger = true;
     } else if (key == "STATUS") {
       std::string status(value.substr(0, kMaxStatus));
       // Keep it printable: status ends up in terminals and JSON.

@@ -11,11 +11,11 @@
 namespace muster::ipc {
 
 struct NotifyMessage {
-  bool ready = false;             // READY=1
-  bool stopping = false;          // STOPPING=1
-  bool reloading = false;         // RELOADING=1
-  bool watchdog = false;          // WATCHDOG=1
-  bool watchdog_trigger = false;  // WATCHDOG=trigger
+  bool ready = false;                 // READY=1
+  bool stopping = false;              // STOPPING=1
+  bool reloading = false;             // RELOADING=1
+  bool watchdog = false;              // WATCHDOG=1
+  bool watchdog_trigger = false;      // WATCHDOG=trigger
   std::optional<std::string> status;  // STATUS=... (at most kMaxStatus bytes kept)
   std::optional<int> errno_value;     // ERRNO=n
   // EXTEND_TIMEOUT_USEC=n: the start-up or stop deadline moves to at least n µs from now.

@@ -80,8 +80,10 @@ std::string to_valid_utf8(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     Utf8Step step = next_utf8(text.substr(i));
-    if (step.valid) out.append(text.substr(i, step.length));
-    else out += kReplacement;
+    if (step.valid)
+      out.append(text.substr(i, step.length));
+    else
+      out += kReplacement;
     i += step.length;
   }
   return out;

@@ -15,7 +15,8 @@ constexpr char kHex[] = "0123456789abcdef";
 std::vector<std::uint32_t> limbs_of(std::string_view magnitude) {
   std::vector<std::uint32_t> limbs((magnitude.size() + 3) / 4, 0);
   for (std::size_t i = 0; i < magnitude.size(); ++i)
-    limbs[i / 4] |= static_cast<std::uint32_t>(static_cast<unsigned char>(magnitude[i])) << (8 * (i % 4));
+    limbs[i / 4] |= static_cast<std::uint32_t>(static_cast<unsigned char>(magnitude[i]))
+                    << (8 * (i % 4));
   while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
   return limbs;
 }

@@ -134,7 +134,8 @@ Value Reader::value(int depth) {
     case tag::kObjectReference: {
       Value v = counted(Value::of(Kind::ref));
       v.count = varint();
-      if (v.count >= next_id_) refuse("reference to object " + std::to_string(v.count) + " before it");
+      if (v.count >= next_id_)
+        refuse("reference to object " + std::to_string(v.count) + " before it");
       return v;
     }
     default: return primitive(t);
@@ -153,7 +154,8 @@ Value Reader::primitive(std::uint8_t t) {
     }
     case tag::kUint32: {
       std::uint32_t n = varint();
-      return counted(n <= INT32_MAX ? Value::integer(static_cast<std::int32_t>(n)) : Value::numeric(n));
+      return counted(n <= INT32_MAX ? Value::integer(static_cast<std::int32_t>(n))
+                                    : Value::numeric(n));
     }
     case tag::kDouble: return counted(Value::numeric(float64()));
     case tag::kBigInt: return counted(bigint());
@@ -190,9 +192,10 @@ Value Reader::key() {
     refuse("property key that is not a string or an array index");
   Value k = primitive(t);
   if (k.kind == Kind::string) return k;
-  if (k.kind == Kind::int32) return Value::text(std::to_string(static_cast<std::int32_t>(k.number)));
-  if (k.kind == Kind::number && std::isfinite(k.number) && k.number >= 0 && k.number < 4294967295.0 &&
-      std::floor(k.number) == k.number)
+  if (k.kind == Kind::int32)
+    return Value::text(std::to_string(static_cast<std::int32_t>(k.number)));
+  if (k.kind == Kind::number && std::isfinite(k.number) && k.number >= 0 &&
+      k.number < 4294967295.0 && std::floor(k.number) == k.number)
     return Value::text(std::to_string(static_cast<std::uint32_t>(k.number)));
   refuse("property key that is not a string or an array index");
 }

@@ -32,7 +32,9 @@ void drop_undefined(json::value& v) {
 std::optional<std::string> FrameBuffer::next() {
   if (overflowed_) return std::nullopt;
   if (data_.size() - start_ < 4) return std::nullopt;
-  auto byte = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<unsigned char>(data_[start_ + i])); };
+  auto byte = [&](std::size_t i) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(data_[start_ + i]));
+  };
   std::size_t length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
   if (length > max_payload_) {
     overflowed_ = true;

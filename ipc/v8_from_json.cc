@@ -1,7 +1,7 @@
 // The JSON rendering (v8_json.h) read back into a V8 value: what an operator
 // types for `musterctl send` to an app with serialization = "advanced".
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 #include <limits>
 
@@ -103,7 +103,8 @@ Value Parser::array(const json::value& j, int depth) {
 }
 
 Value Parser::special(const json::object& o, int depth) {
-  auto named = std::find_if(o.begin(), o.end(), [](const auto& f) { return f.key().starts_with('$'); });
+  auto named =
+      std::find_if(o.begin(), o.end(), [](const auto& f) { return f.key().starts_with('$'); });
   std::string_view form = named->key();
   const json::value& arg = named->value();
   auto only = [&](std::size_t n) {
@@ -136,7 +137,8 @@ Value Parser::special(const json::object& o, int depth) {
     v.count = *bits;
     return v;
   }
-  if (form == "$map" || form == "$set") return collection(arg, form == "$map" ? Kind::map : Kind::set, depth);
+  if (form == "$map" || form == "$set")
+    return collection(arg, form == "$map" ? Kind::map : Kind::set, depth);
   if (form == "$buffer") return view("Buffer", text(arg, form));
   if (form == "$typedarray") return view(text(arg, form), text(field(o, "base64"), "base64"));
   if (form == "$array") return sparse(arg, o, depth);
@@ -147,7 +149,8 @@ Value Parser::special(const json::object& o, int depth) {
     v.count = static_cast<std::uint32_t>(arg.get_int64());
     return v;
   }
-  refuse("unknown \"" + std::string(form) + "\" (an object with keys starting with '$' is written "
+  refuse("unknown \"" + std::string(form) +
+         "\" (an object with keys starting with '$' is written "
          "{\"$object\": {...}})");
 }
 
@@ -169,14 +172,16 @@ Value Parser::bigint(std::string_view t) {
 }
 
 Value Parser::collection(const json::value& arg, Kind kind, int depth) {
-  if (!arg.is_array()) refuse(kind == Kind::map ? "\"$map\" takes an array" : "\"$set\" takes an array");
+  if (!arg.is_array())
+    refuse(kind == Kind::map ? "\"$map\" takes an array" : "\"$set\" takes an array");
   Value v = begin(kind);
   for (const json::value& item : arg.get_array()) {
     if (kind == Kind::set) {
       v.items.push_back(value(item, depth + 1));
       continue;
     }
-    if (!item.is_array() || item.get_array().size() != 2) refuse("\"$map\" takes [key, value] pairs");
+    if (!item.is_array() || item.get_array().size() != 2)
+      refuse("\"$map\" takes [key, value] pairs");
     v.items.push_back(value(item.get_array()[0], depth + 2));
     v.items.push_back(value(item.get_array()[1], depth + 2));
   }

@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 #include <cmath>
 
-#include "ipc/v8_bigint.h"
 #include "ipc/v8_base64.h"
+#include "ipc/v8_bigint.h"
 
 namespace muster::ipc::v8 {
 namespace json = boost::json;
@@ -88,7 +88,8 @@ json::value to_json(const Value& v) {
     case Kind::string: return json::string(v.bytes);
     case Kind::ref: return special("$ref", v.count);
     case Kind::date:
-      return special("$date", std::isfinite(v.number) ? number_json(v.number) : json::value(nullptr));
+      return special("$date",
+                     std::isfinite(v.number) ? number_json(v.number) : json::value(nullptr));
     case Kind::regexp: {
       json::object o;
       o["$regexp"] = v.bytes;

@@ -10,10 +10,11 @@ namespace muster::ipc::v8 {
 namespace {
 
 constexpr std::array<std::string_view, kViewTypes> kViewNames = {
-    "Int8Array",    "Uint8Array",   "Uint8ClampedArray", "Int16Array",    "Uint16Array",
-    "Int32Array",   "Uint32Array",  "Float32Array",      "Float64Array",  "DataView",
-    "Buffer",       "BigInt64Array", "BigUint64Array"};
-constexpr std::array<std::size_t, kViewTypes> kElementSizes = {1, 1, 1, 2, 2, 4, 4, 4, 8, 1, 1, 8, 8};
+    "Int8Array",  "Uint8Array",    "Uint8ClampedArray", "Int16Array",   "Uint16Array",
+    "Int32Array", "Uint32Array",   "Float32Array",      "Float64Array", "DataView",
+    "Buffer",     "BigInt64Array", "BigUint64Array"};
+constexpr std::array<std::size_t, kViewTypes> kElementSizes = {1, 1, 1, 2, 2, 4, 4,
+                                                               4, 8, 1, 1, 8, 8};
 
 // V8's JSRegExp::Flag bits, in bit order, and the letter of each.
 constexpr std::string_view kFlagLetters = "gimyusldv";
@@ -64,7 +65,9 @@ Value Value::numeric(double n) {
   return v;
 }
 
-std::string_view view_type_name(ViewType type) { return kViewNames[static_cast<std::size_t>(type)]; }
+std::string_view view_type_name(ViewType type) {
+  return kViewNames[static_cast<std::size_t>(type)];
+}
 
 std::optional<ViewType> view_type_named(std::string_view name) {
   for (std::size_t i = 0; i < kViewNames.size(); ++i)
@@ -72,7 +75,9 @@ std::optional<ViewType> view_type_named(std::string_view name) {
   return std::nullopt;
 }
 
-std::size_t view_element_size(ViewType type) { return kElementSizes[static_cast<std::size_t>(type)]; }
+std::size_t view_element_size(ViewType type) {
+  return kElementSizes[static_cast<std::size_t>(type)];
+}
 
 std::string regexp_flags_text(std::uint32_t bits) {
   std::string letters;
@@ -97,14 +102,18 @@ std::string tag::describe(std::uint8_t t) {
     case 'B': what = "ArrayBuffer"; break;
     case '~': what = "resizable ArrayBuffer"; break;
     case 'V': what = "ArrayBufferView"; break;
-    case 'u': case 't': what = "shared or transferred ArrayBuffer"; break;
+    case 'u':
+    case 't': what = "shared or transferred ArrayBuffer"; break;
     case 'r': what = "Error"; break;
-    case 'y': case 'x': what = "Boolean object"; break;
+    case 'y':
+    case 'x': what = "Boolean object"; break;
     case 'n': what = "Number object"; break;
     case 'z': what = "BigInt object"; break;
     case 's': what = "String object"; break;
     case 'p': what = "shared object"; break;
-    case 'w': case 'W': case 'm': what = "WebAssembly value"; break;
+    case 'w':
+    case 'W':
+    case 'm': what = "WebAssembly value"; break;
     case 'q': what = "shared object conveyor"; break;
     default: what = "unknown";
   }
@@ -113,7 +122,8 @@ std::string tag::describe(std::uint8_t t) {
     std::snprintf(text, sizeof text, "tag '%c' (0x%02x, %.*s)", t, t, static_cast<int>(what.size()),
                   what.data());
   else
-    std::snprintf(text, sizeof text, "tag 0x%02x (%.*s)", t, static_cast<int>(what.size()), what.data());
+    std::snprintf(text, sizeof text, "tag 0x%02x (%.*s)", t, static_cast<int>(what.size()),
+                  what.data());
   return text;
 }
 

@@ -35,16 +35,40 @@ inline constexpr std::uint32_t kVersion = 15;
 inline constexpr std::uint32_t kOldestVersion = 13;
 
 enum class Kind : std::uint8_t {
-  undefined, null, boolean, int32, number, bigint, string,
-  object, array, date, regexp, map, set, view, ref,
+  undefined,
+  null,
+  boolean,
+  int32,
+  number,
+  bigint,
+  string,
+  object,
+  array,
+  date,
+  regexp,
+  map,
+  set,
+  view,
+  ref,
   hole,  // an element missing from a dense array
 };
 
 // Node's index of an ArrayBufferView type in its host objects (lib/v8.js
 // arrayBufferViewTypes; 10 is a Buffer).
 enum class ViewType : std::uint8_t {
-  int8, uint8, uint8_clamped, int16, uint16, int32, uint32, float32, float64,
-  data_view, buffer, bigint64, biguint64,
+  int8,
+  uint8,
+  uint8_clamped,
+  int16,
+  uint16,
+  int32,
+  uint32,
+  float32,
+  float64,
+  data_view,
+  buffer,
+  bigint64,
+  biguint64,
 };
 inline constexpr std::uint32_t kViewTypes = 13;
 // "Int8Array" ... "DataView", "Buffer", "BigUint64Array".

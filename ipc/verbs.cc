@@ -6,8 +6,7 @@ constexpr Need kOptional = Need::optional, kRequired = Need::required;
 
 const std::array<Verb, 15> kVerbs{{
     {.name = "ping", .help = "Check that musterd is running and answering."},
-    {.name = "version",
-     .help = "Print the versions of musterctl and of the running musterd."},
+    {.name = "version", .help = "Print the versions of musterctl and of the running musterd."},
     {.name = "status",
      .app = kOptional,
      .help = "Show apps and their workers: id, instance, pid, state, uptime, restarts, "

@@ -117,8 +117,8 @@ std::size_t RoundRobin::expire_pinned(Clock::time_point now) {
     std::size_t before = it->second.size();
     bool empty_slot = !has_worker(it->first);
     std::size_t moving_before = moving.size();
-    closed += take_old(it->second, cutoff,
-                       [&](Held& h) { return empty_slot && !h.moved; }, moving);
+    closed += take_old(
+        it->second, cutoff, [&](Held& h) { return empty_slot && !h.moved; }, moving);
     if (moving.size() != moving_before) {
       // Nobody came for this slot in time: skip it (its clients go to their
       // next slot at once) until a worker of it listens again.
@@ -140,8 +140,8 @@ std::size_t RoundRobin::expire_pinned(Clock::time_point now) {
 
 std::size_t RoundRobin::tick(Clock::time_point now) {
   std::vector<Held> none;
-  std::size_t expired = take_old(any_, now - limits_.pending_timeout,
-                                 [](const Held&) { return false; }, none);
+  std::size_t expired = take_old(
+      any_, now - limits_.pending_timeout, [](const Held&) { return false; }, none);
   pending_ -= expired;
   expired += expire_pinned(now);
   for (auto& [id, member] : members_) {

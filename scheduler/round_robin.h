@@ -87,7 +87,7 @@ class RoundRobin {
   std::uint64_t moved() const { return moved_; }
   const std::set<unsigned>& skipped() const { return skipped_; }
 
- // Public for round_robin.cc's helpers only.
+  // Public for round_robin.cc's helpers only.
   struct Held {
     ipc::UniqueFd fd;
     Clock::time_point since;
@@ -98,7 +98,7 @@ class RoundRobin {
  private:
   struct Member {
     unsigned slot = 0;
-    std::optional<Held> in_flight;                 // handed, not yet answered
+    std::optional<Held> in_flight;                  // handed, not yet answered
     std::optional<Clock::time_point> paused_until;  // after a refusal
   };
   bool has_worker(unsigned slot) const;
@@ -113,7 +113,7 @@ class RoundRobin {
   unsigned slots_ = 0;
   std::unordered_map<WorkerId, Member> members_;
   std::unordered_map<unsigned, unsigned> slot_workers_;  // slot -> members in it
-  std::deque<WorkerId> free_;   // first = next to receive
+  std::deque<WorkerId> free_;                            // first = next to receive
   // Oldest first. Connections pinned to no slot, and those of each slot
   // (no empty queue is kept).
   std::deque<Held> any_;

@@ -1,8 +1,8 @@
 #include "daemon/common/event_loop.h"
 
+#include <spdlog/spdlog.h>
 #include <exception>
 #include <new>
-#include <spdlog/spdlog.h>
 
 #include "daemon/common/memory_reserve.h"
 
@@ -21,12 +21,16 @@ void run_event_loop(boost::asio::io_context& io) {
     } catch (const std::bad_alloc& e) {
       ++escaped;
       memory_reserve::release();
-      spdlog::error("an event handler ran out of memory ({}); musterd keeps running (the "
-                    "operation it was part of did not finish)", e.what());
+      spdlog::error(
+          "an event handler ran out of memory ({}); musterd keeps running (the "
+          "operation it was part of did not finish)",
+          e.what());
     } catch (const std::exception& e) {
       ++escaped;
-      spdlog::error("an event handler failed: {}; musterd keeps running (the operation it "
-                    "was part of did not finish)", e.what());
+      spdlog::error(
+          "an event handler failed: {}; musterd keeps running (the operation it "
+          "was part of did not finish)",
+          e.what());
     } catch (...) {
       ++escaped;
       spdlog::error("an event handler failed with an unknown exception; musterd keeps running");

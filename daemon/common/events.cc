@@ -1,9 +1,9 @@
 #include "daemon/common/events.h"
 
-#include <chrono>
 #include <spdlog/fmt/chrono.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
+#include <chrono>
 
 #include "daemon/common/memory_reserve.h"
 
@@ -13,7 +13,8 @@ namespace muster::daemon {
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
                      static_cast<int>(ms.count()));
 }
 
@@ -28,8 +29,7 @@ void EventBus::publish(std::string_view event, const std::string& app,
   }
 }
 
-void EventBus::record(std::string_view event, const std::string& app,
-                      boost::json::object fields) {
+void EventBus::record(std::string_view event, const std::string& app, boost::json::object fields) {
   boost::json::object e;
   e["event"] = event;
   e["app"] = app;

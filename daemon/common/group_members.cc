@@ -32,9 +32,9 @@ void GroupMembers::make_room(Clock::time_point now) {
   if (entries_.size() < capacity_) return;
   std::erase_if(entries_, [now](const auto& kv) { return kv.second.expires <= now; });
   if (entries_.size() < capacity_) return;
-  auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-    return a.second.expires < b.second.expires;
-  });
+  auto oldest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
   entries_.erase(oldest);
 }
 

@@ -1,8 +1,8 @@
 #include "daemon/common/memory_reserve.h"
 
+#include <spdlog/spdlog.h>
 #include <cstddef>
 #include <new>
-#include <spdlog/spdlog.h>
 
 namespace muster::daemon::memory_reserve {
 namespace {

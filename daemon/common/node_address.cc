@@ -62,11 +62,16 @@ std::string on_demand_name(const ListenQuery& q) {
     name = "unix " + q.address.value_or("");
   } else {
     name = q.datagram ? "udp" : "tcp";
-    if (q.address) name += q.address_type == 6 ? "6 " : "4 ";
-    else name += " ";
-    if (!q.address) name += "*";
-    else if (q.address_type == 6) name += "[" + *q.address + "]";
-    else name += *q.address;
+    if (q.address)
+      name += q.address_type == 6 ? "6 " : "4 ";
+    else
+      name += " ";
+    if (!q.address)
+      name += "*";
+    else if (q.address_type == 6)
+      name += "[" + *q.address + "]";
+    else
+      name += *q.address;
     name += ":" + std::to_string(q.port);
   }
   if (q.index != 0) name += "#" + std::to_string(q.index);
@@ -144,8 +149,8 @@ std::string node_key(const boost::json::object& m) {
     if (v->is_string()) return std::string(v->get_string());
     return boost::json::serialize(*v);
   };
-  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") +
-         ":" + part("index");
+  return part("address") + ":" + part("port") + ":" + part("addressType") + ":" + part("fd") + ":" +
+         part("index");
 }
 
 namespace {

@@ -22,12 +22,12 @@ namespace muster::daemon {
 struct ListenQuery {
   std::optional<std::string> address;  // null: listen(port) with no host
   int port = 0;
-  int address_type = 4;                // 4, 6, or -1 (unix path in `address`)
-  bool datagram = false;               // dgram: addressType "udp4" / "udp6"
-  int flags = 0;                       // libuv bind flags (kIpv6Only, kReuseAddr)
+  int address_type = 4;   // 4, 6, or -1 (unix path in `address`)
+  bool datagram = false;  // dgram: addressType "udp4" / "udp6"
+  int flags = 0;          // libuv bind flags (kIpv6Only, kReuseAddr)
   int index = 0;
-  int backlog = 0;                     // 0/false: the default
-  std::string key;                     // Node's key: address:port:addressType:fd:index
+  int backlog = 0;  // 0/false: the default
+  std::string key;  // Node's key: address:port:addressType:fd:index
 };
 
 // Node's key for a server: `${address}:${port}:${addressType}:${fd}:${index}`.

@@ -70,8 +70,8 @@ std::optional<ProcUsage> parse_proc_stat(std::string_view text, long page_size,
   }
   if (utime < 0 || stime < 0) return std::nullopt;
   ProcUsage usage;
-  usage.rss_bytes = static_cast<std::uint64_t>(std::max(rss, 0LL)) *
-                    static_cast<std::uint64_t>(page_size);
+  usage.rss_bytes =
+      static_cast<std::uint64_t>(std::max(rss, 0LL)) * static_cast<std::uint64_t>(page_size);
   usage.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
   usage.state = state;
   return usage;

@@ -11,14 +11,10 @@ SignalAction signal_action(int signo) {
     case SIGINT:
     // As supervisord and nginx take it (and the terminal's Ctrl-\): quit.
     // Its default, a core dump, would take every worker with it.
-    case SIGQUIT:
-      return SignalAction::stop;
-    case SIGHUP:
-      return SignalAction::reload;
-    case SIGUSR1:
-      return SignalAction::reopen;
-    case SIGUSR2:
-      return SignalAction::reserved;
+    case SIGQUIT: return SignalAction::stop;
+    case SIGHUP: return SignalAction::reload;
+    case SIGUSR1: return SignalAction::reopen;
+    case SIGUSR2: return SignalAction::reserved;
     case SIGALRM:
     case SIGVTALRM:
     case SIGPROF:
@@ -31,21 +27,17 @@ SignalAction signal_action(int signo) {
 #endif
     // Past RLIMIT_CPU's soft limit, once a second; the kernel still ends
     // musterd at the hard limit (SIGKILL).
-    case SIGXCPU:
-      return SignalAction::ignored;
+    case SIGXCPU: return SignalAction::ignored;
     case SIGPIPE:
-    case SIGXFSZ:
-      return SignalAction::discarded;
+    case SIGXFSZ: return SignalAction::discarded;
     case SIGSEGV:
     case SIGBUS:
     case SIGFPE:
     case SIGILL:
     case SIGABRT:
     case SIGTRAP:
-    case SIGSYS:
-      return SignalAction::fault;
-    default:
-      return SignalAction::left_alone;
+    case SIGSYS: return SignalAction::fault;
+    default: return SignalAction::left_alone;
   }
 }
 
@@ -57,13 +49,10 @@ std::vector<int> caught_signals() {
       case SignalAction::reload:
       case SignalAction::reopen:
       case SignalAction::reserved:
-      case SignalAction::ignored:
-        out.push_back(signo);
-        break;
+      case SignalAction::ignored: out.push_back(signo); break;
       case SignalAction::discarded:
       case SignalAction::fault:
-      case SignalAction::left_alone:
-        break;
+      case SignalAction::left_alone: break;
     }
   }
   return out;

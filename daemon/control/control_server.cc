@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
-#include "daemon/control/control_session.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/control/control_session.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -19,7 +19,10 @@ using local = asio::local::stream_protocol;
 
 ControlServer::ControlServer(asio::io_context& io, const config::DaemonConfig& config,
                              Handler handler)
-    : io_(io), config_(config), handler_(std::move(handler)), acceptor_(io),
+    : io_(io),
+      config_(config),
+      handler_(std::move(handler)),
+      acceptor_(io),
       pause_(io, Listener::control, "control socket", [this] { accept(); }) {}
 
 ControlServer::~ControlServer() { close(); }
@@ -108,8 +111,8 @@ void ControlServer::start_session(local::socket socket) {
     session->start();
   } else {
     spdlog::warn("control: refused {}", who);
-    session->refuse(ipc::error_reply("permission denied: " + who +
-                                     " may not control this musterd"));
+    session->refuse(
+        ipc::error_reply("permission denied: " + who + " may not control this musterd"));
   }
 }
 

@@ -14,8 +14,8 @@
 #include <string>
 
 #include "config/config.h"
-#include "daemon/control/control_socket_file.h"
 #include "daemon/common/group_members.h"
+#include "daemon/control/control_socket_file.h"
 #include "daemon/network/accept_pause.h"
 #include "ipc/control_protocol.h"
 

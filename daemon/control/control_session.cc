@@ -1,13 +1,13 @@
 #include "daemon/control/control_session.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 #include <variant>
 
-#include "ipc/utf8.h"
 #include "daemon/common/memory_reserve.h"
+#include "ipc/utf8.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -30,8 +30,8 @@ std::string drop_notice(std::uint64_t lines, std::uint64_t bytes) {
 
 }  // namespace
 
-ControlSession::ControlSession(asio::local::stream_protocol::socket socket,
-                               ControlServer& server, ControlServer::Handler& handler)
+ControlSession::ControlSession(asio::local::stream_protocol::socket socket, ControlServer& server,
+                               ControlServer::Handler& handler)
     : socket_(std::move(socket)), server_(server), handler_(handler) {}
 
 void ControlSession::start() { pump(); }
@@ -57,11 +57,13 @@ void Responder::push(std::string line) const { pending_->session->push(std::move
 
 Responder::Pending::~Pending() {
   if (answered || !session) return;
-  spdlog::error("control: a request was dropped without an answer (an error in its "
-                "completion); answering it with an error");
+  spdlog::error(
+      "control: a request was dropped without an answer (an error in its "
+      "completion); answering it with an error");
   try {
-    session->reply(ipc::error_reply("internal error: the request failed before it could be "
-                                    "answered; see musterd's log"));
+    session->reply(
+        ipc::error_reply("internal error: the request failed before it could be "
+                         "answered; see musterd's log"));
   } catch (const std::exception&) {
     session->close();  // the client at least sees the end, not a hang
   }
@@ -137,8 +139,8 @@ void ControlSession::pump() {
   }
   if (lines_.overflowed()) {
     close_after_write_ = true;
-    send(ipc::error_reply("request line too long (limit " +
-                          std::to_string(ipc::kMaxControlLine) + " bytes)"));
+    send(ipc::error_reply("request line too long (limit " + std::to_string(ipc::kMaxControlLine) +
+                          " bytes)"));
     return;
   }
   if (!busy_ && !reading_) read();
@@ -156,27 +158,28 @@ void ControlSession::dispatch(const std::string& line) {
 
 void ControlSession::read() {
   reading_ = true;
-  socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](
-                                                    boost::system::error_code ec, std::size_t n) {
-    self->reading_ = false;
-    if (self->closed_) return;
-    if (ec == boost::asio::error::eof && !self->streaming_) {
-      // No more requests, but replies to those already sent are still owed.
-      self->peer_done_ = true;
-      self->pump();
-      return;
-    }
-    if (ec) {
-      // The client went away. A request still running finishes without it.
-      self->close();
-      return;
-    }
-    if (self->streaming_) return self->read();  // input on a stream is ignored
-    self->guarded([&] {
-      self->lines_.append({self->chunk_.data(), n});
-      self->pump();
-    });
-  });
+  socket_.async_read_some(asio::buffer(chunk_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            if (self->closed_) return;
+                            if (ec == boost::asio::error::eof && !self->streaming_) {
+                              // No more requests, but replies to those already sent are still owed.
+                              self->peer_done_ = true;
+                              self->pump();
+                              return;
+                            }
+                            if (ec) {
+                              // The client went away. A request still running finishes without it.
+                              self->close();
+                              return;
+                            }
+                            if (self->streaming_)
+                              return self->read();  // input on a stream is ignored
+                            self->guarded([&] {
+                              self->lines_.append({self->chunk_.data(), n});
+                              self->pump();
+                            });
+                          });
 }
 
 // Every line musterd sends a control client passes here: the one place that
@@ -210,9 +213,10 @@ void ControlSession::drop_follower() {
   dropped_lines_ = static_cast<std::uint64_t>(std::count(outbox_.begin(), outbox_.end(), '\n'));
   dropped_bytes_ = outbox_.size();
   std::string().swap(outbox_);
-  spdlog::warn("control client following a stream does not read fast enough ({} MiB waiting); "
-               "dropping {} line(s) queued for it and ending its stream with an error",
-               kMaxQueuedReplyBytes >> 20, dropped_lines_);
+  spdlog::warn(
+      "control client following a stream does not read fast enough ({} MiB waiting); "
+      "dropping {} line(s) queued for it and ending its stream with an error",
+      kMaxQueuedReplyBytes >> 20, dropped_lines_);
   if (!writing_) write_next();
 }
 
@@ -240,7 +244,8 @@ void ControlSession::write_next() {
                       }
                       self->in_flight_.clear();
                       // After a burst, give back what a quiet client does not need.
-                      if (self->in_flight_.capacity() > (1u << 20)) self->in_flight_.shrink_to_fit();
+                      if (self->in_flight_.capacity() > (1u << 20))
+                        self->in_flight_.shrink_to_fit();
                       self->write_next();
                     });
 }

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -56,7 +56,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   // follower that reads as fast as it can keeps up with bursts of events.
   std::string outbox_;
   std::string in_flight_;
-  bool busy_ = false;       // a request is being handled
+  bool busy_ = false;  // a request is being handled
   bool pump_posted_ = false;
   bool reading_ = false;
   bool writing_ = false;

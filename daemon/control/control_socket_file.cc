@@ -33,8 +33,7 @@ std::string refusal(const SocketFile::InTheWay& in_the_way, const std::string& p
   switch (in_the_way.what) {
     case What::unexamined:
       return "cannot examine " + path + ": " + std::strerror(in_the_way.errno_value);
-    case What::not_a_socket:
-      return path + " exists and is not a socket; not touching it";
+    case What::not_a_socket: return path + " exists and is not a socket; not touching it";
     case What::live_socket:
       return in_the_way.owner == ::geteuid()
                  ? "another musterd is already running on " + path
@@ -50,8 +49,8 @@ std::string refusal(const SocketFile::InTheWay& in_the_way, const std::string& p
 
 }  // namespace
 
-Result<ControlSocketFile> ControlSocketFile::bind(
-    const config::DaemonConfig& config, unsigned mode, std::optional<gid_t> group) {
+Result<ControlSocketFile> ControlSocketFile::bind(const config::DaemonConfig& config, unsigned mode,
+                                                  std::optional<gid_t> group) {
   const std::string& path = config.control_socket;
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash + 1 == path.size())

@@ -4,10 +4,10 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "daemon/launch/process_launcher.h"
 

@@ -30,17 +30,19 @@ struct PidfdWatch : std::enable_shared_from_this<PidfdWatch> {
   void wait() {
     fd.async_wait(asio::posix::stream_descriptor::wait_read,
                   [self = shared_from_this()](boost::system::error_code ec) {
-      if (ec == asio::error::operation_aborted) return;
-      siginfo_t info{};
-      constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
-      int r = ::waitid(kPidfd, self->fd.native_handle(), &info, WEXITED | WNOHANG);
-      if (r == 0 && info.si_pid == 0) return self->wait();  // not exited yet
-      self->owner.release(self->pid);
-      ProcessExit exit;
-      if (r == 0 && info.si_code == CLD_EXITED) exit.code = info.si_status;
-      else if (r == 0) exit.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
-      self->done(exit);
-    });
+                    if (ec == asio::error::operation_aborted) return;
+                    siginfo_t info{};
+                    constexpr auto kPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4)
+                    int r = ::waitid(kPidfd, self->fd.native_handle(), &info, WEXITED | WNOHANG);
+                    if (r == 0 && info.si_pid == 0) return self->wait();  // not exited yet
+                    self->owner.release(self->pid);
+                    ProcessExit exit;
+                    if (r == 0 && info.si_code == CLD_EXITED)
+                      exit.code = info.si_status;
+                    else if (r == 0)
+                      exit.signal = info.si_status;  // CLD_KILLED / CLD_DUMPED
+                    self->done(exit);
+                  });
   }
 
   asio::posix::stream_descriptor fd;

@@ -31,8 +31,9 @@ std::string probe_close_range() {
                      CLOSE_RANGE_CLOEXEC);
   int err = errno;
   ::close(fd);
-  return r == 0 ? "" : "close_range(CLOSE_RANGE_CLOEXEC), Linux 5.11 (" +
-                           std::string(std::strerror(err)) + ")";
+  return r == 0 ? ""
+                : "close_range(CLOSE_RANGE_CLOEXEC), Linux 5.11 (" +
+                      std::string(std::strerror(err)) + ")";
 }
 
 std::string probe_pidfd() {
@@ -48,8 +49,8 @@ std::string probe_pidfd() {
   int r = ::waitid(kPidfd, pidfd, &info, WEXITED | WNOHANG);
   int err = errno;
   ::close(pidfd);
-  if (r < 0 && err == EINVAL) return "waitid(P_PIDFD), Linux 5.4 (" +
-                                     std::string(std::strerror(err)) + ")";
+  if (r < 0 && err == EINVAL)
+    return "waitid(P_PIDFD), Linux 5.4 (" + std::string(std::strerror(err)) + ")";
   return "";
 }
 

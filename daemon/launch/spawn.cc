@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
 
 namespace muster::daemon {
 namespace {
@@ -208,10 +207,15 @@ Result<pid_t> spawn(const SpawnSpec& spec) {
   }
   int out = spec.stdout_fd >= 0 ? spec.stdout_fd : STDOUT_FILENO;
   int err = spec.stderr_fd >= 0 ? spec.stderr_fd : STDERR_FILENO;
-  ChildPlan plan{spec.executable.c_str(), argv.data(), envp.data(),
-                 spec.cwd.empty() ? nullptr : spec.cwd.c_str(), {devnull, out, err},
-                 spec.pass_fds.data(), spec.pass_fds.size(),
-                 spec.credentials ? &*spec.credentials : nullptr, spec.set_listen_pid,
+  ChildPlan plan{spec.executable.c_str(),
+                 argv.data(),
+                 envp.data(),
+                 spec.cwd.empty() ? nullptr : spec.cwd.c_str(),
+                 {devnull, out, err},
+                 spec.pass_fds.data(),
+                 spec.pass_fds.size(),
+                 spec.credentials ? &*spec.credentials : nullptr,
+                 spec.set_listen_pid,
                  ::getpid()};
   sigset_t all, old;
   sigfillset(&all);

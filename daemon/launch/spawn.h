@@ -18,13 +18,13 @@
 namespace muster::daemon {
 
 struct SpawnSpec {
-  std::string executable;                      // resolved path
+  std::string executable;  // resolved path
   std::vector<std::string> args;
   std::string cwd;
-  std::vector<std::string> env;                // "KEY=VALUE", the whole environment
-  int stdout_fd = -1;                          // -1 = inherit musterd's
-  int stderr_fd = -1;                          // (may be stdout_fd); -1 = inherit
-  std::vector<std::pair<int, int>> pass_fds;   // (fd in daemon, fd number in worker)
+  std::vector<std::string> env;               // "KEY=VALUE", the whole environment
+  int stdout_fd = -1;                         // -1 = inherit musterd's
+  int stderr_fd = -1;                         // (may be stdout_fd); -1 = inherit
+  std::vector<std::pair<int, int>> pass_fds;  // (fd in daemon, fd number in worker)
   std::optional<Credentials> credentials;
   // systemd protocol: env holds "LISTEN_PID=" + kListenPidPlaceholder, and the
   // child writes its own pid there between fork and exec.

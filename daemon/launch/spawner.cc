@@ -25,7 +25,8 @@ int copy_fd(int fd, std::vector<ipc::UniqueFd>& held) {
 int take_copies(SpawnSpec& spec, std::vector<ipc::UniqueFd>& held) {
   bool same = spec.stderr_fd == spec.stdout_fd;
   if (spec.stdout_fd >= 0 && (spec.stdout_fd = copy_fd(spec.stdout_fd, held)) < 0) return errno;
-  if (same) spec.stderr_fd = spec.stdout_fd;
+  if (same)
+    spec.stderr_fd = spec.stdout_fd;
   else if (spec.stderr_fd >= 0 && (spec.stderr_fd = copy_fd(spec.stderr_fd, held)) < 0)
     return errno;
   for (auto& [from, to] : spec.pass_fds)
@@ -36,9 +37,7 @@ int take_copies(SpawnSpec& spec, std::vector<ipc::UniqueFd>& held) {
 }  // namespace
 
 Spawner::Spawner(boost::asio::io_context& io)
-    : io_(io),
-      finished_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      finished_watch_(io) {
+    : io_(io), finished_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), finished_watch_(io) {
   if (!finished_fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
   int watched = ::fcntl(finished_fd_.get(), F_DUPFD_CLOEXEC, 0);  // its own copy to close
   if (watched < 0) throw std::system_error(errno, std::generic_category(), "dup");
@@ -115,11 +114,11 @@ void Spawner::watch() {
   watching_ = true;
   finished_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                              [this](boost::system::error_code ec) {
-    if (ec == boost::asio::error::operation_aborted) return;
-    watching_ = false;
-    watch();
-    deliver();
-  });
+                               if (ec == boost::asio::error::operation_aborted) return;
+                               watching_ = false;
+                               watch();
+                               deliver();
+                             });
 }
 
 void Spawner::deliver() {

@@ -43,11 +43,11 @@ class Spawner {
 
  private:
   struct Job {
-    SpawnSpec spec;                 // naming the copies below
+    SpawnSpec spec;  // naming the copies below
     std::vector<ipc::UniqueFd> held;
     Done done;
-    std::string out_of_memory;      // the error if spawn() runs out of memory
-    Started started = pid_t{0};     // the result, set on the thread
+    std::string out_of_memory;   // the error if spawn() runs out of memory
+    Started started = pid_t{0};  // the result, set on the thread
   };
   void run();
   void watch();    // the loop: waits for finished jobs

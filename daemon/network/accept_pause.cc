@@ -4,8 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <spdlog/spdlog.h>
+#include <cerrno>
 
 #include "daemon/common/errno_text.h"
 
@@ -42,12 +42,19 @@ const AcceptPauseCounts& accept_pause_counts(Listener kind) {
 
 bool accept_error_is_transient(int err) {
   switch (err) {
-    case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENOPROTOOPT:
-    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
-    case ETIMEDOUT:
-      return true;
-    default:
-      return false;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ETIMEDOUT: return true;
+    default: return false;
   }
 }
 
@@ -68,9 +75,11 @@ bool AcceptPause::failed(int err, int listen_fd, std::string_view farewell) {
     episode_start_ = std::chrono::steady_clock::now();
     episode_shed_ = 0;
     ++counts[static_cast<int>(kind_)].pauses;
-    spdlog::error("{}: accept failed: {}; not accepting for {}ms at a time until it works "
-                  "again{} (logged once)", name_, describe_errno(err), kPause.count(),
-                  out_of_fds(err) ? ", closing the longest-waiting client each time" : "");
+    spdlog::error(
+        "{}: accept failed: {}; not accepting for {}ms at a time until it works "
+        "again{} (logged once)",
+        name_, describe_errno(err), kPause.count(),
+        out_of_fds(err) ? ", closing the longest-waiting client each time" : "");
   }
   if (out_of_fds(err)) shed(listen_fd, farewell);
   paused_ = true;
@@ -95,8 +104,8 @@ void AcceptPause::accepted() {
     in_episode_ = false;
     auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - episode_start_);
-    spdlog::info("{}: accepting again after {}ms ({} waiting client(s) closed meanwhile)",
-                 name_, lasted.count(), episode_shed_);
+    spdlog::info("{}: accepting again after {}ms ({} waiting client(s) closed meanwhile)", name_,
+                 lasted.count(), episode_shed_);
   });
 }
 

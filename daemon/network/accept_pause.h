@@ -79,7 +79,7 @@ class AcceptPause {
   boost::asio::steady_timer settle_;  // the end of an episode
   bool paused_ = false;
   bool in_episode_ = false;
-  std::uint64_t failures_ = 0;  // failed accepts, ever
+  std::uint64_t failures_ = 0;                  // failed accepts, ever
   std::uint64_t settling_ = ~std::uint64_t{0};  // failures_ when settle_ was armed
   std::chrono::steady_clock::time_point episode_start_{};
   std::uint64_t episode_shed_ = 0;

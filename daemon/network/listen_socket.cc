@@ -3,16 +3,16 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "daemon/network/rr_handle.h"
 
@@ -39,12 +39,18 @@ std::variant<std::pair<uid_t, gid_t>, BindError> owner_of(const SocketConfig& s)
   gid_t gid = static_cast<gid_t>(-1);
   if (!s.owner.empty()) {
     struct passwd* pw = ::getpwnam(s.owner.c_str());
-    if (!pw) { errno = ENOENT; return bind_error(s, "find the owner of"); }
+    if (!pw) {
+      errno = ENOENT;
+      return bind_error(s, "find the owner of");
+    }
     uid = pw->pw_uid;
   }
   if (!s.group.empty()) {
     struct group* gr = ::getgrnam(s.group.c_str());
-    if (!gr) { errno = ENOENT; return bind_error(s, "find the group of"); }
+    if (!gr) {
+      errno = ENOENT;
+      return bind_error(s, "find the group of");
+    }
     gid = gr->gr_gid;
   }
   return std::pair{uid, gid};
@@ -80,8 +86,7 @@ std::variant<BoundSocket, BindError> bind_listen(const SocketConfig& s) {
     int one = 1;
     // libuv sets SO_REUSEADDR on every TCP server, on UDP only when asked
     // (UV_UDP_REUSEADDR, dgram's reuseAddr).
-    if (!s.datagram || s.reuseaddr)
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!s.datagram || s.reuseaddr) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (s.reuseport && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
       return bind_error(s, "set SO_REUSEPORT on");
     if (domain == AF_INET6) {
@@ -135,22 +140,22 @@ std::string bound_address(int fd) {
       ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
       return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
     }
-    case AF_UNIX:
-      return std::string("unix:") + reinterpret_cast<sockaddr_un*>(&addr)->sun_path;
-    default:
-      return "?";
+    case AF_UNIX: return std::string("unix:") + reinterpret_cast<sockaddr_un*>(&addr)->sun_path;
+    default: return "?";
   }
 }
 
 ListenSocket::ListenSocket(SocketConfig config, BoundSocket bound, bool on_demand)
-    : config_(std::move(config)), fd_(std::move(bound.fd)), file_(std::move(bound.file)),
+    : config_(std::move(config)),
+      fd_(std::move(bound.fd)),
+      file_(std::move(bound.file)),
       bound_(bound_address(fd_.get())),
       on_demand_(on_demand) {
   // A unix socket bound on demand is bound relative to its directory
   // (unix_bind.cc), so the kernel knows only its name; the path is the config's.
   if (config_.family == SocketConfig::Family::unix_path) bound_ = "unix:" + config_.path;
-  if (auto colon = bound_.rfind(':'); colon != std::string::npos &&
-                                      config_.family != SocketConfig::Family::unix_path)
+  if (auto colon = bound_.rfind(':');
+      colon != std::string::npos && config_.family != SocketConfig::Family::unix_path)
     port_ = static_cast<std::uint16_t>(std::stoi(bound_.substr(colon + 1)));
 }
 
@@ -160,7 +165,7 @@ ListenSocket::~ListenSocket() {
 }
 
 std::shared_ptr<RrHandle> ListenSocket::round_robin(boost::asio::io_context& io,
-                                                   const config::AppConfig& app) {
+                                                    const config::AppConfig& app) {
   if (!rr_) {
     rr_ = std::make_shared<RrHandle>(io, *this, app);
     rr_->start();
@@ -182,8 +187,8 @@ void SocketTable::opened(ListenSocket& socket) {
   if (on_open) on_open(socket);
 }
 
-Result<void> SocketTable::bind_declared(
-    const std::vector<SocketConfig>& sockets, const std::vector<std::string>& per_slot_only) {
+Result<void> SocketTable::bind_declared(const std::vector<SocketConfig>& sockets,
+                                        const std::vector<std::string>& per_slot_only) {
   std::vector<std::unique_ptr<ListenSocket>> bound;
   for (const auto& s : sockets) {
     if (std::find(per_slot_only.begin(), per_slot_only.end(), s.name) != per_slot_only.end())
@@ -192,7 +197,8 @@ Result<void> SocketTable::bind_declared(
     auto result = open_socket(s);
     if (auto* err = std::get_if<BindError>(&result))
       return Error{"sockets." + s.name + ": " + err->message, err->errno_value};
-    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
+    bound.push_back(
+        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
                  inherited ? " (from systemd)" : "");
@@ -251,8 +257,7 @@ std::optional<std::string> address_mismatch(const SocketConfig& s, int fd) {
     case SocketConfig::Family::ipv4: wanted = s.host + ":"; break;
     case SocketConfig::Family::ipv6: wanted = "[" + s.host + "]:"; break;
   }
-  if (s.family != SocketConfig::Family::unix_path && s.port != 0)
-    wanted += std::to_string(s.port);
+  if (s.family != SocketConfig::Family::unix_path && s.port != 0) wanted += std::to_string(s.port);
   bool same = s.family == SocketConfig::Family::unix_path || s.port != 0
                   ? bound == wanted
                   : bound.rfind(wanted, 0) == 0 && bound.size() > wanted.size();
@@ -264,8 +269,10 @@ std::optional<std::string> address_mismatch(const SocketConfig& s, int fd) {
 
 Result<ipc::UniqueFd> adopt_listen(const SocketConfig& s, ipc::UniqueFd fd) {
   if (auto why = address_mismatch(s, fd.get()))
-    return Error{"systemd passed a socket named " + s.name + " (LISTEN_FDNAMES) that musterd "
-                 "cannot use: " + *why};
+    return Error{"systemd passed a socket named " + s.name +
+                 " (LISTEN_FDNAMES) that musterd "
+                 "cannot use: " +
+                 *why};
   return fd;
 }
 
@@ -289,7 +296,8 @@ std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConf
   bool inherited = inherited_.count(name) > 0;
   auto result = open_socket(c);
   if (auto* err = std::get_if<BindError>(&result)) return *err;
-  sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(std::get<BoundSocket>(result)), false));
+  sockets_.push_back(
+      std::make_unique<ListenSocket>(c, std::move(std::get<BoundSocket>(result)), false));
   if (inherited) sockets_.back()->keep_file();
   slot_ports_.emplace(config.name, sockets_.back()->port());
   spdlog::info("socket {} listening on {} (SO_REUSEPORT{})", name, sockets_.back()->bound(),
@@ -333,9 +341,9 @@ ListenSocket* SocketTable::find(const std::string& name) {
   return nullptr;
 }
 
-Result<ListenSocket*> SocketTable::resolve_declared(
-    const config::AppConfig& app, const ListenQuery& q, unsigned slot,
-    const std::vector<SocketConfig>& declared) {
+Result<ListenSocket*> SocketTable::resolve_declared(const config::AppConfig& app,
+                                                    const ListenQuery& q, unsigned slot,
+                                                    const std::vector<SocketConfig>& declared) {
   if (app.scheduling == config::Scheduling::reuseport) {
     for (const auto& name : app.sockets) {
       auto it = std::find_if(declared.begin(), declared.end(),

@@ -118,9 +118,9 @@ class SocketTable {
   // "reuseport", the slot's own socket of it; `declared` holds their
   // configs); nullptr if none does (then OnDemandSockets answers). On
   // failure, the error with the errno Node's worker is answered (negated).
-  Result<ListenSocket*> resolve_declared(
-      const config::AppConfig& app, const ListenQuery& query, unsigned slot,
-      const std::vector<config::SocketConfig>& declared);
+  Result<ListenSocket*> resolve_declared(const config::AppConfig& app, const ListenQuery& query,
+                                         unsigned slot,
+                                         const std::vector<config::SocketConfig>& declared);
   std::vector<SocketSnapshot> snapshot() const;
   std::vector<std::unique_ptr<ListenSocket>>& all() { return sockets_; }
 

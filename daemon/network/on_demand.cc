@@ -1,8 +1,8 @@
 #include "daemon/network/on_demand.h"
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstdio>
-#include <spdlog/spdlog.h>
 
 #include "daemon/network/rr_handle.h"
 #include "daemon/network/unix_bind.h"
@@ -41,8 +41,8 @@ int unprivileged_port_start() {
 
 struct OnDemandSockets::Entry {
   explicit Entry(boost::asio::io_context& io) : grace(io) {}
-  std::unique_ptr<ListenSocket> socket;  // null while being bound
-  std::set<unsigned> users;              // workers given it, until they close it or leave
+  std::unique_ptr<ListenSocket> socket;            // null while being bound
+  std::set<unsigned> users;                        // workers given it, until they close it or leave
   std::vector<std::pair<unsigned, Done>> waiting;  // while being bound
   boost::asio::steady_timer grace;
 };
@@ -110,19 +110,23 @@ void OnDemandSockets::refuse(AppState& a, const std::string& app, Refusal reason
   a.warned_at[i] = now;
   switch (reason) {
     case Refusal::disabled:
-      spdlog::warn("{}: refused a worker's listen() on {}: no declared socket answers it and "
-                   "on_demand = false (EACCES){}", app, what, more);
+      spdlog::warn(
+          "{}: refused a worker's listen() on {}: no declared socket answers it and "
+          "on_demand = false (EACCES){}",
+          app, what, more);
       break;
     case Refusal::limit:
       a.limit_warned = true;
-      spdlog::warn("{}: refused a worker's listen() on {}: the app holds max_on_demand_sockets "
-                   "({}) sockets bound on demand; more are refused (EMFILE) until one closes{}",
-                   app, what, a.max, more);
+      spdlog::warn(
+          "{}: refused a worker's listen() on {}: the app holds max_on_demand_sockets "
+          "({}) sockets bound on demand; more are refused (EMFILE) until one closes{}",
+          app, what, a.max, more);
       break;
     case Refusal::privileged:
-      spdlog::warn("{}: refused a worker's listen() on {}: a port below {} needs root, and the "
-                   "worker does not run as root (declare the socket in the config) (EACCES){}",
-                   app, what, unprivileged_port_start(), more);
+      spdlog::warn(
+          "{}: refused a worker's listen() on {}: a port below {} needs root, and the "
+          "worker does not run as root (declare the socket in the config) (EACCES){}",
+          app, what, unprivileged_port_start(), more);
       break;
     case Refusal::failed:
       spdlog::warn("{}: a worker's listen() could not be bound: {}{}", app, what, more);
@@ -135,8 +139,10 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
   Key key{app, q.key};
   if (auto it = entries_.find(key); it != entries_.end()) {
     Entry& e = *it->second;
-    if (!e.socket) e.waiting.emplace_back(worker, std::move(done));
-    else if (done(e.socket.get())) use(e, worker);
+    if (!e.socket)
+      e.waiting.emplace_back(worker, std::move(done));
+    else if (done(e.socket.get()))
+      use(e, worker);
     return;
   }
   auto binds = on_demand_binds(q, on_demand_name(q));

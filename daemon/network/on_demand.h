@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/network/listen_socket.h"
-#include "daemon/common/node_address.h"
-#include "daemon/network/socket_file.h"
 #include "daemon/common/credentials.h"
+#include "daemon/common/node_address.h"
+#include "daemon/network/listen_socket.h"
+#include "daemon/network/socket_file.h"
 
 namespace muster::daemon {
 
@@ -46,8 +46,8 @@ class OnDemandSockets {
   // app's max_on_demand_sockets, a privileged port for a worker not running
   // as root, or the bind itself failed (EADDRINUSE, EACCES...).
   enum class Refusal { disabled, limit, privileged, failed };
-  static constexpr Refusal kRefusals[] = {Refusal::disabled, Refusal::limit,
-                                          Refusal::privileged, Refusal::failed};
+  static constexpr Refusal kRefusals[] = {Refusal::disabled, Refusal::limit, Refusal::privileged,
+                                          Refusal::failed};
 
   explicit OnDemandSockets(boost::asio::io_context& io);
   ~OnDemandSockets();

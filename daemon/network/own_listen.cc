@@ -86,7 +86,8 @@ bool any_listening(int family, const std::unordered_set<std::uint64_t>& inodes,
     ssize_t n = ::recv(s.get(), buffer, sizeof buffer, 0);
     if (n <= 0) return found;
     auto left = static_cast<unsigned>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left);
+         h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       ++entries;
       if (family == AF_UNIX) {

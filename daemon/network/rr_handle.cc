@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <spdlog/spdlog.h>
 #include <utility>
 
 #include "daemon/network/listen_socket.h"
@@ -17,7 +17,8 @@ namespace asio = boost::asio;
 using scheduler::Clock;
 
 RrHandle::RrHandle(asio::io_context& io, ListenSocket& socket, const config::AppConfig& app)
-    : io_(io), socket_(socket),
+    : io_(io),
+      socket_(socket),
       listener_(io, ::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 3)),
       rr_({app.max_pending, app.pending_timeout, std::chrono::milliseconds(100)},
           [this](unsigned id, int fd) { return hand_off(id, fd); }),
@@ -56,8 +57,10 @@ ipc::UniqueFd RrHandle::remove(unsigned worker_id, bool channel_gone) {
   ipc::UniqueFd taken = rr_.remove(worker_id);
   if (taken && channel_gone && connection_untouched(taken.get())) {
     ++requeued_;
-    spdlog::debug("socket {}: connection handed to worker {}, which left before touching it, "
-                  "goes to another worker", socket_.config().name, worker_id);
+    spdlog::debug(
+        "socket {}: connection handed to worker {}, which left before touching it, "
+        "goes to another worker",
+        socket_.config().name, worker_id);
     auto client = rr_.slots() != 0 ? scheduler::peer_key(taken.get()) : std::nullopt;
     rr_.connection(std::move(taken), Clock::now(), client);
   }
@@ -116,8 +119,10 @@ void RrHandle::accept_ready() {
   // no other holder of an rr socket can change the flag.
   int flags = socket_.given_to_worker() ? ::fcntl(listener_.native_handle(), F_GETFL) : -1;
   if (flags >= 0 && !(flags & O_NONBLOCK)) {
-    spdlog::warn("socket {}: a worker made it blocking; musterd accepts on it, so it is "
-                 "non-blocking again", socket_.config().name);
+    spdlog::warn(
+        "socket {}: a worker made it blocking; musterd accepts on it, so it is "
+        "non-blocking again",
+        socket_.config().name);
     set_nonblocking(listener_.native_handle(), true);
   }
   // Affinity needs the client's address; without it, none is asked for.

@@ -6,10 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 #include "config/dir_trust.h"
 #include "ipc/unique_fd.h"
@@ -30,16 +30,14 @@ PathError refusal(const SocketFile::InTheWay& in_the_way) {
   using What = SocketFile::InTheWay::What;
   const int err = in_the_way.errno_value;
   switch (in_the_way.what) {
-    case What::unexamined:
-      return PathError{err, std::strerror(err)};
+    case What::unexamined: return PathError{err, std::strerror(err)};
     case What::not_a_socket:
       return PathError{EADDRINUSE, "a file that is not a socket is in the way (left alone)"};
     case What::live_socket:
-    case What::anothers_socket:
-      return PathError{EADDRINUSE, std::strerror(EADDRINUSE)};
+    case What::anothers_socket: return PathError{EADDRINUSE, std::strerror(EADDRINUSE)};
     case What::unremovable:
-      return PathError{err, std::string("cannot remove the stale socket file: ") +
-                                std::strerror(err)};
+      return PathError{err,
+                       std::string("cannot remove the stale socket file: ") + std::strerror(err)};
   }
   return PathError{EADDRINUSE, std::strerror(EADDRINUSE)};
 }
@@ -49,8 +47,8 @@ PathError refusal(const SocketFile::InTheWay& in_the_way) {
 SocketFile::SocketFile(PinnedDir dir, std::string name, std::string path, Address address)
     : dir_(std::move(dir)), name_(std::move(name)), path_(std::move(path)), address_(address) {}
 
-std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& path,
-                                                     mode_t mode, uid_t uid, gid_t gid) {
+std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& path, mode_t mode,
+                                                     uid_t uid, gid_t gid) {
   if (path.size() >= sizeof(sockaddr_un::sun_path))
     return PathError{ENAMETOOLONG, std::strerror(ENAMETOOLONG)};
   // bind() takes the whole path: as root, no directory on the way may be one
@@ -63,12 +61,14 @@ std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& 
   auto pinned = PinnedDir::open(fs::path(path).parent_path().string(), rules);
   if (auto* error = std::get_if<PathError>(&pinned)) {
     if (error->kind == PathError::Kind::judged)
-      error->message = "musterd, running as root, binds only where no other user can swap a "
-                       "directory on the way: " + error->message;
+      error->message =
+          "musterd, running as root, binds only where no other user can swap a "
+          "directory on the way: " +
+          error->message;
     return *error;
   }
-  SocketFile file(std::move(std::get<PinnedDir>(pinned)), fs::path(path).filename().string(),
-                  path, Address::path);
+  SocketFile file(std::move(std::get<PinnedDir>(pinned)), fs::path(path).filename().string(), path,
+                  Address::path);
   if (auto in_the_way = file.clear_stale(false)) return refusal(*in_the_way);
   if (auto error = file.bind(fd, mode, uid, gid)) return *error;
   return file;
@@ -128,8 +128,7 @@ std::optional<SocketFile::InTheWay> SocketFile::clear_stale(bool only_ours) cons
   // ECONNREFUSED means nobody listens (the file is stale).
   ipc::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   const bool alive = !probe || at_address([&](const sockaddr* address, socklen_t len) {
-    return ::connect(probe.get(), address, len) == 0 ||
-           (errno != ECONNREFUSED && errno != ENOENT);
+    return ::connect(probe.get(), address, len) == 0 || (errno != ECONNREFUSED && errno != ENOENT);
   });
   if (alive) return InTheWay{What::live_socket, 0, st.st_uid};
   if (only_ours && st.st_uid != ::geteuid()) return InTheWay{What::anothers_socket, 0, st.st_uid};
@@ -143,9 +142,8 @@ std::optional<PathError> SocketFile::bind(int fd, mode_t mode, uid_t uid, gid_t 
   // The mode comes from the umask at bind: no moment with a looser one, and
   // no chmod by a name that could be swapped between bind and the call.
   mode_t old_mask = ::umask(0777 & ~mode);
-  int rc = at_address([&](const sockaddr* address, socklen_t len) {
-    return ::bind(fd, address, len);
-  });
+  int rc =
+      at_address([&](const sockaddr* address, socklen_t len) { return ::bind(fd, address, len); });
   int err = errno;
   ::umask(old_mask);
   if (rc < 0) return PathError{err, std::strerror(err)};

@@ -41,11 +41,11 @@ class SocketFile {
   // What was at the socket's name before bind, and is left there.
   struct InTheWay {
     enum class What {
-      unexamined,      // fstatat failed (errno_value)
-      not_a_socket,    // a file, a link, a directory...: not musterd's to touch
-      live_socket,     // something answers on it
-      anothers_socket, // a stale socket of another uid, with `only_ours`
-      unremovable,     // the stale socket could not be removed (errno_value)
+      unexamined,       // fstatat failed (errno_value)
+      not_a_socket,     // a file, a link, a directory...: not musterd's to touch
+      live_socket,      // something answers on it
+      anothers_socket,  // a stale socket of another uid, with `only_ours`
+      unremovable,      // the stale socket could not be removed (errno_value)
     };
     What what;
     int errno_value = 0;

@@ -9,8 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
@@ -125,8 +125,10 @@ int bind_in_child(const ChildPlan& plan, Reply& reply, int& socket_fd, int& dir_
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   int socket_fd = -1, dir_fd = -1;
   reply.err = bind_in_child(plan, reply, socket_fd, dir_fd);
-  if (reply.err) send_reply(result, reply);
-  else send_reply(result, reply, socket_fd, dir_fd);
+  if (reply.err)
+    send_reply(result, reply);
+  else
+    send_reply(result, reply, socket_fd, dir_fd);
   ::_exit(0);
 }
 
@@ -151,8 +153,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
 
  private:
   BindError failed(int err, const char* step) const {
-    return BindError{err, std::string("cannot ") + step + " " + socket_.listen + ": " +
-                              std::strerror(err)};
+    return BindError{
+        err, std::string("cannot ") + step + " " + socket_.listen + ": " + std::strerror(err)};
   }
 
   UnixBindResult read() {
@@ -173,15 +175,18 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
       for (std::size_t i = 0; i < count; ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        if (i < 2) fds[i].reset(fd);
-        else ::close(fd);
+        if (i < 2)
+          fds[i].reset(fd);
+        else
+          ::close(fd);
       }
     }
-    if (n != static_cast<ssize_t>(sizeof reply)) return failed(EIO, "bind (the child binding it ended without an answer)");
+    if (n != static_cast<ssize_t>(sizeof reply))
+      return failed(EIO, "bind (the child binding it ended without an answer)");
     if (reply.err) return failed(reply.err, "bind");
     if (!fds[0] || !fds[1]) return failed(EIO, "bind (the child sent no socket)");
-    auto file = SocketFile::adopt(std::move(fds[1]), socket_.path,
-                                  static_cast<dev_t>(reply.dev), static_cast<ino_t>(reply.ino));
+    auto file = SocketFile::adopt(std::move(fds[1]), socket_.path, static_cast<dev_t>(reply.dev),
+                                  static_cast<ino_t>(reply.ino));
     if (auto* err = std::get_if<PathError>(&file)) return failed(err->errno_value, "bind");
     return UnixBound{std::move(fds[0]), std::move(std::get<SocketFile>(file))};
   }
@@ -206,8 +211,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
 void bind_unix_as(asio::io_context& io, const config::SocketConfig& socket,
                   const Credentials* credentials, std::function<void(UnixBindResult)> done) {
   auto fail = [&](int err, const char* step) {
-    BindError e{err, std::string("cannot ") + step + " " + socket.listen + ": " +
-                         describe_errno(err)};
+    BindError e{err,
+                std::string("cannot ") + step + " " + socket.listen + ": " + describe_errno(err)};
     asio::post(io, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
   };
   auto slash = socket.path.rfind('/');
@@ -216,8 +221,12 @@ void bind_unix_as(asio::io_context& io, const config::SocketConfig& socket,
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
     return fail(errno, "make a socketpair to bind");
-  ChildPlan plan{slash == 0 ? "/" : socket.path.substr(0, slash), socket.path.substr(slash + 1),
-                 socket.backlog, credentials, pair[1], ::getpid()};
+  ChildPlan plan{slash == 0 ? "/" : socket.path.substr(0, slash),
+                 socket.path.substr(slash + 1),
+                 socket.backlog,
+                 credentials,
+                 pair[1],
+                 ::getpid()};
   // Every signal blocked across fork: none of musterd's handlers may run in
   // the child before it has set them back to the default.
   sigset_t all, old;

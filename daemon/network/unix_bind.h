@@ -15,9 +15,9 @@
 #include <variant>
 
 #include "config/config.h"
+#include "daemon/common/credentials.h"
 #include "daemon/network/listen_socket.h"
 #include "daemon/network/socket_file.h"
-#include "daemon/common/credentials.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::daemon {

@@ -1,11 +1,11 @@
 // App::snapshot(): the app, its workers and, for slots without a worker, why
 // and when they are tried next, as plain values (daemon/observe/snapshot.h). What
 // `status`, /metrics and /readyz show of the app is rendered from it.
-#include "daemon/supervision/app.h"
 #include "daemon/network/listen_socket.h"
 #include "daemon/network/on_demand.h"
 #include "daemon/network/rr_handle.h"
 #include "daemon/observe/snapshot.h"
+#include "daemon/supervision/app.h"
 
 namespace muster::daemon {
 

@@ -23,12 +23,12 @@ MetricFamily family(const char* name, const char* type, const char* help) {
 double as_double(std::uint64_t n) { return static_cast<double>(n); }
 
 void process_metrics(const ProcessSnapshot& p, std::vector<MetricFamily>& out) {
-  out.push_back(family("muster_build_info", "gauge",
-                       "Always 1; the version label is musterd's version.")
-                    .add({{"version", MUSTER_VERSION}}, 1));
-  out.push_back(family("process_resident_memory_bytes", "gauge",
-                       "musterd's own resident set size in bytes.")
-                    .add({}, as_double(p.resident_bytes)));
+  out.push_back(
+      family("muster_build_info", "gauge", "Always 1; the version label is musterd's version.")
+          .add({{"version", MUSTER_VERSION}}, 1));
+  out.push_back(
+      family("process_resident_memory_bytes", "gauge", "musterd's own resident set size in bytes.")
+          .add({}, as_double(p.resident_bytes)));
   out.push_back(family("process_cpu_seconds_total", "counter",
                        "musterd's own user and system CPU time in seconds.")
                     .add({}, p.cpu_seconds));
@@ -73,8 +73,8 @@ void daemon_metrics(const DaemonSnapshot& s, std::vector<MetricFamily>& out) {
 
 // The per-app and per-worker families, in the order /metrics lists them.
 struct AppFamilies {
-  MetricFamily app_state = family("muster_app_state", "gauge",
-                                  "1 for the app's current state, 0 for the others.");
+  MetricFamily app_state =
+      family("muster_app_state", "gauge", "1 for the app's current state, 0 for the others.");
   MetricFamily instances = family("muster_app_instances", "gauge", "Instance slots the app has.");
   MetricFamily workers = family("muster_workers", "gauge", "Live workers by state.");
   MetricFamily ready = family("muster_workers_ready", "gauge",
@@ -93,10 +93,10 @@ struct AppFamilies {
   MetricFamily crashes = family("muster_crashes_total", "counter",
                                 "Worker exits neither asked for nor clean (includes failed spawns "
                                 "and workers killed for misbehaving).");
-  MetricFamily exits = family("muster_worker_exits_total", "counter",
-                              "Worker exits of every kind.");
-  MetricFamily reloads = family("muster_reloads_total", "counter",
-                                "Rolling reloads of the app by result.");
+  MetricFamily exits =
+      family("muster_worker_exits_total", "counter", "Worker exits of every kind.");
+  MetricFamily reloads =
+      family("muster_reloads_total", "counter", "Rolling reloads of the app by result.");
   MetricFamily memory = family("muster_memory_replacements_total", "counter",
                                "Workers replaced for exceeding max_memory.");
   MetricFamily failures = family("muster_app_failures_total", "counter",
@@ -111,8 +111,8 @@ struct AppFamilies {
                               "The worker process's resident set size in bytes.");
   MetricFamily w_cpu = family("muster_worker_cpu_seconds_total", "counter",
                               "The worker process's user and system CPU time in seconds.");
-  MetricFamily w_uptime = family("muster_worker_uptime_seconds", "gauge",
-                                 "Seconds since the worker was spawned.");
+  MetricFamily w_uptime =
+      family("muster_worker_uptime_seconds", "gauge", "Seconds since the worker was spawned.");
 
   void add(const AppSnapshot& app) {
     const std::string& name = app.name;
@@ -143,8 +143,8 @@ struct AppFamilies {
       if (w.ready_now()) ++n_ready;
       if (w.stopped) ++n_stopped;
       handed += as_double(w.connections);
-      Labels who{{"app", name}, {"worker", std::to_string(w.id)},
-                 {"slot", std::to_string(w.instance)}};
+      Labels who{
+          {"app", name}, {"worker", std::to_string(w.id)}, {"slot", std::to_string(w.instance)}};
       w_connections.add(who, as_double(w.connections));
       w_rss.add(who, as_double(w.rss_bytes));  // the samples status shows
       w_cpu.add(who, w.cpu_seconds);

@@ -2,13 +2,13 @@
 
 #include <fcntl.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 
-#include "daemon/network/listen_socket.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/network/listen_socket.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -112,12 +112,12 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
     response->prepare_payload();
     if (head) response->body().clear();  // Content-Length stays that of GET
     stream_.expires_after(kRequestTimeout);
-    http::async_write(stream_, *response,
-                      [self = shared_from_this(), response, keep_alive](beast::error_code ec,
-                                                                       std::size_t) {
-                        if (ec || !keep_alive) return self->finish();
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *response,
+        [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->finish();
+          self->read();
+        });
   }
 
   void finish() {
@@ -132,7 +132,8 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
 };
 
 MetricsServer::MetricsServer(asio::io_context& io, Route route)
-    : acceptor_(io), pause_(io, Listener::metrics, "metrics", [this] { accept(); }),
+    : acceptor_(io),
+      pause_(io, Listener::metrics, "metrics", [this] { accept(); }),
       shared_(std::make_shared<Shared>()) {
   shared_->route = std::move(route);
 }

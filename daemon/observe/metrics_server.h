@@ -22,9 +22,9 @@ namespace muster::daemon {
 class MetricsServer {
  public:
   struct Reply {
-    unsigned status = 200;       // 200, 404, 503...
+    unsigned status = 200;  // 200, 404, 503...
     std::string body;
-    bool prometheus = false;     // the Prometheus text content type, else plain text
+    bool prometheus = false;  // the Prometheus text content type, else plain text
   };
   // The answer for a GET of `path` (without the query) with `query` (after '?').
   using Route = std::function<Reply(std::string_view path, std::string_view query)>;

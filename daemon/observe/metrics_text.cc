@@ -1,8 +1,8 @@
 #include "daemon/observe/metrics_text.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <cmath>
 #include <cstdint>
-#include <spdlog/fmt/fmt.h>
 
 namespace muster::daemon {
 namespace {
@@ -11,9 +11,12 @@ namespace {
 std::string escape_help(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -23,10 +26,14 @@ std::string escape_help(const std::string& text) {
 std::string escape_label_value(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }

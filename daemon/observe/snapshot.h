@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/supervision/app.h"
 #include "daemon/network/on_demand.h"
 #include "daemon/network/socket_snapshot.h"
+#include "daemon/supervision/app.h"
 #include "daemon/supervision/worker.h"
 
 namespace muster::daemon {
@@ -31,8 +31,8 @@ struct WorkerSnapshot {
   // Sampled from /proc every App::kUsageInterval (Worker::usage()).
   std::uint64_t rss_bytes = 0;
   double cpu_seconds = 0;
-  bool ready = false;    // per the app's `ready` (Worker::ready())
-  bool stopped = false;  // stopped by a signal or a debugger, as of the last sample
+  bool ready = false;       // per the app's `ready` (Worker::ready())
+  bool stopped = false;     // stopped by a signal or a debugger, as of the last sample
   std::string status_text;  // the last STATUS= (systemd protocol); "" if none
   std::string inspector;    // inspect: its Node inspector's "HOST:PORT"; "" if none
 
@@ -70,7 +70,7 @@ struct AppSnapshot {
   bool removed = false;    // gone from the config, its workers still stopping
   config::Protocol protocol = config::Protocol::none;
   config::Scheduling scheduling = config::Scheduling::rr;
-  unsigned instances = 0;  // slots now (a runtime scale changes it)
+  unsigned instances = 0;                    // slots now (a runtime scale changes it)
   std::optional<unsigned> config_instances;  // the config file's count; nullopt if removed
   // Live workers: slot order, then replacements not yet ready, then leaving ones.
   std::vector<WorkerSnapshot> workers;

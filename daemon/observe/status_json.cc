@@ -46,7 +46,8 @@ boost::json::object app_status_json(const AppSnapshot& a) {
   app["name"] = a.name;
   app["state"] = to_string(a.state);
   app["protocol"] = config::to_string(a.protocol);
-  app["scheduling"] = a.protocol == config::Protocol::none ? "none" : config::to_string(a.scheduling);
+  app["scheduling"] =
+      a.protocol == config::Protocol::none ? "none" : config::to_string(a.scheduling);
   app["instances"] = a.instances;
   app["restarts"] = a.counters.restarts;
   app["pending"] = a.pending;
@@ -60,8 +61,8 @@ boost::json::object app_status_json(const AppSnapshot& a) {
 }
 
 boost::json::object socket_status_json(const SocketSnapshot& s) {
-  boost::json::object o{{"name", s.name}, {"listen", s.listen}, {"bound", s.bound},
-                        {"protocol", s.protocol}};
+  boost::json::object o{
+      {"name", s.name}, {"listen", s.listen}, {"bound", s.bound}, {"protocol", s.protocol}};
   if (s.on_demand) o["on_demand"] = true;
   if (!s.app.empty()) o["app"] = s.app;
   return o;

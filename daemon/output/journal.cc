@@ -17,7 +17,8 @@ bool journal_stream_matches(const char* journal_stream, dev_t dev, ino_t ino) {
   if (journal_stream == nullptr) return false;
   std::uintmax_t want_dev = 0, want_ino = 0;
   int used = 0;
-  if (std::sscanf(journal_stream, "%" SCNuMAX ":%" SCNuMAX "%n", &want_dev, &want_ino, &used) != 2 ||
+  if (std::sscanf(journal_stream, "%" SCNuMAX ":%" SCNuMAX "%n", &want_dev, &want_ino, &used) !=
+          2 ||
       journal_stream[used] != '\0')
     return false;
   return want_dev == static_cast<std::uintmax_t>(dev) &&

@@ -7,9 +7,9 @@
 // sd_journal_sendv (the native protocol, not a stream).
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 namespace muster::daemon {

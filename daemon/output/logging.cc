@@ -4,9 +4,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <systemd/sd-daemon.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <systemd/sd-daemon.h>
 
 #include "daemon/output/journal.h"
 

@@ -29,8 +29,7 @@ boost::json::array merge_tails(std::vector<boost::json::array> tails, std::size_
     std::size_t pick = tails.size();
     for (std::size_t i = 0; i < tails.size(); ++i) {
       if (next[i] == tails[i].size()) continue;
-      if (pick == tails.size() ||
-          time_of(tails[i][next[i]]) < time_of(tails[pick][next[pick]]))
+      if (pick == tails.size() || time_of(tails[i][next[i]]) < time_of(tails[pick][next[pick]]))
         pick = i;
     }
     boost::json::value& line = tails[pick][next[pick]++];

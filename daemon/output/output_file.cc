@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 #include <variant>
 #include <vector>
 
@@ -61,10 +61,9 @@ std::variant<ipc::UniqueFd, PathError> open_for_append(int dir, const std::strin
   struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     if (auto why = refused(st)) return PathError{EPERM, *why};
-  ipc::UniqueFd fd(::openat(dir, name.c_str(),
-                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-                                O_NONBLOCK,
-                            0640));
+  ipc::UniqueFd fd(::openat(
+      dir, name.c_str(),
+      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640));
   if (!fd && errno == ELOOP) return PathError{ELOOP, kLink};
   if (!fd || ::fstat(fd.get(), &st) < 0) return PathError{errno, std::strerror(errno)};
   if (auto why = refused(st)) return PathError{EPERM, *why};
@@ -76,8 +75,8 @@ std::variant<ipc::UniqueFd, PathError> open_for_append(int dir, const std::strin
 
 }  // namespace
 
-std::optional<std::string> OutputFile::configure(const std::string& path,
-                                                 std::uint64_t max_size, unsigned keep) {
+std::optional<std::string> OutputFile::configure(const std::string& path, std::uint64_t max_size,
+                                                 unsigned keep) {
   max_size_ = max_size;
   keep_ = keep;  // a lowered keep takes effect over the next rotations (see rotate)
   if (fd_ && path == path_) return std::nullopt;
@@ -107,8 +106,7 @@ std::string OutputFile::append(std::string_view line) {
   if (!cut_.empty()) {
     // The file ends in the head of a line whose write failed (that line went
     // elsewhere whole): end it visibly before anything else follows it.
-    if (auto error = write_all(" [muster: line cut: " + cut_ + "]\n"); !error.empty())
-      return error;
+    if (auto error = write_all(" [muster: line cut: " + cut_ + "]\n"); !error.empty()) return error;
     cut_.clear();
   }
   if (size_ > 0 && size_ + line.size() > max_size_)
@@ -176,8 +174,8 @@ std::string OutputFile::rotate() {
   for (int i = 0; i < 2 && rotated_.size() > keep_; ++i) {
     std::string oldest = numbered(rotated_.front());
     if (::unlinkat(dir, oldest.c_str(), 0) < 0 && errno != ENOENT)
-      spdlog::warn("{}: cannot delete the rotated output file {}/{}: {}", app_, dir_.path(),
-                   oldest, std::strerror(errno));
+      spdlog::warn("{}: cannot delete the rotated output file {}/{}: {}", app_, dir_.path(), oldest,
+                   std::strerror(errno));
     rotated_.pop_front();
   }
   return open();

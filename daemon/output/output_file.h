@@ -59,8 +59,8 @@ class OutputFile {
 
   std::string app_;  // for the log
   std::string path_;
-  config::PinnedDir dir_;     // path_'s directory: every open, rename and unlink is made in it
-  std::string name_;  // path_'s last component
+  config::PinnedDir dir_;  // path_'s directory: every open, rename and unlink is made in it
+  std::string name_;       // path_'s last component
   std::uint64_t max_size_ = 0;
   unsigned keep_ = 0;
   ipc::UniqueFd fd_;

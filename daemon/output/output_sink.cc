@@ -2,8 +2,8 @@
 
 #include "daemon/common/events.h"
 
-#include <cstring>
 #include <spdlog/spdlog.h>
+#include <cstring>
 
 namespace muster::daemon {
 OutputSink::OutputSink(const config::AppConfig& app, EventBus& events)
@@ -32,14 +32,15 @@ bool OutputSink::reopen() {
 
 void OutputSink::line(const LineOrigin& from, std::string_view text) {
   if (output_ == config::Output::file) {
-    to_file(from.worker_id, text);  // the file gets the worker's own lines; `logs` knows who wrote each
+    to_file(from.worker_id,
+            text);  // the file gets the worker's own lines; `logs` knows who wrote each
   } else if (output_ == config::Output::journal) {
     to_journal(from, text);
   } else {
     spdlog::info("{}[{}] {}", app_, from.worker_id, text);
   }
-  boost::json::object entry{{"app", app_}, {"id", from.worker_id}, {"time", now_rfc3339()},
-                            {"line", text}};
+  boost::json::object entry{
+      {"app", app_}, {"id", from.worker_id}, {"time", now_rfc3339()}, {"line", text}};
   if (!followers_.empty()) followers_.publish(boost::json::serialize(entry) + "\n");
   tail_.push_back(std::move(entry));
   if (tail_.size() > kTail) tail_.pop_front();
@@ -79,8 +80,10 @@ std::string OutputSink::destination() const {
 // Logs and publishes the start and the end of a failure, once each.
 void OutputSink::file_result(const std::string& error, bool tried) {
   boost::json::object where;
-  if (output_ == config::Output::journal) where["journal"] = true;
-  else where["file"] = file_.path();
+  if (output_ == config::Output::journal)
+    where["journal"] = true;
+  else
+    where["file"] = file_.path();
   if (error.empty() && failure_) {
     spdlog::info("{}: {} is written again; {} line(s) went to musterd's log meanwhile", app_,
                  destination(), failure_->lines);

@@ -1,14 +1,14 @@
 #include "daemon/supervision/app.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <new>
 #include <random>
-#include <spdlog/spdlog.h>
 
 #include "daemon/common/events.h"
-#include "daemon/network/listen_socket.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/network/listen_socket.h"
 #include "daemon/network/on_demand.h"
 
 namespace muster::daemon {
@@ -24,9 +24,7 @@ double jitter_sample() {
 }  // namespace
 
 // Handed to the launcher, not answered yet: no process (App::workers()).
-bool launching(const Worker& w) {
-  return w.state() == WorkerState::spawning && w.pid() == 0;
-}
+bool launching(const Worker& w) { return w.state() == WorkerState::spawning && w.pid() == 0; }
 
 const char* to_string(AppState s) {
   switch (s) {
@@ -40,8 +38,12 @@ const char* to_string(AppState s) {
 
 App::App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
          IdSource next_id)
-    : io_(io), context_(context), config_(std::move(config)), next_id_(std::move(next_id)),
-      failed_timer_(io), usage_timer_(io),
+    : io_(io),
+      context_(context),
+      config_(std::move(config)),
+      next_id_(std::move(next_id)),
+      failed_timer_(io),
+      usage_timer_(io),
       output_(std::make_shared<OutputSink>(config_, context_.events)) {
   context_.on_demand.configure(config_);
   watch_usage();
@@ -185,13 +187,13 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
       unsigned slot = instance;
       auto keep_alive = candidate;
       reload_->candidates.erase(slot);
-      finish_reload("the new worker for slot " + std::to_string(slot) + " " +
-                    info.describe() + " before it was ready");
+      finish_reload("the new worker for slot " + std::to_string(slot) + " " + info.describe() +
+                    " before it was ready");
       return;
     }
   }
-  auto leaving = std::find_if(leaving_.begin(), leaving_.end(),
-                              [&](auto& w) { return w.get() == &worker; });
+  auto leaving =
+      std::find_if(leaving_.begin(), leaving_.end(), [&](auto& w) { return w.get() == &worker; });
   if (leaving != leaving_.end()) {
     reopen_inspector(worker);
     leaving_.erase(leaving);
@@ -245,11 +247,12 @@ void App::schedule_restart(unsigned instance, const ExitInfo& info) {
   spdlog::info("{}: restarting slot {} in {}ms ({} {})", name(), instance, delay.count(),
                crash ? "consecutive crash" : "clean exit, consecutive short life",
                slot.backoff.consecutive());
-  context_.events.publish("restart", name(), {{"instance", instance},
-                                              {"delay_ms", delay.count()},
-                                              {"backoff_ms", backoff.count()},
-                                              {"reason", info.describe()},
-                                              {"crash", crash}});
+  context_.events.publish("restart", name(),
+                          {{"instance", instance},
+                           {"delay_ms", delay.count()},
+                           {"backoff_ms", backoff.count()},
+                           {"reason", info.describe()},
+                           {"crash", crash}});
   arm_slot_timer(instance, delay, &App::queue_spawn);
 }
 
@@ -259,14 +262,14 @@ void App::arm_slot_timer(unsigned instance, Duration delay, void (App::*then)(un
   auto& slot = *slots_[instance];
   slot.next_try = Clock::now() + delay;
   slot.restart_timer.expires_after(delay);
-  slot.restart_timer.async_wait([this, instance, then, timer = &slot.restart_timer,
-                                 alive = std::weak_ptr<bool>(alive_)](
-                                    boost::system::error_code ec) {
-    if (ec || !alive.lock() || !wanted_up() || instance >= slots_.size() ||
-        &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
-      return;
-    (this->*then)(instance);
-  });
+  slot.restart_timer.async_wait(
+      [this, instance, then, timer = &slot.restart_timer,
+       alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+        if (ec || !alive.lock() || !wanted_up() || instance >= slots_.size() ||
+            &slots_[instance]->restart_timer != timer || slots_[instance]->worker)
+          return;
+        (this->*then)(instance);
+      });
 }
 
 // More than max_restarts crashes of this slot within restart_window: a crash
@@ -277,7 +280,8 @@ void App::park_slot(unsigned instance) {
   slot.crash_loop = true;
   slot.next_try.reset();
   context_.events.publish("crash_loop", name(),
-                          {{"instance", instance}, {"restarts", config_.max_restarts},
+                          {{"instance", instance},
+                           {"restarts", config_.max_restarts},
                            {"window_ms", config_.restart_window.count()},
                            {"last_exit", slot.last_exit}});
   if (nothing_left_to_try()) return mark_failed();
@@ -329,22 +333,23 @@ void App::mark_failed() {
                            {"retry_in_ms", retry ? boost::json::value(config_.failed_retry.count())
                                                  : boost::json::value(nullptr)},
                            {"slots", std::move(slots)}});
-  spdlog::error("{}: every slot crashed more than {} times within {}ms: crash loop, app marked "
-                "failed; {}",
-                name(), config_.max_restarts, config_.restart_window.count(),
-                retry ? "it is started again in " + config::format_duration(config_.failed_retry)
-                      : "'musterctl start " + name() + "' resumes it");
+  spdlog::error(
+      "{}: every slot crashed more than {} times within {}ms: crash loop, app marked "
+      "failed; {}",
+      name(), config_.max_restarts, config_.restart_window.count(),
+      retry ? "it is started again in " + config::format_duration(config_.failed_retry)
+            : "'musterctl start " + name() + "' resumes it");
   fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
   if (!retry) return;
   failed_timer_.expires_after(config_.failed_retry);
-  failed_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
-                               boost::system::error_code ec) {
-    if (ec || !alive.lock() || state_ != AppState::failed) return;
-    spdlog::info("{}: failed_retry ({}) has passed: starting the failed app again", name(),
-                 config::format_duration(config_.failed_retry));
-    context_.events.publish("retry", name(), {});
-    start();
-  });
+  failed_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+        if (ec || !alive.lock() || state_ != AppState::failed) return;
+        spdlog::info("{}: failed_retry ({}) has passed: starting the failed app again", name(),
+                     config::format_duration(config_.failed_retry));
+        context_.events.publish("retry", name(), {});
+        start();
+      });
 }
 
 void App::notify_if_stopped() {

@@ -9,15 +9,15 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
-#include <memory>
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/supervision/restart_policy.h"
 #include "daemon/output/output_sink.h"
 #include "daemon/supervision/relay.h"
+#include "daemon/supervision/restart_policy.h"
 #include "daemon/supervision/worker.h"
 
 namespace muster::daemon {
@@ -105,14 +105,14 @@ class App {
 
   // Totals since the app was created (Prometheus counters).
   struct Counters {
-    std::uint64_t exits = 0;             // worker exits of every kind
-    std::uint64_t crashes = 0;           // exits neither asked for nor clean
-    std::uint64_t restarts = 0;          // slots refilled after a crash
-    std::uint64_t reloads_done = 0;      // whole-app rolling reloads
+    std::uint64_t exits = 0;         // worker exits of every kind
+    std::uint64_t crashes = 0;       // exits neither asked for nor clean
+    std::uint64_t restarts = 0;      // slots refilled after a crash
+    std::uint64_t reloads_done = 0;  // whole-app rolling reloads
     std::uint64_t reloads_failed = 0;
     std::uint64_t memory_replacements = 0;
     std::uint64_t exited_connections = 0;  // handed to workers that have exited
-    std::uint64_t failures = 0;          // times the app was marked failed
+    std::uint64_t failures = 0;            // times the app was marked failed
   };
   const Counters& counters() const { return counters_; }
   // relay = true (daemon/supervision/relay.h): its workers' messages and its counters.
@@ -127,7 +127,8 @@ class App {
   struct Slot {
     Slot(boost::asio::io_context& io, const config::AppConfig& c)
         : backoff(c.restart_delay, c.restart_delay_max, c.min_uptime),
-          crashes(c.max_restarts, c.restart_window), restart_timer(io) {}
+          crashes(c.max_restarts, c.restart_window),
+          restart_timer(io) {}
     std::shared_ptr<Worker> worker;
     Backoff backoff;
     CrashWindow crashes;
@@ -173,13 +174,13 @@ class App {
   config::AppConfig config_;
   IdSource next_id_;
   AppState state_ = AppState::stopped;
-  std::vector<std::unique_ptr<Slot>> slots_;        // index = instance
-  std::vector<std::shared_ptr<Worker>> leaving_;    // workers of removed slots
+  std::vector<std::unique_ptr<Slot>> slots_;      // index = instance
+  std::vector<std::shared_ptr<Worker>> leaving_;  // workers of removed slots
   Counters counters_;
   Relay relay_;
   std::vector<Done> stop_waiters_;
   struct Reload {
-    std::deque<unsigned> queue;                                // slots still to replace
+    std::deque<unsigned> queue;                              // slots still to replace
     std::map<unsigned, std::shared_ptr<Worker>> candidates;  // not yet ready
     std::vector<ReloadDone> waiters;
     std::vector<unsigned> replaced_slots;  // new worker took over, or refilled meanwhile

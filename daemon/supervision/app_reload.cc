@@ -1,14 +1,14 @@
 // App: rolling replacement of workers (reload, replace, max_memory) and
 // config updates, which roll back to the settings in force when the rolling
 // reload they start fails.
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
-#include "daemon/supervision/app.h"
 #include "daemon/common/events.h"
-#include "daemon/network/listen_socket.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/network/listen_socket.h"
 #include "daemon/network/on_demand.h"
+#include "daemon/supervision/app.h"
 
 namespace muster::daemon {
 
@@ -36,14 +36,14 @@ void App::update_config(const config::AppConfig& config, bool rolling, ReloadDon
   // A reload-config while another one's rolling reload runs: roll back, if
   // it comes to that, to what ran before the first.
   if (!rollback_) rollback_ = std::move(before);
-  auto finished = [this, done = std::move(done), alive = std::weak_ptr<bool>(alive_)](
-                      std::optional<std::string> error) {
+  auto finished = [this, done = std::move(done),
+                   alive = std::weak_ptr<bool>(alive_)](std::optional<std::string> error) {
     if (!alive.lock()) return;
     if (error && rollback_) {
       auto previous = std::move(*rollback_);
       rollback_.reset();
-      spdlog::error("{}: the new settings did not take ({}); back to the previous ones",
-                    name(), *error);
+      spdlog::error("{}: the new settings did not take ({}); back to the previous ones", name(),
+                    *error);
       unsigned wanted = previous.instances;
       apply_policy(previous);
       if (wanted != slots_.size()) scale(wanted);
@@ -56,8 +56,7 @@ void App::update_config(const config::AppConfig& config, bool rolling, ReloadDon
   // config: those go round again.
   if (reload_ && reload_->whole_app) {
     for (unsigned i = 0; i < slots_.size(); ++i)
-      if (!std::count(reload_->queue.begin(), reload_->queue.end(), i))
-        reload_->queue.push_back(i);
+      if (!std::count(reload_->queue.begin(), reload_->queue.end(), i)) reload_->queue.push_back(i);
     reload_->waiters.push_back(std::move(finished));
     pump_reload();
   } else {
@@ -138,11 +137,11 @@ void App::pump_reload() {
 void App::start_candidate(unsigned instance) {
   auto worker = make_worker(instance);
   reload_->candidates[instance] = worker;
-  worker->on_ready([this, instance, w = std::weak_ptr<Worker>(worker),
-                    alive = std::weak_ptr<bool>(alive_)] {
-    auto worker = w.lock();
-    if (worker && alive.lock()) candidate_ready(instance, worker);
-  });
+  worker->on_ready(
+      [this, instance, w = std::weak_ptr<Worker>(worker), alive = std::weak_ptr<bool>(alive_)] {
+        auto worker = w.lock();
+        if (worker && alive.lock()) candidate_ready(instance, worker);
+      });
   worker->start();
 }
 

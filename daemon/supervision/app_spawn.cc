@@ -1,12 +1,12 @@
 // App: starting workers into slots, in batches that keep the loop answering
 // (a start or scale of thousands), and what happens when one cannot start.
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <new>
-#include <spdlog/spdlog.h>
 
-#include "daemon/supervision/app.h"
 #include "daemon/common/events.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/supervision/app.h"
 
 namespace muster::daemon {
 namespace {
@@ -31,10 +31,10 @@ std::shared_ptr<Worker> App::make_worker(unsigned instance) {
   // ready = "auto": a worker of an app that serves (declared sockets, or
   // workers listening now) must listen too; only an app whose workers do not
   // listen gets the quiet rule (docs: `ready`).
-  bool serving = !config_.sockets.empty() ||
-                 std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
-                   return slot->worker && slot->worker->state() == WorkerState::listening;
-                 });
+  bool serving =
+      !config_.sockets.empty() || std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+        return slot->worker && slot->worker->state() == WorkerState::listening;
+      });
   if (serving) worker->expect_listening();
   return worker;
 }
@@ -55,8 +55,7 @@ void App::queue_spawn(unsigned instance) {
 void App::pump_spawns() {
   spawn_posted_ = false;
   const auto until = Clock::now() + kSpawnSlice;
-  for (bool first = true; !spawn_queue_.empty() && (first || Clock::now() < until);
-       first = false) {
+  for (bool first = true; !spawn_queue_.empty() && (first || Clock::now() < until); first = false) {
     unsigned instance = spawn_queue_.front();
     spawn_queue_.pop_front();
     if (instance >= slots_.size() || !slots_[instance]->queued) continue;  // scaled away
@@ -105,15 +104,17 @@ void App::cannot_spawn(unsigned instance, const char* what, bool out_of_memory) 
     // no longer this slot's business.
     if (auto worker = std::move(slot.worker)) worker->kill_now();
     ExitInfo info;
-    info.spawn_error = out_of_memory ? std::string("musterd is out of memory (") + what + ")"
-                                     : std::string(what);
+    info.spawn_error =
+        out_of_memory ? std::string("musterd is out of memory (") + what + ")" : std::string(what);
     ++counters_.exits;
     ++counters_.crashes;
     slot.last_exit = info.describe();
     std::string why = "slot " + std::to_string(instance) + ": the worker " + info.describe();
     if (out_of_memory && start_wait_) {
-      spdlog::error("{}: {}; the start is refused and the app stopped (start it again once "
-                    "musterd has the memory)", name(), why);
+      spdlog::error(
+          "{}: {}; the start is refused and the app stopped (start it again once "
+          "musterd has the memory)",
+          name(), why);
       fail_start(why + "; the app was stopped");
       stop(nullptr);
       return;

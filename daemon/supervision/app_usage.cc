@@ -1,12 +1,12 @@
 // App: its workers' RSS and CPU, sampled from /proc in batches, and the
 // max_memory replacement that reads them.
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
-#include "daemon/supervision/app.h"
 #include "daemon/common/events.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/supervision/app.h"
 
 namespace muster::daemon {
 namespace {
@@ -23,14 +23,14 @@ constexpr std::size_t kSampleBatch = 64;
 // new-worker-first, like a reload.
 void App::watch_usage() {
   usage_timer_.expires_after(kUsageInterval);
-  usage_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
-                              boost::system::error_code ec) {
-    if (ec || !alive.lock()) return;
-    memory_reserve::restore();  // after running out of memory, once there is some
-    usage_round_.clear();
-    for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
-    sample_usage(0);
-  });
+  usage_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
+        if (ec || !alive.lock()) return;
+        memory_reserve::restore();  // after running out of memory, once there is some
+        usage_round_.clear();
+        for (Worker* w : workers()) usage_round_.push_back(w->weak_from_this());
+        sample_usage(0);
+      });
 }
 
 void App::sample_usage(std::size_t from) {
@@ -58,11 +58,13 @@ void App::check_memory() {
     bool pending = reload_ && (reload_->candidates.count(i) ||
                                std::count(reload_->queue.begin(), reload_->queue.end(), i));
     if (pending) continue;
-    spdlog::warn("{}[{}] uses {} bytes, over max_memory {}: replacing it", name(),
-                 w->identity().id, rss, config_.max_memory);
-    context_.events.publish("memory", name(), {{"id", w->identity().id}, {"pid", w->pid()},
-                                               {"rss_bytes", rss},
-                                               {"max_memory", config_.max_memory}});
+    spdlog::warn("{}[{}] uses {} bytes, over max_memory {}: replacing it", name(), w->identity().id,
+                 rss, config_.max_memory);
+    context_.events.publish("memory", name(),
+                            {{"id", w->identity().id},
+                             {"pid", w->pid()},
+                             {"rss_bytes", rss},
+                             {"max_memory", config_.max_memory}});
     ++counters_.memory_replacements;
     replace(i);
   }

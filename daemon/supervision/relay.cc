@@ -1,7 +1,7 @@
 #include "daemon/supervision/relay.h"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <utility>
 
 #include "daemon/common/events.h"
@@ -14,11 +14,12 @@ void Relay::message(bool enabled, Worker& from, const std::vector<Worker*>& work
   const std::string& app = from.identity().app;
   if (!enabled) {
     if (!std::exchange(hinted_, true))
-      spdlog::info("{}[{}] sent a message to its primary: musterd publishes it as a `message` "
-                   "event but forwards it to no other worker; an app whose primary relays "
-                   "messages between workers (socket.io's cluster adapter, setupPrimary()) needs "
-                   "relay = true in [apps.{}] (docs/compatibility.md)",
-                   app, from.identity().id, app);
+      spdlog::info(
+          "{}[{}] sent a message to its primary: musterd publishes it as a `message` "
+          "event but forwards it to no other worker; an app whose primary relays "
+          "messages between workers (socket.io's cluster adapter, setupPrimary()) needs "
+          "relay = true in [apps.{}] (docs/compatibility.md)",
+          app, from.identity().id, app);
     return;
   }
   std::string line;  // serialised once, for every receiver
@@ -45,10 +46,14 @@ void Relay::message(bool enabled, Worker& from, const std::vector<Worker*>& work
 void Relay::drop(Worker& to, Worker& from, EventBus& events) {
   ++dropped_;
   if (!dropping_.insert(to.identity().id).second) return;
-  spdlog::warn("{}[{}] does not read its channel (over {} bytes unread): relayed messages to it "
-               "are dropped until it reads", to.identity().app, to.identity().id, kMaxBacklog);
+  spdlog::warn(
+      "{}[{}] does not read its channel (over {} bytes unread): relayed messages to it "
+      "are dropped until it reads",
+      to.identity().app, to.identity().id, kMaxBacklog);
   events.publish("relay_dropped", to.identity().app,
-                 {{"id", to.identity().id}, {"pid", to.pid()}, {"from", from.identity().id},
+                 {{"id", to.identity().id},
+                  {"pid", to.pid()},
+                  {"from", from.identity().id},
                   {"reason", "backlog"}});
 }
 

@@ -44,12 +44,9 @@ bool OperatorSignals::ended_it(std::optional<int> signal, Clock::time_point now)
 
 bool should_restart(config::RestartMode mode, bool voluntary, bool clean_exit) {
   switch (mode) {
-    case config::RestartMode::always:
-      return true;
-    case config::RestartMode::on_failure:
-      return !voluntary && !clean_exit;
-    case config::RestartMode::never:
-      return false;
+    case config::RestartMode::always: return true;
+    case config::RestartMode::on_failure: return !voluntary && !clean_exit;
+    case config::RestartMode::never: return false;
   }
   return false;
 }

@@ -78,7 +78,7 @@ class OperatorSignals {
   bool operator==(const OperatorSignals&) const = default;
 
  private:
-  std::uint64_t sent_ = 0;  // bit n-1: signal n was sent (Linux has 64)
+  std::uint64_t sent_ = 0;                      // bit n-1: signal n was sent (Linux has 64)
   std::optional<Clock::time_point> answer_by_;  // a code exit until then is the answer
 };
 

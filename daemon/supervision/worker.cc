@@ -5,17 +5,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "config/executable.h"
 #include "daemon/launch/launcher.h"
-#include "daemon/supervision/worker_env.h"
 #include "daemon/output/output_sink.h"
 #include "daemon/supervision/inspector.h"
+#include "daemon/supervision/worker_env.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
@@ -29,7 +29,8 @@ constexpr Duration kListenWait = std::chrono::seconds(5);
 
 std::string ExitInfo::describe() const {
   if (!spawn_error.empty()) return "spawn failed: " + spawn_error;
-  if (signal && !reason.empty()) return "killed by " + config::signal_name(*signal) + " (" + reason + ")";
+  if (signal && !reason.empty())
+    return "killed by " + config::signal_name(*signal) + " (" + reason + ")";
   if (signal) return "killed by " + config::signal_name(*signal);
   if (code) return "exited with code " + std::to_string(*code);
   return "exited";
@@ -37,10 +38,18 @@ std::string ExitInfo::describe() const {
 
 Worker::Worker(asio::io_context& io, WorkerContext& context, const config::AppConfig& app,
                WorkerIdentity identity, std::shared_ptr<OutputSink> output, ExitHandler on_exit)
-    : io_(io), context_(context), app_(app), identity_(std::move(identity)),
-      sink_(std::move(output)), on_exit_(std::move(on_exit)),
-      stop_timer_(io), drain_timer_(io), quiet_timer_(io),
-      ready_timer_(io), watchdog_timer_(io), probe_timer_(io) {}
+    : io_(io),
+      context_(context),
+      app_(app),
+      identity_(std::move(identity)),
+      sink_(std::move(output)),
+      on_exit_(std::move(on_exit)),
+      stop_timer_(io),
+      drain_timer_(io),
+      quiet_timer_(io),
+      ready_timer_(io),
+      watchdog_timer_(io),
+      probe_timer_(io) {}
 
 Worker::~Worker() {
   // A life whose exit was never collected: it ends now, and the orphan reaper
@@ -83,7 +92,8 @@ Result<void> Worker::launch() {
   SpawnSpec spec;
   auto creds = resolve_credentials(app_);
   if (creds && *creds) spec.credentials = credentials_ = **creds;
-  spec.env = worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
+  spec.env =
+      worker_environment(app_, identity_, credentials_ ? credentials_->uid : ::getuid(), path);
   spec.args = app_.args;
   spec.cwd = app_.cwd;
   auto exe = config::resolve_executable(app_.exec, app_.cwd, path);
@@ -190,9 +200,7 @@ void Worker::kill_group(int signo) {
   if (pid_ > 0) context_.launcher.signal(pid_, signo, SignalTarget::group_or_process);
 }
 
-void Worker::start_stop_timer() {
-  arm_stop_timer(Clock::now() + app_.stop_timeout);
-}
+void Worker::start_stop_timer() { arm_stop_timer(Clock::now() + app_.stop_timeout); }
 
 void Worker::arm_stop_timer(Clock::time_point deadline) {
   stop_timer_.expires_at(deadline);
@@ -211,8 +219,8 @@ void Worker::arm_ready_timer(Clock::time_point deadline) {
 // Its exit, collected once by the launcher (daemon/launch/process_launcher.cc: a
 // pidfd read with waitid, never a blocking wait).
 void Worker::wait_for_exit() {
-  auto watched = context_.launcher.watch_exit(
-      pid_, [self = shared_from_this()](const ProcessExit& exit) {
+  auto watched =
+      context_.launcher.watch_exit(pid_, [self = shared_from_this()](const ProcessExit& exit) {
         self->exit_.code = exit.code;
         self->exit_.signal = exit.signal;
         self->on(Event::exited);

@@ -14,9 +14,9 @@
 
 #include "config/config.h"
 #include "daemon/common/proc_stats.h"
-#include "daemon/supervision/restart_policy.h"
-#include "daemon/network/rr_member.h"
 #include "daemon/launch/spawn.h"
+#include "daemon/network/rr_member.h"
+#include "daemon/supervision/restart_policy.h"
 #include "daemon/supervision/worker_decide.h"
 #include "ipc/node_channel.h"
 #include "ipc/notify_message.h"
@@ -38,10 +38,10 @@ struct ExitInfo {
   // primary disconnected it, or the worker's own disconnect finished.
   bool after_disconnect = false;
   Duration uptime{0};
-  std::string spawn_error;    // non-empty: it never started
+  std::string spawn_error;  // non-empty: it never started
 
-  bool forced = false;         // killed by the daemon for misbehaving (a crash)
-  std::string reason;          // why the daemon killed it, when it did
+  bool forced = false;  // killed by the daemon for misbehaving (a crash)
+  std::string reason;   // why the daemon killed it, when it did
 
   bool clean() const { return code && *code == 0 && !forced; }
   std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
@@ -252,12 +252,12 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   // Readiness and the systemd protocol.
   std::function<void()> on_ready_;
   std::string status_text_;
-  std::string inspector_;          // see inspector()
+  std::string inspector_;             // see inspector()
   bool inspector_signal_ok_ = false;  // see open_inspector()
   std::uint16_t inspector_port_ = 0;  // its port: no server of the app's
-  bool reloading_ = false;         // RELOADING=1 seen, READY=1 not yet
-  bool refused_fdstore_ = false;   // warned once about FDSTORE=1
-  bool refused_main_pid_ = false;  // warned once about MAINPID=
+  bool reloading_ = false;            // RELOADING=1 seen, READY=1 not yet
+  bool refused_fdstore_ = false;      // warned once about FDSTORE=1
+  bool refused_main_pid_ = false;     // warned once about MAINPID=
   Timer ready_timer_;
   Timer watchdog_timer_;
   Timer probe_timer_;  // probe_own_listen()

@@ -3,12 +3,12 @@
 // timers, the channel and the exit report.
 #include <signal.h>
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "daemon/common/events.h"
-#include "daemon/launch/launcher.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/launch/launcher.h"
 #include "daemon/supervision/worker.h"
 
 namespace muster::daemon {
@@ -39,6 +39,7 @@ void Worker::on(Event event, const WorkerFacts& facts) {
 
 boost::json::object Worker::who() const { return {{"id", identity_.id}, {"pid", pid_}}; }
 
+// size: table (one row per WorkerAction: what carries it out)
 void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const WorkerFacts& f) {
   using A = WorkerAction;
   auto& events = context_.events;
@@ -78,7 +79,10 @@ void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const Worke
     case A::kill_drain_overdue:
     case A::kill_stop_overdue:
     case A::kill_group: return kill_for(action, d.why);
-    case A::leave_sockets: leave_sockets(); parked_.clear(); return;
+    case A::leave_sockets:
+      leave_sockets();
+      parked_.clear();
+      return;
     case A::publish_disconnect: return events.publish("disconnect", identity_.app, who());
     case A::report_spawn_failure:
       spdlog::error("{}[{}] {}", identity_.app, identity_.id, exit_.describe());
@@ -86,13 +90,15 @@ void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const Worke
       return;
     case A::cancel_timers:
       for (auto* t : {&stop_timer_, &drain_timer_, &quiet_timer_, &ready_timer_, &watchdog_timer_,
-                     &probe_timer_})
+                      &probe_timer_})
         t->cancel();
       return;
     case A::close_channel: return close_channel();
     // Whatever the worker left behind in its group goes with it. The group
     // only: the worker itself is reaped, and its pid may be someone else's.
-    case A::kill_leftovers: if (pid_ > 0) context_.launcher.signal(pid_, SIGKILL, SignalTarget::group); return;
+    case A::kill_leftovers:
+      if (pid_ > 0) context_.launcher.signal(pid_, SIGKILL, SignalTarget::group);
+      return;
     case A::report_exit: return report_exit();
   }
 }
@@ -105,8 +111,8 @@ void Worker::kill_for(WorkerAction action, const char* why) {
     spdlog::warn("{}[{}] did not finish leaving within drain_timeout ({}ms); sending SIGKILL",
                  identity_.app, identity_.id, app_.drain_timeout.count());
   if (action == WorkerAction::kill_stop_overdue)
-    spdlog::warn("{}[{}] did not exit within {}ms; sending SIGKILL", identity_.app,
-                 identity_.id, app_.stop_timeout.count());
+    spdlog::warn("{}[{}] did not exit within {}ms; sending SIGKILL", identity_.app, identity_.id,
+                 app_.stop_timeout.count());
   kill_group(SIGKILL);
 }
 

@@ -1,10 +1,10 @@
 // The primary's side of Node's cluster conversation with one worker
 // (lib/internal/cluster/primary.js; the wire rules are in ipc/node_channel).
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "daemon/common/events.h"
 #include "daemon/network/listen_socket.h"
@@ -127,11 +127,13 @@ void Worker::on_cluster_message(const json::object& m) {
     return query_server(m);
   }
   if (act == "listening") {
-    context_.events.publish("listening", identity_.app,
-                            {{"id", identity_.id}, {"pid", pid_},
-                             {"address", m.contains("address") ? m.at("address") : nullptr},
-                             {"port", m.contains("port") ? m.at("port") : nullptr},
-                             {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
+    context_.events.publish(
+        "listening", identity_.app,
+        {{"id", identity_.id},
+         {"pid", pid_},
+         {"address", m.contains("address") ? m.at("address") : nullptr},
+         {"port", m.contains("port") ? m.at("port") : nullptr},
+         {"addressType", m.contains("addressType") ? m.at("addressType") : nullptr}});
     return on(Event::listening);
   }
   if (act == "close") {
@@ -166,19 +168,20 @@ void Worker::query_server(const json::object& m) {
   query.key = node_key(m);
   auto parsed = parse_listen_query(m);
   if (!parsed) {
-    spdlog::warn("{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
-                 "a number that is no integer in range): answered EINVAL", identity_.app,
-                 identity_.id);
+    spdlog::warn(
+        "{}[{}] asked to listen with a value musterd refuses (an fd of its own, or "
+        "a number that is no integer in range): answered EINVAL",
+        identity_.app, identity_.id);
     return refuse_server(query, -parsed.error().errno_value);  // Node's answer: a negative errno
   }
   query.q = std::move(parsed).value();
   const ListenQuery& q = query.q;
   if (auto* d = m.if_contains("data")) query.data = *d;
-  query.exclusive = m.contains("exclusive") && m.at("exclusive").is_bool() &&
-                    m.at("exclusive").get_bool();
+  query.exclusive =
+      m.contains("exclusive") && m.at("exclusive").is_bool() && m.at("exclusive").get_bool();
   if (server_keys_.size() + queries_in_flight_ >= kMaxServers) {
-    spdlog::debug("{}[{}] holds {} servers already; refused another", identity_.app,
-                  identity_.id, kMaxServers);
+    spdlog::debug("{}[{}] holds {} servers already; refused another", identity_.app, identity_.id,
+                  kMaxServers);
     return refuse_server(query, -EMFILE);
   }
   auto declared =
@@ -247,7 +250,8 @@ bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
     if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
     bool v6 = socket.config().family == config::SocketConfig::Family::ipv6;
     // The worker checks that this port is the one it asked for (net.js).
-    reply["sockname"] = {{"address", host}, {"family", v6 ? "IPv6" : "IPv4"},
+    reply["sockname"] = {{"address", host},
+                         {"family", v6 ? "IPv6" : "IPv4"},
                          {"port", q.port > 0 ? q.port : socket.port()}};
   }
   send_cluster(std::move(reply));
@@ -288,7 +292,8 @@ void Worker::leave_sockets() {
   for (auto& [weak, key] : servers) {
     auto handle = weak.lock();
     if (!handle) continue;
-    if (auto taken = handle->remove(identity_.id, channel_gone)) parked_.push_back(std::move(taken));
+    if (auto taken = handle->remove(identity_.id, channel_gone))
+      parked_.push_back(std::move(taken));
   }
   if (channel_gone) parked_.clear();
   context_.on_demand.release_all(identity_.app, identity_.id);

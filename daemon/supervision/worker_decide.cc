@@ -55,8 +55,10 @@ void launched(WorkerDecision& d, const WorkerFacts& f) {
   reach(d, f, config::Ready::spawn);
   if (!d.life.ready) d.actions.add(A::arm_ready_timer);
   if (f.watchdog) d.actions.add(A::arm_watchdog);
-  if (f.has_channel) d.actions.add(A::start_channel);
-  else go_online(d, f);  // without a channel there is nothing more to wait for
+  if (f.has_channel)
+    d.actions.add(A::start_channel);
+  else
+    go_online(d, f);  // without a channel there is nothing more to wait for
 }
 
 // Spawning runs off the loop (daemon/launch/spawner.h): a stop can come before the
@@ -67,8 +69,10 @@ void launched_stopping(WorkerDecision& d, const WorkerFacts& f) {
   d.actions.add(A::announce_spawn);
   d.actions.add(A::watch_exit);
   d.actions.add(A::read_output);
-  if (f.has_channel) d.actions.add(A::start_channel);
-  else if (d.life.stop_asked) d.actions.add(A::send_stop_signal);
+  if (f.has_channel)
+    d.actions.add(A::start_channel);
+  else if (d.life.stop_asked)
+    d.actions.add(A::send_stop_signal);
 }
 
 void spawn_failed(WorkerDecision& d, const WorkerFacts&) {
@@ -249,29 +253,34 @@ struct Row {
 // The watchdog applies while the worker runs, as systemd's stops once a
 // service leaves the running state: a stopping worker has stop_timeout.
 constexpr Row kTable[] = {
-    //                      spawning          online            listening         disconnecting     dead
-    {E::spawned,          {launched,         ignore,           ignore,           launched_stopping, ignore}},
-    {E::spawn_failed,     {spawn_failed,     ignore,           ignore,           spawn_failed,     ignore}},
-    {E::online,           {go_online,        ignore,           ignore,           ignore,           ignore}},
-    {E::listening,        {ignore,           listening,        listening,        ignore,           ignore}},
-    {E::notified_ready,   {notified_ready,   notified_ready,   notified_ready,   notified_ready,   ignore}},
-    {E::stopping,         {ignore,           stopping,         stopping,         ignore,           ignore}},
-    {E::stop,             {stop,             stop,             stop,             stop_leaving,     ignore}},
-    {E::channel_closed,   {channel_closed,   channel_closed,   channel_closed,   channel_closed,   channel_gone}},
-    {E::channel_broken,   {channel_broken,   channel_broken,   channel_broken,   channel_broken,   channel_gone}},
-    {E::stop_timeout,     {ignore,           ignore,           ignore,           stop_overdue,     ignore}},
-    {E::ready_timeout,    {ready_overdue,    ready_overdue,    ready_overdue,    ignore,           ignore}},
-    {E::watchdog_timeout, {watchdog_missed,  watchdog_missed,  watchdog_missed,  ignore,           ignore}},
-    {E::exited,           {exited,           exited,           exited,           exited,           ignore}},
-    {E::server_requested, {server_requested, server_requested, server_requested, server_requested, ignore}},
-    {E::servers_closed,   {ignore,           servers_closed,   servers_closed,   ignore,           ignore}},
-    {E::left_on_its_own,  {left_on_its_own,  left_on_its_own,  left_on_its_own,  left_on_its_own,  ignore}},
-    {E::quiet,            {ignore,           quiet,            ignore,           ignore,           ignore}},
-    {E::drain_timeout,    {drain_overdue,    drain_overdue,    drain_overdue,    drain_overdue,    ignore}},
-    {E::kill,             {kill,             kill,             kill,             kill,             ignore}},
-    {E::operator_signal,  {operator_signal,  operator_signal,  operator_signal,  operator_signal,  ignore}},
-    {E::extend_timeout,   {extend_start,     extend_start,     extend_start,     extend_stop,      ignore}},
-    {E::watchdog_kept,    {watchdog_kept,    watchdog_kept,    watchdog_kept,    ignore,           ignore}},
+    //                      spawning          online            listening         disconnecting dead
+    {E::spawned, {launched, ignore, ignore, launched_stopping, ignore}},
+    {E::spawn_failed, {spawn_failed, ignore, ignore, spawn_failed, ignore}},
+    {E::online, {go_online, ignore, ignore, ignore, ignore}},
+    {E::listening, {ignore, listening, listening, ignore, ignore}},
+    {E::notified_ready, {notified_ready, notified_ready, notified_ready, notified_ready, ignore}},
+    {E::stopping, {ignore, stopping, stopping, ignore, ignore}},
+    {E::stop, {stop, stop, stop, stop_leaving, ignore}},
+    {E::channel_closed,
+     {channel_closed, channel_closed, channel_closed, channel_closed, channel_gone}},
+    {E::channel_broken,
+     {channel_broken, channel_broken, channel_broken, channel_broken, channel_gone}},
+    {E::stop_timeout, {ignore, ignore, ignore, stop_overdue, ignore}},
+    {E::ready_timeout, {ready_overdue, ready_overdue, ready_overdue, ignore, ignore}},
+    {E::watchdog_timeout, {watchdog_missed, watchdog_missed, watchdog_missed, ignore, ignore}},
+    {E::exited, {exited, exited, exited, exited, ignore}},
+    {E::server_requested,
+     {server_requested, server_requested, server_requested, server_requested, ignore}},
+    {E::servers_closed, {ignore, servers_closed, servers_closed, ignore, ignore}},
+    {E::left_on_its_own,
+     {left_on_its_own, left_on_its_own, left_on_its_own, left_on_its_own, ignore}},
+    {E::quiet, {ignore, quiet, ignore, ignore, ignore}},
+    {E::drain_timeout, {drain_overdue, drain_overdue, drain_overdue, drain_overdue, ignore}},
+    {E::kill, {kill, kill, kill, kill, ignore}},
+    {E::operator_signal,
+     {operator_signal, operator_signal, operator_signal, operator_signal, ignore}},
+    {E::extend_timeout, {extend_start, extend_start, extend_start, extend_stop, ignore}},
+    {E::watchdog_kept, {watchdog_kept, watchdog_kept, watchdog_kept, ignore, ignore}},
 };
 
 constexpr bool rows_in_event_order() {
@@ -283,10 +292,12 @@ static_assert(std::size(kTable) == kWorkerEvents, "one row per event");
 static_assert(rows_in_event_order(), "rows in the order of WorkerEvent");
 
 constexpr const char* kEventNames[] = {
-    "spawned", "spawn_failed", "online", "listening", "notified_ready", "stopping", "stop",
-    "channel_closed", "channel_broken", "stop_timeout", "ready_timeout", "watchdog_timeout",
-    "exited", "server_requested", "servers_closed", "left_on_its_own", "quiet",
-    "drain_timeout", "kill", "operator_signal", "extend_timeout", "watchdog_kept",
+    "spawned",        "spawn_failed",     "online",         "listening",
+    "notified_ready", "stopping",         "stop",           "channel_closed",
+    "channel_broken", "stop_timeout",     "ready_timeout",  "watchdog_timeout",
+    "exited",         "server_requested", "servers_closed", "left_on_its_own",
+    "quiet",          "drain_timeout",    "kill",           "operator_signal",
+    "extend_timeout", "watchdog_kept",
 };
 static_assert(std::size(kEventNames) == kWorkerEvents, "one name per event");
 

@@ -23,15 +23,24 @@ const char* to_string(WorkerState);
 constexpr std::size_t kWorkerStates = 5;
 
 enum class WorkerEvent {
-  spawned, spawn_failed,
-  online, listening, notified_ready,  // channel "online"/"listening", READY=1
-  stopping,                           // STOPPING=1
-  stop,                               // the daemon or an operator asks it to go
-  channel_closed, channel_broken,     // the Node channel closed, cleanly or not
-  stop_timeout, ready_timeout, watchdog_timeout, exited,
+  spawned,
+  spawn_failed,
+  online,
+  listening,
+  notified_ready,  // channel "online"/"listening", READY=1
+  stopping,        // STOPPING=1
+  stop,            // the daemon or an operator asks it to go
+  channel_closed,
+  channel_broken,  // the Node channel closed, cleanly or not
+  stop_timeout,
+  ready_timeout,
+  watchdog_timeout,
+  exited,
   // Node protocol: the worker asked for a server (queryServer), closed its
   // last one, or reported its own disconnect done (exitedAfterDisconnect).
-  server_requested, servers_closed, left_on_its_own,
+  server_requested,
+  servers_closed,
+  left_on_its_own,
   quiet,            // ready = "auto": online this long without asking for a server
   drain_timeout,    // its own disconnect took longer than drain_timeout
   kill,             // SIGKILL now (the shutdown deadline): no verdict of its own
@@ -50,14 +59,14 @@ struct WorkerLife {
   bool draining = false;          // the drain timer runs
   bool after_disconnect = false;  // Node's worker.exitedAfterDisconnect
   // Who asked it to go: what its exit is judged by.
-  bool stop_asked = false;        // the daemon or an operator (stop, disconnect)
-  bool signal_on_close = false;   // stop(): stop_signal when the channel closes
-  bool left_on_its_own = false;   // its own disconnect (exitedAfterDisconnect)
-  bool drain_ended = false;       // we ended its drain at drain_timeout
-  bool forced = false;            // we killed it for misbehaving: a crash
-  const char* reason = nullptr;   // why we killed it (the first reason)
+  bool stop_asked = false;           // the daemon or an operator (stop, disconnect)
+  bool signal_on_close = false;      // stop(): stop_signal when the channel closes
+  bool left_on_its_own = false;      // its own disconnect (exitedAfterDisconnect)
+  bool drain_ended = false;          // we ended its drain at drain_timeout
+  bool forced = false;               // we killed it for misbehaving: a crash
+  const char* reason = nullptr;      // why we killed it (the first reason)
   OperatorSignals operator_signals;  // what `musterctl kill` sent this life
-  bool voluntary = false;         // the verdict, decided at `exited`
+  bool voluntary = false;            // the verdict, decided at `exited`
 
   bool operator==(const WorkerLife&) const = default;
 };
@@ -83,37 +92,37 @@ struct WorkerFacts {
 };
 
 enum class WorkerAction : std::uint8_t {
-  announce_spawn,       // log "started", publish "fork"
-  watch_exit,           // wait for its exit
-  read_output,          // its stdout/stderr start reading
-  arm_ready_timer,      // ready_timeout from now
-  arm_watchdog,         // watchdog from now
-  start_channel,        // read the Node channel
-  publish_online,       // "online"
-  arm_quiet_timer,      // ready = "auto": the wait for a server request
-  probe_own_listen,     // Node: look for a socket it listens on by itself
-  log_no_server,        // "asked for no server: ready without listening"
-  become_ready,         // a usage sample, the ready timer cancelled, on_ready run
+  announce_spawn,    // log "started", publish "fork"
+  watch_exit,        // wait for its exit
+  read_output,       // its stdout/stderr start reading
+  arm_ready_timer,   // ready_timeout from now
+  arm_watchdog,      // watchdog from now
+  start_channel,     // read the Node channel
+  publish_online,    // "online"
+  arm_quiet_timer,   // ready = "auto": the wait for a server request
+  probe_own_listen,  // Node: look for a socket it listens on by itself
+  log_no_server,     // "asked for no server: ready without listening"
+  become_ready,      // a usage sample, the ready timer cancelled, on_ready run
   arm_drain_timer,
   cancel_drain_timer,
-  arm_stop_timer,       // stop_timeout from now
-  extend_stop_timer,    // EXTEND_TIMEOUT_USEC: the stop deadline, never earlier
-  extend_ready_timer,   // the same for the ready deadline
-  disconnect_channel,   // leave its sockets, send Node's disconnect
-  send_stop_signal,     // stop_signal to its process group
+  arm_stop_timer,      // stop_timeout from now
+  extend_stop_timer,   // EXTEND_TIMEOUT_USEC: the stop deadline, never earlier
+  extend_ready_timer,  // the same for the ready deadline
+  disconnect_channel,  // leave its sockets, send Node's disconnect
+  send_stop_signal,    // stop_signal to its process group
   publish_ready_timeout,
   publish_watchdog,
-  kill_crashed,         // SIGKILL to its group, logged with Decision::why
-  kill_drain_overdue,   // SIGKILL, logged: drain_timeout
-  kill_stop_overdue,    // SIGKILL, logged: stop_timeout
-  kill_group,           // SIGKILL, unlogged
-  leave_sockets,        // its rr registrations and parked connections go
+  kill_crashed,        // SIGKILL to its group, logged with Decision::why
+  kill_drain_overdue,  // SIGKILL, logged: drain_timeout
+  kill_stop_overdue,   // SIGKILL, logged: stop_timeout
+  kill_group,          // SIGKILL, unlogged
+  leave_sockets,       // its rr registrations and parked connections go
   publish_disconnect,
-  report_spawn_failure, // log, post the exit handler
-  cancel_timers,        // exited: every timer of this life
-  close_channel,        // exited: "disconnect" if still open, close, leave sockets
-  kill_leftovers,       // exited: SIGKILL what remains of its group
-  report_exit,          // exited: ExitInfo from the life, "exit", exit handler
+  report_spawn_failure,  // log, post the exit handler
+  cancel_timers,         // exited: every timer of this life
+  close_channel,         // exited: "disconnect" if still open, close, leave sockets
+  kill_leftovers,        // exited: SIGKILL what remains of its group
+  report_exit,           // exited: ExitInfo from the life, "exit", exit handler
 };
 
 // The actions of one decision, in the order they are carried out.

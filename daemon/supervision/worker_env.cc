@@ -1,8 +1,8 @@
 #include "daemon/supervision/worker_env.h"
 
 #include <pwd.h>
-#include <cerrno>
 #include <unistd.h>
+#include <cerrno>
 
 #include <string_view>
 

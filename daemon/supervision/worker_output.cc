@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <spdlog/spdlog.h>
+#include <cerrno>
 
+#include "daemon/launch/spawn.h"
 #include "daemon/output/output_pipe.h"
 #include "daemon/output/output_sink.h"
-#include "daemon/launch/spawn.h"
 #include "daemon/supervision/worker.h"
 
 namespace muster::daemon {
@@ -30,8 +30,7 @@ int output_pipe(boost::asio::io_context& io, std::shared_ptr<OutputPipe>& into) 
 // journal: one each, so that stderr lines get their own priority.
 Result<void> Worker::open_output(SpawnSpec& spec) {
   switch (app_.output) {
-    case config::Output::inherit:
-      return {};
+    case config::Output::inherit: return {};
     case config::Output::null:
       spec.stdout_fd = spec.stderr_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       break;

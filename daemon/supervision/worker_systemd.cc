@@ -2,9 +2,9 @@
 // sockets and environment at spawn, and the datagrams it sends on the notify
 // socket. README "systemd-protocol workers" lists what is and is not kept of
 // systemd's contract; docs/compatibility.md proves it.
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
-#include <spdlog/spdlog.h>
 
 #include "daemon/network/listen_socket.h"
 #include "daemon/supervision/worker.h"
@@ -68,8 +68,10 @@ Result<void> Worker::prepare_sockets(SpawnSpec& spec) {
 bool Worker::give_mode(ListenSocket& socket) {
   bool nonblocking = socket.config().nonblocking;
   if (!nonblocking && socket.round_robin_if_any()) {
-    spdlog::warn("{}[{}] gets socket {} non-blocking: musterd still accepts on it for an "
-                 "earlier node app", identity_.app, identity_.id, socket.config().name);
+    spdlog::warn(
+        "{}[{}] gets socket {} non-blocking: musterd still accepts on it for an "
+        "earlier node app",
+        identity_.app, identity_.id, socket.config().name);
     nonblocking = true;
   }
   socket.mark_given_to_worker();
@@ -79,9 +81,11 @@ bool Worker::give_mode(ListenSocket& socket) {
 void Worker::on_notify(const ipc::NotifyMessage& m) {
   if (life_.state == WorkerState::dead) return;
   if (m.status) status_text_ = *m.status;
-  if (m.errno_value) spdlog::info("{}[{}] reports errno {}", identity_.app, identity_.id, *m.errno_value);
+  if (m.errno_value)
+    spdlog::info("{}[{}] reports errno {}", identity_.app, identity_.id, *m.errno_value);
   if (m.fdstore)
-    refuse_once(refused_fdstore_, "FDSTORE=1", "it keeps the listening sockets open across "
+    refuse_once(refused_fdstore_, "FDSTORE=1",
+                "it keeps the listening sockets open across "
                 "restarts itself; the fds sent are closed");
   if (m.main_pid && *m.main_pid != static_cast<std::uint64_t>(pid_))
     refuse_once(refused_main_pid_, "MAINPID=", "it supervises the process it started");

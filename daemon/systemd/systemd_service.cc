@@ -5,9 +5,9 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include <spdlog/spdlog.h>
 #include <cstdlib>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "daemon/network/listen_socket.h"
 
@@ -16,7 +16,8 @@ namespace {
 
 // Two fds of one open socket: sockets have an inode of their own in sockfs.
 bool same_socket(int a, int b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
          sa.st_ino == sb.st_ino;
 }
@@ -66,8 +67,8 @@ SystemdService::SystemdService(boost::asio::io_context& io)
 
 void SystemdService::notify(const std::string& state, const int* fds, unsigned n_fds) {
   if (!enabled_) return;
-  int r = n_fds ? sd_pid_notify_with_fds(0, 0, state.c_str(), fds, n_fds)
-                : sd_notify(0, state.c_str());
+  int r =
+      n_fds ? sd_pid_notify_with_fds(0, 0, state.c_str(), fds, n_fds) : sd_notify(0, state.c_str());
   if (r < 0)
     spdlog::warn("systemd notify ({}): {}", state.substr(0, state.find('\n')), std::strerror(-r));
 }

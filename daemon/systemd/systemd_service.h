@@ -30,10 +30,10 @@ class SystemdService {
   // NOTIFY_SOCKET is set: notifications and the fd store are on.
   bool enabled() const { return enabled_; }
 
-  void ready();                        // READY=1 (once; again after a reload)
+  void ready();                          // READY=1 (once; again after a reload)
   void status(const std::string& text);  // STATUS=..., sent only when it changed
-  void reloading();                    // RELOADING=1 + MONOTONIC_USEC
-  void stopping();                     // STOPPING=1; the watchdog stops too
+  void reloading();                      // RELOADING=1 + MONOTONIC_USEC
+  void stopping();                       // STOPPING=1; the watchdog stops too
   // Starts WATCHDOG=1 pings at half of WATCHDOG_USEC, if systemd asked for them.
   void start_watchdog();
 

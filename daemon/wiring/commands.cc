@@ -2,14 +2,14 @@
 
 #include <signal.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <map>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "daemon/common/memory_reserve.h"
-#include "daemon/output/merged_tail.h"
 #include "daemon/observe/status_json.h"
+#include "daemon/output/merged_tail.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -112,8 +112,10 @@ struct Gathered {
       return respond(error_reply(message));
     }
     boost::json::object reply;
-    if (all) reply["apps"] = names;
-    else reply["app"] = names.at(0);
+    if (all)
+      reply["apps"] = names;
+    else
+      reply["app"] = names.at(0);
     respond(ok_reply(std::move(reply)));
   }
 };
@@ -138,8 +140,7 @@ void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
   auto apps = apps_or_error(s, r, respond);
   if (apps.empty()) return;
   auto g = Gathered::make(std::move(respond), apps, r);
-  for (App* app : apps)
-    app->stop([done = Gathered::one(g, app->name())] { done(std::nullopt); });
+  for (App* app : apps) app->stop([done = Gathered::one(g, app->name())] { done(std::nullopt); });
 }
 
 void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -150,8 +151,7 @@ void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
     // Found again by name once stopped: a reload-config may have removed it
     // meanwhile. A stop asked for after this one wins over the start.
     unsigned stops = app->stops() + 1;
-    app->stop([&s, name = app->name(), stops, wait = r.wait,
-               done = Gathered::one(g, app->name())] {
+    app->stop([&s, name = app->name(), stops, wait = r.wait, done = Gathered::one(g, app->name())] {
       // A shutdown that began meanwhile wins: do not start workers again.
       if (s.shutting_down()) return done("musterd is shutting down");
       App* again = s.find_app(name);
@@ -169,13 +169,13 @@ void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
 
 void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   if (*r.count > config::kMaxInstances)
-    return respond(error_reply("at most " + std::to_string(config::kMaxInstances) +
-                               " instances per app"));
+    return respond(
+        error_reply("at most " + std::to_string(config::kMaxInstances) + " instances per app"));
   App* app = app_or_error(s, r, respond);
   if (!app) return;
   // inspect: the new slots' inspector ports must be free as at load.
-  if (auto problem = config::inspect_range_problem(app->config(),
-                                                   static_cast<unsigned>(*r.count), s.config()))
+  if (auto problem =
+          config::inspect_range_problem(app->config(), static_cast<unsigned>(*r.count), s.config()))
     return respond(error_reply("cannot scale '" + app->name() + "': " + *problem));
   app->scale(static_cast<unsigned>(*r.count));
   auto reply = app_field(*app);
@@ -186,10 +186,10 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   const std::string& file = s.config().path;
   if (auto n = config_instances(s, *app)) {
     reply["config_instances"] = *n;
-    reply["note"] = *n == *r.count
-        ? "the same as instances in " + file
-        : "runtime only: when musterd restarts, " + file + " applies again (instances = " +
-              std::to_string(*n) + "); change it there to keep " + std::to_string(*r.count);
+    reply["note"] = *n == *r.count ? "the same as instances in " + file
+                                   : "runtime only: when musterd restarts, " + file +
+                                         " applies again (instances = " + std::to_string(*n) +
+                                         "); change it there to keep " + std::to_string(*r.count);
   }
   respond(ok_reply(std::move(reply)));
 }
@@ -209,9 +209,11 @@ void send(Supervisor& s, const ipc::Request& r, Respond respond) {
   }
   // An advanced worker gets the message as a V8 value: its `$` forms
   // (docs/compatibility.md) must convert, or nothing is sent.
-  if (std::any_of(targets.begin(), targets.end(), [](Worker* w) { return w->advanced_channel(); })) {
+  if (std::any_of(targets.begin(), targets.end(),
+                  [](Worker* w) { return w->advanced_channel(); })) {
     auto frame = ipc::v8_frame_from_json(boost::json::serialize(*r.message));
-    if (!frame) return respond(error_reply("message cannot be sent as a V8 value: " + frame.error().message));
+    if (!frame)
+      return respond(error_reply("message cannot be sent as a V8 value: " + frame.error().message));
   }
   int sent = 0;
   for (Worker* w : targets) sent += w->send_message(*r.message) ? 1 : 0;
@@ -235,14 +237,16 @@ void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
   if (!r.wait) {
     for (App* app : apps) app->reload(nullptr);
     boost::json::object reply{{"started", true}};
-    if (*r.app != "all") reply["app"] = apps.front()->name();
-    else reply["apps"] = names_of(apps);
+    if (*r.app != "all")
+      reply["app"] = apps.front()->name();
+    else
+      reply["apps"] = names_of(apps);
     return respond(ok_reply(std::move(reply)));
   }
   auto g = Gathered::make(std::move(respond), apps, r);
   for (App* app : apps) {
-    app->reload([done = Gathered::one(g, app->name()), name = app->name()](
-                    std::optional<std::string> error) {
+    app->reload([done = Gathered::one(g, app->name()),
+                 name = app->name()](std::optional<std::string> error) {
       done(error ? std::optional("reload of '" + name + "' failed: " + *error) : std::nullopt);
     });
   }
@@ -263,21 +267,23 @@ boost::json::object listed_failure(const std::string& headline, const char* key,
 // Answered once the rolling reloads and starts the new file causes are over:
 // `systemctl reload` reports this exit code.
 void reload_config(Supervisor& s, const ipc::Request& r, Respond respond) {
-  s.reload_config([respond](Supervisor::ReloadResult result) {
-    if (!result.errors.empty()) {
-      auto reply = listed_failure(result.refused_empty
-                                      ? "the reload was refused; nothing was changed:"
-                                      : "the config has errors; nothing was changed:",
-                                  "errors", result.errors);
-      return respond(boost::json::serialize(reply) + "\n");
-    }
-    if (!result.failures.empty()) {
-      auto reply = listed_failure("the config was applied, but:", "failures", result.failures);
-      reply["changes"] = std::move(result.changes);
-      return respond(boost::json::serialize(reply) + "\n");
-    }
-    respond(ok_reply(std::move(result.changes)));
-  }, r.allow_empty);
+  s.reload_config(
+      [respond](Supervisor::ReloadResult result) {
+        if (!result.errors.empty()) {
+          auto reply =
+              listed_failure(result.refused_empty ? "the reload was refused; nothing was changed:"
+                                                  : "the config has errors; nothing was changed:",
+                             "errors", result.errors);
+          return respond(boost::json::serialize(reply) + "\n");
+        }
+        if (!result.failures.empty()) {
+          auto reply = listed_failure("the config was applied, but:", "failures", result.failures);
+          reply["changes"] = std::move(result.changes);
+          return respond(boost::json::serialize(reply) + "\n");
+        }
+        respond(ok_reply(std::move(result.changes)));
+      },
+      r.allow_empty);
 }
 
 // logs APP, or `all`: every app musterd has now, in config order, merged
@@ -325,11 +331,14 @@ using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 // One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::map<std::string, Handler, std::less<>>& handlers() {
   static const std::map<std::string, Handler, std::less<>> table{
-      {"ping", ping},       {"version", version}, {"status", status},
-      {"start", start},     {"stop", stop},       {"restart", restart},
-      {"scale", scale},     {"kill", kill},       {"shutdown", shutdown},
-      {"disconnect", disconnect}, {"send", send}, {"events", events},
-      {"reload", reload},   {"reload-config", reload_config}, {"logs", logs},
+      {"ping", ping},         {"version", version},
+      {"status", status},     {"start", start},
+      {"stop", stop},         {"restart", restart},
+      {"scale", scale},       {"kill", kill},
+      {"shutdown", shutdown}, {"disconnect", disconnect},
+      {"send", send},         {"events", events},
+      {"reload", reload},     {"reload-config", reload_config},
+      {"logs", logs},
   };
   return table;
 }

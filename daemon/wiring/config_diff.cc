@@ -13,9 +13,8 @@ bool ConfigDiff::empty() const {
 bool worker_facing_change(const config::AppConfig& a, const config::AppConfig& b) {
   return a.exec != b.exec || a.args != b.args || a.cwd != b.cwd || a.env != b.env ||
          a.env_inherit != b.env_inherit || a.protocol != b.protocol || a.user != b.user ||
-         a.group != b.group ||
-         a.output != b.output || a.output_file != b.output_file || a.sockets != b.sockets ||
-         a.scheduling != b.scheduling || a.stop_signal != b.stop_signal ||
+         a.group != b.group || a.output != b.output || a.output_file != b.output_file ||
+         a.sockets != b.sockets || a.scheduling != b.scheduling || a.stop_signal != b.stop_signal ||
          a.watchdog != b.watchdog || a.ready != b.ready || a.serialization != b.serialization ||
          a.inspect != b.inspect;
 }
@@ -24,8 +23,10 @@ ConfigDiff diff_configs(const config::Config& old_config, const config::Config& 
   ConfigDiff d;
   for (const auto& s : new_config.sockets) {
     const config::SocketConfig* was = old_config.find_socket(s.name);
-    if (!was) d.sockets_added.push_back(s.name);
-    else if (!(*was == s)) d.sockets_rebound.push_back(s.name);
+    if (!was)
+      d.sockets_added.push_back(s.name);
+    else if (!(*was == s))
+      d.sockets_rebound.push_back(s.name);
   }
   for (const auto& s : old_config.sockets)
     if (!new_config.find_socket(s.name)) d.sockets_removed.push_back(s.name);
@@ -40,8 +41,10 @@ ConfigDiff diff_configs(const config::Config& old_config, const config::Config& 
       return std::find(d.sockets_rebound.begin(), d.sockets_rebound.end(), name) !=
              d.sockets_rebound.end();
     });
-    if (worker_facing_change(*was, app) || socket_moved) d.apps_reloaded.push_back(app.name);
-    else if (!(*was == app)) d.apps_updated.push_back(app.name);
+    if (worker_facing_change(*was, app) || socket_moved)
+      d.apps_reloaded.push_back(app.name);
+    else if (!(*was == app))
+      d.apps_updated.push_back(app.name);
   }
   for (const auto& app : old_config.apps)
     if (!new_config.find_app(app.name)) d.apps_removed.push_back(app.name);

@@ -93,7 +93,8 @@ std::optional<std::string> bind_new_sockets(const config::Config& next, const Co
       spdlog::error("reload-config: {}; the running config is unchanged", msg);
       return msg;
     }
-    bound.push_back(std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
+    bound.push_back(
+        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
   }
   return std::nullopt;
 }
@@ -112,8 +113,7 @@ struct Supervisor::PendingReload {
 
   void one_done() {
     if (--left > 0) return;
-    if (result.failures.empty())
-      spdlog::info("reload-config: every app took its new settings");
+    if (result.failures.empty()) spdlog::info("reload-config: every app took its new settings");
     if (done) done(std::move(result));
   }
 };
@@ -180,15 +180,13 @@ void Supervisor::remove_apps(const std::vector<std::string>& names) {
     app->mark_removed();
     app->stop([this, app] {
       // Posted: we are inside the app's own exit handling here.
-      boost::asio::post(io_, [this, app] {
-        std::erase_if(apps_, [app](auto& a) { return a.get() == app; });
-      });
+      boost::asio::post(
+          io_, [this, app] { std::erase_if(apps_, [app](auto& a) { return a.get() == app; }); });
     });
   }
 }
 
-void Supervisor::apply_app_changes(const ConfigDiff& diff,
-                                   std::vector<std::unique_ptr<App>>& added,
+void Supervisor::apply_app_changes(const ConfigDiff& diff, std::vector<std::unique_ptr<App>>& added,
                                    const config::Config& old,
                                    const std::shared_ptr<PendingReload>& waiting) {
   for (const auto& app_config : config_.apps) {
@@ -220,9 +218,8 @@ void Supervisor::start_added_app(std::unique_ptr<App> app,
   });
 }
 
-void Supervisor::update_app(const config::AppConfig& app_config,
-                            const config::AppConfig& previous, bool rolling,
-                            const std::shared_ptr<PendingReload>& waiting) {
+void Supervisor::update_app(const config::AppConfig& app_config, const config::AppConfig& previous,
+                            bool rolling, const std::shared_ptr<PendingReload>& waiting) {
   const std::string& name = app_config.name;
   App* app = find_app(name);
   config::AppConfig wanted = app_config;
@@ -233,16 +230,16 @@ void Supervisor::update_app(const config::AppConfig& app_config,
   ++waiting->left;
   app->update_config(wanted, rolling,
                      [this, waiting, name, previous](std::optional<std::string> error) {
-    if (error) {
-      // The app went back to its previous settings: so does the config
-      // in force, so that the next reload-config compares against them.
-      for (auto& a : config_.apps)
-        if (a.name == name) a = previous;
-      waiting->result.failures.push_back(name + ": " + *error +
-                                         "; it keeps its previous settings");
-    }
-    waiting->one_done();
-  });
+                       if (error) {
+                         // The app went back to its previous settings: so does the config
+                         // in force, so that the next reload-config compares against them.
+                         for (auto& a : config_.apps)
+                           if (a.name == name) a = previous;
+                         waiting->result.failures.push_back(name + ": " + *error +
+                                                            "; it keeps its previous settings");
+                       }
+                       waiting->one_done();
+                     });
 }
 
 }  // namespace muster::daemon

@@ -15,7 +15,7 @@ struct ConfigDiff {
   std::vector<std::string> apps_reloaded;  // worker-facing settings changed: rolling reload
   std::vector<std::string> apps_updated;   // only policy settings changed: applied in place
   std::vector<std::string> sockets_added, sockets_removed, sockets_rebound;
-  std::vector<std::string> warnings;       // changes that need a daemon restart
+  std::vector<std::string> warnings;  // changes that need a daemon restart
 
   bool empty() const;
 };

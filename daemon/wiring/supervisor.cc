@@ -1,29 +1,35 @@
 #include "daemon/wiring/supervisor.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
-#include "daemon/wiring/commands.h"
-#include "daemon/observe/health.h"
 #include "daemon/common/memory_reserve.h"
+#include "daemon/observe/health.h"
 #include "daemon/observe/metrics.h"
+#include "daemon/wiring/commands.h"
 
 namespace muster::daemon {
 namespace asio = boost::asio;
 
 Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& launcher)
-    : io_(io), config_(std::move(config)), on_demand_(io),
+    : io_(io),
+      config_(std::move(config)),
+      on_demand_(io),
       context_{launcher, sockets_, on_demand_, events_, {}, nullptr, {}},
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));
                }),
       notify_(io, [this](pid_t pid, const ipc::NotifyMessage& m) { on_notify(pid, m); }),
-      metrics_(io, [this](std::string_view path, std::string_view query) {
-        return route_http([this] { return snapshot(); }, path, query);
-      }),
-      systemd_(io), systemd_timer_(io), signals_(io), shutdown_timer_(io),
+      metrics_(io,
+               [this](std::string_view path, std::string_view query) {
+                 return route_http([this] { return snapshot(); }, path, query);
+               }),
+      systemd_(io),
+      systemd_timer_(io),
+      signals_(io),
+      shutdown_timer_(io),
       hand_over_timer_(io) {
   catch_signals();
   context_.socket_configs = &config_.sockets;
@@ -65,8 +71,7 @@ Result<void> Supervisor::start() {
   for (auto& app : apps_) app->start();
   // Stored or passed sockets the config no longer names: let them go.
   for (const auto& name : sockets_.drop_unused_inherited()) {
-    spdlog::warn("systemd passed a socket named {}, which the config does not name; closed",
-                 name);
+    spdlog::warn("systemd passed a socket named {}, which the config does not name; closed", name);
     systemd_.remove_fds(name);
   }
   started_at_ = Clock::now();
@@ -92,15 +97,17 @@ Result<void> Supervisor::open_notify_socket(const config::Config& config) {
 
 void Supervisor::reload_config(ReloadDone done, bool allow_empty) {
   systemd_.reloading();
-  apply_config_file([this, done = std::move(done)](ReloadResult result) {
-    // Over, one way or the other (before the first READY=1,
-    // report_to_systemd() still sends it).
-    if (announced_ready_ && !shutting_down_) systemd_.ready();
-    config_reloads_.last_ok = result.errors.empty() && result.failures.empty();
-    ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
-    if (!result.failures.empty()) ++config_reloads_.failed;
-    if (done) done(std::move(result));
-  }, allow_empty);
+  apply_config_file(
+      [this, done = std::move(done)](ReloadResult result) {
+        // Over, one way or the other (before the first READY=1,
+        // report_to_systemd() still sends it).
+        if (announced_ready_ && !shutting_down_) systemd_.ready();
+        config_reloads_.last_ok = result.errors.empty() && result.failures.empty();
+        ++(result.errors.empty() ? config_reloads_.applied : config_reloads_.rejected);
+        if (!result.failures.empty()) ++config_reloads_.failed;
+        if (done) done(std::move(result));
+      },
+      allow_empty);
 }
 
 // A worker takes a connection handed to it within milliseconds; held ones
@@ -124,8 +131,8 @@ void Supervisor::shutdown(const char* why) {
   // already accepted before they are asked to go, so a stop drops none of
   // them; new ones wait in the kernel's queue (on a restart, for the next
   // musterd: systemd's fd store keeps the socket).
-  hand_over_timer_.expires_after(std::min<Duration>(kHandOverLimit,
-                                                    config_.daemon.shutdown_timeout / 2));
+  hand_over_timer_.expires_after(
+      std::min<Duration>(kHandOverLimit, config_.daemon.shutdown_timeout / 2));
   hand_over_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) stop_apps();
   });

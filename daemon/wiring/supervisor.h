@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/supervision/app.h"
-#include "daemon/control/control_server.h"
 #include "daemon/common/events.h"
+#include "daemon/control/control_server.h"
 #include "daemon/network/listen_socket.h"
-#include "daemon/observe/metrics_server.h"
 #include "daemon/network/notify_socket.h"
 #include "daemon/network/on_demand.h"
+#include "daemon/observe/metrics_server.h"
 #include "daemon/observe/snapshot.h"
+#include "daemon/supervision/app.h"
 #include "daemon/systemd/systemd_service.h"
 
 namespace muster::daemon {
@@ -95,8 +95,7 @@ class Supervisor {
   struct PendingReload;
   void remove_apps(const std::vector<std::string>& names);
   void apply_app_changes(const ConfigDiff& diff, std::vector<std::unique_ptr<App>>& added,
-                         const config::Config& old,
-                         const std::shared_ptr<PendingReload>& waiting);
+                         const config::Config& old, const std::shared_ptr<PendingReload>& waiting);
   void start_added_app(std::unique_ptr<App> app, const std::shared_ptr<PendingReload>& waiting);
   void update_app(const config::AppConfig& app_config, const config::AppConfig& previous,
                   bool rolling, const std::shared_ptr<PendingReload>& waiting);

@@ -15,8 +15,8 @@ void Supervisor::catch_signals() {
     boost::system::error_code ec;
     signals_.add(signo, ec);
     if (ec)
-      spdlog::warn("cannot catch {}: {}; it keeps its default action",
-                   config::signal_name(signo), ec.message());
+      spdlog::warn("cannot catch {}: {}; it keeps its default action", config::signal_name(signo),
+                   ec.message());
   }
   restart_interrupted_calls(signals);
 }
@@ -54,9 +54,7 @@ void Supervisor::on_signal(int signo) {
       spdlog::info("{}: reloading the config", name);
       if (!shutting_down_) reload_config(nullptr);
       return;
-    case SignalAction::reopen:
-      reopen_output_files();
-      return;
+    case SignalAction::reopen: reopen_output_files(); return;
     case SignalAction::reserved:
       spdlog::warn("{} received: reserved (for an in-place upgrade, some day); ignored", name);
       return;

@@ -1,7 +1,7 @@
 // Supervisor's side of running under systemd: the fd store follows the
 // socket table, READY=1 once the first workers are ready, STATUS= a summary.
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "daemon/wiring/supervisor.h"
 

@@ -32,7 +32,8 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
   if (!app || !app->wanted_up())
     return respond(error_reply("worker " + id + "'s app is stopping or stopped"));
   if (app->is_candidate(w->identity().id))
-    return respond(error_reply("worker " + id + " is a replacement that is not ready yet; "
+    return respond(error_reply("worker " + id +
+                               " is a replacement that is not ready yet; "
                                "restart it once it is"));
   const unsigned slot = w->identity().instance;
   spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
@@ -43,8 +44,7 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
     boost::json::object reply{{"app", app->name()}, {"id", old_id}};
     // The slot's worker comes first in workers(); a leaving one may share its slot.
     for (Worker* now : app->workers()) {
-      if (now->identity().instance != slot || now->state() == WorkerState::disconnecting)
-        continue;
+      if (now->identity().instance != slot || now->state() == WorkerState::disconnecting) continue;
       reply["replaced_by"] = now->identity().id;
       reply["pid"] = now->pid();
       break;

@@ -28,7 +28,8 @@
 namespace {
 
 constexpr size_t kMaxHead = 64 * 1024;
-constexpr auto kFreshGrace = std::chrono::seconds(2);  // draining: time for a new connection's first request
+constexpr auto kFreshGrace =
+    std::chrono::seconds(2);  // draining: time for a new connection's first request
 
 struct Connection {
   std::string in, out;
@@ -45,7 +46,8 @@ std::string header(const std::string& head, const std::string& name) {
 }
 
 std::string response(const std::string& status, const std::string& body, bool close) {
-  return "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+  return "HTTP/1.1 " + status +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
          (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + body;
 }
 
@@ -54,15 +56,18 @@ void serve_requests(Connection& c, const std::string& body, bool draining) {
   while (!c.close_after) {
     size_t end = c.in.find("\r\n\r\n");
     if (end == std::string::npos) {
-      if (c.in.size() > kMaxHead) c.out += response("431 Request Header Fields Too Large", "", true), c.close_after = true;
+      if (c.in.size() > kMaxHead)
+        c.out += response("431 Request Header Fields Too Large", "", true), c.close_after = true;
       return;
     }
     std::string head = c.in.substr(0, end);
-    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::transform(head.begin(), head.end(), head.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     size_t line_end = head.find("\r\n");
     bool http10 = head.substr(0, line_end).find("http/1.0") != std::string::npos;
     std::string connection = header(head, "connection");
-    bool keep_alive = http10 ? connection.find("keep-alive") != std::string::npos : connection.find("close") == std::string::npos;
+    bool keep_alive = http10 ? connection.find("keep-alive") != std::string::npos
+                             : connection.find("close") == std::string::npos;
     if (!header(head, "transfer-encoding").empty()) {
       c.out += response("501 Not Implemented", "chunked request bodies are not supported\n", true);
       c.close_after = true;
@@ -148,7 +153,8 @@ int main(int argc, char** argv) {
     fds.clear();
     for (int fd : w->watch_fds()) fds.push_back(pollfd{fd, POLLIN, 0});
     size_t first_connection = fds.size();
-    for (auto& [fd, c] : connections) fds.push_back(pollfd{fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+    for (auto& [fd, c] : connections)
+      fds.push_back(pollfd{fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
     if (poll(fds.data(), fds.size(), draining ? 250 : -1) < 0 && errno != EINTR) return 1;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;

@@ -30,7 +30,8 @@ struct Value {
   }
   bool is(Type t) const { return type == t; }
   long long as_int(long long fallback = 0) const {
-    return type == Type::number ? static_cast<long long>(std::strtod(s.c_str(), nullptr)) : fallback;
+    return type == Type::number ? static_cast<long long>(std::strtod(s.c_str(), nullptr))
+                                : fallback;
   }
 };
 
@@ -70,7 +71,8 @@ inline std::string dump(const Value& v) {
     }
     case Value::Type::object: {
       std::string out = "{";
-      for (size_t i = 0; i < v.keys.size(); ++i) out += (i ? "," : "") + quote(v.keys[i]) + ":" + dump(v.items[i]);
+      for (size_t i = 0; i < v.keys.size(); ++i)
+        out += (i ? "," : "") + quote(v.keys[i]) + ":" + dump(v.items[i]);
       return out + "}";
     }
   }
@@ -89,10 +91,16 @@ class Parser {
 
   bool more() const { return i_ < t_.size(); }
   bool digit() const { return more() && t_[i_] >= '0' && t_[i_] <= '9'; }
-  void digits() { while (digit()) ++i_; }
+  void digits() {
+    while (digit()) ++i_;
+  }
   bool eat(char c) { return more() && t_[i_] == c ? (++i_, true) : false; }
-  void ws() { while (more() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) ++i_; }
-  bool word(std::string_view w) { return t_.substr(i_, w.size()) == w ? (i_ += w.size(), true) : false; }
+  void ws() {
+    while (more() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) ++i_;
+  }
+  bool word(std::string_view w) {
+    return t_.substr(i_, w.size()) == w ? (i_ += w.size(), true) : false;
+  }
 
   bool value(Value& v, int depth) {
     ws();
@@ -157,7 +165,10 @@ class Parser {
     u = 0;
     for (int k = 0; k < 4; ++k) {
       char c = t_[i_++];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       if (d < 0) return false;
       u = u * 16 + static_cast<unsigned>(d);
     }

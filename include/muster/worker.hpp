@@ -56,23 +56,9 @@ class Worker {
   static constexpr size_t kMaxLine = 1 << 20;
 
   static Expected<Worker> from_env() {
-    const char* fd = std::getenv("NODE_CHANNEL_FD");
-    const char* id = std::getenv("NODE_UNIQUE_ID");
-    const char* mode = std::getenv("NODE_CHANNEL_SERIALIZATION_MODE");
-    if (!fd || !id)
-      return Error{0, "not running under musterd (or a Node cluster primary): NODE_CHANNEL_FD and NODE_UNIQUE_ID are not set"};
-    if (mode && *mode && std::string_view(mode) != "json")
-      return Error{0, std::string("unsupported NODE_CHANNEL_SERIALIZATION_MODE '") + mode + "' (only 'json')"};
-    char* end = nullptr;
-    long n = std::strtol(fd, &end, 10);
-    if (*fd == '\0' || *end != '\0' || n < 0 || fcntl(static_cast<int>(n), F_GETFD) < 0)
-      return Error{0, std::string("NODE_CHANNEL_FD is not an open fd: '") + fd + "'"};
-    int worker_id = std::atoi(id);
-    // As Node does: children of this worker must not think they are workers too.
-    unsetenv("NODE_CHANNEL_FD");
-    unsetenv("NODE_UNIQUE_ID");
-    unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
-    return from_fd(static_cast<int>(n), worker_id);
+    auto channel = detail::channel_from_env();
+    if (!channel) return channel.error();
+    return from_fd(channel->first, channel->second);
   }
   // Adopts an already connected channel end (tests, embedding).
   static Worker from_fd(int fd, int id) {
@@ -83,11 +69,15 @@ class Worker {
 
   Worker(Worker&& o) noexcept { *this = std::move(o); }
   Worker& operator=(Worker&& o) noexcept {
-    std::swap(fd_, o.fd_), std::swap(id_, o.id_), std::swap(seq_, o.seq_), std::swap(in_, o.in_), std::swap(pos_, o.pos_);
-    std::swap(fds_, o.fds_), std::swap(servers_, o.servers_), std::swap(indexes_, o.indexes_), std::swap(leaving_, o.leaving_);
+    std::swap(fd_, o.fd_), std::swap(id_, o.id_), std::swap(seq_, o.seq_), std::swap(in_, o.in_),
+        std::swap(pos_, o.pos_);
+    std::swap(fds_, o.fds_), std::swap(servers_, o.servers_), std::swap(indexes_, o.indexes_),
+        std::swap(leaving_, o.leaving_);
     std::swap(lingering_channel_, o.lingering_channel_);
-    std::swap(on_connection_, o.on_connection_), std::swap(on_message_, o.on_message_), std::swap(on_disconnect_, o.on_disconnect_);
-    std::swap(on_primary_gone_, o.on_primary_gone_), std::swap(on_protocol_error_, o.on_protocol_error_);
+    std::swap(on_connection_, o.on_connection_), std::swap(on_message_, o.on_message_),
+        std::swap(on_disconnect_, o.on_disconnect_);
+    std::swap(on_primary_gone_, o.on_primary_gone_),
+        std::swap(on_protocol_error_, o.on_protocol_error_);
     return *this;
   }
   Worker(const Worker&) = delete;
@@ -105,7 +95,9 @@ class Worker {
   void on_message(std::function<void(const std::string& json)> cb) { on_message_ = std::move(cb); }
   void on_disconnect(std::function<void()> cb) { on_disconnect_ = std::move(cb); }
   void on_primary_gone(std::function<void()> cb) { on_primary_gone_ = std::move(cb); }
-  void on_protocol_error(std::function<void(const std::string&)> cb) { on_protocol_error_ = std::move(cb); }
+  void on_protocol_error(std::function<void(const std::string&)> cb) {
+    on_protocol_error_ = std::move(cb);
+  }
 
   void online() { send_cluster("\"act\":\"online\""); }
 
@@ -113,11 +105,15 @@ class Worker {
   Expected<Server> listen(ListenRequest r) {
     detail::complete_listen_request(r);
     std::string addr = r.address.empty() ? "null" : json::quote(r.address);
-    int index = indexes_[addr + ":" + std::to_string(r.port) + ":" + std::to_string(r.address_type)]++;
-    std::string fields = "\"index\":" + std::to_string(index) + ",\"data\":null,\"address\":" + addr + ",\"port\":";
-    std::string tail = ",\"addressType\":" + std::to_string(r.address_type) + ",\"flags\":0,\"backlog\":" + std::to_string(r.backlog);
+    int index =
+        indexes_[addr + ":" + std::to_string(r.port) + ":" + std::to_string(r.address_type)]++;
+    std::string fields =
+        "\"index\":" + std::to_string(index) + ",\"data\":null,\"address\":" + addr + ",\"port\":";
+    std::string tail = ",\"addressType\":" + std::to_string(r.address_type) +
+                       ",\"flags\":0,\"backlog\":" + std::to_string(r.backlog);
     int fd = -1;
-    std::optional<json::Value> reply = request("\"act\":\"queryServer\"," + fields + std::to_string(r.port) + tail, fd);
+    std::optional<json::Value> reply =
+        request("\"act\":\"queryServer\"," + fields + std::to_string(r.port) + tail, fd);
     if (!reply) return Error{0, "the channel closed before the primary answered queryServer"};
     Server s;
     const json::Value* err = reply->get("errno");
@@ -126,18 +122,22 @@ class Worker {
     s.listen_fd = fd;
     s.port = r.port;
     int code = err ? static_cast<int>(err->as_int()) : 0;
-    if (fd >= 0 && !code && (::listen(fd, r.backlog) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0))
+    if (fd >= 0 && !code &&
+        (::listen(fd, r.backlog) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0))
       code = -errno;  // the primary may hand over a bound socket that is not yet listening
     if (fd >= 0 && !code) s.port = detail::local_port(fd, r.port);
     const json::Value* name = reply->get("sockname");
     const json::Value* p = name ? name->get("port") : nullptr;
     if (fd < 0 && p) s.port = static_cast<int>(p->as_int());
-    if (fd < 0 && !code && r.port > 0 && p && s.port != r.port) code = -EADDRINUSE;  // Node's checkBindError
+    if (fd < 0 && !code && r.port > 0 && p && s.port != r.port)
+      code = -EADDRINUSE;  // Node's checkBindError
     if (code) {
       if (fd >= 0) close(fd);
       dispatch_buffered();
-      std::string where = r.address.empty() ? std::to_string(r.port) : r.address + ":" + std::to_string(r.port);
-      return Error{code, "listen " + where + ": " + std::strerror(-code) + " (" + std::to_string(code) + ")"};
+      std::string where =
+          r.address.empty() ? std::to_string(r.port) : r.address + ":" + std::to_string(r.port);
+      return Error{code, "listen " + where + ": " + std::strerror(-code) + " (" +
+                             std::to_string(code) + ")"};
     }
     servers_.push_back(s);
     send_cluster("\"act\":\"listening\"," + fields + std::to_string(s.port) + tail);
@@ -262,7 +262,8 @@ class Worker {
   void dispatch_buffered() {
     size_t nl;
     while (fd_ >= 0 && !reply_ && (nl = in_.find('\n', pos_)) != std::string::npos) {
-      if (nl - pos_ > kMaxLine) return protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+      if (nl - pos_ > kMaxLine)
+        return protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
       std::string line = in_.substr(pos_, nl - pos_);
       pos_ = nl + 1;
       dispatch(line);  // may re-enter process_channel() (disconnect from a callback)
@@ -270,7 +271,8 @@ class Worker {
     if (fd_ < 0) return;
     in_.erase(0, pos_);
     pos_ = 0;
-    if (in_.size() > kMaxLine) protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
+    if (in_.size() > kMaxLine)
+      protocol_error("message longer than " + std::to_string(kMaxLine) + " bytes");
   }
 
   void dispatch(const std::string& line) {
@@ -332,7 +334,8 @@ class Worker {
     bool known = false;
     for (auto& s : servers_) known = known || (s.round_robin() && s.key == k);
     accepted = accepted && known;
-    send_cluster("\"ack\":" + (seq ? json::dump(*seq) : "null") + ",\"accepted\":" + (accepted ? "true" : "false"));
+    send_cluster("\"ack\":" + (seq ? json::dump(*seq) : "null") +
+                 ",\"accepted\":" + (accepted ? "true" : "false"));
     if (!accepted) {
       if (fd >= 0) close(fd);
       return;

@@ -13,7 +13,8 @@ namespace muster {
 // Node's internal messages have a string `cmd` longer than "NODE_" that starts with it.
 inline bool is_internal(const json::Value& m) {
   const json::Value* cmd = m.get("cmd");
-  return cmd && cmd->is(json::Value::Type::string) && cmd->s.size() > 5 && cmd->s.compare(0, 5, "NODE_") == 0;
+  return cmd && cmd->is(json::Value::Type::string) && cmd->s.size() > 5 &&
+         cmd->s.compare(0, 5, "NODE_") == 0;
 }
 
 struct Error {

@@ -14,9 +14,9 @@
 namespace muster::testing {
 
 struct Received {
-  ssize_t n = -1;                       // recvmsg's result: -1 (e.g. EAGAIN), 0 at EOF
-  std::string bytes;                    // what was read
-  std::vector<ipc::UniqueFd> fds;       // every descriptor that came with it
+  ssize_t n = -1;                  // recvmsg's result: -1 (e.g. EAGAIN), 0 at EOF
+  std::string bytes;               // what was read
+  std::vector<ipc::UniqueFd> fds;  // every descriptor that came with it
 };
 
 template <std::size_t kMaxBytes = 65536, std::size_t kMaxFds = 8>

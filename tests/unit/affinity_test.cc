@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <catch2/catch.hpp>
 
 #include <cstring>
 #include <map>

@@ -116,8 +116,7 @@ TEST_CASE("crashes older than restart_window do not count toward a crash loop", 
   CHECK(t.spawns() == 3);
 }
 
-TEST_CASE("every slot in a crash loop fails the app, and failed_retry starts it again",
-          "[app]") {
+TEST_CASE("every slot in a crash loop fails the app, and failed_retry starts it again", "[app]") {
   auto c = policy_app();
   c.max_restarts = 1;
   c.restart_delay = 100ms;
@@ -241,8 +240,7 @@ TEST_CASE("stop ends every worker and answers once they are gone", "[app]") {
   CHECK(t.app->state() == AppState::stopped);
 }
 
-TEST_CASE("a rolling reload starts each slot's new worker first, then stops the old one",
-          "[app]") {
+TEST_CASE("a rolling reload starts each slot's new worker first, then stops the old one", "[app]") {
   AppTest t(policy_app(2));
   t.app->start();
   t.run();

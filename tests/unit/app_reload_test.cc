@@ -144,8 +144,7 @@ TEST_CASE("a config update with only policy changes applies at once, without new
   CHECK(t.restart_field(0, "backoff_ms") == 3000);  // the next crash waits the new delay
 }
 
-TEST_CASE("a reload-config whose new workers fail goes back to the previous settings",
-          "[app]") {
+TEST_CASE("a reload-config whose new workers fail goes back to the previous settings", "[app]") {
   AppTest t(notify_app(2, "v1"));
   start_ready(t);
   pid_t old1 = t.launcher.pid_of(1);
@@ -204,7 +203,7 @@ TEST_CASE("a reload-config during another's rolling reload gives every slot the 
   Answer first, second;
   reload_config(t, notify_app(2, "v2"), first);
   t.notify_ready(t.launcher.spawned.at(2).pid);  // slot 0 has v2
-  REQUIRE(t.spawns() == 4);                   // slot 1's v2 worker is on its way
+  REQUIRE(t.spawns() == 4);                      // slot 1's v2 worker is on its way
   reload_config(t, notify_app(2, "v3"), second);
   t.notify_ready_from(3);
   REQUIRE(first);

@@ -14,8 +14,7 @@ using muster::daemon::AppState;
 using muster::test::AppTest;
 using muster::test::policy_app;
 
-TEST_CASE("scaling up spawns in time slices, and the loop runs other work between them",
-          "[app]") {
+TEST_CASE("scaling up spawns in time slices, and the loop runs other work between them", "[app]") {
   AppTest t(policy_app(1));
   t.app->start();
   t.run();

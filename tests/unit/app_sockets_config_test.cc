@@ -28,9 +28,9 @@ TEST_CASE("an app naming an undeclared socket is reported at that name") {
 }
 
 TEST_CASE("a socket that is declared with errors is still declared for apps") {
-  ConfigError error =
-      load_error("[sockets.web]\nlisten = \"8000\"\n[apps.web]\nexec = \"x\"\n"
-                 "protocol = \"node\"\nsockets = [\"web\"]\n");
+  ConfigError error = load_error(
+      "[sockets.web]\nlisten = \"8000\"\n[apps.web]\nexec = \"x\"\n"
+      "protocol = \"node\"\nsockets = [\"web\"]\n");
   check_at(error, 2, 10, "sockets.web.listen");
 }
 
@@ -42,7 +42,8 @@ TEST_CASE("a socket listed twice by one app is reported at the second") {
 }
 
 TEST_CASE("an app's sockets are an array of strings") {
-  ConfigError error = load_error(kWebSocket + "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\nsockets = \"web\"\n");
+  ConfigError error =
+      load_error(kWebSocket + "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\nsockets = \"web\"\n");
   check_at(error, 6, 11, "apps.web.sockets");
   CHECK(error.message == "expected an array of strings, got string");
 }
@@ -72,7 +73,9 @@ TEST_CASE("max_pending is a non-negative integer and pending_timeout a duration"
   CHECK(error.message == R"(expected a duration like "250ms" or "1m30s", got "soon")");
 }
 
-TEST_CASE("the default scheduling comes from MUSTER_SCHED_POLICY, then NODE_CLUSTER_SCHED_POLICY, then rr") {
+TEST_CASE(
+    "the default scheduling comes from MUSTER_SCHED_POLICY, then NODE_CLUSTER_SCHED_POLICY, then "
+    "rr") {
   auto default_with = [](const char* muster_value, const char* node_value) {
     ScopedEnv muster("MUSTER_SCHED_POLICY", muster_value);
     ScopedEnv node("NODE_CLUSTER_SCHED_POLICY", node_value);
@@ -82,7 +85,7 @@ TEST_CASE("the default scheduling comes from MUSTER_SCHED_POLICY, then NODE_CLUS
   CHECK(default_with(nullptr, "none") == Scheduling::none);
   CHECK(default_with("none", "rr") == Scheduling::none);
   CHECK(default_with("rr", "bogus") == Scheduling::rr);  // NODE_... is not consulted
-  CHECK(default_with("", "none") == Scheduling::none);    // empty is unset
+  CHECK(default_with("", "none") == Scheduling::none);   // empty is unset
 }
 
 TEST_CASE("a scheduling set in the file wins over the environment") {
@@ -101,8 +104,10 @@ TEST_CASE("a bad scheduling policy in the environment is one error without a pos
   CHECK(error.line == 0);
   CHECK(error.column == 0);
   CHECK(error.key == "MUSTER_SCHED_POLICY");
-  CHECK(error.to_string() ==
-        kPath + R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "fifo")");
+  CHECK(
+      error.to_string() ==
+      kPath +
+          R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "fifo")");
 
   error = error_with(nullptr, "RR");
   CHECK(error.line == 0);
@@ -127,10 +132,15 @@ listen = "0.0.0.0:80"
   CHECK_FALSE(result.config);
   std::vector<std::string> found;
   for (const ConfigError& error : result.errors) found.push_back(error.to_string());
-  CHECK(found == std::vector<std::string>{
-                     kPath + R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "x")",
-                     kPath + ":4:12: apps.web.sockets[0]: no socket named 'api' is declared (declare [sockets.api])",
-                     kPath + R"(:7:8: sockets.web.mode: only used with unix sockets, but listen is "0.0.0.0:80")",
-                     kPath + R"(:9:10: sockets.other.listen: same address as sockets.web ("0.0.0.0:80"))",
-                 });
+  CHECK(
+      found ==
+      std::vector<std::string>{
+          kPath +
+              R"(: MUSTER_SCHED_POLICY: expected "rr" or "none" (the default scheduling of apps), got "x")",
+          kPath + ":4:12: apps.web.sockets[0]: no socket named 'api' is declared (declare "
+                  "[sockets.api])",
+          kPath +
+              R"(:7:8: sockets.web.mode: only used with unix sockets, but listen is "0.0.0.0:80")",
+          kPath + R"(:9:10: sockets.other.listen: same address as sockets.web ("0.0.0.0:80"))",
+      });
 }

@@ -63,7 +63,8 @@ TEST_CASE("serialization is json unless set to advanced", "[config]") {
   CHECK(load_ok(kNode).apps.at(0).serialization == Serialization::json);
   CHECK(load_ok(kNode + "serialization = \"advanced\"\n").apps.at(0).serialization ==
         Serialization::advanced);
-  CHECK(load_ok(kNode + "serialization = \"json\"\n").apps.at(0).serialization == Serialization::json);
+  CHECK(load_ok(kNode + "serialization = \"json\"\n").apps.at(0).serialization ==
+        Serialization::json);
 }
 
 TEST_CASE("an unknown serialization is reported at the value", "[config]") {

@@ -37,8 +37,9 @@ TEST_CASE("each instance's inspector is on the inspect port plus its instance",
 }
 
 TEST_CASE("an inspector port past 65535 has no address", "[config][inspect]") {
-  AppConfig app = load_ok("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n"
-                          "inspect = \"127.0.0.1:65535\"\n")
+  AppConfig app = load_ok(
+                      "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n"
+                      "inspect = \"127.0.0.1:65535\"\n")
                       .apps.at(0);
   CHECK(inspector_address(app, 0) == "127.0.0.1:65535");
   CHECK_FALSE(inspector_address(app, 1));
@@ -49,8 +50,9 @@ TEST_CASE("inspect needs protocol node", "[config][inspect]") {
   check_at(error, 3, 11, "apps.web.inspect");
   CHECK(error.message == R"(opens Node's inspector in each worker: needs protocol "node", but )"
                          R"(protocol is "none")");
-  error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"systemd\"\n"
-                     "inspect = \"127.0.0.1:9229\"\n");
+  error = load_error(
+      "[apps.web]\nexec = \"x\"\nprotocol = \"systemd\"\n"
+      "inspect = \"127.0.0.1:9229\"\n");
   check_at(error, 4, 11, "apps.web.inspect");
 }
 
@@ -108,9 +110,8 @@ TEST_CASE("two apps' inspect ranges may not overlap", "[config][inspect]") {
       "[apps.api]\nexec = \"x\"\nprotocol = \"node\"\ninspect = \"0.0.0.0:9230\"\n";
   ConfigError error = load_error(kNode + "inspect = \"127.0.0.1:9229\"\n" + other);
   check_at(error, 9, 11, "apps.api.inspect");
-  CHECK(error.message ==
-        R"(inspect = "0.0.0.0:9230" takes port 9230, which overlaps apps.web's )"
-        R"(inspect = "127.0.0.1:9229" takes ports 9229-9230 (2 instances))");
+  CHECK(error.message == R"(inspect = "0.0.0.0:9230" takes port 9230, which overlaps apps.web's )"
+                         R"(inspect = "127.0.0.1:9229" takes ports 9229-9230 (2 instances))");
   load_ok(kNode + "inspect = \"127.0.0.1:9229\"\n" +
           "[apps.api]\nexec = \"x\"\nprotocol = \"node\"\ninspect = \"127.0.0.1:9231\"\n");
 }

@@ -21,9 +21,8 @@ namespace {
 const std::string kWeb = "[apps.web]\nexec = \"x\"\n";
 
 bool has_raw_control(const std::string& text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 }  // namespace
@@ -83,8 +82,8 @@ TEST_CASE("a control_socket longer than sun_path allows is reported at the value
   CHECK(load_ok("[daemon]\ncontrol_socket = \"" + fits + "\"\n").daemon.control_socket == fits);
   ConfigError error = load_error("[daemon]\ncontrol_socket = \"" + fits + "s\"\n");
   check_at(error, 2, 18, "daemon.control_socket");
-  CHECK(error.message == "expected a unix socket path of at most 107 bytes, got 108 bytes: \"" +
-                             fits + "s\"");
+  CHECK(error.message ==
+        "expected a unix socket path of at most 107 bytes, got 108 bytes: \"" + fits + "s\"");
 }
 
 TEST_CASE("a relative control_socket is measured once resolved against the config's directory") {
@@ -108,8 +107,9 @@ TEST_CASE("control characters in a name are shown escaped in every error about i
 }
 
 TEST_CASE("a socket name echoed in an app's error is shown escaped") {
-  ConfigError error = load_error("[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n"
-                                 "sockets = [\"s\\u0007\"]\n");
+  ConfigError error = load_error(
+      "[apps.web]\nexec = \"x\"\nprotocol = \"node\"\n"
+      "sockets = [\"s\\u0007\"]\n");
   check_at(error, 4, 12, "apps.web.sockets[0]");
   CHECK_FALSE(has_raw_control(error.to_string()));
   CHECK_THAT(error.message, Catch::Contains(R"(no socket named 's\u0007')"));
@@ -127,8 +127,10 @@ TEST_CASE("the on-demand keys of a node app are read, with their defaults") {
   CHECK(plain.on_demand);
   CHECK(plain.max_on_demand_sockets == 64);
   CHECK(plain.on_demand_grace == std::chrono::seconds(10));
-  AppConfig set = load_ok(node + "on_demand = false\nmax_on_demand_sockets = 1024\n"
-                                 "on_demand_grace = \"0s\"\n").apps.at(0);
+  AppConfig set = load_ok(node +
+                          "on_demand = false\nmax_on_demand_sockets = 1024\n"
+                          "on_demand_grace = \"0s\"\n")
+                      .apps.at(0);
   CHECK_FALSE(set.on_demand);
   CHECK(set.max_on_demand_sockets == kMaxOnDemandSockets);
   CHECK(set.on_demand_grace == Duration::zero());
@@ -140,7 +142,8 @@ TEST_CASE("max_on_demand_sockets outside 1 to 1024 is reported at the value") {
     ConfigError error = load_error(node + "max_on_demand_sockets = " + value + "\n");
     check_at(error, 4, 25, "apps.web.max_on_demand_sockets");
     CHECK(error.message == std::string("expected a number of sockets from 1 to 1024 "
-                                       "(on_demand = false refuses every one), got ") + value);
+                                       "(on_demand = false refuses every one), got ") +
+                               value);
   }
 }
 

@@ -12,15 +12,14 @@ namespace muster::test {
 
 using config::Config;
 using config::ConfigError;
-using config::LoadResult;
 using config::load_string;
+using config::LoadResult;
 
 inline const std::string kPath = "/srv/site/muster.toml";
 // A TCP socket "web" on lines 1-2.
 inline const std::string kWebSocket = "[sockets.web]\nlisten = \"0.0.0.0:8000\"\n";
 
-inline Config load_ok(const std::string& text,
-                      config::HostChecks host = config::HostChecks::skip) {
+inline Config load_ok(const std::string& text, config::HostChecks host = config::HostChecks::skip) {
   LoadResult result = load_string(text, kPath, host);
   for (const ConfigError& error : result.errors) UNSCOPED_INFO(error.to_string());
   REQUIRE(result.errors.empty());

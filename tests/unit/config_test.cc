@@ -168,14 +168,21 @@ instances = -2
   CHECK_FALSE(result.config);
   std::vector<std::string> found;
   for (const ConfigError& error : result.errors) found.push_back(error.to_string());
-  CHECK(found == std::vector<std::string>{
-                     kPath + R"(:3:11: apps.zeta.restart: expected one of always, on-failure, never, got "sometimes")",
-                     kPath + R"(:5:13: daemon.log_level: expected one of trace, debug, info, warn, error, got "loud")",
-                     kPath + ":6:1: daemon.bogus: unknown key",
-                     kPath + ":7:1: apps.alpha.exec: required key is missing: the program to run, like exec = \"/usr/bin/node\"",
-                     kPath + R"(:8:16: apps.alpha.stop_timeout: expected a duration like "250ms" or "1m30s", got "forever")",
-                     kPath + ":9:13: apps.alpha.instances: expected a number of workers from 0 (one per CPU) to 4096, got -2",
-                 });
+  CHECK(
+      found ==
+      std::vector<std::string>{
+          kPath +
+              R"(:3:11: apps.zeta.restart: expected one of always, on-failure, never, got "sometimes")",
+          kPath +
+              R"(:5:13: daemon.log_level: expected one of trace, debug, info, warn, error, got "loud")",
+          kPath + ":6:1: daemon.bogus: unknown key",
+          kPath + ":7:1: apps.alpha.exec: required key is missing: the program to run, like exec = "
+                  "\"/usr/bin/node\"",
+          kPath +
+              R"(:8:16: apps.alpha.stop_timeout: expected a duration like "250ms" or "1m30s", got "forever")",
+          kPath + ":9:13: apps.alpha.instances: expected a number of workers from 0 (one per CPU) "
+                  "to 4096, got -2",
+      });
 }
 
 TEST_CASE("a TOML syntax error is reported once at its position") {
@@ -208,8 +215,8 @@ TEST_CASE("an unreadable file is one error without a position") {
 }
 
 TEST_CASE("a config file on disk is loaded with its absolute path") {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("muster-config-test-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("muster-config-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "muster.toml") << "[apps.web]\nexec = \"node\"\n";
   LoadResult result = load_file((dir / "muster.toml").string(), HostChecks::skip);

@@ -50,11 +50,9 @@ TEST_CASE("bad control input is rejected with a reason", "[control]") {
   CHECK(error_of(R"({"verb":"ping","bogus":1})") == "unexpected field 'bogus'");
 }
 
-TEST_CASE("a request with a repeated key is refused, not read as its last value",
-          "[control]") {
+TEST_CASE("a request with a repeated key is refused, not read as its last value", "[control]") {
   CHECK(error_of(R"({"verb":"ping","verb":"shutdown"})") == "duplicate key 'verb'");
-  CHECK(error_of(R"({"verb":"scale","app":"a","count":1,"count":9})") ==
-        "duplicate key 'count'");
+  CHECK(error_of(R"({"verb":"scale","app":"a","count":1,"count":9})") == "duplicate key 'count'");
   // Found before the fields are checked: an unknown field repeated is still a repeat.
   CHECK(error_of(R"({"verb":"ping","x":1,"x":1})") == "duplicate key 'x'");
   // Also inside a send message, though Node's JSON.parse would keep the last.
@@ -63,8 +61,8 @@ TEST_CASE("a request with a repeated key is refused, not read as its last value"
 }
 
 TEST_CASE("an oversized request line is refused", "[control]") {
-  std::string line = R"({"verb":"ping","pad":")" +
-                     std::string(muster::ipc::kMaxControlLine, 'x') + "\"}";
+  std::string line =
+      R"({"verb":"ping","pad":")" + std::string(muster::ipc::kMaxControlLine, 'x') + "\"}";
   CHECK(error_of(line) == "request line too long");
 }
 
@@ -97,8 +95,7 @@ TEST_CASE("events may follow", "[control]") {
   CHECK(error_of(R"({"verb":"status","follow":true})") == "unexpected field 'follow'");
 }
 
-TEST_CASE("reload-config may allow a file with no apps; no other verb takes that",
-          "[control]") {
+TEST_CASE("reload-config may allow a file with no apps; no other verb takes that", "[control]") {
   CHECK_FALSE(request_of(R"({"verb":"reload-config"})").allow_empty);
   CHECK(request_of(R"({"verb":"reload-config","allow_empty":true})").allow_empty);
   CHECK_FALSE(request_of(R"({"verb":"reload-config","allow_empty":false})").allow_empty);

@@ -12,7 +12,8 @@ using namespace muster::config;
 namespace {
 
 // Inputs where only the directories in `usable` exist or can be made.
-DefaultSocketInputs inputs(uid_t uid, std::set<std::string> usable = {"/run/muster", "/tmp/muster-1000"}) {
+DefaultSocketInputs inputs(uid_t uid,
+                           std::set<std::string> usable = {"/run/muster", "/tmp/muster-1000"}) {
   DefaultSocketInputs in;
   in.uid = uid;
   in.usable = [usable](const std::string& dir) { return usable.count(dir) > 0; };
@@ -67,7 +68,8 @@ TEST_CASE("a user's default moves to /run/muster-UID when only /run is writable"
 
 TEST_CASE("no default is a name directly in a shared directory") {
   for (uid_t uid : {0u, 1000u}) {
-    for (const auto& usable : {std::set<std::string>{}, {"/run/muster", "/tmp/muster-1000"},
+    for (const auto& usable : {std::set<std::string>{},
+                               {"/run/muster", "/tmp/muster-1000"},
                                {"/tmp/muster-0", "/run/muster-1000"}}) {
       std::string dir = choose_default_socket(inputs(uid, usable)).directory;
       CHECK(dir != "/tmp");

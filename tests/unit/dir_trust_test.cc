@@ -47,8 +47,10 @@ TEST_CASE("root may own it, except a directory that must be musterd's own", "[di
     CHECK(other_writer(dir(01777, kNobody), trust) == OtherWriter::owner);  // sticky, but theirs
 }
 
-TEST_CASE("a writable group counts unless it is trusted: root's, or musterd's for a configured "
-          "control socket", "[dir-trust]") {
+TEST_CASE(
+    "a writable group counts unless it is trusted: root's, or musterd's for a configured "
+    "control socket",
+    "[dir-trust]") {
   CHECK_FALSE(other_writer(dir(0775, kMusterd, 0), others));
   CHECK_FALSE(other_writer(dir(0775, kMusterd, 0), configured));
   CHECK(other_writer(dir(0775, kMusterd, 0), own) == OtherWriter::group);
@@ -57,8 +59,10 @@ TEST_CASE("a writable group counts unless it is trusted: root's, or musterd's fo
   CHECK(other_writer(dir(0775, kMusterd, kNobody), configured) == OtherWriter::group);
 }
 
-TEST_CASE("the sticky bit excuses everyone's write, and a group's only for a configured "
-          "control socket; never for musterd's own directory", "[dir-trust]") {
+TEST_CASE(
+    "the sticky bit excuses everyone's write, and a group's only for a configured "
+    "control socket; never for musterd's own directory",
+    "[dir-trust]") {
   CHECK(other_writer(dir(0777, kMusterd, 0), others) == OtherWriter::everyone);
   CHECK_FALSE(other_writer(dir(01777, kMusterd, 0), others));
   CHECK_FALSE(other_writer(dir(01777), configured));

@@ -6,8 +6,7 @@ using muster::ipc::find_duplicate_key;
 
 TEST_CASE("a repeated key is named, with the top-level field it is under", "[control]") {
   CHECK(find_duplicate_key(R"({"verb":"ping","verb":"shutdown"})") == "duplicate key 'verb'");
-  CHECK(find_duplicate_key(R"({"message":{"a":1,"a":2}})") ==
-        "duplicate key 'a' in 'message'");
+  CHECK(find_duplicate_key(R"({"message":{"a":1,"a":2}})") == "duplicate key 'a' in 'message'");
   CHECK(find_duplicate_key(R"({"id":3,"message":[{"b":{"c":1,"c":1}}]})") ==
         "duplicate key 'c' in 'message'");
 }
@@ -19,8 +18,7 @@ TEST_CASE("equal keys in different objects are not duplicates", "[control]") {
 }
 
 TEST_CASE("keys are compared after unescaping", "[control]") {
-  CHECK(find_duplicate_key(R"({"verb":"ping","v\u0065rb":"shutdown"})") ==
-        "duplicate key 'verb'");
+  CHECK(find_duplicate_key(R"({"verb":"ping","v\u0065rb":"shutdown"})") == "duplicate key 'verb'");
   CHECK_FALSE(find_duplicate_key(R"({"a":1,"A":1,"a ":1})"));
 }
 

@@ -34,8 +34,10 @@ TEST_CASE("env_inherit names must be environment variable names") {
   for (std::string bad : {"", "A=B", "1ST", "A B", "NODE-ENV"}) {
     ConfigError error = load_error(kApp + "env_inherit = [\"LANG\", \"" + bad + "\"]\n");
     check_at(error, 3, 24, "apps.web.env_inherit[1]");
-    CHECK(error.message == "expected an environment variable name (letters, digits and '_', not "
-                           "starting with a digit) or \"*\", got \"" + bad + "\"");
+    CHECK(error.message ==
+          "expected an environment variable name (letters, digits and '_', not "
+          "starting with a digit) or \"*\", got \"" +
+              bad + "\"");
   }
   check_at(load_error(kApp + "env_inherit = \"LANG\"\n"), 3, 15, "apps.web.env_inherit");
   check_at(load_error(kApp + "env_inherit = [\"A\\u0000B\"]\n"), 3, 16, "apps.web.env_inherit[0]");
@@ -48,9 +50,9 @@ TEST_CASE("\"*\" in env_inherit must stand alone") {
 }
 
 TEST_CASE("variables musterd sets itself cannot be inherited by name") {
-  for (std::string name : {"MUSTER_APP", "MUSTER_SOCKET", "NODE_UNIQUE_ID", "NODE_CHANNEL_FD",
-                           "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS", "NOTIFY_SOCKET",
-                           "WATCHDOG_USEC"}) {
+  for (std::string name :
+       {"MUSTER_APP", "MUSTER_SOCKET", "NODE_UNIQUE_ID", "NODE_CHANNEL_FD",
+        "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS", "NOTIFY_SOCKET", "WATCHDOG_USEC"}) {
     ConfigError error = load_error(kApp + "env_inherit = [\"" + name + "\"]\n");
     check_at(error, 3, 16, "apps.web.env_inherit[0]");
     CHECK(error.message ==

@@ -17,8 +17,7 @@ TEST_CASE("the event history keeps the newest 1000 events", "[events]") {
   CHECK(recent.back().as_object().at("message") == 1499);
 }
 
-TEST_CASE("big messages push old events out so the history stays within its bytes",
-          "[events]") {
+TEST_CASE("big messages push old events out so the history stays within its bytes", "[events]") {
   EventBus bus;
   bus.publish("fork", "web", {{"id", 1}});
   std::string mib(1 << 20, 'x');

@@ -1,9 +1,9 @@
 // Behaviours that fuzzing (fuzz/, scripts/fuzz) found broken, kept fixed.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>

@@ -21,8 +21,7 @@ namespace {
 
 class HostDir {
  public:
-  HostDir()
-      : dir_(fs::temp_directory_path() / ("muster-host-test-" + std::to_string(::getpid()))) {
+  HostDir() : dir_(fs::temp_directory_path() / ("muster-host-test-" + std::to_string(::getpid()))) {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -75,14 +74,15 @@ TEST_CASE("a user that does not exist on this host is reported at the value") {
   HostDir host;
   ConfigError error = host.error(kSh + "user = \"muster-no-such-user\"\n", 3, 8, "apps.web.user");
   CHECK(error.message == R"(no user named "muster-no-such-user" on this host)");
-  CHECK(error.to_string() == host.config() +
-                                 R"(:3:8: apps.web.user: no user named "muster-no-such-user" on this host)");
+  CHECK(error.to_string() ==
+        host.config() + R"(:3:8: apps.web.user: no user named "muster-no-such-user" on this host)");
   host.ok(kSh + "user = \"root\"\n");
 }
 
 TEST_CASE("a group that does not exist on this host is reported at the value") {
   HostDir host;
-  ConfigError error = host.error(kSh + "group = \"muster-no-such-group\"\n", 3, 9, "apps.web.group");
+  ConfigError error =
+      host.error(kSh + "group = \"muster-no-such-group\"\n", 3, 9, "apps.web.group");
   CHECK(error.message == R"(no group named "muster-no-such-group" on this host)");
   host.ok(kSh + "group = \"root\"\n");
 }
@@ -145,8 +145,8 @@ TEST_CASE("a relative exec is looked for in the app's cwd, as musterd starts it"
 
 TEST_CASE("a cwd that is not a directory is reported at cwd, and exec is not looked for there") {
   HostDir host;
-  ConfigError error = host.error("[apps.web]\nexec = \"./tool\"\ncwd = \"no-such-dir\"\n", 3, 7,
-                                 "apps.web.cwd");
+  ConfigError error =
+      host.error("[apps.web]\nexec = \"./tool\"\ncwd = \"no-such-dir\"\n", 3, 7, "apps.web.cwd");
   CHECK(error.message == "cannot use \"" + host.path("no-such-dir") +
                              "\" as the working directory: No such file or directory");
   host.write("file", kReadable);
@@ -159,14 +159,14 @@ TEST_CASE("an output_file in a directory that does not exist is reported at outp
   HostDir host;
   const std::string file = kSh + "output = \"file\"\n";
   host.ok(file + "output_file = \"web.log\"\n");
-  ConfigError error = host.error(file + "output_file = \"logs/web.log\"\n", 4, 15,
-                                 "apps.web.output_file");
-  CHECK(error.message == "musterd cannot create files in \"" + host.path("logs") +
-                             "\": No such file or directory");
+  ConfigError error =
+      host.error(file + "output_file = \"logs/web.log\"\n", 4, 15, "apps.web.output_file");
+  CHECK(error.message ==
+        "musterd cannot create files in \"" + host.path("logs") + "\": No such file or directory");
   host.write("logs", kReadable);
   error = host.error(file + "output_file = \"logs/web.log\"\n", 4, 15, "apps.web.output_file");
-  CHECK(error.message == "musterd cannot create files in \"" + host.path("logs") +
-                             "\": not a directory");
+  CHECK(error.message ==
+        "musterd cannot create files in \"" + host.path("logs") + "\": not a directory");
 }
 
 TEST_CASE("an output_file that is a directory is reported at output_file") {
@@ -183,10 +183,10 @@ TEST_CASE("an output_file in a directory musterd cannot write is reported at out
   HostDir host;
   fs::create_directories(host.path("logs"));
   fs::permissions(host.path("logs"), fs::perms::owner_read | fs::perms::owner_exec);
-  ConfigError error = host.error(kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n",
-                                 4, 15, "apps.web.output_file");
-  CHECK(error.message == "musterd cannot create files in \"" + host.path("logs") +
-                             "\": Permission denied");
+  ConfigError error = host.error(kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n", 4, 15,
+                                 "apps.web.output_file");
+  CHECK(error.message ==
+        "musterd cannot create files in \"" + host.path("logs") + "\": Permission denied");
   fs::permissions(host.path("logs"), fs::perms::owner_all);
 }
 
@@ -222,11 +222,12 @@ TEST_CASE("an output_file under a symbolic link is reported at output_file, nami
   HostDir host;
   fs::create_directories(host.path("real"));
   fs::create_directory_symlink(host.path("real"), host.path("logs"));
-  ConfigError error = host.error(kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n",
-                                 4, 15, "apps.web.output_file");
-  CHECK(error.message == "musterd follows no symbolic link on the way to the files it creates, "
-                         "and " + host.path("logs") + " is one (name the real path, " +
-                         host.path("real") + ")");
+  ConfigError error = host.error(kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n", 4, 15,
+                                 "apps.web.output_file");
+  CHECK(error.message ==
+        "musterd follows no symbolic link on the way to the files it creates, "
+        "and " +
+            host.path("logs") + " is one (name the real path, " + host.path("real") + ")");
 }
 
 TEST_CASE("an output_file that is a symbolic link is left to musterd's open") {
@@ -244,8 +245,10 @@ TEST_CASE("as root, an output directory other users can write is reported at out
   const std::string text = kSh + "output = \"file\"\noutput_file = \"logs/web.log\"\n";
   fs::create_directories(host.path("logs"));
   host.ok(text);
-  const std::string rule = "musterd, running as root, creates files only where no other user "
-                           "can plant a link or a file: directory " + host.path("logs");
+  const std::string rule =
+      "musterd, running as root, creates files only where no other user "
+      "can plant a link or a file: directory " +
+      host.path("logs");
   const std::string fix = " (use a directory only root can write, or a sticky one owned by root)";
   ::chmod(host.path("logs").c_str(), 0777);
   CHECK(host.error(text, 4, 15, "apps.web.output_file").message ==

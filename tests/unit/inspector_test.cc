@@ -41,9 +41,9 @@ TEST_CASE("an existing NODE_OPTIONS keeps its options, --inspect after them", "[
   spec.executable = "/srv/app/server.js";
   spec.env = {"NODE_OPTIONS=--max-old-space-size=512", "HOME=/srv"};
   add_inspector(spec, "127.0.0.1:9229");
-  CHECK(spec.env == std::vector<std::string>{
-                        "NODE_OPTIONS=--max-old-space-size=512 --inspect=127.0.0.1:9229",
-                        "HOME=/srv"});
+  CHECK(spec.env ==
+        std::vector<std::string>{"NODE_OPTIONS=--max-old-space-size=512 --inspect=127.0.0.1:9229",
+                                 "HOME=/srv"});
   spec.env = {"NODE_OPTIONS="};
   add_inspector(spec, "127.0.0.1:9229");
   CHECK(spec.env == std::vector<std::string>{"NODE_OPTIONS=--inspect=127.0.0.1:9229"});

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "daemon/output/output_sink.h"
 #include "daemon/launch/process_launcher.h"
+#include "daemon/output/output_sink.h"
 #include "tests/unit/supervision_fixture.h"
 
 using namespace std::chrono_literals;
@@ -39,8 +39,8 @@ void run_until(boost::asio::io_context& io, Done done) {
 
 // The real launcher's answer (from its spawner thread, through the loop).
 muster::daemon::Launcher::Started spawn_now(boost::asio::io_context& io,
-                                           muster::daemon::ProcessLauncher& launcher,
-                                           const muster::daemon::SpawnSpec& spec) {
+                                            muster::daemon::ProcessLauncher& launcher,
+                                            const muster::daemon::SpawnSpec& spec) {
   std::optional<muster::daemon::Launcher::Started> started;
   launcher.spawn(spec, [&](muster::daemon::Launcher::Started s) { started = std::move(s); });
   run_until(io, [&] { return started.has_value(); });
@@ -54,9 +54,9 @@ struct OneWorker : Supervision {
   explicit OneWorker(muster::config::AppConfig app = muster::test::plain_app()) : app(app) {}
   std::shared_ptr<Worker> start() {
     auto sink = std::make_shared<muster::daemon::OutputSink>(app, events);
-    worker = std::make_shared<Worker>(io, context, app,
-                                      muster::daemon::WorkerIdentity{"web", 7, 0, 0}, sink,
-                                      [this](Worker&, const ExitInfo& info) { exits.push_back(info); });
+    worker = std::make_shared<Worker>(
+        io, context, app, muster::daemon::WorkerIdentity{"web", 7, 0, 0}, sink,
+        [this](Worker&, const ExitInfo& info) { exits.push_back(info); });
     worker->start();
     run();
     return worker;
@@ -79,7 +79,7 @@ TEST_CASE("the real launcher reports a worker's death by SIGSEGV once, and leave
   auto started = spawn_now(io, launcher, shell("kill -SEGV $$"));
   REQUIRE(started.ok());
   pid_t pid = *started;
-  CHECK(launcher.owns(pid));  // the orphan reaper must leave it alone
+  CHECK(launcher.owns(pid));            // the orphan reaper must leave it alone
   CHECK_FALSE(launcher.owns(pid + 1));  // no spawn under way: only its own
   std::vector<ProcessExit> exits;
   REQUIRE(launcher.watch_exit(pid, [&](const ProcessExit& e) { exits.push_back(e); }));
@@ -215,9 +215,9 @@ TEST_CASE("a worker stopped while it is being spawned gets its stop signal once 
   OneWorker t;
   t.launcher.obey_signals = false;
   auto sink = std::make_shared<muster::daemon::OutputSink>(t.app, t.events);
-  t.worker = std::make_shared<Worker>(t.io, t.context, t.app,
-                                      muster::daemon::WorkerIdentity{"web", 7, 0, 0}, sink,
-                                      [&](Worker&, const ExitInfo& info) { t.exits.push_back(info); });
+  t.worker = std::make_shared<Worker>(
+      t.io, t.context, t.app, muster::daemon::WorkerIdentity{"web", 7, 0, 0}, sink,
+      [&](Worker&, const ExitInfo& info) { t.exits.push_back(info); });
   t.worker->start();
   t.worker->stop();  // before the launcher has answered
   CHECK(t.launcher.signals.empty());

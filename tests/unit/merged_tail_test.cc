@@ -24,8 +24,7 @@ TEST_CASE("tails of several apps merge by time, ties to the app listed first", "
                           line("jobs", "2026-01-01T00:00:03.000Z")};
   CHECK(texts(merge_tails({web, jobs}, 10)) ==
         std::vector<std::string>{"web@2026-01-01T00:00:01.000Z", "jobs@2026-01-01T00:00:02.000Z",
-                                 "web@2026-01-01T00:00:03.000Z",
-                                 "jobs@2026-01-01T00:00:03.000Z"});
+                                 "web@2026-01-01T00:00:03.000Z", "jobs@2026-01-01T00:00:03.000Z"});
 }
 
 TEST_CASE("the merged tail keeps only the newest n lines", "[logs]") {
@@ -46,8 +45,7 @@ TEST_CASE("a logs reply keeps the newest lines that fit its bytes, as sent", "[l
   using muster::daemon::keep_newest_within;
   boost::json::array lines;
   // Ill-formed bytes are sent as U+FFFD: three bytes each.
-  for (int i = 0; i < 10; ++i)
-    lines.push_back({{"n", i}, {"line", std::string(1000, '\xff')}});
+  for (int i = 0; i < 10; ++i) lines.push_back({{"n", i}, {"line", std::string(1000, '\xff')}});
   const std::size_t one = boost::json::serialize(lines[0]).size() + 2000 + 1;  // as sent, a comma
   CHECK(keep_newest_within(lines, 3 * one + 10) == 7);
   REQUIRE(lines.size() == 3);

@@ -1,10 +1,10 @@
 // The daemon's end of the Node IPC channel, driven over a real socketpair with
 // the test playing the worker.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <cstring>
@@ -38,8 +38,11 @@ struct Fixture {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     worker = sv[1];
     channel = std::make_shared<NodeChannel>(io, UniqueFd(sv[0]));
-    channel->start([this](json::value m, UniqueFd fd) { got.push_back({std::move(m), bool(fd)}); },
-                   [this](const std::string& error) { closed = error; });
+    channel->start(
+        [this](json::value m, UniqueFd fd) {
+          got.push_back({std::move(m), bool(fd)});
+        },
+        [this](const std::string& error) { closed = error; });
   }
   ~Fixture() {
     channel->close();
@@ -82,9 +85,14 @@ int dev_null() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 TEST_CASE("messages split across writes and batched in one arrive whole", "[channel]") {
   Fixture f;
-  f.write(R"({"cmd":"NODE_CLUSTER","act":"online","seq":0})" "\n" R"({"a")");
+  f.write(R"({"cmd":"NODE_CLUSTER","act":"online","seq":0})"
+          "\n"
+          R"({"a")");
   f.run();
-  f.write(R"(:1})" "\n" R"("just a string")" "\n");
+  f.write(R"(:1})"
+          "\n"
+          R"("just a string")"
+          "\n");
   f.run();
   REQUIRE(f.got.size() == 3);
   CHECK(f.got[0].message.at("act") == "online");
@@ -96,7 +104,9 @@ TEST_CASE("messages split across writes and batched in one arrive whole", "[chan
 TEST_CASE("a NODE_HANDLE with its fd is unwrapped and acknowledged", "[channel]") {
   Fixture f;
   int fd = dev_null();
-  f.write(R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"hello":1}})" "\n", fd);
+  f.write(R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"hello":1}})"
+          "\n",
+          fd);
   ::close(fd);
   f.run();
   REQUIRE(f.got.size() == 1);
@@ -109,7 +119,8 @@ TEST_CASE("a NODE_HANDLE with its fd is unwrapped and acknowledged", "[channel]"
 
 TEST_CASE("a NODE_HANDLE without an fd is a protocol error", "[channel]") {
   Fixture f;
-  f.write(R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{}})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{}})"
+          "\n");
   f.run();
   REQUIRE(f.closed);
   CHECK(f.closed->find("without a file descriptor") != std::string::npos);
@@ -155,14 +166,16 @@ TEST_CASE("handle messages wait for the previous one's ACK; a NACK resends", "[c
   CHECK(lines[1] == R"({"plain":true})");
   CHECK(fds == 1);
 
-  f.write(R"({"cmd":"NODE_HANDLE_NACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_NACK"})"
+          "\n");
   f.run();
   std::tie(lines, fds) = f.read_all();
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find(R"("n":1)") != std::string::npos);
   CHECK(fds == 1);
 
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   std::tie(lines, fds) = f.read_all();
   REQUIRE(lines.size() == 1);
@@ -173,7 +186,8 @@ TEST_CASE("handle messages wait for the previous one's ACK; a NACK resends", "[c
 
 TEST_CASE("an ACK for nothing is a protocol error", "[channel]") {
   Fixture f;
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   REQUIRE(f.closed);
 }
@@ -236,7 +250,8 @@ TEST_CASE("a lent handle is sent without a copy and stays the lender's after the
   auto [bytes, inodes] = take(f.worker);
   CHECK(bytes.find(R"("n":1)") != std::string::npos);
   CHECK(inodes == std::vector<ino_t>{sent});
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   CHECK_FALSE(f.channel->lent(fd));
   CHECK(is_open(fd));  // the channel closes nothing it was lent
@@ -252,13 +267,15 @@ TEST_CASE("a NACK resends the same lent descriptor, still open", "[channel]") {
   int before = open_fds();
   lend(f, fd, 1);
   CHECK(take(f.worker).second == std::vector<ino_t>{sent});
-  f.write(R"({"cmd":"NODE_HANDLE_NACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_NACK"})"
+          "\n");
   f.run();
   auto [bytes, inodes] = take(f.worker);
   CHECK(bytes.find(R"("n":1)") != std::string::npos);
   CHECK(inodes == std::vector<ino_t>{sent});
   CHECK(open_fds() == before);
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   CHECK(is_open(fd));
   CHECK_FALSE(f.closed);
@@ -281,12 +298,14 @@ TEST_CASE("a lender that lets go before the ACK leaves the channel its own copy"
   CHECK_FALSE(f.channel->lent(second));
   ::close(second);
   int other = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);  // likely takes second's number
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   auto [bytes, inodes] = take(f.worker);
   CHECK(bytes.find(R"("n":2)") != std::string::npos);
   CHECK(inodes == std::vector<ino_t>{second_inode});
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   CHECK(open_fds() == before);  // the copy is closed at its ACK, once
   CHECK(is_open(first));
@@ -306,7 +325,8 @@ TEST_CASE("a handle given to the channel is closed once, at its ACK", "[channel]
   f.run();
   take(f.worker);
   CHECK(is_open(number));
-  f.write(R"({"cmd":"NODE_HANDLE_ACK"})" "\n");
+  f.write(R"({"cmd":"NODE_HANDLE_ACK"})"
+          "\n");
   f.run();
   CHECK_FALSE(is_open(number));
   CHECK(open_fds() == before);

@@ -21,7 +21,8 @@ TEST_CASE("STOPPING, RELOADING, WATCHDOG=trigger and ERRNO are recognised", "[no
 }
 
 TEST_CASE("garbage and unknown assignments are ignored", "[notify]") {
-  auto m = parse_notify(std::string("\0\xff\nREADY\n=1\nREADY=0\nMAINPID=1\nFDSTORE=1\nERRNO=x\nERRNO=-1", 49));
+  auto m = parse_notify(
+      std::string("\0\xff\nREADY\n=1\nREADY=0\nMAINPID=1\nFDSTORE=1\nERRNO=x\nERRNO=-1", 49));
   CHECK_FALSE(m.ready);
   CHECK_FALSE(m.errno_value);
   CHECK_FALSE(m.status);
@@ -42,8 +43,9 @@ TEST_CASE("EXTEND_TIMEOUT_USEC, FDSTORE and MAINPID are recognised", "[notify]")
 }
 
 TEST_CASE("a malformed EXTEND_TIMEOUT_USEC or MAINPID is ignored", "[notify]") {
-  for (const char* bad : {"EXTEND_TIMEOUT_USEC=", "EXTEND_TIMEOUT_USEC=-1", "EXTEND_TIMEOUT_USEC=1s",
-                          "EXTEND_TIMEOUT_USEC= 5", "EXTEND_TIMEOUT_USEC=99999999999999999999"}) {
+  for (const char* bad :
+       {"EXTEND_TIMEOUT_USEC=", "EXTEND_TIMEOUT_USEC=-1", "EXTEND_TIMEOUT_USEC=1s",
+        "EXTEND_TIMEOUT_USEC= 5", "EXTEND_TIMEOUT_USEC=99999999999999999999"}) {
     INFO(bad);
     CHECK_FALSE(parse_notify(bad).extend_timeout_usec);
   }

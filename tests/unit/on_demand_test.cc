@@ -100,7 +100,8 @@ daemon::UnixBindResult bind_unix(const std::string& path) {
   std::optional<daemon::UnixBindResult> result;
   daemon::bind_unix_as(io, s, nullptr, [&](daemon::UnixBindResult r) { result = std::move(r); });
   io.run_for(5s);
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {}  // the child (musterd's orphan reaper's job)
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }  // the child (musterd's orphan reaper's job)
   REQUIRE(result);
   return std::move(*result);
 }
@@ -229,7 +230,11 @@ TEST_CASE("a socket file is removed where it was made, and only while it is the 
   REQUIRE(::rename(work.c_str(), (dir.path + "/moved").c_str()) == 0);
   REQUIRE(::symlink(other.c_str(), work.c_str()) == 0);
   std::filesystem::path victim = other + "/a.sock";
-  { std::FILE* f = std::fopen(victim.c_str(), "w"); REQUIRE(f); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(victim.c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+  }
   CHECK(file.remove());
   CHECK(std::filesystem::exists(victim));
   CHECK_FALSE(std::filesystem::exists(dir.path + "/moved/a.sock"));

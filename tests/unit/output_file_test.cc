@@ -71,8 +71,8 @@ TEST_CASE("numbering goes on above rotated files already there, other names left
   REQUIRE(file.configure(d.path("web.log"), 10, 2) == std::string());
   REQUIRE(file.append(line(0)).empty());
   REQUIRE(file.append(line(1)).empty());  // web.log -> web.log.10; .2 deleted
-  CHECK(d.names() == std::vector<std::string>{"web.log", "web.log.09", "web.log.10",
-                                              "web.log.1a", "web.log.9", "web.log.x"});
+  CHECK(d.names() == std::vector<std::string>{"web.log", "web.log.09", "web.log.10", "web.log.1a",
+                                              "web.log.9", "web.log.x"});
   CHECK(d.read("web.log.10") == line(0));
 }
 
@@ -84,8 +84,8 @@ TEST_CASE("after output_keep is lowered the surplus shrinks by one file per rota
   REQUIRE(file.configure(d.path("web.log"), 10, 1) == std::string());
   REQUIRE(file.append(line(0)).empty());
   REQUIRE(file.append(line(1)).empty());  // +6, -1 -2: at most two deletions
-  CHECK(d.names() == std::vector<std::string>{"web.log", "web.log.3", "web.log.4", "web.log.5",
-                                              "web.log.6"});
+  CHECK(d.names() ==
+        std::vector<std::string>{"web.log", "web.log.3", "web.log.4", "web.log.5", "web.log.6"});
   for (int i = 2; i < 5; ++i) REQUIRE(file.append(line(i)).empty());
   CHECK(d.names() == std::vector<std::string>{"web.log", "web.log.9"});
 }
@@ -128,7 +128,8 @@ TEST_CASE("a deleted file is created again and gets the line", "[output-file]") 
 TEST_CASE("a missing directory is reported until it exists", "[output-file]") {
   TempDir d;
   OutputFile file("web");
-  CHECK(file.configure(d.path("logs/web.log"), 1000, 1) == std::string("No such file or directory"));
+  CHECK(file.configure(d.path("logs/web.log"), 1000, 1) ==
+        std::string("No such file or directory"));
   CHECK(file.append(line(0)) == "No such file or directory");
   fs::create_directory(d.path("logs"));
   REQUIRE(file.append(line(1)).empty());

@@ -86,8 +86,10 @@ TEST_CASE("a relative path is walked from the working directory, and named so", 
   CHECK(dir.reached() == "./real");
 }
 
-TEST_CASE("a link of root's or our own uid is followed where the rules say so, never as the "
-          "last step of a directory that must be its own", "[pinned-dir]") {
+TEST_CASE(
+    "a link of root's or our own uid is followed where the rules say so, never as the "
+    "last step of a directory that must be its own",
+    "[pinned-dir]") {
   TempDir t;
   t.mkdir("real/sub");
   fs::create_directory_symlink(t.path("real"), t.path("abs"));
@@ -116,8 +118,10 @@ TEST_CASE("another user's link is never followed", "[pinned-dir]") {
         "symbolic link " + t.path("theirs") + " belongs to uid 65534 (nobody): not following it");
 }
 
-TEST_CASE("missing directories are created: the last with its mode, those above it 0755 if "
-          "asked", "[pinned-dir]") {
+TEST_CASE(
+    "missing directories are created: the last with its mode, those above it 0755 if "
+    "asked",
+    "[pinned-dir]") {
   TempDir t;
   mode_t old_mask = ::umask(022);
   PathError no_parent = refused(t.path("x/y"), WalkRules{.create = 0700});
@@ -134,8 +138,10 @@ TEST_CASE("missing directories are created: the last with its mode, those above 
   CHECK_FALSE(pinned(t.path("a/b"), WalkRules{.create = 0700}).created());
 }
 
-TEST_CASE("the judge sees every directory from the first, and the first it refuses stops the "
-          "walk", "[pinned-dir]") {
+TEST_CASE(
+    "the judge sees every directory from the first, and the first it refuses stops the "
+    "walk",
+    "[pinned-dir]") {
   TempDir t;
   t.mkdir("open/private/deeper");
   ::chmod(t.path("open").c_str(), 0777);

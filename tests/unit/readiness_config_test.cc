@@ -53,7 +53,8 @@ protocol = "none"
 TEST_CASE("ready is spawn, online, listening, notify or auto") {
   ConfigError error = load_error(app("node", "ready = \"started\"\n"));
   check_at(error, 4, 9, "apps.web.ready");
-  CHECK(error.message == R"(expected one of spawn, online, listening, notify, auto, got "started")");
+  CHECK(error.message ==
+        R"(expected one of spawn, online, listening, notify, auto, got "started")");
   error = load_error(app("node", "ready = true\n"));
   check_at(error, 4, 9, "apps.web.ready");
   CHECK(error.message == "expected one of spawn, online, listening, notify, auto, got boolean");
@@ -131,9 +132,10 @@ TEST_CASE("a watchdog other than zero goes with protocol systemd only") {
 
 TEST_CASE("a bad protocol adds no errors to the keys that depend on it") {
   NoSchedulingEnv env;
-  ConfigError error = load_error(
-      kWebSocket + app("sd", "sockets = [\"web\"]\nscheduling = \"rr\"\nready = \"notify\"\n"
-                             "watchdog = \"10s\"\n"));
+  ConfigError error =
+      load_error(kWebSocket + app("sd",
+                                  "sockets = [\"web\"]\nscheduling = \"rr\"\nready = \"notify\"\n"
+                                  "watchdog = \"10s\"\n"));
   check_at(error, 5, 12, "apps.web.protocol");
   CHECK(error.message == R"(expected one of none, node, systemd, got "sd")");
 }
@@ -159,13 +161,20 @@ watchdog = "5s"
   CHECK_FALSE(result.config);
   std::vector<std::string> found;
   for (const ConfigError& error : result.errors) found.push_back(error.to_string());
-  CHECK(found ==
-        std::vector<std::string>{
-            kPath + R"(:8:12: apps.web.watchdog: expected a duration like "250ms" or "1m30s", got "10")",
-            kPath + R"(:9:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
-            kPath + R"(:11:9: apps.web.ready: ready "online" needs protocol "node", but protocol is "systemd")",
-            kPath + R"(:12:17: apps.web.ready_timeout: expected a duration above zero like "30s", got "0s")",
-            kPath + R"(:17:9: apps.node.ready: ready "notify" needs protocol "systemd", but protocol is "node")",
-            kPath + R"(:18:12: apps.node.watchdog: only used with protocol "systemd", but protocol is "node")",
-        });
+  CHECK(
+      found ==
+      std::vector<std::string>{
+          kPath +
+              R"(:8:12: apps.web.watchdog: expected a duration like "250ms" or "1m30s", got "10")",
+          kPath +
+              R"(:9:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
+          kPath +
+              R"(:11:9: apps.web.ready: ready "online" needs protocol "node", but protocol is "systemd")",
+          kPath +
+              R"(:12:17: apps.web.ready_timeout: expected a duration above zero like "30s", got "0s")",
+          kPath +
+              R"(:17:9: apps.node.ready: ready "notify" needs protocol "systemd", but protocol is "node")",
+          kPath +
+              R"(:18:12: apps.node.watchdog: only used with protocol "systemd", but protocol is "node")",
+      });
 }

@@ -7,11 +7,11 @@
 #include "daemon/supervision/restart_policy.h"
 
 using namespace std::chrono_literals;
+using muster::config::RestartMode;
 using muster::daemon::Backoff;
 using muster::daemon::Clock;
 using muster::daemon::CrashWindow;
 using muster::daemon::should_restart;
-using muster::config::RestartMode;
 
 TEST_CASE("backoff starts at restart_delay and doubles per consecutive crash", "[backoff]") {
   Backoff b(100ms, 30s, 5s);
@@ -94,7 +94,7 @@ TEST_CASE("a restart delay is jittered by at most 20 % and never above the cap")
   CHECK(jittered(1000ms, 1000ms, 0.9) == 1000ms);  // the cap holds
   CHECK(jittered(1000ms, 1000ms, 0.0) == 800ms);   // below the cap: spread
   CHECK(jittered(0ms, 1s, 0.7) == 0ms);
-  CHECK(jittered(1000ms, 10s, 7.0) == 1200ms);     // out-of-range samples are clamped
+  CHECK(jittered(1000ms, 10s, 7.0) == 1200ms);  // out-of-range samples are clamped
 }
 
 TEST_CASE("one crash per slot is never a crash loop, however many slots crash") {
@@ -153,7 +153,7 @@ TEST_CASE("nothing sent: no exit is the operator's", "[operator-kill]") {
   OperatorSignals none;
   CHECK_FALSE(none.ended_it(SIGTERM, Clock::time_point{}));
   CHECK_FALSE(none.ended_it(std::nullopt, Clock::time_point{}));
-  none.sent(0, Clock::time_point{}, SIGTERM, 5s);   // out of range: ignored
+  none.sent(0, Clock::time_point{}, SIGTERM, 5s);  // out of range: ignored
   none.sent(65, Clock::time_point{}, SIGTERM, 5s);
   CHECK_FALSE(none.ended_it(0, Clock::time_point{}));
   CHECK_FALSE(none.ended_it(std::nullopt, Clock::time_point{}));

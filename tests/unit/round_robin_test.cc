@@ -55,7 +55,7 @@ TEST_CASE("a refused connection goes to another worker, not back to the refuser"
   Harness h;
   h.rr.add(1);
   h.rr.add(2);
-  int fd = h.connect();  // -> 1
+  int fd = h.connect();        // -> 1
   h.rr.reply(2, true, h.now);  // no-op: 2 has nothing in flight
   h.rr.reply(1, false, h.now);
   REQUIRE(h.handed.size() == 2);

@@ -49,7 +49,8 @@ TEST_CASE("a client's connections all go to the worker of its slot", "[rr][affin
   for (std::size_t i = 0; i < 10; ++i) CHECK(h.handed[i].first == (i % 2 == 0 ? 10u : 11u));
 }
 
-TEST_CASE("a pinned connection waits for its slot's busy worker, not another one", "[rr][affinity]") {
+TEST_CASE("a pinned connection waits for its slot's busy worker, not another one",
+          "[rr][affinity]") {
   Harness h;
   two_slots(h);
   ClientKey a = client_of(0, 2);

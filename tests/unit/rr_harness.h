@@ -38,4 +38,3 @@ struct Harness {
 };
 
 inline bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
-

@@ -16,8 +16,8 @@ namespace {
 // signal(7): the signals whose default action ends the process (Term or
 // Core), SIGKILL aside (it cannot be caught).
 std::vector<int> fatal_by_default() {
-  std::vector<int> out{SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGTRAP,   SIGABRT, SIGBUS,
-                       SIGFPE,  SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE,   SIGALRM, SIGTERM,
+  std::vector<int> out{SIGHUP,  SIGINT,  SIGQUIT,   SIGILL,  SIGTRAP, SIGABRT, SIGBUS,
+                       SIGFPE,  SIGUSR1, SIGSEGV,   SIGUSR2, SIGPIPE, SIGALRM, SIGTERM,
                        SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,   SIGSYS};
 #ifdef SIGSTKFLT
   out.push_back(SIGSTKFLT);
@@ -67,10 +67,9 @@ TEST_CASE("the signals with a meaning", "[signals]") {
   CHECK(signal_action(SIGRTMAX) == SignalAction::ignored);
 }
 
-TEST_CASE("signals that do not end a process, or cannot be caught, are left alone",
-          "[signals]") {
-  for (int signo : {SIGKILL, SIGSTOP, SIGCHLD, SIGCONT, SIGURG, SIGWINCH, SIGTSTP, SIGTTIN,
-                    SIGTTOU}) {
+TEST_CASE("signals that do not end a process, or cannot be caught, are left alone", "[signals]") {
+  for (int signo :
+       {SIGKILL, SIGSTOP, SIGCHLD, SIGCONT, SIGURG, SIGWINCH, SIGTSTP, SIGTTIN, SIGTTOU}) {
     INFO("signal " << signo);
     CHECK(signal_action(signo) == SignalAction::left_alone);
     CHECK_FALSE(caught(signo));

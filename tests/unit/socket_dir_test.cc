@@ -69,8 +69,10 @@ TEST_CASE("a directory of another user, or writable by another group, is refused
   CHECK(dir_rule_problem(own, "/d", st) == "/d is writable by others (mode 0770)");
 }
 
-TEST_CASE("a link of ours is followed to a configured directory, judged where it leads; never "
-          "as the default's", "[socket-dir]") {
+TEST_CASE(
+    "a link of ours is followed to a configured directory, judged where it leads; never "
+    "as the default's",
+    "[socket-dir]") {
   TempDir t;
   std::string real = t.mkdir("real", 0777);
   fs::create_directory_symlink(real, t.path("link"));
@@ -80,8 +82,7 @@ TEST_CASE("a link of ours is followed to a configured directory, judged where it
         t.path("link") + " is a symbolic link, not a directory of its own");
 }
 
-TEST_CASE("a path that leads to no directory is worded for the control socket",
-          "[socket-dir]") {
+TEST_CASE("a path that leads to no directory is worded for the control socket", "[socket-dir]") {
   TempDir t;
   t.write("file", "");
   CHECK(problem(t.path("file"), configured) == t.path("file") + " is not a directory");
@@ -104,8 +105,10 @@ TEST_CASE("a check passes a directory not made yet, or one this user cannot sear
   ::chmod(t.path("closed").c_str(), 0755);
 }
 
-TEST_CASE("a configured directory is made with those above it; the default's alone, with its "
-          "mode exact", "[socket-dir]") {
+TEST_CASE(
+    "a configured directory is made with those above it; the default's alone, with its "
+    "mode exact",
+    "[socket-dir]") {
   TempDir t;
   auto made = open_socket_dir(t.path("a/b"), configured, 0755);
   REQUIRE(made.ok());

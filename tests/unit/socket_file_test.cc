@@ -44,8 +44,8 @@ SocketFile bound(int fd, const std::string& path, mode_t mode = 0600,
 
 PathError bind_refused(const std::string& path) {
   auto fd = unix_socket();
-  auto result = SocketFile::bind(fd.get(), path, 0600, static_cast<uid_t>(-1),
-                                 static_cast<gid_t>(-1));
+  auto result =
+      SocketFile::bind(fd.get(), path, 0600, static_cast<uid_t>(-1), static_cast<gid_t>(-1));
   REQUIRE(std::holds_alternative<PathError>(result));
   return std::get<PathError>(result);
 }
@@ -166,8 +166,10 @@ TEST_CASE("as root, the socket file's owner is set on the inode bind made", "[so
   CHECK((st.st_mode & 0777) == 0600);
 }
 
-TEST_CASE("bound by its name from inside the pinned directory, a socket stays there when the "
-          "path leads elsewhere", "[socket-file]") {
+TEST_CASE(
+    "bound by its name from inside the pinned directory, a socket stays there when the "
+    "path leads elsewhere",
+    "[socket-file]") {
   TempDir t;
   t.mkdir("run");
   SocketFile file = socket_in(t.path("run"), "s.sock");

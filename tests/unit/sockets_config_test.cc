@@ -27,8 +27,6 @@ namespace {
 
 using Family = SocketConfig::Family;
 
-
-
 SocketConfig listen_ok(const std::string& text, const std::string& base_dir = "/srv/site") {
   auto result = parse_listen(text, base_dir);
   if (!result) FAIL(text << ": " << result.error().message);
@@ -63,8 +61,9 @@ TEST_CASE("localhost means 127.0.0.1 and no other name is resolved") {
   CHECK(socket.family == Family::ipv4);
   CHECK(socket.host == "127.0.0.1");
   CHECK(socket.port == 3000);
-  CHECK(listen_error("example.com:80") ==
-        R"(expected a numeric IPv4 address or "localhost" before the port (names are not resolved), got "example.com")");
+  CHECK(
+      listen_error("example.com:80") ==
+      R"(expected a numeric IPv4 address or "localhost" before the port (names are not resolved), got "example.com")");
 }
 
 TEST_CASE("an IPv6 address is written in brackets and kept in its shortest form") {
@@ -93,8 +92,7 @@ TEST_CASE("a unix path must fit in a socket address") {
   std::string longest = "/" + std::string(106, 'a');
   CHECK(listen_ok("unix:" + longest).path == longest);
   CHECK(listen_error("unix:" + longest + "a") ==
-        "expected a unix socket path of at most 107 bytes, got 108 bytes: \"" + longest +
-            "a\"");
+        "expected a unix socket path of at most 107 bytes, got 108 bytes: \"" + longest + "a\"");
   // The length that counts is the resolved one.
   std::string relative(100, 'b');
   CHECK_THAT(listen_error("unix:" + relative, "/srv/site"),
@@ -103,11 +101,12 @@ TEST_CASE("a unix path must fit in a socket address") {
 }
 
 TEST_CASE("a port is a decimal number from 0 to 65535") {
-  CHECK(listen_error("1.2.3.4:65536") == R"(expected a port from 0 to 65535 after ':', got "65536")");
+  CHECK(listen_error("1.2.3.4:65536") ==
+        R"(expected a port from 0 to 65535 after ':', got "65536")");
   CHECK(listen_error("[::1]:99999999999") ==
         R"(expected a port from 0 to 65535 after ':', got "99999999999")");
-  for (const char* text : {"1.2.3.4:", "1.2.3.4:-1", "1.2.3.4:+80", "1.2.3.4:http",
-                           "1.2.3.4:8 0", "1.2.3.4:0x50", "[::1]:", "[::1]:8a"}) {
+  for (const char* text : {"1.2.3.4:", "1.2.3.4:-1", "1.2.3.4:+80", "1.2.3.4:http", "1.2.3.4:8 0",
+                           "1.2.3.4:0x50", "[::1]:", "[::1]:8a"}) {
     CHECK_THAT(listen_error(text), Catch::StartsWith("expected a port from 0 to 65535"));
   }
 }
@@ -116,10 +115,12 @@ TEST_CASE("an address in no known form is rejected with the forms listed") {
   CHECK(listen_error("8000") ==
         R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH", got "8000")");
   CHECK(listen_error("") == R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH", got "")");
-  CHECK(listen_error("::1:80") ==
-        R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" (IPv6 addresses go in brackets), got "::1:80")");
-  CHECK(listen_error("tcp://1.2.3.4:80") ==
-        R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" (IPv6 addresses go in brackets), got "tcp://1.2.3.4:80")");
+  CHECK(
+      listen_error("::1:80") ==
+      R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" (IPv6 addresses go in brackets), got "::1:80")");
+  CHECK(
+      listen_error("tcp://1.2.3.4:80") ==
+      R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" (IPv6 addresses go in brackets), got "tcp://1.2.3.4:80")");
   CHECK(listen_error(std::string("1.2.3.4:80\0", 11)) ==
         R"(expected "HOST:PORT", "[IPV6]:PORT" or "unix:PATH", got "1.2.3.4:80\u0000")");
 }
@@ -133,7 +134,8 @@ TEST_CASE("a host that is not a numeric address of its kind is rejected") {
   CHECK(listen_error(":80") == not_v4 + R"("")");
   CHECK(listen_error("[1.2.3.4]:80") ==
         R"(expected a numeric IPv6 address between the brackets, got "[1.2.3.4]")");
-  CHECK(listen_error("[::1]8000") == R"(expected "[IPV6]:PORT" like "[::1]:8000", got "[::1]8000")");
+  CHECK(listen_error("[::1]8000") ==
+        R"(expected "[IPV6]:PORT" like "[::1]:8000", got "[::1]8000")");
   CHECK(listen_error("[::1") == R"(expected "[IPV6]:PORT" like "[::1]:8000", got "[::1")");
 }
 
@@ -219,7 +221,8 @@ TEST_CASE("unknown socket keys are reported") {
 TEST_CASE("a socket name with characters outside A-Z a-z 0-9 _ . - is reported") {
   ConfigError error = load_error("[sockets.\"a:b\"]\nlisten = \"127.0.0.1:1\"\n");
   check_at(error, 1, 10, "sockets.a:b");
-  CHECK(error.message == R"(expected a socket name of letters, digits, '_', '.' and '-', got "a:b")");
+  CHECK(error.message ==
+        R"(expected a socket name of letters, digits, '_', '.' and '-', got "a:b")");
   load_ok("[sockets.\"web-1.blue_A\"]\nlisten = \"127.0.0.1:1\"\n");
 }
 
@@ -239,7 +242,8 @@ TEST_CASE("two sockets on one address are reported at the second, naming the fir
   CHECK(error.message == R"(same address as sockets.web ("0.0.0.0:8000"))");
 
   // Addresses are compared as the kernel sees them, not as written.
-  error = load_error("[sockets.a]\nlisten = \"localhost:80\"\n[sockets.b]\nlisten = \"127.0.0.1:80\"\n");
+  error = load_error(
+      "[sockets.a]\nlisten = \"localhost:80\"\n[sockets.b]\nlisten = \"127.0.0.1:80\"\n");
   check_at(error, 4, 10, "sockets.b.listen");
   CHECK(error.message == R"(same address as sockets.a ("localhost:80"))");
   error = load_error("[sockets.a]\nlisten = \"[::1]:80\"\n[sockets.b]\nlisten = \"[0::1]:80\"\n");

@@ -76,11 +76,12 @@ TEST_CASE("a socket's reuseport is true or false, false by default") {
 }
 
 TEST_CASE("a unix socket's owner and group are existing names, empty by default") {
-  const SocketConfig defaults = load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\n").sockets.at(0);
+  const SocketConfig defaults =
+      load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\n").sockets.at(0);
   CHECK(defaults.owner.empty());
   CHECK(defaults.group.empty());
-  Config config = load_ok(
-      "[sockets.api]\nlisten = \"unix:api.sock\"\nowner = \"root\"\ngroup = \"root\"\n");
+  Config config =
+      load_ok("[sockets.api]\nlisten = \"unix:api.sock\"\nowner = \"root\"\ngroup = \"root\"\n");
   CHECK(config.sockets.at(0).owner == "root");
   CHECK(config.sockets.at(0).group == "root");
   // Empty means musterd's own, as when absent.
@@ -94,9 +95,9 @@ TEST_CASE("a unix socket's owner or group that does not exist is reported at the
   check_at(error, 3, 9, "sockets.api.owner");
   CHECK(error.message == R"(no user named "no-such-user-muster" on this host)");
   load_ok(owner);  // the host is not asked by default
-  error = load_error(
-      "[sockets.api]\nlisten = \"unix:api.sock\"\ngroup = \"no-such-group-muster\"\n",
-      HostChecks::run);
+  error =
+      load_error("[sockets.api]\nlisten = \"unix:api.sock\"\ngroup = \"no-such-group-muster\"\n",
+                 HostChecks::run);
   check_at(error, 3, 9, "sockets.api.group");
   CHECK(error.message == R"(no group named "no-such-group-muster" on this host)");
   error = load_error("[sockets.api]\nlisten = \"unix:api.sock\"\nowner = 0\n");
@@ -242,9 +243,8 @@ TEST_CASE("a systemd app takes scheduling none or reuseport but not rr") {
 
 TEST_CASE("a node app takes scheduling reuseport with TCP sockets") {
   NoSchedulingEnv env;
-  Config config = load_ok(
-      kWebSocket + "[sockets.v6]\nlisten = \"[::1]:0\"\n" +
-      app("node", "sockets = [\"web\", \"v6\"]\nscheduling = \"reuseport\"\n"));
+  Config config = load_ok(kWebSocket + "[sockets.v6]\nlisten = \"[::1]:0\"\n" +
+                          app("node", "sockets = [\"web\", \"v6\"]\nscheduling = \"reuseport\"\n"));
   CHECK(config.apps.at(0).scheduling == Scheduling::reuseport);
   CHECK(config.apps.at(0).ready == Ready::automatic);
 }
@@ -286,18 +286,20 @@ TEST_CASE("scheduling reuseport with a unix socket is reported at that socket's 
       kPath);
   std::vector<std::string> found;
   for (const ConfigError& e : result.errors) found.push_back(e.to_string());
-  CHECK(found ==
-        std::vector<std::string>{
-            kPath + R"(:11:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
-            kPath + R"(:11:28: apps.web.sockets[2]: scheduling "reuseport" takes TCP sockets only, but sockets.other is "unix:/run/other.sock")",
-        });
+  CHECK(
+      found ==
+      std::vector<std::string>{
+          kPath +
+              R"(:11:12: apps.web.sockets[0]: scheduling "reuseport" takes TCP sockets only, but sockets.admin is "unix:admin.sock")",
+          kPath +
+              R"(:11:28: apps.web.sockets[2]: scheduling "reuseport" takes TCP sockets only, but sockets.other is "unix:/run/other.sock")",
+      });
 }
 
 TEST_CASE("scheduling reuseport adds no error to a socket that has its own") {
   NoSchedulingEnv env;
   // Undeclared.
-  ConfigError error =
-      load_error(app("node", "sockets = [\"api\"]\nscheduling = \"reuseport\"\n"));
+  ConfigError error = load_error(app("node", "sockets = [\"api\"]\nscheduling = \"reuseport\"\n"));
   check_at(error, 4, 12, "apps.web.sockets[0]");
   CHECK(error.message == "no socket named 'api' is declared (declare [sockets.api])");
   // Declared with a bad address.

@@ -20,8 +20,8 @@ std::string fffd(int n) {
 }  // namespace
 
 TEST_CASE("well-formed UTF-8 passes unchanged", "[utf8]") {
-  for (std::string text : {"", "plain ASCII", "caf\xC3\xA9", "\xE2\x82\xAC 20",
-                           "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "tab\there"}) {
+  for (std::string text : {"", "plain ASCII", "caf\xC3\xA9", "\xE2\x82\xAC 20", "\xF0\x9F\x98\x80",
+                           "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "tab\there"}) {
     CHECK(is_valid_utf8(text));
     CHECK(to_valid_utf8(text) == text);
   }
@@ -30,7 +30,7 @@ TEST_CASE("well-formed UTF-8 passes unchanged", "[utf8]") {
 TEST_CASE("a stray byte becomes one U+FFFD", "[utf8]") {
   CHECK_FALSE(is_valid_utf8("RED\xFF"));
   CHECK(to_valid_utf8("RED\xFF") == "RED" + kFFFD);
-  CHECK(to_valid_utf8("\x80x") == kFFFD + "x");  // a lone continuation byte
+  CHECK(to_valid_utf8("\x80x") == kFFFD + "x");         // a lone continuation byte
   CHECK(to_valid_utf8("\xC0\xC1\xF5\xFF") == fffd(4));  // never lead bytes
 }
 
@@ -72,16 +72,21 @@ TEST_CASE("serialized JSON with ill-formed UTF-8 becomes valid, parseable JSON",
 }
 
 TEST_CASE("DEL and C1 controls in JSON become \\u escapes that mean the same", "[utf8]") {
-  boost::json::object o{{"line", "csi \xC2\x9B" "2J del \x7F osc \xC2\x9D end"}};
+  boost::json::object o{{"line",
+                         "csi \xC2\x9B"
+                         "2J del \x7F osc \xC2\x9D end"}};
   std::string json = boost::json::serialize(o);
   CHECK(make_json_printable(json));
   CHECK(json == R"({"line":"csi \u009b2J del \u007f osc \u009d end"})");
   CHECK(boost::json::parse(json).at("line").as_string() ==
-        "csi \xC2\x9B" "2J del \x7F osc \xC2\x9D end");
+        "csi \xC2\x9B"
+        "2J del \x7F osc \xC2\x9D end");
 }
 
 TEST_CASE("printable JSON is left alone", "[utf8]") {
-  std::string json = R"({"a":"caf)" "\xC3\xA9" R"(","b":"\u001b[2J"})";
+  std::string json = R"({"a":"caf)"
+                     "\xC3\xA9"
+                     R"(","b":"\u001b[2J"})";
   const std::string before = json;
   CHECK_FALSE(make_json_printable(json));
   CHECK(json == before);
@@ -98,9 +103,11 @@ TEST_CASE("control characters are escaped as \\xHH, tab is kept", "[utf8]") {
 }
 
 TEST_CASE("C1 controls are escaped whether UTF-8 or raw bytes", "[utf8]") {
-  CHECK(escape_controls("\xC2\x9B" "2J") == "\\xc2\\x9b2J");  // U+009B CSI
+  CHECK(escape_controls("\xC2\x9B"
+                        "2J") == "\\xc2\\x9b2J");  // U+009B CSI
   CHECK(escape_controls("\xC2\x80\xC2\x9F") == "\\xc2\\x80\\xc2\\x9f");
-  CHECK(escape_controls("\x9B" "2J") == "\\x9b2J");  // a raw byte: ill-formed too
+  CHECK(escape_controls("\x9B"
+                        "2J") == "\\x9b2J");  // a raw byte: ill-formed too
   // The characters just outside the C1 range are printable.
   CHECK(escape_controls("\xC2\xA0\xC2\xA9") == "\xC2\xA0\xC2\xA9");
 }

@@ -1,8 +1,8 @@
 // The Node channel in 'advanced' mode (ipc/node_channel.h, ipc/v8_frames.h):
 // length-prefixed V8 values both ways, handles by SCM_RIGHTS as in json mode,
 // cluster messages read as JSON.stringify would have sent them.
-#include <catch2/catch.hpp>
 #include <sys/socket.h>
+#include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -46,7 +46,7 @@ struct Channel {
   std::shared_ptr<NodeChannel> channel;
   std::optional<std::string> closed;
   std::vector<std::pair<std::string, bool>> got;  // rendering, came with an fd
-  std::string payload;                             // the last one's V8 bytes
+  std::string payload;                            // the last one's V8 bytes
 
   Channel() {
     int sv[2];
@@ -117,17 +117,20 @@ TEST_CASE("a handle comes with its NODE_HANDLE frame and is ACKed in V8", "[v8_c
   CHECK(rendered(ack.bytes) == R"({"cmd":"NODE_HANDLE_ACK"})");
 }
 
-TEST_CASE("the daemon's messages and handles go to an advanced worker as V8 frames", "[v8_channel]") {
+TEST_CASE("the daemon's messages and handles go to an advanced worker as V8 frames",
+          "[v8_channel]") {
   Channel c;
   int pair[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
   UniqueFd a(pair[0]), b(pair[1]);
-  REQUIRE(c.channel->send(json::parse(R"({"cmd":"NODE_CLUSTER","act":"newconn","seq":1})"), a.get()));
+  REQUIRE(
+      c.channel->send(json::parse(R"({"cmd":"NODE_CLUSTER","act":"newconn","seq":1})"), a.get()));
   c.io.poll();
   auto got = muster::testing::recv_fds(c.worker.get());
   REQUIRE(got.fds.size() == 1);
-  CHECK(rendered(got.bytes) ==
-        R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","seq":1}})");
+  CHECK(
+      rendered(got.bytes) ==
+      R"({"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","seq":1}})");
   c.write(frame(R"({"cmd":"NODE_HANDLE_ACK"})"));
   CHECK_FALSE(c.closed);
   // A message that does not convert is not sent; the channel stays.

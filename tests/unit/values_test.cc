@@ -3,11 +3,11 @@
 
 #include "tests/unit/scoped_env.h"
 
+#include <unistd.h>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include "config/config.h"
 
@@ -17,10 +17,7 @@ using namespace std::chrono_literals;
 using muster::test::NoSchedulingEnv;
 using muster::test::ScopedEnv;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("durations are sums of integers with ms, s, m or h") {
   CHECK(parse_duration("250ms") == 250ms);
@@ -67,8 +64,8 @@ TEST_CASE("sizes are an integer with B, KiB, MiB or GiB") {
 }
 
 TEST_CASE("sizes in other units, cases or shapes are rejected") {
-  for (const char* text : {"", "512", "MiB", "512mib", "512MB", "512M", "1.5GiB", "-1B",
-                           "1 MiB", "1MiB ", "1KiB1B", "1TiB"}) {
+  for (const char* text : {"", "512", "MiB", "512mib", "512MB", "512M", "1.5GiB", "-1B", "1 MiB",
+                           "1MiB ", "1KiB1B", "1TiB"}) {
     INFO(text);
     CHECK_FALSE(parse_size(text));
   }
@@ -94,8 +91,8 @@ TEST_CASE("signals are named with or without SIG, in any case, or by number") {
 }
 
 TEST_CASE("unknown signal names and numbers out of range are rejected") {
-  for (const char* text : {"", "SIG", "SIGFOO", "FOO", "0", "-1", "65", "15x", "SIG TERM",
-                           " TERM", "SIGSIGTERM"}) {
+  for (const char* text :
+       {"", "SIG", "SIGFOO", "FOO", "0", "-1", "65", "15x", "SIG TERM", " TERM", "SIGSIGTERM"}) {
     INFO(text);
     CHECK_FALSE(parse_signal(text));
   }

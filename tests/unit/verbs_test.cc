@@ -56,8 +56,7 @@ const CLI::App& musterctl() {
 
 }  // namespace
 
-TEST_CASE("every declared verb has musterd's handler, and every handler is declared",
-          "[verbs]") {
+TEST_CASE("every declared verb has musterd's handler, and every handler is declared", "[verbs]") {
   const auto handled = muster::daemon::handled_verbs();
   for (const auto& verb : kVerbs) {
     INFO(verb.name);

@@ -24,8 +24,8 @@ TEST_CASE("a node worker stays spawning until its channel says online", "[worker
   auto d = decide({}, E::spawned, node());
   CHECK(d.life.state == S::spawning);
   CHECK(!d.life.ready);
-  CHECK(exactly(d, {A::announce_spawn, A::watch_exit, A::read_output, A::arm_ready_timer,
-                    A::start_channel}));
+  CHECK(exactly(
+      d, {A::announce_spawn, A::watch_exit, A::read_output, A::arm_ready_timer, A::start_channel}));
 }
 
 TEST_CASE("ready = spawn is ready at the spawn, with no ready deadline; a watchdog is armed",
@@ -37,8 +37,7 @@ TEST_CASE("ready = spawn is ready at the spawn, with no ready deadline; a watchd
   CHECK(!d.actions.has(A::arm_ready_timer));
   CHECK(d.actions.has(A::arm_watchdog));
   CHECK(!decide({}, E::spawned, plain()).actions.has(A::arm_watchdog));
-  for (S s : {S::online, S::listening, S::dead})
-    CHECK(noop(in(s), E::spawned, f));
+  for (S s : {S::online, S::listening, S::dead}) CHECK(noop(in(s), E::spawned, f));
 }
 
 // Spawning runs off the loop: a stop may come before the process exists.
@@ -236,8 +235,7 @@ TEST_CASE("a spawn failure is a dead worker reported at once", "[worker]") {
   auto d = decide({}, E::spawn_failed, plain());
   CHECK(d.life.state == S::dead);
   CHECK(exactly(d, {A::report_spawn_failure}));
-  for (S s : {S::online, S::listening, S::dead})
-    CHECK(noop(in(s), E::spawn_failed, plain()));
+  for (S s : {S::online, S::listening, S::dead}) CHECK(noop(in(s), E::spawn_failed, plain()));
 }
 
 TEST_CASE("a dead worker decides nothing but the close of its channel", "[worker]") {

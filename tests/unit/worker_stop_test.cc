@@ -22,8 +22,7 @@ WorkerFacts killing() {
 
 }  // namespace
 
-TEST_CASE("stop without a channel sends stop_signal and arms the stop deadline, once",
-          "[worker]") {
+TEST_CASE("stop without a channel sends stop_signal and arms the stop deadline, once", "[worker]") {
   for (S s : {S::spawning, S::online, S::listening}) {
     auto d = decide(in(s), E::stop, plain());
     CHECK(d.life.state == S::disconnecting);
@@ -40,7 +39,6 @@ TEST_CASE("stop with a channel is Node's disconnect", "[worker]") {
   CHECK(d.life.after_disconnect);
   CHECK(exactly(d, {A::disconnect_channel, A::arm_stop_timer}));
 }
-
 
 // Node's worker.kill(): disconnect, then stop_signal once the channel closed.
 TEST_CASE("a stop disconnects, then sends stop_signal when the channel closes", "[worker]") {

@@ -14,11 +14,13 @@ int main() {
     return 2;
   }
   std::string body = "run() worker " + std::to_string(w->id()) + "\n";
-  std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                      "\r\nConnection: close\r\n\r\n" + body;
   w->on_connection([&](int fd) {
     pollfd p{fd, POLLIN, 0};
     char buf[4096];
-    if (poll(&p, 1, 5000) > 0 && recv(fd, buf, sizeof buf, 0) > 0)  // one small request, good enough here
+    if (poll(&p, 1, 5000) > 0 &&
+        recv(fd, buf, sizeof buf, 0) > 0)  // one small request, good enough here
       send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
     close(fd);
   });

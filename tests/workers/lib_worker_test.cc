@@ -11,12 +11,12 @@
 #include <vector>
 
 static int failures = 0;
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                          \
-    }                                                                      \
+      ++failures;                                                                   \
+    }                                                                               \
   } while (0)
 
 using muster::Worker;
@@ -63,16 +63,20 @@ struct Primary {
   std::vector<std::string> lines() {
     char buf[65536];
     ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, static_cast<size_t>(n));
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+      got.append(buf, static_cast<size_t>(n));
     std::vector<std::string> out;
     size_t nl;
-    while ((nl = got.find('\n')) != std::string::npos) out.push_back(got.substr(0, nl)), got.erase(0, nl + 1);
+    while ((nl = got.find('\n')) != std::string::npos)
+      out.push_back(got.substr(0, nl)), got.erase(0, nl + 1);
     return out;
   }
   // Replies to the queryServer that listen() will send as seq `seq`, then listens.
   muster::Expected<muster::Server> rr_listen(long long seq) {
-    put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"127.0.0.1:8000:4::0\",\"ack\":" + std::to_string(seq) +
-        ",\"data\":null,\"sockname\":{\"address\":\"127.0.0.1\",\"family\":\"IPv4\",\"port\":8000},\"seq\":0}\n");
+    put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"127.0.0.1:8000:4::0\",\"ack\":" +
+        std::to_string(seq) +
+        ",\"data\":null,\"sockname\":{\"address\":\"127.0.0.1\",\"family\":\"IPv4\",\"port\":8000},"
+        "\"seq\":0}\n");
     return w.listen({"127.0.0.1", 8000});
   }
 };
@@ -85,12 +89,14 @@ static int socket_end() {
 }
 
 static void json_reader_accepts_valid_and_rejects_invalid() {
-  auto v = json::parse(" {\"a\":[1,-2.5e3,true,false,null],\"b\":\"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"} ");
+  auto v = json::parse(
+      " {\"a\":[1,-2.5e3,true,false,null],\"b\":\"x\\\"\\\\\\/"
+      "\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"} ");
   CHECK(v && v->get("a") && v->get("a")->items.size() == 5);
   CHECK(v && v->get("a")->items[1].s == "-2.5e3" && v->get("a")->items[1].as_int() == -2500);
   CHECK(v && v->get("b")->s == "x\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
-  for (const char* bad : {"", " ", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\x01\"", "1 2", "\"\\x\"",
-                          "\"\\u12\"", "{\"a\":1,}", "nul", "[1]]", "\"open"})
+  for (const char* bad : {"", " ", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\x01\"",
+                          "1 2", "\"\\x\"", "\"\\u12\"", "{\"a\":1,}", "nul", "[1]]", "\"open"})
     CHECK(!json::parse(bad));
   CHECK(!json::parse(std::string(100, '[') + std::string(100, ']')));  // nesting bound
   CHECK(json::parse(std::string(50, '[') + std::string(50, ']')));
@@ -102,7 +108,8 @@ static void json_writer_round_trips() {
   auto v = json::parse("{\"k\":[" + json::quote(tricky) + ",{},[],0]}");
   CHECK(v && v->get("k")->items[0].s == tricky);
   CHECK(v && json::dump(*v) == "{\"k\":[" + json::quote(tricky) + ",{},[],0]}");
-  CHECK(json::minify("{ \"a\" : [1, 2] ,\n \"b\":\"x y\\n\" }\n") == std::string("{\"a\":[1,2],\"b\":\"x y\\n\"}"));
+  CHECK(json::minify("{ \"a\" : [1, 2] ,\n \"b\":\"x y\\n\" }\n") ==
+        std::string("{\"a\":[1,2],\"b\":\"x y\\n\"}"));
   CHECK(!json::minify("{\"a\":}"));
 }
 
@@ -113,7 +120,8 @@ static void user_messages_split_across_reads_arrive_whole() {
   CHECK(p.messages.empty());
   p.put("lo\":1}\n[\"x\"]\n\"s\"\n{\"cmd\":\"NODE_X\"}\n{\"cmd\":\"NODE_\"}\n");
   p.w.process_channel();
-  CHECK((p.messages == std::vector<std::string>{"{\"hello\":1}", "[\"x\"]", "\"s\"", "{\"cmd\":\"NODE_\"}"}));
+  CHECK((p.messages ==
+         std::vector<std::string>{"{\"hello\":1}", "[\"x\"]", "\"s\"", "{\"cmd\":\"NODE_\"}"}));
 }
 
 static void online_listen_and_seq_follow_node() {
@@ -125,11 +133,13 @@ static void online_listen_and_seq_follow_node() {
   CHECK(l.size() == 3);
   CHECK(l.size() == 3 && l[0] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"online\",\"seq\":0}");
   auto q = l.size() == 3 ? json::parse(l[1]) : std::nullopt;
-  CHECK(q && q->get("act")->s == "queryServer" && q->get("seq")->as_int() == 1 && q->get("index")->as_int() == 0 &&
-        q->get("address")->s == "127.0.0.1" && q->get("port")->as_int() == 8000 && q->get("addressType")->as_int() == 4 &&
+  CHECK(q && q->get("act")->s == "queryServer" && q->get("seq")->as_int() == 1 &&
+        q->get("index")->as_int() == 0 && q->get("address")->s == "127.0.0.1" &&
+        q->get("port")->as_int() == 8000 && q->get("addressType")->as_int() == 4 &&
         q->get("data")->is(json::Value::Type::null) && q->get("backlog"));
   auto li = l.size() == 3 ? json::parse(l[2]) : std::nullopt;
-  CHECK(li && li->get("act")->s == "listening" && li->get("seq")->as_int() == 2 && li->get("port")->as_int() == 8000);
+  CHECK(li && li->get("act")->s == "listening" && li->get("seq")->as_int() == 2 &&
+        li->get("port")->as_int() == 8000);
 }
 
 static void newconn_is_acked_then_accepted_and_handed_over() {
@@ -137,7 +147,9 @@ static void newconn_is_acked_then_accepted_and_handed_over() {
   CHECK(p.rr_listen(0));
   p.lines();
   int c = socket_end();
-  std::string env = "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"127.0.0.1:8000:4::0\",\"seq\":5}}\n";
+  std::string env =
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+      "\"newconn\",\"key\":\"127.0.0.1:8000:4::0\",\"seq\":5}}\n";
   p.put(env.substr(0, 10), c);  // the fd travels with the first byte of its line
   close(c);
   p.w.process_channel();
@@ -150,35 +162,48 @@ static void newconn_is_acked_then_accepted_and_handed_over() {
     close(p.conns[0]);
   }
   auto l = p.lines();
-  CHECK((l == std::vector<std::string>{"{\"cmd\":\"NODE_HANDLE_ACK\"}", "{\"cmd\":\"NODE_CLUSTER\",\"ack\":5,\"accepted\":true,\"seq\":2}"}));
+  CHECK((l == std::vector<std::string>{
+                  "{\"cmd\":\"NODE_HANDLE_ACK\"}",
+                  "{\"cmd\":\"NODE_CLUSTER\",\"ack\":5,\"accepted\":true,\"seq\":2}"}));
 }
 
 static void a_newconn_right_behind_the_reply_finds_its_server() {
   Primary p = Primary::make();
   int c = socket_end();
-  p.put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"k\",\"ack\":0,\"sockname\":{\"port\":8000},\"seq\":0}\n"
-        "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"k\",\"seq\":1}}\n",
-        c);
+  p.put(
+      "{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"k\",\"ack\":0,\"sockname\":{\"port\":"
+      "8000},\"seq\":0}\n"
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+      "\"newconn\",\"key\":\"k\",\"seq\":1}}\n",
+      c);
   close(c);
   CHECK(p.w.listen({"127.0.0.1", 8000}));
   CHECK(p.conns.size() == 1);
   for (int x : p.conns) close(x);
   auto l = p.lines();
-  CHECK(l.size() == 4 && l[3] == "{\"cmd\":\"NODE_CLUSTER\",\"ack\":1,\"accepted\":true,\"seq\":2}");
+  CHECK(l.size() == 4 &&
+        l[3] == "{\"cmd\":\"NODE_CLUSTER\",\"ack\":1,\"accepted\":true,\"seq\":2}");
 }
 
 static void newconn_for_an_unknown_key_is_refused_and_a_handle_without_fd_is_nacked() {
   Primary p = Primary::make();
   int c = socket_end();
-  p.put("{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"nope\",\"seq\":3}}\n", c);
+  p.put(
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+      "\"newconn\",\"key\":\"nope\",\"seq\":3}}\n",
+      c);
   close(c);
-  p.put("{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"nope\",\"seq\":4}}\n");
+  p.put(
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+      "\"newconn\",\"key\":\"nope\",\"seq\":4}}\n");
   p.w.process_channel();
   p.w.process_channel();
   CHECK(p.conns.empty());
   auto l = p.lines();
-  CHECK((l == std::vector<std::string>{"{\"cmd\":\"NODE_HANDLE_ACK\"}", "{\"cmd\":\"NODE_CLUSTER\",\"ack\":3,\"accepted\":false,\"seq\":0}",
-                                       "{\"cmd\":\"NODE_HANDLE_NACK\"}"}));
+  CHECK((l == std::vector<std::string>{
+                  "{\"cmd\":\"NODE_HANDLE_ACK\"}",
+                  "{\"cmd\":\"NODE_CLUSTER\",\"ack\":3,\"accepted\":false,\"seq\":0}",
+                  "{\"cmd\":\"NODE_HANDLE_NACK\"}"}));
 }
 
 static void shared_handle_is_listened_on_and_accepted_from() {
@@ -186,10 +211,14 @@ static void shared_handle_is_listened_on_and_accepted_from() {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET, a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);  // bound, not listening, as Node's primary sends it
+  bind(lfd, reinterpret_cast<sockaddr*>(&a),
+       sizeof a);  // bound, not listening, as Node's primary sends it
   socklen_t len = sizeof a;
   getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-  p.put("{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"errno\":0,\"key\":\"k\",\"ack\":0,\"data\":null,\"seq\":0}}\n", lfd);
+  p.put(
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\","
+      "\"errno\":0,\"key\":\"k\",\"ack\":0,\"data\":null,\"seq\":0}}\n",
+      lfd);
   close(lfd);
   auto s = p.w.listen({"127.0.0.1", 0});
   CHECK(s && !s->round_robin() && s->port == ntohs(a.sin_port));
@@ -201,7 +230,11 @@ static void shared_handle_is_listened_on_and_accepted_from() {
   for (int c : p.conns) close(c);
   close(client);
   auto l = p.lines();
-  CHECK(l.size() == 3 && l[0] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"index\":0,\"data\":null,\"address\":\"127.0.0.1\",\"port\":0,\"addressType\":4,\"flags\":0,\"backlog\":511,\"seq\":0}");
+  CHECK(
+      l.size() == 3 &&
+      l[0] ==
+          "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"index\":0,\"data\":null,\"address\":"
+          "\"127.0.0.1\",\"port\":0,\"addressType\":4,\"flags\":0,\"backlog\":511,\"seq\":0}");
   CHECK(l.size() == 3 && l[1] == "{\"cmd\":\"NODE_HANDLE_ACK\"}");
   CHECK(l.size() == 3 && l[2].find("\"act\":\"listening\"") != std::string::npos &&
         l[2].find("\"port\":" + std::to_string(ntohs(a.sin_port))) != std::string::npos);
@@ -209,11 +242,15 @@ static void shared_handle_is_listened_on_and_accepted_from() {
 
 static void a_bind_error_comes_back_as_a_negative_errno() {
   Primary p = Primary::make();
-  p.put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":-98,\"key\":\"k\",\"ack\":0,\"data\":null,\"seq\":0}\n");
+  p.put(
+      "{\"cmd\":\"NODE_CLUSTER\",\"errno\":-98,\"key\":\"k\",\"ack\":0,\"data\":null,\"seq\":0}\n");
   auto s = p.w.listen({"", 80});
-  CHECK(!s && s.error().code == -98 && s.error().message.find("Address already in use") != std::string::npos);
+  CHECK(!s && s.error().code == -98 &&
+        s.error().message.find("Address already in use") != std::string::npos);
   // Node's checkBindError: a round-robin sockname with another port is EADDRINUSE.
-  p.put("{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"k\",\"ack\":1,\"sockname\":{\"port\":81},\"seq\":1}\n");
+  p.put(
+      "{\"cmd\":\"NODE_CLUSTER\",\"errno\":null,\"key\":\"k\",\"ack\":1,\"sockname\":{\"port\":81},"
+      "\"seq\":1}\n");
   auto t = p.w.listen({"", 80});
   CHECK(!t && t.error().code == -EADDRINUSE);
   auto l = p.lines();
@@ -228,7 +265,8 @@ static void primary_disconnect_closes_servers_then_the_channel() {
   p.w.process_channel();
   CHECK(p.disconnected && !p.w.connected() && !p.gone);
   auto l = p.lines();
-  CHECK((l == std::vector<std::string>{"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"close\",\"key\":\"127.0.0.1:8000:4::0\",\"seq\":2}"}));
+  CHECK((l == std::vector<std::string>{"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"close\",\"key\":\"127."
+                                       "0.0.1:8000:4::0\",\"seq\":2}"}));
   // The channel stays open while the worker finishes its work (as Node's
   // child.js, which closes it once its connections have ended: musterd sends
   // stop_signal when it closes), and closes with the worker.
@@ -241,11 +279,13 @@ static void primary_disconnect_closes_servers_then_the_channel() {
 static void worker_disconnect_waits_for_the_ack() {
   Primary p = Primary::make();
   CHECK(p.rr_listen(0));
-  p.put("{\"cmd\":\"NODE_CLUSTER\",\"ack\":3,\"seq\":1}\n");  // close = seq 2, exitedAfterDisconnect = seq 3
+  p.put("{\"cmd\":\"NODE_CLUSTER\",\"ack\":3,\"seq\":1}\n");  // close = seq 2,
+                                                              // exitedAfterDisconnect = seq 3
   p.w.disconnect();
   CHECK(p.disconnected && !p.w.connected() && !p.gone);
   auto l = p.lines();
-  CHECK(l.size() == 4 && l[3] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"exitedAfterDisconnect\",\"seq\":3}");
+  CHECK(l.size() == 4 &&
+        l[3] == "{\"cmd\":\"NODE_CLUSTER\",\"act\":\"exitedAfterDisconnect\",\"seq\":3}");
   CHECK(!p.w.send_raw("1"));
 }
 
@@ -260,7 +300,8 @@ static void the_primary_going_away_is_reported() {
 static void oversized_or_invalid_lines_are_protocol_errors() {
   Primary p = Primary::make();
   std::string big(Worker::kMaxLine + 10, ' ');
-  for (size_t off = 0, spins = 0; p.w.connected() && spins < 100000; ++spins) {  // no newline: it must give up
+  for (size_t off = 0, spins = 0; p.w.connected() && spins < 100000;
+       ++spins) {  // no newline: it must give up
     ssize_t n = send(p.fd, big.data() + off, big.size() - off, MSG_DONTWAIT);
     off += n > 0 ? static_cast<size_t>(n) : 0;
     p.w.process_channel();
@@ -297,6 +338,7 @@ int main() {
   the_primary_going_away_is_reported();
   oversized_or_invalid_lines_are_protocol_errors();
   send_raw_sends_one_line_of_valid_json_only();
-  std::printf(failures ? "lib_worker_test: %d failures\n" : "lib_worker_test: all passed\n", failures);
+  std::printf(failures ? "lib_worker_test: %d failures\n" : "lib_worker_test: all passed\n",
+              failures);
   return failures ? 1 : 0;
 }
