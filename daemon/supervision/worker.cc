@@ -121,6 +121,7 @@ Result<void> Worker::launch() {
     self->pid_ = *started;
     self->started_ = Clock::now();
     self->on(Event::spawned);  // stopped meanwhile: see launched_stopping()
+    if (self->context_.spawned) self->context_.spawned(*self);
   });
   return {};
 }

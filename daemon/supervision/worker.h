@@ -70,6 +70,10 @@ struct WorkerContext {
   // Where a worker's RSS and CPU are read (status, /metrics, max_memory):
   // /proc in musterd; unit tests give their own figures.
   std::function<std::optional<ProcUsage>(pid_t)> read_usage = read_proc_usage;
+  // Its process has started and its pid is known (after the `spawned`
+  // event): musterd hands it the notify datagrams it sent before that
+  // (daemon/network/early_notify.h).
+  std::function<void(Worker&)> spawned;
 };
 
 class Worker final : public std::enable_shared_from_this<Worker>, public RrMember {

@@ -33,6 +33,9 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
       hand_over_timer_(io) {
   catch_signals();
   context_.socket_configs = &config_.sockets;
+  context_.spawned = [this](Worker& w) {
+    for (const auto& message : early_notify_.take(w.pid(), Clock::now())) w.on_notify(message);
+  };
   // Owned by this Supervisor, like the workers that call it.
   context_.user_message = [this](Worker& from, const boost::json::value& message) {
     if (App* app = find_app(from.identity().app))
@@ -171,7 +174,11 @@ void Supervisor::on_notify(pid_t sender, const ipc::NotifyMessage& message) {
   for (auto& app : apps_)
     for (Worker* w : app->workers())
       if (w->pid() == sender) return w->on_notify(message);
-  spdlog::debug("notify: datagram from pid {}, which is no worker; ignored", sender);
+  // Perhaps a worker whose start the loop has not heard of yet: kept for
+  // it (Worker's `spawned`), a while.
+  spdlog::debug("notify: datagram from pid {}, which is no worker (yet); kept for {} s", sender,
+                std::chrono::duration_cast<std::chrono::seconds>(EarlyNotify::kMaxAge).count());
+  early_notify_.keep(sender, message, Clock::now());
 }
 
 App* Supervisor::find_app(const std::string& name) {

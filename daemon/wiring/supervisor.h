@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "daemon/common/events.h"
 #include "daemon/control/control_server.h"
+#include "daemon/network/early_notify.h"
 #include "daemon/network/listen_socket.h"
 #include "daemon/network/notify_socket.h"
 #include "daemon/network/on_demand.h"
@@ -114,6 +115,7 @@ class Supervisor {
   std::vector<std::unique_ptr<App>> apps_;
   ControlServer control_;
   NotifySocket notify_;
+  EarlyNotify early_notify_;  // datagrams from pids not yet known as workers
   MetricsServer metrics_;
   ConfigReloads config_reloads_;
   SystemdService systemd_;
