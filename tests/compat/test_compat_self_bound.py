@@ -3,7 +3,12 @@ workers"): listen({exclusive: true}) and Node 23's reusePort never ask the
 primary, so Node's primary hears no `listening`. musterd sees such a worker
 listen in the kernel (its fds against the listening sockets) and counts it
 ready then, so a reload of self-bound workers takes about as long as one of
-rr workers, with no failed request and no SIGKILL."""
+rr workers, with no failed request and no SIGKILL.
+
+The reload's workers close their own server on SIGTERM (listen.js's
+LISTEN_CLOSE_ON_TERM), as README tells reusePort apps to: a connection a
+worker has accepted at the instant SIGTERM's default action ends it is lost
+whoever the primary is, and CI once caught that instant."""
 
 import subprocess
 import sys
@@ -31,7 +36,8 @@ def has_reuse_port():
 
 
 def listen_app(spec, instances, **keys):
-    return ns.node_app("web", "listen.js", instances=instances, env=ls.env(spec), **keys)
+    env = dict(ls.env(spec), LISTEN_CLOSE_ON_TERM="1")
+    return ns.node_app("web", "listen.js", instances=instances, env=env, **keys)
 
 
 MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req"
@@ -47,7 +53,10 @@ def migrate_requests(test):
         before = f.read().strip()
     with open(MIGRATE_REQ, "w") as f:
         f.write("1")
-    test.addCleanup(lambda: open(MIGRATE_REQ, "w").write(before))
+    def restore():
+        with open(MIGRATE_REQ, "w") as f:
+            f.write(before)
+    test.addCleanup(restore)
 
 
 class Load:

@@ -15,6 +15,10 @@
 //   {listening: server.address(), worker: ID}   once listening / bound
 //   {error: CODE, worker: ID}                   on a listen or bind error
 // Under a Node primary (no NODE_UNIQUE_ID) it forks LISTEN_WORKERS workers (2).
+// LISTEN_CLOSE_ON_TERM=1: on SIGTERM the worker closes its TCP server first
+// (what an app that binds its own socket must do to lose no connection: one
+// it has accepted when SIGTERM's default action ends it is lost under any
+// primary), then ends by SIGTERM all the same.
 const cluster = require('node:cluster');
 const dgram = require('node:dgram');
 const net = require('node:net');
@@ -30,6 +34,10 @@ if (cluster.isPrimary) {
     const server = net.createServer((socket) => socket.end(`worker ${id}\n`));
     server.on('error', failed);
     server.on('listening', report(server));
+    if (process.env.LISTEN_CLOSE_ON_TERM) {
+      process.once('SIGTERM', () =>
+        server.close(() => process.kill(process.pid, 'SIGTERM')));
+    }
     if (args) server.listen(...args);
     else server.listen(options);
   } else {
