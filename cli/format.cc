@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "base/version.h"
 #include "config/config.h"
 
 namespace muster::cli {
@@ -318,7 +319,7 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
     {"ping", [](const json::object&, const json::object&) -> std::string { return "pong\n"; }},
     {"version",
      [](const json::object&, const json::object& reply) {
-       return std::string("musterctl ") + MUSTER_VERSION + " / musterd " +
+       return std::string("musterctl ") + muster::version() + " / musterd " +
               text_of(reply, "version") + "\n";
      }},
     {"status", [](const json::object&, const json::object& reply) { return format_status(reply); }},

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <optional>
 
+#include "base/version.h"
 #include "config/config.h"
 #include "config/file_safety.h"
 #include "daemon/common/event_loop.h"
@@ -37,7 +38,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   cli.add_flag("--check", options.check, "validate the config and exit (0 valid, 2 invalid)");
   cli.add_option("--log-level", options.log_level, "override daemon.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  cli.set_version_flag("--version", std::string("musterd ") + MUSTER_VERSION);
+  cli.set_version_flag("--version", std::string("musterd ") + muster::version());
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

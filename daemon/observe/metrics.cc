@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "base/version.h"
 #include "daemon/common/event_loop.h"
 #include "daemon/common/proc_stats.h"
 
@@ -25,7 +26,7 @@ double as_double(std::uint64_t n) { return static_cast<double>(n); }
 void process_metrics(const ProcessSnapshot& p, std::vector<MetricFamily>& out) {
   out.push_back(
       family("muster_build_info", "gauge", "Always 1; the version label is musterd's version.")
-          .add({{"version", MUSTER_VERSION}}, 1));
+          .add({{"version", muster::version()}}, 1));
   out.push_back(
       family("process_resident_memory_bytes", "gauge", "musterd's own resident set size in bytes.")
           .add({}, as_double(p.resident_bytes)));

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <set>
 
+#include "base/version.h"
 #include "daemon/common/memory_reserve.h"
 #include "daemon/network/listen_socket.h"
 
@@ -101,7 +102,7 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
   void respond(http::status status, std::string body, bool keep_alive, unsigned version,
                bool head = false, bool prometheus = false) {
     auto response = std::make_shared<http::response<http::string_body>>(status, version);
-    response->set(http::field::server, "musterd/" MUSTER_VERSION);
+    response->set(http::field::server, std::string("musterd/") + muster::version());
     response->set(http::field::content_type,
                   prometheus ? kContentType : "text/plain; charset=utf-8");
     // Probes and scrapers must see the state now, never a cached answer.

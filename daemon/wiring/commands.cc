@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "base/version.h"
 #include "daemon/common/memory_reserve.h"
 #include "daemon/observe/status_json.h"
 #include "daemon/output/merged_tail.h"
@@ -46,7 +47,7 @@ void ping(Supervisor&, const ipc::Request&, Respond respond) {
 }
 
 void version(Supervisor&, const ipc::Request&, Respond respond) {
-  respond(ok_reply({{"version", MUSTER_VERSION}}));
+  respond(ok_reply({{"version", muster::version()}}));
 }
 
 // One snapshot (daemon/observe/snapshot.h) of everything, rendered.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "base/version.h"
 #include "daemon/common/memory_reserve.h"
 #include "daemon/observe/health.h"
 #include "daemon/observe/metrics.h"
@@ -69,7 +70,7 @@ Result<void> Supervisor::start() {
     }
   }
   wait_signals();
-  spdlog::info("musterd {} running with {} app(s) from {}", MUSTER_VERSION, apps_.size(),
+  spdlog::info("musterd {} running with {} app(s) from {}", muster::version(), apps_.size(),
                config_.path);
   for (auto& app : apps_) app->start();
   // Stored or passed sockets the config no longer names: let them go.
