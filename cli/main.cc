@@ -27,16 +27,17 @@ namespace config = muster::config;
 namespace json = boost::json;
 
 std::string help_footer(const cli::SocketChoice& socket) {
-  return "Control socket:\n"
-         "  -s PATH, else $MUSTER_SOCKET, else daemon.control_socket of the config file\n"
-         "  ($MUSTER_CONFIG, else /etc/muster/muster.toml) if readable, else musterd's\n"
-         "  default: $RUNTIME_DIRECTORY/muster.sock; for root /run/muster/muster.sock\n"
-         "  (/tmp/muster-0/ when /run is not writable); for others\n"
-         "  $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>/muster.sock\n"
-         "  (/run/muster-<uid>/ when /tmp is not writable). A default directory must be\n"
-         "  yours and writable by you alone, or musterctl refuses it.\n"
+  return "Control socket, the first that applies:\n"
+         "  -s PATH; $MUSTER_SOCKET; daemon.control_socket of the config file, read from\n"
+         "  $MUSTER_CONFIG, else /etc/muster/muster.toml (for a musterd started with -c on\n"
+         "  another file, give -s, $MUSTER_SOCKET or $MUSTER_CONFIG); else musterd's default:\n"
+         "  $RUNTIME_DIRECTORY/muster.sock; for root /run/muster/muster.sock, or\n"
+         "  /tmp/muster-0/muster.sock when /run is not writable; for others\n"
+         "  $XDG_RUNTIME_DIR/muster.sock, else /tmp/muster-<uid>/muster.sock, or\n"
+         "  /run/muster-<uid>/muster.sock when /tmp is not writable. A default directory\n"
+         "  must be yours and writable by you alone, or musterctl refuses it.\n"
          "  Here: " +
-         socket.path + ", " + socket.origin +
+         socket.path + ": " + socket.origin +
          ".\n"
          "  musterctl talks only to a musterd running as root or as you (SO_PEERCRED,\n"
          "  checked before anything is sent); --daemon-uid trusts one more uid.\n"

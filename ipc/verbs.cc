@@ -85,7 +85,8 @@ const std::array<Verb, 15> kVerbs{{
     {.name = "events",
      .follow = kOptional,
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
-             "disconnect, exit, message, restart, failed."},
+             "disconnect, exit, message, restart, crash_loop, failed, retry, ready_timeout, "
+             "watchdog, reload, setup, memory, output, relay_dropped."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 

@@ -47,23 +47,23 @@ class UnreachableDaemon(harness.TestCase):
         config = self.d.write_config(control_socket=path)
         rc, err = ctl_without_s(dict(self.env, MUSTER_CONFIG=config), "ping")
         self.assert_unreachable(rc, err, path,
-                                f"the control_socket of $MUSTER_CONFIG ({config})")
+                                f"the control_socket of $MUSTER_CONFIG={config}")
 
     def test_musterds_default_says_why_no_config_was_used(self):
         missing = self.d.path("missing.toml")
         env = dict(self.env, MUSTER_CONFIG=missing, RUNTIME_DIRECTORY=self.d.dir)
         rc, err = ctl_without_s(env, "ping")
         self.assert_unreachable(rc, err, self.d.path("muster.sock"),
-                                "musterd's default ($RUNTIME_DIRECTORY/muster.sock), "
-                                f"as there is no $MUSTER_CONFIG ({missing})")
+                                "musterd's default, $RUNTIME_DIRECTORY/muster.sock; "
+                                f"there is no $MUSTER_CONFIG={missing}")
         broken = self.d.write_file("broken.toml", "[daemon]\nnonsense = 1\n")
         rc, err = ctl_without_s(dict(env, MUSTER_CONFIG=broken), "ping")
         self.assert_unreachable(rc, err, self.d.path("muster.sock"),
-                                f"as $MUSTER_CONFIG ({broken}) has errors")
+                                f"; $MUSTER_CONFIG={broken} has errors")
         silent = self.d.write_file("silent.toml", "[daemon]\nlog_level = \"info\"\n")
         rc, err = ctl_without_s(dict(env, MUSTER_CONFIG=silent), "ping")
         self.assert_unreachable(rc, err, self.d.path("muster.sock"),
-                                f"as $MUSTER_CONFIG ({silent}) does not set control_socket")
+                                f"; $MUSTER_CONFIG={silent} does not set control_socket")
 
     @ctlsock_support.needs_namespace
     def test_the_default_for_root_and_for_a_user_is_explained(self):
@@ -76,11 +76,11 @@ XDG_RUNTIME_DIR=/run/t $AS_NOBODY $MUSTERCTL ping
 """)
         out = r.stdout
         self.assertIn("cannot reach musterd at /run/muster/muster.sock", out)
-        self.assertIn("that path is musterd's default (root's own /run/muster), "
-                      "as $MUSTER_CONFIG (/run/t/muster.toml) does not set control_socket", out)
+        self.assertIn("that path is musterd's default, root's own /run/muster; "
+                      "$MUSTER_CONFIG=/run/t/muster.toml does not set control_socket", out)
         self.assertIn("cannot reach musterd at /tmp/muster-65534/muster.sock", out)
-        self.assertIn("musterd's default (your own /tmp/muster-65534, as $XDG_RUNTIME_DIR "
-                      "is not set)", out)
+        self.assertIn("musterd's default, your own /tmp/muster-65534, as $XDG_RUNTIME_DIR "
+                      "is not set;", out)
         # /run/t is root's: not a directory nobody's musterd could have made.
         self.assertIn("musterctl: refusing /run/t/muster.sock: /run/t belongs to uid 0 (root), "
                       "not to uid 65534 (nobody)", out)
