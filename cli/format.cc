@@ -337,6 +337,10 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
        return apps_said(q, r) + ": reloaded\n";
      }},
     {"scale", format_scale},
+    {"reset",
+     [](const json::object& q, const json::object& r) {
+       return apps_said(q, r) + ": restart counts and crash history reset\n";
+     }},
     {"kill", format_kill},
     {"shutdown",
      [](const json::object&, const json::object&) -> std::string {

@@ -204,6 +204,11 @@ const CliVerb kCliVerbs[] = {
        r["app"] = a.app;
        r["count"] = a.count;
      }},
+    {"reset",
+     [](CLI::App& v, Args& a) {
+       v.add_option("APP", a.app, "The app whose history to reset, or all.")->required();
+     },
+     app_field},
     {"kill",
      [](CLI::App& v, Args& a) {
        id_option(v, a);

@@ -4,7 +4,7 @@ namespace muster::ipc {
 
 constexpr Need kOptional = Need::optional, kRequired = Need::required;
 
-const std::array<Verb, 15> kVerbs{{
+const std::array<Verb, 16> kVerbs{{
     {.name = "ping", .help = "Check that musterd is running and answering."},
     {.name = "version", .help = "Print the versions of musterctl and of the running musterd."},
     {.name = "status",
@@ -64,6 +64,11 @@ const std::array<Verb, 15> kVerbs{{
      .count = kRequired,
      .help = "Change the number of an app's instances at runtime only: the config file is "
              "not changed, so a musterd restart goes back to its count."},
+    {.name = "reset",
+     .app = kRequired,
+     .help = "Zero an app's restart counts, crash-loop history and backoff, as if none of its "
+             "workers had crashed; starts and stops nothing (a crash-looping slot or a failed "
+             "app still waits for start)."},
     {.name = "kill",
      .id = kRequired,
      .signal = kOptional,

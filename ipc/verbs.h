@@ -34,7 +34,7 @@ struct Verb {
 };
 
 // In the order `musterctl --help` lists them.
-extern const std::array<Verb, 15> kVerbs;
+extern const std::array<Verb, 16> kVerbs;
 
 // The declaration of `name`, or null.
 const Verb* find_verb(std::string_view name);

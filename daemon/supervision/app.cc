@@ -99,6 +99,16 @@ void App::stop(Done done) {
   notify_if_stopped();
 }
 
+void App::reset_history() {
+  spdlog::info("{}: restart counts and crash history reset", name());
+  for (auto& slot : slots_) {
+    slot->restarts = 0;
+    slot->crashes.reset();
+    slot->backoff.reset();
+  }
+  for (Worker* worker : workers()) worker->reset_restarts();  // leaving ones too
+}
+
 void App::scale(unsigned instances) {
   spdlog::info("{}: scaling from {} to {} instance(s)", name(), slots_.size(), instances);
   config_.instances = instances;

@@ -60,6 +60,12 @@ class App {
   // Changes the number of slots; removed slots' workers are stopped, new slots
   // are filled in batches.
   void scale(unsigned instances);
+  // musterctl reset: every slot's restart count, crash window and backoff
+  // start again from zero, as if no worker had crashed. It starts and stops
+  // nothing: a slot parked in a crash loop, or a failed app, waits for
+  // `start` or failed_retry as before, and a refill already waiting keeps its
+  // delay. counters() are totals (Prometheus counters) and stay.
+  void reset_history();
   // Rolling replacement of every worker: per slot, a new worker is started
   // and, once ready, the old one is stopped gracefully; at most reload_surge
   // new workers at a time. A new worker that dies or misses ready_timeout

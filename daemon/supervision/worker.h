@@ -147,6 +147,8 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   const std::string& inspector() const { return inspector_; }
 
   const WorkerIdentity& identity() const { return identity_; }
+  // musterctl reset (App::reset_history): its slot's restart count is zero again.
+  void reset_restarts() { identity_.restarts = 0; }
   std::uint64_t connections() const { return connections_; }
   bool has_channel() const { return channel_ && channel_->is_open(); }
   WorkerState state() const { return life_.state; }

@@ -195,6 +195,18 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   respond(ok_reply(std::move(reply)));
 }
 
+void reset(Supervisor& s, const ipc::Request& r, Respond respond) {
+  auto apps = apps_or_error(s, r, respond);
+  if (apps.empty()) return;
+  for (App* app : apps) app->reset_history();
+  boost::json::object reply;
+  if (*r.app == "all")
+    reply["apps"] = names_of(apps);
+  else
+    reply["app"] = apps.front()->name();
+  respond(ok_reply(std::move(reply)));
+}
+
 void send(Supervisor& s, const ipc::Request& r, Respond respond) {
   std::vector<Worker*> targets;
   if (r.id) {
@@ -332,13 +344,21 @@ using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 // One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::map<std::string, Handler, std::less<>>& handlers() {
   static const std::map<std::string, Handler, std::less<>> table{
-      {"ping", ping},         {"version", version},
-      {"status", status},     {"start", start},
-      {"stop", stop},         {"restart", restart},
-      {"scale", scale},       {"kill", kill},
-      {"shutdown", shutdown}, {"disconnect", disconnect},
-      {"send", send},         {"events", events},
-      {"reload", reload},     {"reload-config", reload_config},
+      {"ping", ping},
+      {"version", version},
+      {"status", status},
+      {"start", start},
+      {"stop", stop},
+      {"restart", restart},
+      {"scale", scale},
+      {"reset", reset},
+      {"kill", kill},
+      {"shutdown", shutdown},
+      {"disconnect", disconnect},
+      {"send", send},
+      {"events", events},
+      {"reload", reload},
+      {"reload-config", reload_config},
       {"logs", logs},
   };
   return table;

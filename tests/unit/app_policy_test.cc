@@ -8,6 +8,7 @@
 
 #include <optional>
 
+#include "daemon/observe/snapshot.h"
 #include "tests/unit/app_fixture.h"
 
 using namespace std::chrono_literals;
@@ -298,4 +299,36 @@ TEST_CASE("replacing a slot whose replacement is on its way joins it", "[app]") 
   CHECK(answers == 2);     // both answered, neither with an error
   CHECK(t.spawns() == 2);  // one replacement, not two
   CHECK(t.launcher.live() == 1);
+}
+
+TEST_CASE("reset zeroes restart counts, crash history and backoff, and starts nothing", "[app]") {
+  auto c = policy_app();
+  c.max_restarts = 2;
+  c.restart_delay = 100ms;
+  AppTest t(c);
+  t.app->start();
+  t.run();
+  for (int i = 0; i < 2; ++i) {  // two young crashes: backoff 200 ms next, 2 of 2
+    t.crash(0);
+    t.advance(1s, 20ms);
+  }
+  REQUIRE(t.app->workers().at(0)->identity().restarts == 2);
+  t.app->reset_history();
+  CHECK(t.app->workers().at(0)->identity().restarts == 0);
+  CHECK(t.app->snapshot().workers.at(0).restarts == 0);
+  std::size_t spawned = t.spawns();
+  t.advance(2s, 100ms);
+  CHECK(t.spawns() == spawned);  // nothing started by the reset itself
+  // Two more crashes: without the reset, the third of the window (a crash
+  // loop) with backoff 400 ms; after it, the first and second, from 100 ms.
+  t.crash(0);
+  t.advance(1s, 20ms);
+  t.crash(0);
+  t.advance(1s, 20ms);
+  CHECK(t.events_named("crash_loop").empty());
+  auto restarts = t.events_named("restart");
+  REQUIRE(restarts.size() == 4);
+  CHECK(restarts[2].at("backoff_ms") == 100);
+  CHECK(restarts[3].at("backoff_ms") == 200);
+  CHECK(t.app->workers().at(0)->identity().restarts == 2);
 }
