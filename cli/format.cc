@@ -5,111 +5,15 @@
 #include <optional>
 
 #include "base/version.h"
+#include "cli/json_fields.h"
 #include "config/config.h"
 
 namespace muster::cli {
 
 namespace json = boost::json;
+using namespace fields;
 
 namespace {
-
-const json::value* field(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return (v == nullptr || v->is_null()) ? nullptr : v;
-}
-
-std::optional<std::int64_t> integer_of(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  if (v == nullptr) return std::nullopt;
-  boost::system::error_code ec;
-  auto n = v->to_number<std::int64_t>(ec);
-  if (ec) return std::nullopt;
-  return n;
-}
-
-// A field as table text: strings as they are, anything else as JSON.
-std::string text_of(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  if (v == nullptr) return "-";
-  if (const json::string* s = v->if_string()) return std::string(*s);
-  return json::serialize(*v);
-}
-
-std::string duration_of(const json::object& o, std::string_view key) {
-  auto ms = integer_of(o, key);
-  return ms ? format_duration(*ms) : "-";
-}
-
-std::string bytes_of(const json::object& o, std::string_view key) {
-  auto bytes = integer_of(o, key);
-  return (bytes && *bytes >= 0) ? format_bytes(static_cast<std::uint64_t>(*bytes)) : "-";
-}
-
-const json::array* array_of(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  return v ? v->if_array() : nullptr;
-}
-
-// "5 (config 3)" after a runtime scale, so that it is not mistaken for what
-// the config file will give at the next start.
-std::string instances_text(const json::object& app) {
-  std::string now = text_of(app, "instances");
-  if (!field(app, "config_instances")) return now;
-  std::string configured = text_of(app, "config_instances");
-  return configured == now ? now : now + " (config " + configured + ")";
-}
-
-// A worker the kernel reports stopped (SIGSTOP, SIGTSTP or a debugger).
-bool stopped(const json::object& worker) {
-  const json::value* v = field(worker, "stopped");
-  return v && v->is_bool() && v->get_bool();
-}
-
-// One line per stopped worker, under its app's table: the STATE column
-// cannot say why, nor what to do.
-std::string stopped_notes(const json::array& workers) {
-  std::string out;
-  for (const json::value& item : workers) {
-    const json::object* w = item.if_object();
-    if (w == nullptr || !stopped(*w)) continue;
-    out += "  worker " + text_of(*w, "id") +
-           " is stopped by a signal (SIGSTOP, SIGTSTP) or a "
-           "debugger and runs nothing: not ready until it gets SIGCONT (kill -CONT " +
-           text_of(*w, "pid") + ")\n";
-  }
-  return out;
-}
-
-// inspect: an INSPECTOR column, before STATUS, when any worker has one.
-bool any_inspector(const json::array& workers) {
-  return std::any_of(workers.begin(), workers.end(), [](const json::value& item) {
-    const json::object* w = item.if_object();
-    return w && field(*w, "inspector");
-  });
-}
-
-std::string worker_table(const json::array& workers) {
-  const bool inspectors = any_inspector(workers);
-  std::vector<Row> rows{
-      {"ID", "INSTANCE", "PID", "STATE", "READY", "UPTIME", "RESTARTS", "CONNS", "RSS", "STATUS"}};
-  if (inspectors) rows.front().insert(rows.front().end() - 1, "INSPECTOR");
-  for (const json::value& item : workers) {
-    const json::object* w = item.if_object();
-    if (w == nullptr) continue;
-    const json::value* ready = field(*w, "ready");
-    std::string state = text_of(*w, "state");
-    if (stopped(*w)) state += " (stopped)";
-    rows.push_back({text_of(*w, "id"), text_of(*w, "instance"), text_of(*w, "pid"), state,
-                    ready && ready->is_bool() ? (ready->get_bool() ? "yes" : "no") : "-",
-                    duration_of(*w, "uptime_ms"), text_of(*w, "restarts"),
-                    text_of(*w, "connections"), bytes_of(*w, "rss_bytes"),
-                    field(*w, "status") ? text_of(*w, "status") : ""});
-    if (inspectors)
-      rows.back().insert(rows.back().end() - 1,
-                         field(*w, "inspector") ? text_of(*w, "inspector") : "-");
-  }
-  return format_table(rows, "  ");
-}
 
 // A value on an event line: a string as it is if it reads as one word, else
 // (and anything but a string) as JSON.
@@ -160,73 +64,6 @@ std::string format_event(const json::object& event) {
   // The payload may legitimately be null, so it is looked up, not field()ed.
   if (const json::value* v = event.if_contains("message")) out += " " + json::serialize(*v);
   return out + "\n";
-}
-
-// For a failed app and for slots without a worker: the last exit, and when
-// the next try is.
-static std::string why_empty(const json::object& app) {
-  std::string out;
-  if (text_of(app, "state") == "failed") {
-    out += "  failed: every slot is in a crash loop; ";
-    out += field(app, "retry_in_ms") ? "started again in " + duration_of(app, "retry_in_ms")
-                                     : std::string("no retry (failed_retry = \"0s\")");
-    out += "\n";
-  }
-  const json::array* empty = array_of(app, "empty_slots");
-  if (empty == nullptr) return out;
-  for (const json::value& item : *empty) {
-    const json::object* slot = item.if_object();
-    if (slot == nullptr) continue;
-    out += "  slot " + text_of(*slot, "instance") + ": ";
-    out += field(*slot, "last_exit") ? text_of(*slot, "last_exit") : std::string("not started");
-    const json::value* loop = field(*slot, "crash_loop");
-    if (loop && loop->is_bool() && loop->as_bool()) out += " (crash loop)";
-    if (field(*slot, "next_try_ms"))
-      out += "; next try in " + duration_of(*slot, "next_try_ms");
-    else if (text_of(app, "state") != "failed")
-      out += "; not restarted";
-    out += "\n";
-  }
-  return out;
-}
-
-std::string format_status(const json::object& reply) {
-  const json::array* apps = array_of(reply, "apps");
-  if (apps == nullptr || apps->empty()) return "no apps\n";
-
-  std::vector<Row> rows{{"NAME", "STATE", "PROTOCOL", "INSTANCES", "RESTARTS"}};
-  for (const json::value& item : *apps) {
-    if (const json::object* app = item.if_object()) {
-      rows.push_back({text_of(*app, "name"), text_of(*app, "state"), text_of(*app, "protocol"),
-                      instances_text(*app), text_of(*app, "restarts")});
-    }
-  }
-  std::string out = format_table(rows);
-
-  for (const json::value& item : *apps) {
-    const json::object* app = item.if_object();
-    if (app == nullptr) continue;
-    const json::array* workers = array_of(*app, "workers");
-    out += '\n';
-    if (workers == nullptr || workers->empty()) {
-      out += text_of(*app, "name") + ": no workers\n";
-    } else {
-      out += text_of(*app, "name") + ":\n" + worker_table(*workers) + stopped_notes(*workers);
-    }
-    out += why_empty(*app);
-  }
-
-  if (const json::array* sockets = array_of(reply, "sockets"); sockets && !sockets->empty()) {
-    std::vector<Row> socket_rows{{"SOCKET", "PROTO", "LISTEN", "BOUND"}};
-    for (const json::value& item : *sockets) {
-      if (const json::object* s = item.if_object()) {
-        socket_rows.push_back({text_of(*s, "name"), text_of(*s, "protocol"), text_of(*s, "listen"),
-                               text_of(*s, "bound")});
-      }
-    }
-    out += '\n' + format_table(socket_rows);
-  }
-  return out;
 }
 
 std::string format_log_line(const json::object& line) {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,12 +19,27 @@ std::string format_duration(std::int64_t ms);
 std::string format_bytes(std::uint64_t bytes);
 
 // Columns aligned two spaces apart, every line prefixed by `indent`; the first
-// row is the header. Each line ends in '\n'.
+// row is the header. Each line ends in '\n', never in a space. `paint`, if
+// given, returns an SGR colour code ("\x1b[32m") for the cell at (row,
+// column), or "" for none; a painted cell is reset after its text, and the
+// columns stay aligned.
 using Row = std::vector<std::string>;
-std::string format_table(const std::vector<Row>& rows, std::string_view indent = "");
+using Paint = std::function<std::string_view(std::size_t row, std::size_t column)>;
+std::string format_table(const std::vector<Row>& rows, std::string_view indent = "",
+                         const Paint& paint = nullptr);
+
+// How format_status renders for a terminal: `escape` makes text a worker
+// chose (a STATUS= text) safe to print (TerminalText::for_stdout), and
+// `colour` paints each state: green running (an app) or ready (a worker),
+// yellow starting, reloading or stopping, red failed, stopped by a signal or
+// dead. Without a Style, plain text for the caller to escape.
+struct Style {
+  std::function<std::string(std::string)> escape;
+  bool colour = false;
+};
 
 // The apps table, then each app's workers, then the sockets.
-std::string format_status(const boost::json::object& reply);
+std::string format_status(const boost::json::object& reply, const Style* style = nullptr);
 
 // One event (docs/control-protocol.md, Events) on one line, ending in '\n':
 // "2026-11-25T10:47:08.689Z exit web[3] pid 4242 code=1"; the payload of a

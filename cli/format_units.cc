@@ -34,20 +34,26 @@ std::string format_bytes(std::uint64_t bytes) {
   return text;
 }
 
-std::string format_table(const std::vector<Row>& rows, std::string_view indent) {
+std::string format_table(const std::vector<Row>& rows, std::string_view indent,
+                         const Paint& paint) {
   std::vector<std::size_t> widths;
   for (const Row& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
   std::string out;
-  for (const Row& row : rows) {
-    out += indent;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const Row& row = rows[r];
+    std::string line(indent);
     for (std::size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (i + 1 < row.size()) out.append(widths[i] - row[i].size() + 2, ' ');
+      std::string_view colour = paint && !row[i].empty() ? paint(r, i) : std::string_view();
+      line += colour;
+      line += row[i];
+      if (!colour.empty()) line += "\x1b[0m";
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
     }
-    out += '\n';
+    while (!line.empty() && line.back() == ' ') line.pop_back();  // an empty last column
+    out += line + '\n';
   }
   return out;
 }

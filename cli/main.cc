@@ -129,6 +129,8 @@ int main(int argc, char** argv) {
                "Write worker output, status texts and event payloads to a terminal as they "
                "are. Without it, on a terminal their control characters (but tab) are "
                "escaped: ESC as \\x1b. A pipe or file always gets them as they are.");
+  app.add_flag("--no-color", args.no_colour,
+               "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
   add_local_verbs(app, args);
 
@@ -152,7 +154,7 @@ int main(int argc, char** argv) {
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
   const json::object request = cli::build_request(verb, args);
-  const cli::TerminalText terminal(args.raw);
+  const cli::TerminalText terminal(args.raw, args.no_colour);
   if ((verb == "events" || verb == "logs") && args.follow)
     return cli::follow_events(socket, request, args.json, terminal);
   return cli::send_request(socket, request, args.json, terminal);

@@ -112,6 +112,19 @@ bool print_now(const std::string& text) {
   return static_cast<bool>(std::cout);
 }
 
+// What to print for an ok reply: status renders its own escaping (and
+// colour), every other verb's text is escaped whole.
+std::string rendered(const json::object& request, const json::object& reply,
+                     const TerminalText& terminal) {
+  const json::value* verb = request.if_contains("verb");
+  if (verb && verb->is_string() && verb->get_string() == "status") {
+    Style style{[&terminal](std::string text) { return terminal.for_stdout(std::move(text)); },
+                terminal.colour()};
+    return format_status(reply, &style);
+  }
+  return terminal.for_stdout(format_reply(request, reply));
+}
+
 }  // namespace
 
 int send_request(const SocketChoice& socket, const json::object& request, bool as_json,
@@ -139,7 +152,7 @@ int send_request(const SocketChoice& socket, const json::object& request, bool a
     report_failure(*reply, terminal);
     return kExitFailed;
   }
-  std::cout << terminal.for_stdout(format_reply(request, *reply));
+  std::cout << rendered(request, *reply, terminal);
   report_warning(*reply, terminal);
   return kExitOk;
 }

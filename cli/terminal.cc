@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "ipc/utf8.h"
 
 namespace muster::cli {
@@ -12,11 +14,17 @@ std::string escaped_if(bool escape, std::string text) {
   return ipc::escape_controls(text, ipc::Newlines::keep);
 }
 
+bool no_color_unset() {
+  const char* value = std::getenv("NO_COLOR");
+  return value == nullptr || *value == '\0';
+}
+
 }  // namespace
 
-TerminalText::TerminalText(bool raw)
+TerminalText::TerminalText(bool raw, bool no_colour)
     : escape_stdout_(!raw && ::isatty(STDOUT_FILENO) == 1),
-      escape_stderr_(!raw && ::isatty(STDERR_FILENO) == 1) {}
+      escape_stderr_(!raw && ::isatty(STDERR_FILENO) == 1),
+      colour_(!no_colour && ::isatty(STDOUT_FILENO) == 1 && no_color_unset()) {}
 
 std::string TerminalText::for_stdout(std::string text) const {
   return escaped_if(escape_stdout_, std::move(text));

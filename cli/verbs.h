@@ -19,6 +19,7 @@ struct Args {
   std::string daemon_uid;  // digits, after daemon_user() resolved a name
   bool json = false;
   bool raw = false;
+  bool no_colour = false;  // --no-color
   bool no_wait = false;
   std::uint64_t lines = 100;
   std::string app;

@@ -9,8 +9,9 @@ const std::array<Verb, 16> kVerbs{{
     {.name = "version", .help = "Print the versions of musterctl and of the running musterd."},
     {.name = "status",
      .app = kOptional,
-     .help = "Show apps and their workers: id, instance, pid, state, uptime, restarts, "
-             "connections handed, RSS (sampled every 2 s)."},
+     .help = "Show apps (state, ready/total, instances, restarts) and their workers: id, "
+             "instance, pid, state, uptime, restarts, connections handed, CPU % and RSS "
+             "(sampled every 2 s). States are coloured on a terminal (--no-color, NO_COLOR)."},
     {.name = "start",
      .app = kRequired,
      .wait = kOptional,

@@ -35,6 +35,7 @@ WorkerSnapshot snapshot_of(const Worker& w) {
   const ProcUsage& usage = w.usage();
   s.rss_bytes = usage.rss_bytes;
   s.cpu_seconds = usage.cpu_seconds;
+  s.cpu_percent = w.cpu_percent();
   s.ready = w.ready();
   s.stopped = w.stopped();
   s.status_text = w.status_text();

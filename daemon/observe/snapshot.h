@@ -31,10 +31,11 @@ struct WorkerSnapshot {
   // Sampled from /proc every App::kUsageInterval (Worker::usage()).
   std::uint64_t rss_bytes = 0;
   double cpu_seconds = 0;
-  bool ready = false;       // per the app's `ready` (Worker::ready())
-  bool stopped = false;     // stopped by a signal or a debugger, as of the last sample
-  std::string status_text;  // the last STATUS= (systemd protocol); "" if none
-  std::string inspector;    // inspect: its Node inspector's "HOST:PORT"; "" if none
+  std::optional<double> cpu_percent;  // Worker::cpu_percent(): nullopt until two samples
+  bool ready = false;                 // per the app's `ready` (Worker::ready())
+  bool stopped = false;               // stopped by a signal or a debugger, as of the last sample
+  std::string status_text;            // the last STATUS= (systemd protocol); "" if none
+  std::string inspector;              // inspect: its Node inspector's "HOST:PORT"; "" if none
 
   // What /readyz, `status` and muster_workers_ready count as ready.
   bool ready_now() const { return ready && !stopped; }

@@ -1,5 +1,8 @@
 #include "daemon/observe/status_json.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace muster::daemon {
 namespace {
 
@@ -28,6 +31,11 @@ boost::json::object worker_status_json(const WorkerSnapshot& w) {
   o["restarts"] = w.restarts;
   o["connections"] = w.connections;
   o["rss_bytes"] = w.rss_bytes;  // sampled (App::kUsageInterval)
+  // 100 = one core, over the last sampling interval; null until two samples.
+  if (w.cpu_percent)
+    o["cpu_percent"] = std::round(*w.cpu_percent * 10) / 10;
+  else
+    o["cpu_percent"] = nullptr;
   o["ready"] = w.ready_now();
   o["stopped"] = w.stopped;  // as of the last sample, like rss_bytes
   if (!w.status_text.empty()) o["status"] = w.status_text;
@@ -49,6 +57,8 @@ boost::json::object app_status_json(const AppSnapshot& a) {
   app["scheduling"] =
       a.protocol == config::Protocol::none ? "none" : config::to_string(a.scheduling);
   app["instances"] = a.instances;
+  app["ready"] = std::count_if(a.workers.begin(), a.workers.end(),
+                               [](const WorkerSnapshot& w) { return w.ready_now(); });
   app["restarts"] = a.counters.restarts;
   app["pending"] = a.pending;
   if (a.relay) app["relay"] = {{"relayed", a.relay->relayed}, {"dropped", a.relay->dropped}};

@@ -62,7 +62,18 @@ Worker::~Worker() {
 
 void Worker::sample_usage() const {
   if (pid_ <= 0 || life_.state == WorkerState::dead) return;
-  if (auto usage = context_.read_usage(pid_)) usage_ = *usage;
+  auto usage = context_.read_usage(pid_);
+  if (!usage) return;
+  usage_ = *usage;
+  // Samples closer than kCpuWindow (one on demand right after a periodic one)
+  // keep the older base: the clock tick (10 ms) would make their ratio noise.
+  const Clock::time_point now = Clock::now();
+  if (cpu_base_ && now - cpu_base_->first < kCpuWindow) return;
+  if (cpu_base_) {
+    const double seconds = std::chrono::duration<double>(now - cpu_base_->first).count();
+    cpu_percent_ = std::max(0.0, (usage->cpu_seconds - cpu_base_->second) / seconds * 100);
+  }
+  cpu_base_ = {now, usage->cpu_seconds};
 }
 
 const ProcUsage& Worker::usage() const {

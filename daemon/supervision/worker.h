@@ -160,6 +160,10 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   // the kernel counts the first pages lazily) is read on the spot.
   const ProcUsage& usage() const;
   void sample_usage() const;
+  // Its CPU use (100 = one core) between the two last samples at least
+  // kCpuWindow apart; nullopt until there are two.
+  std::optional<double> cpu_percent() const { return cpu_percent_; }
+  static constexpr Duration kCpuWindow = std::chrono::seconds(1);
 
  private:
   using Event = WorkerEvent;
@@ -222,6 +226,9 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   Clock::time_point started_{};
   ExitInfo exit_;
   mutable ProcUsage usage_;  // a sample, refreshed by const readers if empty
+  // cpu_percent(): the sample it is measured from, and the result.
+  mutable std::optional<std::pair<Clock::time_point, double>> cpu_base_;
+  mutable std::optional<double> cpu_percent_;
   Timer stop_timer_;
   // Until spawned: the pipes from its stdout (with stderr, but for output =
   // "journal") and stderr; they read on their own afterwards.

@@ -105,14 +105,16 @@ def ctl_bytes(d, *args, timeout=20):
     return r.returncode, r.stdout, r.stderr
 
 
-def ctl_on_pty(d, *args, timeout=10):
+def ctl_on_pty(d, *args, timeout=10, env=None):
     """musterctl with its stdout on a pseudo-terminal in raw mode (no \\r
-    added to newlines): (exit code, the bytes the terminal got, stderr)."""
+    added to newlines): (exit code, the bytes the terminal got, stderr).
+    `env`: its environment (default: this process's)."""
     master, slave = pty.openpty()
     try:
         tty.setraw(slave)
         proc = subprocess.Popen([harness.MUSTERCTL, "-s", d.socket_path, *map(str, args)],
-                                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+                                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                                env=env)
         os.close(slave)
         slave = -1
         out = b""

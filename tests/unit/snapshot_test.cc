@@ -64,7 +64,8 @@ TEST_CASE("status shows a worker's figures as the snapshot holds them", "[snapsh
   json::object o = worker_status_json(w);
   CHECK(json::serialize(o) ==
         R"({"id":3,"instance":1,"pid":4003,"state":"listening","uptime_ms":1500,)"
-        R"("restarts":2,"connections":7,"rss_bytes":1048576,"ready":true,"stopped":false,)"
+        R"("restarts":2,"connections":7,"rss_bytes":1048576,"cpu_percent":null,"ready":true,)"
+        R"("stopped":false,)"
         R"("status":"serving"})");
 }
 
@@ -88,7 +89,7 @@ TEST_CASE("status lists an app's empty slots with why and when, and its config c
   a.config_instances = 3;
   CHECK(json::serialize(app_status_json(a)) ==
         R"({"name":"web","state":"running","protocol":"systemd","scheduling":"rr",)"
-        R"("instances":2,"restarts":4,"pending":2,"workers":[)" +
+        R"("instances":2,"ready":1,"restarts":4,"pending":2,"workers":[)" +
             json::serialize(worker_status_json(a.workers[0])) +
             R"(],"empty_slots":[{"instance":1,"last_exit":"exited with code 3",)"
             R"("crash_loop":true,"next_try_ms":null}],"config_instances":3})");
