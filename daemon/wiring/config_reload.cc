@@ -88,13 +88,12 @@ std::optional<std::string> bind_new_sockets(const config::Config& next, const Co
                               std::count(app.sockets.begin(), app.sockets.end(), name));
     if (per_slot) continue;  // bound per slot when workers start
     auto result = bind_listen(s);
-    if (auto* err = std::get_if<BindError>(&result)) {
-      std::string msg = "sockets." + name + ": " + err->message;
+    if (!result) {
+      std::string msg = "sockets." + name + ": " + result.error().message;
       spdlog::error("reload-config: {}; the running config is unchanged", msg);
       return msg;
     }
-    bound.push_back(
-        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(result).value(), false));
   }
   return std::nullopt;
 }
