@@ -75,9 +75,9 @@ std::variant<config::Config, Supervisor::ReloadResult> read_next_config(
 }
 
 // Binds the sockets `diff` adds or rebinds (but those bound per slot when
-// workers start) into `bound`; the error message of the first that fails.
-std::optional<std::string> bind_new_sockets(const config::Config& next, const ConfigDiff& diff,
-                                            std::vector<std::unique_ptr<ListenSocket>>& bound) {
+// workers start) into `bound`; the error of the first that fails.
+Result<void> bind_new_sockets(const config::Config& next, const ConfigDiff& diff,
+                              std::vector<std::unique_ptr<ListenSocket>>& bound) {
   std::vector<std::string> to_bind = diff.sockets_added;
   to_bind.insert(to_bind.end(), diff.sockets_rebound.begin(), diff.sockets_rebound.end());
   for (const auto& name : to_bind) {
@@ -89,13 +89,13 @@ std::optional<std::string> bind_new_sockets(const config::Config& next, const Co
     if (per_slot) continue;  // bound per slot when workers start
     auto result = bind_listen(s);
     if (!result) {
-      std::string msg = "sockets." + name + ": " + result.error().message;
-      spdlog::error("reload-config: {}; the running config is unchanged", msg);
-      return msg;
+      Error err = result.error().prefixed("sockets." + name + ": ");
+      spdlog::error("reload-config: {}; the running config is unchanged", err.message);
+      return err;
     }
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(result).value(), false));
   }
-  return std::nullopt;
+  return {};
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& n) {
@@ -134,7 +134,8 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
 
   // Bind everything new first: a failure here changes nothing.
   std::vector<std::unique_ptr<ListenSocket>> bound;
-  if (auto msg = bind_new_sockets(next, diff, bound)) return done(ReloadResult{{*msg}, {}, {}});
+  if (auto bound_all = bind_new_sockets(next, diff, bound); !bound_all)
+    return done(ReloadResult{{bound_all.error().message}, {}, {}});
 
   // The new apps (their slots, one per instance) and the reply are made
   // before anything changes: running out of memory for them refuses the
