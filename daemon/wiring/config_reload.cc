@@ -209,10 +209,11 @@ void Supervisor::start_added_app(std::unique_ptr<App> app,
   spdlog::info("reload-config: adding app {}", name);
   apps_.push_back(std::move(app));
   ++waiting->left;
-  apps_.back()->start([waiting, name](std::optional<std::string> error) {
-    if (error) {
-      spdlog::error("reload-config: the new app {} did not start: {}", name, *error);
-      waiting->result.failures.push_back(name + ": did not start: " + *error);
+  apps_.back()->start([waiting, name](Result<void> result) {
+    if (!result) {
+      const std::string& why = result.error().message;
+      spdlog::error("reload-config: the new app {} did not start: {}", name, why);
+      waiting->result.failures.push_back(name + ": did not start: " + why);
     }
     waiting->one_done();
   });
@@ -228,18 +229,17 @@ void Supervisor::update_app(const config::AppConfig& app_config, const config::A
   spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
                name);
   ++waiting->left;
-  app->update_config(wanted, rolling,
-                     [this, waiting, name, previous](std::optional<std::string> error) {
-                       if (error) {
-                         // The app went back to its previous settings: so does the config
-                         // in force, so that the next reload-config compares against them.
-                         for (auto& a : config_.apps)
-                           if (a.name == name) a = previous;
-                         waiting->result.failures.push_back(name + ": " + *error +
-                                                            "; it keeps its previous settings");
-                       }
-                       waiting->one_done();
-                     });
+  app->update_config(wanted, rolling, [this, waiting, name, previous](Result<void> result) {
+    if (!result) {
+      // The app went back to its previous settings: so does the config
+      // in force, so that the next reload-config compares against them.
+      for (auto& a : config_.apps)
+        if (a.name == name) a = previous;
+      waiting->result.failures.push_back(name + ": " + result.error().message +
+                                         "; it keeps its previous settings");
+    }
+    waiting->one_done();
+  });
 }
 
 }  // namespace muster::daemon
