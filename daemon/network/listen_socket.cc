@@ -28,13 +28,13 @@ bool set_nonblocking(int fd, bool on) {
 
 namespace {
 
-BindError bind_error(const SocketConfig& s, const char* step) {
+Error bind_error(const SocketConfig& s, const char* step) {
   int e = errno;
-  return BindError{e, std::string("cannot ") + step + " " + s.listen + ": " + std::strerror(e)};
+  return Error{std::string("cannot ") + step + " " + s.listen + ": " + std::strerror(e), e};
 }
 
 // The owner and group `s` names, -1 for "unchanged".
-std::variant<std::pair<uid_t, gid_t>, BindError> owner_of(const SocketConfig& s) {
+Result<std::pair<uid_t, gid_t>> owner_of(const SocketConfig& s) {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   if (!s.owner.empty()) {
@@ -56,19 +56,19 @@ std::variant<std::pair<uid_t, gid_t>, BindError> owner_of(const SocketConfig& s)
   return std::pair{uid, gid};
 }
 
-std::variant<SocketFile, BindError> bind_unix(const SocketConfig& s, int fd) {
+Result<SocketFile> bind_unix(const SocketConfig& s, int fd) {
   auto owner = owner_of(s);
-  if (auto* err = std::get_if<BindError>(&owner)) return *err;
-  auto [uid, gid] = std::get<std::pair<uid_t, gid_t>>(owner);
+  if (!owner) return owner.error();
+  auto [uid, gid] = *owner;
   auto file = SocketFile::bind(fd, s.path, s.mode & 0777, uid, gid);
   if (auto* err = std::get_if<PathError>(&file))
-    return BindError{err->errno_value, "cannot bind " + s.listen + ": " + err->message};
+    return Error{"cannot bind " + s.listen + ": " + err->message, err->errno_value};
   return std::move(std::get<SocketFile>(file));
 }
 
 }  // namespace
 
-std::variant<BoundSocket, BindError> bind_listen(const SocketConfig& s) {
+Result<BoundSocket> bind_listen(const SocketConfig& s) {
   int domain = s.family == SocketConfig::Family::ipv4   ? AF_INET
                : s.family == SocketConfig::Family::ipv6 ? AF_INET6
                                                         : AF_UNIX;
@@ -78,8 +78,8 @@ std::variant<BoundSocket, BindError> bind_listen(const SocketConfig& s) {
   if (fd < 0) return bind_error(s, "create a socket for");
   if (domain == AF_UNIX) {
     auto file = bind_unix(s, fd);
-    if (auto* err = std::get_if<BindError>(&file)) return *err;
-    bound.file = std::move(std::get<SocketFile>(file));
+    if (!file) return file.error();
+    bound.file = std::move(file).value();
   } else {
     sockaddr_storage addr{};
     socklen_t len = 0;
@@ -117,7 +117,7 @@ std::variant<BoundSocket, BindError> bind_listen(const SocketConfig& s) {
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) return bind_error(s, "bind");
   }
   if (!s.datagram && ::listen(fd, s.backlog) < 0) {
-    BindError err = bind_error(s, "listen on");
+    Error err = bind_error(s, "listen on");
     if (bound.file) bound.file->remove();
     return err;
   }
@@ -173,13 +173,13 @@ std::shared_ptr<RrHandle> ListenSocket::round_robin(boost::asio::io_context& io,
   return rr_;
 }
 
-std::variant<BoundSocket, BindError> SocketTable::open_socket(const SocketConfig& config) {
+Result<BoundSocket> SocketTable::open_socket(const SocketConfig& config) {
   auto it = inherited_.find(config.name);
   if (it == inherited_.end()) return bind_listen(config);
   auto fd = std::move(it->second);
   inherited_.erase(it);
   auto adopted = adopt_listen(config, std::move(fd));
-  if (!adopted) return BindError{EINVAL, adopted.error().message};
+  if (!adopted) return Error{adopted.error().message, EINVAL};
   return BoundSocket{std::move(adopted).value(), std::nullopt};
 }
 
@@ -195,10 +195,8 @@ Result<void> SocketTable::bind_declared(const std::vector<SocketConfig>& sockets
       continue;
     bool inherited = inherited_.count(s.name) > 0;
     auto result = open_socket(s);
-    if (auto* err = std::get_if<BindError>(&result))
-      return Error{"sockets." + s.name + ": " + err->message, err->errno_value};
-    bound.push_back(
-        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
+    if (!result) return result.error().prefixed("sockets." + s.name + ": ");
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(result).value(), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
                  inherited ? " (from systemd)" : "");
@@ -282,8 +280,7 @@ std::string slot_name(const std::string& name, unsigned slot) {
 }
 }  // namespace
 
-std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConfig& config,
-                                                                unsigned slot) {
+Result<ListenSocket*> SocketTable::slot_socket(const SocketConfig& config, unsigned slot) {
   std::string name = slot_name(config.name, slot);
   if (ListenSocket* s = find(name)) return s;
   SocketConfig c = config;
@@ -295,9 +292,8 @@ std::variant<ListenSocket*, BindError> SocketTable::slot_socket(const SocketConf
     if (auto it = slot_ports_.find(config.name); it != slot_ports_.end()) c.port = it->second;
   bool inherited = inherited_.count(name) > 0;
   auto result = open_socket(c);
-  if (auto* err = std::get_if<BindError>(&result)) return *err;
-  sockets_.push_back(
-      std::make_unique<ListenSocket>(c, std::move(std::get<BoundSocket>(result)), false));
+  if (!result) return result.error();
+  sockets_.push_back(std::make_unique<ListenSocket>(c, std::move(result).value(), false));
   if (inherited) sockets_.back()->keep_file();
   slot_ports_.emplace(config.name, sockets_.back()->port());
   spdlog::info("socket {} listening on {} (SO_REUSEPORT{})", name, sockets_.back()->bound(),
@@ -352,11 +348,8 @@ Result<ListenSocket*> SocketTable::resolve_declared(const config::AppConfig& app
       auto port = slot_ports_.find(name);
       if (!declared_answers(*it, port == slot_ports_.end() ? 0 : port->second, q)) continue;
       auto own = slot_socket(*it, slot);
-      if (auto* err = std::get_if<BindError>(&own)) {
-        spdlog::warn("{}: {}", app.name, err->message);
-        return Error{err->message, err->errno_value};
-      }
-      return std::get<ListenSocket*>(own);
+      if (!own) spdlog::warn("{}: {}", app.name, own.error().message);
+      return own;
     }
   }
   for (const auto& name : app.sockets)

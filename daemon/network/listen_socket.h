@@ -13,7 +13,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "base/result.h"
@@ -28,11 +27,6 @@ namespace muster::daemon {
 class RrHandle;
 class EventBus;
 
-struct BindError {
-  int errno_value;
-  std::string message;
-};
-
 // What bind_listen made: the socket and, for a unix one, the file it created.
 struct BoundSocket {
   ipc::UniqueFd fd;
@@ -43,7 +37,7 @@ struct BoundSocket {
 // for a `datagram` socket (UDP), only socket + bind, as Node's dgram does.
 // A unix socket's file is made by SocketFile::bind (no link followed, mode
 // and owner set without a path another user could swap).
-std::variant<BoundSocket, BindError> bind_listen(const config::SocketConfig& socket);
+Result<BoundSocket> bind_listen(const config::SocketConfig& socket);
 // Sets (on) or clears O_NONBLOCK, a flag of the socket's open file
 // description, which every process holding the socket shares; false (errno
 // set) if fcntl fails.
@@ -107,8 +101,7 @@ class SocketTable {
   // scheduling = "reuseport": slot `slot`'s own SO_REUSEPORT socket for the
   // declared socket `config`, bound on first use and kept while the slot
   // exists, so connections queued on it wait for the slot's next worker.
-  std::variant<ListenSocket*, BindError> slot_socket(const config::SocketConfig& config,
-                                                     unsigned slot);
+  Result<ListenSocket*> slot_socket(const config::SocketConfig& config, unsigned slot);
   // The slot is gone (scale down): musterd drops its copy; the socket closes
   // when the slot's last worker has closed it too.
   void release_slot(const std::string& name, unsigned slot);
@@ -148,7 +141,7 @@ class SocketTable {
   void stop_accepting(std::function<void()> settled);
 
  private:
-  std::variant<BoundSocket, BindError> open_socket(const config::SocketConfig& config);
+  Result<BoundSocket> open_socket(const config::SocketConfig& config);
   void opened(ListenSocket& socket);
 
   std::vector<std::unique_ptr<ListenSocket>> sockets_;

@@ -184,15 +184,14 @@ void OnDemandSockets::acquire(const std::string& app, const ListenQuery& q, unsi
 
 // In order, the first that binds (Node's fallback from "::" to "0.0.0.0").
 void OnDemandSockets::bind_ip(const Key& key, std::vector<SocketConfig> binds) {
-  BindError last{EINVAL, "nothing to bind"};
+  Error last{"nothing to bind", EINVAL};
   for (SocketConfig& s : binds) {
     auto result = bind_listen(s);
-    if (auto* err = std::get_if<BindError>(&result)) {
-      last = *err;
+    if (!result) {
+      last = result.error();
       continue;
     }
-    auto socket = std::make_unique<ListenSocket>(std::move(s),
-                                                 std::move(std::get<BoundSocket>(result)), true);
+    auto socket = std::make_unique<ListenSocket>(std::move(s), std::move(result).value(), true);
     return bound(key, std::move(socket));
   }
   bound(key, std::move(last));
@@ -210,10 +209,10 @@ void OnDemandSockets::pump_unix(const std::string& app) {
                 socket](UnixBindResult result) mutable {
                  if (!alive.lock()) return;
                  state(key.first).unix_busy = false;
-                 if (auto* err = std::get_if<BindError>(&result)) {
-                   bound(key, std::move(*err));
+                 if (!result) {
+                   bound(key, result.error());
                  } else {
-                   auto& ok = std::get<UnixBound>(result);
+                   auto& ok = *result;
                    // The file is removed with the socket, through the
                    // directory the child bound in (SocketFile::remove).
                    auto listening = std::make_unique<ListenSocket>(
@@ -224,20 +223,19 @@ void OnDemandSockets::pump_unix(const std::string& app) {
                });
 }
 
-void OnDemandSockets::bound(const Key& key,
-                            std::variant<std::unique_ptr<ListenSocket>, BindError> result) {
+void OnDemandSockets::bound(const Key& key, Result<std::unique_ptr<ListenSocket>> result) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   Entry& e = *it->second;
   auto waiting = std::move(e.waiting);
   e.waiting.clear();
-  if (auto* err = std::get_if<BindError>(&result)) {
+  if (!result) {
     entries_.erase(it);
-    refuse(state(key.first), key.first, Refusal::failed, err->message);
-    for (auto& [worker, done] : waiting) done(Error{err->message, err->errno_value});
+    refuse(state(key.first), key.first, Refusal::failed, result.error().message);
+    for (auto& [worker, done] : waiting) done(result.error());
     return;
   }
-  e.socket = std::move(std::get<std::unique_ptr<ListenSocket>>(result));
+  e.socket = std::move(result).value();
   const SocketConfig& c = e.socket->config();
   spdlog::info("socket {} bound on demand for {} on {}{}", c.name, key.first, e.socket->bound(),
                c.datagram ? " (UDP)" : "");

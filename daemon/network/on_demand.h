@@ -93,7 +93,7 @@ class OnDemandSockets {
   void bind_ip(const Key& key, std::vector<config::SocketConfig> binds);
   void pump_unix(const std::string& app);
   // The bind for `key` is over: its waiting workers get the socket or the error.
-  void bound(const Key& key, std::variant<std::unique_ptr<ListenSocket>, BindError> result);
+  void bound(const Key& key, Result<std::unique_ptr<ListenSocket>> result);
   void use(Entry& entry, unsigned worker);
   void unused(const Key& key, Entry& entry, unsigned worker);
   void arm_grace(const Key& key, Entry& entry);

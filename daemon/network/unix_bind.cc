@@ -152,9 +152,9 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
   }
 
  private:
-  BindError failed(int err, const char* step) const {
-    return BindError{
-        err, std::string("cannot ") + step + " " + socket_.listen + ": " + std::strerror(err)};
+  Error failed(int err, const char* step) const {
+    return Error{std::string("cannot ") + step + " " + socket_.listen + ": " + std::strerror(err),
+                 err};
   }
 
   UnixBindResult read() {
@@ -211,8 +211,7 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
 void bind_unix_as(asio::io_context& io, const config::SocketConfig& socket,
                   const Credentials* credentials, std::function<void(UnixBindResult)> done) {
   auto fail = [&](int err, const char* step) {
-    BindError e{err,
-                std::string("cannot ") + step + " " + socket.listen + ": " + describe_errno(err)};
+    Error e{std::string("cannot ") + step + " " + socket.listen + ": " + describe_errno(err), err};
     asio::post(io, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
   };
   auto slash = socket.path.rfind('/');

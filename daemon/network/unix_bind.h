@@ -12,8 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
-#include <variant>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/common/credentials.h"
 #include "daemon/network/listen_socket.h"
@@ -26,7 +26,7 @@ struct UnixBound {
   ipc::UniqueFd fd;  // listening, O_NONBLOCK, close-on-exec
   SocketFile file;   // the file it made, to remove when the socket closes
 };
-using UnixBindResult = std::variant<UnixBound, BindError>;
+using UnixBindResult = Result<UnixBound>;
 
 // Starts binding `socket` (family unix_path, an absolute path) as
 // `credentials` (nullptr: as musterd itself). The path must not exist yet

@@ -143,9 +143,8 @@ MetricsServer::~MetricsServer() { close(); }
 
 Result<void> MetricsServer::open(const config::SocketConfig& address) {
   auto result = bind_listen(address);
-  if (auto* err = std::get_if<BindError>(&result))
-    return Error{"metrics_listen: " + err->message, err->errno_value};
-  auto fd = std::move(std::get<BoundSocket>(result).fd);
+  if (!result) return result.error().prefixed("metrics_listen: ");
+  auto fd = std::move(result->fd);
   bound_ = bound_address(fd.get());
   auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
   boost::system::error_code ec;

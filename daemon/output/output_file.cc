@@ -54,40 +54,46 @@ std::optional<std::string> refused(const struct stat& st) {
   return std::nullopt;
 }
 
+// The last call's errno as an Error worded by strerror.
+Error last_error() {
+  int e = errno;
+  return Error{std::strerror(e), e};
+}
+
 // Opens `name` in `dir` for appending, creating it, without following a
 // link and without blocking or taking a terminal: a FIFO or a device is
 // refused before it is opened, and O_NONBLOCK covers one swapped in between.
-std::variant<ipc::UniqueFd, PathError> open_for_append(int dir, const std::string& name) {
+Result<ipc::UniqueFd> open_for_append(int dir, const std::string& name) {
   struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-    if (auto why = refused(st)) return PathError{EPERM, *why};
+    if (auto why = refused(st)) return Error{*why, EPERM};
   ipc::UniqueFd fd(::openat(
       dir, name.c_str(),
       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640));
-  if (!fd && errno == ELOOP) return PathError{ELOOP, kLink};
-  if (!fd || ::fstat(fd.get(), &st) < 0) return PathError{errno, std::strerror(errno)};
-  if (auto why = refused(st)) return PathError{EPERM, *why};
+  if (!fd && errno == ELOOP) return Error{kLink, ELOOP};
+  if (!fd || ::fstat(fd.get(), &st) < 0) return last_error();
+  if (auto why = refused(st)) return Error{*why, EPERM};
   int flags = ::fcntl(fd.get(), F_GETFL);  // a regular file: writes may block as ever
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0)
-    return PathError{errno, std::strerror(errno)};
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) return last_error();
   return fd;
 }
 
 }  // namespace
 
-std::optional<std::string> OutputFile::configure(const std::string& path, std::uint64_t max_size,
-                                                 unsigned keep) {
+Result<OutputFile::Configured> OutputFile::configure(const std::string& path,
+                                                     std::uint64_t max_size, unsigned keep) {
   max_size_ = max_size;
   keep_ = keep;  // a lowered keep takes effect over the next rotations (see rotate)
-  if (fd_ && path == path_) return std::nullopt;
+  if (fd_ && path == path_) return Configured::unchanged;
   path_ = path;
   name_ = fs::path(path).filename().string();
   dir_ = config::PinnedDir();
-  return open();
+  if (auto opened = open(); !opened) return opened.error();
+  return Configured::opened;
 }
 
-std::string OutputFile::reopen() {
-  if (path_.empty()) return "";
+Result<void> OutputFile::reopen() {
+  if (path_.empty()) return {};
   dir_ = config::PinnedDir();
   return open();
 }
@@ -100,76 +106,75 @@ void OutputFile::close() {
   cut_.clear();
 }
 
-std::string OutputFile::append(std::string_view line) {
+Result<void> OutputFile::append(std::string_view line) {
   if (!fd_)
-    if (auto error = open(); !error.empty()) return error;
+    if (auto opened = open(); !opened) return opened;
   if (!cut_.empty()) {
     // The file ends in the head of a line whose write failed (that line went
     // elsewhere whole): end it visibly before anything else follows it.
-    if (auto error = write_all(" [muster: line cut: " + cut_ + "]\n"); !error.empty()) return error;
+    if (auto ended = write_all(" [muster: line cut: " + cut_ + "]\n"); !ended) return ended;
     cut_.clear();
   }
   if (size_ > 0 && size_ + line.size() > max_size_)
-    if (auto error = rotate(); !error.empty()) return error;
-  if (auto error = write_all(line); !error.empty()) return error;
-  if (!deleted()) return "";
+    if (auto rotated = rotate(); !rotated) return rotated;
+  if (auto written = write_all(line); !written) return written;
+  if (!deleted()) return {};
   // Writes into a deleted file succeed and go nowhere (rm, or its directory
   // removed with rm -r), so every write is followed by an fstat (cheap next
   // to the write): this line is not kept, so it goes into a new file at the
   // path, or is reported lost if the directory is gone.
   spdlog::warn("{}: output_file {} was deleted; creating it again", app_, path_);
   fd_.reset();
-  if (auto error = open(); !error.empty()) return error;
+  if (auto opened = open(); !opened) return opened;
   return write_all(line);
 }
 
-std::string OutputFile::open() {
+Result<void> OutputFile::open() {
   fd_.reset();
   bool fresh = !dir_;
   if (fresh)
-    if (auto error = pin(); !error.empty()) return error;
+    if (auto pinned = pin(); !pinned) return pinned;
   auto opened = open_for_append(dir_.fd(), name_);
-  auto* failed = std::get_if<PathError>(&opened);
-  if (failed && failed->errno_value == ENOENT && !fresh) {
+  if (!opened && opened.error().errno_value == ENOENT && !fresh) {
     // The directory resolved before was removed (rm -r): its path may lead
     // to a new one by now.
     dir_ = config::PinnedDir();
-    if (auto error = pin(); !error.empty()) return error;
+    if (auto pinned = pin(); !pinned) return pinned;
     opened = open_for_append(dir_.fd(), name_);
-    failed = std::get_if<PathError>(&opened);
   }
-  if (failed) return failed->message;
-  fd_ = std::move(std::get<ipc::UniqueFd>(opened));
+  if (!opened) return opened.error();
+  fd_ = std::move(opened).value();
   struct stat st {};
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   cut_.clear();  // a cut line is in the file that was closed
-  return "";
+  return {};
 }
 
 // Resolves the file's directory (no link followed) and scans it for rotated
 // files: a new directory has rotated files of its own.
-std::string OutputFile::pin() {
+Result<void> OutputFile::pin() {
   fs::path parent = fs::path(path_).parent_path();
   auto pinned = config::PinnedDir::open(parent.empty() ? "." : parent.string());
-  if (auto* error = std::get_if<PathError>(&pinned)) return error->message;
+  if (auto* error = std::get_if<PathError>(&pinned))
+    return Error{error->message, error->errno_value};
   dir_ = std::move(std::get<config::PinnedDir>(pinned));
   find_rotated();
-  return "";
+  return {};
 }
 
 // The file becomes FILE.N (N one above the newest), then the oldest beyond
 // output_keep are deleted. Nothing else is renamed, so the cost does not grow
 // with output_keep. At most two deletions per rotation: after output_keep was
 // lowered, the surplus shrinks by one file per rotation instead of all at once.
-std::string OutputFile::rotate() {
+Result<void> OutputFile::rotate() {
   fd_.reset();
   const int dir = dir_.fd();
   if (keep_ == 0) {
-    if (::unlinkat(dir, name_.c_str(), 0) < 0 && errno != ENOENT) return std::strerror(errno);
+    if (::unlinkat(dir, name_.c_str(), 0) < 0 && errno != ENOENT) return last_error();
   } else if (::renameat(dir, name_.c_str(), dir, numbered(next_).c_str()) == 0) {
     rotated_.push_back(next_++);
   } else if (errno != ENOENT) {  // ENOENT: deleted meanwhile, nothing to keep
-    return std::strerror(errno);
+    return last_error();
   }
   for (int i = 0; i < 2 && rotated_.size() > keep_; ++i) {
     std::string oldest = numbered(rotated_.front());
@@ -181,20 +186,20 @@ std::string OutputFile::rotate() {
   return open();
 }
 
-std::string OutputFile::write_all(std::string_view text) {
+Result<void> OutputFile::write_all(std::string_view text) {
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd_.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      std::string why = n < 0 ? std::strerror(errno) : "nothing written";
-      if (done > 0) cut_ = why;
+      Error why = n < 0 ? last_error() : Error{"nothing written"};
+      if (done > 0) cut_ = why.message;
       return why;
     }
     done += static_cast<std::size_t>(n);
     size_ += static_cast<std::uint64_t>(n);
   }
-  return "";
+  return {};
 }
 
 bool OutputFile::deleted() const {

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/result.h"
 #include "config/pinned_dir.h"
 #include "ipc/unique_fd.h"
 
@@ -30,29 +31,33 @@ class OutputFile {
  public:
   explicit OutputFile(std::string app) : app_(std::move(app)) {}
 
+  // What configure did with the file.
+  enum class Configured {
+    unchanged,  // the same file stays open
+    opened,     // a new path (or a closed file) was opened
+  };
   // Targets `path`: a new path (or a closed file) has its directory
-  // resolved, is scanned for rotated files and opened at once, returning ""
-  // or why it cannot be opened; nullopt: the same file stays open.
-  std::optional<std::string> configure(const std::string& path, std::uint64_t max_size,
-                                       unsigned keep);
+  // resolved, is scanned for rotated files and opened at once; the error
+  // says why it cannot be opened.
+  Result<Configured> configure(const std::string& path, std::uint64_t max_size, unsigned keep);
   // Closes the file, resolves its directory again, scans it for rotated
   // files anew and opens the file there (SIGUSR1: after logrotate renamed the
   // file without copytruncate, the open descriptor would go on writing into
-  // the renamed one). "" or why it cannot be opened; "" with no file
-  // configured.
-  std::string reopen();
+  // the renamed one). Done (also with no file configured), or why it cannot
+  // be opened.
+  Result<void> reopen();
   void close();
   const std::string& path() const { return path_; }
 
   // Appends `line` (ending in '\n'), reopening the file if it is closed or
-  // was deleted. Returns "" if all of it is in the file, else why not.
-  std::string append(std::string_view line);
+  // was deleted. Done if all of it is in the file, else why not.
+  Result<void> append(std::string_view line);
 
  private:
-  std::string open();
-  std::string pin();
-  std::string rotate();
-  std::string write_all(std::string_view text);
+  Result<void> open();
+  Result<void> pin();
+  Result<void> rotate();
+  Result<void> write_all(std::string_view text);
   bool deleted() const;
   void find_rotated();
   std::string numbered(std::uint64_t n) const { return name_ + "." + std::to_string(n); }

@@ -18,15 +18,18 @@ void OutputSink::configure(const config::AppConfig& app) {
     failure_.reset();  // nothing is written to a file any more
     return;
   }
-  if (auto opened = file_.configure(app.output_file, app.output_max_size, app.output_keep))
-    file_result(*opened, true);
+  auto configured = file_.configure(app.output_file, app.output_max_size, app.output_keep);
+  if (!configured)
+    file_result(configured.error(), true);
+  else if (*configured == OutputFile::Configured::opened)
+    file_result({}, true);
 }
 
 bool OutputSink::reopen() {
   if (output_ != config::Output::file) return false;
-  std::string error = file_.reopen();
-  if (error.empty()) spdlog::info("{}: output_file {} reopened", app_, file_.path());
-  file_result(error, true);
+  auto reopened = file_.reopen();
+  if (reopened) spdlog::info("{}: output_file {} reopened", app_, file_.path());
+  file_result(reopened, true);
   return true;
 }
 
@@ -51,9 +54,9 @@ void OutputSink::line(const LineOrigin& from, std::string_view text) {
 // straight to the log.
 void OutputSink::to_file(unsigned worker_id, std::string_view text) {
   bool tried = !failure_ || Clock::now() >= failure_->retry_at;
-  std::string error = tried ? file_.append(std::string(text) + '\n') : failure_->error;
-  file_result(error, tried);
-  if (error.empty()) return;
+  Result<void> written = tried ? file_.append(std::string(text) + '\n') : failure_->error;
+  file_result(written, tried);
+  if (written) return;
   // Every lost line, as output = "log" would have logged it: not one is lost
   // silently, and the log grows no faster than it would with output = "log".
   ++failure_->lines;
@@ -65,9 +68,9 @@ void OutputSink::to_file(unsigned worker_id, std::string_view text) {
 // later); one that fails goes to musterd's log, as a missed output_file line.
 void OutputSink::to_journal(const LineOrigin& from, std::string_view text) {
   int r = send_to_journal(journal_fields(app_, from, text));
-  std::string error = r < 0 ? std::strerror(-r) : "";
-  file_result(error, true);
-  if (error.empty()) return;
+  Result<void> sent = r < 0 ? Error{std::strerror(-r), -r} : Result<void>();
+  file_result(sent, true);
+  if (sent) return;
   ++failure_->lines;
   ++file_errors_;
   spdlog::info("{}[{}] {}", app_, from.worker_id, text);
@@ -78,20 +81,21 @@ std::string OutputSink::destination() const {
 }
 
 // Logs and publishes the start and the end of a failure, once each.
-void OutputSink::file_result(const std::string& error, bool tried) {
+void OutputSink::file_result(const Result<void>& written, bool tried) {
   boost::json::object where;
   if (output_ == config::Output::journal)
     where["journal"] = true;
   else
     where["file"] = file_.path();
-  if (error.empty() && failure_) {
+  if (written && failure_) {
     spdlog::info("{}: {} is written again; {} line(s) went to musterd's log meanwhile", app_,
                  destination(), failure_->lines);
     where["phase"] = "resumed";
     where["lines"] = failure_->lines;
     events_.publish("output", app_, std::move(where));
     failure_.reset();
-  } else if (!error.empty() && !failure_) {
+  } else if (!written && !failure_) {
+    const std::string& error = written.error().message;
     std::string retry = output_ == config::Output::file
                             ? " (tried every " + std::to_string(kRetry.count()) + "s)"
                             : "";
@@ -101,7 +105,7 @@ void OutputSink::file_result(const std::string& error, bool tried) {
     where["error"] = error;
     events_.publish("output", app_, std::move(where));
     failure_.emplace();
-    failure_->error = error;
+    failure_->error = written.error();
   }
   if (failure_ && tried) failure_->retry_at = Clock::now() + kRetry;
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/common/followers.h"
 #include "daemon/output/journal.h"
@@ -53,14 +54,14 @@ class OutputSink {
  private:
   using Clock = std::chrono::steady_clock;
   struct Failure {
-    std::string error;
+    Error error;
     Clock::time_point retry_at;
     std::uint64_t lines = 0;  // sent to the log instead
   };
 
   void to_file(unsigned worker_id, std::string_view text);
   void to_journal(const LineOrigin& from, std::string_view text);
-  void file_result(const std::string& error, bool tried);
+  void file_result(const Result<void>& written, bool tried);
   // "output_file PATH" or "the journal", for the failure messages.
   std::string destination() const;
 

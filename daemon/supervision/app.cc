@@ -55,7 +55,7 @@ void App::start(ReloadDone done) {
   if (stopping()) {
     // The stop's waiters are answered when its workers are gone; starting now
     // would leave them unanswered or restart what the operator stopped.
-    if (done) done("app '" + name() + "' is stopping; start it again once it has stopped");
+    if (done) done(Error{"app '" + name() + "' is stopping; start it again once it has stopped"});
     return;
   }
   if (!wanted_up()) spdlog::info("{}: starting {} instance(s)", name(), slots_.size());
@@ -82,7 +82,7 @@ void App::start(ReloadDone done) {
 void App::stop(Done done) {
   if (state_ != AppState::stopped) spdlog::info("{}: stopping", name());
   ++stops_;
-  if (reload_) finish_reload("the app was stopped");
+  if (reload_) finish_reload(Error{"the app was stopped"});
   fail_start("the app was stopped");
   state_ = AppState::stopped;
   failed_timer_.cancel();
@@ -197,8 +197,8 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
       unsigned slot = instance;
       auto keep_alive = candidate;
       reload_->candidates.erase(slot);
-      finish_reload("the new worker for slot " + std::to_string(slot) + " " + info.describe() +
-                    " before it was ready");
+      finish_reload(Error{"the new worker for slot " + std::to_string(slot) + " " +
+                          info.describe() + " before it was ready"});
       return;
     }
   }
@@ -325,7 +325,7 @@ bool App::nothing_left_to_try() const {
 }
 
 void App::mark_failed() {
-  if (reload_) finish_reload("crash loop");
+  if (reload_) finish_reload(Error{"crash loop"});
   state_ = AppState::failed;
   ++counters_.failures;
   boost::json::array slots;

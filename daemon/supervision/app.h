@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 #include "daemon/output/output_sink.h"
 #include "daemon/supervision/relay.h"
@@ -30,8 +31,8 @@ class App {
  public:
   using Done = std::function<void()>;
   using IdSource = std::function<unsigned()>;
-  // nullopt: done; else why it failed.
-  using ReloadDone = std::function<void(std::optional<std::string> error)>;
+  // Done, or why not (no errno behind it: the words for the waiting client).
+  using ReloadDone = std::function<void(Result<void> result)>;
 
   App(boost::asio::io_context& io, WorkerContext& context, config::AppConfig config,
       IdSource next_id);
@@ -156,7 +157,7 @@ class App {
   void pump_reload();
   void start_candidate(unsigned instance);
   void candidate_ready(unsigned instance, const std::shared_ptr<Worker>& worker);
-  void finish_reload(std::optional<std::string> error);
+  void finish_reload(Result<void> result);
   void retire(std::shared_ptr<Worker> worker);
   void reopen_inspector(const Worker& gone);
   void watch_usage();

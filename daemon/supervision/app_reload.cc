@@ -30,27 +30,27 @@ void App::update_config(const config::AppConfig& config, bool rolling, ReloadDon
   apply_policy(config);
   if (config.instances != slots_.size()) scale(config.instances);
   if (!rolling || !wanted_up()) {
-    if (done) done(std::nullopt);
+    if (done) done({});
     return;
   }
   // A reload-config while another one's rolling reload runs: roll back, if
   // it comes to that, to what ran before the first.
   if (!rollback_) rollback_ = std::move(before);
   auto finished = [this, done = std::move(done),
-                   alive = std::weak_ptr<bool>(alive_)](std::optional<std::string> error) {
+                   alive = std::weak_ptr<bool>(alive_)](Result<void> result) {
     if (!alive.lock()) return;
-    if (error && rollback_) {
+    if (!result && rollback_) {
       auto previous = std::move(*rollback_);
       rollback_.reset();
       spdlog::error("{}: the new settings did not take ({}); back to the previous ones", name(),
-                    *error);
+                    result.error().message);
       unsigned wanted = previous.instances;
       apply_policy(previous);
       if (wanted != slots_.size()) scale(wanted);
-    } else if (!error) {
+    } else if (result) {
       rollback_.reset();
     }
-    if (done) done(error);
+    if (done) done(result);
   };
   // A reload already running has replaced some slots with the previous
   // config: those go round again.
@@ -86,7 +86,7 @@ bool App::is_candidate(unsigned id) const {
 
 void App::reload(ReloadDone done) {
   if (state_ == AppState::stopped || state_ == AppState::failed) {
-    if (done) done("app '" + name() + "' is " + to_string(state_) + "; start it first");
+    if (done) done(Error{"app '" + name() + "' is " + to_string(state_) + "; start it first"});
     return;
   }
   if (reload_ && reload_->whole_app) {
@@ -127,11 +127,11 @@ void App::pump_reload() {
         reload_->candidates.erase(it);
         worker->kill_now();
       }
-      finish_reload("cannot start a new worker for slot " + std::to_string(instance) + ": " +
-                    e.what());
+      finish_reload(Error{"cannot start a new worker for slot " + std::to_string(instance) + ": " +
+                          e.what()});
     }
   }
-  if (reload_ && reload_->queue.empty() && reload_->candidates.empty()) finish_reload(std::nullopt);
+  if (reload_ && reload_->queue.empty() && reload_->candidates.empty()) finish_reload({});
 }
 
 void App::start_candidate(unsigned instance) {
@@ -170,7 +170,7 @@ void App::candidate_ready(unsigned instance, const std::shared_ptr<Worker>& work
   check_started();
 }
 
-void App::finish_reload(std::optional<std::string> error) {
+void App::finish_reload(Result<void> result) {
   if (!reload_) return;
   context_.sockets.sweep_retired();
   Reload done = std::move(*reload_);
@@ -178,22 +178,22 @@ void App::finish_reload(std::optional<std::string> error) {
   for (auto& [instance, worker] : done.candidates) retire(worker);
   if (state_ == AppState::reloading) state_ = AppState::running;
   if (!done.whole_app) {
-    if (error) spdlog::error("{}: replacing a worker failed: {}", name(), *error);
-    for (auto& waiter : done.waiters) waiter(error);
+    if (!result) spdlog::error("{}: replacing a worker failed: {}", name(), result.error().message);
+    for (auto& waiter : done.waiters) waiter(result);
     return;
   }
-  boost::json::object e{{"phase", error ? "failed" : "done"}, {"replaced", done.replaced}};
-  if (error) {
-    e["reason"] = *error;
+  boost::json::object e{{"phase", result ? "done" : "failed"}, {"replaced", done.replaced}};
+  if (!result) {
+    e["reason"] = result.error().message;
     spdlog::error("{}: reload failed after {} worker(s): {}; the others keep serving", name(),
-                  done.replaced, *error);
+                  done.replaced, result.error().message);
   } else {
     spdlog::info("{}: reload done, {} worker(s) replaced", name(), done.replaced);
   }
-  ++(error ? counters_.reloads_failed : counters_.reloads_done);
+  ++(result ? counters_.reloads_done : counters_.reloads_failed);
   context_.events.publish("reload", name(), std::move(e));
-  bool rolling_back = error && rollback_;
-  for (auto& waiter : done.waiters) waiter(error);
+  bool rolling_back = !result && rollback_;
+  for (auto& waiter : done.waiters) waiter(result);
   // The waiters restored the previous settings: the slots that took a worker
   // with the failed ones get one with the restored settings (new one first).
   if (rolling_back && wanted_up())

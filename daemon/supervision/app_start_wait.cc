@@ -28,7 +28,7 @@ void App::check_started() {
     }
   }
   auto wait = std::move(start_wait_);
-  for (auto& done : wait->waiters) done(std::nullopt);
+  for (auto& done : wait->waiters) done({});
 }
 
 void App::settle_started() {
@@ -43,7 +43,7 @@ void App::fail_start(const std::string& why) {
   auto wait = std::move(start_wait_);
   wait->settle_timer.cancel();
   spdlog::warn("{}: start failed: {}", name(), why);
-  for (auto& done : wait->waiters) done(why);
+  for (auto& done : wait->waiters) done(Error{why});
 }
 
 }  // namespace muster::daemon

@@ -32,8 +32,8 @@ Result<void> Worker::prepare_sockets(SpawnSpec& spec) {
         if (c.name == name) declared = &c;
       if (!declared) return Error{"socket '" + name + "' is not declared"};
       auto slot = context_.sockets.slot_socket(*declared, identity_.instance);
-      if (auto* err = std::get_if<BindError>(&slot)) return Error{err->message, err->errno_value};
-      socket = std::get<ListenSocket*>(slot);
+      if (!slot) return slot.error();
+      socket = *slot;
     } else {
       socket = context_.sockets.find(name);
     }

@@ -101,8 +101,11 @@ struct Gathered {
   }
   // The completion of one app's part.
   static App::ReloadDone one(std::shared_ptr<Gathered> g, std::string name) {
-    return [g = std::move(g), name = std::move(name)](std::optional<std::string> error) {
-      if (error) g->errors.push_back(g->all ? name + ": " + *error : *error);
+    return [g = std::move(g), name = std::move(name)](Result<void> result) {
+      if (!result) {
+        const std::string& why = result.error().message;
+        g->errors.push_back(g->all ? name + ": " + why : why);
+      }
       if (--g->left == 0) g->finish();
     };
   }
@@ -132,7 +135,7 @@ void start(Supervisor& s, const ipc::Request& r, Respond respond) {
       app->start(done);
     } else {
       app->start();
-      done(std::nullopt);
+      done({});
     }
   }
 }
@@ -141,7 +144,7 @@ void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
   auto apps = apps_or_error(s, r, respond);
   if (apps.empty()) return;
   auto g = Gathered::make(std::move(respond), apps, r);
-  for (App* app : apps) app->stop([done = Gathered::one(g, app->name())] { done(std::nullopt); });
+  for (App* app : apps) app->stop([done = Gathered::one(g, app->name())] { done({}); });
 }
 
 void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -154,14 +157,15 @@ void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
     unsigned stops = app->stops() + 1;
     app->stop([&s, name = app->name(), stops, wait = r.wait, done = Gathered::one(g, app->name())] {
       // A shutdown that began meanwhile wins: do not start workers again.
-      if (s.shutting_down()) return done("musterd is shutting down");
+      if (s.shutting_down()) return done(Error{"musterd is shutting down"});
       App* again = s.find_app(name);
-      if (!again) return done("app '" + name + "' was removed while it was stopping");
+      if (!again) return done(Error{"app '" + name + "' was removed while it was stopping"});
       if (again->stops() != stops)
-        return done("app '" + name + "' was stopped again while restarting; it stays stopped");
+        return done(
+            Error{"app '" + name + "' was stopped again while restarting; it stays stopped"});
       if (!wait) {
         again->start();
-        return done(std::nullopt);
+        return done({});
       }
       again->start(done);
     });
@@ -258,9 +262,9 @@ void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
   }
   auto g = Gathered::make(std::move(respond), apps, r);
   for (App* app : apps) {
-    app->reload([done = Gathered::one(g, app->name()),
-                 name = app->name()](std::optional<std::string> error) {
-      done(error ? std::optional("reload of '" + name + "' failed: " + *error) : std::nullopt);
+    app->reload([done = Gathered::one(g, app->name()), name = app->name()](Result<void> result) {
+      if (!result) return done(result.error().prefixed("reload of '" + name + "' failed: "));
+      done({});
     });
   }
 }

@@ -75,9 +75,9 @@ std::variant<config::Config, Supervisor::ReloadResult> read_next_config(
 }
 
 // Binds the sockets `diff` adds or rebinds (but those bound per slot when
-// workers start) into `bound`; the error message of the first that fails.
-std::optional<std::string> bind_new_sockets(const config::Config& next, const ConfigDiff& diff,
-                                            std::vector<std::unique_ptr<ListenSocket>>& bound) {
+// workers start) into `bound`; the error of the first that fails.
+Result<void> bind_new_sockets(const config::Config& next, const ConfigDiff& diff,
+                              std::vector<std::unique_ptr<ListenSocket>>& bound) {
   std::vector<std::string> to_bind = diff.sockets_added;
   to_bind.insert(to_bind.end(), diff.sockets_rebound.begin(), diff.sockets_rebound.end());
   for (const auto& name : to_bind) {
@@ -88,15 +88,14 @@ std::optional<std::string> bind_new_sockets(const config::Config& next, const Co
                               std::count(app.sockets.begin(), app.sockets.end(), name));
     if (per_slot) continue;  // bound per slot when workers start
     auto result = bind_listen(s);
-    if (auto* err = std::get_if<BindError>(&result)) {
-      std::string msg = "sockets." + name + ": " + err->message;
-      spdlog::error("reload-config: {}; the running config is unchanged", msg);
-      return msg;
+    if (!result) {
+      Error err = result.error().prefixed("sockets." + name + ": ");
+      spdlog::error("reload-config: {}; the running config is unchanged", err.message);
+      return err;
     }
-    bound.push_back(
-        std::make_unique<ListenSocket>(s, std::move(std::get<BoundSocket>(result)), false));
+    bound.push_back(std::make_unique<ListenSocket>(s, std::move(result).value(), false));
   }
-  return std::nullopt;
+  return {};
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& n) {
@@ -135,7 +134,8 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
 
   // Bind everything new first: a failure here changes nothing.
   std::vector<std::unique_ptr<ListenSocket>> bound;
-  if (auto msg = bind_new_sockets(next, diff, bound)) return done(ReloadResult{{*msg}, {}, {}});
+  if (auto bound_all = bind_new_sockets(next, diff, bound); !bound_all)
+    return done(ReloadResult{{bound_all.error().message}, {}, {}});
 
   // The new apps (their slots, one per instance) and the reply are made
   // before anything changes: running out of memory for them refuses the
@@ -209,10 +209,11 @@ void Supervisor::start_added_app(std::unique_ptr<App> app,
   spdlog::info("reload-config: adding app {}", name);
   apps_.push_back(std::move(app));
   ++waiting->left;
-  apps_.back()->start([waiting, name](std::optional<std::string> error) {
-    if (error) {
-      spdlog::error("reload-config: the new app {} did not start: {}", name, *error);
-      waiting->result.failures.push_back(name + ": did not start: " + *error);
+  apps_.back()->start([waiting, name](Result<void> result) {
+    if (!result) {
+      const std::string& why = result.error().message;
+      spdlog::error("reload-config: the new app {} did not start: {}", name, why);
+      waiting->result.failures.push_back(name + ": did not start: " + why);
     }
     waiting->one_done();
   });
@@ -228,18 +229,17 @@ void Supervisor::update_app(const config::AppConfig& app_config, const config::A
   spdlog::info("reload-config: {} app {}", rolling ? "rolling reload of" : "new settings for",
                name);
   ++waiting->left;
-  app->update_config(wanted, rolling,
-                     [this, waiting, name, previous](std::optional<std::string> error) {
-                       if (error) {
-                         // The app went back to its previous settings: so does the config
-                         // in force, so that the next reload-config compares against them.
-                         for (auto& a : config_.apps)
-                           if (a.name == name) a = previous;
-                         waiting->result.failures.push_back(name + ": " + *error +
-                                                            "; it keeps its previous settings");
-                       }
-                       waiting->one_done();
-                     });
+  app->update_config(wanted, rolling, [this, waiting, name, previous](Result<void> result) {
+    if (!result) {
+      // The app went back to its previous settings: so does the config
+      // in force, so that the next reload-config compares against them.
+      for (auto& a : config_.apps)
+        if (a.name == name) a = previous;
+      waiting->result.failures.push_back(name + ": " + result.error().message +
+                                         "; it keeps its previous settings");
+    }
+    waiting->one_done();
+  });
 }
 
 }  // namespace muster::daemon

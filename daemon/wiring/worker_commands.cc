@@ -38,8 +38,9 @@ void restart_worker(Supervisor& s, const ipc::Request& r, Respond respond) {
   const unsigned slot = w->identity().instance;
   spdlog::info("{}[{}] restart requested by an operator", app->name(), id);
   app->replace(slot, [app, alive = app->lifetime(), slot, old_id, id,
-                      respond](std::optional<std::string> error) {
-    if (error) return respond(error_reply("restart of worker " + id + " failed: " + *error));
+                      respond](Result<void> result) {
+    if (!result)
+      return respond(error_reply("restart of worker " + id + " failed: " + result.error().message));
     if (!alive.lock()) return respond(error_reply("worker " + id + "'s app was removed"));
     boost::json::object reply{{"app", app->name()}, {"id", old_id}};
     // The slot's worker comes first in workers(); a leaving one may share its slot.

@@ -185,28 +185,28 @@ TEST_CASE("restart = on-failure leaves a slot empty after a clean exit", "[app]"
 
 TEST_CASE("start waits for ready workers that outlive the settle time", "[app]") {
   AppTest t(policy_app(2));
-  std::optional<std::optional<std::string>> answer;
-  t.app->start([&](std::optional<std::string> error) { answer = error; });
+  std::optional<muster::Result<void>> answer;
+  t.app->start([&](muster::Result<void> result) { answer = result; });
   t.run();
   CHECK_FALSE(answer);  // ready = "spawn": they must live min(min_uptime, 1 s)
   t.advance(900ms, 100ms);
   CHECK_FALSE(answer);
   t.advance(200ms, 100ms);
   REQUIRE(answer);
-  CHECK_FALSE(*answer);
+  CHECK(answer->ok());
 }
 
 TEST_CASE("start fails when a worker dies before it is ready", "[app]") {
   auto c = policy_app();
   c.ready = muster::config::Ready::notify;  // never notified
   AppTest t(c);
-  std::optional<std::optional<std::string>> answer;
-  t.app->start([&](std::optional<std::string> error) { answer = error; });
+  std::optional<muster::Result<void>> answer;
+  t.app->start([&](muster::Result<void> result) { answer = result; });
   t.run();
   t.crash(0);
   REQUIRE(answer);
-  REQUIRE(*answer);
-  CHECK(**answer == "slot 0: the worker killed by SIGSEGV before it was ready");
+  REQUIRE_FALSE(answer->ok());
+  CHECK(answer->error().message == "slot 0: the worker killed by SIGSEGV before it was ready");
 }
 
 TEST_CASE("scaling up fills the new slots; scaling down stops the removed ones", "[app]") {
@@ -246,13 +246,13 @@ TEST_CASE("a rolling reload starts each slot's new worker first, then stops the 
   t.app->start();
   t.run();
   pid_t old0 = t.launcher.pid_of(0), old1 = t.launcher.pid_of(1);
-  std::optional<std::optional<std::string>> answer;
-  t.app->reload([&](std::optional<std::string> error) { answer = error; });
+  std::optional<muster::Result<void>> answer;
+  t.app->reload([&](muster::Result<void> result) { answer = result; });
   t.run();
   CHECK(t.spawns() >= 3);  // a new worker before any old one is stopped
   t.advance(3s, 50ms);
   REQUIRE(answer);
-  CHECK_FALSE(*answer);
+  CHECK(answer->ok());
   CHECK(t.spawns() == 4);
   CHECK_FALSE(t.launcher.alive(old0));
   CHECK_FALSE(t.launcher.alive(old1));
@@ -270,8 +270,8 @@ TEST_CASE("a reload whose new worker dies before it is ready stops; the old ones
   t.app->start();
   t.run();
   old = {t.launcher.pid_of(0), t.launcher.pid_of(1)};
-  std::optional<std::optional<std::string>> answer;
-  t.app->reload([&](std::optional<std::string> error) { answer = error; });
+  std::optional<muster::Result<void>> answer;
+  t.app->reload([&](muster::Result<void> result) { answer = result; });
   t.run();
   REQUIRE(t.spawns() >= 3);
   pid_t fresh = t.launcher.spawned[2].pid;
@@ -279,7 +279,7 @@ TEST_CASE("a reload whose new worker dies before it is ready stops; the old ones
   t.run();
   t.advance(1s, 50ms);
   REQUIRE(answer);
-  REQUIRE(*answer);
+  REQUIRE_FALSE(answer->ok());
   CHECK(t.launcher.alive(old[0]));
   CHECK(t.launcher.alive(old[1]));
   CHECK(t.app->counters().reloads_failed == 1);
@@ -292,8 +292,8 @@ TEST_CASE("replacing a slot whose replacement is on its way joins it", "[app]") 
   int answers = 0;
   // The second comes while the first's new worker is on its way (no loop turn
   // between: with ready = "spawn" a turn would finish the first).
-  t.app->replace(0, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
-  t.app->replace(0, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
+  t.app->replace(0, [&](muster::Result<void> result) { answers += result ? 1 : 100; });
+  t.app->replace(0, [&](muster::Result<void> result) { answers += result ? 1 : 100; });
   t.run();
   t.advance(3s, 50ms);
   CHECK(answers == 2);     // both answered, neither with an error

@@ -18,7 +18,7 @@ using muster::test::policy_app;
 
 namespace {
 
-using Answer = std::optional<std::optional<std::string>>;
+using Answer = std::optional<muster::Result<void>>;
 
 // Workers that are ready only when the test says so (READY=1), started with
 // `version` as their argument.
@@ -37,7 +37,7 @@ void start_ready(AppTest& t) {
 }
 
 auto answer_into(Answer& answer) {
-  return [&answer](std::optional<std::string> error) { answer = error; };
+  return [&answer](muster::Result<void> result) { answer = result; };
 }
 
 // As reload-config does for an app whose worker-facing settings changed.
@@ -70,7 +70,7 @@ TEST_CASE("a rolling reload runs at most reload_surge new workers, old ones stay
     t.notify_ready(t.launcher.spawned.at(i).pid);
   }
   REQUIRE(answer);
-  CHECK_FALSE(*answer);
+  CHECK(answer->ok());
   CHECK(t.spawns() == 8);
   CHECK(t.launcher.live() == 4);
   auto phases = t.events_named("reload");
@@ -85,7 +85,7 @@ TEST_CASE("replacing several slots (restart ID, max_memory) keeps to reload_surg
   start_ready(t);
   int answers = 0;
   for (unsigned i = 0; i < 3; ++i)
-    t.app->replace(i, [&](std::optional<std::string> error) { answers += error ? 100 : 1; });
+    t.app->replace(i, [&](muster::Result<void> result) { answers += result ? 1 : 100; });
   t.run();
   CHECK(t.spawns() == 4);  // reload_surge = 1
   t.notify_ready(t.launcher.spawned.at(3).pid);
@@ -114,8 +114,8 @@ TEST_CASE("a reload whose new worker misses ready_timeout stops; the old ones ke
   CHECK_FALSE(answer);
   t.advance(2s, 500ms);
   REQUIRE(answer);
-  REQUIRE(*answer);
-  CHECK(answer->value().find("ready_timeout") != std::string::npos);
+  REQUIRE_FALSE(answer->ok());
+  CHECK(answer->error().message.find("ready_timeout") != std::string::npos);
   CHECK_FALSE(t.launcher.alive(fresh));
   CHECK(t.launcher.alive(old0));
   CHECK(t.launcher.alive(old1));
@@ -136,7 +136,7 @@ TEST_CASE("a config update with only policy changes applies at once, without new
   Answer answer;
   t.app->update_config(changed, false, answer_into(answer));
   REQUIRE(answer);
-  CHECK_FALSE(*answer);
+  CHECK(answer->ok());
   t.run();
   CHECK(t.spawns() == 2);
   CHECK(t.launcher.live() == 2);
@@ -158,8 +158,9 @@ TEST_CASE("a reload-config whose new workers fail goes back to the previous sett
   t.launcher.die(t.launcher.spawned.at(3).pid, SIGSEGV);  // slot 1's does not
   t.run();
   REQUIRE(answer);
-  REQUIRE(*answer);
-  CHECK(answer->value() == "the new worker for slot 1 killed by SIGSEGV before it was ready");
+  REQUIRE_FALSE(answer->ok());
+  CHECK(answer->error().message ==
+        "the new worker for slot 1 killed by SIGSEGV before it was ready");
   CHECK(t.app->config().args == std::vector<std::string>{"v1"});
   CHECK(t.events_named("reload").back().at("phase") == "failed");
   CHECK(t.launcher.alive(old1));  // the old worker keeps serving
@@ -184,13 +185,13 @@ TEST_CASE("after a reload-config that took, a failing one goes back to its setti
   REQUIRE(t.spawns() == 2);
   t.notify_ready(t.launcher.spawned.at(1).pid);
   REQUIRE(took);
-  CHECK_FALSE(*took);
+  CHECK(took->ok());
   reload_config(t, notify_app(1, "v3"), failed);
   REQUIRE(t.spawns() == 3);
   t.launcher.die(t.launcher.spawned.at(2).pid, SIGSEGV);
   t.run();
   REQUIRE(failed);
-  CHECK(*failed);
+  CHECK_FALSE(failed->ok());
   CHECK(t.app->config().args == std::vector<std::string>{"v2"});
   CHECK(t.launcher.alive(t.launcher.spawned.at(1).pid));  // the v2 worker serves on
   CHECK(t.spawns() == 3);  // no slot took v3: nothing to replace again
@@ -208,8 +209,8 @@ TEST_CASE("a reload-config during another's rolling reload gives every slot the 
   t.notify_ready_from(3);
   REQUIRE(first);
   REQUIRE(second);
-  CHECK_FALSE(*first);
-  CHECK_FALSE(*second);
+  CHECK(first->ok());
+  CHECK(second->ok());
   CHECK(t.spawns() == 6);  // slot 0 went round again
   for (std::size_t i = 4; i < 6; ++i) CHECK(t.spawned_with(i, "v3"));
   CHECK(t.launcher.live() == 2);
@@ -229,8 +230,8 @@ TEST_CASE("a reload while one runs joins it", "[app]") {
   t.notify_ready_from(2);
   REQUIRE(first);
   REQUIRE(second);
-  CHECK_FALSE(*first);
-  CHECK_FALSE(*second);
+  CHECK(first->ok());
+  CHECK(second->ok());
   CHECK(t.spawns() == 4);
   CHECK(t.events_named("reload").size() == 2);  // one start, one done
   CHECK(t.app->counters().reloads_done == 1);
@@ -242,8 +243,8 @@ TEST_CASE("a reload of an app that is not running is refused and starts nothing"
   t.app->reload(answer_into(answer));
   t.run();
   REQUIRE(answer);
-  REQUIRE(*answer);
-  CHECK(**answer == "app 'web' is stopped; start it first");
+  REQUIRE_FALSE(answer->ok());
+  CHECK(answer->error().message == "app 'web' is stopped; start it first");
   CHECK(t.spawns() == 0);
   CHECK(t.app->state() == AppState::stopped);
 }
@@ -257,7 +258,7 @@ TEST_CASE("an instances change in a config update scales, without a reload", "[a
   t.app->update_config(policy_app(3), false, answer_into(answer));
   t.run();
   REQUIRE(answer);
-  CHECK_FALSE(*answer);
+  CHECK(answer->ok());
   CHECK(t.spawns() == 3);
   CHECK(t.launcher.alive(first));
   CHECK(t.app->config().instances == 3);
@@ -278,7 +279,7 @@ TEST_CASE("a slot refilled during a failed reload-config goes back to the previo
   t.launcher.die(t.launcher.spawned.at(2).pid, SIGSEGV);
   t.run();
   REQUIRE(answer);
-  REQUIRE(*answer);
+  REQUIRE_FALSE(answer->ok());
   CHECK(t.app->config().args == std::vector<std::string>{"v1"});
   // Slot 1 runs the failed settings: it gets a worker with the previous
   // ones, new one first, as a slot the reload had replaced does.

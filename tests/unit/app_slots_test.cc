@@ -148,12 +148,12 @@ TEST_CASE("a start while the app is stopping is refused and changes nothing", "[
   bool stopped = false;
   t.app->stop([&] { stopped = true; });
   t.run();
-  std::optional<std::optional<std::string>> answer;
-  t.app->start([&](std::optional<std::string> error) { answer = error; });
+  std::optional<muster::Result<void>> answer;
+  t.app->start([&](muster::Result<void> result) { answer = result; });
   t.run();
   REQUIRE(answer);
-  REQUIRE(*answer);
-  CHECK(**answer == "app 'web' is stopping; start it again once it has stopped");
+  REQUIRE_FALSE(answer->ok());
+  CHECK(answer->error().message == "app 'web' is stopping; start it again once it has stopped");
   CHECK(t.app->state() == AppState::stopped);
   t.advance(5100ms, 100ms);  // stop_timeout: SIGKILL
   CHECK(stopped);

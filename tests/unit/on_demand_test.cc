@@ -201,19 +201,19 @@ TEST_CASE("a unix path is bound in a child, and an existing file is never replac
   TempDir dir;
   std::string path = dir.path + "/web.sock";
   auto result = bind_unix(path);
-  REQUIRE(std::holds_alternative<daemon::UnixBound>(result));
+  REQUIRE(result.ok());
   struct stat st {};
   REQUIRE(::lstat(path.c_str(), &st) == 0);
   CHECK(S_ISSOCK(st.st_mode));
   auto again = bind_unix(path);
-  REQUIRE(std::holds_alternative<daemon::BindError>(again));
-  CHECK(std::get<daemon::BindError>(again).errno_value == EADDRINUSE);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().errno_value == EADDRINUSE);
   // The first one's file goes when it is removed.
-  CHECK(std::get<daemon::UnixBound>(result).file.remove());
+  CHECK(result.value().file.remove());
   CHECK(::lstat(path.c_str(), &st) < 0);
   auto relative = bind_unix("web.sock");
-  REQUIRE(std::holds_alternative<daemon::BindError>(relative));
-  CHECK(std::get<daemon::BindError>(relative).errno_value == EINVAL);
+  REQUIRE_FALSE(relative.ok());
+  CHECK(relative.error().errno_value == EINVAL);
 }
 
 TEST_CASE("a socket file is removed where it was made, and only while it is the same one") {
@@ -221,8 +221,8 @@ TEST_CASE("a socket file is removed where it was made, and only while it is the 
   std::string work = dir.path + "/work";
   REQUIRE(::mkdir(work.c_str(), 0755) == 0);
   auto bound = bind_unix(work + "/a.sock");
-  REQUIRE(std::holds_alternative<daemon::UnixBound>(bound));
-  auto& file = std::get<daemon::UnixBound>(bound).file;
+  REQUIRE(bound.ok());
+  auto& file = bound.value().file;
   // The directory moves and a symlink to another takes its place, holding a
   // file of the same name: that file is not touched; ours is removed.
   std::string other = dir.path + "/other";
@@ -241,7 +241,7 @@ TEST_CASE("a socket file is removed where it was made, and only while it is the 
 
   // A different file in our socket's place is left alone.
   auto second = bind_unix(dir.path + "/b.sock");
-  REQUIRE(std::holds_alternative<daemon::UnixBound>(second));
+  REQUIRE(second.ok());
   REQUIRE(::unlink((dir.path + "/b.sock").c_str()) == 0);
   int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un addr{};
@@ -250,6 +250,6 @@ TEST_CASE("a socket file is removed where it was made, and only while it is the 
   std::memcpy(addr.sun_path, b.c_str(), b.size() + 1);
   REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   ::close(s);
-  CHECK_FALSE(std::get<daemon::UnixBound>(second).file.remove());
+  CHECK_FALSE(second.value().file.remove());
   CHECK(std::filesystem::exists(b));
 }
