@@ -120,15 +120,18 @@ def problems(where, expr, label, families):
 
 class Served(ns.TestCase):
     def families(self):
-        """A real musterd's /metrics, parsed: a Node app with rr scheduling and
-        relay = true, so that every family has samples (per-app, per-worker,
-        on-demand and relay ones)."""
+        """A real musterd's /metrics, parsed, once every family has samples:
+        Node apps (per-app, per-worker and on-demand families), one with rr
+        scheduling, one with relay = true (relay families). The relay app has
+        one worker: hello.js echoes every message, so two would echo each
+        other's ever deeper echoes."""
         d = self.daemon()
         d.start(socket_table("web") +
-                node_app("web", "hello.js", instances=2, sockets=["web"], scheduling="rr",
-                         relay=True),
+                node_app("web", "hello.js", instances=2, sockets=["web"], scheduling="rr") +
+                node_app("chat", "hello.js", instances=1, relay=True),
                 metrics_listen="127.0.0.1:0")
         ns.wait_listening(d, "web", 2)
+        ns.wait_listening(d, "chat", 1)
         address = metrics_address(d)
         d.wait_for(lambda: all(f["samples"] for f in parse(scrape(*address), self).values()), 10,
                    "a sample in every family on /metrics")
