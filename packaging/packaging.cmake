@@ -99,3 +99,11 @@ add_custom_target(muster-man ALL DEPENDS ${MUSTER_MAN_OUTPUTS})
 
 install(FILES ${MUSTER_PACKAGING_DIR}/bash-completion/musterctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+
+# The Grafana dashboard and Prometheus alert rules (docs/metrics.md, "Dashboard
+# and alerts"): data to load, not documentation, so in /usr/share/muster where
+# dh_compress leaves them as they are.
+install(FILES ${MUSTER_PACKAGING_DIR}/grafana/muster-dashboard.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/muster/grafana)
+install(FILES ${MUSTER_PACKAGING_DIR}/prometheus/muster-alerts.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/muster/prometheus)
