@@ -18,8 +18,8 @@ TEST_CASE("scaling up spawns in time slices, and the loop runs other work betwee
   AppTest t(policy_app(1));
   t.app->start();
   t.run();
-  // Each spawn costs the loop 5 ms: a 10 ms slice holds two.
-  t.launcher.spawn_cost = 5ms;
+  // Each spawn costs the loop 1 ms: a 2 ms slice holds two.
+  t.launcher.spawn_cost = 1ms;
   t.app->scale(9);
   std::vector<std::size_t> seen;  // spawns so far, at each turn of other work
   std::function<void()> other_work = [&] {
