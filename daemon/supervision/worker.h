@@ -154,7 +154,8 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   WorkerState state() const { return life_.state; }
   int pid() const { return pid_; }
   Duration uptime() const;
-  // RSS and CPU as last read from /proc: when ready, and then every
+  // RSS and CPU as last read from /proc: when ready (unless its spawn made
+  // it ready: see become_ready), and then every
   // App::kUsageInterval (App::watch_usage); status and /metrics show this.
   // A worker with no figure yet (none taken, or taken before it had run:
   // the kernel counts the first pages lazily) is read on the spot.
@@ -181,12 +182,13 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   void on(Event event);
   void on(Event event, const WorkerFacts& facts);
   WorkerFacts facts() const;
-  void carry_out(WorkerAction action, const WorkerDecision& decision, const WorkerFacts& facts);
+  void carry_out(WorkerAction action, Event event, const WorkerDecision& decision,
+                 const WorkerFacts& facts);
   void kill_for(WorkerAction action, const char* why);
   boost::json::object who() const;
   void announce_spawn();
   void start_channel();
-  void become_ready();
+  void become_ready(Event event);
   void disconnect_channel();
   void close_channel();
   void report_exit();

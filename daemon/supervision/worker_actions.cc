@@ -34,13 +34,14 @@ void Worker::on(Event event, const WorkerFacts& facts) {
   auto self = shared_from_this();  // the exit handler may drop the last owner
   WorkerDecision decision = decide(life_, event, facts);
   life_ = decision.life;
-  for (WorkerAction action : decision.actions) carry_out(action, decision, facts);
+  for (WorkerAction action : decision.actions) carry_out(action, event, decision, facts);
 }
 
 boost::json::object Worker::who() const { return {{"id", identity_.id}, {"pid", pid_}}; }
 
 // size: table (one row per WorkerAction: what carries it out)
-void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const WorkerFacts& f) {
+void Worker::carry_out(WorkerAction action, Event event, const WorkerDecision& d,
+                       const WorkerFacts& f) {
   using A = WorkerAction;
   auto& events = context_.events;
   auto now = Clock::now();
@@ -58,7 +59,7 @@ void Worker::carry_out(WorkerAction action, const WorkerDecision& d, const Worke
       spdlog::info("{}[{}] asked for no server: ready without listening", identity_.app,
                    identity_.id);
       return;
-    case A::become_ready: return become_ready();
+    case A::become_ready: return become_ready(event);
     case A::arm_drain_timer: return arm_drain_timer();
     case A::cancel_drain_timer: drain_timer_.cancel(); return;
     case A::arm_stop_timer: return start_stop_timer();
@@ -183,8 +184,15 @@ void Worker::report_exit() {
   }
 }
 
-void Worker::become_ready() {
-  sample_usage();  // a ready worker has loaded what it runs: a figure worth showing
+void Worker::become_ready(Event event) {
+  // A ready worker has loaded what it runs: a figure worth showing. Not one
+  // its spawn made ready (ready = "spawn", or "online" without a channel):
+  // it is still being exec'd and loaded, and reading its /proc/PID/stat then
+  // waits for a lock of its memory map that it holds, as long as it waits
+  // for a CPU (up to ~20 ms of the loop per worker, seen during a start of
+  // 1000 on a busy box). Its figure is read when first asked for (usage())
+  // or by the next round (App::watch_usage).
+  if (event != Event::spawned) sample_usage();
   ready_timer_.cancel();
   spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
   if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));

@@ -18,8 +18,8 @@ TEST_CASE("scaling up spawns in time slices, and the loop runs other work betwee
   AppTest t(policy_app(1));
   t.app->start();
   t.run();
-  // Each spawn costs the loop 5 ms: a 10 ms slice holds two.
-  t.launcher.spawn_cost = 5ms;
+  // Each spawn costs the loop 1 ms: a 2 ms slice holds two.
+  t.launcher.spawn_cost = 1ms;
   t.app->scale(9);
   std::vector<std::size_t> seen;  // spawns so far, at each turn of other work
   std::function<void()> other_work = [&] {
@@ -33,6 +33,41 @@ TEST_CASE("scaling up spawns in time slices, and the loop runs other work betwee
   CHECK(seen[0] == 3);  // the first slice: two spawns, then the loop's other work
   CHECK(seen[1] == 5);
   CHECK(t.launcher.live() == 9);
+}
+
+TEST_CASE("a worker its spawn makes ready is read from /proc when asked, one ready later at once",
+          "[app]") {
+  std::vector<pid_t> reads;  // before the app: its workers read it
+  AppTest t(policy_app(1));  // no channel: online, hence ready, at its spawn
+  t.context.read_usage = [&reads](pid_t pid) {
+    reads.push_back(pid);
+    muster::daemon::ProcUsage usage;
+    usage.state = 'S';
+    usage.rss_bytes = 1 << 20;
+    return std::optional(usage);
+  };
+  t.app->start();
+  t.run();
+  REQUIRE(t.spawns() == 1);
+  CHECK(t.app->state() == AppState::running);
+  // Still being exec'd then: reading it would wait for it on the loop.
+  CHECK(reads.empty());
+  CHECK(t.app->workers().at(0)->usage().rss_bytes == 1 << 20);  // read on the spot
+  CHECK(reads == std::vector<pid_t>{t.launcher.pid_of(0)});
+
+  auto c = policy_app(1);
+  c.ready = muster::config::Ready::notify;
+  AppTest n(c);
+  std::vector<pid_t> later;
+  n.context.read_usage = [&later](pid_t pid) {
+    later.push_back(pid);
+    return std::optional<muster::daemon::ProcUsage>();
+  };
+  n.app->start();
+  n.run();
+  CHECK(later.empty());
+  n.notify_ready(n.launcher.pid_of(0));
+  CHECK(later == std::vector<pid_t>{n.launcher.pid_of(0)});  // sampled as it becomes ready
 }
 
 TEST_CASE("a slot parked in a crash loop is tried again after failed_retry, the others run on",
