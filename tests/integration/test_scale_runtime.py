@@ -38,14 +38,14 @@ class ScaleIsRuntimeOnly(harness.TestCase):
     def test_status_shows_the_config_count_beside_a_differing_runtime_count(self):
         d = self.start()
         self.assertEqual(d.app_status("web")["config_instances"], 1)
-        self.assertRegex(d.ctl("status")[1], r"web\s+running\s+\S+\s+1\s")
+        self.assertRegex(d.ctl("status")[1], r"web\s+running\s+\S+\s+1/1\s+1\s")
         d.request({"verb": "scale", "app": "web", "count": 3})
         d.wait_workers("web", 3)
         a = d.app_status("web")
         self.assertEqual((a["instances"], a["config_instances"]), (3, 1))
         rc, out, err = d.ctl("status")
         self.assertEqual(rc, 0, err)
-        self.assertRegex(out, r"web\s+running\s+\S+\s+3 \(config 1\)")
+        self.assertRegex(out, r"web\s+running\s+\S+\s+\d/3\s+3 \(config 1\)")
 
 
 if __name__ == "__main__":
