@@ -13,13 +13,10 @@ namespace {
 std::string not_ready(const AppSnapshot& app) {
   if (app.state == AppState::failed) return app.name + ": failed (every slot in a crash loop)";
   if (!app.wanted_up || app.instances == 0) return "";
-  std::size_t ready = 0;
+  if (app.ready_workers() > 0) return "";
   std::string stopped;  // ready workers that a signal stopped: ready no longer
-  for (const WorkerSnapshot& w : app.workers) {
-    ready += w.ready_now() ? 1 : 0;
+  for (const WorkerSnapshot& w : app.workers)
     if (w.ready && w.stopped) stopped += (stopped.empty() ? "" : ", ") + std::to_string(w.id);
-  }
-  if (ready > 0) return "";
   std::string why = app.name + ": no ready worker (0/" + std::to_string(app.instances) + ")";
   if (!stopped.empty()) why += "; stopped by a signal (SIGCONT resumes): worker " + stopped;
   return why;

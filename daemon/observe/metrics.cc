@@ -137,11 +137,10 @@ struct AppFamilies {
     const std::string& name = app.name;
     double handed = as_double(app.counters.exited_connections);
     std::size_t by_state[std::size(kWorkerStates)] = {};
-    std::size_t n_ready = 0, n_stopped = 0;
+    std::size_t n_stopped = 0;
     for (const WorkerSnapshot& w : app.workers) {
       for (std::size_t i = 0; i < std::size(kWorkerStates); ++i)
         if (w.state == kWorkerStates[i]) ++by_state[i];
-      if (w.ready_now()) ++n_ready;
       if (w.stopped) ++n_stopped;
       handed += as_double(w.connections);
       Labels who{
@@ -153,7 +152,7 @@ struct AppFamilies {
     }
     for (std::size_t i = 0; i < std::size(kWorkerStates); ++i)
       workers.add({{"app", name}, {"state", to_string(kWorkerStates[i])}}, as_double(by_state[i]));
-    ready.add({{"app", name}}, as_double(n_ready));
+    ready.add({{"app", name}}, as_double(app.ready_workers()));
     stopped.add({{"app", name}}, as_double(n_stopped));
     connections.add({{"app", name}}, handed);
   }

@@ -5,6 +5,7 @@
 // the same figures for the same moment and never hold a mutable daemon.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -78,6 +79,12 @@ struct AppSnapshot {
   std::vector<EmptySlotSnapshot> empty_slots;
   std::optional<Duration> retry_in;  // failed: until failed_retry starts it again
   App::Counters counters;
+  // Its workers that count as ready (WorkerSnapshot::ready_now): what status's
+  // `ready`, /readyz and muster_workers_ready all count.
+  std::size_t ready_workers() const {
+    return static_cast<std::size_t>(std::count_if(
+        workers.begin(), workers.end(), [](const WorkerSnapshot& w) { return w.ready_now(); }));
+  }
   std::size_t pending = 0;  // connections held for its round-robin sockets
   std::uint64_t output_errors = 0;
   std::optional<OnDemandSnapshot> on_demand;  // node-protocol apps only

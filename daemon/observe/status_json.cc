@@ -1,6 +1,5 @@
 #include "daemon/observe/status_json.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace muster::daemon {
@@ -57,8 +56,7 @@ boost::json::object app_status_json(const AppSnapshot& a) {
   app["scheduling"] =
       a.protocol == config::Protocol::none ? "none" : config::to_string(a.scheduling);
   app["instances"] = a.instances;
-  app["ready"] = std::count_if(a.workers.begin(), a.workers.end(),
-                               [](const WorkerSnapshot& w) { return w.ready_now(); });
+  app["ready"] = a.ready_workers();
   app["restarts"] = a.counters.restarts;
   app["pending"] = a.pending;
   if (a.relay) app["relay"] = {{"relayed", a.relay->relayed}, {"dropped", a.relay->dropped}};
