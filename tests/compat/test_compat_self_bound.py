@@ -8,7 +8,7 @@ rr workers, with no failed request and no SIGKILL.
 The reload's workers close their own server on SIGTERM (listen.js's
 LISTEN_CLOSE_ON_TERM), as README tells reusePort apps to: a connection a
 worker has accepted at the instant SIGTERM's default action ends it is lost
-whoever the primary is, and CI once caught that instant."""
+(the worker holds it, not the primary), and CI once caught that instant."""
 
 import subprocess
 import sys

@@ -17,8 +17,8 @@
 // Under a Node primary (no NODE_UNIQUE_ID) it forks LISTEN_WORKERS workers (2).
 // LISTEN_CLOSE_ON_TERM=1: on SIGTERM the worker closes its TCP server first
 // (what an app that binds its own socket must do to lose no connection: one
-// it has accepted when SIGTERM's default action ends it is lost under any
-// primary), then ends by SIGTERM all the same.
+// it has accepted when SIGTERM's default action ends it is lost: the
+// worker holds it, not the primary), then ends by SIGTERM all the same.
 const cluster = require('node:cluster');
 const dgram = require('node:dgram');
 const net = require('node:net');
