@@ -68,8 +68,8 @@ std::chrono::milliseconds until(Clock::time_point deadline) {
 }
 
 // The live view, until q, Ctrl-C, `count` frames, a signal or a failure.
-Ending live(ControlClient& client, const json::object& request, const TopArgs& args,
-            TopSort sort, const TerminalText& terminal) {
+Ending live(ControlClient& client, const json::object& request, const TopArgs& args, TopSort sort,
+            const TerminalText& terminal) {
   const Style style{[&terminal](std::string text) { return terminal.for_stdout(std::move(text)); },
                     terminal.colour()};
   const auto interval = std::chrono::duration<double>(args.interval);
@@ -78,8 +78,8 @@ Ending live(ControlClient& client, const json::object& request, const TopArgs& a
   std::uint64_t frames = 0;
   auto redraw = [&] {
     const TopScreen::Size size = screen.size();
-    return screen.draw(top_frame(status, {sort, size.columns, size.rows, &style},
-                                 clock_text("%H:%M:%S", false)));
+    return screen.draw(
+        top_frame(status, {sort, size.columns, size.rows, &style}, clock_text("%H:%M:%S", false)));
   };
   Clock::time_point next = Clock::now();
   for (;;) {
@@ -105,8 +105,8 @@ Ending live(ControlClient& client, const json::object& request, const TopArgs& a
 }
 
 // The plain table under a timestamp line, each interval, `count` times.
-Ending plain(ControlClient& client, const json::object& request, const TopArgs& args,
-             TopSort sort, const TerminalText& terminal) {
+Ending plain(ControlClient& client, const json::object& request, const TopArgs& args, TopSort sort,
+             const TerminalText& terminal) {
   const Style style{[&terminal](std::string text) { return terminal.for_stdout(std::move(text)); },
                     false};
   const auto interval = std::chrono::duration<double>(args.interval);

@@ -26,8 +26,10 @@ struct SortName {
   std::string_view name;
   TopSort sort;
 };
-constexpr SortName kSortNames[] = {
-    {"app", TopSort::app}, {"cpu", TopSort::cpu}, {"memory", TopSort::memory}, {"name", TopSort::name}};
+constexpr SortName kSortNames[] = {{"app", TopSort::app},
+                                   {"cpu", TopSort::cpu},
+                                   {"memory", TopSort::memory},
+                                   {"name", TopSort::name}};
 constexpr std::string_view kSortTitles[] = {"app order", "CPU", "memory", "name"};
 
 std::optional<double> number_of(const json::object& o, std::string_view key) {
@@ -191,7 +193,8 @@ std::string laid_out(const Line& line, const std::vector<std::size_t>& widths, s
 
 std::size_t columns_of(std::string_view text) {
   std::size_t columns = 0;
-  for (std::size_t at = 0; at < text.size(); ++columns) at += ipc::next_utf8(text.substr(at)).length;
+  for (std::size_t at = 0; at < text.size(); ++columns)
+    at += ipc::next_utf8(text.substr(at)).length;
   return columns;
 }
 

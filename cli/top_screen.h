@@ -39,8 +39,8 @@ class TopScreen {
   struct Input {
     enum class Kind { timeout, key, resize, signal };
     Kind kind = Kind::timeout;
-    char key = 0;    // kind key: the key pressed
-    int signo = 0;   // kind signal: SIGINT, SIGTERM or SIGHUP
+    char key = 0;   // kind key: the key pressed
+    int signo = 0;  // kind signal: SIGINT, SIGTERM or SIGHUP
   };
   // Waits up to `timeout` (poll(), no busy loop) for a key, a resize or a
   // signal. Escape sequences (arrow keys...) are not keys.

@@ -62,7 +62,8 @@ std::string without_colour(const std::string& text) {
 TEST_CASE("top shows each app with its workers' sums, then its workers", "[top]") {
   const auto lines = table(TopSort::app);
   REQUIRE(lines.size() == 7);
-  CHECK(lines[0] == "NAME       PID  STATE             READY  CPU    RSS     UPTIME  RESTARTS  CONNS");
+  CHECK(lines[0] ==
+        "NAME       PID  STATE             READY  CPU    RSS     UPTIME  RESTARTS  CONNS");
   CHECK(lines[1] == "web             running           2/2    21.5%  1.0MiB          3         12");
   CHECK(lines[2] == "  web[4]   100  listening         yes    1.5%   1.0MiB  5s      0         7");
   CHECK(lines[4] == "api             failed            0/1    -      -               9         -");
@@ -127,10 +128,9 @@ TEST_CASE("top colours states and the header only when asked", "[top]") {
 TEST_CASE("top escapes names a terminal would obey", "[top]") {
   json::object s = status();
   s["apps"].as_array()[0].as_object()["name"] = "w\x1b]0;x\x07";
-  const Style escaping{[](std::string text) {
-                         return std::regex_replace(text, std::regex("\x1b"), "\\x1b");
-                       },
-                       false};
+  const Style escaping{
+      [](std::string text) { return std::regex_replace(text, std::regex("\x1b"), "\\x1b"); },
+      false};
   const auto lines = top_table(s, TopView{TopSort::app, 0, 0, &escaping});
   CHECK(lines[1].rfind("w\\x1b]0;x", 0) == 0);
 }
