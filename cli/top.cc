@@ -72,24 +72,30 @@ Ending live(ControlClient& client, const json::object& request, const TopArgs& a
             const TerminalText& terminal) {
   const Style style{[&terminal](std::string text) { return terminal.for_stdout(std::move(text)); },
                     terminal.colour()};
-  const auto interval = std::chrono::duration<double>(args.interval);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(args.interval));
+  // The first reply before the screen: a refusal (an unknown app) leaves
+  // the terminal untouched.
+  Fetched fetched = fetch_status(client, request);
+  if (!fetched.status) return fetched.failure;
+  json::object status = std::move(*fetched.status);
+  std::uint64_t frames = 1;
+  Clock::time_point next = Clock::now() + interval;
   TopScreen screen;
-  json::object status;
-  std::uint64_t frames = 0;
   auto redraw = [&] {
     const TopScreen::Size size = screen.size();
     return screen.draw(
         top_frame(status, {sort, size.columns, size.rows, &style}, clock_text("%H:%M:%S", false)));
   };
-  Clock::time_point next = Clock::now();
+  if (!redraw()) return {kExitFailed, "cannot write to stdout"};
   for (;;) {
     if (Clock::now() >= next) {
       if (args.count > 0 && frames == args.count) return {};
-      Fetched fetched = fetch_status(client, request);
+      fetched = fetch_status(client, request);
       if (!fetched.status) return fetched.failure;
       status = std::move(*fetched.status);
       ++frames;
-      next = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval);
+      next = Clock::now() + interval;
       if (!redraw()) return {kExitFailed, "cannot write to stdout"};
     }
     const TopScreen::Input input = screen.wait(until(next));

@@ -99,8 +99,45 @@ class Top(harness.TestCase):
         self.assertTrue(top.out.endswith(LEAVE), top.out[-40:])
         self.assertEqual(termios.tcgetattr(top.slave), top.mode, "the terminal's mode is back")
         # Every line fits the 100 columns (no wrapping); each frame starts at home.
-        for line in re.split(rb"\r\n|\x1b\[H", top.out):
+        for line in re.split(rb"\r*\n|\x1b\[H", top.out):
             self.assertLessEqual(len(re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", line)), 100, line)
+
+    def test_ctrl_c_on_the_terminal_quits_with_0(self):
+        d = self.daemon()
+        two_apps(d)
+        top = TopOnPty(d)
+        self.addCleanup(top.close)
+        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        os.write(top.master, b"\x03")
+        self.assertEqual(top.wait(1), 0)
+        self.assertTrue(top.out.endswith(LEAVE), top.out[-40:])
+
+    def test_a_resized_window_is_drawn_again_to_its_width(self):
+        d = self.daemon()
+        two_apps(d)
+        top = TopOnPty(d, "--interval", "60")  # no refresh but the redraw
+        self.addCleanup(top.close)
+        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        fcntl.ioctl(top.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 20, 0, 0))
+        before = len(top.out)
+        top.proc.send_signal(signal.SIGWINCH)
+        top.read_until(lambda out: out.count(b"\x1b[J", before) == 1, 2, "the redraw")
+        frame = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", top.out[before:])
+        lines = re.split(rb"\r*\n", frame)
+        self.assertEqual(lines[0], b"%s  sort: a=ap" % lines[0][:8])
+        self.assertIn(b"  web[", frame)
+        self.assertTrue(all(len(line) <= 20 and not line.endswith(b" ") for line in lines), lines)
+        os.write(top.master, b"q")
+        self.assertEqual(top.wait(1), 0)
+
+    def test_an_unknown_app_is_refused_before_the_screen_is_touched(self):
+        d = self.daemon()
+        two_apps(d)
+        top = TopOnPty(d, "nosuch")
+        self.addCleanup(top.close)
+        self.assertEqual(top.wait(5), 1)
+        self.assertNotIn(b"\x1b", top.out)
+        self.assertIn("nosuch", top.proc.stderr.read().decode())
 
     def test_sigterm_restores_the_terminal_then_ends_top_by_that_signal(self):
         d = self.daemon()
