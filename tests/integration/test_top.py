@@ -65,6 +65,15 @@ class TopOnPty:
 
 
 class Top(harness.TestCase):
+    def top_on_a_terminal(self, *args):
+        """musterd with two apps, and top on a terminal showing its first frame."""
+        d = self.daemon()
+        two_apps(d)
+        top = TopOnPty(d, *args)
+        self.addCleanup(top.close)
+        top.read_until(lambda out: b"jobs[" in out and b"web[" in out, 5, "a frame")
+        return d, top
+
     def test_on_a_pipe_it_prints_the_table_under_a_timestamp_each_interval(self):
         d = self.daemon()
         web, jobs = two_apps(d)
@@ -85,11 +94,7 @@ class Top(harness.TestCase):
             self.assertTrue(frame.endswith("\n\n"), "a blank line after each frame")
 
     def test_on_a_terminal_q_quits_and_restores_the_terminal(self):
-        d = self.daemon()
-        two_apps(d)
-        top = TopOnPty(d)
-        self.addCleanup(top.close)
-        top.read_until(lambda out: b"jobs[" in out and b"web[" in out, 5, "a frame")
+        _, top = self.top_on_a_terminal()
         self.assertTrue(top.out.startswith(b"\x1b[?1049h"), top.out[:40])
         self.assertIn(b"(now: app order)", top.out)
         os.write(top.master, b"m")
@@ -103,21 +108,13 @@ class Top(harness.TestCase):
             self.assertLessEqual(len(re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", line)), 100, line)
 
     def test_ctrl_c_on_the_terminal_quits_with_0(self):
-        d = self.daemon()
-        two_apps(d)
-        top = TopOnPty(d)
-        self.addCleanup(top.close)
-        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        _, top = self.top_on_a_terminal()
         os.write(top.master, b"\x03")
         self.assertEqual(top.wait(1), 0)
         self.assertTrue(top.out.endswith(LEAVE), top.out[-40:])
 
     def test_a_resized_window_is_drawn_again_to_its_width(self):
-        d = self.daemon()
-        two_apps(d)
-        top = TopOnPty(d, "--interval", "60")  # no refresh but the redraw
-        self.addCleanup(top.close)
-        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        _, top = self.top_on_a_terminal("--interval", "60")  # no refresh but the redraw
         fcntl.ioctl(top.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 20, 0, 0))
         before = len(top.out)
         top.proc.send_signal(signal.SIGWINCH)
@@ -140,22 +137,14 @@ class Top(harness.TestCase):
         self.assertIn("nosuch", top.proc.stderr.read().decode())
 
     def test_sigterm_restores_the_terminal_then_ends_top_by_that_signal(self):
-        d = self.daemon()
-        two_apps(d)
-        top = TopOnPty(d)
-        self.addCleanup(top.close)
-        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        _, top = self.top_on_a_terminal()
         top.proc.send_signal(signal.SIGTERM)
         self.assertEqual(top.wait(2), -signal.SIGTERM)
         self.assertTrue(top.out.endswith(LEAVE), top.out[-40:])
         self.assertEqual(termios.tcgetattr(top.slave), top.mode)
 
     def test_when_musterd_dies_top_restores_the_terminal_and_exits_3_saying_why(self):
-        d = self.daemon()
-        two_apps(d)
-        top = TopOnPty(d, "--interval", "0.2")
-        self.addCleanup(top.close)
-        top.read_until(lambda out: b"web[" in out, 5, "a frame")
+        d, top = self.top_on_a_terminal("--interval", "0.2")
         d.proc.kill()
         d.proc.wait(5)
         self.assertEqual(top.wait(3), 3)
