@@ -103,6 +103,7 @@ void add_top(CLI::App& app, cli::TopArgs& top) {
   verb->add_option("--sort", top.sort,
                    "The first order: app (as in the config), cpu, memory, name.")
       ->check(CLI::IsMember({"app", "cpu", "memory", "name"}))
+      ->type_name("ORDER")
       ->capture_default_str();
 }
 

@@ -24,13 +24,19 @@ constexpr std::string_view kBold = "\x1b[1m", kReset = "\x1b[0m";
 // --sort's names, and what the title calls each sort.
 struct SortName {
   std::string_view name;
+  std::string_view title;
   TopSort sort;
 };
-constexpr SortName kSortNames[] = {{"app", TopSort::app},
-                                   {"cpu", TopSort::cpu},
-                                   {"memory", TopSort::memory},
-                                   {"name", TopSort::name}};
-constexpr std::string_view kSortTitles[] = {"app order", "CPU", "memory", "name"};
+constexpr SortName kSortNames[] = {{"app", "app order", TopSort::app},
+                                   {"cpu", "CPU", TopSort::cpu},
+                                   {"memory", "memory", TopSort::memory},
+                                   {"name", "name", TopSort::name}};
+
+std::string_view title_of(TopSort sort) {
+  for (const SortName& known : kSortNames)
+    if (known.sort == sort) return known.title;
+  return "";
+}
 
 std::optional<double> number_of(const json::object& o, std::string_view key) {
   const json::value* v = field(o, key);
@@ -209,8 +215,8 @@ std::optional<TopSort> top_sort_for_key(char key) {
 }
 
 std::optional<TopSort> top_sort_named(std::string_view name) {
-  for (const auto& [known, sort] : kSortNames)
-    if (known == name) return sort;
+  for (const SortName& known : kSortNames)
+    if (known.name == name) return known.sort;
   return std::nullopt;
 }
 
@@ -232,9 +238,10 @@ std::vector<std::string> top_table(const json::object& status, const TopView& vi
 
 std::vector<std::string> top_frame(const json::object& status, const TopView& view,
                                    std::string_view clock) {
-  const std::string title = std::string(clock) +
-                            "  sort: a=app order  c=CPU  m=memory  n=name  (now: " +
-                            std::string(kSortTitles[static_cast<int>(view.sort)]) + ")  q=quit";
+  const std::string title =
+      std::string(clock) +
+      "  sort: a=app order  c=CPU  m=memory  n=name  (now: " + std::string(title_of(view.sort)) +
+      ")  q=quit";
   auto line = [&view](std::string text) {
     const std::size_t columns = columns_of(text);
     return laid_out({{std::move(text), ""}}, {columns}, view.width, false);
