@@ -46,12 +46,14 @@ bool write_all(int fd, std::string_view text) {
 }
 
 TopScreen::TopScreen() {
-  if (::pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) signal_pipe[0] = signal_pipe[1] = -1;
+  // Without the pipe (no fd left) the signals keep their handlers: a signal
+  // then ends top without restoring the terminal, rather than being lost.
+  caught_ = ::pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) == 0;
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (std::size_t i = 0; i < std::size(kCaught); ++i)
+  for (std::size_t i = 0; caught_ && i < std::size(kCaught); ++i)
     ::sigaction(kCaught[i], &action, &saved_actions_[i]);
 
   stdin_is_terminal_ = ::isatty(STDIN_FILENO) == 1 && ::tcgetattr(STDIN_FILENO, &saved_mode_) == 0;
@@ -68,12 +70,13 @@ TopScreen::TopScreen() {
 TopScreen::~TopScreen() {
   write_all(STDOUT_FILENO, kLeave);
   if (stdin_is_terminal_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_mode_);
-  for (std::size_t i = 0; i < std::size(kCaught); ++i)
+  for (std::size_t i = 0; caught_ && i < std::size(kCaught); ++i)
     ::sigaction(kCaught[i], &saved_actions_[i], nullptr);
-  for (int& fd : signal_pipe) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
+  if (caught_)
+    for (int& fd : signal_pipe) {
+      ::close(fd);
+      fd = -1;
+    }
 }
 
 TopScreen::Size TopScreen::size() const {

@@ -52,6 +52,7 @@ class TopScreen {
   bool draw(const std::vector<std::string>& lines);
 
  private:
+  bool caught_ = false;  // the self-pipe is open and the signals are caught
   bool stdin_is_terminal_ = false;
   bool stdin_open_ = true;  // false once stdin reached end of file
   termios saved_mode_{};
