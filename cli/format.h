@@ -38,6 +38,11 @@ struct Style {
   bool colour = false;
 };
 
+// The SGR colour of an app's or a worker's STATE, as described for Style
+// (a worker's also red while stopped by a signal), or "" for none.
+std::string_view app_state_colour(const boost::json::object& app);
+std::string_view worker_state_colour(const boost::json::object& worker);
+
 // The apps table, then each app's workers, then the sockets.
 std::string format_status(const boost::json::object& reply, const Style* style = nullptr);
 

@@ -70,19 +70,6 @@ bool is_true(const json::object& o, std::string_view key) {
   return v && v->is_bool() && v->get_bool();
 }
 
-// A worker's STATE colour: red stopped or dead, green ready, yellow on its way.
-std::string_view worker_colour(const json::object& w) {
-  if (stopped(w) || text_of(w, "state") == "dead") return kRed;
-  return is_true(w, "ready") ? kGreen : kYellow;
-}
-
-std::string_view app_colour(const json::object& app) {
-  const std::string state = text_of(app, "state");
-  if (state == "running") return kGreen;
-  if (state == "failed") return kRed;
-  return state == "reloading" ? kYellow : "";
-}
-
 // Every cell through `style`'s escape, if any.
 void escape_rows(std::vector<Row>& rows, const Style* style) {
   if (style == nullptr || !style->escape) return;
@@ -110,7 +97,7 @@ std::string worker_table(const json::array& workers, const Style* style) {
     if (inspectors)
       rows.back().insert(rows.back().end() - 1,
                          field(*w, "inspector") ? text_of(*w, "inspector") : "-");
-    colours.push_back(worker_colour(*w));
+    colours.push_back(worker_state_colour(*w));
   }
   escape_rows(rows, style);
   if (style == nullptr || !style->colour) return format_table(rows, "  ");
@@ -118,6 +105,22 @@ std::string worker_table(const json::array& workers, const Style* style) {
     return column == 3 ? colours[row] : std::string_view();
   });
 }
+
+}  // namespace
+
+std::string_view worker_state_colour(const json::object& w) {
+  if (stopped(w) || text_of(w, "state") == "dead") return kRed;
+  return is_true(w, "ready") ? kGreen : kYellow;
+}
+
+std::string_view app_state_colour(const json::object& app) {
+  const std::string state = text_of(app, "state");
+  if (state == "running") return kGreen;
+  if (state == "failed") return kRed;
+  return state == "reloading" ? kYellow : "";
+}
+
+namespace {
 
 // For a failed app and for slots without a worker: the last exit, and when
 // the next try is.
@@ -165,7 +168,7 @@ std::string format_status(const json::object& reply, const Style* style) {
     if (const json::object* app = item.if_object()) {
       rows.push_back({text_of(*app, "name"), text_of(*app, "state"), text_of(*app, "protocol"),
                       ready_text(*app), instances_text(*app), text_of(*app, "restarts")});
-      colours.push_back(app_colour(*app));
+      colours.push_back(app_state_colour(*app));
     }
   }
   escape_rows(rows, style);

@@ -17,6 +17,7 @@
 #include "cli/exit_code.h"
 #include "cli/request.h"
 #include "cli/socket_choice.h"
+#include "cli/top.h"
 #include "cli/verbs.h"
 #include "config/config.h"
 
@@ -44,7 +45,7 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "\n"
          "Exit codes:\n"
          "  0  ok; for `events --follow` and `logs --follow` also when musterd closes the\n"
-         "     connection or on Ctrl-C\n"
+         "     connection or on Ctrl-C; for `top` on q or Ctrl-C\n"
          "  1  musterd reported a failure (reason on stderr), or it dropped a --follow\n"
          "     that did not keep up (how many lines were lost, on stderr)\n"
          "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
@@ -70,8 +71,44 @@ CLI::Validator daemon_user() {
       "");
 }
 
+// top --interval: seconds, a decimal fraction allowed, within bounds (NaN is not).
+CLI::Validator interval_seconds() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double seconds = std::strtod(text.c_str(), &end);
+        if (!text.empty() && *end == '\0' && seconds >= cli::kTopIntervalMin &&
+            seconds <= cli::kTopIntervalMax)
+          return {};
+        return "expected seconds from 0.1 to 3600, got '" + text + "'";
+      },
+      "");
+}
+
+void add_top(CLI::App& app, cli::TopArgs& top) {
+  auto* verb = app.add_subcommand(
+      "top",
+      "Show every app and worker (state, CPU %, RSS, uptime, restarts, connections), "
+      "refreshed every second: on a terminal a live view (keys: a app order, c CPU, m memory, "
+      "n name; q or Ctrl-C quits); otherwise the table again each interval, under a "
+      "timestamp line.");
+  verb->add_option("APP", top.app, "Show only this app.");
+  verb->add_option("--interval", top.interval, "Seconds between refreshes (0.1 to 3600).")
+      ->check(interval_seconds())
+      ->type_name("SECONDS")
+      ->capture_default_str();
+  verb->add_option("--count", top.count, "Show this many refreshes, then exit (default: until q).")
+      ->check(cli::whole_number(1))
+      ->type_name("N");
+  verb->add_option("--sort", top.sort,
+                   "The first order: app (as in the config), cpu, memory, name.")
+      ->check(CLI::IsMember({"app", "cpu", "memory", "name"}))
+      ->type_name("ORDER")
+      ->capture_default_str();
+}
+
 // The verbs that are musterctl's own, after the daemon's.
-void add_local_verbs(CLI::App& app, cli::Args& args) {
+void add_local_verbs(CLI::App& app, cli::Args& args, cli::TopArgs& top) {
   auto* help = app.add_subcommand(
       "help", "Show this help, or with VERB that verb's (the same as --help, VERB --help).");
   help->add_option("VERB", args.help_verb, "The verb to explain.");
@@ -82,6 +119,7 @@ void add_local_verbs(CLI::App& app, cli::Args& args) {
       "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
+  add_top(app, top);
 }
 
 // `help [VERB]`: the text --help or VERB --help prints, on stdout.
@@ -102,10 +140,22 @@ int print_help(const CLI::App& app, const std::string& verb) {
   return cli::kExitOk;
 }
 
+// `top`, which has no --json: a status reply each second is `status`'s.
+int top_verb(const cli::SocketChoice& socket, const cli::TopArgs& top, bool json,
+             const cli::TerminalText& terminal) {
+  if (json) {
+    std::cerr << "musterctl: top has no --json; `musterctl --json status` gives the same "
+                 "figures\n";
+    return cli::kExitUsage;
+  }
+  return cli::run_top(socket, top, terminal);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   cli::Args args;
+  cli::TopArgs top;
   cli::SocketChoice socket = cli::socket_from_environment();
   args.socket = socket.path;
 
@@ -132,7 +182,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-color", args.no_colour,
                "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
-  add_local_verbs(app, args);
+  add_local_verbs(app, args, top);
 
   try {
     app.parse(argc, argv);
@@ -155,6 +205,7 @@ int main(int argc, char** argv) {
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
   const json::object request = cli::build_request(verb, args);
   const cli::TerminalText terminal(args.raw, args.no_colour);
+  if (verb == "top") return top_verb(socket, top, args.json, terminal);
   if ((verb == "events" || verb == "logs") && args.follow)
     return cli::follow_events(socket, request, args.json, terminal);
   return cli::send_request(socket, request, args.json, terminal);

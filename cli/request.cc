@@ -34,43 +34,6 @@ int unreachable(const TransportError& e) {
   return kExitUnreachable;
 }
 
-// The connection, or nullopt with the error printed (exit kExitUnreachable).
-std::optional<ControlClient> connect_to(const SocketChoice& socket) {
-  // musterd's default lives in a directory of this user's own; one that
-  // others can write to may hold anyone's socket (an impostor's).
-  if (!socket.private_dir.empty()) {
-    if (auto problem = config::socket_dir_problem(socket.private_dir,
-                                                  config::SocketDirRule::private_to_owner)) {
-      std::cerr << "musterctl: refusing " << socket.path << ": " << *problem << '\n'
-                << "musterctl: that path is " << socket.origin << '\n';
-      return std::nullopt;
-    }
-  }
-  auto connected = ControlClient::connect(socket.path, socket.daemon_uid);
-  if (auto* e = std::get_if<TransportError>(&connected)) {
-    unreachable(*e);
-    std::cerr << "musterctl: that path is " << socket.origin << '\n';
-    return std::nullopt;
-  }
-  return std::move(std::get<ControlClient>(connected));
-}
-
-// The reply as an object with a boolean "ok", or nullopt if it is not one.
-std::optional<json::object> parse_reply(const std::string& line) {
-  boost::system::error_code ec;
-  json::value v = json::parse(line, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("ok") || !v.as_object().at("ok").is_bool()) {
-    return std::nullopt;
-  }
-  return std::move(v.as_object());
-}
-
-std::string error_of(const json::object& reply) {
-  const json::value* error = reply.if_contains("error");
-  if (error && error->is_string()) return std::string(error->get_string());
-  return "musterd reported a failure without a reason";
-}
-
 void report_garbled(const std::string& line, const TerminalText& terminal,
                     std::string_view what = "reply") {
   constexpr std::size_t kShown = 200;
@@ -126,6 +89,41 @@ std::string rendered(const json::object& request, const json::object& reply,
 }
 
 }  // namespace
+
+std::optional<ControlClient> connect_to(const SocketChoice& socket) {
+  // musterd's default lives in a directory of this user's own; one that
+  // others can write to may hold anyone's socket (an impostor's).
+  if (!socket.private_dir.empty()) {
+    if (auto problem = config::socket_dir_problem(socket.private_dir,
+                                                  config::SocketDirRule::private_to_owner)) {
+      std::cerr << "musterctl: refusing " << socket.path << ": " << *problem << '\n'
+                << "musterctl: that path is " << socket.origin << '\n';
+      return std::nullopt;
+    }
+  }
+  auto connected = ControlClient::connect(socket.path, socket.daemon_uid);
+  if (auto* e = std::get_if<TransportError>(&connected)) {
+    unreachable(*e);
+    std::cerr << "musterctl: that path is " << socket.origin << '\n';
+    return std::nullopt;
+  }
+  return std::move(std::get<ControlClient>(connected));
+}
+
+std::optional<json::object> parse_reply(const std::string& line) {
+  boost::system::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("ok") || !v.as_object().at("ok").is_bool()) {
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+std::string error_of(const json::object& reply) {
+  const json::value* error = reply.if_contains("error");
+  if (error && error->is_string()) return std::string(error->get_string());
+  return "musterd reported a failure without a reason";
+}
 
 int send_request(const SocketChoice& socket, const json::object& request, bool as_json,
                  const TerminalText& terminal) {

@@ -3,12 +3,23 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string>
 
+#include "cli/client.h"
 #include "cli/socket_choice.h"
 #include "cli/terminal.h"
 
 namespace muster::cli {
+
+// A connection to `socket`, or nullopt with why not printed on stderr (exit
+// kExitUnreachable): its default directory is not private, or the connection
+// failed (then also where the path came from).
+std::optional<ControlClient> connect_to(const SocketChoice& socket);
+// A reply line as an object with a boolean "ok", or nullopt if it is not one.
+std::optional<boost::json::object> parse_reply(const std::string& line);
+// The "error" of an ok:false reply.
+std::string error_of(const boost::json::object& reply);
 
 // Sends `request` to the control socket `socket` and prints the reply:
 // as-is with `json`, else in human form (format.h) or the error on stderr,

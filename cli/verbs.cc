@@ -30,20 +30,6 @@ CLI::Validator signal_validator() {
       "");
 }
 
-// Checked before conversion: CLI11 would wrap "-1" into a huge unsigned number.
-CLI::Validator whole_number(std::uint64_t min) {
-  return CLI::Validator(
-      [min](std::string& text) -> std::string {
-        const bool digits = !text.empty() && text.size() <= 18 &&
-                            text.find_first_not_of("0123456789") == std::string::npos;
-        if (digits && std::stoull(text) >= min) return {};
-        std::string expected = "a whole number";
-        if (min > 0) expected += " of at least " + std::to_string(min);
-        return "expected " + expected + ", got '" + text + "'";
-      },
-      "");
-}
-
 // A worker id is digits only (what whole_number(1) accepts); anything else names an app.
 bool is_worker_id(const std::string& target) {
   return !target.empty() && target.find_first_not_of("0123456789") == std::string::npos;
@@ -261,6 +247,19 @@ const CliVerb* find_cli_verb(std::string_view name) {
 }
 
 }  // namespace
+
+CLI::Validator whole_number(std::uint64_t min) {
+  return CLI::Validator(
+      [min](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 18 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits && std::stoull(text) >= min) return {};
+        std::string expected = "a whole number";
+        if (min > 0) expected += " of at least " + std::to_string(min);
+        return "expected " + expected + ", got '" + text + "'";
+      },
+      "");
+}
 
 void add_daemon_verbs(CLI::App& app, Args& args) {
   for (const ipc::Verb& verb : ipc::kVerbs) {

@@ -34,6 +34,10 @@ struct Args {
   std::string help_verb;     // help: whose help to show
 };
 
+// A whole number of at least `min`, checked before conversion: CLI11 would
+// wrap "-1" into a huge unsigned number.
+CLI::Validator whole_number(std::uint64_t min);
+
 // A subcommand for every verb of ipc::kVerbs, in its order, with its flags.
 void add_daemon_verbs(CLI::App& app, Args& args);
 
