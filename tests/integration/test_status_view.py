@@ -30,7 +30,9 @@ class StatusView(harness.TestCase):
         (w,) = d.wait_for(lambda: [w for w in d.workers("busy")
                                    if w["cpu_percent"] is not None] or None, 10,
                           "a CPU figure (two samples, 2 s apart)")
-        self.assertGreater(w["cpu_percent"], 20.0, w)  # a busy loop, on a 2-core box
+        # A busy loop gets most of a core on an idle 2-core box, but far less
+        # beside a loaded build (17.8% seen at load 25); an idle worker's is ~0.
+        self.assertGreater(w["cpu_percent"], 5.0, w)
         self.assertEqual(d.app_status("busy")["ready"], 1)
         self.assertEqual(d.app_status("broken")["ready"], 0)
         rc, out, err = d.ctl("status")
