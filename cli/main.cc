@@ -15,6 +15,7 @@
 
 #include "cli/check.h"
 #include "cli/exit_code.h"
+#include "cli/import_verb.h"
 #include "cli/request.h"
 #include "cli/socket_choice.h"
 #include "cli/verbs.h"
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
                "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
   add_local_verbs(app, args);
+  // import (issue 24): offline, like check; its sources are cli/import_*.
+  cli::ImportArgs import_args;
+  cli::add_import_verb(app, import_args);
 
   try {
     app.parse(argc, argv);
@@ -151,6 +155,7 @@ int main(int argc, char** argv) {
   if (verb == "check") {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
   }
+  if (verb == "import") return cli::run_import_verb(import_args);
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
   const json::object request = cli::build_request(verb, args);
