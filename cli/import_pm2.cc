@@ -22,11 +22,13 @@ std::vector<std::string> header(const std::string& source, bool dump, bool envir
       "(env_inherit = [\"NAME\"] passes one of musterd's variables on).",
   };
   if (!dump)
-    h.push_back("Relative paths are relative to this file: save it where pm2 ran, as PM2 took "
-                "them from there.");
+    h.push_back(
+        "Relative paths are relative to this file: save it where pm2 ran, as PM2 took "
+        "them from there.");
   if (environments)
-    h.push_back("env_NAME became environments.NAME: `musterd --environment NAME`, as "
-                "`pm2 start --env NAME`.");
+    h.push_back(
+        "env_NAME became environments.NAME: `musterd --environment NAME`, as "
+        "`pm2 start --env NAME`.");
   return h;
 }
 
@@ -38,13 +40,16 @@ Outcome convert(const json::value& value, const std::string& source, const std::
   std::vector<Source> sources;
   std::string error;
   const bool dump = is_dump(value);
-  if (dump) sources = dump_apps(value.get_array(), notes);
-  else sources = ecosystem_apps(value, error);
+  if (dump)
+    sources = dump_apps(value.get_array(), notes);
+  else
+    sources = ecosystem_apps(value, error);
   if (!error.empty()) return {std::nullopt, error};
   for (const auto& s : sources)
     if (!s.conf.contains("script"))
-      return {std::nullopt, "app " + (s.conf.contains("name") ? display(s.conf.at("name"))
-                                                              : std::string("without a name")) +
+      return {std::nullopt, "app " +
+                                (s.conf.contains("name") ? display(s.conf.at("name"))
+                                                         : std::string("without a name")) +
                                 " has no script"};
   Imported out;
   std::vector<App> apps;
@@ -62,7 +67,7 @@ Outcome convert(const json::value& value, const std::string& source, const std::
 Host real_host() {
   Host host;
   host.file_kind = [](const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Host::Kind::missing;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Host::Kind::missing;

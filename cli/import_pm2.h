@@ -37,8 +37,8 @@ struct Outcome {
   std::optional<Imported> imported;
   std::string error;
 };
-Outcome convert(const boost::json::value& value, const std::string& source,
-                const std::string& dir, const Host& host);
+Outcome convert(const boost::json::value& value, const std::string& source, const std::string& dir,
+                const Host& host);
 
 // The real host: stat and the first 512 bytes, $HOME.
 Host real_host();

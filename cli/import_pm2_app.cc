@@ -15,9 +15,9 @@ namespace {
 // `python` is missing (Debian and most distributions now).
 std::string interpreter_for(const std::string& script) {
   static const std::pair<const char*, const char*> by_ext[] = {
-      {".sh", "bash"},  {".py", "python3"}, {".rb", "ruby"},   {".php", "php"}, {".pl", "perl"},
-      {".js", "node"},  {".cjs", "node"},   {".mjs", "node"},  {".coffee", "coffee"},
-      {".ls", "lsc"},   {".ts", "bun"},     {".tsx", "bun"}};
+      {".sh", "bash"},       {".py", "python3"}, {".rb", "ruby"},  {".php", "php"},
+      {".pl", "perl"},       {".js", "node"},    {".cjs", "node"}, {".mjs", "node"},
+      {".coffee", "coffee"}, {".ls", "lsc"},     {".ts", "bun"},   {".tsx", "bun"}};
   const auto dot = script.rfind('.');
   const auto slash = script.rfind('/');
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
@@ -61,8 +61,10 @@ void add_instances(const json::object& conf, const Source& source, App& app,
   if (!conf.contains("instances")) return;
   const json::value& v = conf.at("instances");
   std::int64_t n = 0;
-  if (v.is_string() && v.get_string() != "max") n = std::atoll(v.get_string().c_str());
-  else if (v.is_number()) n = v.to_number<std::int64_t>();
+  if (v.is_string() && v.get_string() != "max")
+    n = std::atoll(v.get_string().c_str());
+  else if (v.is_number())
+    n = v.to_number<std::int64_t>();
   if (n == 1) return;
   std::string comment = n == 0 ? "PM2's " + display(v) + ": one per CPU" : "";
   if (n < 0) {
@@ -75,8 +77,8 @@ void add_instances(const json::object& conf, const Source& source, App& app,
 }
 
 // exec and args: the interpreter runs node_args, the script, args.
-void add_command(const json::object& conf, const std::string& cwd, const Host& host,
-                 bool& node_app, App& app, std::vector<std::string>& warnings) {
+void add_command(const json::object& conf, const std::string& cwd, const Host& host, bool& node_app,
+                 App& app, std::vector<std::string>& warnings) {
   const std::string script = text_of(conf, "script");
   std::vector<std::string> args;
   if (conf.contains("args")) {
@@ -92,7 +94,8 @@ void add_command(const json::object& conf, const std::string& cwd, const Host& h
   std::string exec = script;
   if (script.find(' ') != std::string::npos && interpreter.empty()) {
     // verifyConfs: a command line as script runs under bash -c.
-    app.lines.push_back({"exec", toml_string("bash"), "PM2 runs a script with spaces with bash -c"});
+    app.lines.push_back(
+        {"exec", toml_string("bash"), "PM2 runs a script with spaces with bash -c"});
     args.insert(args.begin(), {"-c", script});
     app.lines.push_back({"args", toml_array(args), ""});
     return;
@@ -149,7 +152,8 @@ App convert_app(const Source& source, const std::string& dir, const Host& host,
   app.name = app_name(pm2_name);
   if (app.name == "all") app.name = "all-app";
   if (app.name != pm2_name)
-    app.notes.push_back("PM2's name " + toml_string(pm2_name) + " (muster takes letters, "
+    app.notes.push_back("PM2's name " + toml_string(pm2_name) +
+                        " (muster takes letters, "
                         "digits, _ . - and not \"all\")");
   std::string cwd = text_of(conf, "cwd");
   if (!cwd.empty()) app.lines.push_back({"cwd", toml_string(cwd), ""});

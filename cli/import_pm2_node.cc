@@ -64,20 +64,20 @@ struct Run {
 // Reads a pipe to its end into `into`, stopping (and killing) at kMaxOutput.
 void drain(asio::readable_pipe& pipe, std::string& into, Run& run) {
   auto chunk = std::make_shared<std::array<char, 8192>>();
-  pipe.async_read_some(asio::buffer(*chunk), [&, chunk](boost::system::error_code ec,
-                                                        std::size_t n) {
-    if (ec) {
-      --run.open_pipes;
-      return run.maybe_done();
-    }
-    if (!run.too_big) into.append(chunk->data(), n);
-    if (into.size() > kMaxOutput && !run.too_big) {
-      run.too_big = true;
-      boost::system::error_code ignored;
-      run.child.terminate(ignored);
-    }
-    drain(pipe, into, run);
-  });
+  pipe.async_read_some(asio::buffer(*chunk),
+                       [&, chunk](boost::system::error_code ec, std::size_t n) {
+                         if (ec) {
+                           --run.open_pipes;
+                           return run.maybe_done();
+                         }
+                         if (!run.too_big) into.append(chunk->data(), n);
+                         if (into.size() > kMaxOutput && !run.too_big) {
+                           run.too_big = true;
+                           boost::system::error_code ignored;
+                           run.child.terminate(ignored);
+                         }
+                         drain(pipe, into, run);
+                       });
 }
 
 std::string last_lines(const std::string& text) {
@@ -91,15 +91,15 @@ NodeResult evaluate_with_node(const std::string& path) {
   NodeResult result;
   const auto node = bp::environment::find_executable("node");
   if (node.empty()) {
-    result.error = "a JavaScript ecosystem file needs node to read it, and there is no node on "
-                   "PATH; install node, or give the same apps as a .json file";
+    result.error =
+        "a JavaScript ecosystem file needs node to read it, and there is no node on "
+        "PATH; install node, or give the same apps as a .json file";
     return result;
   }
   const std::filesystem::path file = std::filesystem::absolute(path);
   asio::io_context ctx;
   asio::readable_pipe out(ctx), err(ctx);
-  bp::process child(ctx, node, {"-e", kLoader, file.string()},
-                    bp::process_stdio{nullptr, out, err},
+  bp::process child(ctx, node, {"-e", kLoader, file.string()}, bp::process_stdio{nullptr, out, err},
                     bp::process_start_dir{file.parent_path()});
   asio::steady_timer timer(ctx, kTimeout);
   Run run{child, timer};
@@ -128,11 +128,13 @@ NodeResult evaluate_with_node(const std::string& path) {
   });
   ctx.run();
   const std::string what = node.string() + " reading " + path;
-  if (run.timed_out) result.error = what + " did not finish within 10s (killed)";
-  else if (run.too_big) result.error = what + " wrote more than 16 MiB (killed)";
+  if (run.timed_out)
+    result.error = what + " did not finish within 10s (killed)";
+  else if (run.too_big)
+    result.error = what + " wrote more than 16 MiB (killed)";
   else if (status != 0)
-    result.error = what + " failed (exit status " + std::to_string(status) + "):\n" +
-                   last_lines(run.err);
+    result.error =
+        what + " failed (exit status " + std::to_string(status) + "):\n" + last_lines(run.err);
   else {
     result.ok = true;
     result.json = std::move(run.out);

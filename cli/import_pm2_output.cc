@@ -29,8 +29,8 @@ std::string resolved(const std::string& path, const std::string& cwd, const Host
 }  // namespace
 
 void add_output(const json::object& conf, const std::string& cwd, const Host& host, App& app) {
-  if (const json::value* off = conf.if_contains("disable_logs"); off && off->is_bool() &&
-                                                                   off->get_bool()) {
+  if (const json::value* off = conf.if_contains("disable_logs");
+      off && off->is_bool() && off->get_bool()) {
     app.lines.push_back({"output", toml_string("null"), "PM2's disable_logs"});
     return;
   }
@@ -50,7 +50,8 @@ void add_output(const json::object& conf, const std::string& cwd, const Host& ho
                                : "stderr to " + *err + " (here it is written too) ";
   } else if (err && !is_null_path(err)) {
     file = err;
-    also = "stdout to " + (out ? *out : std::string("PM2's own log")) + " (here it is written too) ";
+    also =
+        "stdout to " + (out ? *out : std::string("PM2's own log")) + " (here it is written too) ";
   } else if (is_null_path(out) && is_null_path(err)) {
     app.lines.push_back({"output", toml_string("null"), "PM2's out_file and error_file /dev/null"});
     return;

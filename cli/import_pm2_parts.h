@@ -57,12 +57,12 @@ void add_output(const json::object& conf, const std::string& cwd, const Host& ho
 std::vector<std::string> split_args(const std::string& text);  // PM2's Config._valid
 std::string toml_string(const std::string& text);
 std::string toml_array(const std::vector<std::string>& items);
-std::string env_text(const json::value& value);       // a value as a string, as Node would pass it
-std::string display(const json::value& value);        // compact JSON, for comments
-std::optional<std::uint64_t> number_of(const json::value& value);   // a count or ms
-std::optional<std::string> duration_ms(const json::value& value);   // "1500ms", "3s"
-std::optional<std::string> pm2_uptime(const json::value& value);    // min_uptime: "2s", "1m"
-std::optional<std::string> pm2_size(const json::value& value);      // "200M" -> "200MiB"
+std::string env_text(const json::value& value);  // a value as a string, as Node would pass it
+std::string display(const json::value& value);   // compact JSON, for comments
+std::optional<std::uint64_t> number_of(const json::value& value);  // a count or ms
+std::optional<std::string> duration_ms(const json::value& value);  // "1500ms", "3s"
+std::optional<std::string> pm2_uptime(const json::value& value);   // min_uptime: "2s", "1m"
+std::optional<std::string> pm2_size(const json::value& value);     // "200M" -> "200MiB"
 std::vector<std::string> string_list(const json::value& value);    // "a" or ["a", "b"]
 std::string app_name(const std::string& name);  // characters muster does not take -> '-'
 

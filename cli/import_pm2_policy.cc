@@ -11,11 +11,33 @@ namespace muster::cli::pm2 {
 namespace {
 
 // Keys whose value this file or import_pm2_app.cc turns into muster keys.
-const std::set<std::string, std::less<>> kConverted = {
-    "name", "script", "args", "exec_interpreter", "node_args", "cwd", "instances", "exec_mode",
-    "env", "port", "max_memory_restart", "kill_timeout", "listen_timeout", "autostart",
-    "autorestart", "max_restarts", "min_uptime", "restart_delay", "exp_backoff_restart_delay",
-    "out_file", "error_file", "log_file", "disable_logs", "watch", "ignore_watch", "uid", "gid"};
+const std::set<std::string, std::less<>> kConverted = {"name",
+                                                       "script",
+                                                       "args",
+                                                       "exec_interpreter",
+                                                       "node_args",
+                                                       "cwd",
+                                                       "instances",
+                                                       "exec_mode",
+                                                       "env",
+                                                       "port",
+                                                       "max_memory_restart",
+                                                       "kill_timeout",
+                                                       "listen_timeout",
+                                                       "autostart",
+                                                       "autorestart",
+                                                       "max_restarts",
+                                                       "min_uptime",
+                                                       "restart_delay",
+                                                       "exp_backoff_restart_delay",
+                                                       "out_file",
+                                                       "error_file",
+                                                       "log_file",
+                                                       "disable_logs",
+                                                       "watch",
+                                                       "ignore_watch",
+                                                       "uid",
+                                                       "gid"};
 
 bool truthy(const json::value& v) {
   if (v.is_bool()) return v.get_bool();
@@ -32,7 +54,8 @@ void add_restart(const json::object& conf, App& app) {
   const bool zero_only = codes && ((codes->is_number() && codes->to_number<double>() == 0) ||
                                    (codes->is_array() && codes->get_array().size() == 1 &&
                                     number_of(codes->get_array()[0]) == 0u));
-  if (never) app.lines.push_back({"restart", toml_string("never"), "PM2's autorestart: false"});
+  if (never)
+    app.lines.push_back({"restart", toml_string("never"), "PM2's autorestart: false"});
   else if (zero_only)
     app.lines.push_back({"restart", toml_string("on-failure"), "PM2's stop_exit_codes: [0]"});
   if (codes && !zero_only)
@@ -46,7 +69,8 @@ void add_backoff(const json::object& conf, App& app) {
   if (const json::value* v = conf.if_contains("exp_backoff_restart_delay")) {
     if (auto first = duration_ms(*v)) {
       const auto ms = *number_of(*v);
-      app.lines.push_back({"restart_delay", toml_string(*first), "PM2's exp_backoff_restart_delay"});
+      app.lines.push_back(
+          {"restart_delay", toml_string(*first), "PM2's exp_backoff_restart_delay"});
       app.lines.push_back({"restart_delay_max", toml_string(ms > 15000 ? *first : "15s"),
                            "PM2's cap; muster doubles the delay, PM2 multiplies it by 1.5"});
       return;
@@ -69,23 +93,28 @@ void add_limits(const json::object& conf, bool node_app, App& app,
     if (auto n = number_of(conf.at("max_restarts")))
       app.lines.push_back({"max_restarts", std::to_string(*n),
                            "within restart_window; PM2 counts restarts before min_uptime"});
-    else bad("max_restarts");
+    else
+      bad("max_restarts");
   }
   if (conf.contains("min_uptime")) {
-    if (auto d = pm2_uptime(conf.at("min_uptime"))) app.lines.push_back({"min_uptime", toml_string(*d), ""});
-    else bad("min_uptime");
+    if (auto d = pm2_uptime(conf.at("min_uptime")))
+      app.lines.push_back({"min_uptime", toml_string(*d), ""});
+    else
+      bad("min_uptime");
   }
   if (conf.contains("max_memory_restart")) {
     if (auto s = pm2_size(conf.at("max_memory_restart")))
       app.lines.push_back({"max_memory", toml_string(*s), "PM2's max_memory_restart"});
-    else bad("max_memory_restart");
+    else
+      bad("max_memory_restart");
   }
   // lib/constants.js: PM2 stops a process with SIGINT (PM2_KILL_SIGNAL).
   app.lines.push_back({"stop_signal", toml_string("SIGINT"), "PM2 stops apps with SIGINT"});
   if (conf.contains("kill_timeout")) {
     if (auto d = duration_ms(conf.at("kill_timeout")))
       app.lines.push_back({"stop_timeout", toml_string(*d), "PM2's kill_timeout"});
-    else bad("kill_timeout");
+    else
+      bad("kill_timeout");
   } else {
     app.lines.push_back({"stop_timeout", toml_string("1600ms"), "PM2's default kill_timeout"});
   }
@@ -93,7 +122,8 @@ void add_limits(const json::object& conf, bool node_app, App& app,
     if (auto d = duration_ms(conf.at("listen_timeout")))
       app.lines.push_back({"ready_timeout", toml_string(*d),
                            "PM2's listen_timeout; a worker not ready by then is replaced"});
-    else bad("listen_timeout");
+    else
+      bad("listen_timeout");
   } else if (conf.contains("listen_timeout")) {
     app.dropped.push_back("pm2 listen_timeout = " + display(conf.at("listen_timeout")) +
                           ": a plain process is ready when it starts");
@@ -106,13 +136,15 @@ void add_watch(const json::object& conf, App& app) {
   std::vector<std::string> paths = w->is_bool() ? std::vector<std::string>{"."} : string_list(*w);
   app.lines.push_back({"watch", toml_array(paths), w->is_bool() ? "PM2's watch: true" : ""});
   if (const json::value* i = conf.if_contains("ignore_watch"))
-    app.lines.push_back({"watch_ignore", toml_array(string_list(*i)),
-                         "globs; PM2 also takes regular expressions"});
+    app.lines.push_back(
+        {"watch_ignore", toml_array(string_list(*i)), "globs; PM2 also takes regular expressions"});
 }
 
 void add_identity(const json::object& conf, App& app) {
-  if (conf.contains("uid")) app.lines.push_back({"user", toml_string(env_text(conf.at("uid"))), ""});
-  if (conf.contains("gid")) app.lines.push_back({"group", toml_string(env_text(conf.at("gid"))), ""});
+  if (conf.contains("uid"))
+    app.lines.push_back({"user", toml_string(env_text(conf.at("uid"))), ""});
+  if (conf.contains("gid"))
+    app.lines.push_back({"group", toml_string(env_text(conf.at("gid"))), ""});
 }
 
 void add_dropped(const json::object& conf, App& app, std::vector<std::string>& warnings) {
@@ -122,8 +154,10 @@ void add_dropped(const json::object& conf, App& app, std::vector<std::string>& w
     const std::string note = row ? std::string(row->note) : "not a key of PM2 7; left out";
     app.dropped.push_back("pm2 " + std::string(key) + " = " + display(value) + ": " + note);
     if (truthy(value) && key != "merge_logs")
-      warnings.push_back("app " + app.name + ": " + std::string(key) + " has no muster "
-                         "equivalent (" + note + ")");
+      warnings.push_back("app " + app.name + ": " + std::string(key) +
+                         " has no muster "
+                         "equivalent (" +
+                         note + ")");
   }
 }
 

@@ -20,7 +20,8 @@ namespace {
 namespace json = boost::json;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // JSON text as a value, or an error naming LINE:COLUMN of the first problem.
@@ -32,8 +33,10 @@ std::optional<json::value> parse(const std::string& text, std::string& error) {
   if (!ec) return parser.release();
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i < used && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, column = 1;
-    else ++column;
+    if (text[i] == '\n')
+      ++line, column = 1;
+    else
+      ++column;
   }
   error = std::to_string(line) + ":" + std::to_string(column) + ": not JSON: " + ec.message();
   return std::nullopt;

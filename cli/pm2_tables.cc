@@ -63,8 +63,7 @@ const std::array<KeyMapping, 65> kKeys = {{
     {"cron_restart", "",
      "no timed restarts: a systemd timer or cron job running musterctl restart APP"},
     {"namespace", "", "a [groups] entry names several apps for one command"},
-    {"instance_var", "",
-     "workers get MUSTER_INSTANCE (their slot), not NODE_APP_INSTANCE"},
+    {"instance_var", "", "workers get MUSTER_INSTANCE (their slot), not NODE_APP_INSTANCE"},
     {"increment_var", "", "no per-instance value: MUSTER_INSTANCE is the slot"},
     {"pid_file", "", "musterctl status shows the pids"},
     {"treekill", "", "muster always signals the worker's whole process group"},
@@ -88,7 +87,8 @@ const std::array<KeyMapping, 65> kKeys = {{
     {"trace", "", "PM2.io tracing; no equivalent"},
     {"disable_trace", "", "PM2.io tracing; no equivalent"},
     {"deep_monitoring", "", "PM2.io monitoring; no equivalent"},
-    {"event_loop_inspector", "", "PM2.io monitoring; inspect = \"HOST:PORT\" runs Node's inspector"},
+    {"event_loop_inspector", "",
+     "PM2.io monitoring; inspect = \"HOST:PORT\" runs Node's inspector"},
     {"v8", "", "PM2.io monitoring; no equivalent"},
 }};
 
@@ -102,7 +102,8 @@ const std::array<CommandMapping, 26> kCommands = {{
     {"pm2 start NAME", "musterctl start NAME", ""},
     {"pm2 stop NAME", "musterctl stop NAME", "all for every app"},
     {"pm2 restart NAME", "musterctl restart NAME", ""},
-    {"pm2 reload NAME", "musterctl reload NAME", "rolling, a new worker ready before an old one goes"},
+    {"pm2 reload NAME", "musterctl reload NAME",
+     "rolling, a new worker ready before an old one goes"},
     {"pm2 delete NAME", "", "remove its [apps.NAME] table, then musterctl reload-config"},
     {"pm2 list", "musterctl status", "also pm2 ls, pm2 status"},
     {"pm2 jlist", "musterctl --json status", ""},
@@ -139,13 +140,23 @@ struct Alias {
   std::string_view key;
 };
 constexpr std::array<Alias, 17> kAliases = {{
-    {"exec", "script"},           {"cmd", "script"},         {"command", "script"},
-    {"interpreter", "exec_interpreter"},                     {"interpreterArgs", "node_args"},
-    {"interpreter_args", "node_args"},                       {"out", "out_file"},
-    {"output", "out_file"},       {"out_log", "out_file"},   {"error", "error_file"},
-    {"err", "error_file"},        {"err_file", "error_file"}, {"err_log", "error_file"},
-    {"log", "log_file"},          {"combine_logs", "merge_logs"},
-    {"cron", "cron_restart"},     {"pid", "pid_file"},
+    {"exec", "script"},
+    {"cmd", "script"},
+    {"command", "script"},
+    {"interpreter", "exec_interpreter"},
+    {"interpreterArgs", "node_args"},
+    {"interpreter_args", "node_args"},
+    {"out", "out_file"},
+    {"output", "out_file"},
+    {"out_log", "out_file"},
+    {"error", "error_file"},
+    {"err", "error_file"},
+    {"err_file", "error_file"},
+    {"err_log", "error_file"},
+    {"log", "log_file"},
+    {"combine_logs", "merge_logs"},
+    {"cron", "cron_restart"},
+    {"pid", "pid_file"},
 }};
 
 // Config.js also takes each key in camelCase (maxMemoryRestart).
