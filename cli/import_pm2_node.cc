@@ -49,6 +49,8 @@ else {
 
 // What one run of node has going: its pipes, and what they brought.
 struct Run {
+  Run(bp::process& c, asio::steady_timer& t) : child(c), timer(t) {}
+
   bp::process& child;
   asio::steady_timer& timer;
   std::string out, err;
@@ -102,7 +104,7 @@ NodeResult evaluate_with_node(const std::string& path) {
   bp::process child(ctx, node, {"-e", kLoader, file.string()}, bp::process_stdio{nullptr, out, err},
                     bp::process_start_dir{file.parent_path()});
   asio::steady_timer timer(ctx, kTimeout);
-  Run run{child, timer};
+  Run run(child, timer);
   drain(out, run.out, run);
   drain(err, run.err, run);
   // At kTimeout the child is killed; a second after its exit, pipes a

@@ -56,8 +56,7 @@ TEST_CASE("a string of args is split as PM2 splits it", "[import-pm2]") {
   CHECK(pm2::split_args("").empty());
 }
 
-TEST_CASE("a cluster-mode app is a node app running node_args, the script, args",
-          "[import-pm2]") {
+TEST_CASE("a cluster-mode app is a node app running node_args, the script, args", "[import-pm2]") {
   auto out = import(R"({"apps": [{"name": "api", "script": "server.js", "exec_mode": "cluster",
     "instances": 4, "node_args": "--max-old-space-size=256", "args": ["--port", 3000],
     "env": {"NODE_ENV": "development", "PORT": 3000}}]})");
@@ -66,8 +65,8 @@ TEST_CASE("a cluster-mode app is a node app running node_args, the script, args"
   const auto& app = config.apps[0];
   CHECK(app.name == "api");
   CHECK(app.exec == "node");
-  CHECK(app.args == std::vector<std::string>{"--max-old-space-size=256", "server.js", "--port",
-                                             "3000"});
+  CHECK(app.args ==
+        std::vector<std::string>{"--max-old-space-size=256", "server.js", "--port", "3000"});
   CHECK(app.protocol == muster::config::Protocol::node);
   CHECK(app.instances == 4);
   CHECK(app.env.at("PORT") == "3000");
@@ -78,8 +77,9 @@ TEST_CASE("a cluster-mode app is a node app running node_args, the script, args"
 TEST_CASE("env_NAME becomes an environment overlaying env", "[import-pm2]") {
   auto out = import(R"({"apps": [{"name": "api", "script": "a.js", "env": {"NODE_ENV": "dev"},
     "env_production": {"NODE_ENV": "production", "WORKERS": 4}}]})");
-  CHECK(has(out.toml, "[apps.api.environments.production.env]\nNODE_ENV = \"production\"\n"
-                      "WORKERS = \"4\"\n"));
+  CHECK(has(out.toml,
+            "[apps.api.environments.production.env]\nNODE_ENV = \"production\"\n"
+            "WORKERS = \"4\"\n"));
   CHECK(has(out.toml, "musterd --environment NAME"));
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("the interpreter defaults by extension, then by content, as PM2's", "[
   const auto config = load(out.toml);
   CHECK(config.apps[0].exec == "python3");
   CHECK(config.apps[1].exec == "bash");
-  CHECK(config.apps[2].exec == "node");  // a text file without extension
+  CHECK(config.apps[2].exec == "node");      // a text file without extension
   CHECK(config.apps[3].exec == "./binary");  // found in cwd, not along PATH
   CHECK(config.apps[4].exec == "redis-server");
   CHECK(config.apps[4].args == std::vector<std::string>{"--port", "7000"});
@@ -205,8 +205,7 @@ TEST_CASE("an app name muster does not take is changed and said so", "[import-pm
   CHECK(has(out.toml, "# PM2's name \"my api\""));
 }
 
-TEST_CASE("a saved process list gives one app per name with its instance count",
-          "[import-pm2]") {
+TEST_CASE("a saved process list gives one app per name with its instance count", "[import-pm2]") {
   auto entry = [](int instance) {
     return json::object{{"name", "api"},
                         {"pm_exec_path", "/srv/shop/api.js"},
@@ -215,8 +214,11 @@ TEST_CASE("a saved process list gives one app per name with its instance count",
                         {"exec_mode", "cluster_mode"},
                         {"pm_out_log_path", "/home/deploy/.pm2/logs/api-out.log"},
                         {"pm_err_log_path", "/home/deploy/.pm2/logs/api-error.log"},
-                        {"env", {{"PATH", "/usr/bin"}, {"HOME", "/home/deploy"},
-                                 {"NODE_ENV", "production"}, {"api", "{}"}}},
+                        {"env",
+                         {{"PATH", "/usr/bin"},
+                          {"HOME", "/home/deploy"},
+                          {"NODE_ENV", "production"},
+                          {"api", "{}"}}},
                         {"NODE_ENV", "production"},
                         {"env_production", {{"NODE_ENV", "production"}}},
                         {"NODE_APP_INSTANCE", instance},
@@ -228,10 +230,10 @@ TEST_CASE("a saved process list gives one app per name with its instance count",
   REQUIRE(outcome.imported);
   const std::string& toml = outcome.imported->toml;
   CHECK(has(toml, "Left out of env, as the shell's or PM2's own: HOME, PATH, api."));
-  CHECK(!has(toml, "# pm2 vizion"));     // PM2's defaults say nothing
-  CHECK(!has(toml, "# pm2 status"));     // nor its run-time state
-  CHECK(!has(toml, "# pm2 NODE_ENV"));   // nor its copies of env
-  CHECK(!has(toml, "output_file"));      // PM2's own log directory
+  CHECK(!has(toml, "# pm2 vizion"));    // PM2's defaults say nothing
+  CHECK(!has(toml, "# pm2 status"));    // nor its run-time state
+  CHECK(!has(toml, "# pm2 NODE_ENV"));  // nor its copies of env
+  CHECK(!has(toml, "output_file"));     // PM2's own log directory
   CHECK(has(toml, "[apps.api.environments.production.env]"));
   auto config = load(toml.substr(0, toml.find("[apps.api.environments")));
   REQUIRE(config.apps.size() == 1);
