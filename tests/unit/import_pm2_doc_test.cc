@@ -52,8 +52,8 @@ TEST_CASE("the doc's key map is the importer's key table", "[import-pm2]") {
   const auto rows = rows_under(doc(), "Ecosystem keys");
   CHECK(rows.size() == pm2::kKeys.size());
   for (const auto& key : pm2::kKeys) {
-    const std::string row = "| `" + std::string(key.pm2) + "` | " + code_list(key.muster) +
-                            " | " + std::string(key.note) + " |";
+    const std::string row = "| `" + std::string(key.pm2) + "` | " + code_list(key.muster) + " | " +
+                            std::string(key.note) + " |";
     INFO(row);
     CHECK(std::find(rows.begin(), rows.end(), row) != rows.end());
   }
@@ -64,8 +64,8 @@ TEST_CASE("the doc's command map is the importer's command table", "[import-pm2]
   CHECK(rows.size() == pm2::kCommands.size());
   for (const auto& command : pm2::kCommands) {
     const std::string row = "| `" + std::string(command.pm2) + "` | " +
-                            code_list(command.musterctl.empty() ? "" : command.musterctl) +
-                            " | " + std::string(command.note) + " |";
+                            code_list(command.musterctl.empty() ? "" : command.musterctl) + " | " +
+                            std::string(command.note) + " |";
     INFO(row);
     CHECK(std::find(rows.begin(), rows.end(), row) != rows.end());
   }
