@@ -129,6 +129,8 @@ void add_command(const json::object& conf, const std::string& cwd, const Host& h
 }
 
 void add_env(const json::object& conf, App& app) {
+  if (conf.contains("env") && !conf.at("env").is_object())
+    app.dropped.push_back("pm2 env = " + display(conf.at("env")) + ": not an object of variables");
   if (conf.contains("env") && conf.at("env").is_object())
     for (const auto& [k, v] : conf.at("env").get_object())
       app.env.emplace_back(std::string(k), env_text(v));

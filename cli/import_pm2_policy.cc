@@ -48,8 +48,9 @@ bool truthy(const json::value& v) {
 }
 
 void add_restart(const json::object& conf, App& app) {
-  const bool never = conf.contains("autorestart") && !truthy(conf.at("autorestart")) &&
-                     !(conf.at("autorestart").is_string() && conf.at("autorestart") != "false");
+  // God.handleExit: autorestart === false || autorestart === "false".
+  const json::value* restart = conf.if_contains("autorestart");
+  const bool never = restart && (*restart == false || *restart == "false");
   const json::value* codes = conf.if_contains("stop_exit_codes");
   const bool zero_only = codes && ((codes->is_number() && codes->to_number<double>() == 0) ||
                                    (codes->is_array() && codes->get_array().size() == 1 &&

@@ -146,6 +146,8 @@ TEST_CASE("restart, memory and timing keys keep PM2's meaning", "[import-pm2]") 
   CHECK(b.restart_delay_max == seconds(15));
   CHECK(b.min_uptime == milliseconds(1500));
   CHECK(config.apps[2].max_memory == std::uint64_t(1) << 30);
+  auto text = load(import(R"([{"name": "a", "script": "a.js", "autorestart": "false"}])").toml);
+  CHECK(text.apps[0].restart == muster::config::RestartMode::never);  // as God.handleExit
 }
 
 // autostart, watch and watch_ignore are issue 24's keys, loaded once merged.
