@@ -3,6 +3,7 @@
 // lib/Common.js (prepareAppConf, resolveInterpreter, determineExecMode,
 // verifyConfs) and lib/God.js (prepare: instances). Policies and output are
 // import_pm2_policy.cc's.
+#include <cstdlib>
 #include <set>
 
 #include "cli/import_pm2_parts.h"
@@ -108,7 +109,10 @@ void add_command(const json::object& conf, const std::string& cwd, const Host& h
   }
   std::string mode = text_of(conf, "exec_mode");
   if (mode.empty()) {
-    const bool counted = conf.contains("instances");
+    // determineExecMode: instances >= 1, 0 or -1 (max is 0 by then) on node.
+    const json::value* n = conf.if_contains("instances");
+    const bool counted = n && (*n == "max" || (n->is_number() && n->to_number<double>() >= -1) ||
+                               (n->is_string() && std::atoi(n->get_string().c_str()) >= -1));
     mode = counted && is_node(interpreter) ? "cluster" : "fork";
   }
   node_app = mode.rfind("cluster", 0) == 0 && is_node(interpreter);
