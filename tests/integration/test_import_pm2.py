@@ -6,13 +6,12 @@ The fixtures in pm2_app/ look like a real project: an HTTP API in cluster mode
 (api.js, a plain http server), a Python worker in fork mode (jobs.py) and a
 plain program, in ecosystem.config.js (with env_production and watch) and in
 ecosystem.json (the same apps without them). pm2_app/dump.pm2 is what PM2
-itself wrote: PM2 7.0.4 installed from the npm registry into
+itself wrote: pm2_app/make-dump installs PM2 7 from the npm registry into
 ~/.cache/muster/pm2 (as bench/pm2.py installs it, PM2_HOME inside that
-directory), `API_PORT=... pm2 start ecosystem.config.js --env production`
-in a copy of pm2_app/, then `pm2 save`. Only host-specific parts were
-scrubbed: the project directory became /srv/shop, PM2_HOME
-/home/deploy/.pm2, the user deploy, the port 3000, and the environment the
-build machine's shell had was cut down to a login shell's.
+directory), runs `pm2 start ecosystem.config.js --env production` in a copy
+of pm2_app/ and `pm2 save`, and scrubs what is the build machine's: the
+project directory became /srv/shop, PM2_HOME /home/deploy/.pm2, the user
+deploy, the port 3000, and the environment a login shell's.
 
 The ecosystem.config.js and dump tests need issue 24's `environments`,
 `watch` and `watch_ignore` keys to check and run their output; until the

@@ -3,7 +3,7 @@
 // plain program. tests/integration/test_import_pm2.py imports it with
 // `musterctl import pm2` and runs the result under musterd; dump.pm2 beside
 // it is what PM2 itself saved after `pm2 start ecosystem.config.js --env
-// production` (see the comment in test_import_pm2.py).
+// production` (make-dump beside it regenerates it).
 const port = process.env.API_PORT || 3000;
 
 module.exports = {
