@@ -15,6 +15,7 @@
 
 #include "cli/check.h"
 #include "cli/exit_code.h"
+#include "cli/import_verb.h"
 #include "cli/request.h"
 #include "cli/socket_choice.h"
 #include "cli/top.h"
@@ -47,7 +48,8 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  0  ok; for `events --follow` and `logs --follow` also when musterd closes the\n"
          "     connection or on Ctrl-C; for `top` on q or Ctrl-C\n"
          "  1  musterd reported a failure (reason on stderr), or it dropped a --follow\n"
-         "     that did not keep up (how many lines were lost, on stderr)\n"
+         "     that did not keep up (how many lines were lost, on stderr); for `import`,\n"
+         "     its file could not be read, parsed or evaluated\n"
          "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
          "  3  musterd could not be reached, or the connection was lost before a reply;\n"
          "     also when the socket is served by a uid not trusted, or the default\n"
@@ -183,6 +185,9 @@ int main(int argc, char** argv) {
                "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
   add_local_verbs(app, args, top);
+  // import (issue 24): offline, like check; its sources are cli/import_*.
+  cli::ImportArgs import_args;
+  cli::add_import_verb(app, import_args);
 
   try {
     app.parse(argc, argv);
@@ -201,6 +206,7 @@ int main(int argc, char** argv) {
   if (verb == "check") {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
   }
+  if (verb == "import") return cli::run_import_verb(import_args);
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
   const json::object request = cli::build_request(verb, args);
