@@ -1,5 +1,5 @@
 // musterctl: the command line of muster. Parses the verb, then either runs it
-// offline (`check`) or sends it to musterd as one request (request.h).
+// offline (`check`, `import`) or sends it to musterd as one request (request.h).
 #include <pwd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +15,7 @@
 
 #include "cli/check.h"
 #include "cli/exit_code.h"
+#include "cli/import_supervisord.h"
 #include "cli/request.h"
 #include "cli/socket_choice.h"
 #include "cli/verbs.h"
@@ -82,6 +83,25 @@ void add_local_verbs(CLI::App& app, cli::Args& args) {
       "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
+
+  auto* import = app.add_subcommand(
+      "import",
+      "Print a muster config made from another supervisor's config, without contacting "
+      "musterd: the config on stdout, warnings on stderr; what has no equivalent becomes a "
+      "comment saying why.");
+  import->require_subcommand(1);
+  auto* supervisord = import->add_subcommand(
+      "supervisord",
+      "supervisord's config files ([program:x], [group:x], their [include] files=).");
+  supervisord->add_option("FILE", args.import_files, "supervisord.conf, or files of conf.d/.")
+      ->required();
+}
+
+// `import KIND ...`: each kind its own converter.
+int run_import(const CLI::App& import, const cli::Args& args) {
+  const std::string kind = import.get_subcommands().front()->get_name();
+  if (kind == "supervisord") return cli::supervisord::run_import_supervisord(args.import_files);
+  return cli::kExitUsage;
 }
 
 // `help [VERB]`: the text --help or VERB --help prints, on stdout.
@@ -148,6 +168,7 @@ int main(int argc, char** argv) {
   }
   const std::string verb = verbs.front()->get_name();
   if (verb == "help") return print_help(app, args.help_verb);
+  if (verb == "import") return run_import(*verbs.front(), args);
   if (verb == "check") {
     return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
   }

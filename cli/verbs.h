@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace muster::cli {
 
@@ -30,8 +31,9 @@ struct Args {
   std::string target;   // send: a worker id or an app name
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
-  bool allow_empty = false;  // reload-config
-  std::string help_verb;     // help: whose help to show
+  bool allow_empty = false;               // reload-config
+  std::string help_verb;                  // help: whose help to show
+  std::vector<std::string> import_files;  // import supervisord: its config files
 };
 
 // A subcommand for every verb of ipc::kVerbs, in its order, with its flags.
