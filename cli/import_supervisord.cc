@@ -28,7 +28,8 @@ Result<Pairs> supervisord_environment(const ini::Document& doc, const Context& c
   for (const auto& [key, v] : context.environ) args["ENV_" + key] = v;
   auto text = pyformat::expand(value->text, args);
   auto pairs = text ? shlex::key_value_pairs(*text) : Result<Pairs>(text.error());
-  if (!pairs) return Error{where(value->origin) + ": [supervisord] environment: " + pairs.error().message};
+  if (!pairs)
+    return Error{where(value->origin) + ": [supervisord] environment: " + pairs.error().message};
   return *pairs;
 }
 
@@ -52,8 +53,8 @@ Result<Groups> group_members(const ini::Document& doc) {
       name.erase(0, name.find_first_not_of(" \t\n"));
       name.erase(name.find_last_not_of(" \t\n") + 1);
       if (doc.find("program:" + name) == nullptr)
-        return Error{where(programs->origin) + ": [" + section.name +
-                     "] names unknown program " + name};
+        return Error{where(programs->origin) + ": [" + section.name + "] names unknown program " +
+                     name};
       groups.of[name].push_back(group);
       groups.programs.back().second.push_back(name);
       start = comma + 1;
@@ -71,10 +72,10 @@ void comment_section(const ini::Section& section, Imported& out) {
   if (mapping == nullptr) {
     out.comments.push_back(text + "not a section supervisord reads; ignored");
   } else {
-    out.comments.push_back(text + (mapping->muster.empty() ? "no equivalent in muster: "
-                                                           : "in muster: " +
-                                                                 std::string(mapping->muster) +
-                                                                 ": ") +
+    out.comments.push_back(text +
+                           (mapping->muster.empty()
+                                ? "no equivalent in muster: "
+                                : "in muster: " + std::string(mapping->muster) + ": ") +
                            std::string(mapping->note));
   }
 }
@@ -84,7 +85,8 @@ void unique_names(Imported& out) {
   for (App& app : out.apps) {
     std::string name = app.name;
     for (int n = 2; seen.contains(name); ++n) name = app.name + "-" + std::to_string(n);
-    if (name != app.name) out.warnings.push_back(app.source + ": a second '" + app.name + "' is app '" + name + "'");
+    if (name != app.name)
+      out.warnings.push_back(app.source + ": a second '" + app.name + "' is app '" + name + "'");
     app.name = name;
     seen.insert(name);
   }
@@ -98,7 +100,8 @@ void check_group_names(Imported& out) {
                              [&](const App& app) { return app.name == group.first; });
     if (clash) {
       out.warnings.push_back("group '" + group.first + "' left out: an app has that name");
-      out.comments.push_back("[group:" + group.first + "]: left out: muster's group names may "
+      out.comments.push_back("[group:" + group.first +
+                             "]: left out: muster's group names may "
                              "not be an app's name or \"all\"");
     }
     return clash;

@@ -24,9 +24,9 @@ struct Context {
 // One muster app: its keys as TOML text, in the order written.
 struct App {
   std::string name;
-  std::string source;                                       // "[program:x] FILE:LINE"
-  std::vector<std::pair<std::string, std::string>> keys;    // key, TOML value
-  std::vector<std::string> comments;                        // without the "# "
+  std::string source;                                     // "[program:x] FILE:LINE"
+  std::vector<std::pair<std::string, std::string>> keys;  // key, TOML value
+  std::vector<std::string> comments;                      // without the "# "
   std::vector<std::pair<std::string, std::string>> env;
   int priority = 999;
   bool autostart = true;

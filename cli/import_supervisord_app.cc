@@ -10,7 +10,9 @@
 namespace muster::cli::supervisord {
 namespace {
 
-std::string seconds(std::int64_t n) { return toml_string(std::to_string(std::max<std::int64_t>(n, 0)) + "s"); }
+std::string seconds(std::int64_t n) {
+  return toml_string(std::to_string(std::max<std::int64_t>(n, 0)) + "s");
+}
 
 // Words that a shell would treat as syntax; supervisord does not.
 std::optional<std::string> shell_syntax(const std::vector<std::string>& argv) {
@@ -43,9 +45,12 @@ void file_output(App& app, const std::string& path, std::uint64_t maxbytes, std:
   }
   app.keys.emplace_back("output", toml_string("file"));
   app.keys.emplace_back("output_file", toml_string(path));
-  if (maxbytes > 0) app.keys.emplace_back("output_max_size", toml_string(size_text(maxbytes)));
-  else app.comments.push_back(prefix + "_maxbytes = 0 (never rotate): no equivalent in muster: "
-                              "output_file rotates at output_max_size (default 10MiB)");
+  if (maxbytes > 0)
+    app.keys.emplace_back("output_max_size", toml_string(size_text(maxbytes)));
+  else
+    app.comments.push_back(prefix +
+                           "_maxbytes = 0 (never rotate): no equivalent in muster: "
+                           "output_file rotates at output_max_size (default 10MiB)");
   auto keep = std::clamp<std::int64_t>(backups, 0, config::kMaxOutputKeep);
   app.keys.emplace_back("output_keep", std::to_string(keep));
 }
@@ -65,11 +70,13 @@ void output(const Program& p, const Process& process, App& app) {
   } else if (out.kind == Kind::none && err.kind == Kind::none) {
     app.keys.emplace_back("output", toml_string("null"));
   } else if (out.kind == Kind::none) {
-    app.comments.push_back("stdout_logfile = NONE: muster has one destination for stdout and "
-                           "stderr: both go to musterd's log");
+    app.comments.push_back(
+        "stdout_logfile = NONE: muster has one destination for stdout and "
+        "stderr: both go to musterd's log");
   } else if (out.kind == Kind::syslog) {
-    app.comments.push_back("stdout_logfile = syslog: output = \"journal\" sends each line to the "
-                           "systemd journal; left at musterd's log");
+    app.comments.push_back(
+        "stdout_logfile = syslog: output = \"journal\" sends each line to the "
+        "systemd journal; left at musterd's log");
   }
   if (!err_used && err.kind == Kind::path && !(out.kind == Kind::path && out.path == err.path))
     app.comments.push_back("stderr_logfile = " + err.path +
@@ -80,8 +87,7 @@ void output(const Program& p, const Process& process, App& app) {
 void command(const Process& process, App& app, std::vector<std::string>& warnings) {
   app.keys.emplace_back("exec", toml_string(process.argv.front()));
   if (process.argv.size() > 1)
-    app.keys.emplace_back(
-        "args", toml_strings({process.argv.begin() + 1, process.argv.end()}));
+    app.keys.emplace_back("args", toml_strings({process.argv.begin() + 1, process.argv.end()}));
   if (auto word = shell_syntax(process.argv)) {
     app.comments.push_back("the command has shell syntax ('" + *word +
                            "'): supervisord runs no shell and passes it to the program as a "
@@ -104,7 +110,8 @@ App base_app(const Program& p, const Process& process, std::vector<std::string>&
   app.keys.emplace_back("restart", toml_string(p.restart));
   app.keys.emplace_back("min_uptime", seconds(p.startsecs));
   app.keys.emplace_back("max_restarts", std::to_string(std::max<std::int64_t>(p.startretries, 0)));
-  if (p.stopsignal_set) app.keys.emplace_back("stop_signal", toml_string(config::signal_name(p.stopsignal)));
+  if (p.stopsignal_set)
+    app.keys.emplace_back("stop_signal", toml_string(config::signal_name(p.stopsignal)));
   app.keys.emplace_back("stop_timeout", seconds(p.stopwaitsecs));
   output(p, process, app);
   for (const auto& [key, value] : p.unmapped) app.comments.push_back(no_equivalent(key, value));
@@ -136,8 +143,8 @@ std::vector<App> apps_of(const Program& program, std::vector<std::string>& warni
   std::vector<App> apps;
   if (alike) {
     App app = base_app(program, processes.front(), warnings);
-    app.name = app_name(processes.size() == 1 ? processes.front().name : program.name,
-                        app.source, warnings);
+    app.name = app_name(processes.size() == 1 ? processes.front().name : program.name, app.source,
+                        warnings);
     if (processes.size() > 1)
       app.keys.insert(app.keys.begin() + 1 + (app.keys.size() > 1 && app.keys[1].first == "args"),
                       {"instances", std::to_string(processes.size())});

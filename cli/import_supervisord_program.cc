@@ -18,7 +18,8 @@ std::string where(const ini::Origin& origin) {
 }
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
   return text;
 }
@@ -33,8 +34,8 @@ struct Reader {
 
   Error error(const std::string& key, const std::string& message) const {
     const ini::Value* value = doc.get(section, key);
-    return Error{where(value ? value->origin : section.origin) + ": [" + section.name + "] " +
-                 key + ": " + message};
+    return Error{where(value ? value->origin : section.origin) + ": [" + section.name + "] " + key +
+                 ": " + message};
   }
 
   // The value (or `fallback`), %(here)s being the directory of the file it
@@ -63,11 +64,11 @@ struct Reader {
   }
 };
 
-#define MUSTER_READ(target, ...)                 \
-  do {                                           \
+#define MUSTER_READ(target, ...)                               \
+  do {                                                         \
     auto value_ = reader.typed<decltype(target)>(__VA_ARGS__); \
-    if (!value_) return value_.error();          \
-    target = *value_;                            \
+    if (!value_) return value_.error();                        \
+    target = *value_;                                          \
   } while (false)
 
 Result<void> read_settings(const Reader& reader, Program& p) {
@@ -90,7 +91,8 @@ Result<void> read_settings(const Reader& reader, Program& p) {
   p.user = *user;
   for (const auto& [key, value] : reader.section.options) {
     const KeyMapping* mapping = find_program_key(key);
-    if (mapping == nullptr) p.unknown.push_back(key);
+    if (mapping == nullptr)
+      p.unknown.push_back(key);
     else if (mapping->muster.empty() && !(key == "exitcodes" && p.exitcodes == std::vector{0}))
       p.unmapped.emplace_back(key, value.text);
   }
@@ -104,9 +106,12 @@ Result<Pairs> environment(const Reader& reader, const Expansions& expansions) {
   if (!pairs) return reader.error("environment", pairs.error().message);
   Pairs merged = expansions.supervisord_env;
   for (const auto& [key, value] : *pairs) {
-    auto same = std::find_if(merged.begin(), merged.end(), [&](auto& kv) { return kv.first == key; });
-    if (same != merged.end()) same->second = value;
-    else merged.emplace_back(key, value);
+    auto same =
+        std::find_if(merged.begin(), merged.end(), [&](auto& kv) { return kv.first == key; });
+    if (same != merged.end())
+      same->second = value;
+    else
+      merged.emplace_back(key, value);
   }
   return merged;
 }
@@ -133,7 +138,8 @@ Result<Process> read_process(Reader& reader, const std::string& process_name,
     return Error{where(reader.section.origin) + ": [" + reader.section.name +
                  "] does not specify a command"};
   auto argv = shlex::split(**command);
-  if (!argv) return reader.error("command", "cannot split '" + **command + "': " + argv.error().message);
+  if (!argv)
+    return reader.error("command", "cannot split '" + **command + "': " + argv.error().message);
   if (argv->empty()) return reader.error("command", "the command is empty");
   process.argv = *argv;
   auto name = pyformat::expand(process_name, reader.args);
@@ -172,8 +178,9 @@ Result<Program> read_program(const ini::Document& doc, const ini::Section& secti
   auto process_name = reader.text("process_name", "%(program_name)s", false);
   if (!process_name) return process_name.error();
   if (numprocs > 1 && !pyformat::mentions(**process_name, "process_num"))
-    return reader.error("process_name", "%(process_num) must be present within process_name "
-                                        "when numprocs > 1");
+    return reader.error("process_name",
+                        "%(process_num) must be present within process_name "
+                        "when numprocs > 1");
   for (std::int64_t n = start; n < start + numprocs; ++n) {
     reader.args["process_num"] = n;
     reader.args["numprocs"] = numprocs;

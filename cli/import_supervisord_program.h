@@ -33,7 +33,7 @@ struct Process {
 };
 
 struct Program {
-  std::string name;  // x of [program:x]
+  std::string name;   // x of [program:x]
   std::string group;  // its [group:g], else x
   ini::Origin origin;
   std::vector<Process> processes;
@@ -48,7 +48,7 @@ struct Program {
   bool redirect_stderr = false;
   std::uint64_t stdout_maxbytes = 50ULL << 20, stderr_maxbytes = 50ULL << 20;
   std::int64_t stdout_backups = 10, stderr_backups = 10;
-  Pairs unmapped;  // keys muster has no equivalent for, with their values
+  Pairs unmapped;                    // keys muster has no equivalent for, with their values
   std::vector<std::string> unknown;  // keys supervisord does not read
 };
 

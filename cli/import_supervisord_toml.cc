@@ -10,8 +10,9 @@ namespace muster::cli::supervisord {
 namespace {
 
 bool bare_key(const std::string& key) {
-  return !key.empty() && key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                               "0123456789_-") == std::string::npos;
+  return !key.empty() && key.find_first_not_of(
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_-") == std::string::npos;
 }
 
 std::string toml_key(const std::string& key) { return bare_key(key) ? key : toml_string(key); }
@@ -28,7 +29,8 @@ void write_app(std::ostream& out, const App& app) {
   for (const std::string& comment : app.comments) write_comment(out, comment);
   if (app.env.empty()) return;
   out << "[apps." << toml_key(app.name) << ".env]\n";
-  for (const auto& [key, value] : app.env) out << toml_key(key) << " = " << toml_string(value) << '\n';
+  for (const auto& [key, value] : app.env)
+    out << toml_key(key) << " = " << toml_string(value) << '\n';
 }
 
 }  // namespace
@@ -72,7 +74,8 @@ std::string to_toml(const Imported& imported, const std::vector<std::string>& fi
   for (const std::string& comment : imported.comments) write_comment(out, comment);
   if (!imported.groups.empty()) {
     out << "\n[groups]\n";
-    for (const auto& [name, apps] : imported.groups) out << toml_key(name) << " = " << toml_strings(apps) << '\n';
+    for (const auto& [name, apps] : imported.groups)
+      out << toml_key(name) << " = " << toml_strings(apps) << '\n';
   }
   for (const App& app : imported.apps) write_app(out, app);
   return out.str();

@@ -41,7 +41,8 @@ std::optional<std::int64_t> integer(const std::string& text) {
 std::optional<std::uint64_t> byte_size(const std::string& text) {
   std::string s = lower(text);
   std::uint64_t unit = 1;
-  for (auto [suffix, size] : {std::pair{"kb", 1ULL << 10}, {"mb", 1ULL << 20}, {"gb", 1ULL << 30}}) {
+  for (auto [suffix, size] :
+       {std::pair{"kb", 1ULL << 10}, {"mb", 1ULL << 20}, {"gb", 1ULL << 30}}) {
     if (s.size() >= 2 && s.ends_with(suffix)) {
       s.resize(s.size() - 2);
       unit = size;

@@ -9,7 +9,7 @@
 
 namespace muster::cli::supervisord {
 
-std::optional<bool> boolean(const std::string& text);            // true/yes/on/1, false/no/off/0
+std::optional<bool> boolean(const std::string& text);             // true/yes/on/1, false/no/off/0
 std::optional<std::int64_t> integer(const std::string& text);     // Python's int()
 std::optional<std::uint64_t> byte_size(const std::string& text);  // "50MB" = 50 * 1024 * 1024
 std::optional<std::vector<int>> exit_codes(const std::string& text);  // "0,2", each 0..255

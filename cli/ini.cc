@@ -8,7 +8,9 @@
 namespace muster::cli::ini {
 namespace {
 
-bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string strip(const std::string& text) {
   std::size_t begin = 0, end = text.size();
@@ -60,8 +62,8 @@ struct Reader {
     std::size_t delimiter = text.find_first_of("=:");
     std::string key = delimiter == std::string::npos ? "" : rstrip(text.substr(0, delimiter));
     if (delimiter == std::string::npos || key.empty()) {
-      errors.push_back({{file, line},
-                        "expected KEY = VALUE, a [section] or a comment, got '" + text + "'"});
+      errors.push_back(
+          {{file, line}, "expected KEY = VALUE, a [section] or a comment, got '" + text + "'"});
       return;
     }
     option = lower(key);
@@ -142,8 +144,8 @@ std::size_t inline_comment_start(const std::string& line) {
 
 std::vector<ParseError> read(Document& doc, const std::string& text, const std::string& file) {
   // Sections are found by pointer while reading: reserve so none moves.
-  doc.sections.reserve(doc.sections.size() + static_cast<std::size_t>(std::count(
-                                                  text.begin(), text.end(), '[')) + 1);
+  doc.sections.reserve(doc.sections.size() +
+                       static_cast<std::size_t>(std::count(text.begin(), text.end(), '[')) + 1);
   Reader reader{doc, file, {}, nullptr, {}, 0};
   std::size_t start = 0;
   int number = 0;

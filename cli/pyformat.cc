@@ -22,7 +22,8 @@ std::string pad(std::string body, const Spec& spec, bool numeric) {
   std::size_t fill = spec.width - body.size();
   if (spec.left) return body + std::string(fill, ' ');
   if (spec.zero && numeric) {
-    std::size_t sign = (!body.empty() && (body[0] == '-' || body[0] == '+' || body[0] == ' ')) ? 1 : 0;
+    std::size_t sign =
+        (!body.empty() && (body[0] == '-' || body[0] == '+' || body[0] == ' ')) ? 1 : 0;
     if (spec.alternate && body.size() > sign + 1 && body[sign] == '0') sign += 2;
     return body.substr(0, sign) + std::string(fill, '0') + body.substr(sign);
   }
@@ -43,34 +44,42 @@ Result<std::string> integer(const Spec& spec, const Arg& arg) {
   if (!std::holds_alternative<std::int64_t>(arg))
     return Error{"%" + std::string(1, spec.type) + " format: a real number is required, not str"};
   std::int64_t n = std::get<std::int64_t>(arg);
-  std::uint64_t magnitude = n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+  std::uint64_t magnitude =
+      n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
   int base = spec.type == 'x' || spec.type == 'X' ? 16 : spec.type == 'o' ? 8 : 10;
   std::string body = digits(magnitude, base, spec.type == 'X');
   if (spec.precision > 0 && body.size() < static_cast<std::size_t>(spec.precision))
     body.insert(0, static_cast<std::size_t>(spec.precision) - body.size(), '0');
-  if (spec.alternate && base != 10) body.insert(0, base == 16 ? std::string("0") + spec.type : "0o");
+  if (spec.alternate && base != 10)
+    body.insert(0, base == 16 ? std::string("0") + spec.type : "0o");
   body.insert(0, n < 0 ? "-" : spec.plus ? "+" : spec.blank ? " " : "");
   return pad(body, spec, true);
 }
 
 Result<std::string> convert(const Spec& spec, const Arg& arg) {
   switch (spec.type) {
-    case 's': case 'r': case 'a': {
+    case 's':
+    case 'r':
+    case 'a': {
       std::string body = std::holds_alternative<std::string>(arg)
-                              ? std::get<std::string>(arg)
-                              : std::to_string(std::get<std::int64_t>(arg));
+                             ? std::get<std::string>(arg)
+                             : std::to_string(std::get<std::int64_t>(arg));
       if (spec.type != 's' && std::holds_alternative<std::string>(arg)) body = "'" + body + "'";
       if (spec.precision >= 0 && body.size() > static_cast<std::size_t>(spec.precision))
         body.resize(static_cast<std::size_t>(spec.precision));
       return pad(body, spec, false);
     }
-    case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': return integer(spec, arg);
+    case 'd':
+    case 'i':
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'o': return integer(spec, arg);
     case 'c':
       if (std::holds_alternative<std::string>(arg) && std::get<std::string>(arg).size() == 1)
         return pad(std::get<std::string>(arg), spec, false);
       return Error{"%c requires a single character"};
-    default:
-      return Error{std::string("unsupported format character '") + spec.type + "'"};
+    default: return Error{std::string("unsupported format character '") + spec.type + "'"};
   }
 }
 
@@ -84,12 +93,18 @@ Result<Spec> parse_spec(const std::string& text, std::size_t& pos) {
   pos = close + 1;
   for (; pos < text.size(); ++pos) {
     char c = text[pos];
-    if (c == '-') spec.left = true;
-    else if (c == '0') spec.zero = true;
-    else if (c == '+') spec.plus = true;
-    else if (c == ' ') spec.blank = true;
-    else if (c == '#') spec.alternate = true;
-    else break;
+    if (c == '-')
+      spec.left = true;
+    else if (c == '0')
+      spec.zero = true;
+    else if (c == '+')
+      spec.plus = true;
+    else if (c == ' ')
+      spec.blank = true;
+    else if (c == '#')
+      spec.alternate = true;
+    else
+      break;
   }
   while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
     spec.width = spec.width * 10 + static_cast<std::size_t>(text[pos++] - '0');

@@ -90,8 +90,8 @@ bool never(char) { return false; }
 // non-ASCII byte) plus supervisord's '/.+-():'.
 bool key_value_wordchar(char c) {
   auto u = static_cast<unsigned char>(c);
-  return std::isalnum(u) || u >= 0x80 || c == '_' || c == '/' || c == '.' || c == '+' ||
-         c == '-' || c == '(' || c == ')' || c == ':';
+  return std::isalnum(u) || u >= 0x80 || c == '_' || c == '/' || c == '.' || c == '+' || c == '-' ||
+         c == '(' || c == ')' || c == ':';
 }
 
 Result<std::vector<std::string>> tokens(Lexer lexer) {
