@@ -9,7 +9,7 @@ constexpr std::array kProgramKeys = {
     KeyMapping{"command", "exec, args",
                "split as supervisord splits it (Python's shlex.split), never run through a "
                "shell; shell syntax in it is passed to the program as words, as supervisord does"},
-    KeyMapping{"process_name", "the app's name",
+    KeyMapping{"process_name", "[apps.NAME]",
                "the name of each process; with numprocs > 1 one app per process when the "
                "processes differ, else one app named after the program"},
     KeyMapping{"numprocs", "instances",

@@ -64,7 +64,8 @@ TEST_CASE("ini: indented lines continue a value, joined with newlines", "[import
 TEST_CASE("ini: a later file adds to and replaces keys of a section, [DEFAULT] is a fallback",
           "[import-supervisord]") {
   ini::Document doc;
-  REQUIRE(ini::read(doc, "[DEFAULT]\nstartsecs=7\n[program:a]\ncommand=x\nuser=a\n", "1.conf").empty());
+  REQUIRE(
+      ini::read(doc, "[DEFAULT]\nstartsecs=7\n[program:a]\ncommand=x\nuser=a\n", "1.conf").empty());
   REQUIRE(ini::read(doc, "[program:a]\nuser=b\n", "2.conf").empty());
   CHECK(doc.sections.size() == 1);
   CHECK(value_of(doc, "program:a", "command") == "x");
@@ -77,7 +78,8 @@ TEST_CASE("ini: a line configparser refuses is an error at its line", "[import-s
   ini::Document doc;
   auto errors = ini::read(doc, "[program:a]\ncommand=x\njust words\n", "bad.conf");
   REQUIRE(errors.size() == 1);
-  CHECK(errors[0].to_string() == "bad.conf:3: expected KEY = VALUE, a [section] or a comment, got 'just words'");
+  CHECK(errors[0].to_string() ==
+        "bad.conf:3: expected KEY = VALUE, a [section] or a comment, got 'just words'");
   auto before = ini::read(doc, "command=x\n", "early.conf");
   REQUIRE(before.size() == 1);
   CHECK(before[0].origin.line == 1);
@@ -86,8 +88,8 @@ TEST_CASE("ini: a line configparser refuses is an error at its line", "[import-s
 TEST_CASE("shlex.split: quotes and escapes as Python's posix shlex", "[import-supervisord]") {
   auto words = shlex::split(R"(sh -c "echo \"hi\" \$HOME 'x'" a\ b 'it''s' "" ok)");
   REQUIRE(words.ok());
-  CHECK(*words == std::vector<std::string>{"sh", "-c", R"(echo "hi" \$HOME 'x')", "a b", "its",
-                                           "", "ok"});
+  CHECK(*words ==
+        std::vector<std::string>{"sh", "-c", R"(echo "hi" \$HOME 'x')", "a b", "its", "", "ok"});
   CHECK(shlex::split("a > b && c")->size() == 5);  // no shell: operators are words
   CHECK(shlex::split("python 'unclosed").error().message == "No closing quotation");
   CHECK(shlex::split("a\nb")->size() == 2);
@@ -97,8 +99,9 @@ TEST_CASE("environment=: KEY=VAL pairs, quotes keep commas", "[import-supervisor
   auto pairs = shlex::key_value_pairs(R"(A="x, y",B='it''s',URL=http://h:80/p,PATH=/a:/b,C=1)");
   REQUIRE(pairs.ok());
   using P = std::pair<std::string, std::string>;
-  CHECK(*pairs == std::vector<P>{{"A", "x, y"}, {"B", "its"}, {"URL", "http://h:80/p"},
-                                 {"PATH", "/a:/b"}, {"C", "1"}});
+  CHECK(*pairs ==
+        std::vector<P>{
+            {"A", "x, y"}, {"B", "its"}, {"URL", "http://h:80/p"}, {"PATH", "/a:/b"}, {"C", "1"}});
   CHECK(shlex::key_value_pairs("")->empty());
   CHECK(shlex::key_value_pairs("A=1,\n  B=2")->size() == 2);
   // '@' is no word character: supervisord refuses it unquoted.

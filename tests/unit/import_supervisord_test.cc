@@ -39,42 +39,53 @@ std::string import_error(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("command is split as supervisord splits it, expansions at import", "[import-supervisord]") {
-  auto out = toml("[program:web]\ncommand=python3 -m http.server %(ENV_PORT)s --bind '127.0.0.1'\n"
-                  "directory=%(here)s\nuser=www\n");
-  CHECK(has(out, "[apps.web]\nexec = \"python3\"\nargs = [\"-m\", \"http.server\", \"8000\", "
-                 "\"--bind\", \"127.0.0.1\"]\n"));
+TEST_CASE("command is split as supervisord splits it, expansions at import",
+          "[import-supervisord]") {
+  auto out = toml(
+      "[program:web]\ncommand=python3 -m http.server %(ENV_PORT)s --bind '127.0.0.1'\n"
+      "directory=%(here)s\nuser=www\n");
+  CHECK(has(out,
+            "[apps.web]\nexec = \"python3\"\nargs = [\"-m\", \"http.server\", \"8000\", "
+            "\"--bind\", \"127.0.0.1\"]\n"));
   CHECK(has(out, "cwd = \"/etc/supervisor\"\n"));
   CHECK(has(out, "user = \"www\"\n"));
 }
 
-TEST_CASE("restart, start and stop settings map with supervisord's defaults", "[import-supervisord]") {
+TEST_CASE("restart, start and stop settings map with supervisord's defaults",
+          "[import-supervisord]") {
   auto defaults = toml("[program:a]\ncommand=sleep 9\n");
-  CHECK(has(defaults, "restart = \"on-failure\"\nmin_uptime = \"1s\"\nmax_restarts = 3\n"
-                      "stop_timeout = \"10s\"\n"));
+  CHECK(has(defaults,
+            "restart = \"on-failure\"\nmin_uptime = \"1s\"\nmax_restarts = 3\n"
+            "stop_timeout = \"10s\"\n"));
   CHECK_FALSE(has(defaults, "stop_signal"));
-  auto set = toml("[program:a]\ncommand=sleep 9\nautorestart=true\nstartsecs=0\nstartretries=7\n"
-                  "stopsignal=quit\nstopwaitsecs=30\nautostart=false\n");
-  CHECK(has(set, "autostart = false\nrestart = \"always\"\nmin_uptime = \"0s\"\nmax_restarts = 7\n"
-                 "stop_signal = \"SIGQUIT\"\nstop_timeout = \"30s\"\n"));
+  auto set = toml(
+      "[program:a]\ncommand=sleep 9\nautorestart=true\nstartsecs=0\nstartretries=7\n"
+      "stopsignal=quit\nstopwaitsecs=30\nautostart=false\n");
+  CHECK(has(set,
+            "autostart = false\nrestart = \"always\"\nmin_uptime = \"0s\"\nmax_restarts = 7\n"
+            "stop_signal = \"SIGQUIT\"\nstop_timeout = \"30s\"\n"));
   CHECK(has(toml("[program:a]\ncommand=x\nautorestart=false\n"), "restart = \"never\""));
 }
 
 TEST_CASE("environment= with quotes and commas, over [supervisord]'s", "[import-supervisord]") {
-  auto out = toml("[supervisord]\nenvironment=TIER=prod,HOMEDIR=%(ENV_HOME)s\n"
-                  "[program:a]\ncommand=x\nenvironment=TIER=dev,MSG=\"a, b\",NAME=%(program_name)s\n");
-  CHECK(has(out, "[apps.a.env]\nTIER = \"dev\"\nHOMEDIR = \"/home/u\"\nMSG = \"a, b\"\nNAME = \"a\"\n"));
+  auto out = toml(
+      "[supervisord]\nenvironment=TIER=prod,HOMEDIR=%(ENV_HOME)s\n"
+      "[program:a]\ncommand=x\nenvironment=TIER=dev,MSG=\"a, b\",NAME=%(program_name)s\n");
+  CHECK(has(out,
+            "[apps.a.env]\nTIER = \"dev\"\nHOMEDIR = \"/home/u\"\nMSG = \"a, b\"\nNAME = \"a\"\n"));
   CHECK(has(import_error("[program:a]\ncommand=x\nenvironment=A=1,B\n"),
             "/s.conf:3: [program:a] environment: Unexpected end of key/value pairs"));
 }
 
 TEST_CASE("numprocs: instances when only names differ, else one app per process",
           "[import-supervisord]") {
-  auto same = toml("[program:q]\ncommand=sleep 9\nprocess_name=%(program_name)s_%(process_num)d\n"
-                   "numprocs=3\n");
+  auto same = toml(
+      "[program:q]\ncommand=sleep 9\nprocess_name=%(program_name)s_%(process_num)d\n"
+      "numprocs=3\n");
   CHECK(has(same, "[apps.q]\nexec = \"sleep\"\nargs = [\"9\"]\ninstances = 3\n"));
-  auto split = import_text("[program:w]\ncommand=serve --port 80%(process_num)02d\n"
-                           "process_name=w%(process_num)d\nnumprocs=2\nnumprocs_start=1\n");
+  auto split = import_text(
+      "[program:w]\ncommand=serve --port 80%(process_num)02d\n"
+      "process_name=w%(process_num)d\nnumprocs=2\nnumprocs_start=1\n");
   REQUIRE(split.apps.size() == 2);
   CHECK(split.apps[0].name == "w1");
   CHECK(split.apps[1].keys[1].second == "[\"--port\", \"8002\"]");
@@ -85,11 +96,12 @@ TEST_CASE("numprocs: instances when only names differ, else one app per process"
 }
 
 TEST_CASE("[group:x] becomes [groups], priority becomes after", "[import-supervisord]") {
-  auto imported = import_text("[program:db]\ncommand=x\npriority=10\n"
-                              "[program:api]\ncommand=y\npriority=20\n"
-                              "[program:jobs]\ncommand=z\npriority=20\n"
-                              "[program:late]\ncommand=z\n"
-                              "[group:backend]\nprograms=api, jobs\n");
+  auto imported = import_text(
+      "[program:db]\ncommand=x\npriority=10\n"
+      "[program:api]\ncommand=y\npriority=20\n"
+      "[program:jobs]\ncommand=z\npriority=20\n"
+      "[program:late]\ncommand=z\n"
+      "[group:backend]\nprograms=api, jobs\n");
   REQUIRE(imported.groups.size() == 1);
   CHECK(imported.groups[0].second == std::vector<std::string>{"api", "jobs"});
   auto out = sv::to_toml(imported, {});
@@ -97,16 +109,19 @@ TEST_CASE("[group:x] becomes [groups], priority becomes after", "[import-supervi
   CHECK(has(out, "[apps.api]\n"));
   CHECK(has(out, "after = [\"db\"]\n"));
   CHECK(has(out, "after = [\"api\", \"jobs\"]\n"));
-  CHECK(has(out, "# priority = 20: after the apps of priority 10; muster waits until they are ready"));
+  CHECK(has(out,
+            "# priority = 20: after the apps of priority 10; muster waits until they are ready"));
   CHECK(has(import_error("[program:a]\ncommand=x\n[group:g]\nprograms=a,b\n"),
             "[group:g] names unknown program b"));
 }
 
 TEST_CASE("logs: one destination for stdout and stderr", "[import-supervisord]") {
-  auto file = toml("[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\n"
-                   "stdout_logfile_maxbytes=1MB\nstdout_logfile_backups=2\nredirect_stderr=true\n");
-  CHECK(has(file, "output = \"file\"\noutput_file = \"/var/log/a.log\"\noutput_max_size = \"1MiB\"\n"
-                  "output_keep = 2\n"));
+  auto file = toml(
+      "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\n"
+      "stdout_logfile_maxbytes=1MB\nstdout_logfile_backups=2\nredirect_stderr=true\n");
+  CHECK(has(file,
+            "output = \"file\"\noutput_file = \"/var/log/a.log\"\noutput_max_size = \"1MiB\"\n"
+            "output_keep = 2\n"));
   auto apart = toml("[program:a]\ncommand=x\nstdout_logfile=/o.log\nstderr_logfile=/e.log\n");
   CHECK(has(apart, "# stderr_logfile = /e.log: muster writes stderr where stdout goes"));
   CHECK(has(toml("[program:a]\ncommand=x\nstdout_logfile=NONE\nstderr_logfile=none\n"),
@@ -122,7 +137,8 @@ TEST_CASE("every key without an equivalent is a comment saying why", "[import-su
   std::string section = "[program:a]\ncommand=x\n";
   for (const sv::KeyMapping& key : sv::program_keys())
     if (key.muster.empty()) section += std::string(key.key) + "=1\n";
-  section += "exitcodes=0,2\nnot_a_key=1\n[eventlistener:e]\ncommand=x\n[inet_http_server]\nport=9\n";
+  section +=
+      "exitcodes=0,2\nnot_a_key=1\n[eventlistener:e]\ncommand=x\n[inet_http_server]\nport=9\n";
   auto out = toml(section);
   for (const sv::KeyMapping& key : sv::program_keys()) {
     if (!key.muster.empty()) continue;
@@ -141,11 +157,13 @@ TEST_CASE("a command with shell syntax is kept as words, with a comment", "[impo
   CHECK(imported.warnings.size() == 1);
 }
 
-TEST_CASE("the output of a config without autostart, after or groups loads", "[import-supervisord]") {
-  auto out = toml("[supervisord]\nlogfile=/tmp/s.log\n[program:web]\ncommand=sleep 100\n"
-                  "environment=A=\"1,2\"\nstdout_logfile=/tmp/web.log\nstopsignal=INT\n"
-                  "[program:q]\ncommand=sleep 100\nprocess_name=q%(process_num)d\nnumprocs=2\n"
-                  "stopasgroup=true\n");
+TEST_CASE("the output of a config without autostart, after or groups loads",
+          "[import-supervisord]") {
+  auto out = toml(
+      "[supervisord]\nlogfile=/tmp/s.log\n[program:web]\ncommand=sleep 100\n"
+      "environment=A=\"1,2\"\nstdout_logfile=/tmp/web.log\nstopsignal=INT\n"
+      "[program:q]\ncommand=sleep 100\nprocess_name=q%(process_num)d\nnumprocs=2\n"
+      "stopasgroup=true\n");
   auto loaded = muster::config::load_string(out, "/tmp/imported.toml");
   std::string errors;
   for (const auto& e : loaded.errors) errors += e.to_string() + "\n";
