@@ -40,8 +40,8 @@ std::string cell(std::string_view text) {
 }
 
 std::string section_cell(std::string_view name) {
-  bool single = name == "supervisord" || name == "unix_http_server" ||
-                name == "inet_http_server" || name == "supervisorctl";
+  bool single = name == "supervisord" || name == "unix_http_server" || name == "inet_http_server" ||
+                name == "supervisorctl";
   return "`[" + std::string(name) + (single ? "" : ":x") + "]`";
 }
 
