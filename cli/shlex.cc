@@ -13,6 +13,7 @@ bool quote_char(char c) { return c == '\'' || c == '"'; }
 
 struct Lexer {
   const std::string& text;
+  bool posix;             // posix=True: quotes join words, backslash escapes
   bool whitespace_split;  // shlex.split: any non-blank character is part of a word
   bool comments;          // '#' starts a comment (shlex.shlex's default commenters)
   bool (*wordchar)(char);
@@ -55,13 +56,27 @@ struct Lexer {
         if (in_word || quoted_any) break;
         continue;
       }
+      if (quote_char(c) && !posix) {
+        // A quote opens a token of its own, quotes kept; inside a word it is
+        // a word character.
+        if (in_word) {
+          token += c;
+          ++pos;
+          continue;
+        }
+        std::size_t close = text.find(c, pos + 1);
+        if (close == std::string::npos) return Error{"No closing quotation"};
+        token = text.substr(pos, close - pos + 1);
+        pos = close + 1;
+        return std::optional<std::string>(token);
+      }
       if (quote_char(c)) {
         ++pos;
         quoted_any = in_word = true;
         if (auto r = quoted(c, token); !r) return r.error();
         continue;
       }
-      if (c == '\\') {
+      if (c == '\\' && posix) {
         ++pos;
         if (pos >= text.size()) return Error{"No escaped character"};
         token += text[pos++];
@@ -107,11 +122,11 @@ Result<std::vector<std::string>> tokens(Lexer lexer) {
 }  // namespace
 
 Result<std::vector<std::string>> split(const std::string& text) {
-  return tokens(Lexer{text, true, false, never});
+  return tokens(Lexer{text, true, true, false, never});
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> key_value_pairs(const std::string& text) {
-  auto list = tokens(Lexer{text, false, true, key_value_wordchar});
+  auto list = tokens(Lexer{text, false, false, true, key_value_wordchar});
   if (!list) return list.error();
   std::vector<std::pair<std::string, std::string>> out;
   // Each pair is KEY '=' VALUE, then one token (the ',') skipped unread.
@@ -119,7 +134,10 @@ Result<std::vector<std::pair<std::string, std::string>>> key_value_pairs(const s
     if (i + 2 >= list->size() || (*list)[i + 1] != "=")
       return Error{"Unexpected end of key/value pairs in value '" + text + "'"};
     const std::string& key = (*list)[i];
+    // v.strip('\'"'): every quote at either end.
     std::string value = (*list)[i + 2];
+    std::size_t first = value.find_first_not_of("'\""), last = value.find_last_not_of("'\"");
+    value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
     bool replaced = false;
     for (auto& [k, v] : out)
       if (k == key) v = value, replaced = true;

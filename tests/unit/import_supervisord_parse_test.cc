@@ -95,19 +95,27 @@ TEST_CASE("shlex.split: quotes and escapes as Python's posix shlex", "[import-su
   CHECK(shlex::split("a\nb")->size() == 2);
 }
 
-TEST_CASE("environment=: KEY=VAL pairs, quotes keep commas", "[import-supervisord]") {
-  auto pairs = shlex::key_value_pairs(R"(A="x, y",B='it''s',URL=http://h:80/p,PATH=/a:/b,C=1)");
+TEST_CASE("environment=: KEY=VAL pairs, quotes keep commas, as released supervisord reads them",
+          "[import-supervisord]") {
+  auto pairs = shlex::key_value_pairs(R"(A="x, y",B='a=b',URL=http://h:80/p,PATH=/a:/b,C=1)");
   REQUIRE(pairs.ok());
   using P = std::pair<std::string, std::string>;
   CHECK(*pairs ==
         std::vector<P>{
-            {"A", "x, y"}, {"B", "its"}, {"URL", "http://h:80/p"}, {"PATH", "/a:/b"}, {"C", "1"}});
+            {"A", "x, y"}, {"B", "a=b"}, {"URL", "http://h:80/p"}, {"PATH", "/a:/b"}, {"C", "1"}});
   CHECK(shlex::key_value_pairs("")->empty());
   CHECK(shlex::key_value_pairs("A=1,\n  B=2")->size() == 2);
   // '@' is no word character: supervisord refuses it unquoted.
   CHECK_FALSE(shlex::key_value_pairs("MAIL=a@b").ok());
   CHECK(shlex::key_value_pairs("MAIL=\"a@b\"")->front().second == "a@b");
   CHECK_FALSE(shlex::key_value_pairs("A=1,B").ok());
+  // Non-posix shlex: two quoted strings are two tokens, a quote inside a
+  // word is a character, backslashes are characters of their own.
+  CHECK_FALSE(shlex::key_value_pairs("A='it''s',B=1").ok());
+  CHECK(shlex::key_value_pairs("A='it''s'")->front().second == "it");  // 's' is the separator
+  CHECK(shlex::key_value_pairs("A=x\"y")->front().second == "x\"y");
+  CHECK_FALSE(shlex::key_value_pairs("A=a\\b").ok());
+  CHECK(shlex::key_value_pairs("A=\"'both'\"")->front().second == "both");
 }
 
 TEST_CASE("%-expansion: names, widths, %%, unknown names", "[import-supervisord]") {
