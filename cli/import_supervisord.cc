@@ -92,17 +92,18 @@ void unique_names(Imported& out) {
   }
 }
 
-// Group names may be no app's name and not "all" (SPEC24).
+// Group names may be no app's name and not "all" (SPEC24), and each once.
 void check_group_names(Imported& out) {
+  std::set<std::string> seen;
   std::erase_if(out.groups, [&](const auto& group) {
-    bool clash = group.first == "all" ||
+    bool clash = group.first == "all" || !seen.insert(group.first).second ||
                  std::any_of(out.apps.begin(), out.apps.end(),
                              [&](const App& app) { return app.name == group.first; });
     if (clash) {
-      out.warnings.push_back("group '" + group.first + "' left out: an app has that name");
-      out.comments.push_back("[group:" + group.first +
-                             "]: left out: muster's group names may "
-                             "not be an app's name or \"all\"");
+      out.warnings.push_back("group '" + group.first + "' left out: its name is taken");
+      out.comments.push_back("group " + group.first +
+                             ": left out: muster's group names are unique and may not be an "
+                             "app's name or \"all\"");
     }
     return clash;
   });

@@ -191,4 +191,6 @@ Result<Program> read_program(const ini::Document& doc, const ini::Section& secti
   return program;
 }
 
+#undef MUSTER_READ
+
 }  // namespace muster::cli::supervisord
