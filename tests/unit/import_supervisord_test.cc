@@ -6,6 +6,7 @@
 #include "cli/import_supervisord.h"
 #include "cli/import_supervisord_keys.h"
 #include "config/config.h"
+#include "temp_dir.h"
 
 namespace sv = muster::cli::supervisord;
 namespace ini = muster::cli::ini;
@@ -172,4 +173,32 @@ TEST_CASE("the output of a config without autostart, after or groups loads",
   CHECK(loaded.config->apps.size() == 2);
   CHECK(loaded.config->apps[0].stop_signal == 2);
   CHECK(loaded.config->apps[1].instances == 2);
+}
+
+TEST_CASE("[include] files= globs are relative to the including file, read sorted",
+          "[import-supervisord]") {
+  muster::test::TempDir tmp;
+  tmp.mkdir("etc/conf.d");
+  tmp.write("etc/main.conf", "[include]\nfiles = conf.d/*.conf missing/*.ini\n");
+  tmp.write("etc/conf.d/b.conf", "[program:a]\nuser=b\n");
+  tmp.write("etc/conf.d/a.conf", "[program:a]\ncommand=x %(here)s\nuser=a\n");
+  std::vector<std::string> warnings;
+  auto doc = sv::read_files({tmp.path("etc/main.conf")}, warnings);
+  REQUIRE(doc.ok());
+  const ini::Section* a = doc->find("program:a");
+  REQUIRE(a != nullptr);
+  CHECK(a->find("user")->text == "b");  // b.conf is read after a.conf
+  CHECK(a->find("command")->origin.file == tmp.path("etc/conf.d/a.conf"));
+  REQUIRE(warnings.size() == 1);
+  CHECK(has(warnings[0], "no file matches [include] missing/*.ini"));
+  auto imported = sv::convert(*doc, context());
+  REQUIRE(imported.ok());
+  CHECK(imported->apps[0].keys[1].second == "[\"" + tmp.path("etc/conf.d") + "\"]");
+
+  tmp.write("etc/conf.d/c.conf", "[program:c]\nbroken line\n");
+  auto broken = sv::read_files({tmp.path("etc/main.conf")}, warnings);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().message == tmp.path("etc/conf.d/c.conf") +
+                                      ":2: expected KEY = VALUE, a [section] or a comment, got "
+                                      "'broken line'");
 }
