@@ -52,12 +52,15 @@ Result<Groups> group_members(const ini::Document& doc) {
       std::string name = list.substr(start, comma - start);
       name.erase(0, name.find_first_not_of(" \t\n"));
       name.erase(name.find_last_not_of(" \t\n") + 1);
+      start = comma + 1;
+      // An [fcgi-program:x] has no equivalent (a comment of its own).
+      if (doc.find("program:" + name) == nullptr && doc.find("fcgi-program:" + name) != nullptr)
+        continue;
       if (doc.find("program:" + name) == nullptr)
         return Error{where(programs->origin) + ": [" + section.name + "] names unknown program " +
                      name};
       groups.of[name].push_back(group);
       groups.programs.back().second.push_back(name);
-      start = comma + 1;
     }
   }
   return groups;
@@ -146,6 +149,11 @@ Result<Imported> convert(const ini::Document& doc, const Context& context) {
     auto in_groups = groups->of.find(name);
     bool grouped = in_groups != groups->of.end();
     std::string group = grouped ? in_groups->second.front() : name;
+    if (grouped && in_groups->second.size() > 1)
+      out.warnings.push_back("[" + section.name +
+                             "] is in several groups: its apps are in each, "
+                             "and %(group_name)s is " +
+                             group);
     auto program = read_program(doc, section, group, expansions);
     if (!program) return program.error();
     std::size_t first = out.apps.size();

@@ -202,3 +202,17 @@ TEST_CASE("[include] files= globs are relative to the including file, read sorte
                                       ":2: expected KEY = VALUE, a [section] or a comment, got "
                                       "'broken line'");
 }
+
+TEST_CASE("a group's fcgi-program is left to its comment, a program in two groups is in both",
+          "[import-supervisord]") {
+  auto imported = import_text(
+      "[program:b]\ncommand=y %(group_name)s\n[fcgi-program:f]\n"
+      "command=z\n[group:g1]\nprograms=b,f\n[group:g2]\nprograms=b\n");
+  using Group = std::pair<std::string, std::vector<std::string>>;
+  CHECK(imported.groups == std::vector<Group>{{"g1", {"b"}}, {"g2", {"b"}}});
+  CHECK(imported.apps.at(0).keys.at(1).second == "[\"g1\"]");
+  CHECK(has(imported.warnings.at(0), "is in several groups"));
+  CHECK(has(sv::to_toml(imported, {}),
+            "# [fcgi-program:f] (/etc/supervisor/supervisord.conf:3): "
+            "no equivalent in muster: no FastCGI"));
+}
