@@ -2,6 +2,7 @@
 
 #include "cli/exit_code.h"
 #include "cli/import_pm2.h"
+#include "cli/import_supervisord.h"
 
 namespace muster::cli {
 
@@ -17,10 +18,20 @@ void add_import_verb(CLI::App& app, ImportArgs& args) {
       "PM2's saved process list (~/.pm2/dump.pm2). Keys muster has no equivalent for become "
       "comments saying why (docs/coming-from-pm2.md).");
   args.pm2->add_option("FILE", args.pm2_file, "The ecosystem file or dump.pm2.")->required();
+  args.supervisord = args.verb->add_subcommand(
+      "supervisord",
+      "supervisord's config files ([program:x], [group:x], their [include] files=), read as "
+      "supervisord reads them. Keys muster has no equivalent for become comments saying why "
+      "(docs/coming-from-supervisord.md).");
+  args.supervisord
+      ->add_option("FILE", args.supervisord_files, "supervisord.conf, or files of conf.d/.")
+      ->required();
 }
 
 int run_import_verb(const ImportArgs& args) {
   if (args.pm2 != nullptr && args.pm2->parsed()) return pm2::run_import(args.pm2_file);
+  if (args.supervisord != nullptr && args.supervisord->parsed())
+    return supervisord::run_import_supervisord(args.supervisord_files);
   return kExitUsage;
 }
 

@@ -1,12 +1,13 @@
 // `musterctl import SOURCE FILE`: musterctl's own verb, offline like `check`:
 // prints a muster config made from another supervisor's configuration.
-// Each SOURCE is a subcommand of `import` with its own file (pm2:
-// import_pm2.h).
+// Each SOURCE is a subcommand of `import` with its own files (pm2:
+// import_pm2.h; supervisord: import_supervisord.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace muster::cli {
 
@@ -14,6 +15,8 @@ struct ImportArgs {
   CLI::App* verb = nullptr;
   CLI::App* pm2 = nullptr;
   std::string pm2_file;
+  CLI::App* supervisord = nullptr;
+  std::vector<std::string> supervisord_files;
 };
 
 // Adds `import` and its sources to `app`.

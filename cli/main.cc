@@ -1,5 +1,5 @@
 // musterctl: the command line of muster. Parses the verb, then either runs it
-// offline (`check`) or sends it to musterd as one request (request.h).
+// offline (`check`, `import`) or sends it to musterd as one request (request.h).
 #include <pwd.h>
 
 #include <CLI/CLI.hpp>
@@ -48,8 +48,8 @@ std::string help_footer(const cli::SocketChoice& socket) {
          "  0  ok; for `events --follow` and `logs --follow` also when musterd closes the\n"
          "     connection or on Ctrl-C; for `top` on q or Ctrl-C\n"
          "  1  musterd reported a failure (reason on stderr), or it dropped a --follow\n"
-         "     that did not keep up (how many lines were lost, on stderr); for `import`,\n"
-         "     its file could not be read, parsed or evaluated\n"
+         "     that did not keep up (how many lines were lost, on stderr); `import` could\n"
+         "     not read, parse or evaluate a file (FILE:LINE on stderr where known)\n"
          "  2  usage error (such as invalid JSON for `send`), or `check` found config errors\n"
          "  3  musterd could not be reached, or the connection was lost before a reply;\n"
          "     also when the socket is served by a uid not trusted, or the default\n"
