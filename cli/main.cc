@@ -185,7 +185,6 @@ int main(int argc, char** argv) {
                "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
   add_local_verbs(app, args, top);
-  // import (issue 24): offline, like check; its sources are cli/import_*.
   cli::ImportArgs import_args;
   cli::add_import_verb(app, import_args);
 

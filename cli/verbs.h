@@ -31,8 +31,8 @@ struct Args {
   std::string target;   // send: a worker id or an app name
   std::string message;  // send: JSON text, checked by json_text()
   bool follow = false;
-  bool allow_empty = false;               // reload-config
-  std::string help_verb;                  // help: whose help to show
+  bool allow_empty = false;  // reload-config
+  std::string help_verb;     // help: whose help to show
 };
 
 // A whole number of at least `min`, checked before conversion: CLI11 would
