@@ -91,8 +91,8 @@ const std::array<Verb, 16> kVerbs{{
     {.name = "events",
      .follow = kOptional,
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
-             "disconnect, exit, message, restart, crash_loop, failed, retry, ready_timeout, "
-             "watchdog, reload, setup, memory, output, relay_dropped."},
+             "disconnect, exit, message, restart, crash_loop, failed, retry, waiting, "
+             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 
