@@ -18,7 +18,9 @@ const std::array<Verb, 16> kVerbs{{
      .slow = true,
      .help = "Start an app's workers (clearing a crash loop or `failed` state); returns once "
              "every slot has a ready worker, and fails (exit 1, with the reason) if a worker "
-             "exits before it is ready."},
+             "exits before it is ready. An app with `after` waits for those apps' ready "
+             "workers (refused while one is stopped); `start all` starts autostart = false "
+             "apps too."},
     {.name = "stop",
      .app = kRequired,
      .slow = true,

@@ -69,8 +69,8 @@ std::optional<std::string> StartOrder::blocked(const App& app) const {
     const App* dep = find_(name);
     if (!down(dep)) continue;
     std::string state = dep ? to_string(dep->state()) : "not in the config";
-    return "app '" + app.name() + "' starts after '" + name + "', which is " + state +
-           "; start '" + name + "' first (or start all)";
+    return "app '" + app.name() + "' starts after '" + name + "', which is " + state + "; start '" +
+           name + "' first (or start all)";
   }
   return std::nullopt;
 }

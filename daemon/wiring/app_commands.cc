@@ -116,7 +116,8 @@ void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
   // Found again by name once stopped: a reload-config may have removed it
   // meanwhile. A stop asked for after this one wins over the start.
   std::vector<std::pair<std::string, unsigned>> stops;
-  for (App* app : StartOrder::in_start_order(apps)) stops.emplace_back(app->name(), app->stops() + 1);
+  for (App* app : StartOrder::in_start_order(apps))
+    stops.emplace_back(app->name(), app->stops() + 1);
   s.start_order().stop(apps, [&s, g, stops = std::move(stops), wait = r.wait] {
     for (const auto& [name, stop_count] : stops) {
       auto done = Gathered::one(g, name);

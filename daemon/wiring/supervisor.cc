@@ -165,7 +165,7 @@ void Supervisor::stop_apps() {
   if (stopping_apps_) return;
   stopping_apps_ = true;
   hand_over_timer_.cancel();
-  // Dependents first (`after`); removed apps still stopping go with the first.
+  // Dependents first (`after`), removed apps still stopping among them.
   std::vector<App*> apps;
   for (auto& app : apps_) apps.push_back(app.get());
   start_order_.stop(apps, [this] { finish_shutdown(); });

@@ -68,9 +68,9 @@ TEST_CASE("a cycle of after is reported at its first entry, spelled out", "[conf
     CHECK(e.message == "apps may not wait for each other in a cycle: a -> b -> a");
   }
   SECTION("three apps, the cycle not starting at the first app") {
-    ConfigError e = load_error(app("web", "after = [\"api\"]") + app("api", "after = [\"db\"]") +
-                               app("db", "after = [\"cache\"]") +
-                               app("cache", "after = [\"api\"]"));
+    ConfigError e =
+        load_error(app("web", "after = [\"api\"]") + app("api", "after = [\"db\"]") +
+                   app("db", "after = [\"cache\"]") + app("cache", "after = [\"api\"]"));
     check_at(e, 6, 10, "apps.api.after[0]");
     CHECK(e.message == "apps may not wait for each other in a cycle: api -> db -> cache -> api");
   }

@@ -31,10 +31,9 @@ struct OrderTest : muster::test::Supervision {
     api_config.after = {"db"};
     db = std::make_unique<App>(io, context, db_config, [this] { return ++last_id; });
     api = std::make_unique<App>(io, context, api_config, [this] { return ++last_id; });
+    launcher.obey_signals = false;  // a stopping worker exits when a test says so
     // As musterd does: the look is posted.
-    context.start_order_changed = [this] {
-      boost::asio::post(io, [this] { order.recheck(); });
-    };
+    context.start_order_changed = [this] { boost::asio::post(io, [this] { order.recheck(); }); };
   }
   ~OrderTest() {
     api.reset();
@@ -122,7 +121,8 @@ TEST_CASE("a start waiting for an app that is then stopped gets the reason", "[o
   t.run();
   REQUIRE(stopped);
   REQUIRE(answer);
-  CHECK(*answer == "app 'api' waits for 'db', which is stopped; it starts once 'db' has a ready worker");
+  CHECK(*answer ==
+        "app 'api' waits for 'db', which is stopped; it starts once 'db' has a ready worker");
   // It keeps waiting: db's next ready worker starts it.
   t.order.start(*t.db);
   t.run();
