@@ -117,15 +117,21 @@ std::string_view app_state_colour(const json::object& app) {
   const std::string state = text_of(app, "state");
   if (state == "running") return kGreen;
   if (state == "failed") return kRed;
-  return state == "reloading" ? kYellow : "";
+  return state == "reloading" || state == "waiting" ? kYellow : "";
 }
 
 namespace {
 
-// For a failed app and for slots without a worker: the last exit, and when
-// the next try is.
+// For a waiting app, what it waits for; for a failed app and for slots
+// without a worker: the last exit, and when the next try is.
 std::string why_empty(const json::object& app) {
   std::string out;
+  if (const json::array* names = array_of(app, "waiting_for")) {
+    std::string list;
+    for (const json::value& name : *names)
+      if (name.is_string()) list += (list.empty() ? "" : ", ") + std::string(name.get_string());
+    out += "  waiting for " + list + " (after): starts once each has a ready worker\n";
+  }
   if (text_of(app, "state") == "failed") {
     out += "  failed: every slot is in a crash loop; ";
     out += field(app, "retry_in_ms") ? "started again in " + duration_of(app, "retry_in_ms")

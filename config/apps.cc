@@ -324,6 +324,8 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_string("group", app.group);
   read_output(s, app, dir);
   read_restart_and_stop(s, app);
+  s.read_bool("autostart", app.autostart);
+  s.read_string_list("after", app.after);  // checked against the other apps: check_after
 
   s.report_unknown_keys();
   return app;

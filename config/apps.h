@@ -30,6 +30,10 @@ void read_inspect(Section& s, AppConfig& app, bool protocol_ok);
 // inspect ranges of the apps before it; an error at the app's inspect.
 void check_inspect_ranges(const toml::table& root, const Config& config, ErrorList& errors);
 
+// after (config/start_order.cc): each entry names another app of the file,
+// once, and no apps wait for each other in a cycle; errors at the entry.
+void check_after(const toml::table& root, const Config& config, ErrorList& errors);
+
 // The scheduling of apps that do not set one, from the daemon's environment:
 // MUSTER_SCHED_POLICY, else NODE_CLUSTER_SCHED_POLICY, else rr.
 Scheduling default_scheduling(ErrorList& errors);

@@ -85,6 +85,7 @@ Config read_root(const toml::table& root, const std::string& path, ErrorList& er
   }
   detail::check_blocking_sockets(root, config, errors);
   detail::check_inspect_ranges(root, config, errors);
+  detail::check_after(root, config, errors);
   top.report_unknown_keys();
   return config;
 }

@@ -164,6 +164,12 @@ struct AppConfig {
   // --inspect on PORT+n, the same port at every restart of its slot
   // (inspector_address); unset = off. Only family, host, port and listen set.
   std::optional<SocketConfig> inspect;
+  // false: defined and checked (its sockets bound) but started only by
+  // `musterctl start` (or `start all`).
+  bool autostart = true;
+  // Apps of the same file this one starts after, each once it has a ready
+  // worker, and stops before (config/start_order.h).
+  std::vector<std::string> after;
 
   bool operator==(const AppConfig&) const = default;
 };

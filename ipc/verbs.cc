@@ -18,7 +18,9 @@ const std::array<Verb, 16> kVerbs{{
      .slow = true,
      .help = "Start an app's workers (clearing a crash loop or `failed` state); returns once "
              "every slot has a ready worker, and fails (exit 1, with the reason) if a worker "
-             "exits before it is ready."},
+             "exits before it is ready. An app with `after` waits for those apps' ready "
+             "workers (refused while one is stopped); `start all` starts autostart = false "
+             "apps too."},
     {.name = "stop",
      .app = kRequired,
      .slow = true,
@@ -91,8 +93,8 @@ const std::array<Verb, 16> kVerbs{{
     {.name = "events",
      .follow = kOptional,
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
-             "disconnect, exit, message, restart, crash_loop, failed, retry, ready_timeout, "
-             "watchdog, reload, setup, memory, output, relay_dropped."},
+             "disconnect, exit, message, restart, crash_loop, failed, retry, waiting, "
+             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 

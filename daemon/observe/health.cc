@@ -12,6 +12,11 @@ namespace {
 // Why APP is not ready, or "" when it is.
 std::string not_ready(const AppSnapshot& app) {
   if (app.state == AppState::failed) return app.name + ": failed (every slot in a crash loop)";
+  if (!app.waiting_for.empty()) {
+    std::string names;
+    for (const auto& name : app.waiting_for) names += (names.empty() ? "" : ", ") + name;
+    return app.name + ": waiting for " + names + " (after)";
+  }
   if (!app.wanted_up || app.instances == 0) return "";
   if (app.ready_workers() > 0) return "";
   std::string stopped;  // ready workers that a signal stopped: ready no longer

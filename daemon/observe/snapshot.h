@@ -90,6 +90,9 @@ struct AppSnapshot {
   std::optional<OnDemandSnapshot> on_demand;  // node-protocol apps only
   std::optional<RelaySnapshot> relay;         // relay = true only
   config::Affinity affinity = config::Affinity::none;
+  // `after`: started, and waiting for these apps to have a ready worker
+  // (status shows the state "waiting"); empty when not waiting.
+  std::vector<std::string> waiting_for;
 };
 
 struct ConfigReloadCounts {

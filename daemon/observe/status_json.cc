@@ -51,7 +51,12 @@ boost::json::object app_status_json(const AppSnapshot& a) {
     for (const auto& slot : a.empty_slots) empty_slots.push_back(empty_slot_json(slot));
   boost::json::object app;
   app["name"] = a.name;
-  app["state"] = to_string(a.state);
+  app["state"] = a.waiting_for.empty() ? to_string(a.state) : "waiting";
+  if (!a.waiting_for.empty()) {
+    boost::json::array names;
+    for (const auto& name : a.waiting_for) names.emplace_back(name);
+    app["waiting_for"] = std::move(names);
+  }
   app["protocol"] = config::to_string(a.protocol);
   app["scheduling"] =
       a.protocol == config::Protocol::none ? "none" : config::to_string(a.scheduling);

@@ -96,6 +96,7 @@ void App::stop(Done done) {
     if (slot->worker) slot->worker->stop();
   }
   for (auto& w : leaving_) w->stop();
+  if (context_.start_order_changed) context_.start_order_changed();
   notify_if_stopped();
 }
 
@@ -350,6 +351,7 @@ void App::mark_failed() {
       retry ? "it is started again in " + config::format_duration(config_.failed_retry)
             : "'musterctl start " + name() + "' resumes it");
   fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
+  if (context_.start_order_changed) context_.start_order_changed();
   if (!retry) return;
   failed_timer_.expires_after(config_.failed_retry);
   failed_timer_.async_wait(
@@ -363,7 +365,9 @@ void App::mark_failed() {
 }
 
 void App::notify_if_stopped() {
-  if (has_live_workers() || stop_waiters_.empty()) return;
+  if (has_live_workers()) return;
+  if (context_.start_order_changed) context_.start_order_changed();
+  if (stop_waiters_.empty()) return;
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
   for (auto& done : waiters) done();

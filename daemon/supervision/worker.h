@@ -74,6 +74,10 @@ struct WorkerContext {
   // event): musterd hands it the notify datagrams it sent before that
   // (daemon/network/early_notify.h).
   std::function<void(Worker&)> spawned;
+  // A worker became ready, or an app was stopped, stopped completely or
+  // failed: apps waiting for others (daemon/supervision/start_order.h) are
+  // looked at again. musterd posts the look; unit tests may leave it empty.
+  std::function<void()> start_order_changed;
 };
 
 class Worker final : public std::enable_shared_from_this<Worker>, public RrMember {

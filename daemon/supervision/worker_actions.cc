@@ -196,6 +196,7 @@ void Worker::become_ready(Event event) {
   ready_timer_.cancel();
   spdlog::debug("{}[{}] ready", identity_.app, identity_.id);
   if (auto callback = std::move(on_ready_)) asio::post(io_, std::move(callback));
+  if (context_.start_order_changed) context_.start_order_changed();
 }
 
 }  // namespace muster::daemon

@@ -11,6 +11,7 @@
 #include "daemon/common/memory_reserve.h"
 #include "daemon/observe/status_json.h"
 #include "daemon/output/merged_tail.h"
+#include "daemon/wiring/app_commands.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -19,19 +20,16 @@ namespace muster::daemon {
 namespace {
 
 using Respond = ControlServer::Respond;
+using app_commands::app_or_error;
+using app_commands::apps_or_error;
+using app_commands::Gathered;
+using app_commands::names_of;
 using ipc::error_reply;
 using ipc::ok_reply;
 using worker_commands::disconnect;
 using worker_commands::kill;
 using worker_commands::restart_worker;
 using worker_commands::worker_or_error;
-
-// Looks the request's app up, or answers the error and returns null.
-App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
-  App* app = s.find_app(*r.app);
-  if (!app) respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
-  return app;
-}
 
 boost::json::object app_field(const App& app) { return {{"app", app.name()}}; }
 
@@ -59,117 +57,6 @@ void status(Supervisor& s, const ipc::Request& r, Respond respond) {
     if (!only) return respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
   }
   respond(ok_reply(status_reply_fields(snapshot, only)));
-}
-
-// The apps a request names: one, or every app for "all". Empty (the error
-// answered) if there is no such app.
-std::vector<App*> apps_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
-  std::vector<App*> out;
-  if (*r.app == "all") {
-    for (auto& app : s.apps())
-      if (!app->removed()) out.push_back(app.get());
-    if (out.empty()) respond(error_reply("there are no apps"));
-    return out;
-  }
-  if (App* app = app_or_error(s, r, respond)) out.push_back(app);
-  return out;
-}
-
-boost::json::array names_of(const std::vector<App*>& apps) {
-  boost::json::array out;
-  for (App* app : apps) out.emplace_back(app->name());
-  return out;
-}
-
-// One reply for a verb run on one app or on "all": ok once each app is done,
-// else the failures, one per line ("app: reason" for "all").
-struct Gathered {
-  explicit Gathered(Respond r) : respond(std::move(r)) {}
-  Respond respond;
-  bool all = false;
-  std::size_t left = 0;
-  boost::json::array names;
-  std::vector<std::string> errors;
-
-  static std::shared_ptr<Gathered> make(Respond respond, const std::vector<App*>& apps,
-                                        const ipc::Request& r) {
-    auto g = std::make_shared<Gathered>(std::move(respond));
-    g->all = *r.app == "all";
-    g->left = apps.size();
-    g->names = names_of(apps);
-    return g;
-  }
-  // The completion of one app's part.
-  static App::ReloadDone one(std::shared_ptr<Gathered> g, std::string name) {
-    return [g = std::move(g), name = std::move(name)](Result<void> result) {
-      if (!result) {
-        const std::string& why = result.error().message;
-        g->errors.push_back(g->all ? name + ": " + why : why);
-      }
-      if (--g->left == 0) g->finish();
-    };
-  }
-  void finish() {
-    if (!errors.empty()) {
-      std::string message;
-      for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-      return respond(error_reply(message));
-    }
-    boost::json::object reply;
-    if (all)
-      reply["apps"] = names;
-    else
-      reply["app"] = names.at(0);
-    respond(ok_reply(std::move(reply)));
-  }
-};
-
-void start(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
-  if (apps.empty()) return;
-  auto g = Gathered::make(std::move(respond), apps, r);
-  for (App* app : apps) {
-    auto done = Gathered::one(g, app->name());
-    // A refusal (the app is stopping) is answered even with --no-wait.
-    if (r.wait || app->stopping()) {
-      app->start(done);
-    } else {
-      app->start();
-      done({});
-    }
-  }
-}
-
-void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
-  if (apps.empty()) return;
-  auto g = Gathered::make(std::move(respond), apps, r);
-  for (App* app : apps) app->stop([done = Gathered::one(g, app->name())] { done({}); });
-}
-
-void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
-  if (apps.empty()) return;
-  auto g = Gathered::make(std::move(respond), apps, r);
-  for (App* app : apps) {
-    // Found again by name once stopped: a reload-config may have removed it
-    // meanwhile. A stop asked for after this one wins over the start.
-    unsigned stops = app->stops() + 1;
-    app->stop([&s, name = app->name(), stops, wait = r.wait, done = Gathered::one(g, app->name())] {
-      // A shutdown that began meanwhile wins: do not start workers again.
-      if (s.shutting_down()) return done(Error{"musterd is shutting down"});
-      App* again = s.find_app(name);
-      if (!again) return done(Error{"app '" + name + "' was removed while it was stopping"});
-      if (again->stops() != stops)
-        return done(
-            Error{"app '" + name + "' was stopped again while restarting; it stays stopped"});
-      if (!wait) {
-        again->start();
-        return done({});
-      }
-      again->start(done);
-    });
-  }
 }
 
 void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -351,9 +238,9 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"ping", ping},
       {"version", version},
       {"status", status},
-      {"start", start},
-      {"stop", stop},
-      {"restart", restart},
+      {"start", app_commands::start},
+      {"stop", app_commands::stop},
+      {"restart", app_commands::restart},
       {"scale", scale},
       {"reset", reset},
       {"kill", kill},

@@ -177,6 +177,7 @@ void Supervisor::remove_apps(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     App* app = find_app(name);
     spdlog::info("reload-config: removing app {}", name);
+    start_order_.cancel(*app, "app '" + name + "' was removed from the config");
     app->mark_removed();
     app->stop([this, app] {
       // Posted: we are inside the app's own exit handling here.
@@ -189,27 +190,34 @@ void Supervisor::remove_apps(const std::vector<std::string>& names) {
 void Supervisor::apply_app_changes(const ConfigDiff& diff, std::vector<std::unique_ptr<App>>& added,
                                    const config::Config& old,
                                    const std::shared_ptr<PendingReload>& waiting) {
+  std::vector<App*> fresh;
   for (const auto& app_config : config_.apps) {
     const std::string& name = app_config.name;
     if (contains(diff.apps_added, name)) {
       auto made = std::find_if(added.begin(), added.end(),
                                [&](const auto& a) { return a->name() == name; });
-      start_added_app(std::move(*made), waiting);
+      spdlog::info("reload-config: adding app {}", name);
+      fresh.push_back(made->get());
+      apps_.push_back(std::move(*made));
       continue;
     }
     bool rolling = contains(diff.apps_reloaded, name);
     if (!rolling && !contains(diff.apps_updated, name)) continue;
     update_app(app_config, *old.find_app(name), rolling, waiting);
   }
+  // Once every new app is known: each after those it names in `after`.
+  for (App* app : StartOrder::in_start_order(fresh)) start_added_app(*app, waiting);
 }
 
-void Supervisor::start_added_app(std::unique_ptr<App> app,
-                                 const std::shared_ptr<PendingReload>& waiting) {
-  std::string name = app->name();
-  spdlog::info("reload-config: adding app {}", name);
-  apps_.push_back(std::move(app));
+void Supervisor::start_added_app(App& app, const std::shared_ptr<PendingReload>& waiting) {
+  std::string name = app.name();
+  if (!app.config().autostart) {
+    spdlog::info("{}: autostart = false: not started until 'musterctl start {}'", name, name);
+    return;
+  }
   ++waiting->left;
-  apps_.back()->start([waiting, name](Result<void> result) {
+  // After the apps it names in `after` have a ready worker.
+  start_order_.start(app, [waiting, name](Result<void> result) {
     if (!result) {
       const std::string& why = result.error().message;
       spdlog::error("reload-config: the new app {} did not start: {}", name, why);

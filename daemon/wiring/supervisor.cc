@@ -18,6 +18,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
       config_(std::move(config)),
       on_demand_(io),
       context_{launcher, sockets_, on_demand_, events_, {}, nullptr, {}},
+      start_order_(events_, [this](const std::string& name) { return find_app(name); }),
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));
@@ -41,6 +42,15 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
   context_.user_message = [this](Worker& from, const boost::json::value& message) {
     if (App* app = find_app(from.identity().app))
       app->relay().message(app->config().relay, from, app->workers(), message, events_);
+  };
+  // Coalesced: many workers may become ready in one turn of the loop.
+  context_.start_order_changed = [this] {
+    if (start_order_posted_) return;
+    start_order_posted_ = true;
+    asio::post(io_, [this] {
+      start_order_posted_ = false;
+      if (!shutting_down_) start_order_.recheck();
+    });
   };
   for (const auto& app : config_.apps)
     apps_.push_back(
@@ -72,7 +82,13 @@ Result<void> Supervisor::start() {
   wait_signals();
   spdlog::info("musterd {} running with {} app(s) from {}", muster::version(), apps_.size(),
                config_.path);
-  for (auto& app : apps_) app->start();
+  for (App* app : apps_in_start_order()) {
+    if (app->config().autostart)
+      start_order_.start(*app);
+    else
+      spdlog::info("{}: autostart = false: not started until 'musterctl start {}'", app->name(),
+                   app->name());
+  }
   // Stored or passed sockets the config no longer names: let them go.
   for (const auto& name : sockets_.drop_unused_inherited()) {
     spdlog::warn("systemd passed a socket named {}, which the config does not name; closed", name);
@@ -129,6 +145,8 @@ void Supervisor::shutdown(const char* why) {
     if (ec || finished_) return;
     spdlog::warn("shutdown_timeout reached: killing the remaining workers");
     stop_apps();
+    // Every app at once now, not layer by layer (`after`).
+    for (auto& app : apps_) app->stop(nullptr);
     for (auto& app : apps_) app->kill_all();
   });
   // musterd accepts no more first, and its workers get every connection it
@@ -147,15 +165,17 @@ void Supervisor::stop_apps() {
   if (stopping_apps_) return;
   stopping_apps_ = true;
   hand_over_timer_.cancel();
-  auto remaining = std::make_shared<std::size_t>(apps_.size());
-  auto one_done = [this, remaining] {
-    if (--*remaining == 0) finish_shutdown();
-  };
-  if (apps_.empty()) {
-    finish_shutdown();
-    return;
-  }
-  for (auto& app : apps_) app->stop(one_done);
+  // Dependents first (`after`), removed apps still stopping among them.
+  std::vector<App*> apps;
+  for (auto& app : apps_) apps.push_back(app.get());
+  start_order_.stop(apps, [this] { finish_shutdown(); });
+}
+
+std::vector<App*> Supervisor::apps_in_start_order() {
+  std::vector<App*> apps;
+  for (auto& app : apps_)
+    if (!app->removed()) apps.push_back(app.get());
+  return StartOrder::in_start_order(std::move(apps));
 }
 
 void Supervisor::finish_shutdown() {
@@ -200,6 +220,7 @@ DaemonSnapshot Supervisor::snapshot() const {
     out.apps.push_back(app->snapshot());
     if (const config::AppConfig* c = config_.find_app(app->name()))
       out.apps.back().config_instances = c->instances;
+    out.apps.back().waiting_for = start_order_.waiting_for(*app);
   }
   out.sockets = sockets_.snapshot();
   for (auto& socket : on_demand_.snapshot()) out.sockets.push_back(std::move(socket));

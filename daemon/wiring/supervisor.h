@@ -21,6 +21,7 @@
 #include "daemon/observe/metrics_server.h"
 #include "daemon/observe/snapshot.h"
 #include "daemon/supervision/app.h"
+#include "daemon/supervision/start_order.h"
 #include "daemon/systemd/systemd_service.h"
 
 namespace muster::daemon {
@@ -72,6 +73,10 @@ class Supervisor {
   EventBus& events() { return events_; }
   SocketTable& sockets() { return sockets_; }
   OnDemandSockets& on_demand() { return on_demand_; }
+  // `after`: apps waiting for others, and stops in layers.
+  StartOrder& start_order() { return start_order_; }
+  // The apps not removed, each after those it names in `after`.
+  std::vector<App*> apps_in_start_order();
   bool shutting_down() const { return shutting_down_; }
 
  private:
@@ -97,7 +102,7 @@ class Supervisor {
   void remove_apps(const std::vector<std::string>& names);
   void apply_app_changes(const ConfigDiff& diff, std::vector<std::unique_ptr<App>>& added,
                          const config::Config& old, const std::shared_ptr<PendingReload>& waiting);
-  void start_added_app(std::unique_ptr<App> app, const std::shared_ptr<PendingReload>& waiting);
+  void start_added_app(App& app, const std::shared_ptr<PendingReload>& waiting);
   void update_app(const config::AppConfig& app_config, const config::AppConfig& previous,
                   bool rolling, const std::shared_ptr<PendingReload>& waiting);
   // supervisor_systemd.cc: READY once the first workers are ready, STATUS.
@@ -113,6 +118,8 @@ class Supervisor {
   EventBus events_;
   WorkerContext context_;
   std::vector<std::unique_ptr<App>> apps_;
+  StartOrder start_order_;
+  bool start_order_posted_ = false;
   ControlServer control_;
   NotifySocket notify_;
   EarlyNotify early_notify_;  // datagrams from pids not yet known as workers
