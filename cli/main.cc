@@ -82,6 +82,12 @@ void add_local_verbs(CLI::App& app, cli::Args& args) {
       "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
+  check->add_option("--environment", args.environment,
+                    "Check with this environment's overlays applied, as musterd --environment "
+                    "does (default: $MUSTER_ENVIRONMENT, else [daemon] environment).");
+  check->add_flag("--print", args.print,
+                  "Print the effective config (overlays applied, environments left out) as "
+                  "TOML on stdout, which musterd loads as it is; the verdict goes to stderr.");
 }
 
 // `help [VERB]`: the text --help or VERB --help prints, on stdout.
@@ -149,7 +155,8 @@ int main(int argc, char** argv) {
   const std::string verb = verbs.front()->get_name();
   if (verb == "help") return print_help(app, args.help_verb);
   if (verb == "check") {
-    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
+    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
+                          cli::CheckOptions{args.json, args.environment, args.print});
   }
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);
   if (!args.daemon_uid.empty()) socket.daemon_uid = static_cast<uid_t>(std::stoul(args.daemon_uid));
