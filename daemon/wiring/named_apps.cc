@@ -1,6 +1,7 @@
 #include "daemon/wiring/named_apps.h"
 
 #include "daemon/wiring/supervisor.h"
+#include "ipc/control_protocol.h"
 
 namespace muster::daemon {
 
