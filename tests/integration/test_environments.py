@@ -89,7 +89,7 @@ class Environments(harness.TestCase):
         self.assertTrue(out.startswith("# The effective config of " + d.config_path), out)
         self.assertIn('"production" (from --environment)', out)
         self.assertIn("instances = 2", out)
-        self.assertNotIn("environments", out)
+        self.assertNotIn("environments.", out)
         self.assertIn("ok (1 app, environment production)", err)
         d.write_file("muster.toml", out)  # what musterd then runs is the same
         d.start(env=NO_VARIABLE)
