@@ -42,21 +42,36 @@ std::vector<std::string> warnings(const config::Config& config) {
   return out;
 }
 
+// " (2 apps)", " (1 app, environment production)".
+std::string summary(const config::Config& config) {
+  std::string out = " (" + count_text(config.apps.size(), "app");
+  if (!config.environment.empty()) out += ", environment " + config::printable(config.environment);
+  return out + ")";
+}
+
 }  // namespace
 
-int run_check(const std::string& path, bool as_json) {
+int run_check(const std::string& path, const CheckOptions& options) {
+  const bool as_json = options.json;
   config::LoadResult result;
   // As root, refuse what a root musterd would refuse before even parsing.
-  if (auto unsafe = config::refuse_unsafe_config(path))
+  if (auto unsafe = config::refuse_unsafe_config(path)) {
     result.errors.push_back(config::ConfigError{path, 0, 0, "", *unsafe});
-  else
-    result = config::load_file(path, config::HostChecks::run);
+  } else {
+    config::LoadOptions load;
+    load.host = config::HostChecks::run;
+    if (!options.environment.empty()) load.environment = options.environment;
+    load.print = options.print;
+    result = config::load_file(path, load);
+  }
   const bool ok = result.errors.empty() && result.config.has_value();
 
   if (as_json) {
     json::object out{{"ok", ok}, {"file", path}};
     if (ok) {
       out["apps"] = result.config->apps.size();
+      out["environment"] = result.config->environment;
+      if (options.print) out["effective"] = result.effective_toml;
       json::array list;
       for (auto& w : warnings(*result.config)) list.push_back(json::string(path + ": " + w));
       out["warnings"] = std::move(list);
@@ -76,7 +91,12 @@ int run_check(const std::string& path, bool as_json) {
     return kExitUsage;
   }
   for (const auto& w : warnings(*result.config)) std::cerr << path << ": warning: " << w << '\n';
-  std::cout << path << ": ok (" << count_text(result.config->apps.size(), "app") << ")\n";
+  if (options.print) {
+    std::cout << result.effective_toml << std::flush;
+    std::cerr << path << ": ok" << summary(*result.config) << "\n";
+  } else {
+    std::cout << path << ": ok" << summary(*result.config) << "\n";
+  }
   return kExitOk;
 }
 

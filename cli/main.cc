@@ -121,6 +121,12 @@ void add_local_verbs(CLI::App& app, cli::Args& args, cli::TopArgs& top) {
       "programs and directories it names are looked up on this host, as this user.");
   check->add_option("FILE", args.file,
                     "Config file (default: $MUSTER_CONFIG, else /etc/muster/muster.toml).");
+  check->add_option("--environment", args.environment,
+                    "Check with this environment's overlays applied, as musterd --environment "
+                    "does (default: $MUSTER_ENVIRONMENT, else [daemon] environment).");
+  check->add_flag("--print", args.print,
+                  "Print the effective config (overlays applied, environments left out) as "
+                  "TOML on stdout, which musterd loads as it is; the verdict goes to stderr.");
   add_top(app, top);
 }
 
@@ -203,7 +209,8 @@ int main(int argc, char** argv) {
   const std::string verb = verbs.front()->get_name();
   if (verb == "help") return print_help(app, args.help_verb);
   if (verb == "check") {
-    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file, args.json);
+    return cli::run_check(args.file.empty() ? config::default_config_path() : args.file,
+                          cli::CheckOptions{args.json, args.environment, args.print});
   }
   if (verb == "import") return cli::run_import_verb(import_args);
   if (socket_option->count() > 0) socket = cli::socket_from_option(args.socket);

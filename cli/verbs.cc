@@ -118,25 +118,26 @@ void id_option(CLI::App& verb, Args& args) {
 const CliVerb kCliVerbs[] = {
     {"ping", no_options, no_fields},
     {"version", no_options, no_fields},
-    {"status", [](CLI::App& v, Args& a) { v.add_option("APP", a.app, "Show only this app."); },
+    {"status",
+     [](CLI::App& v, Args& a) { v.add_option("APP", a.app, "Show only this app (or group)."); },
      [](const Args& a, json::object& r) {
        if (!a.app.empty()) r["app"] = a.app;
      }},
     {"start",
      [](CLI::App& v, Args& a) {
-       v.add_option("APP", a.app, "The app to start, or all.")->required();
+       v.add_option("APP", a.app, "The app to start, a group, or all.")->required();
        v.add_flag("--no-wait", a.no_wait, "Return as soon as the workers are being started.");
      },
      app_and_wait},
     {"stop",
      [](CLI::App& v, Args& a) {
-       v.add_option("APP", a.app, "The app to stop, or all.")->required();
+       v.add_option("APP", a.app, "The app to stop, a group, or all.")->required();
      },
      app_field},
     {"restart",
      [](CLI::App& v, Args& a) {
        v.add_option("TARGET", a.target,
-                    "An app (or all), or a worker id (digits only), as shown by status.")
+                    "An app (a group, or all), or a worker id (digits only), as shown by status.")
            ->required()
            ->check(worker_or_app());
        v.add_flag("--no-wait", a.no_wait,
@@ -148,7 +149,7 @@ const CliVerb kCliVerbs[] = {
      }},
     {"reload",
      [](CLI::App& v, Args& a) {
-       v.add_option("APP", a.app, "The app to reload, or all.")->required();
+       v.add_option("APP", a.app, "The app to reload, a group, or all.")->required();
        v.add_flag("--no-wait", a.no_wait, "Return as soon as the reload has started.");
      },
      app_and_wait},
@@ -163,9 +164,10 @@ const CliVerb kCliVerbs[] = {
      }},
     {"logs",
      [](CLI::App& v, Args& a) {
-       v.add_option("APP", a.app,
-                    "The app whose output to show; all (the default): every app's, merged "
-                    "by the time musterd read each line.");
+       v.add_option(
+           "APP", a.app,
+           "The app (or group) whose output to show; all (the default): every app's, merged "
+           "by the time musterd read each line.");
        v.add_option("-n,--lines", a.lines,
                     "How many recent lines (default 100, at most 1000; at most 4 MiB of them: "
                     "how many older ones were left out is said on stderr).")
@@ -192,7 +194,7 @@ const CliVerb kCliVerbs[] = {
      }},
     {"reset",
      [](CLI::App& v, Args& a) {
-       v.add_option("APP", a.app, "The app whose history to reset, or all.")->required();
+       v.add_option("APP", a.app, "The app whose history to reset, a group, or all.")->required();
      },
      app_field},
     {"kill",
@@ -211,7 +213,7 @@ const CliVerb kCliVerbs[] = {
     {"send",
      [](CLI::App& v, Args& a) {
        v.add_option("TARGET", a.target,
-                    "A worker id (digits only), as shown by status, else an app name.")
+                    "A worker id (digits only), as shown by status, else an app or group name.")
            ->required()
            ->check(worker_or_app());
        v.add_option("JSON", a.message,

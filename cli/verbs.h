@@ -28,8 +28,10 @@ struct Args {
   std::uint64_t id = 0;
   std::string signal = "SIGTERM";
   std::string file;
-  std::string target;   // send: a worker id or an app name
-  std::string message;  // send: JSON text, checked by json_text()
+  std::string environment;  // check --environment
+  bool print = false;       // check --print
+  std::string target;       // send: a worker id or an app name
+  std::string message;      // send: JSON text, checked by json_text()
   bool follow = false;
   bool allow_empty = false;  // reload-config
   std::string help_verb;     // help: whose help to show

@@ -2,11 +2,16 @@
 // The [sockets.NAME] tables are read in sockets.cc, [apps.NAME] in apps.cc.
 #include "config/config.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "config/apps.h"
+#include "config/environments.h"
 #include "config/file_text.h"
+#include "config/groups.h"
 #include "config/host_checks.h"
+#include "config/print.h"
 #include "config/section.h"
 #include "config/sockets.h"
 
@@ -56,6 +61,8 @@ void read_daemon(Section& s, const fs::path& dir, DaemonConfig& daemon) {
   s.read_choice("log_format", daemon.log_format, {LogFormat::text, LogFormat::json});
   s.read_duration("shutdown_timeout", daemon.shutdown_timeout);
   read_metrics_listen(s, dir, daemon);
+  std::string environment;  // chosen by choose_environment()
+  s.read_nonempty_string("environment", environment);
   s.report_unknown_keys();
 }
 
@@ -83,6 +90,7 @@ Config read_root(const toml::table& root, const std::string& path, ErrorList& er
   if (const toml::node* apps = top.find("apps")) {
     detail::read_apps(*apps, context, errors, config.apps);
   }
+  if (const toml::node* groups = top.find("groups")) detail::read_groups(*groups, config, errors);
   detail::check_blocking_sockets(root, config, errors);
   detail::check_inspect_ranges(root, config, errors);
   detail::check_after(root, config, errors);
@@ -117,11 +125,45 @@ const SocketConfig* Config::find_socket(const std::string& name) const {
   return nullptr;
 }
 
+const GroupConfig* Config::find_group(std::string_view name) const {
+  for (const GroupConfig& group : groups) {
+    if (group.name == name) return &group;
+  }
+  return nullptr;
+}
+
+std::optional<std::vector<std::string>> Config::apps_named(std::string_view name) const {
+  std::vector<std::string> out;
+  const GroupConfig* group = find_group(name);
+  for (const AppConfig& app : apps) {
+    bool member =
+        group ? std::find(group->apps.begin(), group->apps.end(), app.name) != group->apps.end()
+              : name == kAllApps || app.name == name;
+    if (member) out.push_back(app.name);
+  }
+  if (out.empty() && name != kAllApps) return std::nullopt;
+  return out;
+}
+
 LoadResult load_file(const std::string& path, HostChecks host) {
+  LoadOptions options;
+  options.host = host;
+  return load_file(path, options);
+}
+
+LoadResult load_string(const std::string& text, const std::string& path, HostChecks host) {
+  LoadOptions options;
+  options.host = host;
+  return load_string(text, path, options);
+}
+
+LoadResult load_file(const std::string& path, const LoadOptions& options) {
   auto refused = [&](const std::string& why) {
     ErrorList errors(path);
     errors.add_unplaced("", why);
-    return LoadResult{std::nullopt, errors.take_sorted()};
+    LoadResult result;
+    result.errors = errors.take_sorted();
+    return result;
   };
   auto read = read_config_text(path);
   if (!read) return refused(read.error().message);
@@ -136,10 +178,11 @@ LoadResult load_file(const std::string& path, HostChecks host) {
         "this, so it is refused. Write the new config to a temporary file and rename "
         "it over this one. (A config with no apps says so with a comment or a "
         "[daemon] table.)");
-  return load_string(text, path, host);
+  return load_string(text, path, options);
 }
 
-LoadResult load_string(const std::string& text, const std::string& path, HostChecks host) {
+LoadResult load_string(const std::string& text, const std::string& path,
+                       const LoadOptions& options) {
   LoadResult result;
   ErrorList errors(path);
   toml::table root;
@@ -150,10 +193,21 @@ LoadResult load_string(const std::string& text, const std::string& path, HostChe
     result.errors = errors.take_sorted();
     return result;
   }
+  auto choice =
+      detail::choose_environment(options.environment, std::getenv(kEnvironmentVariable), root);
+  auto overlaid = detail::apply_environment(root, choice, errors);
   Config config = read_root(root, path, errors);
-  if (host == HostChecks::run) detail::check_host(root, config, errors);
+  config.environment = choice.name;
+  config.environment_source = choice.source;
+  for (AppConfig& app : config.apps) {
+    if (auto keys = overlaid.find(app.name); keys != overlaid.end())
+      app.origin = AppOrigin{choice.name, keys->second};
+  }
+  if (options.host == HostChecks::run) detail::check_host(root, config, errors);
   result.errors = errors.take_sorted();
-  if (result.errors.empty()) result.config = std::move(config);
+  if (!result.errors.empty()) return result;
+  if (options.print) result.effective_toml = detail::print_effective(root, config);
+  result.config = std::move(config);
   return result;
 }
 

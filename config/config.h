@@ -105,6 +105,19 @@ struct DaemonConfig {
   std::optional<SocketConfig> metrics;
 };
 
+// Who chose the environment whose overlays apply (EnvironmentChoice).
+enum class EnvironmentSource { none, option, variable, file };
+
+// Where an app's settings came from, for describing it. Not a setting: two
+// AppOrigins always compare equal, so that reload-config never restarts an
+// app because only this changed.
+struct AppOrigin {
+  std::string environment;                 // the overlay applied, "" for none
+  std::vector<std::string> overlaid_keys;  // what it set ("instances", "env.NODE_ENV")
+
+  bool operator==(const AppOrigin&) const { return true; }
+};
+
 struct AppConfig {
   std::string name;
   std::string exec;  // as written
@@ -170,8 +183,17 @@ struct AppConfig {
   // Apps of the same file this one starts after, each once it has a ready
   // worker, and stops before (config/start_order.h).
   std::vector<std::string> after;
+  AppOrigin origin;  // not a setting: equal for every two apps
 
   bool operator==(const AppConfig&) const = default;
+};
+
+// [groups] NAME = ["api", "jobs"]: a name every verb that takes an app takes.
+struct GroupConfig {
+  std::string name;
+  std::vector<std::string> apps;  // as listed (each an app, once)
+
+  bool operator==(const GroupConfig&) const = default;
 };
 
 struct Config {
@@ -179,14 +201,27 @@ struct Config {
   DaemonConfig daemon;
   std::vector<SocketConfig> sockets;  // in file order
   std::vector<AppConfig> apps;        // in file order
+  std::vector<GroupConfig> groups;    // in file order
+  // The environment whose [apps.NAME.environments.ENV] overlays apply ("" for
+  // none), and who chose it: reload-config passes an --environment on again.
+  std::string environment;
+  EnvironmentSource environment_source = EnvironmentSource::none;
 
   const AppConfig* find_app(const std::string& name) const;
   const SocketConfig* find_socket(const std::string& name) const;
+  const GroupConfig* find_group(std::string_view name) const;
+  // The apps a verb's APP names, in config order: every app for "all", a
+  // group's members, or the app itself; nullopt when no app or group has
+  // that name. The one place "all" and groups are expanded.
+  std::optional<std::vector<std::string>> apps_named(std::string_view name) const;
 };
 
 struct LoadResult {
   std::optional<Config> config;     // set iff errors is empty
   std::vector<ConfigError> errors;  // every problem of the file, in file order
+  // With LoadOptions::print and no errors: the effective config as TOML
+  // (print_effective in config/print.cc), which loads back to the same Config.
+  std::string effective_toml;
 };
 
 // Whether loading also asks this host if the config can run here: users and
@@ -195,12 +230,27 @@ struct LoadResult {
 // alone. musterd and `check` run them; what merely reads the file does not.
 enum class HostChecks { run, skip };
 
+// The environment variable that selects an environment (below --environment,
+// above [daemon] environment).
+constexpr const char* kEnvironmentVariable = "MUSTER_ENVIRONMENT";
+
+struct LoadOptions {
+  HostChecks host = HostChecks::skip;
+  // musterd --environment / check --environment: chosen over
+  // MUSTER_ENVIRONMENT and [daemon] environment; empty counts as not given.
+  std::optional<std::string> environment;
+  bool print = false;  // fill LoadResult::effective_toml
+};
+
 // Reads and validates a whole file; reports all errors in one pass.
 LoadResult load_file(const std::string& path, HostChecks host);
+LoadResult load_file(const std::string& path, const LoadOptions& options);
 // Same, from text (`path` is used for messages and to resolve relative
 // paths). Text has no host of its own, so by default only the text is checked.
 LoadResult load_string(const std::string& text, const std::string& path,
                        HostChecks host = HostChecks::skip);
+LoadResult load_string(const std::string& text, const std::string& path,
+                       const LoadOptions& options);
 
 // Default control socket: default_socket().path (config/default_socket.h).
 std::string default_control_socket();
@@ -252,5 +302,7 @@ const char* to_string(Serialization);
 const char* to_string(Ready);
 const char* to_string(Output);
 const char* to_string(RestartMode);
+// "--environment", "MUSTER_ENVIRONMENT", "[daemon] environment"; "" for none.
+const char* to_string(EnvironmentSource);
 
 }  // namespace muster::config

@@ -12,9 +12,22 @@ ErrorList::ErrorList(std::string_view file) : file_(printable(file)) {}
 
 void ErrorList::add(const toml::source_region& where, std::string_view key,
                     std::string_view message) {
-  errors_.push_back(ConfigError{file_, static_cast<int>(where.begin.line),
-                                static_cast<int>(where.begin.column), printable(key),
-                                printable(message)});
+  int line = static_cast<int>(where.begin.line);
+  int column = static_cast<int>(where.begin.column);
+  std::string named(key);
+  if (auto it = renamed_.find({line, column}); it != renamed_.end()) {
+    const auto& [from, to] = it->second;
+    bool under =
+        named.starts_with(from) &&
+        (named.size() == from.size() || named[from.size()] == '.' || named[from.size()] == '[');
+    if (under) named = to + named.substr(from.size());
+  }
+  errors_.push_back(ConfigError{file_, line, column, printable(named), printable(message)});
+}
+
+void ErrorList::rename_at(const toml::source_region& where, const std::string& from,
+                          const std::string& to) {
+  renamed_[{static_cast<int>(where.begin.line), static_cast<int>(where.begin.column)}] = {from, to};
 }
 
 void ErrorList::add_unplaced(std::string_view key, std::string_view message) {

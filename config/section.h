@@ -28,12 +28,17 @@ class ErrorList {
   // A problem that is not in the file (e.g. in the daemon's environment).
   void add_unplaced(std::string_view key, std::string_view message);
   bool empty() const { return errors_.empty(); }
+  // A node moved into a table from elsewhere (an environment's overlay) is
+  // named as it was written: errors at `where` with a key under `from`
+  // ("apps.api") get it under `to` ("apps.api.environments.production").
+  void rename_at(const toml::source_region& where, const std::string& from, const std::string& to);
   // The errors in file order (by line, then column).
   std::vector<ConfigError> take_sorted();
 
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::map<std::pair<int, int>, std::pair<std::string, std::string>> renamed_;
 };
 
 // `"text"` with quotes, backslashes and control characters escaped: a TOML

@@ -25,6 +25,7 @@ namespace {
 struct Options {
   std::string config_path = cfg::default_config_path();
   std::string log_level;
+  std::string environment;
   bool check = false;
 };
 
@@ -35,6 +36,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   cli.add_option("-c,--config", options.config_path,
                  "config file (default: $MUSTER_CONFIG, else "
                  "/etc/muster/muster.toml)");
+  cli.add_option("--environment", options.environment,
+                 "apply the apps' [apps.NAME.environments.ENV] overlays of this environment "
+                 "(over $MUSTER_ENVIRONMENT and [daemon] environment)");
   cli.add_flag("--check", options.check, "validate the config and exit (0 valid, 2 invalid)");
   cli.add_option("--log-level", options.log_level, "override daemon.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -50,12 +54,15 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
 
 // The config file if it is safe to read and valid; otherwise nothing, and
 // why is on stderr.
-std::optional<cfg::Config> load_config(const std::string& path) {
+std::optional<cfg::Config> load_config(const std::string& path, const std::string& environment) {
   if (auto unsafe = cfg::refuse_unsafe_config(path)) {
     std::cerr << path << ": " << *unsafe << "\n";
     return std::nullopt;
   }
-  auto loaded = cfg::load_file(path, cfg::HostChecks::run);
+  cfg::LoadOptions load_options;
+  load_options.host = cfg::HostChecks::run;
+  if (!environment.empty()) load_options.environment = environment;
+  auto loaded = cfg::load_file(path, load_options);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
     return std::nullopt;
@@ -81,7 +88,7 @@ int main(int argc, char** argv) {
   Options options;
   if (auto rc = parse_options(argc, argv, options)) return *rc;
 
-  auto loaded = load_config(options.config_path);
+  auto loaded = load_config(options.config_path, options.environment);
   if (!loaded) return 2;
   cfg::Config config = std::move(*loaded);
   if (options.check) {
@@ -94,6 +101,9 @@ int main(int argc, char** argv) {
   }
   if (!options.log_level.empty()) override_log_level(config, options.log_level);
   muster::daemon::setup_logging(config.daemon.log_level, config.daemon.log_format);
+  if (!config.environment.empty())
+    spdlog::info("environment {} (from {})", config.environment,
+                 cfg::to_string(config.environment_source));
   // A write to a client or worker that went away must be an error, not
   // death (SIGPIPE); likewise a write past RLIMIT_FSIZE (systemd's
   // LimitFSIZE=, ulimit -f) to an output_file: EFBIG, handled like a full

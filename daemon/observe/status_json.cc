@@ -82,12 +82,19 @@ boost::json::object socket_status_json(const SocketSnapshot& s) {
 }
 
 boost::json::object status_reply_fields(const DaemonSnapshot& snapshot, const AppSnapshot* only) {
-  boost::json::array apps;
+  std::vector<const AppSnapshot*> apps;
   if (only) {
-    apps.push_back(app_status_json(*only));
+    apps.push_back(only);
   } else {
-    for (const auto& app : snapshot.apps) apps.push_back(app_status_json(app));
+    for (const auto& app : snapshot.apps) apps.push_back(&app);
   }
+  return status_reply_fields(snapshot, apps);
+}
+
+boost::json::object status_reply_fields(const DaemonSnapshot& snapshot,
+                                        const std::vector<const AppSnapshot*>& only) {
+  boost::json::array apps;
+  for (const AppSnapshot* app : only) apps.push_back(app_status_json(*app));
   boost::json::array sockets;
   for (const auto& s : snapshot.sockets) sockets.push_back(socket_status_json(s));
   return {{"apps", std::move(apps)}, {"sockets", std::move(sockets)}};

@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <vector>
+
 #include "daemon/observe/snapshot.h"
 
 namespace muster::daemon {
@@ -16,5 +18,8 @@ boost::json::object socket_status_json(const SocketSnapshot& socket);
 // only `only` if given) and "sockets" (every socket).
 boost::json::object status_reply_fields(const DaemonSnapshot& snapshot,
                                         const AppSnapshot* only = nullptr);
+// Only the apps in `only` (status GROUP), in that order.
+boost::json::object status_reply_fields(const DaemonSnapshot& snapshot,
+                                        const std::vector<const AppSnapshot*>& only);
 
 }  // namespace muster::daemon

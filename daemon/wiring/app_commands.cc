@@ -1,72 +1,14 @@
-// start, stop and restart of apps, and the gathering of one reply for "all"
-// (commands.cc has the table of every verb).
+// start, stop and restart of apps (commands.cc has the table of every verb).
 #include "daemon/wiring/app_commands.h"
 
 #include <utility>
 
+#include "daemon/wiring/named_apps.h"
 #include "daemon/wiring/supervisor.h"
 
 namespace muster::daemon::app_commands {
 
 using ipc::error_reply;
-using ipc::ok_reply;
-
-App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
-  App* app = s.find_app(*r.app);
-  if (!app) respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
-  return app;
-}
-
-std::vector<App*> apps_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
-  std::vector<App*> out;
-  if (*r.app == "all") {
-    for (auto& app : s.apps())
-      if (!app->removed()) out.push_back(app.get());
-    if (out.empty()) respond(error_reply("there are no apps"));
-    return out;
-  }
-  if (App* app = app_or_error(s, r, respond)) out.push_back(app);
-  return out;
-}
-
-boost::json::array names_of(const std::vector<App*>& apps) {
-  boost::json::array out;
-  for (App* app : apps) out.emplace_back(app->name());
-  return out;
-}
-
-std::shared_ptr<Gathered> Gathered::make(Respond respond, const std::vector<App*>& apps,
-                                         const ipc::Request& r) {
-  auto g = std::make_shared<Gathered>(std::move(respond));
-  g->all = *r.app == "all";
-  g->left = apps.size();
-  g->names = names_of(apps);
-  return g;
-}
-
-App::ReloadDone Gathered::one(std::shared_ptr<Gathered> g, std::string name) {
-  return [g = std::move(g), name = std::move(name)](Result<void> result) {
-    if (!result) {
-      const std::string& why = result.error().message;
-      g->errors.push_back(g->all ? name + ": " + why : why);
-    }
-    if (--g->left == 0) g->finish();
-  };
-}
-
-void Gathered::finish() {
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return respond(error_reply(message));
-  }
-  boost::json::object reply;
-  if (all)
-    reply["apps"] = names;
-  else
-    reply["app"] = names.at(0);
-  respond(ok_reply(std::move(reply)));
-}
 
 namespace {
 
@@ -81,9 +23,9 @@ void start_one(Supervisor& s, App& app, bool wait, App::ReloadDone done) {
 }  // namespace
 
 void start(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
+  auto apps = apps_or_error(s, *r.app, respond);
   if (apps.empty()) return;
-  auto g = Gathered::make(std::move(respond), apps, r);
+  auto g = Gathered::make(std::move(respond), apps, *r.app);
   // In start order: with "all", each app's `after` apps are on their way first.
   for (App* app : StartOrder::in_start_order(apps)) {
     auto done = Gathered::one(g, app->name());
@@ -96,9 +38,9 @@ void start(Supervisor& s, const ipc::Request& r, Respond respond) {
 }
 
 void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
+  auto apps = apps_or_error(s, *r.app, respond);
   if (apps.empty()) return;
-  auto g = Gathered::make(std::move(respond), apps, r);
+  auto g = Gathered::make(std::move(respond), apps, *r.app);
   std::vector<App::ReloadDone> dones;
   for (App* app : apps) dones.push_back(Gathered::one(g, app->name()));
   s.start_order().stop(apps, [dones = std::move(dones)] {
@@ -107,12 +49,12 @@ void stop(Supervisor& s, const ipc::Request& r, Respond respond) {
 }
 
 void restart(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
+  auto apps = apps_or_error(s, *r.app, respond);
   if (apps.empty()) return;
   // One app whose `after` apps are down would stop and never start again.
   if (apps.size() == 1)
     if (auto why = s.start_order().blocked(*apps.front())) return respond(error_reply(*why));
-  auto g = Gathered::make(std::move(respond), apps, r);
+  auto g = Gathered::make(std::move(respond), apps, *r.app);
   // Found again by name once stopped: a reload-config may have removed it
   // meanwhile. A stop asked for after this one wins over the start.
   std::vector<std::pair<std::string, unsigned>> stops;

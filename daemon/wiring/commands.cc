@@ -12,6 +12,7 @@
 #include "daemon/observe/status_json.h"
 #include "daemon/output/merged_tail.h"
 #include "daemon/wiring/app_commands.h"
+#include "daemon/wiring/named_apps.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -20,16 +21,19 @@ namespace muster::daemon {
 namespace {
 
 using Respond = ControlServer::Respond;
-using app_commands::app_or_error;
-using app_commands::apps_or_error;
-using app_commands::Gathered;
-using app_commands::names_of;
 using ipc::error_reply;
 using ipc::ok_reply;
 using worker_commands::disconnect;
 using worker_commands::kill;
 using worker_commands::restart_worker;
 using worker_commands::worker_or_error;
+
+// Looks the request's app up, or answers the error and returns null.
+App* app_or_error(Supervisor& s, const ipc::Request& r, const Respond& respond) {
+  App* app = s.find_app(*r.app);
+  if (!app) respond(error_reply(no_such_app(s, *r.app)));
+  return app;
+}
 
 boost::json::object app_field(const App& app) { return {{"app", app.name()}}; }
 
@@ -51,11 +55,12 @@ void version(Supervisor&, const ipc::Request&, Respond respond) {
 // One snapshot (daemon/observe/snapshot.h) of everything, rendered.
 void status(Supervisor& s, const ipc::Request& r, Respond respond) {
   const DaemonSnapshot snapshot = s.snapshot();
-  const AppSnapshot* only = nullptr;
-  if (r.app) {
-    only = snapshot.find_app(*r.app);
-    if (!only) return respond(error_reply("no app named '" + config::printable(*r.app) + "'"));
-  }
+  if (!r.app) return respond(ok_reply(status_reply_fields(snapshot)));
+  auto names = s.config().apps_named(*r.app);
+  if (!names) return respond(error_reply(no_such_app(s, *r.app)));
+  std::vector<const AppSnapshot*> only;
+  for (const auto& name : *names)
+    if (const AppSnapshot* app = snapshot.find_app(name)) only.push_back(app);
   respond(ok_reply(status_reply_fields(snapshot, only)));
 }
 
@@ -63,6 +68,13 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
   if (*r.count > config::kMaxInstances)
     return respond(
         error_reply("at most " + std::to_string(config::kMaxInstances) + " instances per app"));
+  // A count is per app: for several, each would want its own.
+  if (const config::GroupConfig* group = s.config().find_group(*r.app)) {
+    std::string members;
+    for (const auto& name : group->apps) members += (members.empty() ? "" : ", ") + name;
+    return respond(error_reply("scale takes one app, and '" + group->name + "' is a group (" +
+                               members + "): scale each app"));
+  }
   App* app = app_or_error(s, r, respond);
   if (!app) return;
   // inspect: the new slots' inspector ports must be free as at load.
@@ -87,15 +99,10 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
 }
 
 void reset(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
+  auto apps = apps_or_error(s, *r.app, respond);
   if (apps.empty()) return;
   for (App* app : apps) app->reset_history();
-  boost::json::object reply;
-  if (*r.app == "all")
-    reply["apps"] = names_of(apps);
-  else
-    reply["app"] = apps.front()->name();
-  respond(ok_reply(std::move(reply)));
+  respond(ok_reply(named_field(apps, *r.app)));
 }
 
 void send(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -107,9 +114,10 @@ void send(Supervisor& s, const ipc::Request& r, Respond respond) {
       return respond(error_reply("worker " + std::to_string(*r.id) + " has no IPC channel"));
     targets.push_back(w);
   } else {
-    App* app = app_or_error(s, r, respond);
-    if (!app) return;
-    targets = app->workers();
+    auto apps = apps_or_error(s, *r.app, respond);
+    if (apps.empty()) return;
+    for (App* app : apps)
+      for (Worker* w : app->workers()) targets.push_back(w);
   }
   // An advanced worker gets the message as a V8 value: its `$` forms
   // (docs/compatibility.md) must convert, or nothing is sent.
@@ -132,7 +140,7 @@ void events(Supervisor& s, const ipc::Request& r, Respond respond) {
 }
 
 void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
-  auto apps = apps_or_error(s, r, respond);
+  auto apps = apps_or_error(s, *r.app, respond);
   if (apps.empty()) return;
   for (App* app : apps)
     if (!app->wanted_up())
@@ -140,14 +148,11 @@ void reload(Supervisor& s, const ipc::Request& r, Respond respond) {
                                  "; start it first"));
   if (!r.wait) {
     for (App* app : apps) app->reload(nullptr);
-    boost::json::object reply{{"started", true}};
-    if (*r.app != "all")
-      reply["app"] = apps.front()->name();
-    else
-      reply["apps"] = names_of(apps);
+    boost::json::object reply = named_field(apps, *r.app);
+    reply["started"] = true;
     return respond(ok_reply(std::move(reply)));
   }
-  auto g = Gathered::make(std::move(respond), apps, r);
+  auto g = Gathered::make(std::move(respond), apps, *r.app);
   for (App* app : apps) {
     app->reload([done = Gathered::one(g, app->name()), name = app->name()](Result<void> result) {
       if (!result) return done(result.error().prefixed("reload of '" + name + "' failed: "));
@@ -190,17 +195,14 @@ void reload_config(Supervisor& s, const ipc::Request& r, Respond respond) {
       r.allow_empty);
 }
 
-// logs APP, or `all`: every app musterd has now, in config order, merged
-// (merged_tail.h); a follow of all does not take in apps added later.
+// logs APP, a group or `all`: each app's, merged (merged_tail.h); a follow
+// of all does not take in apps added later.
 void logs(Supervisor& s, const ipc::Request& r, Respond respond) {
+  auto names = s.config().apps_named(*r.app);
+  if (!names) return respond(error_reply(no_such_app(s, *r.app)));
   std::vector<App*> apps;
-  if (*r.app == "all") {
-    for (auto& app : s.apps()) apps.push_back(app.get());
-  } else if (App* app = app_or_error(s, r, respond)) {
-    apps.push_back(app);
-  } else {
-    return;
-  }
+  for (const auto& name : *names)
+    if (App* app = s.find_app(name)) apps.push_back(app);
   std::size_t n = r.count ? static_cast<std::size_t>(*r.count) : 100;
   std::vector<boost::json::array> tails;
   for (App* app : apps) tails.push_back(app->output().tail(n));

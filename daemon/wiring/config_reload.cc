@@ -52,7 +52,13 @@ std::variant<config::Config, Supervisor::ReloadResult> read_next_config(
     spdlog::error("reload-config: {}: {}; the running config is unchanged", running.path, *unsafe);
     return Supervisor::ReloadResult{{running.path + ": " + *unsafe}, {}, {}};
   }
-  auto loaded = config::load_file(running.path, config::HostChecks::run);
+  // The same choice of environment as at start: musterd's --environment and
+  // MUSTER_ENVIRONMENT are as they were, [daemon] environment as the file is now.
+  config::LoadOptions options;
+  options.host = config::HostChecks::run;
+  if (running.environment_source == config::EnvironmentSource::option)
+    options.environment = running.environment;
+  auto loaded = config::load_file(running.path, options);
   if (!loaded.config) {
     Supervisor::ReloadResult result;
     for (const auto& e : loaded.errors) {

@@ -146,11 +146,12 @@ class Daemon:
 
     # -- lifecycle --
 
-    def start(self, apps=None, env=None, cwd=None, preexec_fn=None, **daemon_keys):
+    def start(self, apps=None, env=None, cwd=None, preexec_fn=None, args=(), **daemon_keys):
         """Starts musterd (writing the config first if `apps` is given) and
         waits until it answers ping. `env`: extra daemon environment;
         (a value of None unsets that variable); `preexec_fn`: runs in the
-        daemon's process before exec (limits)."""
+        daemon's process before exec (limits); `args`: more of musterd's
+        options."""
         if apps is not None:
             self.write_config(apps, **daemon_keys)
         assert self.proc is None or self.proc.poll() is not None, "musterd already running"
@@ -161,7 +162,7 @@ class Daemon:
         environ = {k: v for k, v in environ.items() if v is not None}  # None: unset it
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [MUSTERD, "-c", self.config_path], stdin=subprocess.DEVNULL,
+                [MUSTERD, "-c", self.config_path, *args], stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd or self.dir,
                 preexec_fn=preexec_fn)
         self.wait_for(self._answers_ping, 10, "musterd to answer ping")
