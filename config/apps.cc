@@ -326,6 +326,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   read_restart_and_stop(s, app);
 
   s.report_unknown_keys();
+  record_origins(s.table(), app.origins);
   return app;
 }
 

@@ -105,6 +105,29 @@ struct DaemonConfig {
   std::optional<SocketConfig> metrics;
 };
 
+// Where one key of an app's settings came from: its place in the config file
+// (1-based line and column of the value), and the environment overlay that
+// set it ("" for the app's own table). A key with no origin has its default.
+struct KeyOrigin {
+  int line = 0;
+  int column = 0;
+  std::string environment;
+};
+
+// The origin of each key an app's table sets ("exec", "env.API_TOKEN"), for
+// `musterctl describe`. Bookkeeping, not a setting: it always compares equal,
+// so that reload-config (which compares AppConfigs) never restarts an app
+// because its keys moved to other lines.
+struct KeyOrigins {
+  std::map<std::string, KeyOrigin, std::less<>> keys;
+
+  const KeyOrigin* find(std::string_view key) const {
+    auto it = keys.find(key);
+    return it == keys.end() ? nullptr : &it->second;
+  }
+  bool operator==(const KeyOrigins&) const { return true; }
+};
+
 struct AppConfig {
   std::string name;
   std::string exec;  // as written
@@ -164,6 +187,7 @@ struct AppConfig {
   // --inspect on PORT+n, the same port at every restart of its slot
   // (inspector_address); unset = off. Only family, host, port and listen set.
   std::optional<SocketConfig> inspect;
+  KeyOrigins origins;  // where each key set came from; never part of ==
 
   bool operator==(const AppConfig&) const = default;
 };

@@ -11,6 +11,7 @@
 #include "daemon/common/memory_reserve.h"
 #include "daemon/observe/status_json.h"
 #include "daemon/output/merged_tail.h"
+#include "daemon/wiring/describe_command.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -203,12 +204,8 @@ void reset(Supervisor& s, const ipc::Request& r, Respond respond) {
   auto apps = apps_or_error(s, r, respond);
   if (apps.empty()) return;
   for (App* app : apps) app->reset_history();
-  boost::json::object reply;
-  if (*r.app == "all")
-    reply["apps"] = names_of(apps);
-  else
-    reply["app"] = apps.front()->name();
-  respond(ok_reply(std::move(reply)));
+  respond(ok_reply(*r.app == "all" ? boost::json::object{{"apps", names_of(apps)}}
+                                   : app_field(*apps.front())));
 }
 
 void send(Supervisor& s, const ipc::Request& r, Respond respond) {
@@ -348,21 +345,14 @@ using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 // One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
 const std::map<std::string, Handler, std::less<>>& handlers() {
   static const std::map<std::string, Handler, std::less<>> table{
-      {"ping", ping},
-      {"version", version},
-      {"status", status},
-      {"start", start},
-      {"stop", stop},
-      {"restart", restart},
-      {"scale", scale},
-      {"reset", reset},
-      {"kill", kill},
-      {"shutdown", shutdown},
-      {"disconnect", disconnect},
-      {"send", send},
-      {"events", events},
-      {"reload", reload},
-      {"reload-config", reload_config},
+      {"ping", ping},         {"version", version},
+      {"status", status},     {"describe", describe_app},
+      {"start", start},       {"stop", stop},
+      {"restart", restart},   {"scale", scale},
+      {"reset", reset},       {"kill", kill},
+      {"shutdown", shutdown}, {"disconnect", disconnect},
+      {"send", send},         {"events", events},
+      {"reload", reload},     {"reload-config", reload_config},
       {"logs", logs},
   };
   return table;
