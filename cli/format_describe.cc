@@ -46,7 +46,8 @@ std::vector<const json::object*> objects(const json::object& o, std::string_view
 }
 
 std::string section(std::string_view title, const std::vector<Row>& rows) {
-  return "\n" + std::string(title) + ":\n" + (rows.size() > 1 ? format_table(rows, "  ") : "  none\n");
+  return "\n" + std::string(title) + ":\n" +
+         (rows.size() > 1 ? format_table(rows, "  ") : "  none\n");
 }
 
 // Settings and Environment: each entry's name, value and origin.
@@ -142,9 +143,8 @@ std::string logs_text(const json::object& reply) {
 std::string format_describe(const json::object& reply) {
   return text_of(reply, "app") + " (config " + text_of(reply, "config_file") + ")\n" +
          with_origins(reply, "Settings", "settings", "key", "KEY") + exec_text(reply) +
-         with_origins(reply, "Environment", "environment", "name", "NAME") +
-         sockets_text(reply) + policy_text(reply) + counters_text(reply) + exits_text(reply) +
-         logs_text(reply);
+         with_origins(reply, "Environment", "environment", "name", "NAME") + sockets_text(reply) +
+         policy_text(reply) + counters_text(reply) + exits_text(reply) + logs_text(reply);
 }
 
 }  // namespace muster::cli

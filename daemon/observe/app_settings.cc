@@ -15,7 +15,8 @@ json::value duration(config::Duration d) { return json::value(config::format_dur
 
 // "10MiB" when it is a whole number of MiB, else bytes ("512B"): both read back.
 json::value size(std::uint64_t bytes) {
-  if (bytes != 0 && bytes % (1024 * 1024) == 0) return json::value(std::to_string(bytes >> 20) + "MiB");
+  if (bytes != 0 && bytes % (1024 * 1024) == 0)
+    return json::value(std::to_string(bytes >> 20) + "MiB");
   if (bytes != 0 && bytes % 1024 == 0) return json::value(std::to_string(bytes >> 10) + "KiB");
   return json::value(std::to_string(bytes) + "B");
 }

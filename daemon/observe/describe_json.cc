@@ -70,8 +70,8 @@ json::array environment_json(const DescribeInput& in) {
                            in.show_env));
   for (const auto& entry : in.inherited) {
     auto eq = entry.find('=');
-    out.push_back(variable(entry.substr(0, eq), entry.substr(eq + 1), {{"kind", "inherited"}},
-                           in.show_env));
+    out.push_back(
+        variable(entry.substr(0, eq), entry.substr(eq + 1), {{"kind", "inherited"}}, in.show_env));
   }
   return out;
 }

@@ -22,9 +22,9 @@ struct DescribeInput {
   const config::AppConfig& settings;  // in force (App::config())
   const config::KeyOrigins& origins;  // where `settings`' keys are in config_file
   std::string config_file;
-  Result<std::string> executable;      // what the next spawn runs, or why it cannot
-  std::string path;                    // the PATH `exec` is found along
-  std::vector<std::string> inherited;  // "NAME=value", by env_inherit
+  Result<std::string> executable;              // what the next spawn runs, or why it cannot
+  std::string path;                            // the PATH `exec` is found along
+  std::vector<std::string> inherited;          // "NAME=value", by env_inherit
   const std::vector<SocketSnapshot>& sockets;  // every socket; the app's are picked
   bool show_env = false;                       // secret-looking values too
 };

@@ -25,8 +25,8 @@ struct ExitRecord {
   std::string description;  // ExitInfo::describe(): "killed by SIGKILL"
 
   static ExitRecord of(const ExitInfo& info, unsigned id, int pid) {
-    return {now_rfc3339(), id,           pid, info.code, info.signal, info.voluntary,
-            info.uptime,   info.describe()};
+    return {now_rfc3339(),  id, pid, info.code, info.signal, info.voluntary, info.uptime,
+            info.describe()};
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include "config_support.h"
 #include "daemon/observe/describe_json.h"
+#include "daemon/supervision/exit_history.h"
 
 using namespace muster;
 using muster::test::load_ok;
@@ -15,14 +16,14 @@ namespace json = boost::json;
 namespace {
 
 const std::string kApp =
-    "[apps.web]\n"                   // 1
-    "exec = \"node\"\n"              // 2
-    "args = [\"server.js\"]\n"       // 3
-    "\n"                             // 4
-    "restart_delay = \"1s\"\n"       // 5
-    "[apps.web.env]\n"               // 6
-    "NODE_ENV = \"production\"\n"    // 7
-    "API_TOKEN = \"t0ps3cret\"\n";   // 8
+    "[apps.web]\n"                  // 1
+    "exec = \"node\"\n"             // 2
+    "args = [\"server.js\"]\n"      // 3
+    "\n"                            // 4
+    "restart_delay = \"1s\"\n"      // 5
+    "[apps.web.env]\n"              // 6
+    "NODE_ENV = \"production\"\n"   // 7
+    "API_TOKEN = \"t0ps3cret\"\n";  // 8
 
 // The settings entry of `key` in a describe reply.
 const json::object& setting(const json::object& reply, std::string_view key) {
@@ -60,8 +61,7 @@ json::object describe(const config::AppConfig& app, bool show_env) {
 
 }  // namespace
 
-TEST_CASE("a key set in the file names its line and column; an unset key has none",
-          "[describe]") {
+TEST_CASE("a key set in the file names its line and column; an unset key has none", "[describe]") {
   const config::AppConfig app = load_ok(kApp).apps.at(0);
   const config::KeyOrigin* exec = app.origins.find("exec");
   REQUIRE(exec);
@@ -84,9 +84,9 @@ TEST_CASE("origins are no part of an app's settings: moved lines compare equal",
 }
 
 TEST_CASE("names that look secret are masked, others are not", "[describe]") {
-  for (const char* name : {"API_TOKEN", "db_password", "PASSWD", "AWS_SECRET_ACCESS_KEY", "ApiKey",
-                           "GOOGLE_APPLICATION_CREDENTIALS", "PRIVATE_PEM", "BASIC_AUTH",
-                           "SMTP_PASS", "PASS"}) {
+  for (const char* name :
+       {"API_TOKEN", "db_password", "PASSWD", "AWS_SECRET_ACCESS_KEY", "ApiKey",
+        "GOOGLE_APPLICATION_CREDENTIALS", "PRIVATE_PEM", "BASIC_AUTH", "SMTP_PASS", "PASS"}) {
     INFO(name);
     CHECK(daemon::looks_secret(name));
   }
@@ -118,4 +118,19 @@ TEST_CASE("describe masks secret-looking values unless show_env, and says where 
   CHECK(setting(masked, "restart").at("origin").at("kind") == json::value("default"));
   CHECK(setting(masked, "restart_delay").at("value") == json::value("1s"));
   CHECK(masked.at("exec").at("resolved") == json::value("/usr/bin/node"));
+}
+
+TEST_CASE("a slot keeps its last 5 exits, oldest first", "[describe]") {
+  daemon::ExitHistory history;
+  for (unsigned id = 1; id <= 7; ++id) {
+    daemon::ExitInfo info;
+    info.signal = 9;
+    history.record(daemon::ExitRecord::of(info, id, 1000 + static_cast<int>(id)));
+  }
+  REQUIRE(history.recent().size() == daemon::ExitHistory::kKept);
+  CHECK(history.recent().front().id == 3);
+  CHECK(history.recent().back().id == 7);
+  CHECK(history.recent().back().pid == 1007);
+  CHECK(history.recent().back().description == "killed by SIGKILL");
+  CHECK_FALSE(history.recent().back().time.empty());
 }
