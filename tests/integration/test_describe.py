@@ -40,7 +40,8 @@ class Describe(harness.TestCase):
         d = self.daemon()
         d.write_file("muster.toml", CONFIG.format(socket=json.dumps(d.socket_path)))
         d.start()
-        d.wait_workers("web", 2)
+        d.wait_for(lambda: len([w for w in d.workers("web") if w["pid"]]) == 2, 10,
+                   "web's two workers")
         return d
 
     def describe(self, d, *flags):
