@@ -160,6 +160,8 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
               text_of(reply, "version") + "\n";
      }},
     {"status", [](const json::object&, const json::object& reply) { return format_status(reply); }},
+    {"describe",
+     [](const json::object&, const json::object& reply) { return format_describe(reply); }},
     {"start",
      [](const json::object& q, const json::object& r) { return apps_said(q, r) + ": started\n"; }},
     {"stop",

@@ -46,6 +46,11 @@ std::string_view worker_state_colour(const boost::json::object& worker);
 // The apps table, then each app's workers, then the sockets.
 std::string format_status(const boost::json::object& reply, const Style* style = nullptr);
 
+// describe: the app's sections (Settings with each origin, Exec,
+// Environment, Sockets, Policy, Counters, Last exits, Logs), each an aligned
+// table (musterctl escapes the whole text for a terminal).
+std::string format_describe(const boost::json::object& reply);
+
 // One event (docs/control-protocol.md, Events) on one line, ending in '\n':
 // "2026-11-25T10:47:08.689Z exit web[3] pid 4242 code=1"; the payload of a
 // message event comes last, as compact JSON.

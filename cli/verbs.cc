@@ -123,6 +123,17 @@ const CliVerb kCliVerbs[] = {
      [](const Args& a, json::object& r) {
        if (!a.app.empty()) r["app"] = a.app;
      }},
+    {"describe",
+     [](CLI::App& v, Args& a) {
+       v.add_option("APP", a.app, "The app to describe.")->required();
+       v.add_flag("--show-env", a.show_env,
+                  "Show the values of environment variables whose names look secret "
+                  "(masked as ******** otherwise; musterd sends them only when asked).");
+     },
+     [](const Args& a, json::object& r) {
+       r["app"] = a.app;
+       if (a.show_env) r["show_env"] = true;
+     }},
     {"start",
      [](CLI::App& v, Args& a) {
        v.add_option("APP", a.app, "The app to start, a group, or all.")->required();

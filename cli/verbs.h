@@ -34,6 +34,7 @@ struct Args {
   std::string message;      // send: JSON text, checked by json_text()
   bool follow = false;
   bool allow_empty = false;  // reload-config
+  bool show_env = false;     // describe
   std::string help_verb;     // help: whose help to show
 };
 

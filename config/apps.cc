@@ -328,6 +328,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_string_list("after", app.after);  // checked against the other apps: check_after
 
   s.report_unknown_keys();
+  record_origins(s.table(), app.origins);
   return app;
 }
 

@@ -20,6 +20,10 @@ struct AppContext {
 void read_apps(const toml::node& apps, const AppContext& context, ErrorList& errors,
                std::vector<AppConfig>& out);
 
+// Records where each key of an app's table is (config/origins.cc): its
+// top-level keys, and each variable of its `env` as "env.NAME".
+void record_origins(const toml::table& app_table, KeyOrigins& out);
+
 // relay and affinity (config/cluster_options.cc), once protocol and
 // scheduling are read.
 void read_cluster_options(Section& s, AppConfig& app, bool protocol_ok);

@@ -200,8 +200,14 @@ LoadResult load_string(const std::string& text, const std::string& path,
   config.environment = choice.name;
   config.environment_source = choice.source;
   for (AppConfig& app : config.apps) {
-    if (auto keys = overlaid.find(app.name); keys != overlaid.end())
-      app.origin = AppOrigin{choice.name, keys->second};
+    auto keys = overlaid.find(app.name);
+    if (keys == overlaid.end()) continue;
+    app.origin = AppOrigin{choice.name, keys->second};
+    // The overlay's nodes were moved into the app's table: their places are
+    // already recorded; say which environment set them (describe).
+    for (const std::string& key : keys->second)
+      if (auto it = app.origins.keys.find(key); it != app.origins.keys.end())
+        it->second.environment = choice.name;
   }
   if (options.host == HostChecks::run) detail::check_host(root, config, errors);
   result.errors = errors.take_sorted();

@@ -118,6 +118,29 @@ struct AppOrigin {
   bool operator==(const AppOrigin&) const { return true; }
 };
 
+// Where one key of an app's settings came from: its place in the config file
+// (1-based line and column of the value), and the environment overlay that
+// set it ("" for the app's own table). A key with no origin has its default.
+struct KeyOrigin {
+  int line = 0;
+  int column = 0;
+  std::string environment;
+};
+
+// The origin of each key an app's table sets ("exec", "env.API_TOKEN"), for
+// `musterctl describe`. Bookkeeping, not a setting: it always compares equal,
+// so that reload-config (which compares AppConfigs) never restarts an app
+// because its keys moved to other lines.
+struct KeyOrigins {
+  std::map<std::string, KeyOrigin, std::less<>> keys;
+
+  const KeyOrigin* find(std::string_view key) const {
+    auto it = keys.find(key);
+    return it == keys.end() ? nullptr : &it->second;
+  }
+  bool operator==(const KeyOrigins&) const { return true; }
+};
+
 struct AppConfig {
   std::string name;
   std::string exec;  // as written
@@ -184,6 +207,7 @@ struct AppConfig {
   // worker, and stops before (config/start_order.h).
   std::vector<std::string> after;
   AppOrigin origin;  // not a setting: equal for every two apps
+  KeyOrigins origins;  // where each key set came from; never part of ==
 
   bool operator==(const AppConfig&) const = default;
 };

@@ -74,7 +74,8 @@ Result<Request> parse_request(std::string_view line) {
   req.verb = std::string(spec->name);
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
-        key != "message" && key != "follow" && key != "wait" && key != "allow_empty")
+        key != "message" && key != "follow" && key != "wait" && key != "allow_empty" &&
+        key != "show_env")
       return Error{"unexpected field '" + std::string(key) + "'"};
   }
   if (auto* m = obj.if_contains("message")) {
@@ -91,7 +92,8 @@ Result<Request> parse_request(std::string_view line) {
         take_count(obj, "count", spec->count, req.count),
         take_string(obj, "signal", spec->signal, req.signal),
         take_bool(obj, "wait", spec->wait, req.wait),
-        take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty)}) {
+        take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty),
+        take_bool(obj, "show_env", spec->show_env, req.show_env)}) {
     if (!taken) return taken.error();
   }
   if (spec->app_or_id && req.app.has_value() == req.id.has_value())

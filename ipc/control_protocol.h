@@ -30,6 +30,7 @@ struct Request {
   bool follow = false;                        // events: stream until closed
   bool wait = true;          // start, restart, reload, reload-config: answer when finished
   bool allow_empty = false;  // reload-config: a file with no apps may remove every app
+  bool show_env = false;     // describe: send secret-looking environment values too
 };
 
 // A parsed request, or the error message to send back.

@@ -4,7 +4,7 @@ namespace muster::ipc {
 
 constexpr Need kOptional = Need::optional, kRequired = Need::required;
 
-const std::array<Verb, 16> kVerbs{{
+const std::array<Verb, 17> kVerbs{{
     {.name = "ping", .help = "Check that musterd is running and answering."},
     {.name = "version", .help = "Print the versions of musterctl and of the running musterd."},
     {.name = "status",
@@ -12,6 +12,14 @@ const std::array<Verb, 16> kVerbs{{
      .help = "Show apps (state, ready/total, instances, restarts) and their workers: id, "
              "instance, pid, state, uptime, restarts, connections handed, CPU % and RSS "
              "(sampled every 2 s). States are coloured on a terminal (--no-color, NO_COLOR)."},
+    {.name = "describe",
+     .app = kRequired,
+     .show_env = kOptional,
+     .help = "Show everything about one app: each effective setting and where it came from "
+             "(FILE:LINE, an environment overlay, or the default), the program the next worker "
+             "runs, its environment (values of names that look secret, such as *TOKEN*, "
+             "*PASSWORD*, *KEY*, masked unless --show-env), its sockets, restart policy state, "
+             "counters, the last exits of each slot and where its output goes."},
     {.name = "start",
      .app = kRequired,
      .wait = kOptional,

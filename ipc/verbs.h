@@ -26,6 +26,7 @@ struct Verb {
   Need follow = Need::no;       // stream until the client closes
   Need wait = Need::no;         // false: answer before the work is done
   Need allow_empty = Need::no;  // reload-config
+  Need show_env = Need::no;     // describe: secret-looking values unmasked
   bool app_or_id = false;       // exactly one of app and id (both optional above)
   // Answered once the work is done (start, stop...), which may take as long
   // as the apps' readiness and stop timeouts: musterctl waits longer.
@@ -34,7 +35,7 @@ struct Verb {
 };
 
 // In the order `musterctl --help` lists them.
-extern const std::array<Verb, 16> kVerbs;
+extern const std::array<Verb, 17> kVerbs;
 
 // The declaration of `name`, or null.
 const Verb* find_verb(std::string_view name);

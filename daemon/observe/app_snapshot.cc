@@ -77,6 +77,11 @@ AppSnapshot App::snapshot() const {
   app.instances = static_cast<unsigned>(slots_.size());
   for (unsigned i = 0; i < slots_.size(); ++i) {
     const auto& slot = *slots_[i];
+    app.slots.push_back({i,
+                         slot.restarts,
+                         slot.backoff.consecutive(),
+                         slot.crash_loop,
+                         {slot.exits.recent().begin(), slot.exits.recent().end()}});
     if (slot.worker && !launching(*slot.worker)) {
       app.workers.push_back(snapshot_of(*slot.worker));
       continue;

@@ -51,6 +51,15 @@ struct EmptySlotSnapshot {
   std::optional<Duration> next_try_in;  // nullopt: it is not tried again
 };
 
+// Every slot's restart policy state and its last exits (describe).
+struct SlotSnapshot {
+  unsigned instance = 0;
+  unsigned restarts = 0;     // refills after a crash (reset by `musterctl reset`)
+  unsigned consecutive = 0;  // crashes or short lives in a row: the backoff's step
+  bool crash_loop = false;
+  std::vector<ExitRecord> exits;  // oldest first, at most ExitHistory::kKept
+};
+
 // A node-protocol app's sockets bound on demand (daemon/network/on_demand.h).
 struct OnDemandSnapshot {
   std::size_t sockets = 0;  // held or being bound
@@ -77,6 +86,7 @@ struct AppSnapshot {
   // Live workers: slot order, then replacements not yet ready, then leaving ones.
   std::vector<WorkerSnapshot> workers;
   std::vector<EmptySlotSnapshot> empty_slots;
+  std::vector<SlotSnapshot> slots;   // index = instance
   std::optional<Duration> retry_in;  // failed: until failed_retry starts it again
   App::Counters counters;
   // Its workers that count as ready (WorkerSnapshot::ready_now): what status's

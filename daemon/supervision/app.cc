@@ -198,6 +198,8 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
       unsigned slot = instance;
       auto keep_alive = candidate;
       reload_->candidates.erase(slot);
+      if (slot < slots_.size())
+        slots_[slot]->exits.record(ExitRecord::of(info, worker.identity().id, worker.pid()));
       finish_reload(Error{"the new worker for slot " + std::to_string(slot) + " " +
                           info.describe() + " before it was ready"});
       return;
@@ -216,6 +218,7 @@ void App::on_worker_exit(Worker& worker, const ExitInfo& info) {
   if (instance >= slots_.size() || slots_[instance]->worker.get() != &worker) return;
   auto keep_alive = std::move(slots_[instance]->worker);  // the slot is empty from here
   slots_[instance]->last_exit = info.describe();
+  slots_[instance]->exits.record(ExitRecord::of(info, worker.identity().id, worker.pid()));
   if (!wanted_up()) {
     notify_if_stopped();
     return;

@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "daemon/output/output_sink.h"
+#include "daemon/supervision/exit_history.h"
 #include "daemon/supervision/relay.h"
 #include "daemon/supervision/restart_policy.h"
 #include "daemon/supervision/worker.h"
@@ -143,6 +144,7 @@ class App {
     unsigned restarts = 0;
     // While the slot is empty: why (the last exit) and when it is tried next.
     std::string last_exit;
+    ExitHistory exits;  // its workers' last exits (describe)
     std::optional<Clock::time_point> next_try;
     bool crash_loop = false;  // parked: more than max_restarts within restart_window
     bool queued = false;      // in spawn_queue_

@@ -113,6 +113,7 @@ void App::cannot_spawn(unsigned instance, const char* what, bool out_of_memory) 
     ++counters_.exits;
     ++counters_.crashes;
     slot.last_exit = info.describe();
+    slot.exits.record(ExitRecord::of(info, 0, 0));
     std::string why = "slot " + std::to_string(instance) + ": the worker " + info.describe();
     if (out_of_memory && start_wait_) {
       spdlog::error(

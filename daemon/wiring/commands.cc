@@ -13,6 +13,7 @@
 #include "daemon/output/merged_tail.h"
 #include "daemon/wiring/app_commands.h"
 #include "daemon/wiring/named_apps.h"
+#include "daemon/wiring/describe_command.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -240,6 +241,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"ping", ping},
       {"version", version},
       {"status", status},
+      {"describe", describe_app},
       {"start", app_commands::start},
       {"stop", app_commands::stop},
       {"restart", app_commands::restart},
