@@ -324,6 +324,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   s.read_string("group", app.group);
   read_output(s, app, dir);
   read_restart_and_stop(s, app);
+  read_watch(s, app);
 
   s.report_unknown_keys();
   return app;

@@ -164,6 +164,13 @@ struct AppConfig {
   // --inspect on PORT+n, the same port at every restart of its slot
   // (inspector_address); unset = off. Only family, host, port and listen set.
   std::optional<SocketConfig> inspect;
+  // Development: changes under these paths (relative to cwd; a directory
+  // recursively) or to files whose names match these globs (anywhere under
+  // cwd) reload the app, once quiet for watch_delay (daemon/watch/). Names
+  // matching watch_ignore, node_modules and .git are never watched.
+  std::vector<std::string> watch;
+  std::vector<std::string> watch_ignore;
+  Duration watch_delay = std::chrono::milliseconds(500);
 
   bool operator==(const AppConfig&) const = default;
 };

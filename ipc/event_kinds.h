@@ -10,9 +10,9 @@
 
 namespace muster::ipc {
 
-inline constexpr std::array<std::string_view, 17> kEventKinds = {
+inline constexpr std::array<std::string_view, 18> kEventKinds = {
     "fork",    "online",     "listening", "disconnect", "exit",          "message",
     "restart", "crash_loop", "failed",    "retry",      "ready_timeout", "watchdog",
-    "reload",  "setup",      "memory",    "output",     "relay_dropped"};
+    "reload",  "setup",      "memory",    "output",     "relay_dropped", "watch"};
 
 }  // namespace muster::ipc

@@ -22,6 +22,7 @@
 #include "daemon/observe/snapshot.h"
 #include "daemon/supervision/app.h"
 #include "daemon/systemd/systemd_service.h"
+#include "daemon/wiring/app_watches.h"
 
 namespace muster::daemon {
 
@@ -113,6 +114,7 @@ class Supervisor {
   EventBus events_;
   WorkerContext context_;
   std::vector<std::unique_ptr<App>> apps_;
+  AppWatches watches_;  // development: `watch` reloads apps (app_watches.h)
   ControlServer control_;
   NotifySocket notify_;
   EarlyNotify early_notify_;  // datagrams from pids not yet known as workers
