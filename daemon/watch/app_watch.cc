@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -19,7 +19,7 @@ namespace {
 // A file written and closed, created (a link, a symlink), removed or renamed;
 // for directories, the same tells the walk to follow.
 constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-                                IN_MOVED_TO | IN_ONLYDIR | IN_DONTFOLLOW | IN_EXCL_UNLINK;
+                                IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 
 std::string errno_words(int err) {
   std::string words = describe_errno(err);
@@ -143,8 +143,8 @@ bool AppWatch::add_dir(const std::string& dir) {
   if (by_path_.count(dir)) return false;
   if (by_wd_.size() >= kMaxDirs) {
     if (!limit_warned_)
-      warn("more than " + std::to_string(kMaxDirs) + " directories to watch; " +
-           scope_.shown(dir) + " and the directories found after it are not watched "
+      warn("more than " + std::to_string(kMaxDirs) + " directories to watch; " + scope_.shown(dir) +
+           " and the directories found after it are not watched "
            "(narrow watch, or add their names to watch_ignore)");
     limit_warned_ = true;
     return false;

@@ -4,16 +4,17 @@
 // For development: it reloads the app, which a production config should not
 // want (README, "Development: watch").
 //
-// Symlinks are never followed (IN_DONTFOLLOW, O_NOFOLLOW): the watch stays in
+// Symlinks are never followed (IN_DONT_FOLLOW, O_NOFOLLOW): the watch stays in
 // the tree as it is on disk, whoever runs musterd (docs/SECURITY.md).
 #pragma once
 
 #include <dirent.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
