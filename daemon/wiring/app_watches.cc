@@ -62,9 +62,9 @@ void AppWatches::start(const config::AppConfig& app) {
 void AppWatches::changed(const std::string& app, const ChangeBatch& batch) {
   boost::json::array files;
   for (const auto& file : batch.files) files.emplace_back(file);
-  events_.publish("watch", app,
-                  {{"file", batch.files.front()}, {"files", std::move(files)},
-                   {"count", batch.count}});
+  events_.publish(
+      "watch", app,
+      {{"file", batch.files.front()}, {"files", std::move(files)}, {"count", batch.count}});
   auto entry = entries_.find(app);
   App* found = find_app_(app);
   if (entry == entries_.end() || found == nullptr) return;
