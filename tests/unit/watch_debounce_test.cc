@@ -10,7 +10,6 @@
 using muster::daemon::ChangeBatch;
 using muster::daemon::Debounce;
 using muster::daemon::ReloadQueue;
-using muster::test::advance;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,10 +27,10 @@ TEST_CASE("changes coming faster than the delay fire once, when they stop", "[wa
   Fired f;
   for (int i = 0; i < 20; ++i) {
     f.debounce->note("src/a.js");
-    advance(f.io, 100ms);
+    muster::test::advance(f.io, 100ms);
   }
   CHECK(f.batches.empty());
-  advance(f.io, 400ms);
+  muster::test::advance(f.io, 400ms);
   REQUIRE(f.batches.size() == 1);
   CHECK(f.batches[0].files == std::vector<std::string>{"src/a.js"});
   CHECK(f.batches[0].count == 1);
@@ -40,9 +39,9 @@ TEST_CASE("changes coming faster than the delay fire once, when they stop", "[wa
 TEST_CASE("nothing fires before the delay has passed quietly", "[watch]") {
   Fired f;
   f.debounce->note("a");
-  advance(f.io, 499ms);
+  muster::test::advance(f.io, 499ms);
   CHECK(f.batches.empty());
-  advance(f.io, 1ms);
+  muster::test::advance(f.io, 1ms);
   CHECK(f.batches.size() == 1);
 }
 
@@ -50,7 +49,7 @@ TEST_CASE("a batch shows the first few distinct files and counts them all", "[wa
   Fired f;
   for (int i = 0; i < 8; ++i) f.debounce->note("f" + std::to_string(i));
   f.debounce->note("f0");
-  advance(f.io, 500ms);
+  muster::test::advance(f.io, 500ms);
   REQUIRE(f.batches.size() == 1);
   CHECK(f.batches[0].files == std::vector<std::string>{"f0", "f1", "f2", "f3", "f4"});
   CHECK(f.batches[0].count == 8);
@@ -60,7 +59,7 @@ TEST_CASE("changes that never stop still fire after ten delays", "[watch]") {
   Fired f;
   for (int i = 0; i < 60; ++i) {
     f.debounce->note("app.log");
-    advance(f.io, 100ms);
+    muster::test::advance(f.io, 100ms);
   }
   CHECK(f.batches.size() == 1);  // at 5s, the tenth delay after the first
 }
@@ -68,9 +67,9 @@ TEST_CASE("changes that never stop still fire after ten delays", "[watch]") {
 TEST_CASE("a change after a batch starts the next batch", "[watch]") {
   Fired f;
   f.debounce->note("a");
-  advance(f.io, 600ms);
+  muster::test::advance(f.io, 600ms);
   f.debounce->note("b");
-  advance(f.io, 600ms);
+  muster::test::advance(f.io, 600ms);
   REQUIRE(f.batches.size() == 2);
   CHECK(f.batches[1].files == std::vector<std::string>{"b"});
 }
@@ -79,7 +78,7 @@ TEST_CASE("a cancelled batch never fires", "[watch]") {
   Fired f;
   f.debounce->note("a");
   f.debounce->cancel();
-  advance(f.io, 1s);
+  muster::test::advance(f.io, 1s);
   CHECK(f.batches.empty());
 }
 
