@@ -30,6 +30,8 @@ class Watch(harness.TestCase):
         proc = subprocess.Popen([harness.MUSTERCTL, "-s", d.socket_path, "--json", "events",
                                  "--follow"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(proc.stdout.close)
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
         self.assertIn('"follow":true', self.next_line(proc, 5))
         return proc
@@ -132,9 +134,9 @@ class Watch(harness.TestCase):
         d = self.daemon()
         d.write_config(app("web", "sleep", watch=["*.[js"]))
         rc, out, err = d.ctl("check", d.config_path)
-        self.assertEqual(rc, 1, out + err)
-        self.assertIn("muster.toml:", out + err)
-        self.assertIn("apps.web.watch[0]: bad glob", out + err)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn(f"{d.config_path}:9:10: apps.web.watch[0]: bad glob \"*.[js\": '[' opens "
+                      "a set that no ']' closes", out + err)
 
 
 if __name__ == "__main__":
