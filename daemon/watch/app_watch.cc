@@ -130,8 +130,7 @@ void AppWatch::walk_step() {
         ::fstatat(::dirfd(open_.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
       is_dir = S_ISDIR(st.st_mode);
     if (is_dir) {
-      if (scope_.watches_subdir(walk.dir, name))
-        walks_.push_back({join_path(walk.dir, name), walk.report});
+      if (scope_.watches_subdir(walk.dir, name)) follow_dir(join_path(walk.dir, name), walk.report);
     } else if (walk.report && scope_.counts(walk.dir, name)) {
       debounce_->note(scope_.shown(join_path(walk.dir, name)));
     }
@@ -139,16 +138,28 @@ void AppWatch::walk_step() {
   schedule_walk();
 }
 
+// The walk's queue counts toward the bound too: a directory with more
+// subdirectories than that queues no more than the bound allows.
+void AppWatch::follow_dir(const std::string& dir, bool report) {
+  if (by_wd_.size() + walks_.size() > kMaxDirs) {
+    over_limit(dir);
+    return;
+  }
+  walks_.push_back({dir, report});
+}
+
+bool AppWatch::over_limit(const std::string& dir) {
+  if (!limit_warned_)
+    warn("more than " + std::to_string(kMaxDirs) + " directories to watch; " + scope_.shown(dir) +
+         " and the directories found after it are not watched (narrow watch, or add their "
+         "names to watch_ignore)");
+  limit_warned_ = true;
+  return false;
+}
+
 bool AppWatch::add_dir(const std::string& dir) {
   if (by_path_.count(dir)) return false;
-  if (by_wd_.size() >= kMaxDirs) {
-    if (!limit_warned_)
-      warn("more than " + std::to_string(kMaxDirs) + " directories to watch; " + scope_.shown(dir) +
-           " and the directories found after it are not watched "
-           "(narrow watch, or add their names to watch_ignore)");
-    limit_warned_ = true;
-    return false;
-  }
+  if (by_wd_.size() >= kMaxDirs) return over_limit(dir);
   int wd = ::inotify_add_watch(inotify_.native_handle(), dir.c_str(), kMask);
   if (wd < 0) {
     int err = errno;
@@ -211,7 +222,7 @@ void AppWatch::on_event(int wd, std::uint32_t mask, const std::string& name) {
   if (mask & IN_ISDIR) {
     if (mask & (IN_DELETE | IN_MOVED_FROM)) forget_dirs_within(path);
     if ((mask & (IN_CREATE | IN_MOVED_TO)) && scope_.watches_subdir(dir, name)) {
-      walks_.push_back({path, true});
+      follow_dir(path, true);
       schedule_walk();
     }
     return;

@@ -67,6 +67,10 @@ class AppWatch : public std::enable_shared_from_this<AppWatch> {
   // Watches and opens the directory at the front of walks_; false when it is not.
   bool open_front();
   void walk_step();
+  // Queues `dir` for the walk unless that would pass kMaxDirs.
+  void follow_dir(const std::string& dir, bool report);
+  // Warns (once) that the bound is reached; false.
+  bool over_limit(const std::string& dir);
   // Watches `dir`; false (with a warning) when it is not.
   bool add_dir(const std::string& dir);
   void read_events();
