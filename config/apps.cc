@@ -326,6 +326,7 @@ AppConfig read_app(Section& s, const std::string& name, const AppContext& contex
   read_restart_and_stop(s, app);
   s.read_bool("autostart", app.autostart);
   s.read_string_list("after", app.after);  // checked against the other apps: check_after
+  read_watch(s, app);
 
   s.report_unknown_keys();
   record_origins(s.table(), app.origins);

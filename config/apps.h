@@ -28,6 +28,9 @@ void record_origins(const toml::table& app_table, KeyOrigins& out);
 // scheduling are read.
 void read_cluster_options(Section& s, AppConfig& app, bool protocol_ok);
 
+// watch, watch_ignore and watch_delay (config/watch.cc).
+void read_watch(Section& s, AppConfig& app);
+
 // inspect (config/inspect.cc), once protocol and instances are read.
 void read_inspect(Section& s, AppConfig& app, bool protocol_ok);
 // Each app's inspect range against declared sockets, metrics_listen and the

@@ -206,6 +206,13 @@ struct AppConfig {
   // Apps of the same file this one starts after, each once it has a ready
   // worker, and stops before (config/start_order.h).
   std::vector<std::string> after;
+  // Development: changes under these paths (relative to cwd; a directory
+  // recursively) or to files whose names match these globs (anywhere under
+  // cwd) reload the app, once quiet for watch_delay (daemon/watch/). Names
+  // matching watch_ignore, node_modules and .git are never watched.
+  std::vector<std::string> watch;
+  std::vector<std::string> watch_ignore;
+  Duration watch_delay = std::chrono::milliseconds(500);
   AppOrigin origin;  // not a setting: equal for every two apps
   KeyOrigins origins;  // where each key set came from; never part of ==
 

@@ -102,7 +102,7 @@ const std::array<Verb, 17> kVerbs{{
      .follow = kOptional,
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
              "disconnect, exit, message, restart, crash_loop, failed, retry, waiting, "
-             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped."},
+             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped, watch."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 

@@ -172,6 +172,7 @@ void Supervisor::apply_config_file(ReloadDone done, bool allow_empty) {
   auto waiting = std::make_shared<PendingReload>();
   waiting->done = std::move(done);
   apply_app_changes(diff, added, old, waiting);
+  watches_.follow(config_);
   sockets_.sweep_retired();
   events_.publish("setup", "", summary);
   spdlog::info("reload-config: applied ({})", diff.empty() ? "no changes" : "see the setup event");

@@ -19,6 +19,7 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
       on_demand_(io),
       context_{launcher, sockets_, on_demand_, events_, {}, nullptr, {}},
       start_order_(events_, [this](const std::string& name) { return find_app(name); }),
+      watches_(io, events_, [this](const std::string& name) { return find_app(name); }),
       control_(io, config_.daemon,
                [this](const ipc::Request& r, ControlServer::Respond respond) {
                  handle_request(r, std::move(respond));
@@ -89,6 +90,7 @@ Result<void> Supervisor::start() {
       spdlog::info("{}: autostart = false: not started until 'musterctl start {}'", app->name(),
                    app->name());
   }
+  watches_.follow(config_);
   // Stored or passed sockets the config no longer names: let them go.
   for (const auto& name : sockets_.drop_unused_inherited()) {
     spdlog::warn("systemd passed a socket named {}, which the config does not name; closed", name);
@@ -140,6 +142,7 @@ void Supervisor::shutdown(const char* why) {
   spdlog::info("shutting down ({}): stopping all workers", why);
   systemd_.stopping();
   systemd_timer_.cancel();
+  watches_.stop_all();
   shutdown_timer_.expires_after(config_.daemon.shutdown_timeout);
   shutdown_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || finished_) return;

@@ -23,6 +23,7 @@
 #include "daemon/supervision/app.h"
 #include "daemon/supervision/start_order.h"
 #include "daemon/systemd/systemd_service.h"
+#include "daemon/wiring/app_watches.h"
 
 namespace muster::daemon {
 
@@ -120,6 +121,7 @@ class Supervisor {
   std::vector<std::unique_ptr<App>> apps_;
   StartOrder start_order_;
   bool start_order_posted_ = false;
+  AppWatches watches_;  // development: `watch` reloads apps (app_watches.h)
   ControlServer control_;
   NotifySocket notify_;
   EarlyNotify early_notify_;  // datagrams from pids not yet known as workers
