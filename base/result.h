@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -27,11 +29,16 @@ inline Error errno_error(int errno_value, std::string message = {}) {
   return {std::move(message), errno_value};
 }
 
-template <class T>
+// E is Error, or a type derived from it that says more for the caller to
+// act on (config::PathError: where a directory walk stopped, and why):
+// every failure is still an Error, with its message and errno.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
+  static_assert(std::is_base_of_v<Error, E>, "a Result's error is an Error");
+
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -44,26 +51,27 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { return assert(!ok()), std::get<1>(v_); }
+  const E& error() const { return assert(!ok()), std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // Done, or why not.
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Result<void, E> {
+  static_assert(std::is_base_of_v<Error, E>, "a Result's error is an Error");
+
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
+  Result(E error) : error_(std::move(error)) {}  // NOLINT
 
-  bool ok() const { return !failed_; }
+  bool ok() const { return !error_; }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { return assert(failed_), error_; }
+  const E& error() const { return assert(error_), *error_; }
 
  private:
-  Error error_;
-  bool failed_ = false;
+  std::optional<E> error_;
 };
 
 }  // namespace muster

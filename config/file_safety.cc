@@ -45,7 +45,8 @@ std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn sc
   if (as_root && scope == CreatedIn::whole_path) rules.judge = others;
   auto walked = PinnedDir::open(dir, rules);
   std::optional<std::string> problem;
-  if (const auto* error = std::get_if<PathError>(&walked)) {
+  if (!walked) {
+    const PathError* error = &walked.error();
     if (error->kind == PathError::Kind::link) {
       std::string message =
           "musterd follows no symbolic link on the way to the files it "
@@ -59,7 +60,7 @@ std::optional<std::string> unsafe_directory(const std::string& dir, CreatedIn sc
     if (error->kind != PathError::Kind::judged) return std::nullopt;  // missing...: reported apart
     problem = error->message;
   } else if (as_root && scope == CreatedIn::directory) {
-    const PinnedDir& pinned = std::get<PinnedDir>(walked);
+    const PinnedDir& pinned = *walked;
     struct stat st {};
     if (::fstat(pinned.fd(), &st) == 0) problem = others(pinned.reached(), st);
   }

@@ -67,17 +67,17 @@ class Walk {
  public:
   explicit Walk(const WalkRules& rules) : rules_(rules) {}
 
-  // Walks `path`: what stopped it, or nullopt with the walk at its end.
-  std::optional<PathError> run(const std::string& path);
+  // Walks `path`: done with the walk at its end, or what stopped it.
+  Result<void, PathError> run(const std::string& path);
   UniqueFd take_fd() { return std::move(at_.fd); }
   std::string reached() const { return at_.shown(); }
   bool created() const { return created_; }
 
  private:
-  std::optional<PathError> start(bool absolute);
-  std::optional<PathError> judge();
-  std::variant<UniqueFd, PathError> open_step(const std::string& name, bool last);
-  std::optional<PathError> not_a_directory(const std::string& name, bool last, int err);
+  Result<void, PathError> start(bool absolute);
+  Result<void, PathError> judge();
+  Result<UniqueFd, PathError> open_step(const std::string& name, bool last);
+  Result<void, PathError> not_a_directory(const std::string& name, bool last, int err);
 
   const WalkRules& rules_;
   Position at_;
@@ -86,7 +86,7 @@ class Walk {
   bool created_ = false;  // by the last step
 };
 
-std::optional<PathError> Walk::start(bool absolute) {
+Result<void, PathError> Walk::start(bool absolute) {
   at_.absolute = absolute;
   at_.where.clear();
   at_.fd.reset(::open(absolute ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -94,20 +94,20 @@ std::optional<PathError> Walk::start(bool absolute) {
   return judge();
 }
 
-std::optional<PathError> Walk::judge() {
-  if (!rules_.judge) return std::nullopt;
+Result<void, PathError> Walk::judge() {
+  if (!rules_.judge) return {};
   struct stat st {};
   if (::fstat(at_.fd.get(), &st) < 0)
     return PathError{errno, "cannot examine " + at_.shown() + ": " + errno_text(errno)};
   if (auto verdict = rules_.judge(at_.shown(), st))
     return PathError{EACCES, *verdict, Kind::judged, at_.shown()};
-  return std::nullopt;
+  return {};
 }
 
 // `name` in the current directory, opened as a directory without following
 // a link, created first if missing and the rules allow. An empty fd: `name`
 // was a link the rules follow, and its target is the rest of the way now.
-std::variant<UniqueFd, PathError> Walk::open_step(const std::string& name, bool last) {
+Result<UniqueFd, PathError> Walk::open_step(const std::string& name, bool last) {
   created_ = false;
   UniqueFd fd(::openat(at_.fd.get(), name.c_str(), kDirFlags));
   if (!fd && errno == ENOENT && rules_.create && (last || rules_.create_parents)) {
@@ -120,7 +120,7 @@ std::variant<UniqueFd, PathError> Walk::open_step(const std::string& name, bool 
   }
   if (fd) return fd;
   if (errno == ELOOP || errno == ENOTDIR) {
-    if (auto error = not_a_directory(name, last, errno)) return *error;
+    if (auto followed = not_a_directory(name, last, errno); !followed) return followed.error();
     return fd;
   }
   return PathError{errno, errno_text(errno), Kind::bare, at_.shown(name)};
@@ -130,7 +130,7 @@ std::variant<UniqueFd, PathError> Walk::open_step(const std::string& name, bool 
 // is ELOOP or ENOTDIR): if it is a link the rules follow, its target's
 // components are put in front of the rest of the way (a target from /
 // restarts the walk there); else why not.
-std::optional<PathError> Walk::not_a_directory(const std::string& name, bool last, int err) {
+Result<void, PathError> Walk::not_a_directory(const std::string& name, bool last, int err) {
   const std::string here = at_.shown(name);
   struct stat st {};
   if (::fstatat(at_.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -157,32 +157,31 @@ std::optional<PathError> Walk::not_a_directory(const std::string& name, bool las
   auto parts = components(text);
   todo_.insert(todo_.begin(), parts.begin(), parts.end());
   if (text.starts_with('/')) return start(true);
-  return std::nullopt;
+  return {};
 }
 
-std::optional<PathError> Walk::run(const std::string& path) {
-  if (auto error = start(path.starts_with('/'))) return error;
+Result<void, PathError> Walk::run(const std::string& path) {
+  if (auto started = start(path.starts_with('/')); !started) return started;
   todo_ = components(path);
   while (!todo_.empty()) {
     std::string name = std::move(todo_.front());
     todo_.pop_front();
     const bool last = todo_.empty();
     auto step = open_step(name, last);
-    if (auto* error = std::get_if<PathError>(&step)) return *error;
-    UniqueFd next = std::move(std::get<UniqueFd>(step));
+    if (!step) return step.error();
+    UniqueFd next = std::move(step).value();
     if (!next) continue;  // a link followed
     at_.enter(std::move(next), name);
-    if (auto error = judge()) return error;
+    if (auto judged = judge(); !judged) return judged;
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
 
-std::variant<PinnedDir, PathError> PinnedDir::open(const std::string& path,
-                                                   const WalkRules& rules) {
+Result<PinnedDir, PathError> PinnedDir::open(const std::string& path, const WalkRules& rules) {
   Walk walk(rules);
-  if (auto error = walk.run(path)) return *error;
+  if (auto walked = walk.run(path); !walked) return walked.error();
   PinnedDir dir;
   dir.fd_ = walk.take_fd();
   dir.path_ = path;

@@ -24,11 +24,15 @@
 #include <string>
 #include <variant>
 
+#include "base/result.h"
 #include "ipc/unique_fd.h"
 
 namespace muster::config {
 
-struct PathError {
+// An Error (message, errno) that also says what stopped a directory walk and
+// where, which config/socket_dir.cc and daemon/network/socket_file.cc turn
+// into words. Returned as Result<T, PathError>.
+struct PathError : Error {
   // What stopped the walk (or what failed in a caller's own step).
   enum class Kind {
     named,   // `message` names what failed and where
@@ -37,10 +41,11 @@ struct PathError {
     link,    // a symbolic link the walk does not follow (ELOOP), named
     judged,  // a directory the walk's judge refused (EACCES): its verdict
   };
-  int errno_value;
-  std::string message;
-  Kind kind = Kind::named;
-  std::string where = {};  // the path, as walked, of what stopped the walk
+  PathError(int errno_value, std::string message, Kind kind = Kind::named, std::string where = {})
+      : Error{std::move(message), errno_value}, kind(kind), where(std::move(where)) {}
+
+  Kind kind;
+  std::string where;  // the path, as walked, of what stopped the walk
 };
 
 // What the walk does with a symbolic link on its way.
@@ -78,8 +83,7 @@ class PinnedDir {
 
   // Resolves `path` (absolute, or relative to the working directory) by the
   // rules to an O_PATH descriptor of the directory it names.
-  static std::variant<PinnedDir, PathError> open(const std::string& path,
-                                                 const WalkRules& rules = {});
+  static Result<PinnedDir, PathError> open(const std::string& path, const WalkRules& rules = {});
   // A directory someone else resolved (a child binding with a worker's
   // credentials, daemon/network/unix_bind.h), taken as it is: `fd` is that directory,
   // `path` its name for messages.

@@ -30,12 +30,12 @@ std::string worded(const PathError& error) {
 }
 
 // The walk, and the rule's verdict on the directory it ends on.
-std::variant<PinnedDir, PathError> walk(const std::string& dir, SocketDirRule rule,
-                                        std::optional<mode_t> create) {
+Result<PinnedDir, PathError> walk(const std::string& dir, SocketDirRule rule,
+                                  std::optional<mode_t> create) {
   if (!dir.starts_with('/')) return PathError{EINVAL, "not an absolute path: " + dir};
   auto walked = PinnedDir::open(dir, walk_rules(rule, create));
-  if (auto* error = std::get_if<PathError>(&walked)) return *error;
-  const PinnedDir& pinned = std::get<PinnedDir>(walked);
+  if (!walked) return walked;
+  const PinnedDir& pinned = *walked;
   struct stat st {};
   if (::fstat(pinned.fd(), &st) < 0)
     return PathError{errno, "cannot examine " + dir + ": " + std::strerror(errno)};
@@ -73,9 +73,8 @@ std::optional<std::string> dir_rule_problem(SocketDirRule rule, const std::strin
 
 Result<PinnedDir> open_socket_dir(const std::string& dir, SocketDirRule rule, mode_t create_mode) {
   auto walked = walk(dir, rule, create_mode);
-  if (auto* error = std::get_if<PathError>(&walked))
-    return Error{worded(*error), error->errno_value};
-  PinnedDir& pinned = std::get<PinnedDir>(walked);
+  if (!walked) return Error{worded(walked.error()), walked.error().errno_value};
+  PinnedDir& pinned = *walked;
   // mkdirat's mode went through the umask; the default's is exact.
   if (rule == SocketDirRule::private_to_owner && pinned.created() && pinned.chmod(create_mode) < 0)
     return Error{"cannot set the mode of " + pinned.reached() + ": " + std::strerror(errno), errno};
@@ -84,8 +83,8 @@ Result<PinnedDir> open_socket_dir(const std::string& dir, SocketDirRule rule, mo
 
 std::optional<std::string> socket_dir_problem(const std::string& dir, SocketDirRule rule) {
   auto walked = walk(dir, rule, std::nullopt);
-  const auto* error = std::get_if<PathError>(&walked);
-  if (!error) return std::nullopt;
+  if (walked) return std::nullopt;
+  const PathError* error = &walked.error();
   if (error->kind == PathError::Kind::bare &&
       (error->errno_value == ENOENT || error->errno_value == EACCES))
     return std::nullopt;  // not made yet, or not this user's to search

@@ -72,9 +72,10 @@ Result<ControlSocketFile> ControlSocketFile::bind(const config::DaemonConfig& co
 
   ipc::UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket) return Error{"cannot create the control socket: " + errno_text(), errno};
-  if (auto error = file.bind(socket.get(), mode, static_cast<uid_t>(-1),
-                             group ? *group : static_cast<gid_t>(-1)))
-    return Error{"cannot bind the control socket " + path + ": " + error->message};
+  if (auto bound = file.bind(socket.get(), mode, static_cast<uid_t>(-1),
+                             group ? *group : static_cast<gid_t>(-1));
+      !bound)
+    return Error{"cannot bind the control socket " + path + ": " + bound.error().message};
   // A default ACL on the directory would override the umask.
   if (file.mode() != mode) {
     file.remove();

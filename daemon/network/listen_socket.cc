@@ -61,9 +61,8 @@ Result<SocketFile> bind_unix(const SocketConfig& s, int fd) {
   if (!owner) return owner.error();
   auto [uid, gid] = *owner;
   auto file = SocketFile::bind(fd, s.path, s.mode & 0777, uid, gid);
-  if (auto* err = std::get_if<PathError>(&file))
-    return Error{"cannot bind " + s.listen + ": " + err->message, err->errno_value};
-  return std::move(std::get<SocketFile>(file));
+  if (!file) return file.error().prefixed("cannot bind " + s.listen + ": ");
+  return std::move(file).value();
 }
 
 }  // namespace

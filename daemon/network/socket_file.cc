@@ -47,8 +47,8 @@ PathError refusal(const SocketFile::InTheWay& in_the_way) {
 SocketFile::SocketFile(PinnedDir dir, std::string name, std::string path, Address address)
     : dir_(std::move(dir)), name_(std::move(name)), path_(std::move(path)), address_(address) {}
 
-std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& path, mode_t mode,
-                                                     uid_t uid, gid_t gid) {
+Result<SocketFile, PathError> SocketFile::bind(int fd, const std::string& path, mode_t mode,
+                                               uid_t uid, gid_t gid) {
   if (path.size() >= sizeof(sockaddr_un::sun_path))
     return PathError{ENAMETOOLONG, std::strerror(ENAMETOOLONG)};
   // bind() takes the whole path: as root, no directory on the way may be one
@@ -59,23 +59,24 @@ std::variant<SocketFile, PathError> SocketFile::bind(int fd, const std::string& 
       return config::changeable_by_others(shown, st, 0);
     };
   auto pinned = PinnedDir::open(fs::path(path).parent_path().string(), rules);
-  if (auto* error = std::get_if<PathError>(&pinned)) {
-    if (error->kind == PathError::Kind::judged)
-      error->message =
+  if (!pinned) {
+    PathError error = pinned.error();
+    if (error.kind == PathError::Kind::judged)
+      error.message =
           "musterd, running as root, binds only where no other user can swap a "
           "directory on the way: " +
-          error->message;
-    return *error;
+          error.message;
+    return error;
   }
-  SocketFile file(std::move(std::get<PinnedDir>(pinned)), fs::path(path).filename().string(), path,
+  SocketFile file(std::move(pinned).value(), fs::path(path).filename().string(), path,
                   Address::path);
   if (auto in_the_way = file.clear_stale(false)) return refusal(*in_the_way);
-  if (auto error = file.bind(fd, mode, uid, gid)) return *error;
+  if (auto bound = file.bind(fd, mode, uid, gid); !bound) return bound.error();
   return file;
 }
 
-std::variant<SocketFile, PathError> SocketFile::adopt(ipc::UniqueFd dir, const std::string& path,
-                                                      dev_t dev, ino_t ino) {
+Result<SocketFile, PathError> SocketFile::adopt(ipc::UniqueFd dir, const std::string& path,
+                                                dev_t dev, ino_t ino) {
   SocketFile file(PinnedDir::adopt(std::move(dir), fs::path(path).parent_path().string()),
                   fs::path(path).filename().string(), path, Address::path);
   struct stat st {};
@@ -138,7 +139,7 @@ std::optional<SocketFile::InTheWay> SocketFile::clear_stale(bool only_ours) cons
   return std::nullopt;
 }
 
-std::optional<PathError> SocketFile::bind(int fd, mode_t mode, uid_t uid, gid_t gid) {
+Result<void, PathError> SocketFile::bind(int fd, mode_t mode, uid_t uid, gid_t gid) {
   // The mode comes from the umask at bind: no moment with a looser one, and
   // no chmod by a name that could be swapped between bind and the call.
   mode_t old_mask = ::umask(0777 & ~mode);
@@ -166,7 +167,7 @@ std::optional<PathError> SocketFile::bind(int fd, mode_t mode, uid_t uid, gid_t 
     return error;
   }
   if (chown && ::fstat(node.get(), &st) == 0) id_ = file_id(st);  // a new change time
-  return std::nullopt;
+  return {};
 }
 
 bool SocketFile::remove() {

@@ -64,22 +64,22 @@ class SocketFile {
   // socket, or a socket with a live listener (EADDRINUSE). A stale socket
   // there is removed first. The file gets mode `mode & 0777` and, unless -1,
   // owner `uid` and group `gid`.
-  static std::variant<SocketFile, PathError> bind(int fd, const std::string& path, mode_t mode,
-                                                  uid_t uid, gid_t gid);
+  static Result<SocketFile, PathError> bind(int fd, const std::string& path, mode_t mode, uid_t uid,
+                                            gid_t gid);
 
   // The socket file at `path` that someone else bound in the directory
   // `dir` (daemon/network/unix_bind.h: a child with a worker's credentials), taken
   // over so that remove() treats it as its own: it must still be a socket
   // with device `dev` and inode `ino` there.
-  static std::variant<SocketFile, PathError> adopt(ipc::UniqueFd dir, const std::string& path,
-                                                   dev_t dev, ino_t ino);
+  static Result<SocketFile, PathError> adopt(ipc::UniqueFd dir, const std::string& path, dev_t dev,
+                                             ino_t ino);
 
   // Removes a stale socket at the name: one nobody listens on and, with
   // `only_ours`, that musterd's uid owns. nullopt when the name is free.
   std::optional<InTheWay> clear_stale(bool only_ours) const;
   // Binds `fd` at the name, as the static bind() does once its directory is
   // pinned and the name cleared.
-  std::optional<PathError> bind(int fd, mode_t mode, uid_t uid, gid_t gid);
+  Result<void, PathError> bind(int fd, mode_t mode, uid_t uid, gid_t gid);
 
   const std::string& path() const { return path_; }
   mode_t mode() const { return mode_; }  // the permission bits bind gave the file

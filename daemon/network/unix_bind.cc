@@ -187,8 +187,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     if (!fds[0] || !fds[1]) return failed(EIO, "bind (the child sent no socket)");
     auto file = SocketFile::adopt(std::move(fds[1]), socket_.path, static_cast<dev_t>(reply.dev),
                                   static_cast<ino_t>(reply.ino));
-    if (auto* err = std::get_if<PathError>(&file)) return failed(err->errno_value, "bind");
-    return UnixBound{std::move(fds[0]), std::move(std::get<SocketFile>(file))};
+    if (!file) return failed(file.error().errno_value, "bind");
+    return UnixBound{std::move(fds[0]), std::move(file).value()};
   }
 
   void finish(UnixBindResult result) {

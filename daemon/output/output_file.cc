@@ -15,7 +15,6 @@
 
 namespace muster::daemon {
 namespace fs = std::filesystem;
-using config::PathError;
 
 namespace {
 
@@ -155,9 +154,9 @@ Result<void> OutputFile::open() {
 Result<void> OutputFile::pin() {
   fs::path parent = fs::path(path_).parent_path();
   auto pinned = config::PinnedDir::open(parent.empty() ? "." : parent.string());
-  if (auto* error = std::get_if<PathError>(&pinned))
-    return Error{error->message, error->errno_value};
-  dir_ = std::move(std::get<config::PinnedDir>(pinned));
+  if (!pinned)
+    return Error(pinned.error());  // its message and errno; the walk's kind is not needed
+  dir_ = std::move(pinned).value();
   find_rotated();
   return {};
 }

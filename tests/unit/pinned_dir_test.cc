@@ -23,14 +23,14 @@ constexpr uid_t kNobody = 65534;
 
 PinnedDir pinned(const std::string& path, const WalkRules& rules = {}) {
   auto result = PinnedDir::open(path, rules);
-  if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
-  return std::move(std::get<PinnedDir>(result));
+  if (!result) FAIL(result.error().message);
+  return std::move(result).value();
 }
 
 PathError refused(const std::string& path, const WalkRules& rules = {}) {
   auto result = PinnedDir::open(path, rules);
-  REQUIRE(std::holds_alternative<PathError>(result));
-  return std::get<PathError>(result);
+  REQUIRE(!result.ok());
+  return result.error();
 }
 
 WalkRules links(Links rule) { return WalkRules{.links = rule}; }

@@ -27,8 +27,8 @@ namespace {
 SocketFile socket_in(const std::string& dir, const std::string& name,
                      SocketFile::Address address = SocketFile::Address::name_in_dir) {
   auto result = PinnedDir::open(dir);
-  if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
-  return SocketFile(std::move(std::get<PinnedDir>(result)), name, dir + "/" + name, address);
+  if (!result) FAIL(result.error().message);
+  return SocketFile(std::move(result).value(), name, dir + "/" + name, address);
 }
 
 muster::ipc::UniqueFd unix_socket() {
@@ -38,16 +38,16 @@ muster::ipc::UniqueFd unix_socket() {
 SocketFile bound(int fd, const std::string& path, mode_t mode = 0600,
                  uid_t uid = static_cast<uid_t>(-1)) {
   auto result = SocketFile::bind(fd, path, mode, uid, static_cast<gid_t>(-1));
-  if (auto* error = std::get_if<PathError>(&result)) FAIL(error->message);
-  return std::move(std::get<SocketFile>(result));
+  if (!result) FAIL(result.error().message);
+  return std::move(result).value();
 }
 
 PathError bind_refused(const std::string& path) {
   auto fd = unix_socket();
   auto result =
       SocketFile::bind(fd.get(), path, 0600, static_cast<uid_t>(-1), static_cast<gid_t>(-1));
-  REQUIRE(std::holds_alternative<PathError>(result));
-  return std::get<PathError>(result);
+  REQUIRE(!result.ok());
+  return result.error();
 }
 
 }  // namespace
