@@ -176,7 +176,7 @@ TEST_CASE(
   fs::rename(t.path("run"), t.path("moved"));
   t.mkdir("run");
   auto fd = unix_socket();
-  REQUIRE_FALSE(file.bind(fd.get(), 0640, static_cast<uid_t>(-1), static_cast<gid_t>(-1)));
+  REQUIRE(file.bind(fd.get(), 0640, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
   CHECK(file.mode() == 0640);
   CHECK(fs::is_socket(t.path("moved/s.sock")));
   CHECK_FALSE(fs::exists(t.path("run/s.sock")));
