@@ -110,7 +110,7 @@ void add_top(CLI::App& app, cli::TopArgs& top) {
 }
 
 // The verbs that are musterctl's own, after the daemon's.
-void add_local_verbs(CLI::App& app, cli::Args& args, cli::TopArgs& top) {
+void add_local_verbs(CLI::App& app, cli::Args& args, cli::TopArgs& top, cli::ImportArgs& imports) {
   auto* help = app.add_subcommand(
       "help", "Show this help, or with VERB that verb's (the same as --help, VERB --help).");
   help->add_option("VERB", args.help_verb, "The verb to explain.");
@@ -128,6 +128,7 @@ void add_local_verbs(CLI::App& app, cli::Args& args, cli::TopArgs& top) {
                   "Print the effective config (overlays applied, environments left out) as "
                   "TOML on stdout, which musterd loads as it is; the verdict goes to stderr.");
   add_top(app, top);
+  cli::add_import_verb(app, imports);
 }
 
 // `help [VERB]`: the text --help or VERB --help prints, on stdout.
@@ -164,6 +165,7 @@ int top_verb(const cli::SocketChoice& socket, const cli::TopArgs& top, bool json
 int main(int argc, char** argv) {
   cli::Args args;
   cli::TopArgs top;
+  cli::ImportArgs import_args;
   cli::SocketChoice socket = cli::socket_from_environment();
   args.socket = socket.path;
 
@@ -190,9 +192,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-color", args.no_colour,
                "Never colour status (it is coloured on a terminal unless NO_COLOR is set).");
   cli::add_daemon_verbs(app, args);
-  add_local_verbs(app, args, top);
-  cli::ImportArgs import_args;
-  cli::add_import_verb(app, import_args);
+  add_local_verbs(app, args, top, import_args);
 
   try {
     app.parse(argc, argv);
