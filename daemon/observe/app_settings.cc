@@ -67,12 +67,22 @@ void policy_settings(const config::AppConfig& a, std::vector<Setting>& out) {
   out.emplace_back("output_keep", a.output_keep);
 }
 
+// When it starts, and what makes it reload (development).
+void order_and_watch_settings(const config::AppConfig& a, std::vector<Setting>& out) {
+  out.emplace_back("autostart", a.autostart);
+  out.emplace_back("after", list(a.after));
+  out.emplace_back("watch", list(a.watch));
+  out.emplace_back("watch_ignore", list(a.watch_ignore));
+  out.emplace_back("watch_delay", duration(a.watch_delay));
+}
+
 }  // namespace
 
 std::vector<Setting> app_settings(const config::AppConfig& app) {
   std::vector<Setting> out;
   command_settings(app, out);
   policy_settings(app, out);
+  order_and_watch_settings(app, out);
   return out;
 }
 

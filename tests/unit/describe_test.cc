@@ -134,3 +134,28 @@ TEST_CASE("a slot keeps its last 5 exits, oldest first", "[describe]") {
   CHECK(history.recent().back().description == "killed by SIGKILL");
   CHECK_FALSE(history.recent().back().time.empty());
 }
+
+TEST_CASE("every key an app's table sets is a described setting, an overlay's named as such",
+          "[describe]") {
+  const std::string text =
+      "[daemon]\nenvironment = \"production\"\n"
+      "[apps.db]\nexec = \"sleep\"\n"
+      "[apps.web]\nexec = \"node\"\nargs = [\"server.js\"]\ninstances = 2\n"
+      "autostart = false\nafter = [\"db\"]\nwatch = [\"src\"]\nwatch_ignore = [\"*.log\"]\n"
+      "watch_delay = \"1s\"\nrestart = \"on-failure\"\nstop_signal = \"SIGINT\"\n"
+      "max_memory = \"100MiB\"\nreload_surge = 2\noutput_keep = 3\n"
+      "[apps.web.environments.production]\ninstances = 4\n";
+  const config::AppConfig app = load_ok(text).apps.at(1);
+  const json::object reply = describe(app, false);
+  for (const auto& [key, origin] : app.origins.keys) {
+    if (key == "env" || key.starts_with("env.")) continue;
+    INFO(key);
+    CHECK(setting(reply, key).at("origin").as_object().at("kind") != "default");
+  }
+  CHECK(setting(reply, "autostart").at("value") == false);
+  CHECK(setting(reply, "after").at("value") == json::array{"db"});
+  CHECK(setting(reply, "watch_delay").at("value") == "1s");
+  REQUIRE(app.origins.find("instances"));
+  CHECK(app.origins.find("instances")->environment == "production");
+  CHECK(app.origins.find("instances")->line == 20);
+}
