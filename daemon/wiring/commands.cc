@@ -12,8 +12,8 @@
 #include "daemon/observe/status_json.h"
 #include "daemon/output/merged_tail.h"
 #include "daemon/wiring/app_commands.h"
-#include "daemon/wiring/named_apps.h"
 #include "daemon/wiring/describe_command.h"
+#include "daemon/wiring/named_apps.h"
 #include "daemon/wiring/supervisor.h"
 #include "daemon/wiring/worker_commands.h"
 #include "ipc/v8_frames.h"
@@ -70,12 +70,7 @@ void scale(Supervisor& s, const ipc::Request& r, Respond respond) {
     return respond(
         error_reply("at most " + std::to_string(config::kMaxInstances) + " instances per app"));
   // A count is per app: for several, each would want its own.
-  if (const config::GroupConfig* group = s.config().find_group(*r.app)) {
-    std::string members;
-    for (const auto& name : group->apps) members += (members.empty() ? "" : ", ") + name;
-    return respond(error_reply("scale takes one app, and '" + group->name + "' is a group (" +
-                               members + "): scale each app"));
-  }
+  if (auto why = one_app_only(s, "scale", *r.app)) return respond(error_reply(*why));
   App* app = app_or_error(s, r, respond);
   if (!app) return;
   // inspect: the new slots' inspector ports must be free as at load.

@@ -4,6 +4,7 @@
 
 #include "config/executable.h"
 #include "daemon/observe/describe_json.h"
+#include "daemon/wiring/named_apps.h"
 #include "daemon/wiring/supervisor.h"
 
 namespace muster::daemon {
@@ -26,8 +27,8 @@ void describe_app(Supervisor& s, const ipc::Request& r, ControlServer::Respond r
   const DaemonSnapshot snapshot = s.snapshot();
   const AppSnapshot* snap = snapshot.find_app(*r.app);
   App* app = s.find_app(*r.app);
-  if (snap == nullptr || app == nullptr)
-    return respond(ipc::error_reply("no app named '" + config::printable(*r.app) + "'"));
+  if (auto why = one_app_only(s, "describe", *r.app)) return respond(ipc::error_reply(*why));
+  if (snap == nullptr || app == nullptr) return respond(ipc::error_reply(no_such_app(s, *r.app)));
   const config::AppConfig& settings = app->config();
   const config::AppConfig* file = s.config().find_app(settings.name);
   const config::KeyOrigins& origins =

@@ -13,6 +13,16 @@ std::string no_such_app(const Supervisor& s, const std::string& name) {
          config::printable(name) + "'";
 }
 
+std::optional<std::string> one_app_only(const Supervisor& s, const std::string& verb,
+                                        const std::string& name) {
+  const config::GroupConfig* group = s.config().find_group(name);
+  if (group == nullptr) return std::nullopt;
+  std::string members;
+  for (const auto& app : group->apps) members += (members.empty() ? "" : ", ") + app;
+  return verb + " takes one app, and '" + group->name + "' is a group (" + members + "): " + verb +
+         " each app";
+}
+
 std::vector<App*> apps_or_error(Supervisor& s, const std::string& name,
                                 const ControlServer::Respond& respond) {
   std::vector<App*> out;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@ class Supervisor;
 
 // "no app named 'x'" (with groups in the config: "no app or group named").
 std::string no_such_app(const Supervisor& s, const std::string& name);
+
+// For a verb that takes one app (scale, describe) given a group's name: why
+// not, naming the members ("scale takes one app, and 'backend' is a group
+// (api, jobs): scale each app"); nullopt for any other name.
+std::optional<std::string> one_app_only(const Supervisor& s, const std::string& verb,
+                                        const std::string& name);
 
 // The apps `name` stands for, in config order. Empty (the error answered)
 // if there is no app or group of that name, or no app at all.
