@@ -7,6 +7,7 @@
 
 #include "cli/exit_code.h"
 #include "config/config.h"
+#include "config/environment_names.h"
 #include "config/file_safety.h"
 
 namespace muster::cli {
@@ -49,6 +50,29 @@ std::string summary(const config::Config& config) {
   return out + ")";
 }
 
+// Without --environment, every other environment the file defines is loaded
+// too, as `musterd --environment ENV` would: a typo in an overlay that is not
+// selected here would otherwise pass until the day it is. Their errors that
+// the selected load did not report already are added, each naming its
+// environment.
+void check_other_environments(const std::string& path, const std::string& selected,
+                              std::vector<config::ConfigError>& errors) {
+  std::vector<std::string> seen;
+  for (const auto& e : errors) seen.push_back(e.to_string());
+  for (const std::string& name : config::defined_environments(path)) {
+    if (name == selected) continue;
+    config::LoadOptions load;
+    load.host = config::HostChecks::run;
+    load.environment = name;
+    for (config::ConfigError e : config::load_file(path, load).errors) {
+      if (std::find(seen.begin(), seen.end(), e.to_string()) != seen.end()) continue;
+      seen.push_back(e.to_string());
+      e.message = "with environment " + config::printable(name) + ": " + e.message;
+      errors.push_back(std::move(e));
+    }
+  }
+}
+
 }  // namespace
 
 int run_check(const std::string& path, const CheckOptions& options) {
@@ -63,6 +87,9 @@ int run_check(const std::string& path, const CheckOptions& options) {
     if (!options.environment.empty()) load.environment = options.environment;
     load.print = options.print;
     result = config::load_file(path, load);
+    if (options.environment.empty())
+      check_other_environments(path, result.config ? result.config->environment : "",
+                               result.errors);
   }
   const bool ok = result.errors.empty() && result.config.has_value();
 
@@ -92,7 +119,9 @@ int run_check(const std::string& path, const CheckOptions& options) {
   }
   for (const auto& w : warnings(*result.config)) std::cerr << path << ": warning: " << w << '\n';
   if (options.print) {
-    std::cout << result.effective_toml << std::flush;
+    std::cout << result.effective_toml;
+    if (!result.effective_toml.ends_with('\n')) std::cout << '\n';
+    std::cout << std::flush;
     std::cerr << path << ": ok" << summary(*result.config) << "\n";
   } else {
     std::cout << path << ": ok" << summary(*result.config) << "\n";

@@ -107,6 +107,21 @@ class Environments(harness.TestCase):
         self.assertIn(f"muster.toml:{line}:13: apps.api.environments.production.instances: "
                       "expected a number of workers", err)
 
+    def test_check_without_an_environment_checks_every_one_the_file_defines(self):
+        d = self.daemon()
+        d.write_config(app("api", "sleep", args=["1000"]) +
+                       "[apps.api.environments.production]\ninstances = 2\n"
+                       "[apps.api.environments.staging]\ninstancez = 2\n")
+        line = len(d.read_file("muster.toml").splitlines())
+        rc, out, err = d.ctl("check", d.config_path)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn(f"muster.toml:{line}:1: apps.api.environments.staging.instancez: "
+                      "with environment staging: unknown key", err)
+        # Asked for one environment, only that one is checked.
+        rc, out, err = d.ctl("check", "--environment", "production", d.config_path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ok (1 app, environment production)", out)
+
 
 if __name__ == "__main__":
     unittest.main()
