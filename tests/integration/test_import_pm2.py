@@ -11,12 +11,7 @@ itself wrote: pm2_app/make-dump installs PM2 7 from the npm registry into
 directory), runs `pm2 start ecosystem.config.js --env production` in a copy
 of pm2_app/ and `pm2 save`, and scrubs what is the build machine's: the
 project directory became /srv/shop, PM2_HOME /home/deploy/.pm2, the user
-deploy, the port 3000, and the environment a login shell's.
-
-The ecosystem.config.js and dump tests need issue 24's `environments`,
-`watch` and `watch_ignore` keys to check and run their output; until the
-config loader has them, those tests check the import and skip the run,
-saying so."""
+deploy, the port 3000, and the environment a login shell's."""
 
 import os
 import shutil
@@ -59,21 +54,6 @@ class ImportPm2(harness.TestCase):
         os.makedirs(self.d.path("logs"))
         os.makedirs(self.d.path("lib"))  # watched by the api app
         self.port = free_port()
-
-    def supports(self, *keys):
-        """Whether musterctl check takes these app keys (issue 24's, merged later)."""
-        for key, value in keys:
-            text = f'[apps.x]\nexec = "sleep"\n{key} = {value}\n'
-            path = self.d.write_file("probe.toml", text)
-            if musterctl("check", path)[0] != 0:
-                return False
-        return True
-
-    def needs_issue_24_keys(self):
-        if not self.supports(("watch", '["lib"]'), ("watch_ignore", '["*.log"]'),
-                             ("environments.production.env", '{ A = "1" }')):
-            self.skipTest("the config loader has no environments/watch/watch_ignore yet "
-                          "(issue 24, other branches): import checked, run skipped")
 
     def write_imported(self, toml):
         """muster.toml: a [daemon] table of the test, then the imported config."""
@@ -120,7 +100,6 @@ class ImportPm2(harness.TestCase):
         self.assertIn("# pm2 cron_restart = ", toml)
         self.assertIn("ecosystem.config.js: warning: app heartbeat: cron_restart has no muster "
                       "equivalent", err)
-        self.needs_issue_24_keys()
         self.write_imported(toml)
         self.run_and_answer(2, "hello from api production", env={"MUSTER_ENVIRONMENT": "production"})
 
@@ -135,7 +114,6 @@ class ImportPm2(harness.TestCase):
         self.assertIn("Left out of env, as the shell's or PM2's own: HOME, LOGNAME, OLDPWD, PATH",
                       toml)
         self.assertNotIn("PM2_HOME =", toml)
-        self.needs_issue_24_keys()
         self.write_imported(toml)
         self.run_and_answer(2, "hello from api production")
 
