@@ -213,7 +213,7 @@ struct AppConfig {
   std::vector<std::string> watch;
   std::vector<std::string> watch_ignore;
   Duration watch_delay = std::chrono::milliseconds(500);
-  AppOrigin origin;  // not a setting: equal for every two apps
+  AppOrigin origin;    // not a setting: equal for every two apps
   KeyOrigins origins;  // where each key set came from; never part of ==
 
   bool operator==(const AppConfig&) const = default;

@@ -11,9 +11,8 @@
 namespace muster::ipc {
 
 inline constexpr std::array<std::string_view, 19> kEventKinds = {
-    "fork",     "online",     "listening", "disconnect", "exit",    "message",
-    "restart",  "crash_loop", "failed",    "retry",      "waiting", "ready_timeout",
-    "watchdog", "reload",     "setup",     "memory",     "output",  "relay_dropped",
-    "watch"};
+    "fork",       "online", "listening", "disconnect",    "exit",          "message",  "restart",
+    "crash_loop", "failed", "retry",     "waiting",       "ready_timeout", "watchdog", "reload",
+    "setup",      "memory", "output",    "relay_dropped", "watch"};
 
 }  // namespace muster::ipc
