@@ -84,18 +84,47 @@ void output(const Program& p, const Process& process, App& app) {
                            "of its own");
 }
 
+// The words as one sh -c command: a word with blanks or quotes in double
+// quotes (so that $VAR and `...` in it still expand), any other as it is,
+// shell syntax included.
+std::string shell_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& word : argv) {
+    if (!out.empty()) out += ' ';
+    if (word.find_first_of(" \t'\"") == std::string::npos && !word.empty()) {
+      out += word;
+      continue;
+    }
+    out += '"';
+    for (char c : word) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out;
+}
+
 void command(const Process& process, App& app, std::vector<std::string>& warnings) {
+  if (auto word = shell_syntax(process.argv)) {
+    // It looks written for a shell: run it through one, and say that
+    // supervisord did not.
+    app.keys.emplace_back("exec", toml_string("sh"));
+    app.keys.emplace_back("args", toml_strings({"-c", shell_command(process.argv)}));
+    app.comments.push_back("the command has shell syntax ('" + *word +
+                           "'), so muster runs it through sh -c; supervisord runs no shell and "
+                           "passed '" +
+                           *word +
+                           "' to the program as a word: if the program "
+                           "wanted that, write exec and args as the words " +
+                           toml_strings(process.argv));
+    warnings.push_back(app.source + ": command has shell syntax '" + *word +
+                       "': run through sh -c (supervisord passed it to the program as a word)");
+    return;
+  }
   app.keys.emplace_back("exec", toml_string(process.argv.front()));
   if (process.argv.size() > 1)
     app.keys.emplace_back("args", toml_strings({process.argv.begin() + 1, process.argv.end()}));
-  if (auto word = shell_syntax(process.argv)) {
-    app.comments.push_back("the command has shell syntax ('" + *word +
-                           "'): supervisord runs no shell and passes it to the program as a "
-                           "word, and so does muster; for a shell write exec = \"sh\", args = "
-                           "[\"-c\", \"...\"]");
-    warnings.push_back(app.source + ": command has shell syntax '" + *word +
-                       "', passed to the program as a word (as supervisord does)");
-  }
 }
 
 App base_app(const Program& p, const Process& process, std::vector<std::string>& warnings) {

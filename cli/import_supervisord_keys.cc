@@ -8,7 +8,8 @@ namespace {
 constexpr std::array kProgramKeys = {
     KeyMapping{"command", "exec, args",
                "split as supervisord splits it (Python's shlex.split), never run through a "
-               "shell; shell syntax in it is passed to the program as words, as supervisord does"},
+               "shell, except one with shell syntax (>, &&, $VAR), which runs through sh -c with a "
+               "comment saying supervisord passed it as words"},
     KeyMapping{"process_name", "[apps.NAME]",
                "the name of each process; with numprocs > 1 one app per process when the "
                "processes differ, else one app named after the program"},

@@ -151,11 +151,20 @@ TEST_CASE("every key without an equivalent is a comment saying why", "[import-su
   CHECK(has(out, "no equivalent in muster: no HTTP control server"));
 }
 
-TEST_CASE("a command with shell syntax is kept as words, with a comment", "[import-supervisord]") {
-  auto imported = import_text("[program:a]\ncommand=python3 app.py > /tmp/out 2>&1\n");
-  CHECK(imported.apps[0].keys[1].second == "[\"app.py\", \">\", \"/tmp/out\", \"2>&1\"]");
-  CHECK(has(sv::to_toml(imported, {}), "supervisord runs no shell"));
+TEST_CASE("a command with shell syntax runs through sh -c, with a comment",
+          "[import-supervisord]") {
+  auto imported =
+      import_text("[program:a]\ncommand=python3 \"my app.py\" > /tmp/out 2>&1 && echo $HOME\n");
+  CHECK(imported.apps[0].keys[0].second == "\"sh\"");
+  CHECK(imported.apps[0].keys[1].second ==
+        "[\"-c\", \"python3 \\\"my app.py\\\" > /tmp/out 2>&1 && echo $HOME\"]");
+  const std::string out = sv::to_toml(imported, {});
+  CHECK(has(out, "supervisord runs no shell"));
+  CHECK(has(out, "[\"python3\", \"my app.py\", \">\", \"/tmp/out\", \"2>&1\", \"&&\""));
   CHECK(imported.warnings.size() == 1);
+  // Without shell syntax, the words as they are.
+  auto plain = import_text("[program:b]\ncommand=python3 \"my app.py\" --port 8000\n");
+  CHECK(plain.apps[0].keys[0].second == "\"python3\"");
 }
 
 TEST_CASE("the output of a config without autostart, after or groups loads",
