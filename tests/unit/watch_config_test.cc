@@ -27,7 +27,7 @@ TEST_CASE("watch, watch_ignore and watch_delay are read as written", "[watch]") 
 }
 
 TEST_CASE("without watch an app watches nothing, with a 500ms delay", "[watch]") {
-  const AppConfig& app = load_ok(kApp).apps.front();
+  const AppConfig app = load_ok(kApp).apps.front();
   CHECK(app.watch.empty());
   CHECK(app.watch_delay == 500ms);
 }
