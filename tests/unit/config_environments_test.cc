@@ -86,7 +86,8 @@ TEST_CASE("an array in an overlay replaces the app's", "[environments]") {
   CHECK(config.find_app("api")->args == std::vector<std::string>{"c"});
 }
 
-TEST_CASE("musterd --environment wins over MUSTER_ENVIRONMENT and [daemon] environment", "[environments]") {
+TEST_CASE("musterd --environment wins over MUSTER_ENVIRONMENT and [daemon] environment",
+          "[environments]") {
   std::string text = "[daemon]\nenvironment = \"staging\"\n" + kOverlaid +
                      "[apps.jobs.environments.staging]\ninstances = 2\n"
                      "[apps.jobs.environments.test]\ninstances = 3\n";
