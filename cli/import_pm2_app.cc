@@ -98,7 +98,7 @@ void add_command(const json::object& conf, const std::string& cwd, const Host& h
     app.lines.push_back(
         {"exec", toml_string("bash"), "PM2 runs a script with spaces with bash -c"});
     args.insert(args.begin(), {"-c", script});
-    app.lines.push_back({"args", toml_array(args), ""});
+    app.lines.push_back({"args", toml_strings(args), ""});
     return;
   }
   if (interpreter.empty()) interpreter = interpreter_for(script);
@@ -127,7 +127,7 @@ void add_command(const json::object& conf, const std::string& cwd, const Host& h
     exec = "./" + script;  // PM2 found it in cwd; muster would look along PATH
   }
   app.lines.push_back({"exec", toml_string(exec), ""});
-  if (!args.empty()) app.lines.push_back({"args", toml_array(args), ""});
+  if (!args.empty()) app.lines.push_back({"args", toml_strings(args), ""});
   app.lines.push_back({"protocol", toml_string(node_app ? "node" : "none"),
                        node_app ? "PM2's cluster mode: musterd is the cluster primary" : ""});
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/import_pm2.h"
+#include "cli/toml_text.h"
 
 namespace muster::cli::pm2 {
 
@@ -55,8 +56,6 @@ void add_output(const json::object& conf, const std::string& cwd, const Host& ho
 
 // import_pm2_values.cc
 std::vector<std::string> split_args(const std::string& text);  // PM2's Config._valid
-std::string toml_string(const std::string& text);
-std::string toml_array(const std::vector<std::string>& items);
 std::string env_text(const json::value& value);  // a value as a string, as Node would pass it
 std::string display(const json::value& value);   // compact JSON, for comments
 std::optional<std::uint64_t> number_of(const json::value& value);  // a count or ms

@@ -135,10 +135,10 @@ void add_watch(const json::object& conf, App& app) {
   const json::value* w = conf.if_contains("watch");
   if (!w || !truthy(*w)) return;
   std::vector<std::string> paths = w->is_bool() ? std::vector<std::string>{"."} : string_list(*w);
-  app.lines.push_back({"watch", toml_array(paths), w->is_bool() ? "PM2's watch: true" : ""});
+  app.lines.push_back({"watch", toml_strings(paths), w->is_bool() ? "PM2's watch: true" : ""});
   if (const json::value* i = conf.if_contains("ignore_watch"))
-    app.lines.push_back(
-        {"watch_ignore", toml_array(string_list(*i)), "globs; PM2 also takes regular expressions"});
+    app.lines.push_back({"watch_ignore", toml_strings(string_list(*i)),
+                         "globs; PM2 also takes regular expressions"});
 }
 
 void add_identity(const json::object& conf, App& app) {

@@ -1,7 +1,6 @@
 // Value conversions of the PM2 importer: PM2's string forms (args, sizes,
 // times) as PM2 7 reads them (lib/tools/Config.js), and TOML text.
 #include <cmath>
-#include <cstdio>
 #include <regex>
 
 #include "cli/import_pm2_parts.h"
@@ -21,34 +20,6 @@ std::vector<std::string> split_args(const std::string& text) {
     if (w.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(w);
   }
   return out;
-}
-
-std::string toml_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string toml_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + toml_string(items[i]);
-  return out + "]";
 }
 
 std::string env_text(const json::value& value) {

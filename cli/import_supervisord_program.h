@@ -13,6 +13,7 @@
 #include "cli/import_supervisord.h"
 #include "cli/import_supervisord_values.h"
 #include "cli/ini.h"
+#include "cli/toml_text.h"
 
 namespace muster::cli::supervisord {
 
@@ -70,7 +71,5 @@ std::vector<App> apps_of(const Program& program, std::vector<std::string>& warni
 namespace muster::cli::supervisord {
 
 // TOML text of a string (a basic string) and of a list of strings.
-std::string toml_string(const std::string& text);
-std::string toml_strings(const std::vector<std::string>& items);
 
 }  // namespace muster::cli::supervisord

@@ -1,6 +1,5 @@
 // The imported config as muster.toml text (SPEC24: [groups], autostart,
 // after), with comments where supervisord's meaning does not carry over.
-#include <cstdio>
 #include <sstream>
 
 #include "cli/import_supervisord.h"
@@ -34,34 +33,6 @@ void write_app(std::ostream& out, const App& app) {
 }
 
 }  // namespace
-
-std::string toml_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", u);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string toml_strings(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + toml_string(items[i]);
-  return out + "]";
-}
 
 std::string to_toml(const Imported& imported, const std::vector<std::string>& files) {
   std::ostringstream out;
