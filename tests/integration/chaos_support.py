@@ -255,9 +255,23 @@ def settle(d, app, instances, timeout=60):
 def wait_back_to(d, baseline_fds, timeout=30):
     """Waits until musterd holds no more than `baseline_fds` fds again (the
     baseline may include a transient one, e.g. a worker's output pipe)."""
-    return d.wait_for(lambda: fd_count(d.proc.pid) <= baseline_fds or None, timeout,
-                      f"musterd's fd count back at {baseline_fds} "
-                      f"(now {fd_count(d.proc.pid)})")
+    try:
+        return d.wait_for(lambda: fd_count(d.proc.pid) <= baseline_fds or None, timeout,
+                          f"musterd's fd count back at {baseline_fds}")
+    except AssertionError as e:
+        # What the extra ones are says where they leak (or who holds them).
+        raise AssertionError(f"{e}\nmusterd's fds now: {fd_targets(d.proc.pid)}") from None
+
+
+def fd_targets(pid):
+    """Each open fd of `pid` with what it is (socket:[inode], pipe:[inode], a path)."""
+    targets = []
+    for n in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            targets.append(f"{n}->{os.readlink(f'/proc/{pid}/fd/{n}')}")
+        except OSError:
+            pass  # closed meanwhile
+    return targets
 
 
 # --- restart churn ----------------------------------------------------------------
