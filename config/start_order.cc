@@ -11,7 +11,7 @@
 namespace muster::config {
 namespace {
 
-std::optional<std::size_t> index_of(const std::vector<AppConfig>& apps, const std::string& name) {
+std::optional<std::size_t> app_index(const std::vector<AppConfig>& apps, const std::string& name) {
   for (std::size_t i = 0; i < apps.size(); ++i)
     if (apps[i].name == name) return i;
   return std::nullopt;
@@ -28,7 +28,7 @@ std::vector<std::vector<AfterEdge>> after_cycles(const std::vector<AppConfig>& a
   std::function<void(std::size_t)> visit = [&](std::size_t app) {
     marks[app] = Mark::on_path;
     for (std::size_t entry = 0; entry < apps[app].after.size(); ++entry) {
-      auto next = index_of(apps, apps[app].after[entry]);
+      auto next = app_index(apps, apps[app].after[entry]);
       if (!next || *next == app) continue;
       AfterEdge edge{app, entry};
       if (marks[*next] == Mark::on_path) {
@@ -102,7 +102,7 @@ void check_after(const toml::table& root, const Config& config, ErrorList& error
         add(app, i, "an app cannot start after itself");
       else if (std::find(app.after.begin(), earlier, name) != earlier)
         add(app, i, "expected each app once, got " + quote(name) + " again");
-      else if (!index_of(apps, name))
+      else if (!app_index(apps, name))
         add(app, i, "no app named " + quote(name) + " in this file");
     }
   }

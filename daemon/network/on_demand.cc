@@ -9,7 +9,7 @@
 
 namespace muster::daemon {
 using config::SocketConfig;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 // A refusal other than the limit is logged as a warning at most this often
@@ -55,7 +55,7 @@ struct OnDemandSockets::AppState {
   // below max_on_demand_sockets again.
   bool limit_warned = false;
   std::uint64_t refused[kRefusalCount] = {};
-  std::optional<Clock::time_point> warned_at[kRefusalCount];
+  std::optional<SteadyClock::time_point> warned_at[kRefusalCount];
   std::uint64_t unwarned[kRefusalCount] = {};
   // Unix paths are bound one at a time per app, each in a child process.
   struct UnixBind {
@@ -95,7 +95,7 @@ void OnDemandSockets::refuse(AppState& a, const std::string& app, Refusal reason
                              const std::string& what) {
   auto i = static_cast<std::size_t>(reason);
   ++a.refused[i];
-  auto now = Clock::now();
+  auto now = SteadyClock::now();
   bool warn = reason == Refusal::limit ? !a.limit_warned
                                        : !a.warned_at[i] || now - *a.warned_at[i] >= kWarnEvery;
   if (!warn) {

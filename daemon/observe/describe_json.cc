@@ -91,7 +91,7 @@ json::array sockets_json(const DescribeInput& in) {
   return out;
 }
 
-json::value ms_or_null(const std::optional<Duration>& d) {
+json::value optional_ms(const std::optional<Duration>& d) {
   if (!d) return nullptr;
   return d->count();
 }
@@ -107,13 +107,13 @@ json::object slot_policy(const AppSnapshot& app, const SlotSnapshot& slot) {
     break;
   }
   for (const auto& empty : app.empty_slots)
-    if (empty.instance == slot.instance) out["next_try_ms"] = ms_or_null(empty.next_try_in);
+    if (empty.instance == slot.instance) out["next_try_ms"] = optional_ms(empty.next_try_in);
   return out;
 }
 
 json::object policy_json(const AppSnapshot& app) {
   json::object out{{"state", to_string(app.state)}, {"wanted_up", app.wanted_up}};
-  if (app.state == AppState::failed) out["retry_in_ms"] = ms_or_null(app.retry_in);
+  if (app.state == AppState::failed) out["retry_in_ms"] = optional_ms(app.retry_in);
   json::array slots;
   for (const auto& slot : app.slots) slots.push_back(slot_policy(app, slot));
   out["slots"] = std::move(slots);
