@@ -47,7 +47,8 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // What a new channel needs to go on where this one stopped (musterd
   // upgrading itself across execve, issue 25): the socket, its framing, and
   // the bytes read from it but not yet dispatched (part of a message, or
-  // whole ones a handler handed over before they came out).
+  // whole ones a handler handed over before they came out). The fd is
+  // close-on-exec: clearing that for the execve is the caller's business.
   struct Handover {
     UniqueFd fd;
     Serialization serialization = Serialization::json;

@@ -27,7 +27,7 @@ class OutputPipe : public std::enable_shared_from_this<OutputPipe> {
 
   // What a new pipe object needs to read on where this one stopped.
   struct Handover {
-    ipc::UniqueFd fd;          // the read end (close-on-exec, non-blocking)
+    ipc::UniqueFd fd;          // the read end, still close-on-exec
     std::string partial_line;  // read, with no newline yet
   };
 
