@@ -26,7 +26,9 @@ class LineBuffer {
   // pieces instead of overflowing (for worker output, where nothing is lost).
   std::optional<std::string> next_line_or_chunk();
 
-  // Whatever is buffered without a terminating newline (e.g. at end of stream).
+  // Whatever is buffered and not yet returned: at end of stream, the last
+  // line without its newline; for a reader handed over to a new one (which
+  // starts by append()ing it), possibly whole lines too.
   std::string take_rest();
 
   bool overflowed() const { return overflowed_; }

@@ -39,7 +39,12 @@ NodeChannel::NodeChannel(asio::io_context& io, UniqueFd fd, Serialization serial
 void NodeChannel::start(MessageHandler on_message, CloseHandler on_close) {
   on_message_ = std::move(on_message);
   on_close_ = std::move(on_close);
-  read();
+  if (lines_.buffered() == 0 && frames_.buffered() == 0) return read();
+  // Bytes taken over from an earlier channel: their messages come from the
+  // loop, as ones read from the socket would, never from inside start().
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (!self->closed_) self->take_and_read_on();
+  });
 }
 
 void NodeChannel::close() {
@@ -100,8 +105,12 @@ void NodeChannel::on_readable() {
   } else {
     lines_.append(bytes);
   }
-  // Handlers may close the channel (e.g. the worker is being replaced): hold
-  // ourselves and stop as soon as that happens.
+  take_and_read_on();
+}
+
+void NodeChannel::take_and_read_on() {
+  // Handlers may close the channel (e.g. the worker is being replaced) or
+  // hand it over: hold ourselves and stop as soon as that happens.
   auto self = shared_from_this();
   take_messages();
   if (closed_) return;

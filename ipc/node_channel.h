@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "ipc/line_buffer.h"
 #include "ipc/unique_fd.h"
 #include "ipc/v8_frames.h"
@@ -42,6 +43,20 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
 
   NodeChannel(boost::asio::io_context& io, UniqueFd fd,
               Serialization serialization = Serialization::json);
+
+  // What a new channel needs to go on where this one stopped (musterd
+  // upgrading itself across execve, issue 25): the socket, its framing, and
+  // the bytes read from it but not yet dispatched (part of a message, or
+  // whole ones a handler handed over before they came out). The fd is
+  // close-on-exec: clearing that for the execve is the caller's business.
+  struct Handover {
+    UniqueFd fd;
+    Serialization serialization = Serialization::json;
+    std::string unread;
+  };
+  // Takes over: `unread` comes before whatever the socket holds. Whole
+  // messages in it are dispatched (posted) once start() is called.
+  NodeChannel(boost::asio::io_context& io, Handover handover);
 
   void start(MessageHandler on_message, CloseHandler on_close);
   // Queues one message. With `fd`, it travels in a NODE_HANDLE envelope and
@@ -77,6 +92,17 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   // Closes our end (the worker sees EOF); no handler runs afterwards.
   void close();
   bool is_open() const { return socket_.is_open(); }
+  // Nothing only this object knows of: no byte queued or half-written for
+  // the worker, no handle awaiting its ACK (nor one waiting behind it), no
+  // received fd not yet claimed by its NODE_HANDLE. Only a quiet channel can
+  // be handed over: what the kernel holds (both ways) goes with the fd.
+  bool quiet() const;
+  // Stops reading without closing the socket, and returns it with the bytes
+  // read but not dispatched. Afterwards the channel is closed for us (no
+  // handler runs, the CloseHandler neither) while the worker sees nothing.
+  // May be called from inside the MessageHandler. An Error saying why, and
+  // nothing changes, if the channel is closed or not quiet().
+  Result<Handover> hand_over();
   // Bytes queued for the worker and not yet written (at most kMaxQueuedBytes).
   std::size_t queued_bytes() const { return queued_bytes_; }
   // Inside the MessageHandler, for a message that came with an fd: what the
@@ -96,6 +122,10 @@ class NodeChannel : public std::enable_shared_from_this<NodeChannel> {
   bool enqueue(std::string bytes, int fd);
   void read();
   void on_readable();
+  // Dispatches every whole message buffered, then reads on.
+  void take_and_read_on();
+  // Why the channel is not quiet(); empty if it is.
+  std::string busy_with() const;
   void take_messages();
   void dispatch(std::string& line);
   void dispatch_frame(std::string payload);

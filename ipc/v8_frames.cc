@@ -50,6 +50,13 @@ std::optional<std::string> FrameBuffer::next() {
   return payload;
 }
 
+std::string FrameBuffer::take_rest() {
+  std::string rest = data_.substr(start_);
+  data_.clear();
+  start_ = 0;
+  return rest;
+}
+
 std::string v8_frame(std::string_view payload) {
   std::string frame;
   frame.reserve(4 + payload.size());

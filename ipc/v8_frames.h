@@ -23,6 +23,11 @@ class FrameBuffer {
   // overflowed() turns true and no more come.
   std::optional<std::string> next();
   bool overflowed() const { return overflowed_; }
+  std::size_t buffered() const { return data_.size() - start_; }
+  // Whatever is buffered and not yet returned (part of a frame, or frames
+  // not yet asked for), for a channel handed over to a new one (which starts
+  // by append()ing it).
+  std::string take_rest();
 
  private:
   std::size_t max_payload_;
