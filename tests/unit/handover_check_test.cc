@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/version.h"
 #include "daemon/handover/binary_check.h"
 #include "daemon/handover/state_file.h"
 #include "daemon/launch/process_launcher.h"
@@ -178,4 +179,15 @@ TEST_CASE("this musterd's own --upgrade-info answer passes its own check", "[han
   CHECK(info->formats == std::vector<int>{kStateFormat});
   CHECK_FALSE(info->version.empty());
   CHECK(reads_our_state(*info).ok());
+}
+
+TEST_CASE("the musterd built beside these tests passes the check", "[handover]") {
+  auto musterd = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "musterd";
+  if (!std::filesystem::exists(musterd)) {
+    WARN("no musterd beside unit_tests: " << musterd);
+    return;
+  }
+  auto checked = check(musterd.string());
+  REQUIRE(checked.result->ok());
+  CHECK((*checked.result)->version == muster::version());
 }
