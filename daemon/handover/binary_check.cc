@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <memory>
@@ -138,9 +138,8 @@ void BinaryCheck::start() {
 
 // `done` runs from the loop, as promised, not inside check_binary().
 void BinaryCheck::finish_soon(Error error) {
-  asio::post(timer_.get_executor(), [self = shared_from_this(), error = std::move(error)] {
-    self->finish(error);
-  });
+  asio::post(timer_.get_executor(),
+             [self = shared_from_this(), error = std::move(error)] { self->finish(error); });
 }
 
 void BinaryCheck::read(Capture* capture) {

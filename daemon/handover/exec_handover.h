@@ -20,9 +20,9 @@ namespace muster::daemon::handover {
 Result<ipc::UniqueFd> open_own_executable();
 
 struct ExecPlan {
-  std::string path;  // the binary; also the name errors give
-  int exe_fd = -1;   // executed instead of path when >= 0 (an ELF file: a
-                     // script through a close-on-exec fd fails with ENOENT)
+  std::string path;               // the binary; also the name errors give
+  int exe_fd = -1;                // executed instead of path when >= 0 (an ELF file: a
+                                  // script through a close-on-exec fd fails with ENOENT)
   std::vector<std::string> argv;  // argv[0] included
   std::vector<int> keep_fds;      // made inheritable for the exec
 };
@@ -31,6 +31,12 @@ struct ExecPlan {
 // executes the binary with the current environment. Returns only if that
 // failed: then each kept fd has its descriptor flags back (close-on-exec
 // again) and the Error names the binary and carries the errno.
+// Call it on the thread that started the workers: exec ends every other
+// thread, and a child whose parent thread ends gets its parent-death signal
+// (spawn()'s PR_SET_PDEATHSIG SIGKILL) even though the process lives on
+// (tried on Linux 6.x: a child cloned by another thread is killed; one
+// cloned by the exec'ing thread lives). Signal dispositions set to SIG_IGN
+// and the signal mask also cross the exec.
 Error exec_replacing(const ExecPlan& plan);
 
 // The guard over the restore: until disarmed, SIGSEGV, SIGBUS, SIGILL,

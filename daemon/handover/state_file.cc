@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json/parse.hpp>
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 
@@ -75,8 +75,7 @@ Result<StateEnvelope> unwrap(json::value doc) {
   auto* envelope = doc.if_object();
   if (!envelope) return Error{"state file: not a JSON object"};
   auto* format = field(*envelope, "muster_state");
-  if (!format || !format->is_int64())
-    return Error{"state file: no \"muster_state\" format number"};
+  if (!format || !format->is_int64()) return Error{"state file: no \"muster_state\" format number"};
   if (format->get_int64() != kStateFormat)
     return Error{"state format " + std::to_string(format->get_int64()) +
                  " is not one this musterd reads (it reads " + std::to_string(kStateFormat) + ")"};
@@ -100,7 +99,8 @@ Result<ipc::UniqueFd> write_state_file(const json::value& body, std::string_view
   std::string text = json::serialize(envelope);
   // Refused here rather than by the reader after the exec: the upgrade is
   // then abandoned before anything crossed.
-  if (text.size() > kMaxStateBytes) return Error{"state file: too large: " + size_text(text.size())};
+  if (text.size() > kMaxStateBytes)
+    return Error{"state file: too large: " + size_text(text.size())};
   ipc::UniqueFd fd(::memfd_create("musterd-state", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return failed("cannot create a memfd", errno);
   if (auto written = write_all(fd.get(), text); !written) return written.error();

@@ -159,8 +159,7 @@ TEST_CASE("exec_replacing refuses an fd that is not open, before any exec", "[ha
   CHECK(cloexec(pipe.write.get()));
 }
 
-TEST_CASE("open_own_executable opens the running binary O_PATH and close-on-exec",
-          "[handover]") {
+TEST_CASE("open_own_executable opens the running binary O_PATH and close-on-exec", "[handover]") {
   auto exe = open_own_executable();
   REQUIRE(exe.ok());
   CHECK((::fcntl(exe->get(), F_GETFL) & O_PATH) != 0);

@@ -33,7 +33,8 @@ std::string read_error(const std::string& text) {
 }
 
 json::value sample_body() {
-  return json::parse(R"({"apps":[{"name":"web","workers":[{"pid":4242,"id":3}]}],"scale":{"web":2}})");
+  return json::parse(
+      R"({"apps":[{"name":"web","workers":[{"pid":4242,"id":3}]}],"scale":{"web":2}})");
 }
 
 }  // namespace
@@ -93,8 +94,7 @@ TEST_CASE("a state file that is not the envelope says what is wrong", "[handover
         "state file: no \"muster_state\" format number");
   CHECK(read_error(R"({"muster_state":"1","from_version":"1","body":{}})") ==
         "state file: no \"muster_state\" format number");
-  CHECK(read_error(R"({"muster_state":1,"body":{}})") ==
-        "state file: no \"from_version\" string");
+  CHECK(read_error(R"({"muster_state":1,"body":{}})") == "state file: no \"from_version\" string");
   CHECK(read_error(R"({"muster_state":1,"from_version":"1"})") == "state file: no \"body\"");
 }
 
