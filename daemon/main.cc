@@ -12,6 +12,7 @@
 #include "daemon/common/event_loop.h"
 #include "daemon/common/memory_reserve.h"
 #include "daemon/common/signals.h"
+#include "daemon/handover/upgrade_info.h"
 #include "daemon/launch/orphan_reaper.h"
 #include "daemon/launch/process_launcher.h"
 #include "daemon/launch/process_setup.h"
@@ -27,10 +28,11 @@ struct Options {
   std::string log_level;
   std::string environment;
   bool check = false;
+  bool upgrade_info = false;
 };
 
 // Reads the command line into `options`; the exit code when it says to exit
-// (--help, --version, a usage error).
+// (--help, --version, --upgrade-info, a usage error).
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
   CLI::App cli{"musterd: a process supervisor that owns the sockets and runs the workers"};
   cli.add_option("-c,--config", options.config_path,
@@ -43,11 +45,18 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   cli.add_option("--log-level", options.log_level, "override daemon.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.set_version_flag("--version", std::string("musterd ") + muster::version());
+  // Hidden: a running musterd asks the binary it is to upgrade to
+  // (daemon/handover/binary_check.h); no operator needs it.
+  cli.add_flag("--upgrade-info", options.upgrade_info)->group("");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = cli.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  if (options.upgrade_info) {
+    std::cout << muster::daemon::handover::upgrade_info_json() << std::endl;
+    return 0;
   }
   return std::nullopt;
 }

@@ -168,17 +168,15 @@ char* child_stack_top() {
   return top;
 }
 
-// argv / envp arrays over strings that outlive the spawn. The environment is
-// copied into one block the child may write to (LISTEN_PID).
-std::vector<char*> pointers(std::vector<std::string>& strings) {
+}  // namespace
+
+std::vector<char*> exec_pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
   for (auto& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
 }
-
-}  // namespace
 
 // clone(CLONE_VM | CLONE_VFORK) as glibc's posix_spawn does it: the child
 // shares the daemon's memory until exec instead of copying its page tables,
@@ -198,8 +196,9 @@ Result<pid_t> spawn(const SpawnSpec& spec) {
   if (!stack) return cannot(ENOMEM);
   std::vector<std::string> args{spec.executable};
   args.insert(args.end(), spec.args.begin(), spec.args.end());
-  std::vector<std::string> env = spec.env;  // the child writes LISTEN_PID into its copy
-  std::vector<char*> argv = pointers(args), envp = pointers(env);
+  // The environment is copied into one block the child may write to (LISTEN_PID).
+  std::vector<std::string> env = spec.env;
+  std::vector<char*> argv = exec_pointers(args), envp = exec_pointers(env);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) {
     int open_error = errno;

@@ -40,4 +40,8 @@ inline constexpr const char* kListenPidPlaceholder = "0000000000";
 // collects its exit through its pidfd.
 Result<pid_t> spawn(const SpawnSpec& spec);
 
+// An argv / envp array for exec over `strings` (null-terminated); the
+// strings must outlive the exec, and stay unmoved.
+std::vector<char*> exec_pointers(std::vector<std::string>& strings);
+
 }  // namespace muster::daemon
