@@ -4,6 +4,8 @@
 // run; nothing is spawned for them, and the policy goes on where it was.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +13,8 @@
 #include <memory>
 #include <vector>
 
+#include "daemon/network/listen_socket.h"
+#include "daemon/network/rr_handle.h"
 #include "daemon/output/output_sink.h"
 #include "tests/unit/app_fixture.h"
 
@@ -178,40 +182,98 @@ TEST_CASE("no upgrade while a worker is spawning or not ready, or an app reloads
   CHECK(spawning->busy_for_handover() == "web[9] is not ready yet");
 }
 
+namespace {
+
+// A Node worker started before the exec, and its app's fresh App after it:
+// the worker's record and channel (the test holds the channel's far end).
+struct NodeAdopting : AppTest {
+  NodeAdopting(unsigned id, const char* state) : AppTest(node_app()) {
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    theirs.reset(pair[1]);
+    channel = std::make_shared<muster::ipc::NodeChannel>(io, muster::ipc::UniqueFd(pair[0]));
+    record.app = "web";
+    record.id = id;
+    record.pid = 3999000 + static_cast<int>(id);
+    record.state = state;
+    record.ready = record.channel = true;
+  }
+  static muster::config::AppConfig node_app() {
+    auto c = policy_app();
+    c.protocol = muster::config::Protocol::node;
+    return c;
+  }
+  // Adopts the worker into the app, running.
+  Worker* adopt(std::function<muster::daemon::ListenSocket*(const std::string&)> find = nullptr) {
+    launcher.pretend_running(record.pid);
+    auto state = app->record();
+    state.state = "running";
+    std::vector<App::AdoptedWorker> workers;
+    workers.push_back({record, {channel, nullptr, nullptr, std::move(find)}});
+    REQUIRE(app->adopt(state, std::move(workers)));
+    return app->find_worker(record.id);
+  }
+
+  WorkerRecord record;
+  std::shared_ptr<muster::ipc::NodeChannel> channel;
+  muster::ipc::UniqueFd theirs;
+};
+
+}  // namespace
+
 TEST_CASE("an adopted worker's Node channel goes on: messages both ways", "[handover]") {
-  auto c = policy_app();
-  c.protocol = muster::config::Protocol::node;
-  AppTest t(c);
-  int pair[2];
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
-  muster::ipc::UniqueFd theirs(pair[1]);
-  WorkerRecord r;
-  r.app = "web";
-  r.id = 5;
-  r.pid = 3999999;
-  r.uptime_ms = 60000;
-  r.state = "online";
-  r.ready = r.channel = true;
-  r.seq = 40;
-  t.launcher.pretend_running(r.pid);
-  auto channel = std::make_shared<muster::ipc::NodeChannel>(t.io, muster::ipc::UniqueFd(pair[0]));
-  auto app = t.app->record();
-  app.state = "running";
-  std::vector<App::AdoptedWorker> workers;
-  workers.push_back({r, {channel, nullptr, nullptr, nullptr}});
-  REQUIRE(t.app->adopt(app, std::move(workers)));
-  Worker* w = t.app->find_worker(5);
+  NodeAdopting t(5, "online");
+  t.record.uptime_ms = 60000;
+  t.record.seq = 40;
+  Worker* w = t.adopt();
   REQUIRE(w);
   CHECK(w->uptime() >= 60s);
   const std::string hello = "{\"hello\":1}\n";
-  REQUIRE(::write(theirs.get(), hello.data(), hello.size()) == ssize_t(hello.size()));
+  REQUIRE(::write(t.theirs.get(), hello.data(), hello.size()) == ssize_t(hello.size()));
   t.run();
   REQUIRE(t.events_named("message").size() == 1);
   CHECK(t.events_named("message")[0].at("message").at("hello") == 1);
   REQUIRE(w->send_message(boost::json::object{{"back", true}}));
   t.run();
   char got[64] = {};
-  CHECK(::read(theirs.get(), got, sizeof got) > 0);
+  CHECK(::read(t.theirs.get(), got, sizeof got) > 0);
   CHECK(std::string(got) == "{\"back\":true}\n");
   CHECK(w->record().seq == 40);  // a user message is no NODE_CLUSTER one
+}
+
+TEST_CASE("an adopted worker is back in its socket's round robin: connections come to it",
+          "[handover]") {
+  NodeAdopting t(6, "listening");
+  muster::config::SocketConfig sc;
+  sc.name = "http";
+  sc.listen = "127.0.0.1:0";
+  sc.host = "127.0.0.1";
+  auto bound = muster::daemon::bind_listen(sc);
+  REQUIRE(bound);
+  muster::daemon::ListenSocket socket(sc, std::move(*bound), false);
+  const std::string key = "127.0.0.1:0:4:";
+  t.record.asked_server = true;
+  t.record.server_keys = t.record.servers = {key};
+  Worker* w = t.adopt([&](const std::string& k) { return k == key ? &socket : nullptr; });
+  REQUIRE(w);
+  REQUIRE(socket.round_robin_if_any());
+  CHECK(socket.round_robin_if_any()->workers() == 1);
+  CHECK(w->record().servers == t.record.servers);
+
+  muster::ipc::UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(socket.port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  std::string got;
+  for (int i = 0; i < 200 && got.find("newconn") == std::string::npos; ++i) {
+    t.run();
+    pollfd p{t.theirs.get(), POLLIN, 0};
+    if (::poll(&p, 1, 10) != 1) continue;
+    char buf[512];
+    ssize_t n = ::recv(t.theirs.get(), buf, sizeof buf, 0);
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+  }
+  CHECK(got.find("\"act\":\"newconn\"") != std::string::npos);
 }
