@@ -44,6 +44,12 @@ class Launcher {
   // nothing else reaps it.
   virtual void spawn(const SpawnSpec& spec, SpawnDone done) = 0;
 
+  // An upgrade in place (issue 25): `pid` is a child this process already
+  // has, started by the musterd that exec'd into this one (same pid). It is
+  // the caller's from now on, as if spawn() had answered with it; watch its
+  // exit next. The error (ESRCH) if there is no such process.
+  virtual Result<void> adopt(pid_t pid) = 0;
+
   using ExitHandler = std::function<void(const ProcessExit&)>;
   // Collects `pid`'s exit: `done` runs once, from the event loop, after the
   // process has exited and been reaped. The error (with its errno) if the

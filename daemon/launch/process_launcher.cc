@@ -82,6 +82,14 @@ Launcher::Started ProcessLauncher::own(Started started, const std::string& execu
   return started;
 }
 
+Result<void> ProcessLauncher::adopt(pid_t pid) {
+  // A zombie counts: its exit is collected by the watch that follows.
+  if (pid <= 0 || (::kill(pid, 0) < 0 && errno == ESRCH))
+    return Error{"no process " + std::to_string(pid), ESRCH};
+  owned_.insert(pid);
+  return {};
+}
+
 Result<void> ProcessLauncher::watch_exit(pid_t pid, ExitHandler done) {
   // A zombie has a pidfd too.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));

@@ -25,6 +25,7 @@ class ProcessLauncher final : public Launcher {
   explicit ProcessLauncher(boost::asio::io_context& io) : io_(io), spawner_(io) {}
 
   void spawn(const SpawnSpec& spec, SpawnDone done) override;
+  Result<void> adopt(pid_t pid) override;
   Result<void> watch_exit(pid_t pid, ExitHandler done) override;
   int signal(pid_t pid, int signo, SignalTarget target) override;
   void release(pid_t pid) override { owned_.erase(pid); }

@@ -355,8 +355,12 @@ void App::mark_failed() {
             : "'musterctl start " + name() + "' resumes it");
   fail_start("every slot is in a crash loop (last exit: " + slots_.front()->last_exit + ")");
   if (context_.start_order_changed) context_.start_order_changed();
-  if (!retry) return;
-  failed_timer_.expires_after(config_.failed_retry);
+  if (retry) arm_failed_retry(config_.failed_retry);
+}
+
+void App::arm_failed_retry(Duration delay) {
+  retry_at_ = Clock::now() + delay;
+  failed_timer_.expires_after(delay);
   failed_timer_.async_wait(
       [this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
         if (ec || !alive.lock() || state_ != AppState::failed) return;

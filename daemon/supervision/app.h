@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "daemon/output/output_sink.h"
 #include "daemon/supervision/exit_history.h"
+#include "daemon/supervision/handover_records.h"
 #include "daemon/supervision/relay.h"
 #include "daemon/supervision/restart_policy.h"
 #include "daemon/supervision/worker.h"
@@ -127,6 +128,26 @@ class App {
   Relay& relay() { return relay_; }
   const Relay& relay() const { return relay_; }
   std::size_t pending() const;
+  // Upgrade in place (app_handover.cc; what is refused and why:
+  // daemon/supervision/handover_records.h). Why this app cannot be handed
+  // over now ("web is reloading", "web[3] is not ready yet"), or nullopt.
+  std::optional<std::string> busy_for_handover() const;
+  // The app written down, its workers apart (Worker::record()); only
+  // meaningful when busy_for_handover() says nothing.
+  AppRecord record() const;
+  struct AdoptedWorker {
+    WorkerRecord record;
+    Worker::Adopted adopted;
+  };
+  // Makes this App, just constructed (stopped, no worker), the one `record`
+  // describes: its state, scale, counters and slots' policy state; each of
+  // `workers` adopted into its slot (Worker::adopt); a pending refill or
+  // crash-loop retry armed for what was left of its delay, a failed app's
+  // failed_retry too. Nothing is spawned. The error says what could not be
+  // taken over; workers adopted by then are this App's (its destruction
+  // would kill them: a musterd that cannot restore execs, it does not unwind).
+  Result<void> adopt(const AppRecord& record, std::vector<AdoptedWorker> workers);
+
   // Its round-robin handles (declared sockets and on-demand ones).
   std::vector<RrHandle*> round_robins() const;
   void resize_round_robins(unsigned instances);  // app_snapshot.cc
@@ -155,6 +176,7 @@ class App {
   void spawn_into(unsigned instance);
   void cannot_spawn(unsigned instance, const char* what, bool out_of_memory) noexcept;
   std::shared_ptr<Worker> make_worker(unsigned instance);
+  std::shared_ptr<Worker> new_worker(WorkerIdentity who);  // make_worker's, unstarted
   void apply_policy(const config::AppConfig& config);
   void pump_reload();
   void start_candidate(unsigned instance);
@@ -171,6 +193,7 @@ class App {
   void park_slot(unsigned instance);
   void retry_slot(unsigned instance);
   void mark_failed();
+  void arm_failed_retry(Duration delay);
   bool nothing_left_to_try() const;
   void notify_if_stopped();
   // start(done) waiters (app_start_wait.cc).

@@ -24,14 +24,17 @@ constexpr auto kSpawnSlice = std::chrono::milliseconds(2);
 
 }  // namespace
 
-std::shared_ptr<Worker> App::make_worker(unsigned instance) {
-  WorkerIdentity who{config_.name, next_id_(), instance, slots_[instance]->restarts};
-  auto worker = std::make_shared<Worker>(
-      io_, context_, config_, who, output_,
+std::shared_ptr<Worker> App::new_worker(WorkerIdentity who) {
+  return std::make_shared<Worker>(
+      io_, context_, config_, std::move(who), output_,
       [this, alive = std::weak_ptr<bool>(alive_)](Worker& w, const ExitInfo& info) {
         // A worker may outlive its app (its own completions hold it).
         if (alive.lock()) on_worker_exit(w, info);
       });
+}
+
+std::shared_ptr<Worker> App::make_worker(unsigned instance) {
+  auto worker = new_worker({config_.name, next_id_(), instance, slots_[instance]->restarts});
   // ready = "auto": a worker of an app that serves (declared sockets, or
   // workers listening now) must listen too; only an app whose workers do not
   // listen gets the quiet rule (docs: `ready`).

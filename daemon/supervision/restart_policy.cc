@@ -23,6 +23,19 @@ bool CrashWindow::record(Clock::time_point now) {
   return loop;
 }
 
+std::vector<Duration> CrashWindow::ages(Clock::time_point now) const {
+  std::vector<Duration> out;
+  for (auto t : times_) out.push_back(std::chrono::duration_cast<Duration>(now - t));
+  return out;
+}
+
+void CrashWindow::restore(const std::vector<Duration>& ages, Clock::time_point now) {
+  times_.clear();
+  // At most max_ + 1 kept, as record() keeps them: the newest.
+  std::size_t skip = ages.size() > max_ + 1 ? ages.size() - (max_ + 1) : 0;
+  for (std::size_t i = skip; i < ages.size(); ++i) times_.push_back(now - ages[i]);
+}
+
 Duration jittered(Duration delay, Duration cap, double unit) {
   unit = std::clamp(unit, 0.0, 1.0);
   auto scaled = static_cast<Duration::rep>(static_cast<double>(delay.count()) * (0.8 + 0.4 * unit));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/common/clock.h"
@@ -37,6 +38,8 @@ class Backoff {
   // Consecutive crashes counted so far (0 after a reset).
   unsigned consecutive() const { return consecutive_; }
   void reset() { consecutive_ = 0; }
+  // An upgrade in place (handover_records.h) carries the count across.
+  void restore(unsigned consecutive) { consecutive_ = consecutive; }
 
  private:
   Duration first_, max_, min_uptime_;
@@ -51,6 +54,10 @@ class CrashWindow {
   // than max_restarts within the window (a crash loop).
   bool record(Clock::time_point now);
   void reset() { times_.clear(); }
+  // For an upgrade in place (handover_records.h): steady-clock times do not
+  // survive an exec, their ages do. Oldest first.
+  std::vector<Duration> ages(Clock::time_point now) const;
+  void restore(const std::vector<Duration>& ages, Clock::time_point now);
 
  private:
   unsigned max_;

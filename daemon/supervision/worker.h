@@ -56,6 +56,7 @@ class OutputSink;
 class RrHandle;
 class SocketTable;
 class Worker;
+struct WorkerRecord;
 
 // What a worker needs of the daemon around it.
 struct WorkerContext {
@@ -170,6 +171,26 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   std::optional<double> cpu_percent() const { return cpu_percent_; }
   static constexpr Duration kCpuWindow = std::chrono::seconds(1);
 
+  // Upgrade in place (worker_handover.cc; what is refused and why:
+  // daemon/supervision/handover_records.h). Why this worker cannot be
+  // handed over now ("web[3] is not ready yet"), or nullopt.
+  std::optional<std::string> busy_for_handover() const;
+  // This life written down; only meaningful when busy_for_handover() says nothing.
+  WorkerRecord record() const;
+  // What the new musterd rebuilt for an adopted worker from the fds that
+  // crossed the exec.
+  struct Adopted {
+    std::shared_ptr<ipc::NodeChannel> channel;  // not started yet; null: none
+    std::shared_ptr<OutputPipe> out, err;       // not started yet; null: none
+    // The listening socket of a round-robin registration's key, or null.
+    std::function<ListenSocket*(const std::string& key)> find_socket;
+  };
+  // Makes this Worker, constructed but never started, the life `record`
+  // describes, without spawning: its process, channel and pipes go on. The
+  // identity is the record's. The error if its process is gone or the record
+  // is not of a stable worker; then nothing was taken over.
+  Result<void> adopt(const WorkerRecord& record, Adopted adopted);
+
  private:
   using Event = WorkerEvent;
   Result<void> launch();
@@ -211,6 +232,8 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   struct ServerQuery;
   void query_server(const boost::json::object& message);
   bool answer_server(const ServerQuery& query, ListenSocket& socket);
+  // Round-robin: connections of `socket` come to this worker from now on.
+  void join_round_robin(ListenSocket& socket, const std::string& key);
   void refuse_server(const ServerQuery& query, int err);
   void close_server(const std::string& key);
   void leave_sockets();

@@ -255,10 +255,14 @@ bool Worker::answer_server(const ServerQuery& query, ListenSocket& socket) {
                          {"port", q.port > 0 ? q.port : socket.port()}};
   }
   send_cluster(std::move(reply));
-  auto handle = socket.round_robin(io_, app_);
-  servers_.emplace_back(handle, q.key);
-  handle->add(weak_from_this(), identity().id, identity().instance, q.key, app_.instances);
+  join_round_robin(socket, q.key);
   return true;
+}
+
+void Worker::join_round_robin(ListenSocket& socket, const std::string& key) {
+  auto handle = socket.round_robin(io_, app_);
+  servers_.emplace_back(handle, key);
+  handle->add(weak_from_this(), identity_.id, identity_.instance, key, app_.instances);
 }
 
 void Worker::close_server(const std::string& key) {

@@ -65,6 +65,15 @@ class FakeLauncher final : public daemon::Launcher {
     boost::asio::post(io_, [done = std::move(done), started] { done(started); });
   }
 
+  // A process "started by the musterd before the exec": make it live first
+  // (pretend_running), then a Worker adopts it.
+  void pretend_running(pid_t pid) { live_.emplace(pid, nullptr); }
+  Result<void> adopt(pid_t pid) override {
+    if (!live_.count(pid)) return Error{"No such process", ESRCH};
+    adopted.push_back(pid);
+    return {};
+  }
+
   Result<void> watch_exit(pid_t pid, ExitHandler done) override {
     auto it = live_.find(pid);
     if (it == live_.end()) return Error{"No such process", ESRCH};
@@ -100,6 +109,7 @@ class FakeLauncher final : public daemon::Launcher {
   std::vector<Spawned> spawned;
   std::vector<Sent> signals;
   std::vector<pid_t> released;
+  std::vector<pid_t> adopted;
 
  private:
   void end(pid_t pid, daemon::ProcessExit exit) {
