@@ -14,10 +14,6 @@
 namespace muster::cli::supervisord {
 namespace {
 
-std::string where(const ini::Origin& origin) {
-  return origin.file + ":" + std::to_string(origin.line);
-}
-
 // [supervisord] environment=: every program's environment starts with it.
 Result<Pairs> supervisord_environment(const ini::Document& doc, const Context& context) {
   const ini::Section* section = doc.find("supervisord");

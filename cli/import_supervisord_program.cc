@@ -13,10 +13,6 @@ namespace muster::cli::supervisord {
 namespace fs = std::filesystem;
 namespace {
 
-std::string where(const ini::Origin& origin) {
-  return origin.file + ":" + std::to_string(origin.line);
-}
-
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (std::size_t at = text.find(from); at != std::string::npos;
        at = text.find(from, at + to.size()))

@@ -15,6 +15,10 @@ struct Origin {
   std::string file;
   int line = 0;
 };
+// "FILE:LINE", as errors and comments name it.
+inline std::string where(const Origin& origin) {
+  return origin.file + ":" + std::to_string(origin.line);
+}
 
 struct Value {
   std::string text;  // continuation lines joined with '\n', trailing space stripped

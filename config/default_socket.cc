@@ -9,13 +9,13 @@
 #include "config/config.h"
 
 namespace muster::config {
-namespace {
-
 std::optional<std::string> env_value(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;
   return std::string(value);
 }
+
+namespace {
 
 DefaultSocket in(const std::string& dir, std::string why) {
   return {dir + "/muster.sock", dir, std::move(why)};

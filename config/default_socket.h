@@ -40,4 +40,7 @@ DefaultSocket choose_default_socket(const DefaultSocketInputs& inputs);
 // choose_default_socket for this process (euid, environment, file system).
 DefaultSocket default_socket();
 
+// An environment variable's value, or nullopt when unset or empty.
+std::optional<std::string> env_value(const char* name);
+
 }  // namespace muster::config

@@ -75,13 +75,6 @@ constexpr std::array<SignalName, 31> kSignals = {{
     {SIGIO, "IO"},     {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
 }};
 
-// An environment variable's value, or nullopt when unset or empty.
-std::optional<std::string> env_value(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
-
 }  // namespace
 
 std::optional<Duration> parse_duration(const std::string& text) {

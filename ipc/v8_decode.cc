@@ -12,7 +12,7 @@ namespace {
 
 // Thrown inside the reader only, caught by decode(): a recursive descent
 // whose every step can fail reads best with one exit.
-struct Refused {
+struct DecodeRefused {
   std::string message;
 };
 
@@ -31,7 +31,7 @@ class Reader {
   }
 
  private:
-  [[noreturn]] static void refuse(std::string message) { throw Refused{std::move(message)}; }
+  [[noreturn]] static void refuse(std::string message) { throw DecodeRefused{std::move(message)}; }
 
   std::uint8_t take() {
     if (pos_ >= data_.size()) refuse("message ends in the middle of a value");
@@ -293,7 +293,7 @@ Result<Value> decode(std::string_view data, Host host) {
   if (data.size() > kMaxBytes) return Error{"message over 1 MiB"};
   try {
     return Reader(data, host).message();
-  } catch (const Refused& r) {
+  } catch (const DecodeRefused& r) {
     return Error{r.message};
   }
 }

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 namespace {
 
-struct Refused {
+struct ConvertRefused {
   std::string message;
 };
 
@@ -23,7 +23,7 @@ class Parser {
   Value value(const json::value& j, int depth);
 
  private:
-  [[noreturn]] static void refuse(std::string message) { throw Refused{std::move(message)}; }
+  [[noreturn]] static void refuse(std::string message) { throw ConvertRefused{std::move(message)}; }
   Value begin(Kind kind) {
     if (next_id_ >= kMaxValues) refuse("too many objects");
     ++next_id_;
@@ -220,7 +220,7 @@ Value Parser::view(std::string_view type_name, std::string_view base64) {
 Result<Value> from_json(const json::value& j) {
   try {
     return Parser().value(j, 0);
-  } catch (const Refused& r) {
+  } catch (const ConvertRefused& r) {
     return Error{r.message};
   }
 }
