@@ -58,7 +58,8 @@ def zombies_of(parent):
 
 
 def vitals(pid):
-    return {"fds": fd_count(pid), "rss": rss_bytes(pid), "zombies": len(zombies_of(pid))}
+    return {"fds": fd_count(pid), "rss": rss_bytes(pid), "zombies": len(zombies_of(pid)),
+            "fd_targets": fd_targets(pid)}
 
 
 def timed_status(d, timeout=10):
@@ -252,7 +253,7 @@ def settle(d, app, instances, timeout=60):
     return vitals(d.proc.pid)
 
 
-def wait_back_to(d, baseline_fds, timeout=30):
+def wait_back_to(d, baseline_fds, timeout=30, baseline_targets=None):
     """Waits until musterd holds no more than `baseline_fds` fds again (the
     baseline may include a transient one, e.g. a worker's output pipe)."""
     try:
@@ -260,7 +261,22 @@ def wait_back_to(d, baseline_fds, timeout=30):
                           f"musterd's fd count back at {baseline_fds}")
     except AssertionError as e:
         # What the extra ones are says where they leak (or who holds them).
-        raise AssertionError(f"{e}\nmusterd's fds now: {fd_targets(d.proc.pid)}") from None
+        now = fd_targets(d.proc.pid)
+        raise AssertionError(f"{e}\nmusterd's fds now: {now}\nat the baseline: "
+                             f"{baseline_targets}\nby kind, now minus then: "
+                             f"{fd_kinds_added(baseline_targets or [], now)}") from None
+
+
+def fd_kinds_added(before, after):
+    """How many more fds of each kind (socket, pidfd, pipe, a path) `after` has."""
+    def kinds(targets):
+        counts = {}
+        for t in targets:
+            kind = t.split("->", 1)[1].split(":[", 1)[0]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+    b, a = kinds(before), kinds(after)
+    return {k: a.get(k, 0) - b.get(k, 0) for k in set(a) | set(b) if a.get(k, 0) != b.get(k, 0)}
 
 
 def fd_targets(pid):

@@ -49,7 +49,14 @@ class KillStorm(ns.TestCase):
         self.assertLess(summary["status_max_ms"], 3000 * harness.SLOWDOWN, summary)
 
         after = cs.settle(d, "storm", 4)
-        cs.wait_back_to(d, baseline["fds"])
+        print(f"fds by kind after the storm, minus the baseline: "
+              f"{cs.fd_kinds_added(baseline['fd_targets'], after['fd_targets'])}")
+        # Two more than the baseline were seen to stay (here, 2 runs of 3
+        # under a loaded ctest; the fds then were the 4 workers' channels and
+        # pidfds, the listening socket, its rr dup and the control socket: a
+        # full set), so the baseline can be two short. A leak per kill or per
+        # connection would be dozens (the storm kills at least 50 workers).
+        cs.wait_back_to(d, baseline["fds"] + 2, baseline_targets=baseline["fd_targets"])
         self.assertEqual(cs.zombies_of(d.proc.pid), [])
         harness.assert_rss_below(self, after["rss"], baseline["rss"] + RSS_SLACK, (baseline, after))
         # Connections that a dying worker never touched went to another one.
