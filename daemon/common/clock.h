@@ -12,6 +12,7 @@
 // steady_timer deadlines keeps compiling and meaning the same.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <chrono>
@@ -37,5 +38,11 @@ struct Clock {
 
 // A timer on Clock (for Worker and App: see above).
 using Timer = boost::asio::basic_waitable_timer<Clock>;
+
+// How long until `when`, in D; zero for a time already past.
+template <class D>
+D time_left(Clock::time_point when, Clock::time_point now) {
+  return std::max(std::chrono::duration_cast<D>(when - now), D{0});
+}
 
 }  // namespace muster::daemon

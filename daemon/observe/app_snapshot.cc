@@ -17,7 +17,7 @@ namespace {
 
 std::optional<Duration> time_until(std::optional<Clock::time_point> when, Clock::time_point now) {
   if (!when) return std::nullopt;
-  return std::max(std::chrono::duration_cast<Duration>(*when - now), Duration{0});
+  return time_left<Duration>(*when, now);
 }
 
 WorkerSnapshot snapshot_of(const Worker& w) {

@@ -4,16 +4,11 @@
 // have been before. What the records hold and which states are refused:
 // handover_records.h.
 #include <spdlog/spdlog.h>
-#include <algorithm>
 
 #include "daemon/supervision/app.h"
 
 namespace muster::daemon {
 namespace {
-
-std::int64_t ms_until(Clock::time_point when, Clock::time_point now) {
-  return std::max<std::int64_t>(0, std::chrono::duration_cast<Duration>(when - now).count());
-}
 
 std::optional<AppState> stable_state(const std::string& name) {
   for (auto s : {AppState::running, AppState::stopped, AppState::failed})
@@ -59,7 +54,8 @@ AppRecord App::record() const {
   r.memory_replacements = counters_.memory_replacements;
   r.exited_connections = counters_.exited_connections;
   r.failures = counters_.failures;
-  if (state_ == AppState::failed && retry_at_) r.retry_ms = ms_until(*retry_at_, now);
+  if (state_ == AppState::failed && retry_at_)
+    r.retry_ms = time_left<Duration>(*retry_at_, now).count();
   for (const auto& slot : slots_) {
     SlotRecord s;
     s.restarts = slot->restarts;
@@ -67,7 +63,8 @@ AppRecord App::record() const {
     for (Duration age : slot->crashes.ages(now)) s.crash_ages.push_back(age.count());
     s.crash_loop = slot->crash_loop;
     s.last_exit = slot->last_exit;
-    if (slot->next_try && !slot->worker) s.next_try_ms = ms_until(*slot->next_try, now);
+    if (slot->next_try && !slot->worker)
+      s.next_try_ms = time_left<Duration>(*slot->next_try, now).count();
     for (const auto& e : slot->exits.recent()) s.exits.push_back(entry_of(e));
     r.slots.push_back(std::move(s));
   }
