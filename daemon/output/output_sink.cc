@@ -49,6 +49,12 @@ void OutputSink::line(const LineOrigin& from, std::string_view text) {
   if (tail_.size() > kTail) tail_.pop_front();
 }
 
+void OutputSink::notice(std::string_view text) {
+  if (followers_.empty()) return;
+  boost::json::object entry{{"app", app_}, {"id", 0}, {"time", now_rfc3339()}, {"line", text}};
+  followers_.publish(boost::json::serialize(entry) + "\n");
+}
+
 // While the file fails, it is tried again at most once per kRetry (a full
 // disk is not hammered with a write per line); the lines in between go
 // straight to the log.

@@ -50,6 +50,10 @@ class OutputSink {
   boost::json::array tail(std::size_t n) const;
   std::uint64_t follow(Follower follower);
   void unfollow(std::uint64_t id);
+  // A line from musterd itself (id 0) to the followers only, not the file,
+  // journal or tail: an in-place upgrade tells `logs --follow` why its
+  // stream is about to end.
+  void notice(std::string_view text);
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -111,6 +111,10 @@ void Supervisor::wait_until_quiet() {
     // At rest: followers get the last line, then the state is taken.
     upgrade_->streams_ended = true;
     events_.publish("upgrading", "", {{"from", muster::version()}, {"to", upgrade_->to_version}});
+    const std::string notice = "musterd is upgrading itself in place (" +
+                               std::string(muster::version()) + " to " + upgrade_->to_version +
+                               "): this stream ends; follow again";
+    for (auto& app : apps_) app->output().notice(notice);
     control_.end_streams();
     delay = kStreamsFlush;
   }

@@ -38,7 +38,12 @@ class OutOfMemory(harness.TestCase):
     def test_a_reload_config_beyond_the_address_space_is_refused_and_other_apps_run_on(self):
         d = self.daemon()
         calm = harness.app("calm", "/bin/sleep", args=["1000"], instances=2)
-        d.start(calm)
+        # The event loop runs on a thread of its own (the main thread starts
+        # the workers: daemon/launch/spawner.h), and glibc gives such a
+        # thread an arena with 64 MiB of address space reserved up front:
+        # RLIMIT_AS just above VmSize would not bind until that is used. One
+        # arena, so that the loop's allocations meet the limit at once.
+        d.start(calm, env={"MALLOC_ARENA_MAX": "1"})
         before = [(w["id"], w["pid"]) for w in d.wait_workers("calm", 2)]
         undo = limit_address_space(self, d, MARGIN)
         d.write_config(calm + harness.app("big", "/bin/sleep", args=["1000"], instances=2000))
