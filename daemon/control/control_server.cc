@@ -84,6 +84,12 @@ void ControlServer::end_streams() {
   for (const auto& s : sessions_) s->end_stream();
 }
 
+bool ControlServer::has_streams() const {
+  for (const auto& s : sessions_)
+    if (s->streaming()) return true;
+  return false;
+}
+
 void ControlServer::close() {
   if (!acceptor_.is_open()) return;
   pause_.cancel();

@@ -77,6 +77,7 @@ class ControlServer {
   // Ends every stream (events --follow, logs --follow) once what it was
   // sent has been written: an upgrade told its followers so.
   void end_streams();
+  bool has_streams() const;
 
   // Internal: sessions report their end.
   void forget(ControlSession* session);

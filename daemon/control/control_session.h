@@ -36,6 +36,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void close();
   // A stream ends once what it was sent is written (ControlServer::end_streams).
   void end_stream();
+  bool streaming() const { return streaming_ && !closed_; }
   // The client's uid (SO_PEERCRED when it connected); -1 if unknown.
   uid_t peer_uid() const { return peer_uid_; }
   void set_peer_uid(uid_t uid) { peer_uid_ = uid; }

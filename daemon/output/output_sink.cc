@@ -123,6 +123,12 @@ boost::json::array OutputSink::tail(std::size_t n) const {
   return out;
 }
 
+void OutputSink::restore_tail(const boost::json::array& lines) {
+  for (const auto& line : lines)
+    if (line.is_object()) tail_.push_back(line.as_object());
+  while (tail_.size() > kTail) tail_.pop_front();
+}
+
 std::uint64_t OutputSink::follow(Follower follower) { return followers_.add(std::move(follower)); }
 
 void OutputSink::unfollow(std::uint64_t id) { followers_.remove(id); }

@@ -54,6 +54,8 @@ class OutputSink {
   // journal or tail: an in-place upgrade tells `logs --follow` why its
   // stream is about to end.
   void notice(std::string_view text);
+  // An in-place upgrade: the lines tail(kTail) gave the musterd before, back.
+  void restore_tail(const boost::json::array& lines);
 
  private:
   using Clock = std::chrono::steady_clock;

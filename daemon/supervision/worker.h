@@ -268,6 +268,9 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   // Until spawned: the pipes from its stdout (with stderr, but for output =
   // "journal") and stderr; they read on their own afterwards.
   std::shared_ptr<OutputPipe> stdout_pipe_, stderr_pipe_;
+  // Once read_output() started them the pipes keep themselves alive (their
+  // pending read); these find them again for an upgrade's hand-over.
+  std::weak_ptr<OutputPipe> stdout_reading_, stderr_reading_;
   // Node protocol.
   ipc::UniqueFd child_channel_end_;  // until spawned
   std::shared_ptr<ipc::NodeChannel> channel_;

@@ -94,8 +94,8 @@ Result<WorkerRecord> Worker::hand_over(std::vector<ipc::UniqueFd>& keep) {
     partial = std::move(handed->partial_line);
     keep.push_back(std::move(handed->fd));
   };
-  pipe(stdout_pipe_, r.stdout_fd, r.stdout_partial);
-  pipe(stderr_pipe_, r.stderr_fd, r.stderr_partial);
+  pipe(stdout_reading_.lock(), r.stdout_fd, r.stdout_partial);
+  pipe(stderr_reading_.lock(), r.stderr_fd, r.stderr_partial);
   return r;
 }
 

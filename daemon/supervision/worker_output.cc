@@ -55,6 +55,7 @@ Result<void> Worker::open_output(SpawnSpec& spec) {
 void Worker::read_output() {
   auto read = [this](std::shared_ptr<OutputPipe>& pipe, bool from_stderr) {
     if (!pipe) return;
+    (from_stderr ? stderr_reading_ : stdout_reading_) = pipe;
     std::string who = identity_.app + "[" + std::to_string(identity_.id) + "]";
     pipe->start(std::move(who), [self = shared_from_this(), from_stderr](std::string_view text) {
       LineOrigin from{self->identity_.id, self->identity_.instance, self->pid_, from_stderr};

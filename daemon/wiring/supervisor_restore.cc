@@ -134,6 +134,10 @@ Result<void> Supervisor::restore_apps(const json::object& body) {
 void Supervisor::finish_restore(const json::object& body, const std::string& failed) {
   if (const json::value* e = body.if_contains("events"); e && e->is_array())
     events_.restore(e->as_array());
+  if (const json::value* t = body.if_contains("output_tails"); t && t->is_object())
+    for (const auto& [name, lines] : t->as_object())
+      if (App* app = find_app(std::string(name)); app && lines.is_array())
+        app->output().restore_tail(lines.as_array());
   if (const json::value* r = body.if_contains("reloads"); r && r->is_object()) {
     const json::object& o = r->as_object();
     auto count = [&o](std::string_view k) {

@@ -12,6 +12,7 @@
 #include "daemon/handover/binary_check.h"
 #include "daemon/handover/exec_handover.h"
 #include "daemon/handover/state_file.h"
+#include "daemon/output/merged_tail.h"
 #include "daemon/wiring/supervisor.h"
 
 namespace muster::daemon {
@@ -21,6 +22,9 @@ namespace {
 constexpr auto kCheckBound = std::chrono::seconds(10);  // the new binary's --upgrade-info
 constexpr auto kQuietBound = std::chrono::seconds(10);  // everything at rest
 constexpr auto kQuietPoll = std::chrono::milliseconds(10);
+// What crosses of each app's `logs` tail: the state stays far below its
+// bound (state_file.h) with hundreds of apps.
+constexpr std::size_t kTailBytes = 128 << 10;
 // Followers were told; their last lines get this long to be written.
 constexpr auto kStreamsFlush = std::chrono::milliseconds(50);
 
@@ -70,8 +74,11 @@ void Supervisor::upgrade(std::string binary, std::optional<Responder> respond) {
                                "upgrade: {} is musterd {}; waiting for every worker "
                                "and channel to be at rest",
                                upgrade_->binary, info->version);
-                           sockets_.stop_accepting([this] {
-                             if (upgrade_) upgrade_->settled = true;
+                           sockets_.stop_accepting([this, asked = upgrade_.get()] {
+                             if (upgrade_.get() != asked) return;  // refused meanwhile
+                             upgrade_->settled = true;
+                             upgrade_timer_.cancel();  // no need to wait for the poll
+                             wait_until_quiet();
                            });
                            wait_until_quiet();
                          });
@@ -115,6 +122,7 @@ void Supervisor::wait_until_quiet() {
                                std::string(muster::version()) + " to " + upgrade_->to_version +
                                "): this stream ends; follow again";
     for (auto& app : apps_) app->output().notice(notice);
+    if (!control_.has_streams()) return exec_upgrade();
     control_.end_streams();
     delay = kStreamsFlush;
   }
@@ -168,6 +176,13 @@ void Supervisor::exec_upgrade() {
     }
   }
   body["apps"] = std::move(apps);
+  json::object tails;  // what `logs` shows of each app, within a bound
+  for (auto& app : apps_) {
+    json::array lines = app->output().tail(OutputSink::kTail);
+    keep_newest_within(lines, kTailBytes);
+    tails[app->name()] = std::move(lines);
+  }
+  body["output_tails"] = std::move(tails);
   body["workers"] = std::move(workers);
   auto adopt_fd = [&keep](int fd) {
     if (fd >= 0) keep.emplace_back(fd);
