@@ -1,7 +1,19 @@
 #include "base/version.h"
 
-namespace muster {
+#include <string>
 
-const char* version() { return MUSTER_VERSION; }
+namespace muster {
+namespace {
+
+std::string& current() {
+  static std::string v = MUSTER_VERSION;
+  return v;
+}
+
+}  // namespace
+
+const char* version() { return current().c_str(); }
+
+void tag_version(const char* tag) { current() += tag; }
 
 }  // namespace muster

@@ -7,5 +7,9 @@
 namespace muster {
 
 const char* version();
+// Appends `tag` ("+alt") to version(), before anything reads it: the
+// test-only build musterd-alt (CMakeLists.txt) is this tree under another
+// version, so that tests can upgrade between two builds.
+void tag_version(const char* tag);
 
 }  // namespace muster

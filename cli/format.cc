@@ -195,6 +195,11 @@ const std::pair<std::string_view, Formatter> kFormatters[] = {
        return "sent to " + text_of(r, "sent") + " worker(s)\n";
      }},
     {"events", format_events},
+    {"upgrade",
+     [](const json::object&, const json::object& r) {
+       return "upgraded from " + text_of(r, "from") + " to " + text_of(r, "to") + " (pid " +
+              text_of(r, "pid") + ")\n";
+     }},
 };
 
 Formatter formatter_for(std::string_view verb) {

@@ -46,6 +46,18 @@ CLI::Validator worker_or_app() {
       "");
 }
 
+// upgrade --binary: musterd runs it from its own working directory, not
+// musterctl's, so a relative path would name another file (or none) there.
+CLI::Validator absolute_path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!text.empty() && text.front() == '/') return {};
+        return "expected an absolute path (musterd does not run in this directory), got '" + text +
+               "'";
+      },
+      "");
+}
+
 // Whether every number in `v` is finite: Boost.JSON reads 1e400 as infinity,
 // which it would then write out as a non-JSON "Infinity".
 bool all_finite(const json::value& v) {
@@ -251,6 +263,17 @@ const CliVerb kCliVerbs[] = {
        if (a.follow) r["follow"] = true;
      }},
     {"shutdown", no_options, no_fields},
+    {"upgrade",
+     [](CLI::App& v, Args& a) {
+       v.add_option("--binary", a.binary,
+                    "The new musterd, an absolute path (default: the path musterd was started "
+                    "from; after a package replaced that file, the new one).")
+           ->check(absolute_path())
+           ->type_name("PATH");
+     },
+     [](const Args& a, json::object& r) {
+       if (!a.binary.empty()) r["binary"] = a.binary;
+     }},
 };
 
 const CliVerb* find_cli_verb(std::string_view name) {

@@ -35,6 +35,7 @@ struct Args {
   bool follow = false;
   bool allow_empty = false;  // reload-config
   bool show_env = false;     // describe
+  std::string binary;        // upgrade --binary: absolute, checked by absolute_path()
   std::string help_verb;     // help: whose help to show
 };
 

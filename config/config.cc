@@ -178,7 +178,9 @@ LoadResult load_file(const std::string& path, const LoadOptions& options) {
         "this, so it is refused. Write the new config to a temporary file and rename "
         "it over this one. (A config with no apps says so with a comment or a "
         "[daemon] table.)");
-  return load_string(text, path, options);
+  auto result = load_string(text, path, options);
+  if (result.config) result.config->text = text;
+  return result;
 }
 
 LoadResult load_string(const std::string& text, const std::string& path,

@@ -229,6 +229,9 @@ struct GroupConfig {
 
 struct Config {
   std::string path;  // absolute path of the file this came from
+  // The file's text as load_file() read it: an in-place upgrade restores
+  // the config in force from it, not from a file that may have changed.
+  std::string text;
   DaemonConfig daemon;
   std::vector<SocketConfig> sockets;  // in file order
   std::vector<AppConfig> apps;        // in file order

@@ -45,6 +45,19 @@ Result<void> take_count(const boost::json::object& obj, std::string_view key, Ne
   return {};
 }
 
+// upgrade's binary: musterd executes it, so it names one file whatever
+// musterd's working directory is, and execve() can take it.
+Result<void> take_path(const boost::json::object& obj, std::string_view key, Need need,
+                       std::optional<std::string>& out) {
+  if (auto taken = take_string(obj, key, need, out); !taken || !out) return taken;
+  const std::string name = "'" + std::string(key) + "'";
+  if (out->front() != '/') return Error{name + " must be an absolute path"};
+  if (out->find('\0') != std::string::npos) return Error{name + " must not contain a NUL"};
+  if (out->size() > kMaxBinaryPath)
+    return Error{name + " must be at most " + std::to_string(kMaxBinaryPath) + " bytes"};
+  return {};
+}
+
 // A boolean field: left as it is when absent (no verb requires one).
 Result<void> take_bool(const boost::json::object& obj, std::string_view key, Need need, bool& out) {
   auto* v = obj.if_contains(key);
@@ -75,7 +88,7 @@ Result<Request> parse_request(std::string_view line) {
   for (const auto& [key, _] : obj) {
     if (key != "verb" && key != "app" && key != "id" && key != "count" && key != "signal" &&
         key != "message" && key != "follow" && key != "wait" && key != "allow_empty" &&
-        key != "show_env")
+        key != "show_env" && key != "binary")
       return Error{"unexpected field '" + std::string(key) + "'"};
   }
   if (auto* m = obj.if_contains("message")) {
@@ -93,7 +106,8 @@ Result<Request> parse_request(std::string_view line) {
         take_string(obj, "signal", spec->signal, req.signal),
         take_bool(obj, "wait", spec->wait, req.wait),
         take_bool(obj, "allow_empty", spec->allow_empty, req.allow_empty),
-        take_bool(obj, "show_env", spec->show_env, req.show_env)}) {
+        take_bool(obj, "show_env", spec->show_env, req.show_env),
+        take_path(obj, "binary", spec->binary, req.binary)}) {
     if (!taken) return taken.error();
   }
   if (spec->app_or_id && req.app.has_value() == req.id.has_value())

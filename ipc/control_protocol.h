@@ -19,6 +19,8 @@ namespace muster::ipc {
 // `send` carrying one, and no more: a session holds at most one line.
 inline constexpr std::size_t kMaxMessage = 1 << 20;
 inline constexpr std::size_t kMaxControlLine = kMaxMessage + 64 * 1024;
+// upgrade's binary: a path execve() takes (PATH_MAX, its NUL included).
+inline constexpr std::size_t kMaxBinaryPath = 4095;
 
 struct Request {
   std::string verb;
@@ -28,9 +30,10 @@ struct Request {
   std::optional<std::string> signal;
   std::optional<boost::json::value> message;  // send: any JSON value
   bool follow = false;                        // events: stream until closed
-  bool wait = true;          // start, restart, reload, reload-config: answer when finished
-  bool allow_empty = false;  // reload-config: a file with no apps may remove every app
-  bool show_env = false;     // describe: send secret-looking environment values too
+  bool wait = true;                   // start, restart, reload, reload-config: answer when finished
+  bool allow_empty = false;           // reload-config: a file with no apps may remove every app
+  bool show_env = false;              // describe: send secret-looking environment values too
+  std::optional<std::string> binary;  // upgrade: absolute; absent: the one musterd started from
 };
 
 // A parsed request, or the error message to send back.

@@ -10,9 +10,9 @@
 
 namespace muster::ipc {
 
-inline constexpr std::array<std::string_view, 19> kEventKinds = {
-    "fork",       "online", "listening", "disconnect",    "exit",          "message",  "restart",
-    "crash_loop", "failed", "retry",     "waiting",       "ready_timeout", "watchdog", "reload",
-    "setup",      "memory", "output",    "relay_dropped", "watch"};
+inline constexpr std::array<std::string_view, 21> kEventKinds = {
+    "fork",       "online", "listening", "disconnect",    "exit",          "message",   "restart",
+    "crash_loop", "failed", "retry",     "waiting",       "ready_timeout", "watchdog",  "reload",
+    "setup",      "memory", "output",    "relay_dropped", "watch",         "upgrading", "upgraded"};
 
 }  // namespace muster::ipc

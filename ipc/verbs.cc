@@ -4,7 +4,7 @@ namespace muster::ipc {
 
 constexpr Need kOptional = Need::optional, kRequired = Need::required;
 
-const std::array<Verb, 17> kVerbs{{
+const std::array<Verb, 18> kVerbs{{
     {.name = "ping", .help = "Check that musterd is running and answering."},
     {.name = "version", .help = "Print the versions of musterctl and of the running musterd."},
     {.name = "status",
@@ -102,7 +102,18 @@ const std::array<Verb, 17> kVerbs{{
      .follow = kOptional,
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
              "disconnect, exit, message, restart, crash_loop, failed, retry, waiting, "
-             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped, watch."},
+             "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped, watch, "
+             "upgrading, upgraded."},
+    {.name = "upgrade",
+     .binary = kOptional,
+     .slow = true,
+     .help = "Upgrade musterd in place (as SIGUSR2 does with the default binary): the binary at "
+             "--binary PATH, by default the path musterd was started from, takes over every "
+             "worker, socket and connection under the same pid; no worker restarts. Returns once "
+             "the new musterd has taken over, printing both versions. Refused (exit 1, nothing "
+             "changed) if the binary does not run or cannot read musterd's state, or if "
+             "something stays busy for 10 s; if the new binary cannot take over, the old one "
+             "resumes (exit 1, with the reason)."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 

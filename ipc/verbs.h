@@ -27,6 +27,7 @@ struct Verb {
   Need wait = Need::no;         // false: answer before the work is done
   Need allow_empty = Need::no;  // reload-config
   Need show_env = Need::no;     // describe: secret-looking values unmasked
+  Need binary = Need::no;       // upgrade: the new musterd's absolute path
   bool app_or_id = false;       // exactly one of app and id (both optional above)
   // Answered once the work is done (start, stop...), which may take as long
   // as the apps' readiness and stop timeouts: musterctl waits longer.
@@ -35,7 +36,7 @@ struct Verb {
 };
 
 // In the order `musterctl --help` lists them.
-extern const std::array<Verb, 17> kVerbs;
+extern const std::array<Verb, 18> kVerbs;
 
 // The declaration of `name`, or null.
 const Verb* find_verb(std::string_view name);

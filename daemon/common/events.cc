@@ -29,12 +29,22 @@ void EventBus::publish(std::string_view event, const std::string& app,
   }
 }
 
+void EventBus::restore(const boost::json::array& events) {
+  for (const auto& e : events)
+    if (e.is_object()) keep(e.as_object());
+}
+
 void EventBus::record(std::string_view event, const std::string& app, boost::json::object fields) {
   boost::json::object e;
   e["event"] = event;
   e["app"] = app;
   for (auto& [k, v] : fields) e[k] = std::move(v);
   e["time"] = now_rfc3339();
+  followers_.publish(keep(std::move(e)));
+}
+
+// Into the history; its line, as followers get it.
+std::string EventBus::keep(boost::json::object e) {
   std::string line = boost::json::serialize(e);
   line += '\n';
   // As the control socket will send it (C1 controls as \u escapes take three
@@ -48,7 +58,7 @@ void EventBus::record(std::string_view event, const std::string& app, boost::jso
     history_bytes_ -= history_.front().bytes;
     history_.pop_front();
   }
-  followers_.publish(line);
+  return line;
 }
 
 boost::json::array EventBus::recent() const {

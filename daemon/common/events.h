@@ -36,6 +36,9 @@ class EventBus {
   std::uint64_t dropped() const { return dropped_; }
 
   boost::json::array recent() const;
+  // An in-place upgrade: the history recent() gave the musterd before, put
+  // back as it was (not published again; its bounds apply).
+  void restore(const boost::json::array& events);
   std::uint64_t follow(Follower follower);
   void unfollow(std::uint64_t id);
 
@@ -45,6 +48,7 @@ class EventBus {
     std::size_t bytes;  // of its line
   };
   void record(std::string_view event, const std::string& app, boost::json::object fields);
+  std::string keep(boost::json::object event);
 
   std::deque<Kept> history_;
   std::size_t history_bytes_ = 0;

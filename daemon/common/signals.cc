@@ -14,7 +14,7 @@ SignalAction signal_action(int signo) {
     case SIGQUIT: return SignalAction::stop;
     case SIGHUP: return SignalAction::reload;
     case SIGUSR1: return SignalAction::reopen;
-    case SIGUSR2: return SignalAction::reserved;
+    case SIGUSR2: return SignalAction::upgrade;
     case SIGALRM:
     case SIGVTALRM:
     case SIGPROF:
@@ -48,7 +48,7 @@ std::vector<int> caught_signals() {
       case SignalAction::stop:
       case SignalAction::reload:
       case SignalAction::reopen:
-      case SignalAction::reserved:
+      case SignalAction::upgrade:
       case SignalAction::ignored: out.push_back(signo); break;
       case SignalAction::discarded:
       case SignalAction::fault:

@@ -10,11 +10,11 @@
 namespace muster::daemon {
 
 enum class SignalAction {
-  stop,      // TERM, INT, QUIT: graceful shutdown; a second one kills the workers now
-  reload,    // HUP: reload-config
-  reopen,    // USR1: reopen the apps' output files (logrotate's convention)
-  reserved,  // USR2: logged and ignored, kept for an in-place upgrade
-  ignored,   // logged and ignored: ALRM, VTALRM, PROF, IO, PWR, STKFLT, XCPU, real-time
+  stop,     // TERM, INT, QUIT: graceful shutdown; a second one kills the workers now
+  reload,   // HUP: reload-config
+  reopen,   // USR1: reopen the apps' output files (logrotate's convention)
+  upgrade,  // USR2: an in-place upgrade to the binary musterd was started from
+  ignored,  // logged and ignored: ALRM, VTALRM, PROF, IO, PWR, STKFLT, XCPU, real-time
   // PIPE, XFSZ: ignored (SIG_IGN) and not logged. The kernel raises them for
   // musterd's own write to a closed pipe or past RLIMIT_FSIZE; the write then
   // fails with EPIPE or EFBIG, handled where it happens. Logging each could
@@ -31,7 +31,7 @@ enum class SignalAction {
 
 SignalAction signal_action(int signo);
 // The signals musterd's signal_set waits for: every stop, reload, reopen,
-// reserved and ignored one.
+// upgrade and ignored one.
 std::vector<int> caught_signals();
 // Early in musterd, before any worker: SIG_IGN for the discarded signals, and an
 // empty signal mask (a mask inherited from whoever started musterd would

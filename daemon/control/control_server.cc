@@ -55,6 +55,35 @@ Result<void> ControlServer::open() {
   return {};
 }
 
+int ControlServer::hand_over() {
+  if (!acceptor_.is_open()) return -1;
+  pause_.cancel();
+  int fd = acceptor_.release();
+  auto sessions = std::move(sessions_);
+  sessions_.clear();
+  for (auto& s : sessions) s->close();
+  file_.reset();  // its file is the socket's still
+  return fd;
+}
+
+Result<void> ControlServer::adopt(int fd) {
+  if (!config_.control_group.empty()) {
+    struct group* gr = ::getgrnam(config_.control_group.c_str());
+    if (!gr) return Error{"control_group: no group named '" + config_.control_group + "'"};
+    group_ = gr->gr_gid;
+    members_.emplace(gr->gr_gid);
+  }
+  boost::system::error_code ec;
+  acceptor_.assign(local(), fd, ec);
+  if (ec) return Error{"control socket: " + ec.message(), ec.value()};
+  accept();
+  return {};
+}
+
+void ControlServer::end_streams() {
+  for (const auto& s : sessions_) s->end_stream();
+}
+
 void ControlServer::close() {
   if (!acceptor_.is_open()) return;
   pause_.cancel();

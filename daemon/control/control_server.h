@@ -36,6 +36,9 @@ class Responder {
   // when the client disconnects (or is dropped for not reading).
   void stream(std::function<void()> on_close) const;
   void push(std::string line) const;
+  // An in-place upgrade: the client's connection, for the new musterd to
+  // answer on (ControlSession::hand_over); counts as answered here.
+  int hand_over() const;
 
  private:
   struct Pending {
@@ -62,6 +65,16 @@ class ControlServer {
   Result<void> open();
   // Stops accepting, drops every session and removes the socket file.
   void close();
+  // An in-place upgrade: the listening fd, kept open across the exec (every
+  // session is closed; the file stays: it is the same socket's after the
+  // exec), or -1; and the new musterd's side, which accepts on it again. A
+  // socket taken over this way leaves its file at exit (the next start
+  // removes a stale socket of its own uid).
+  int hand_over();
+  Result<void> adopt(int fd);
+  // Ends every stream (events --follow, logs --follow) once what it was
+  // sent has been written: an upgrade told its followers so.
+  void end_streams();
 
   // Internal: sessions report their end.
   void forget(ControlSession* session);

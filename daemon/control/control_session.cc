@@ -55,6 +55,11 @@ void Responder::stream(std::function<void()> on_close) const {
 
 void Responder::push(std::string line) const { pending_->session->push(std::move(line)); }
 
+int Responder::hand_over() const {
+  pending_->answered = true;
+  return pending_->session->hand_over();
+}
+
 Responder::Pending::~Pending() {
   if (answered || !session) return;
   spdlog::error(
@@ -98,6 +103,24 @@ void ControlSession::begin_stream(std::function<void()> on_close) {
 }
 
 void ControlSession::push(std::string line) { send(std::move(line)); }
+
+void ControlSession::end_stream() {
+  if (!streaming_ || closed_) return;
+  close_after_write_ = true;
+  if (!writing_) write_next();
+}
+
+int ControlSession::hand_over() {
+  if (closed_ || writing_ || !outbox_.empty()) {
+    close();
+    return -1;
+  }
+  closed_ = true;
+  if (auto hook = std::move(on_stream_close_)) hook();
+  int fd = socket_.release();
+  server_.forget(this);
+  return fd;
+}
 
 void ControlSession::close() {
   if (closed_) return;

@@ -34,6 +34,12 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   // Sends one line and closes (used to refuse a peer).
   void refuse(const std::string& line);
   void close();
+  // A stream ends once what it was sent is written (ControlServer::end_streams).
+  void end_stream();
+  // An in-place upgrade: the connection's fd for the new musterd to answer
+  // on (this session closes without closing it), or -1 if a reply to an
+  // earlier request is still unwritten (the connection is closed then).
+  int hand_over();
 
  private:
   template <class F>

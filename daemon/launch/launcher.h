@@ -62,6 +62,10 @@ class Launcher {
   // A process whose exit its owner will not collect (its Worker is going):
   // the orphan reaper reaps it when it exits.
   virtual void release(pid_t pid) = 0;
+  // Runs `task` on the thread that starts processes and waits until it
+  // returns (an in-place upgrade's exec: daemon/launch/spawner.h says why
+  // that thread). It may not return: an exec that worked.
+  virtual void run_on_spawning_thread(const std::function<void()>& task) = 0;
 };
 
 }  // namespace muster::daemon

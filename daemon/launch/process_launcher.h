@@ -22,13 +22,21 @@ namespace muster::daemon {
 
 class ProcessLauncher final : public Launcher {
  public:
-  explicit ProcessLauncher(boost::asio::io_context& io) : io_(io), spawner_(io) {}
+  explicit ProcessLauncher(boost::asio::io_context& io,
+                           Spawner::Mode mode = Spawner::Mode::own_thread)
+      : io_(io), spawner_(io, mode) {}
 
   void spawn(const SpawnSpec& spec, SpawnDone done) override;
   Result<void> adopt(pid_t pid) override;
   Result<void> watch_exit(pid_t pid, ExitHandler done) override;
   int signal(pid_t pid, int signo, SignalTarget target) override;
   void release(pid_t pid) override { owned_.erase(pid); }
+  void run_on_spawning_thread(const std::function<void()>& task) override {
+    spawner_.run_on_thread(task);
+  }
+  // Spawner::Mode::caller: musterd's main thread spawns (spawner.h says why).
+  void run_spawner_here() { spawner_.run_here(); }
+  void stop_spawner() { spawner_.stop(); }
 
   // Spawned and not yet collected or released, or maybe so: while a spawn
   // is under way its child's pid is not known on the loop yet, so every pid

@@ -36,12 +36,13 @@ int take_copies(SpawnSpec& spec, std::vector<ipc::UniqueFd>& held) {
 
 }  // namespace
 
-Spawner::Spawner(boost::asio::io_context& io)
+Spawner::Spawner(boost::asio::io_context& io, Mode mode)
     : io_(io), finished_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), finished_watch_(io) {
   if (!finished_fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
   int watched = ::fcntl(finished_fd_.get(), F_DUPFD_CLOEXEC, 0);  // its own copy to close
   if (watched < 0) throw std::system_error(errno, std::generic_category(), "dup");
   finished_watch_.assign(watched);
+  if (mode == Mode::caller) return;
   // The thread takes no signal: musterd's handlers run on the loop's thread,
   // and spawn() blocks them around clone anyway.
   sigset_t all, old;
@@ -52,17 +53,34 @@ Spawner::Spawner(boost::asio::io_context& io)
 }
 
 Spawner::~Spawner() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Spawner::stop() {
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+}
+
+void Spawner::run_here() { run(); }
+
+void Spawner::run_on_thread(const std::function<void()>& task) {
+  std::list<Job> one;
+  one.push_back(Job{});
+  one.front().task = &task;
+  std::unique_lock lock(mutex_);
+  task_done_ = false;
+  jobs_.splice(jobs_.end(), one);
+  wake_.notify_one();
+  task_returned_.wait(lock, [this] { return task_done_ || quit_; });
 }
 
 void Spawner::submit(const SpawnSpec& spec, Done done) {
   std::list<Job> one;
-  one.push_back(Job{spec, {}, std::move(done), {}});
+  one.push_back(Job{spec, nullptr, {}, std::move(done), {}});
   Job& job = one.front();
   job.out_of_memory = "cannot start '" + spec.executable + "': " + describe_errno(ENOMEM);
   if (int err = take_copies(job.spec, job.held)) {
@@ -89,6 +107,13 @@ void Spawner::run() {
       one.splice(one.begin(), jobs_, jobs_.begin());
     }
     Job& job = one.front();
+    if (job.task) {
+      (*job.task)();
+      std::lock_guard lock(mutex_);
+      task_done_ = true;
+      task_returned_.notify_all();
+      continue;
+    }
     try {
       job.started = spawn(job.spec);
     } catch (const std::bad_alloc&) {

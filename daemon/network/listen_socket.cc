@@ -236,6 +236,22 @@ void SocketTable::stop_accepting(std::function<void()> settled) {
   one_settled();
 }
 
+void SocketTable::resume_accepting() {
+  for (auto* list : {&sockets_, &retired_})
+    for (auto& s : *list)
+      if (RrHandle* rr = s->round_robin_if_any()) rr->resume_accepting();
+}
+
+std::map<std::string, int> SocketTable::handover_fds() const {
+  std::map<std::string, int> out;
+  for (const auto& s : sockets_) out[s->config().name] = s->fd();
+  return out;
+}
+
+std::string SocketTable::retired_in_use() const {
+  return retired_.empty() ? std::string() : retired_.front()->config().name;
+}
+
 namespace {
 
 // The address `fd` listens on equals what `s` asks for.

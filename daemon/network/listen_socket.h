@@ -139,6 +139,15 @@ class SocketTable {
   // stop_accepting); `settled` runs once all of them have handed over what
   // they hold.
   void stop_accepting(std::function<void()> settled);
+  // An upgrade refused after stop_accepting(): every socket accepts again.
+  void resume_accepting();
+  // An upgrade's exec: each socket in use by the name set_inherited() takes
+  // it back under (NAME, or NAME#SLOT for a reuseport slot's), and its fd,
+  // which stays this table's (the exec keeps it open).
+  std::map<std::string, int> handover_fds() const;
+  // Whether a socket would be lost by an upgrade: a retired one still in
+  // use. Its name, or empty.
+  std::string retired_in_use() const;
 
  private:
   Result<BoundSocket> open_socket(const config::SocketConfig& config);

@@ -36,6 +36,20 @@ Result<void> NotifySocket::open() {
   return {};
 }
 
+int NotifySocket::hand_over() {
+  if (!socket_.is_open()) return -1;
+  return socket_.release();
+}
+
+Result<void> NotifySocket::adopt(int fd) {
+  boost::system::error_code ec;
+  socket_.assign(fd, ec);
+  if (ec) return Error{"notify socket: " + ec.message(), ec.value()};
+  address_ = "@muster-" + std::to_string(::getpid()) + "-notify";
+  wait();
+  return {};
+}
+
 void NotifySocket::wait() {
   socket_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                      [this](boost::system::error_code ec) {

@@ -27,6 +27,11 @@ class NotifySocket {
   // The NOTIFY_SOCKET value to give workers ("@..." = abstract namespace).
   const std::string& address() const { return address_; }
   bool is_open() const { return socket_.is_open(); }
+  // An in-place upgrade: the bound socket's fd, kept open across the exec
+  // (this object stops reading it), and the new musterd's side: the same
+  // socket (same pid, so the same name) read again. -1 when not open.
+  int hand_over();
+  Result<void> adopt(int fd);
 
  private:
   void wait();

@@ -90,6 +90,14 @@ void RrHandle::stop_accepting(std::function<void()> settled) {
   after_change();
 }
 
+void RrHandle::resume_accepting() {
+  accepting_ = true;
+  on_settled_ = nullptr;
+  wait_acceptable();
+}
+
+const std::string& RrHandle::socket_name() const { return socket_.config().name; }
+
 void RrHandle::wait_acceptable() {
   if (waiting_ || rr_.full() || pause_.paused() || !accepting_) return;
   waiting_ = true;

@@ -49,6 +49,8 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   // Connections queued again that way, over the handle's life.
   std::uint64_t requeued() const { return requeued_; }
   const std::string& app() const { return app_; }
+  // Its socket's [sockets.NAME] (what an upgrade finds it again by).
+  const std::string& socket_name() const;
   // The worker answered a newconn.
   void reply(unsigned worker_id, bool accepted);
   std::size_t pending() const { return rr_.pending(); }
@@ -58,6 +60,8 @@ class RrHandle : public std::enable_shared_from_this<RrHandle> {
   // (posted) once every connection it holds is handed to a worker, or no
   // worker is left to take them.
   void stop_accepting(std::function<void()> settled);
+  // An upgrade that was refused after stop_accepting(): accepts again.
+  void resume_accepting();
 
  private:
   struct Member {

@@ -155,6 +155,24 @@ Result<void> MetricsServer::open(const config::SocketConfig& address) {
   return {};
 }
 
+int MetricsServer::hand_over() {
+  if (!acceptor_.is_open()) return -1;
+  pause_.cancel();
+  int fd = acceptor_.release();
+  close();
+  return fd;
+}
+
+Result<void> MetricsServer::adopt(const config::SocketConfig& address, int fd) {
+  bound_ = bound_address(fd);
+  auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
+  boost::system::error_code ec;
+  acceptor_.assign(protocol, fd, ec);
+  if (ec) return Error{"metrics_listen: " + ec.message(), ec.value()};
+  accept();
+  return {};
+}
+
 void MetricsServer::close() {
   pause_.cancel();
   if (acceptor_.is_open()) {

@@ -36,6 +36,10 @@ class MetricsServer {
   Result<void> open(const config::SocketConfig& address);
   // Stops accepting and closes every connection.
   void close();
+  // An in-place upgrade: the listening fd kept open across the exec (its
+  // connections are closed), or -1; and the new musterd's side.
+  int hand_over();
+  Result<void> adopt(const config::SocketConfig& address, int fd);
   // "127.0.0.1:9464" once open (the real port if 0 was asked).
   const std::string& bound() const { return bound_; }
 

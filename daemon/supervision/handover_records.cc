@@ -198,6 +198,7 @@ json::value to_json(const WorkerRecord& r) {
           {"seq", r.seq},
           {"server_keys", json::value_from(r.server_keys)},
           {"servers", json::value_from(r.servers)},
+          {"server_sockets", json::value_from(r.server_sockets)},
           {"status_text", r.status_text},
           {"inspector", r.inspector},
           {"inspector_signal", r.inspector_signal},
@@ -219,10 +220,11 @@ Result<WorkerRecord> from_json(const json::value& v) {
   f("app", r.app)("id", r.id)("instance", r.instance)("restarts", r.restarts)("pid", r.pid)(
       "uptime_ms", r.uptime_ms)("state", r.state)("ready", r.ready)("asked_server", r.asked_server)(
       "after_disconnect", r.after_disconnect)("connections", r.connections)("seq", r.seq)(
-      "server_keys", r.server_keys)("servers", r.servers)("status_text", r.status_text)(
-      "inspector", r.inspector)("inspector_signal", r.inspector_signal)(
-      "must_listen", r.must_listen)("reloading", r.reloading)("channel_fd", r.channel_fd)(
-      "stdout_fd", r.stdout_fd)("stderr_fd", r.stderr_fd)("channel_unread", Hex{r.channel_unread})(
+      "server_keys", r.server_keys)("servers", r.servers)("server_sockets", r.server_sockets)(
+      "status_text", r.status_text)("inspector", r.inspector)(
+      "inspector_signal", r.inspector_signal)("must_listen", r.must_listen)(
+      "reloading", r.reloading)("channel_fd", r.channel_fd)("stdout_fd", r.stdout_fd)(
+      "stderr_fd", r.stderr_fd)("channel_unread", Hex{r.channel_unread})(
       "stdout_partial", Hex{r.stdout_partial})("stderr_partial", Hex{r.stderr_partial});
   auto done = f.result(std::move(r));
   if (!done) return done;

@@ -40,9 +40,10 @@ struct WorkerRecord {
   bool asked_server = false;
   bool after_disconnect = false;
   std::uint64_t connections = 0;
-  std::uint64_t seq = 0;                 // our next NODE_CLUSTER seq
-  std::vector<std::string> server_keys;  // servers it was given and has not closed
-  std::vector<std::string> servers;      // keys of its round-robin registrations
+  std::uint64_t seq = 0;                    // our next NODE_CLUSTER seq
+  std::vector<std::string> server_keys;     // servers it was given and has not closed
+  std::vector<std::string> servers;         // keys of its round-robin registrations
+  std::vector<std::string> server_sockets;  // and the [sockets.NAME] of each
   std::string status_text;
   std::string inspector;
   bool inspector_signal = false;  // SIGUSR1 opens its inspector (Node run directly)

@@ -177,13 +177,19 @@ class Worker final : public std::enable_shared_from_this<Worker>, public RrMembe
   std::optional<std::string> busy_for_handover() const;
   // This life written down; only meaningful when busy_for_handover() says nothing.
   WorkerRecord record() const;
+  // The exec itself: record() with its channel and pipes handed over (their
+  // objects go inert; nothing of this Worker reads them again). The fds
+  // move to `keep` and their numbers and unread bytes into the record. The
+  // error (a channel that is not quiet) leaves the channel as it was.
+  Result<WorkerRecord> hand_over(std::vector<ipc::UniqueFd>& keep);
   // What the new musterd rebuilt for an adopted worker from the fds that
   // crossed the exec.
   struct Adopted {
     std::shared_ptr<ipc::NodeChannel> channel;  // not started yet; null: none
     std::shared_ptr<OutputPipe> out, err;       // not started yet; null: none
-    // The listening socket of a round-robin registration's key, or null.
-    std::function<ListenSocket*(const std::string& key)> find_socket;
+    // The listening socket of a round-robin registration, by its
+    // [sockets.NAME] (WorkerRecord::server_sockets), or null.
+    std::function<ListenSocket*(const std::string& name)> find_socket;
   };
   // Makes this Worker, constructed but never started, the life `record`
   // describes, without spawning: its process, channel and pipes go on. The

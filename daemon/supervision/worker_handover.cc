@@ -40,6 +40,7 @@ std::optional<std::string> Worker::busy_for_handover() const {
   if (!newconns_.empty()) return who + " has a connection awaiting its answer";
   if (queries_in_flight_ > 0) return who + " waits for a server to be bound for it";
   if (!parked_.empty()) return who + " has connections it left unanswered";
+  if (channel_ && !channel_->quiet()) return who + "'s Node channel is mid-message";
   return std::nullopt;
 }
 
@@ -58,8 +59,12 @@ WorkerRecord Worker::record() const {
   r.connections = connections_;
   r.seq = seq_;
   r.server_keys = server_keys_;
-  for (const auto& [handle, key] : servers_)
-    if (!handle.expired()) r.servers.push_back(key);  // a retired socket's is gone
+  for (const auto& [handle, key] : servers_) {
+    auto rr = handle.lock();
+    if (!rr) continue;  // a retired socket's is gone
+    r.servers.push_back(key);
+    r.server_sockets.push_back(rr->socket_name());
+  }
   r.status_text = status_text_;
   r.inspector = inspector_;
   r.inspector_signal = inspector_signal_ok_;
@@ -67,6 +72,30 @@ WorkerRecord Worker::record() const {
   r.reloading = reloading_;
   r.channel = has_channel();
   r.serialization = advanced_channel() ? "advanced" : "json";
+  return r;
+}
+
+Result<WorkerRecord> Worker::hand_over(std::vector<ipc::UniqueFd>& keep) {
+  WorkerRecord r = record();
+  if (channel_) {
+    auto channel = channel_->hand_over();
+    if (!channel) return channel.error().prefixed(r.app + "[" + std::to_string(r.id) + "]: ");
+    r.channel_fd = channel->fd.get();
+    r.channel_unread = std::move(channel->unread);
+    keep.push_back(std::move(channel->fd));
+  }
+  // A pipe's hand-over fails only once it has ended: then the worker's
+  // output goes nowhere after the upgrade, as it would have without one.
+  auto pipe = [&keep](const std::shared_ptr<OutputPipe>& from, int& fd, std::string& partial) {
+    if (!from) return;
+    auto handed = from->hand_over();
+    if (!handed) return;
+    fd = handed->fd.get();
+    partial = std::move(handed->partial_line);
+    keep.push_back(std::move(handed->fd));
+  };
+  pipe(stdout_pipe_, r.stdout_fd, r.stdout_partial);
+  pipe(stderr_pipe_, r.stderr_fd, r.stderr_partial);
   return r;
 }
 
@@ -108,12 +137,14 @@ Result<void> Worker::adopt(const WorkerRecord& r, Adopted adopted) {
   wait_for_exit();
   read_output();
   if (channel_) start_channel();
-  for (const auto& key : r.servers) {
-    ListenSocket* socket = adopted.find_socket ? adopted.find_socket(key) : nullptr;
+  for (std::size_t i = 0; i < r.servers.size(); ++i) {
+    const std::string& key = r.servers[i];
+    const std::string name = i < r.server_sockets.size() ? r.server_sockets[i] : key;
+    ListenSocket* socket = adopted.find_socket ? adopted.find_socket(name) : nullptr;
     if (socket)
       join_round_robin(*socket, key);
     else
-      spdlog::warn("{} listened on {}, which is gone after the upgrade", who, key);
+      spdlog::warn("{} listened on {} ({}), which is gone after the upgrade", who, name, key);
   }
   arm_watchdog();
   sample_usage();

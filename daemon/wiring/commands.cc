@@ -228,6 +228,12 @@ void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
   s.shutdown("shutdown requested over the control socket");
 }
 
+// h-cli placeholder: the handler table must name every verb (verbs_test.cc);
+// the lead's upgrade handler replaces this at merge.
+void upgrade(Supervisor&, const ipc::Request&, Respond respond) {
+  respond(error_reply("upgrade: not wired on this branch"));
+}
+
 using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
 
 // One handler per verb declared in ipc/verbs.h (tests/unit/verbs_test.cc).
@@ -250,6 +256,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"reload", reload},
       {"reload-config", reload_config},
       {"logs", logs},
+      {"upgrade", upgrade},  // h-cli placeholder
   };
   return table;
 }

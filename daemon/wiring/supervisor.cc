@@ -33,7 +33,8 @@ Supervisor::Supervisor(asio::io_context& io, config::Config config, Launcher& la
       systemd_timer_(io),
       signals_(io),
       shutdown_timer_(io),
-      hand_over_timer_(io) {
+      hand_over_timer_(io),
+      upgrade_timer_(io) {
   catch_signals();
   context_.socket_configs = &config_.sockets;
   context_.spawned = [this](Worker& w) {

@@ -33,6 +33,7 @@ class Supervisor {
  public:
   // `launcher` starts and watches every worker process; it outlives the Supervisor.
   Supervisor(boost::asio::io_context& io, config::Config config, Launcher& launcher);
+  ~Supervisor();  // supervisor_upgrade.cc, where Upgrade is whole
 
   // Sockets systemd passed (take_systemd_sockets()), used instead of binding.
   void inherit_sockets(InheritedFds fds) { sockets_.set_inherited(std::move(fds)); }
@@ -80,7 +81,32 @@ class Supervisor {
   std::vector<App*> apps_in_start_order();
   bool shutting_down() const { return shutting_down_; }
 
+  // In-place upgrade (supervisor_upgrade.cc): `musterctl upgrade` and
+  // SIGUSR2 (no `respond`: the outcome is only logged). `binary` empty: the
+  // path musterd was started from.
+  void upgrade(std::string binary, std::optional<Responder> respond);
+  // musterd's arguments (without the hidden ones an upgrade adds) and the
+  // path it was started from: what an upgrade runs again.
+  void set_command_line(std::vector<std::string> args, std::string start_path);
+  // supervisor_restore.cc: instead of start(), in the new musterd: takes
+  // over what `body` (the state file's) names. `failed`: the upgrade failed
+  // (the new binary could not restore) and this is the old binary again; it
+  // says so to whoever asked. The error leaves this Supervisor half built:
+  // the caller execs the previous binary or ends.
+  Result<void> restore(const boost::json::object& body, const std::string& failed);
+
  private:
+  struct Upgrade;
+  void refuse_upgrade(const std::string& why);
+  std::optional<std::string> busy_for_upgrade() const;
+  void wait_until_quiet();
+  boost::json::object daemon_state() const;
+  void exec_upgrade();
+  [[noreturn]] void exec_with_fallback(int state_fd, std::vector<int> keep);
+  Result<void> restore_fds(const boost::json::object& fds);
+  Result<void> restore_apps(const boost::json::object& body);
+  void finish_restore(const boost::json::object& body, const std::string& failed);
+
   void handle_request(const ipc::Request& request, ControlServer::Respond respond);
   // supervisor_signals.cc: the answer to each signal (daemon/common/signals.h).
   void catch_signals();
@@ -138,6 +164,11 @@ class Supervisor {
   unsigned last_worker_id_ = 0;
   bool shutting_down_ = false;
   bool finished_ = false;
+  std::vector<std::string> args_;
+  std::string start_path_;
+  std::unique_ptr<Upgrade> upgrade_;
+  boost::asio::steady_timer upgrade_timer_;
+  int restored_client_ = -1;  // restore(): the connection to answer on
 };
 
 }  // namespace muster::daemon

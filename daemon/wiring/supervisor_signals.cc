@@ -55,8 +55,9 @@ void Supervisor::on_signal(int signo) {
       if (!shutting_down_) reload_config(nullptr);
       return;
     case SignalAction::reopen: reopen_output_files(); return;
-    case SignalAction::reserved:
-      spdlog::warn("{} received: reserved (for an in-place upgrade, some day); ignored", name);
+    case SignalAction::upgrade:
+      spdlog::info("{}: upgrading in place to {}", name, start_path_);
+      upgrade("", std::nullopt);
       return;
     case SignalAction::ignored:
     case SignalAction::discarded:

@@ -57,7 +57,8 @@ class MusterctlExitCodes(harness.TestCase):
     def test_a_usage_error_exits_2(self):
         d = self.daemon().start(SLEEPER)
         for args in (["frob"], ["scale", "web"], ["scale", "web", "-1"], ["kill"],
-                     ["kill", "abc"], ["start"], ["kill", "1", "--signal", "SIGNOPE"]):
+                     ["kill", "abc"], ["start"], ["kill", "1", "--signal", "SIGNOPE"],
+                     ["upgrade", "--binary", "build/musterd"], ["upgrade", "--binary"]):
             rc, out, err = d.ctl(*args)
             self.assertEqual(rc, 2, f"{args}: {out} {err}")
 

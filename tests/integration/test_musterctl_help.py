@@ -21,7 +21,7 @@ class Help(harness.TestCase):
         self.assertIn("reload-config", out)
 
     def test_help_with_a_verb_is_the_same_as_that_verbs_dash_dash_help(self):
-        for verb in ("stop", "logs", "send", "check", "help"):
+        for verb in ("stop", "logs", "send", "upgrade", "check", "help"):
             with self.subTest(verb=verb):
                 rc, out, err = run("help", verb)
                 self.assertEqual(rc, 0, err)

@@ -104,3 +104,29 @@ TEST_CASE("reload-config may allow a file with no apps; no other verb takes that
   CHECK(error_of(R"({"verb":"reload","app":"web","allow_empty":true})") ==
         "unexpected field 'allow_empty'");
 }
+
+TEST_CASE("upgrade may name its binary, an absolute path; no other verb takes one", "[control]") {
+  CHECK_FALSE(request_of(R"({"verb":"upgrade"})").binary);
+  CHECK(*request_of(R"({"verb":"upgrade","binary":"/usr/sbin/musterd"})").binary ==
+        "/usr/sbin/musterd");
+  CHECK(error_of(R"({"verb":"upgrade","binary":"musterd"})") ==
+        "'binary' must be an absolute path");
+  CHECK(error_of(R"({"verb":"upgrade","binary":"./musterd"})") ==
+        "'binary' must be an absolute path");
+  CHECK(error_of(R"({"verb":"upgrade","binary":""})") == "'binary' must be a non-empty string");
+  CHECK(error_of(R"({"verb":"upgrade","binary":7})") == "'binary' must be a non-empty string");
+  CHECK(error_of(R"({"verb":"upgrade","binary":"/usr/sbin/musterd\u0000x"})") ==
+        "'binary' must not contain a NUL");
+  CHECK(error_of(R"({"verb":"status","binary":"/usr/sbin/musterd"})") ==
+        "unexpected field 'binary'");
+}
+
+TEST_CASE("upgrade's binary is at most a path execve() takes", "[control]") {
+  const auto upgrade_to = [](std::size_t bytes) {
+    return R"({"verb":"upgrade","binary":"/)" + std::string(bytes - 1, 'x') + "\"}";
+  };
+  CHECK(request_of(upgrade_to(muster::ipc::kMaxBinaryPath)).binary->size() ==
+        muster::ipc::kMaxBinaryPath);
+  CHECK(error_of(upgrade_to(muster::ipc::kMaxBinaryPath + 1)) ==
+        "'binary' must be at most 4095 bytes");
+}

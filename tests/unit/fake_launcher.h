@@ -68,6 +68,7 @@ class FakeLauncher final : public daemon::Launcher {
   // A process "started by the musterd before the exec": make it live first
   // (pretend_running), then a Worker adopts it.
   void pretend_running(pid_t pid) { live_.emplace(pid, nullptr); }
+  void run_on_spawning_thread(const std::function<void()>& task) override { task(); }
   Result<void> adopt(pid_t pid) override {
     if (!live_.count(pid)) return Error{"No such process", ESRCH};
     adopted.push_back(pid);

@@ -61,7 +61,7 @@ TEST_CASE("the signals with a meaning", "[signals]") {
   CHECK(signal_action(SIGQUIT) == SignalAction::stop);
   CHECK(signal_action(SIGHUP) == SignalAction::reload);
   CHECK(signal_action(SIGUSR1) == SignalAction::reopen);
-  CHECK(signal_action(SIGUSR2) == SignalAction::reserved);
+  CHECK(signal_action(SIGUSR2) == SignalAction::upgrade);
   CHECK(signal_action(SIGALRM) == SignalAction::ignored);
   CHECK(signal_action(SIGRTMIN) == SignalAction::ignored);
   CHECK(signal_action(SIGRTMAX) == SignalAction::ignored);

@@ -40,6 +40,7 @@ muster::cli::Args sample_args() {
   args.id = 3;
   args.count = 2;
   args.message = R"({"hello":1})";
+  args.binary = "/usr/sbin/musterd";
   return args;
 }
 
@@ -200,6 +201,25 @@ TEST_CASE("every declared verb has a row in docs/control-protocol.md", "[verbs]"
     INFO(verb.name);
     CHECK(doc.find("\n| `{\"verb\":\"" + std::string(verb.name) + "\"") != std::string::npos);
   }
+}
+
+TEST_CASE("musterctl upgrade --binary takes an absolute path only", "[verbs]") {
+  muster::cli::Args args;
+  CLI::App app;
+  muster::cli::add_daemon_verbs(app, args);
+  CHECK_THROWS_AS(app.parse("upgrade --binary sbin/musterd", false), CLI::ValidationError);
+  app.clear();
+  app.parse("upgrade --binary /opt/muster/musterd", false);
+  auto request = muster::cli::build_request("upgrade", args);
+  CHECK(request.at("binary") == "/opt/muster/musterd");
+  CHECK_FALSE(muster::cli::build_request("upgrade", muster::cli::Args{}).contains("binary"));
+}
+
+TEST_CASE("musterctl upgrade says both versions and musterd's pid", "[verbs]") {
+  const boost::json::object reply{
+      {"ok", true}, {"from", "0.2.0"}, {"to", "0.2.0+alt"}, {"pid", 1234}};
+  CHECK(muster::cli::format_reply({{"verb", "upgrade"}}, reply) ==
+        "upgraded from 0.2.0 to 0.2.0+alt (pid 1234)\n");
 }
 
 TEST_CASE("a verb that is not declared is refused by the request parser", "[verbs]") {
