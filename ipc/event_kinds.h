@@ -10,9 +10,10 @@
 
 namespace muster::ipc {
 
-inline constexpr std::array<std::string_view, 21> kEventKinds = {
-    "fork",       "online", "listening", "disconnect",    "exit",          "message",   "restart",
-    "crash_loop", "failed", "retry",     "waiting",       "ready_timeout", "watchdog",  "reload",
-    "setup",      "memory", "output",    "relay_dropped", "watch",         "upgrading", "upgraded"};
+inline constexpr std::array<std::string_view, 22> kEventKinds = {
+    "fork",     "online",     "listening", "disconnect",    "exit",    "message",
+    "restart",  "crash_loop", "failed",    "retry",         "waiting", "ready_timeout",
+    "watchdog", "reload",     "setup",     "memory",        "output",  "relay_dropped",
+    "watch",    "upgrading",  "upgraded",  "upgrade_failed"};
 
 }  // namespace muster::ipc

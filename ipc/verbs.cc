@@ -103,7 +103,7 @@ const std::array<Verb, 18> kVerbs{{
      .help = "Show recent cluster events (up to 1000, oldest first): fork, online, listening, "
              "disconnect, exit, message, restart, crash_loop, failed, retry, waiting, "
              "ready_timeout, watchdog, reload, setup, memory, output, relay_dropped, watch, "
-             "upgrading, upgraded."},
+             "upgrading, upgraded, upgrade_failed."},
     {.name = "upgrade",
      .binary = kOptional,
      .slow = true,
@@ -113,7 +113,8 @@ const std::array<Verb, 18> kVerbs{{
              "the new musterd has taken over, printing both versions. Refused (exit 1, nothing "
              "changed) if the binary does not run or cannot read musterd's state, or if "
              "something stays busy for 10 s; if the new binary cannot take over, the old one "
-             "resumes (exit 1, with the reason)."},
+             "resumes (exit 1, with the reason). Only root and musterd's own user may upgrade "
+             "it."},
     {.name = "shutdown", .help = "Shut musterd down gracefully, as on SIGTERM."},
 }};
 

@@ -134,7 +134,11 @@ void ControlServer::start_session(local::socket socket) {
   ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
   std::string who;
   bool allowed = peer_allowed(socket.native_handle(), who);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  bool known = ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_);
+  if (known) session->set_peer_uid(cred.uid);
   sessions_.insert(session);
   if (allowed) {
     session->start();

@@ -39,6 +39,8 @@ class Responder {
   // An in-place upgrade: the client's connection, for the new musterd to
   // answer on (ControlSession::hand_over); counts as answered here.
   int hand_over() const;
+  // The client's uid (ControlSession::peer_uid).
+  uid_t peer_uid() const;
 
  private:
   struct Pending {

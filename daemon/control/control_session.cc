@@ -55,6 +55,8 @@ void Responder::stream(std::function<void()> on_close) const {
 
 void Responder::push(std::string line) const { pending_->session->push(std::move(line)); }
 
+uid_t Responder::peer_uid() const { return pending_->session->peer_uid(); }
+
 int Responder::hand_over() const {
   pending_->answered = true;
   return pending_->session->hand_over();

@@ -36,6 +36,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void close();
   // A stream ends once what it was sent is written (ControlServer::end_streams).
   void end_stream();
+  // The client's uid (SO_PEERCRED when it connected); -1 if unknown.
+  uid_t peer_uid() const { return peer_uid_; }
+  void set_peer_uid(uid_t uid) { peer_uid_ = uid; }
   // An in-place upgrade: the connection's fd for the new musterd to answer
   // on (this session closes without closing it), or -1 if a reply to an
   // earlier request is still unwritten (the connection is closed then).
@@ -77,6 +80,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   std::uint64_t dropped_lines_ = 0;
   std::uint64_t dropped_bytes_ = 0;
   std::function<void()> on_stream_close_;
+  uid_t peer_uid_ = static_cast<uid_t>(-1);
 };
 
 }  // namespace muster::daemon

@@ -198,7 +198,7 @@ Result<void> SocketTable::bind_declared(const std::vector<SocketConfig>& sockets
     bound.push_back(std::make_unique<ListenSocket>(s, std::move(result).value(), false));
     if (inherited) bound.back()->keep_file();
     spdlog::info("socket {} listening on {}{}", s.name, bound.back()->bound(),
-                 inherited ? " (from systemd)" : "");
+                 inherited ? " (from " + inherited_from_ + ")" : "");
   }
   sockets_ = std::move(bound);
   for (auto& socket : sockets_) opened(*socket);
@@ -312,7 +312,7 @@ Result<ListenSocket*> SocketTable::slot_socket(const SocketConfig& config, unsig
   if (inherited) sockets_.back()->keep_file();
   slot_ports_.emplace(config.name, sockets_.back()->port());
   spdlog::info("socket {} listening on {} (SO_REUSEPORT{})", name, sockets_.back()->bound(),
-               inherited ? ", from systemd" : "");
+               inherited ? ", from " + inherited_from_ : "");
   opened(*sockets_.back());
   return sockets_.back().get();
 }

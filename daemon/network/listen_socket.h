@@ -126,7 +126,11 @@ class SocketTable {
 
   // Sockets systemd passed (LISTEN_FDS), by [sockets.NAME] or NAME#SLOT for
   // a reuseport slot: used instead of binding those names.
-  void set_inherited(std::map<std::string, ipc::UniqueFd> fds) { inherited_ = std::move(fds); }
+  // `from` names the giver in the log ("systemd", "the previous musterd").
+  void set_inherited(std::map<std::string, ipc::UniqueFd> fds, std::string from = "systemd") {
+    inherited_ = std::move(fds);
+    inherited_from_ = std::move(from);
+  }
   // Closes the inherited sockets no config entry asked for; their names.
   std::vector<std::string> drop_unused_inherited();
   // Told of every declared or slot socket once it listens, and of the name
@@ -159,6 +163,7 @@ class SocketTable {
   // even while no slot socket exists.
   std::map<std::string, std::uint16_t> slot_ports_;
   std::map<std::string, ipc::UniqueFd> inherited_;
+  std::string inherited_from_ = "systemd";
 };
 
 }  // namespace muster::daemon

@@ -1,6 +1,7 @@
 #include "daemon/wiring/commands.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
@@ -228,10 +229,18 @@ void shutdown(Supervisor& s, const ipc::Request&, Respond respond) {
   s.shutdown("shutdown requested over the control socket");
 }
 
-// h-cli placeholder: the handler table must name every verb (verbs_test.cc);
-// the lead's upgrade handler replaces this at merge.
-void upgrade(Supervisor&, const ipc::Request&, Respond respond) {
-  respond(error_reply("upgrade: not wired on this branch"));
+// Only root or musterd's own user: the new binary runs as musterd, so a
+// control_group member who could name one would run it as musterd's user
+// (root under the packaged unit), a power no other verb gives.
+void upgrade(Supervisor& s, const ipc::Request& r, Respond respond) {
+  uid_t peer = respond.peer_uid();
+  if (peer != 0 && peer != ::geteuid()) {
+    respond(error_reply("upgrade refused: only root or musterd's own user (uid " +
+                        std::to_string(::geteuid()) + ") may upgrade it; you are uid " +
+                        std::to_string(peer)));
+    return;
+  }
+  s.upgrade(r.binary.value_or(""), respond);
 }
 
 using Handler = void (*)(Supervisor&, const ipc::Request&, Respond);
@@ -256,7 +265,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
       {"reload", reload},
       {"reload-config", reload_config},
       {"logs", logs},
-      {"upgrade", upgrade},  // h-cli placeholder
+      {"upgrade", upgrade},
   };
   return table;
 }

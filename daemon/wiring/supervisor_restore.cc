@@ -73,7 +73,7 @@ Result<void> Supervisor::restore_fds(const json::object& fds) {
   if (const json::value* s = fds.if_contains("sockets"); s && s->is_object())
     for (const auto& [name, fd] : s->as_object())
       if (fd.is_int64()) sockets.emplace(std::string(name), ipc::UniqueFd(fd.as_int64()));
-  sockets_.set_inherited(std::move(sockets));
+  sockets_.set_inherited(std::move(sockets), "the previous musterd");
   connect_fd_store();
   std::vector<std::string> per_slot;
   for (const auto& app : config_.apps)
@@ -157,17 +157,15 @@ void Supervisor::finish_restore(const json::object& body, const std::string& fai
   for (const auto& name : sockets_.drop_unused_inherited())
     spdlog::warn("the state held a socket named {}, which the config does not name; closed", name);
   const json::object* up = nullptr;
-  if (const json::value* u = body.if_contains("upgrade"); u && u->is_object())
-    up = &u->as_object();
+  if (const json::value* u = body.if_contains("upgrade"); u && u->is_object()) up = &u->as_object();
   std::string from = up ? string_field(*up, "from") : std::string();
   std::string to = up ? string_field(*up, "to") : std::string();
   if (failed.empty()) {
     std::string line = "upgraded from " + from + " to " + muster::version();
     spdlog::info("{} (pid {}, {} app(s))", line, ::getpid(), apps_.size());
     events_.publish("upgraded", "", {{"from", from}, {"to", muster::version()}});
-    answer(restored_client_, ipc::ok_reply({{"from", from},
-                                            {"to", muster::version()},
-                                            {"pid", ::getpid()}}));
+    answer(restored_client_,
+           ipc::ok_reply({{"from", from}, {"to", muster::version()}, {"pid", ::getpid()}}));
     systemd_.status(line);
   } else {
     std::string why = "upgrade failed: " + failed + "; musterd " + muster::version() + " resumed";

@@ -66,9 +66,10 @@ void Supervisor::upgrade(std::string binary, std::optional<Responder> respond) {
                            if (!info) return refuse_upgrade(info.error().message);
                            upgrade_->to_version = info->version;
                            upgrade_->deadline = Clock::now() + kQuietBound;
-                           spdlog::info("upgrade: {} is musterd {}; waiting for every worker "
-                                        "and channel to be at rest",
-                                        upgrade_->binary, info->version);
+                           spdlog::info(
+                               "upgrade: {} is musterd {}; waiting for every worker "
+                               "and channel to be at rest",
+                               upgrade_->binary, info->version);
                            sockets_.stop_accepting([this] {
                              if (upgrade_) upgrade_->settled = true;
                            });
@@ -109,8 +110,7 @@ void Supervisor::wait_until_quiet() {
   if (!busy) {
     // At rest: followers get the last line, then the state is taken.
     upgrade_->streams_ended = true;
-    events_.publish("upgrading", "",
-                    {{"from", muster::version()}, {"to", upgrade_->to_version}});
+    events_.publish("upgrading", "", {{"from", muster::version()}, {"to", upgrade_->to_version}});
     control_.end_streams();
     delay = kStreamsFlush;
   }
@@ -124,29 +124,27 @@ void Supervisor::wait_until_quiet() {
 json::object Supervisor::daemon_state() const {
   json::array args;
   for (const auto& a : args_) args.push_back(json::string(a));
-  return {{"args", std::move(args)},
-          {"start_path", start_path_},
-          {"config",
-           {{"path", config_.path},
-            {"text", config_.text},
-            {"environment", config_.environment},
-            {"environment_source", static_cast<int>(config_.environment_source)},
-            {"log_level", config::to_string(config_.daemon.log_level)}}},
-          {"last_worker_id", last_worker_id_},
-          {"uptime_ms",
-           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_)
-               .count()},
-          {"announced_ready", announced_ready_},
-          {"reloads",
-           {{"applied", config_reloads_.applied},
-            {"rejected", config_reloads_.rejected},
-            {"failed", config_reloads_.failed},
-            {"last_ok", config_reloads_.last_ok}}},
-          {"events", events_.recent()},
-          {"upgrade",
-           {{"from", muster::version()},
-            {"to", upgrade_->to_version},
-            {"binary", upgrade_->binary}}}};
+  return {
+      {"args", std::move(args)},
+      {"start_path", start_path_},
+      {"config",
+       {{"path", config_.path},
+        {"text", config_.text},
+        {"environment", config_.environment},
+        {"environment_source", static_cast<int>(config_.environment_source)},
+        {"log_level", config::to_string(config_.daemon.log_level)}}},
+      {"last_worker_id", last_worker_id_},
+      {"uptime_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_).count()},
+      {"announced_ready", announced_ready_},
+      {"reloads",
+       {{"applied", config_reloads_.applied},
+        {"rejected", config_reloads_.rejected},
+        {"failed", config_reloads_.failed},
+        {"last_ok", config_reloads_.last_ok}}},
+      {"events", events_.recent()},
+      {"upgrade",
+       {{"from", muster::version()}, {"to", upgrade_->to_version}, {"binary", upgrade_->binary}}}};
 }
 
 // From here nothing is refused: the objects hand their fds over and go
@@ -185,8 +183,7 @@ void Supervisor::exec_upgrade() {
   for (const auto& fd : keep) numbers.push_back(fd.get());
   auto state = handover::write_state_file(body, muster::version());
   if (!state) {
-    spdlog::critical("upgrade: cannot write the state: {}; musterd ends",
-                     state.error().message);
+    spdlog::critical("upgrade: cannot write the state: {}; musterd ends", state.error().message);
     std::abort();
   }
   numbers.push_back(state->get());
@@ -206,10 +203,9 @@ void Supervisor::exec_with_fallback(int state_fd, std::vector<int> keep) {
     out.insert(out.end(), tail.begin(), tail.end());
     return out;
   };
-  handover::ExecPlan plan{upgrade_->binary, -1,
-                          argv(upgrade_->binary, {"--previous-exe-fd",
-                                                  std::to_string(upgrade_->own_exe.get())}),
-                          keep};
+  handover::ExecPlan plan{
+      upgrade_->binary, -1,
+      argv(upgrade_->binary, {"--previous-exe-fd", std::to_string(upgrade_->own_exe.get())}), keep};
   Error failed, back_failed;
   context_.launcher.run_on_spawning_thread([&] {
     failed = handover::exec_replacing(plan);
