@@ -62,6 +62,8 @@ Result<void> Supervisor::restore(const json::object& body, const std::string& fa
   const json::value* fds = body.if_contains("fds");
   if (!fds || !fds->is_object()) return Error{"the state has no 'fds'"};
   if (auto done = restore_fds(fds->as_object()); !done) return done;
+  if (const json::value* od = body.if_contains("on_demand"); od && od->is_array())
+    if (auto adopted = on_demand_.adopt(od->as_array()); !adopted) return adopted;
   if (auto done = restore_apps(body); !done) return done;
   finish_restore(body, failed);
   return {};
@@ -121,8 +123,9 @@ Result<void> Supervisor::restore_apps(const json::object& body) {
     for (const auto& r : records) {
       if (r.app != record->name) continue;
       adopted.push_back({r, adopted_fds(io_, r)});
-      adopted.back().adopted.find_socket = [this](const std::string& name) {
-        return sockets_.find(name);
+      adopted.back().adopted.find_socket = [this, app = r.app](const std::string& name) {
+        ListenSocket* declared = sockets_.find(name);
+        return declared ? declared : on_demand_.find(app, name);
       };
     }
     if (auto done = app->adopt(*record, std::move(adopted)); !done)

@@ -97,9 +97,7 @@ std::optional<std::string> Supervisor::busy_for_upgrade() const {
   if (!upgrade_->settled) return "round-robin connections are still on their way to workers";
   if (auto name = sockets_.retired_in_use(); !name.empty())
     return "socket " + name + " left the config and is still in use";
-  if (!on_demand_.snapshot().empty())
-    return "a worker listens on an address the config does not declare (an on-demand "
-           "socket): those do not cross an upgrade";
+  if (auto why = on_demand_.busy_for_handover()) return why;
   for (const auto& app : apps_) {
     if (app->removed()) return app->name() + " is being removed";
     if (auto why = app->busy_for_handover()) return why;
@@ -200,6 +198,9 @@ void Supervisor::exec_upgrade() {
                  {"metrics", adopt_fd(metrics_.hand_over())},
                  {"notify", adopt_fd(notify_.hand_over())}};
   for (const auto& fd : keep) numbers.push_back(fd.get());
+  json::array on_demand = on_demand_.hand_over();  // their fds stay theirs, open
+  for (const auto& s : on_demand) numbers.push_back(static_cast<int>(s.at("fd").as_int64()));
+  body["on_demand"] = std::move(on_demand);
   auto state = handover::write_state_file(body, muster::version());
   if (!state) {
     spdlog::critical("upgrade: cannot write the state: {}; musterd ends", state.error().message);
