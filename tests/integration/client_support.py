@@ -78,6 +78,27 @@ def parse_response(data):
     return int(head.split(None, 2)[1]), body.decode()
 
 
+def read_response(sock, buf):
+    """One HTTP response (framed by Content-Length) from SOCK, BUF holding what
+    was read before: ((status, body), what is left over)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed mid-response: {buf[:200]!r}")
+        buf += chunk
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict((k.strip().lower(), v.strip()) for k, _, v in
+                   (line.partition(":") for line in lines[1:]))
+    length = int(headers["content-length"])
+    while len(buf) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed mid-body")
+        buf += chunk
+    return (int(lines[0].split()[1]), buf[:length].decode()), buf[length:]
+
+
 def http_request(target, path="/", body=None, timeout=5):
     """One request on a new connection to `target` (see connect): (status, body)."""
     with connect(target, timeout) as s:
@@ -158,6 +179,38 @@ class Load:
             f.result(timeout=self.timeout + 5)
         self._pool.shutdown()
         return list(self.results)
+
+
+class KeepAliveLoad(Load):
+    """Like Load, but each thread sends its GETs on one HTTP/1.1 keep-alive
+    connection, `per_connection` requests before it opens the next one (so
+    new connections keep coming too). Each request's outcome is kept as in
+    Load; a connection that fails ends with its failure recorded."""
+
+    def __init__(self, test, target, threads=2, timeout=5, pause=0.0, per_connection=50):
+        self.per_connection = per_connection
+        super().__init__(test, target, threads, timeout, pause)
+
+    def _client(self):
+        while not self._stop.is_set():
+            start = time.monotonic()
+            try:
+                with connect(self.target, self.timeout) as s:
+                    self._session(s)
+            except Exception as e:  # noqa: BLE001 - counted as a failure
+                self.results.append((start, time.monotonic(), e))
+
+    def _session(self, s):
+        buf = b""
+        for _ in range(self.per_connection):
+            if self._stop.is_set():
+                return
+            start = time.monotonic()
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            outcome, buf = read_response(s, buf)
+            self.results.append((start, time.monotonic(), outcome))
+            if self.pause:
+                time.sleep(self.pause)
 
 
 class OpenClients:

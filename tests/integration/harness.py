@@ -7,7 +7,7 @@ awaited with `wait_for`, which polls until a deadline; nothing here sleeps and
 hopes. Teardown kills musterd and every worker process it was ever seen to run.
 
 Environment:
-  MUSTER_BUILD_DIR   where musterd and musterctl are (default: ../../build)
+  MUSTER_BUILD_DIR   where musterd, musterd-alt and musterctl are (default: ../../build)
   MUSTER_TEST_KEEP   set to keep each test's temp dir (path printed on close)
 """
 
@@ -30,6 +30,9 @@ BUILD_DIR = os.path.abspath(
     os.environ.get("MUSTER_BUILD_DIR") or os.path.join(HERE, "..", "..", "build"))
 MUSTERD = os.path.join(BUILD_DIR, "musterd")
 MUSTERCTL = os.path.join(BUILD_DIR, "musterctl")
+# The test-only build of musterd under another version ("<version>+alt"), for
+# the in-place upgrade tests (test_upgrade.py).
+MUSTERD_ALT = os.path.join(BUILD_DIR, "musterd-alt")
 # The interpreter running the tests, for Python workers.
 PYTHON = sys.executable
 

@@ -11,7 +11,7 @@ import socket
 import harness
 from client_support import (  # noqa: F401 (re-exported for the tests)
     OpenClients, answered, bound_port, connect, failures, get_many, http_request, parse_response,
-    read_all, request_bytes, socket_status, socket_table, wait_event)
+    read_all, read_response, request_bytes, socket_status, socket_table, wait_event)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS_DIR = os.path.join(HERE, "node_workers")

@@ -64,27 +64,6 @@ def hello_worker(body):
     return int(body[len(prefix):-1])
 
 
-def read_response(sock, buf):
-    """One HTTP response (framed by Content-Length) from SOCK, BUF holding what
-    was read before: ((status, body), what is left over)."""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"connection closed mid-response: {buf[:200]!r}")
-        buf += chunk
-    head, _, buf = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict((k.strip().lower(), v.strip()) for k, _, v in
-                   (line.partition(":") for line in lines[1:]))
-    length = int(headers["content-length"])
-    while len(buf) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("connection closed mid-body")
-        buf += chunk
-    return (int(lines[0].split()[1]), buf[:length].decode()), buf[length:]
-
-
 def keep_alive_session(port, count, timeout=10):
     """COUNT requests one after another on one HTTP/1.1 keep-alive connection:
     the list of (status, body)."""
@@ -92,7 +71,7 @@ def keep_alive_session(port, count, timeout=10):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         for _ in range(count):
             s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            response, buf = read_response(s, buf)
+            response, buf = ns.read_response(s, buf)
             out.append(response)
     return out
 
