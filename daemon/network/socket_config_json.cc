@@ -9,18 +9,11 @@ using config::SocketConfig;
 json::value socket_config_to_json(const SocketConfig& s) {
   json::value ipv6_only = nullptr;
   if (s.ipv6_only) ipv6_only = *s.ipv6_only;
-  return {{"name", s.name},
-          {"listen", s.listen},
-          {"family", static_cast<int>(s.family)},
-          {"host", s.host},
-          {"port", s.port},
-          {"path", s.path},
-          {"backlog", s.backlog},
-          {"reuseport", s.reuseport},
-          {"nonblocking", s.nonblocking},
-          {"datagram", s.datagram},
-          {"ipv6_only", ipv6_only},
-          {"reuseaddr", s.reuseaddr}};
+  return {
+      {"name", s.name},         {"listen", s.listen},       {"family", static_cast<int>(s.family)},
+      {"host", s.host},         {"port", s.port},           {"path", s.path},
+      {"backlog", s.backlog},   {"reuseport", s.reuseport}, {"nonblocking", s.nonblocking},
+      {"datagram", s.datagram}, {"ipv6_only", ipv6_only},   {"reuseaddr", s.reuseaddr}};
 }
 
 Result<SocketConfig> socket_config_from_json(const json::value& v) {

@@ -12,6 +12,7 @@ something busy past the 10 s bound, a client that is neither root nor
 musterd's user) change nothing; SIGUSR2 upgrades to the start path.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -182,6 +183,62 @@ class Faults(us.TestCase):
                       f"it; you are uid {cs.NOBODY}", r.stderr)
         self.assertEqual((us.version_of(d), us.workers_view(d)), (base, workers))
         self.assertEqual(upgrade_pairs(d), [])
+
+
+# Prints a numbered line every 20 ms: its output must flow across the exec.
+TICKER = f"""#!{harness.PYTHON}
+import itertools, time
+for n in itertools.count():
+    print("tick", n, flush=True)
+    time.sleep(0.02)
+"""
+
+
+def ticks(d, app):
+    """The tick numbers `logs APP` shows, oldest first."""
+    rc, out, err = d.ctl("logs", app, "-n", "1000")
+    assert rc == 0, out + err
+    return [int(line.split()[-1]) for line in out.splitlines() if " tick " in line]
+
+
+class WhatCrosses(us.TestCase):
+    def test_on_demand_sockets_output_pipes_and_log_tails_cross(self):
+        port = ns.free_port()
+        d = self.daemon()
+        d.write_script("ticker.py", TICKER)
+        # No [sockets] table: hello.js's listen() gets a socket bound on demand.
+        d.start(harness.app("ticker", "./ticker.py", cwd=".") +
+                ns.node_app("od", "hello.js", instances=2, scheduling="rr",
+                            env={"HELLO_PORT": str(port), "HELLO_HOST": "127.0.0.1"}))
+        ns.wait_listening(d, "od", 2)
+        d.wait_for(lambda: len(ticks(d, "ticker")) > 10, 10, "ticks in the logs")
+        first = ticks(d, "ticker")[0]
+        on_demand = [s for s in d.status()["sockets"] if s.get("on_demand")]
+        self.assertEqual(len(on_demand), 1, on_demand)
+        workers, base = us.workers_view(d), us.version_of(d)
+        follower = subprocess.Popen(
+            [harness.MUSTERCTL, "-s", d.socket_path, "--json", "logs", "ticker", "--follow"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: follower.poll() is None and follower.kill())
+        for binary in (MUSTERD_ALT, MUSTERD):
+            rc, out, err = d.ctl("upgrade", "--binary", binary, timeout=40)
+            self.assertEqual(rc, 0, out + err + d.log_tail())
+            self.assertEqual(ns.http_request(port, timeout=5)[0], 200)
+        self.assertEqual(us.version_of(d), base)
+        # The follower's last line says why its stream ended.
+        out, _ = follower.communicate(timeout=10)
+        last = json.loads(out.decode().splitlines()[-1])
+        self.assertIn("musterd is upgrading itself in place", last["line"], out[-300:])
+        # Same workers; the socket bound on demand is the same socket.
+        self.assertEqual(us.workers_view(d), workers)
+        self.assertEqual([s for s in d.status()["sockets"] if s.get("on_demand")], on_demand)
+        # The ticker's pipe crossed twice: no tick lost, none missing in the
+        # tail, and the lines from before the first upgrade are still shown.
+        d.wait_for(lambda: ticks(d, "ticker")[-1] > first + 60, 10, "more ticks")
+        seen = ticks(d, "ticker")
+        self.assertEqual(seen, list(range(seen[0], seen[0] + len(seen))))
+        self.assertLessEqual(seen[0], first)
+        self.assertEqual(d.events(event="exit"), [])
 
 
 class Sigusr2(us.TestCase):
