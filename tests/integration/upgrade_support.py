@@ -43,7 +43,7 @@ class TestCase(harness.TestCase):
 
 def node_rr(name, port, instances=2):
     """An rr app of hello.js workers on a declared socket NAME at 127.0.0.1:PORT
-    (a declared socket: an on-demand one would make the upgrade refuse)."""
+    (sockets bound on demand cross too: test_upgrade's WhatCrosses)."""
     return (ns.socket_table(name, f"127.0.0.1:{port}") +
             ns.node_app(name, "hello.js", instances=instances, sockets=[name], scheduling="rr",
                         env={"HELLO_PORT": str(port)}))
