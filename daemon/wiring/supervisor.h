@@ -102,6 +102,7 @@ class Supervisor {
   void wait_until_quiet();
   boost::json::object daemon_state() const;
   void exec_upgrade();
+  ipc::UniqueFd write_state(boost::json::object& body);
   [[noreturn]] void exec_with_fallback(int state_fd, std::vector<int> keep);
   Result<void> restore_fds(const boost::json::object& fds);
   Result<void> restore_apps(const boost::json::object& body);

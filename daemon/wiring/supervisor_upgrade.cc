@@ -87,13 +87,13 @@ void Supervisor::upgrade(std::string binary, std::optional<Responder> respond) {
 void Supervisor::refuse_upgrade(const std::string& why) {
   spdlog::warn("upgrade refused: {}", why);
   upgrade_timer_.cancel();
-  sockets_.resume_accepting();
+  // A shutdown that came meanwhile stopped accepting for good.
+  if (!shutting_down_) sockets_.resume_accepting();
   if (upgrade_->respond) (*upgrade_->respond)(ipc::error_reply("upgrade refused: " + why));
   upgrade_.reset();
 }
 
 std::optional<std::string> Supervisor::busy_for_upgrade() const {
-  if (shutting_down_) return "musterd is shutting down";
   if (!upgrade_->settled) return "round-robin connections are still on their way to workers";
   if (auto name = sockets_.retired_in_use(); !name.empty())
     return "socket " + name + " left the config and is still in use";
@@ -106,6 +106,7 @@ std::optional<std::string> Supervisor::busy_for_upgrade() const {
 }
 
 void Supervisor::wait_until_quiet() {
+  if (shutting_down_) return refuse_upgrade("musterd is shutting down");
   auto busy = busy_for_upgrade();
   if (!busy && upgrade_->streams_ended) return exec_upgrade();
   if (busy && Clock::now() >= upgrade_->deadline)
@@ -157,6 +158,25 @@ json::object Supervisor::daemon_state() const {
        {{"from", muster::version()}, {"to", upgrade_->to_version}, {"binary", upgrade_->binary}}}};
 }
 
+// The state file; past the point of no return, so a failure ends musterd.
+ipc::UniqueFd Supervisor::write_state(json::object& body) {
+  auto state = handover::write_state_file(body, muster::version());
+  if (!state) {
+    // Too large (a history of big messages, many apps' logs): what the
+    // workers need is the rest, so that goes without these two.
+    spdlog::warn("upgrade: {}; writing it without the event history and the logs tails",
+                 state.error().message);
+    body["events"] = json::array();
+    body["output_tails"] = json::object();
+    state = handover::write_state_file(body, muster::version());
+  }
+  if (!state) {
+    spdlog::critical("upgrade: cannot write the state: {}; musterd ends", state.error().message);
+    std::abort();
+  }
+  return std::move(state).value();
+}
+
 // From here nothing is refused: the objects hand their fds over and go
 // inert, and the process becomes the new binary, or the old one again.
 void Supervisor::exec_upgrade() {
@@ -201,17 +221,13 @@ void Supervisor::exec_upgrade() {
   json::array on_demand = on_demand_.hand_over();  // their fds stay theirs, open
   for (const auto& s : on_demand) numbers.push_back(static_cast<int>(s.at("fd").as_int64()));
   body["on_demand"] = std::move(on_demand);
-  auto state = handover::write_state_file(body, muster::version());
-  if (!state) {
-    spdlog::critical("upgrade: cannot write the state: {}; musterd ends", state.error().message);
-    std::abort();
-  }
-  numbers.push_back(state->get());
+  ipc::UniqueFd state = write_state(body);
+  numbers.push_back(state.get());
   numbers.push_back(upgrade_->own_exe.get());
   systemd_.reloading();
   spdlog::info("upgrade: executing {} (musterd {})", upgrade_->binary, upgrade_->to_version);
   spdlog::default_logger()->flush();
-  exec_with_fallback(state->get(), std::move(numbers));
+  exec_with_fallback(state.get(), std::move(numbers));
 }
 
 void Supervisor::exec_with_fallback(int state_fd, std::vector<int> keep) {
