@@ -344,17 +344,16 @@ Result<void> OnDemandSockets::adopt(const boost::json::array& carried) {
                              *key = o ? o->if_contains("key") : nullptr,
                              *fd = o ? o->if_contains("fd") : nullptr,
                              *users = o ? o->if_contains("users") : nullptr;
-    if (!app || !app->is_string() || !key || !key->is_string() || !fd || !fd->is_int64() ||
+    if (!app || !app->is_string() || !key || !key->is_string() || !fd || !fd->is_number() ||
         !users || !users->is_array() || !o->contains("socket"))
       return Error{"an on-demand socket's record lacks app, key, socket, fd or users"};
     auto config = socket_config_from_json(o->at("socket"));
     if (!config) return config.error();
     auto entry = std::make_unique<Entry>(io_);
     entry->socket = std::make_unique<ListenSocket>(
-        std::move(config).value(), BoundSocket{ipc::UniqueFd(static_cast<int>(fd->as_int64())), {}},
-        true);
+        std::move(config).value(), BoundSocket{ipc::UniqueFd(fd->to_number<int>()), {}}, true);
     for (const auto& id : users->as_array())
-      if (id.is_int64()) entry->users.insert(static_cast<unsigned>(id.as_int64()));
+      if (id.is_number()) entry->users.insert(id.to_number<unsigned>());
     Key k{std::string(app->as_string()), std::string(key->as_string())};
     auto [it, added] = entries_.emplace(k, std::move(entry));
     if (added && it->second->users.empty()) arm_grace(it->first, *it->second);

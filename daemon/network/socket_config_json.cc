@@ -27,9 +27,12 @@ Result<SocketConfig> socket_config_from_json(const json::value& v) {
     return true;
   };
   auto integer = [o](const char* key, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+    // In memory an unsigned field is a uint64; read back from text, an int64.
     const json::value* f = o->if_contains(key);
-    if (!f || !f->is_int64() || f->as_int64() < lo || f->as_int64() > hi) return false;
-    out = f->as_int64();
+    boost::system::error_code ec;
+    std::int64_t n = f ? f->to_number<std::int64_t>(ec) : 0;
+    if (!f || ec || n < lo || n > hi) return false;
+    out = n;
     return true;
   };
   auto flag = [o](const char* key, bool& out) {

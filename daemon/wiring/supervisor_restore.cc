@@ -13,9 +13,18 @@ namespace muster::daemon {
 namespace json = boost::json;
 namespace {
 
+// `v` as a T if it is a number that fits (JSON read back gives int64; a
+// value never serialised, uint64 for unsigned fields).
+template <class T>
+std::optional<T> number(const json::value* v) {
+  if (!v || !v->is_number()) return std::nullopt;
+  boost::system::error_code ec;
+  T n = v->to_number<T>(ec);
+  return ec ? std::nullopt : std::optional<T>(n);
+}
+
 int fd_field(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_int64() ? static_cast<int>(v->as_int64()) : -1;
+  return number<int>(o.if_contains(key)).value_or(-1);
 }
 
 std::string string_field(const json::object& o, std::string_view key) {
@@ -74,7 +83,7 @@ Result<void> Supervisor::restore_fds(const json::object& fds) {
   std::map<std::string, ipc::UniqueFd> sockets;
   if (const json::value* s = fds.if_contains("sockets"); s && s->is_object())
     for (const auto& [name, fd] : s->as_object())
-      if (fd.is_int64()) sockets.emplace(std::string(name), ipc::UniqueFd(fd.as_int64()));
+      if (auto n = number<int>(&fd)) sockets.emplace(std::string(name), ipc::UniqueFd(*n));
   sockets_.set_inherited(std::move(sockets), "the previous musterd");
   connect_fd_store();
   std::vector<std::string> per_slot;
@@ -112,8 +121,7 @@ Result<void> Supervisor::restore_apps(const json::object& body) {
     if (!r) return r.error();
     records.push_back(std::move(r).value());
   }
-  if (const json::value* id = body.if_contains("last_worker_id"); id && id->is_int64())
-    last_worker_id_ = static_cast<unsigned>(id->as_int64());
+  if (auto id = number<unsigned>(body.if_contains("last_worker_id"))) last_worker_id_ = *id;
   for (const auto& a : apps->as_array()) {
     auto record = from_json<AppRecord>(a);
     if (!record) return record.error();
@@ -144,8 +152,7 @@ void Supervisor::finish_restore(const json::object& body, const std::string& fai
   if (const json::value* r = body.if_contains("reloads"); r && r->is_object()) {
     const json::object& o = r->as_object();
     auto count = [&o](std::string_view k) {
-      const json::value* v = o.if_contains(k);
-      return v && v->is_int64() ? static_cast<std::uint64_t>(v->as_int64()) : 0;
+      return number<std::uint64_t>(o.if_contains(k)).value_or(0);
     };
     config_reloads_.applied = count("applied");
     config_reloads_.rejected = count("rejected");
@@ -153,9 +160,7 @@ void Supervisor::finish_restore(const json::object& body, const std::string& fai
     if (const json::value* ok = o.if_contains("last_ok"); ok && ok->is_bool())
       config_reloads_.last_ok = ok->as_bool();
   }
-  std::int64_t uptime = 0;
-  if (const json::value* u = body.if_contains("uptime_ms"); u && u->is_int64())
-    uptime = u->as_int64();
+  std::int64_t uptime = number<std::int64_t>(body.if_contains("uptime_ms")).value_or(0);
   started_at_ = Clock::now() - std::chrono::milliseconds(uptime);
   if (const json::value* a = body.if_contains("announced_ready"); a && a->is_bool())
     announced_ready_ = a->as_bool();
