@@ -297,7 +297,7 @@ int restore(const Options& options, int argc, char** argv) {
   auto envelope = h::read_state_file(options.restore_fd);
   if (!envelope) return fall_back(envelope.error().message);
 #ifdef MUSTER_ALT_BUILD
-  // The fault test's hook (tests/integration/test_upgrade.py): only this
+  // The fault test's hook (tests/integration/test_upgrade_in_place.py): only this
   // test-only build has it.
   if (std::getenv("MUSTER_TEST_CRASH_DURING_RESTORE")) std::abort();
 #endif

@@ -31,7 +31,7 @@ BUILD_DIR = os.path.abspath(
 MUSTERD = os.path.join(BUILD_DIR, "musterd")
 MUSTERCTL = os.path.join(BUILD_DIR, "musterctl")
 # The test-only build of musterd under another version ("<version>+alt"), for
-# the in-place upgrade tests (test_upgrade.py).
+# the in-place upgrade tests (test_upgrade_in_place.py).
 MUSTERD_ALT = os.path.join(BUILD_DIR, "musterd-alt")
 # The interpreter running the tests, for Python workers.
 PYTHON = sys.executable

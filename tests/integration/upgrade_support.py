@@ -1,4 +1,4 @@
-"""What the in-place upgrade tests (test_upgrade.py, issue 25) share: a config
+"""What the in-place upgrade tests (test_upgrade_in_place.py, issue 25) share: a config
 with every kind of app an upgrade must carry (rr apps of Node and C++
 workers, a systemd-protocol app), client load on the rr apps, a follower of
 `musterctl events --follow`, and what "nothing changed" means in status.
@@ -43,7 +43,7 @@ class TestCase(harness.TestCase):
 
 def node_rr(name, port, instances=2):
     """An rr app of hello.js workers on a declared socket NAME at 127.0.0.1:PORT
-    (sockets bound on demand cross too: test_upgrade's WhatCrosses)."""
+    (sockets bound on demand cross too: test_upgrade_in_place's WhatCrosses)."""
     return (ns.socket_table(name, f"127.0.0.1:{port}") +
             ns.node_app(name, "hello.js", instances=instances, sockets=[name], scheduling="rr",
                         env={"HELLO_PORT": str(port)}))
