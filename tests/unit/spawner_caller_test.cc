@@ -29,8 +29,7 @@ TEST_CASE("Mode::caller runs spawns and tasks on the thread that runs it", "[spa
     spawner.submit(spec, [&](daemon::Spawner::Started started) {
       child = started ? *started : -1;
       // The loop waits here until the task has run on the spawning thread.
-      spawner.run_on_thread(
-          [&] { task_ran_on = static_cast<pid_t>(::syscall(SYS_gettid)); });
+      spawner.run_on_thread([&] { task_ran_on = static_cast<pid_t>(::syscall(SYS_gettid)); });
       spawner.stop();
     });
     io.run_for(std::chrono::seconds(10));
