@@ -4,6 +4,7 @@
 // client that asked. Nothing here spawns or binds anew what the state names.
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+#include <cstdlib>
 
 #include "base/version.h"
 #include "daemon/output/output_pipe.h"
@@ -84,6 +85,8 @@ Result<void> Supervisor::restore_fds(const json::object& fds) {
   if (const json::value* s = fds.if_contains("sockets"); s && s->is_object())
     for (const auto& [name, fd] : s->as_object())
       if (auto n = number<int>(&fd)) sockets.emplace(std::string(name), ipc::UniqueFd(*n));
+  std::vector<std::string> names;
+  for (const auto& [name, fd] : sockets) names.push_back(name);
   sockets_.set_inherited(std::move(sockets), "the previous musterd");
   connect_fd_store();
   std::vector<std::string> per_slot;
@@ -91,6 +94,16 @@ Result<void> Supervisor::restore_fds(const json::object& fds) {
     if (app.scheduling == config::Scheduling::reuseport)
       per_slot.insert(per_slot.end(), app.sockets.begin(), app.sockets.end());
   if (auto bound = sockets_.bind_declared(config_.sockets, per_slot); !bound) return bound;
+  // A reuseport slot's socket (NAME#SLOT) is opened when its slot's worker
+  // starts; the adopted workers started before the exec: take theirs now.
+  for (const auto& name : names) {
+    auto hash = name.rfind('#');
+    const config::SocketConfig* socket =
+        hash == std::string::npos ? nullptr : config_.find_socket(name.substr(0, hash));
+    if (!socket) continue;
+    unsigned slot = static_cast<unsigned>(std::strtoul(name.c_str() + hash + 1, nullptr, 10));
+    if (auto taken = sockets_.slot_socket(*socket, slot); !taken) return taken.error();
+  }
   if (int fd = fd_field(fds, "control"); fd >= 0) {
     if (auto adopted = control_.adopt(fd); !adopted) return adopted;
   } else if (auto opened = control_.open(); !opened) {

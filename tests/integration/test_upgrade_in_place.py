@@ -241,6 +241,25 @@ class WhatCrosses(us.TestCase):
         self.assertEqual(d.events(event="exit"), [])
 
 
+    def test_reuseport_slot_sockets_cross(self):
+        port = ns.free_port()
+        d = self.start(ns.socket_table("web", f"127.0.0.1:{port}") +
+                       ns.node_app("web", "hello.js", instances=2, sockets=["web"],
+                                   scheduling="reuseport",
+                                   env={"HELLO_PORT": str(port), "HELLO_HOST": "127.0.0.1"}))
+        ns.wait_listening(d, "web", 2)
+        sockets, workers = d.status()["sockets"], us.workers_view(d)
+        self.assertEqual(sorted(s["name"] for s in sockets), ["web#0", "web#1"])
+        rc, out, err = d.ctl("upgrade", "--binary", MUSTERD_ALT, timeout=40)
+        self.assertEqual(rc, 0, out + err + d.log_tail())
+        # musterd holds each slot's socket again (so that connections queued
+        # on it wait for the slot's next worker), none closed as unknown.
+        self.assertEqual(d.status()["sockets"], sockets)
+        self.assertEqual(us.workers_view(d), workers)
+        self.assertNotIn("which the config does not name", d.log_text())
+        self.assertEqual(ns.http_request(port, timeout=5)[0], 200)
+
+
 class Sigusr2(us.TestCase):
     def test_sigusr2_upgrades_to_the_start_path(self):
         port = ns.free_port()
