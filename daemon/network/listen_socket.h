@@ -67,6 +67,8 @@ class ListenSocket {
   // unit owns it, or the fd store keeps the socket for musterd's successor.
   // (Only a file musterd bound itself is ever removed: SocketFile::remove.)
   void keep_file() { keep_file_ = true; }
+  // Its unix socket's file when this musterd removes it at close, or null.
+  const SocketFile* file() const { return file_ && !keep_file_ ? &*file_ : nullptr; }
   // Node workers' `data` for this socket (TLS servers send ticket keys): the
   // first worker's is kept and given to every later one.
   boost::json::value& data() { return data_; }

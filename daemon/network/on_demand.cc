@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "daemon/network/on_demand_entry.h"
 #include "daemon/network/rr_handle.h"
-#include "daemon/network/socket_config_json.h"
 #include "daemon/network/unix_bind.h"
 
 namespace muster::daemon {
@@ -39,14 +39,6 @@ int unprivileged_port_start() {
   }
   return start;
 }
-
-struct OnDemandSockets::Entry {
-  explicit Entry(boost::asio::io_context& io) : grace(io) {}
-  std::unique_ptr<ListenSocket> socket;            // null while being bound
-  std::set<unsigned> users;                        // workers given it, until they close it or leave
-  std::vector<std::pair<unsigned, Done>> waiting;  // while being bound
-  boost::asio::steady_timer grace;
-};
 
 struct OnDemandSockets::AppState {
   bool enabled = true;
@@ -311,62 +303,6 @@ std::vector<RrHandle*> OnDemandSockets::round_robins(const std::string& app) con
 std::uint64_t OnDemandSockets::refused(const std::string& app, Refusal reason) const {
   auto it = apps_.find(app);
   return it == apps_.end() ? 0 : it->second->refused[static_cast<std::size_t>(reason)];
-}
-
-std::optional<std::string> OnDemandSockets::busy_for_handover() const {
-  for (const auto& [key, e] : entries_) {
-    if (!e->socket) return key.first + ": a socket is being bound on demand";
-    if (e->socket->config().family == SocketConfig::Family::unix_path)
-      return key.first + " holds a unix socket bound on demand (" + e->socket->config().path +
-             "): those do not cross an upgrade";
-  }
-  return std::nullopt;
-}
-
-boost::json::array OnDemandSockets::hand_over() const {
-  boost::json::array out;
-  for (const auto& [key, e] : entries_) {
-    boost::json::array users;
-    for (unsigned id : e->users) users.push_back(id);
-    out.push_back({{"app", key.first},
-                   {"key", key.second},
-                   {"socket", socket_config_to_json(e->socket->config())},
-                   {"fd", e->socket->fd()},
-                   {"users", std::move(users)}});
-  }
-  return out;
-}
-
-Result<void> OnDemandSockets::adopt(const boost::json::array& carried) {
-  for (const auto& v : carried) {
-    const boost::json::object* o = v.if_object();
-    const boost::json::value *app = o ? o->if_contains("app") : nullptr,
-                             *key = o ? o->if_contains("key") : nullptr,
-                             *fd = o ? o->if_contains("fd") : nullptr,
-                             *users = o ? o->if_contains("users") : nullptr;
-    if (!app || !app->is_string() || !key || !key->is_string() || !fd || !fd->is_number() ||
-        !users || !users->is_array() || !o->contains("socket"))
-      return Error{"an on-demand socket's record lacks app, key, socket, fd or users"};
-    auto config = socket_config_from_json(o->at("socket"));
-    if (!config) return config.error();
-    auto entry = std::make_unique<Entry>(io_);
-    entry->socket = std::make_unique<ListenSocket>(
-        std::move(config).value(), BoundSocket{ipc::UniqueFd(fd->to_number<int>()), {}}, true);
-    for (const auto& id : users->as_array())
-      if (id.is_number()) entry->users.insert(id.to_number<unsigned>());
-    Key k{std::string(app->as_string()), std::string(key->as_string())};
-    auto [it, added] = entries_.emplace(k, std::move(entry));
-    if (added && it->second->users.empty()) arm_grace(it->first, *it->second);
-  }
-  return {};
-}
-
-ListenSocket* OnDemandSockets::find(const std::string& app, const std::string& name) const {
-  for (auto it = entries_.lower_bound({app, ""}); it != entries_.end() && it->first.first == app;
-       ++it)
-    if (it->second->socket && it->second->socket->config().name == name)
-      return it->second->socket.get();
-  return nullptr;
 }
 
 }  // namespace muster::daemon

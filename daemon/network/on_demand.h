@@ -82,11 +82,12 @@ class OnDemandSockets {
   std::size_t count(const std::string& app) const;
   std::uint64_t refused(const std::string& app, Refusal reason) const;
 
-  // An in-place upgrade (issue 25): why these sockets cannot cross now (one
-  // still being bound; a unix socket, whose file's removal at close would
-  // not cross), or nullopt; each socket with its settings, fd (kept open
-  // across the exec) and users; and the new musterd's side, before its
-  // workers are adopted. Refusal counts start again from zero.
+  // An in-place upgrade (issue 25, on_demand_handover.cc): why these
+  // sockets cannot cross now (one still being bound), or nullopt; each
+  // socket with its settings, fd (kept open across the exec), users and, for
+  // a unix one, its file (the directory's fd, the inode); and the new
+  // musterd's side, before its workers are adopted. Refusal counts start
+  // again from zero.
   std::optional<std::string> busy_for_handover() const;
   boost::json::array hand_over() const;
   Result<void> adopt(const boost::json::array& carried);

@@ -82,6 +82,10 @@ class SocketFile {
   Result<void, PathError> bind(int fd, mode_t mode, uid_t uid, gid_t gid);
 
   const std::string& path() const { return path_; }
+  // An in-place upgrade carries these (and the directory's fd) so that the
+  // new musterd adopt()s the same file and removes it at close as its own.
+  int dir_fd() const { return dir_.fd(); }
+  const FileId& id() const { return id_; }
   mode_t mode() const { return mode_; }  // the permission bits bind gave the file
   // Removes the file if its name in the directory bind used still leads to
   // the inode bind created: a file that replaced it stays (with a warning),

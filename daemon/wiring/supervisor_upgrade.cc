@@ -219,7 +219,11 @@ void Supervisor::exec_upgrade() {
                  {"notify", adopt_fd(notify_.hand_over())}};
   for (const auto& fd : keep) numbers.push_back(fd.get());
   json::array on_demand = on_demand_.hand_over();  // their fds stay theirs, open
-  for (const auto& s : on_demand) numbers.push_back(static_cast<int>(s.at("fd").as_int64()));
+  for (const auto& s : on_demand) {
+    numbers.push_back(static_cast<int>(s.at("fd").as_int64()));
+    if (const json::value* file = s.as_object().if_contains("file"))
+      numbers.push_back(static_cast<int>(file->at("dir_fd").as_int64()));
+  }
   body["on_demand"] = std::move(on_demand);
   ipc::UniqueFd state = write_state(body);
   numbers.push_back(state.get());

@@ -1,17 +1,22 @@
 // Sockets bound on demand across an in-place upgrade (issue 25;
-// daemon/network/on_demand.cc, socket_config_json.cc): what one musterd
+// daemon/network/on_demand_handover.cc, socket_config_json.cc): what one musterd
 // hands over, a fresh OnDemandSockets (the new musterd's) takes over: the
 // same socket (fd), its settings, its users, and the grace for an unused
-// one; a unix-path socket or one still being bound refuses the upgrade.
-// The binds are real (127.0.0.1, ephemeral ports).
+// one; a unix socket's file, which the new musterd removes at close. The
+// binds are real (127.0.0.1, ephemeral ports; a unix path in a temp dir).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
+#include <string>
 
 #include "daemon/network/on_demand.h"
 #include "daemon/network/socket_config_json.h"
@@ -85,6 +90,48 @@ TEST_CASE("sockets bound on demand are taken over with their fd, settings and us
   io.restart();
   io.run_for(100ms);
   CHECK(taken.count("web") == 1);
+}
+
+TEST_CASE("a unix socket bound on demand crosses with its file, removed at close by the new one",
+          "[handover]") {
+  char dir[] = "/tmp/muster-odh-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string path = std::string(dir) + "/w.sock";
+  boost::asio::io_context io;
+  OnDemandSockets old(io);
+  old.configure(web());
+  daemon::ListenQuery q;
+  q.address = path;
+  q.address_type = -1;
+  q.key = path + ":-1:-1:undefined:0";
+  bool answered = false;
+  old.acquire("web", q, 7, nullptr, [&](OnDemandSockets::Answer a) {
+    answered = static_cast<bool>(a);
+    return true;
+  });
+  io.run_for(5s);  // bound in a child
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  REQUIRE(answered);
+  boost::json::array carried = old.hand_over();
+  REQUIRE(carried.size() == 1);
+  REQUIRE(carried[0].as_object().contains("file"));
+  auto& o = carried[0].as_object();
+  o["fd"] = ::fcntl(static_cast<int>(o["fd"].as_int64()), F_DUPFD_CLOEXEC, 0);
+  auto& file = o["file"].as_object();
+  file["dir_fd"] = ::fcntl(static_cast<int>(file["dir_fd"].as_int64()), F_DUPFD_CLOEXEC, 0);
+  {
+    OnDemandSockets taken(io);
+    taken.configure(web(0s));
+    REQUIRE(taken.adopt(carried));
+    taken.release_all("web", 7);
+    io.restart();
+    io.run_for(100ms);  // the grace: closed, and its file removed
+    CHECK(taken.count("web") == 0);
+    struct stat st {};
+    CHECK(::lstat(path.c_str(), &st) < 0);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a socket's settings survive JSON, and a bad field is named", "[handover]") {
