@@ -27,17 +27,20 @@ ControlServer::ControlServer(asio::io_context& io, const config::DaemonConfig& c
 
 ControlServer::~ControlServer() { close(); }
 
+Result<void> ControlServer::use_control_group() {
+  if (config_.control_group.empty()) return {};
+  struct group* gr = ::getgrnam(config_.control_group.c_str());
+  if (!gr) return Error{"control_group: no group named '" + config_.control_group + "'"};
+  group_ = gr->gr_gid;
+  members_.emplace(gr->gr_gid);
+  return {};
+}
+
 Result<void> ControlServer::open() {
+  if (auto group = use_control_group(); !group) return group;
   unsigned mode = config_.control_mode & 0777;
-  std::optional<gid_t> group;
-  if (!config_.control_group.empty()) {
-    struct group* gr = ::getgrnam(config_.control_group.c_str());
-    if (!gr) return Error{"control_group: no group named '" + config_.control_group + "'"};
-    group = gr->gr_gid;
-    members_.emplace(gr->gr_gid);
-    mode |= 0060;  // the group's members are who it is for
-  }
-  auto bound = ControlSocketFile::bind(config_, mode, group);
+  if (group_) mode |= 0060;  // the group's members are who it is for
+  auto bound = ControlSocketFile::bind(config_, mode, group_);
   if (!bound) return bound.error();
   file_.emplace(std::move(bound).value());
   ipc::UniqueFd fd = file_->take_socket();
@@ -48,7 +51,6 @@ Result<void> ControlServer::open() {
     file_->remove();
     return err;
   }
-  group_ = group;
   acceptor_.assign(local(), fd.release());
   spdlog::info("control socket {} (mode {:04o})", config_.control_socket, mode);
   accept();
@@ -67,12 +69,7 @@ int ControlServer::hand_over() {
 }
 
 Result<void> ControlServer::adopt(int fd) {
-  if (!config_.control_group.empty()) {
-    struct group* gr = ::getgrnam(config_.control_group.c_str());
-    if (!gr) return Error{"control_group: no group named '" + config_.control_group + "'"};
-    group_ = gr->gr_gid;
-    members_.emplace(gr->gr_gid);
-  }
+  if (auto group = use_control_group(); !group) return group;
   boost::system::error_code ec;
   acceptor_.assign(local(), fd, ec);
   if (ec) return Error{"control socket: " + ec.message(), ec.value()};

@@ -83,6 +83,8 @@ class ControlServer {
   void forget(ControlSession* session);
 
  private:
+  // control_group's gid and members (group_, members_), if it names one.
+  Result<void> use_control_group();
   void accept();
   void start_session(boost::asio::local::stream_protocol::socket socket);
   bool peer_allowed(int fd, std::string& who);

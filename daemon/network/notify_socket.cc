@@ -15,12 +15,20 @@ namespace muster::daemon {
 NotifySocket::NotifySocket(boost::asio::io_context& io, Handler handler)
     : socket_(io), handler_(std::move(handler)) {}
 
+namespace {
+
+// Its name in the abstract namespace: musterd's pid's, the same after an
+// in-place upgrade (same pid), so the workers' NOTIFY_SOCKET stays right.
+std::string notify_name() { return "muster-" + std::to_string(::getpid()) + "-notify"; }
+
+}  // namespace
+
 Result<void> NotifySocket::open() {
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Error{std::string("notify socket: ") + std::strerror(errno), errno};
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-  std::string name = "muster-" + std::to_string(::getpid()) + "-notify";
+  std::string name = notify_name();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
@@ -30,10 +38,7 @@ Result<void> NotifySocket::open() {
     ::close(fd);
     return err;
   }
-  socket_.assign(fd);
-  address_ = "@" + name;
-  wait();
-  return {};
+  return adopt(fd);
 }
 
 int NotifySocket::hand_over() {
@@ -45,7 +50,7 @@ Result<void> NotifySocket::adopt(int fd) {
   boost::system::error_code ec;
   socket_.assign(fd, ec);
   if (ec) return Error{"notify socket: " + ec.message(), ec.value()};
-  address_ = "@muster-" + std::to_string(::getpid()) + "-notify";
+  address_ = "@" + notify_name();
   wait();
   return {};
 }

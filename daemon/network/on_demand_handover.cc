@@ -8,6 +8,7 @@
 #include "daemon/network/on_demand.h"
 #include "daemon/network/on_demand_entry.h"
 #include "daemon/network/socket_config_json.h"
+#include "ipc/json_number.h"
 
 namespace muster::daemon {
 
@@ -47,20 +48,13 @@ namespace {
 std::optional<SocketFile> adopt_file(const boost::json::value* v) {
   const boost::json::object* o = v ? v->if_object() : nullptr;
   if (!o) return std::nullopt;
-  bool bad = false;
-  auto number = [&](const char* key) -> std::uint64_t {
-    const boost::json::value* f = o->if_contains(key);
-    boost::system::error_code ec;
-    std::uint64_t n = f && f->is_number() ? f->to_number<std::uint64_t>(ec) : 0;
-    bad = bad || !f || !f->is_number() || ec;
-    return n;
-  };
-  std::uint64_t dir = number("dir_fd"), dev = number("dev"), ino = number("ino");
+  auto dir = ipc::json_number<int>(o->if_contains("dir_fd"));
+  auto dev = ipc::json_number<std::uint64_t>(o->if_contains("dev"));
+  auto ino = ipc::json_number<std::uint64_t>(o->if_contains("ino"));
   const boost::json::value* path = o->if_contains("path");
-  if (bad || !path || !path->is_string()) return std::nullopt;
-  auto file =
-      SocketFile::adopt(ipc::UniqueFd(static_cast<int>(dir)), std::string(path->as_string()),
-                        static_cast<dev_t>(dev), static_cast<ino_t>(ino));
+  if (!dir || !dev || !ino || !path || !path->is_string()) return std::nullopt;
+  auto file = SocketFile::adopt(ipc::UniqueFd(*dir), std::string(path->as_string()),
+                                static_cast<dev_t>(*dev), static_cast<ino_t>(*ino));
   if (file) return std::move(file).value();
   spdlog::warn("{}: {}; the socket goes on, its file stays when it closes",
                std::string(path->as_string()), file.error().message);
@@ -74,19 +68,19 @@ Result<void> OnDemandSockets::adopt(const boost::json::array& carried) {
     const boost::json::object* o = v.if_object();
     const boost::json::value *app = o ? o->if_contains("app") : nullptr,
                              *key = o ? o->if_contains("key") : nullptr,
-                             *fd = o ? o->if_contains("fd") : nullptr,
                              *users = o ? o->if_contains("users") : nullptr;
-    if (!app || !app->is_string() || !key || !key->is_string() || !fd || !fd->is_number() ||
-        !users || !users->is_array() || !o->contains("socket"))
+    auto fd = ipc::json_number<int>(o ? o->if_contains("fd") : nullptr);
+    if (!app || !app->is_string() || !key || !key->is_string() || !fd || !users ||
+        !users->is_array() || !o->contains("socket"))
       return Error{"an on-demand socket's record lacks app, key, socket, fd or users"};
     auto config = socket_config_from_json(o->at("socket"));
     if (!config) return config.error();
     auto entry = std::make_unique<Entry>(io_);
-    BoundSocket bound{ipc::UniqueFd(fd->to_number<int>()), adopt_file(o->if_contains("file"))};
+    BoundSocket bound{ipc::UniqueFd(*fd), adopt_file(o->if_contains("file"))};
     entry->socket =
         std::make_unique<ListenSocket>(std::move(config).value(), std::move(bound), true);
     for (const auto& id : users->as_array())
-      if (id.is_number()) entry->users.insert(id.to_number<unsigned>());
+      if (auto worker = ipc::json_number<unsigned>(&id)) entry->users.insert(*worker);
     Key k{std::string(app->as_string()), std::string(key->as_string())};
     auto [it, added] = entries_.emplace(k, std::move(entry));
     if (added && it->second->users.empty()) arm_grace(it->first, *it->second);

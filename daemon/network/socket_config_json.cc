@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "ipc/json_number.h"
+
 namespace muster::daemon {
 namespace json = boost::json;
 using config::SocketConfig;
@@ -27,12 +29,9 @@ Result<SocketConfig> socket_config_from_json(const json::value& v) {
     return true;
   };
   auto integer = [o](const char* key, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
-    // In memory an unsigned field is a uint64; read back from text, an int64.
-    const json::value* f = o->if_contains(key);
-    boost::system::error_code ec;
-    std::int64_t n = f ? f->to_number<std::int64_t>(ec) : 0;
-    if (!f || ec || n < lo || n > hi) return false;
-    out = n;
+    auto n = ipc::json_number<std::int64_t>(o->if_contains(key));
+    if (!n || *n < lo || *n > hi) return false;
+    out = *n;
     return true;
   };
   auto flag = [o](const char* key, bool& out) {

@@ -144,14 +144,8 @@ MetricsServer::~MetricsServer() { close(); }
 Result<void> MetricsServer::open(const config::SocketConfig& address) {
   auto result = bind_listen(address);
   if (!result) return result.error().prefixed("metrics_listen: ");
-  auto fd = std::move(result->fd);
-  bound_ = bound_address(fd.get());
-  auto protocol = address.family == config::SocketConfig::Family::ipv6 ? tcp::v6() : tcp::v4();
-  boost::system::error_code ec;
-  acceptor_.assign(protocol, fd.release(), ec);
-  if (ec) return Error{"metrics_listen: " + ec.message(), ec.value()};
+  if (auto adopted = adopt(address, result->fd.release()); !adopted) return adopted;
   spdlog::info("metrics at http://{}/metrics", bound_);
-  accept();
   return {};
 }
 

@@ -9,23 +9,16 @@
 #include "base/version.h"
 #include "daemon/output/output_pipe.h"
 #include "daemon/wiring/supervisor.h"
+#include "ipc/json_number.h"
 
 namespace muster::daemon {
 namespace json = boost::json;
 namespace {
 
-// `v` as a T if it is a number that fits (JSON read back gives int64; a
-// value never serialised, uint64 for unsigned fields).
-template <class T>
-std::optional<T> number(const json::value* v) {
-  if (!v || !v->is_number()) return std::nullopt;
-  boost::system::error_code ec;
-  T n = v->to_number<T>(ec);
-  return ec ? std::nullopt : std::optional<T>(n);
-}
+using ipc::json_number;
 
 int fd_field(const json::object& o, std::string_view key) {
-  return number<int>(o.if_contains(key)).value_or(-1);
+  return json_number<int>(o.if_contains(key)).value_or(-1);
 }
 
 std::string string_field(const json::object& o, std::string_view key) {
@@ -84,7 +77,7 @@ Result<void> Supervisor::restore_fds(const json::object& fds) {
   std::map<std::string, ipc::UniqueFd> sockets;
   if (const json::value* s = fds.if_contains("sockets"); s && s->is_object())
     for (const auto& [name, fd] : s->as_object())
-      if (auto n = number<int>(&fd)) sockets.emplace(std::string(name), ipc::UniqueFd(*n));
+      if (auto n = json_number<int>(&fd)) sockets.emplace(std::string(name), ipc::UniqueFd(*n));
   std::vector<std::string> names;
   for (const auto& [name, fd] : sockets) names.push_back(name);
   sockets_.set_inherited(std::move(sockets), "the previous musterd");
@@ -134,7 +127,7 @@ Result<void> Supervisor::restore_apps(const json::object& body) {
     if (!r) return r.error();
     records.push_back(std::move(r).value());
   }
-  if (auto id = number<unsigned>(body.if_contains("last_worker_id"))) last_worker_id_ = *id;
+  if (auto id = json_number<unsigned>(body.if_contains("last_worker_id"))) last_worker_id_ = *id;
   for (const auto& a : apps->as_array()) {
     auto record = from_json<AppRecord>(a);
     if (!record) return record.error();
@@ -165,7 +158,7 @@ void Supervisor::finish_restore(const json::object& body, const std::string& fai
   if (const json::value* r = body.if_contains("reloads"); r && r->is_object()) {
     const json::object& o = r->as_object();
     auto count = [&o](std::string_view k) {
-      return number<std::uint64_t>(o.if_contains(k)).value_or(0);
+      return json_number<std::uint64_t>(o.if_contains(k)).value_or(0);
     };
     config_reloads_.applied = count("applied");
     config_reloads_.rejected = count("rejected");
@@ -173,7 +166,7 @@ void Supervisor::finish_restore(const json::object& body, const std::string& fai
     if (const json::value* ok = o.if_contains("last_ok"); ok && ok->is_bool())
       config_reloads_.last_ok = ok->as_bool();
   }
-  std::int64_t uptime = number<std::int64_t>(body.if_contains("uptime_ms")).value_or(0);
+  std::int64_t uptime = json_number<std::int64_t>(body.if_contains("uptime_ms")).value_or(0);
   started_at_ = Clock::now() - std::chrono::milliseconds(uptime);
   if (const json::value* a = body.if_contains("announced_ready"); a && a->is_bool())
     announced_ready_ = a->as_bool();
